@@ -1,0 +1,112 @@
+"""Validates ``@pytest.mark.llm(...)`` into a typed spec; bad input is a UsageError."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+MARKER = "llm"
+MARKER_HELP = (
+    "llm(latency_budget=None, cost_budget=None, samples=1, min_pass_rate=1.0, judge_model=None): "
+    "a test whose model calls pytest-llmeval records, replays and measures"
+)
+
+
+@dataclass(frozen=True)
+class LlmSpec:
+    """What one test's ``llm`` marker asks for."""
+
+    latency_budget: float | None = None
+    cost_budget: float | None = None
+    samples: int = 1
+    min_pass_rate: float = 1.0
+    judge_model: str | None = None
+
+
+def _number(name: str, value: Any, nodeid: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise pytest.UsageError(f"{nodeid}: @pytest.mark.llm({name}={value!r}): expected a number")
+    return float(value)
+
+
+def _latency_budget(value: Any, nodeid: str) -> float:
+    seconds = _number("latency_budget", value, nodeid)
+    if seconds <= 0:
+        raise pytest.UsageError(
+            f"{nodeid}: @pytest.mark.llm(latency_budget={value!r}): must be > 0 seconds"
+        )
+    return seconds
+
+
+def _cost_budget(value: Any, nodeid: str) -> float:
+    usd = _number("cost_budget", value, nodeid)
+    if usd < 0:
+        raise pytest.UsageError(
+            f"{nodeid}: @pytest.mark.llm(cost_budget={value!r}): must be >= 0 USD"
+        )
+    return usd
+
+
+def _samples(value: Any, nodeid: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise pytest.UsageError(
+            f"{nodeid}: @pytest.mark.llm(samples={value!r}): must be a whole number >= 1"
+        )
+    return value
+
+
+def _min_pass_rate(value: Any, nodeid: str) -> float:
+    rate = _number("min_pass_rate", value, nodeid)
+    if not 0.0 <= rate <= 1.0:
+        raise pytest.UsageError(
+            f"{nodeid}: @pytest.mark.llm(min_pass_rate={value!r}): must be between 0 and 1"
+        )
+    return rate
+
+
+def _judge_model(value: Any, nodeid: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise pytest.UsageError(
+            f"{nodeid}: @pytest.mark.llm(judge_model={value!r}): expected a model name"
+        )
+    return value.strip()
+
+
+_VALIDATORS = {
+    "latency_budget": _latency_budget,
+    "cost_budget": _cost_budget,
+    "samples": _samples,
+    "min_pass_rate": _min_pass_rate,
+    "judge_model": _judge_model,
+}
+
+
+def parse_llm_marker(item: pytest.Item) -> LlmSpec | None:
+    """The test's spec, ``None`` for an unmarked test. Several markers merge, closest first."""
+    markers = list(item.iter_markers(name=MARKER))
+    if not markers:
+        return None
+    merged: dict[str, Any] = {}
+    for mark in reversed(markers):  # iter_markers yields the closest first; it must win
+        if mark.args:
+            raise pytest.UsageError(
+                f"{item.nodeid}: @pytest.mark.llm takes keyword arguments only, "
+                f"got positional {mark.args!r}"
+            )
+        merged.update(mark.kwargs)
+    unknown = sorted(set(merged) - set(_VALIDATORS))
+    if unknown:
+        known = ", ".join(_VALIDATORS)
+        raise pytest.UsageError(
+            f"{item.nodeid}: @pytest.mark.llm got unknown argument(s) {', '.join(unknown)}; "
+            f"known: {known}"
+        )
+    values: dict[str, Any] = {
+        name: _VALIDATORS[name](value, item.nodeid)
+        for name, value in merged.items()
+        if value is not None
+    }
+    return LlmSpec(**values)

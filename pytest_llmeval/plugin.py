@@ -1,0 +1,128 @@
+"""pytest hooks and fixtures only; everything else is delegated.
+
+Heavy libraries (anthropic, vcrpy, diskcache, jsonschema) are imported only once an ``llm``
+test runs, so a suite without one pays nothing for the plugin.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import pytest
+
+from pytest_llmeval import hookspecs
+from pytest_llmeval.fixture import LlmEval
+from pytest_llmeval.markers import MARKER_HELP, LlmSpec, parse_llm_marker
+from pytest_llmeval.session import LlmevalSession, TestRecord
+from pytest_llmeval.settings import add_options, build_settings
+
+SESSION_KEY = pytest.StashKey[LlmevalSession]()
+SPEC_KEY = pytest.StashKey[LlmSpec]()
+RECORD_KEY = pytest.StashKey[TestRecord]()
+_SHOWN_KEY = pytest.StashKey[int]()
+FIXTURE = "llmeval"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER_HELP)
+    session = LlmevalSession(config, build_settings(config))
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(session, "llmeval-session")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session = config.stash.get(SESSION_KEY, None)
+    if session is not None:
+        config.pluginmanager.unregister(session)
+        del config.stash[SESSION_KEY]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        spec = parse_llm_marker(item)
+        if spec is None:
+            continue
+        item.stash[SPEC_KEY] = spec
+        names = getattr(item, "fixturenames", None)
+        if isinstance(names, list) and FIXTURE not in names:
+            # First, so the cassette is in place before other fixtures may call the model.
+            names.insert(0, FIXTURE)
+
+
+@pytest.fixture
+def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
+    """Records, replays and measures this test's model calls; grades what they produced."""
+    from pytest_llmeval.traffic.cassettes import BrokenCassette, item_cassette_path
+    from pytest_llmeval.traffic.recorder import TrafficRecorder, plan_for
+    from pytest_llmeval.traffic.scrub import Scrubber
+
+    item = request.node
+    config = request.config
+    session = config.stash[SESSION_KEY]
+    settings = session.settings
+    spec = item.stash.get(SPEC_KEY, None) or LlmSpec()
+    cassette = item_cassette_path(item)
+    plan = plan_for(
+        settings.mode,
+        cassette,
+        exists=cassette.is_file(),
+        has_credentials=settings.has_credentials,
+        ci=settings.ci,
+    )
+    scrubber = Scrubber(extra_headers=settings.scrub_headers, secrets=settings.secrets(os.environ))
+
+    def on_save(interactions: list[dict[str, Any]]) -> None:
+        for interaction in interactions:
+            config.hook.pytest_llmeval_scrub_interaction(
+                interaction=interaction, nodeid=item.nodeid
+            )
+
+    recorder = TrafficRecorder(nodeid=item.nodeid, plan=plan, scrubber=scrubber, on_save=on_save)
+    record = TestRecord(nodeid=item.nodeid, mode=plan.mode.value, cassette=str(cassette))
+    item.stash[RECORD_KEY] = record
+    try:
+        recorder.start()
+    except BrokenCassette as exc:
+        recorder.stop()
+        pytest.fail(
+            f"llmeval: broken cassette {exc.path}: {exc.reason}\n"
+            f"Fix or delete it, then re-record with: "
+            f"pytest --llmeval-mode=rewrite '{item.nodeid}'",
+            pytrace=False,
+        )
+    record.calls = recorder.calls
+    record.misses = recorder.misses
+    try:
+        yield LlmEval(spec=spec, recorder=recorder)
+    finally:
+        recorder.stop()
+        session.add(record)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    record = item.stash.get(RECORD_KEY, None)
+    if record is None or not record.misses or report.when == "teardown":
+        return report
+    shown = item.stash.get(_SHOWN_KEY, 0)
+    if len(record.misses) > shown:
+        # A miss fails the test even when the code under test swallowed the SDK's error.
+        from pytest_llmeval.traffic.miss import MissRepr
+
+        item.stash[_SHOWN_KEY] = len(record.misses)
+        report.outcome = "failed"
+        report.longrepr = MissRepr("\n\n".join(record.misses[shown:]))
+    return report

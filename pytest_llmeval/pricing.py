@@ -1,0 +1,70 @@
+"""Model prices in USD per million tokens; an unknown model's cost is unknown, never 0."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per million tokens."""
+
+    input: float
+    output: float
+    cache_write: float
+    cache_read: float
+
+
+_SONNET_5 = Price(2.0, 10.0, 2.50, 0.20)
+_OPUS_5_5 = Price(4.0, 20.0, 5.0, 0.20)
+_OPUS_4_5 = Price(5.0, 25.0, 6.25, 0.50)
+_SONNET_4_5 = Price(3.0, 15.0, 3.75, 0.30)
+_HAIKU_4_5 = Price(1.0, 5.0, 1.25, 0.10)
+
+#: Model names or prefixes, longest wins: a dated snapshot (``-20251001``) costs as its family.
+DEFAULT_PRICES: Mapping[str, Price] = {
+    "claude-sonnet-5-5": _SONNET_5,
+    "claude-sonnet-5": _SONNET_5,
+    "claude-opus-5-5": _OPUS_5_5,
+    "claude-opus-5": _OPUS_4_5,
+    "claude-opus-4-5": _OPUS_4_5,
+    "claude-opus-4-6": _OPUS_4_5,
+    "claude-opus-4-7": _OPUS_4_5,
+    "claude-opus-4-8": _OPUS_4_5,
+    "claude-sonnet-4-5": _SONNET_4_5,
+    "claude-sonnet-4-6": _SONNET_4_5,
+    "claude-haiku-4-5": _HAIKU_4_5,
+}
+
+
+def price_for(model: str, prices: Mapping[str, Price] = DEFAULT_PRICES) -> Price | None:
+    """The price of ``model`` by exact name, else by the longest matching prefix."""
+    if model in prices:
+        return prices[model]
+    best = ""
+    for prefix in prices:
+        if model.startswith(prefix + "-") and len(prefix) > len(best):
+            best = prefix
+    return prices[best] if best else None
+
+
+def cost_usd(
+    model: str,
+    *,
+    input_tokens: int,
+    output_tokens: int,
+    cache_creation_input_tokens: int = 0,
+    cache_read_input_tokens: int = 0,
+    prices: Mapping[str, Price] = DEFAULT_PRICES,
+) -> float | None:
+    """Cost of one call, or ``None`` when the model's price is not known."""
+    price = price_for(model, prices)
+    if price is None:
+        return None
+    return (
+        input_tokens * price.input
+        + output_tokens * price.output
+        + cache_creation_input_tokens * price.cache_write
+        + cache_read_input_tokens * price.cache_read
+    ) / 1_000_000

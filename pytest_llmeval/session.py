@@ -1,0 +1,85 @@
+"""The run's state: one object in ``config.stash``, registered as a plugin.
+
+xdist workers publish their tests' records through ``config.workeroutput``; the controller
+merges them (as pytest's junitxml and syrupy do), so the summary speaks for the whole run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from pytest_llmeval.report.terminal import summary_lines
+from pytest_llmeval.settings import Settings
+from pytest_llmeval.traffic.calls import Call
+
+_WORKER_KEY = "llmeval"
+
+
+@dataclass
+class TestRecord:
+    """What one ``llm`` test did with the model."""
+
+    nodeid: str
+    mode: str
+    cassette: str
+    calls: list[Call] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "nodeid": self.nodeid,
+            "mode": self.mode,
+            "cassette": self.cassette,
+            "calls": [c.to_json() for c in self.calls],
+            "misses": self.misses,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TestRecord:
+        return cls(
+            nodeid=data["nodeid"],
+            mode=data["mode"],
+            cassette=data["cassette"],
+            calls=[Call.from_json(c) for c in data["calls"]],
+            misses=list(data["misses"]),
+        )
+
+
+class LlmevalSession:
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.records: dict[str, TestRecord] = {}
+
+    @property
+    def is_worker(self) -> bool:
+        return hasattr(self.config, "workerinput")
+
+    def add(self, record: TestRecord) -> None:
+        self.records[record.nodeid] = record
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            payload = [r.to_json() for r in self.records.values()]
+            self.config.workeroutput[_WORKER_KEY] = json.dumps(payload)  # type: ignore[attr-defined]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        payload = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
+        if payload:
+            for data in json.loads(payload):
+                self.add(TestRecord.from_json(data))
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.is_worker or not self.records:
+            return
+        calls = [c for r in self.records.values() for c in r.calls]
+        misses = sum(len(r.misses) for r in self.records.values())
+        terminalreporter.section("llmeval")
+        for line in summary_lines(self.settings.mode.value, len(self.records), calls, misses):
+            terminalreporter.write_line(line)

@@ -1,0 +1,130 @@
+"""One frozen Settings built from CLI, ini and environment: the only reader of configuration.
+
+Precedence, written down once: command line > marker > ini > environment > default.
+(The marker part applies per test and is resolved in ``markers.py``.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import enum
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ENV_MODE = "LLMEVAL_MODE"
+#: The environment variables whose presence means "this machine can call the real API".
+CREDENTIAL_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+
+
+class Mode(str, enum.Enum):
+    """How model calls of ``llm`` tests are answered."""
+
+    AUTO = "auto"
+    REPLAY = "replay"
+    RECORD = "record"
+    REWRITE = "rewrite"
+    LIVE = "live"
+
+
+def parse_mode(value: str, *, where: str = "--llmeval-mode") -> Mode:
+    """A mode from text; a clear usage error naming where the bad value came from."""
+    try:
+        return Mode(value.strip().lower())
+    except ValueError:
+        choices = ", ".join(m.value for m in Mode)
+        raise pytest.UsageError(
+            f"{where}: unknown mode {value!r}; choose one of: {choices}"
+        ) from None
+
+
+def _mode_argument(value: str) -> Mode:
+    """argparse ``type=``: rejects a bad mode before any test runs."""
+    try:
+        return parse_mode(value)
+    except pytest.UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+
+
+def is_ci(environ: Mapping[str, str]) -> bool:
+    """``CI`` set to anything but an explicit no (GitHub, GitLab and others set ``CI=true``)."""
+    value = environ.get("CI", "").strip().lower()
+    return value not in ("", "0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode = Mode.AUTO
+    #: Where the mode came from, for messages: an option, variable or ini name, or "default".
+    mode_source: str = "default"
+    ci: bool = False
+    has_credentials: bool = False
+    #: Extra header names to remove from cassettes, lower-cased (ini ``llmeval_scrub_headers``).
+    scrub_headers: frozenset[str] = field(default_factory=frozenset)
+    #: Environment variables whose values never reach a cassette (ini ``llmeval_scrub_env``).
+    scrub_env: tuple[str, ...] = ()
+    rootdir: Path = field(default_factory=Path.cwd)
+
+    def secrets(self, environ: Mapping[str, str]) -> tuple[str, ...]:
+        """Values that must never be written: credentials and user-named variables."""
+        names = (*CREDENTIAL_ENV, *self.scrub_env)
+        return tuple(v for v in (environ.get(n, "") for n in names) if len(v) >= 8)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llmeval", "LLM regression tests (pytest-llmeval)")
+    group.addoption(
+        "--llmeval-mode",
+        dest="llmeval_mode",
+        type=_mode_argument,
+        default=None,
+        metavar="MODE",
+        help="How model calls are answered: auto (default), replay, record, rewrite or live; "
+        "env LLMEVAL_MODE",
+    )
+    parser.addini(
+        "llmeval_mode", "Default mode for llm tests (auto, replay, record, rewrite, live)"
+    )
+    parser.addini(
+        "llmeval_scrub_headers",
+        "Extra request or response header names never written to cassettes",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
+        "llmeval_scrub_env",
+        "Environment variables whose values are replaced in cassettes wherever they appear",
+        type="linelist",
+        default=[],
+    )
+
+
+def _resolve_mode(config: pytest.Config, environ: Mapping[str, str]) -> tuple[Mode, str]:
+    cli = config.getoption("llmeval_mode", None)
+    if cli is not None:
+        return cli, "--llmeval-mode"
+    env = environ.get(ENV_MODE, "").strip()
+    if env:
+        return parse_mode(env, where=ENV_MODE), ENV_MODE
+    ini = str(config.getini("llmeval_mode") or "").strip()
+    if ini:
+        return parse_mode(ini, where="ini llmeval_mode"), "llmeval_mode"
+    return Mode.AUTO, "default"
+
+
+def build_settings(config: pytest.Config, environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    mode, source = _resolve_mode(config, env)
+    headers = config.getini("llmeval_scrub_headers")
+    return Settings(
+        mode=mode,
+        mode_source=source,
+        ci=is_ci(env),
+        has_credentials=any(env.get(name) for name in CREDENTIAL_ENV),
+        scrub_headers=frozenset(h.strip().lower() for h in headers if h.strip()),
+        scrub_env=tuple(n.strip() for n in config.getini("llmeval_scrub_env") if n.strip()),
+        rootdir=Path(str(config.rootpath)),
+    )

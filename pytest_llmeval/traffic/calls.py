@@ -1,0 +1,165 @@
+"""Call records: what one model API request cost in time and tokens, and who answered it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from pytest_llmeval.pricing import cost_usd
+
+Role = Literal["app", "judge"]
+#: Where a response came from: a recorded cassette, the response cache, or the API itself.
+Source = Literal["cassette", "cache", "network"]
+
+ROLE: ContextVar[Role] = ContextVar("llmeval_role", default="app")
+
+
+@contextmanager
+def acting_as(role: Role) -> Iterator[None]:
+    """Calls made inside are recorded with this role (the judge grades as ``judge``)."""
+    token = ROLE.set(role)
+    try:
+        yield
+    finally:
+        ROLE.reset(token)
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to the model API made by a test (or by the judge on its behalf)."""
+
+    endpoint: str
+    model: str
+    role: Role
+    source: Source
+    #: Seconds the original call took; on replay, the figure recorded with the cassette.
+    duration_s: float
+    status: int
+    streamed: bool
+    usage: Usage
+    #: USD, ``None`` when the model's price is unknown (never silently 0).
+    cost_usd: float | None
+
+    @property
+    def input_tokens(self) -> int:
+        return self.usage.input_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        return self.usage.output_tokens
+
+    @property
+    def recorded(self) -> bool:
+        """True when the duration is a recorded figure rather than one measured now."""
+        return self.source != "network"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Call:
+        return cls(**{**data, "usage": Usage(**data["usage"])})
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _usage(raw: Any, base: Usage | None = None) -> Usage:
+    if not isinstance(raw, dict):
+        return base or Usage()
+    prior = base or Usage()
+    return Usage(
+        input_tokens=_int(raw.get("input_tokens")) or prior.input_tokens,
+        output_tokens=_int(raw.get("output_tokens")) or prior.output_tokens,
+        cache_creation_input_tokens=_int(raw.get("cache_creation_input_tokens"))
+        or prior.cache_creation_input_tokens,
+        cache_read_input_tokens=_int(raw.get("cache_read_input_tokens"))
+        or prior.cache_read_input_tokens,
+    )
+
+
+def _from_sse(text: str) -> tuple[str, Usage]:
+    """Model and usage from a Messages stream: ``message_start`` then ``message_delta``."""
+    model, usage = "", Usage()
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue
+        try:
+            event = json.loads(line[5:])
+        except ValueError:
+            continue
+        kind = event.get("type") if isinstance(event, dict) else None
+        if kind == "message_start" and isinstance(event.get("message"), dict):
+            model = str(event["message"].get("model") or "")
+            usage = _usage(event["message"].get("usage"), usage)
+        elif kind == "message_delta":
+            usage = _usage(event.get("usage"), usage)
+    return model, usage
+
+
+def parse_response(body: bytes, content_type: str, request_model: str) -> tuple[str, Usage, bool]:
+    """(model, usage, streamed) from a decoded response body; best effort, never raises."""
+    text = body.decode("utf-8", errors="replace")
+    if "text/event-stream" in content_type:
+        model, usage = _from_sse(text)
+        return model or request_model, usage, True
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return request_model, Usage(), False
+    if not isinstance(data, dict):
+        return request_model, Usage(), False
+    if "usage" in data:
+        return str(data.get("model") or request_model), _usage(data["usage"]), False
+    # count_tokens answers {"input_tokens": N}: tokens counted, none billed
+    return request_model, Usage(), False
+
+
+def make_call(
+    *,
+    endpoint: str,
+    request_model: str,
+    role: Role,
+    source: Source,
+    duration_s: float,
+    status: int,
+    body: bytes,
+    content_type: str,
+) -> Call:
+    model, usage, streamed = parse_response(body, content_type, request_model)
+    billed = endpoint.endswith("/messages") and status < 400
+    cost = (
+        cost_usd(
+            model,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_creation_input_tokens=usage.cache_creation_input_tokens,
+            cache_read_input_tokens=usage.cache_read_input_tokens,
+        )
+        if billed
+        else 0.0
+    )
+    return Call(
+        endpoint=endpoint,
+        model=model,
+        role=role,
+        source=source,
+        duration_s=duration_s,
+        status=status,
+        streamed=streamed,
+        usage=usage,
+        cost_usd=cost,
+    )

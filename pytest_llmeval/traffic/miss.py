@@ -1,0 +1,152 @@
+"""A replay miss that explains itself: the request, the closest recording, what changed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_MAX_CHANGES = 20
+_MAX_VALUE = 120
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One recorded request as the miss report sees it."""
+
+    method: str
+    path: str
+    body: bytes
+    played: bool
+
+
+@dataclass(frozen=True)
+class MissContext:
+    nodeid: str
+    cassette: Path
+    cassette_exists: bool
+    mode: str
+    #: Why this test is replaying, e.g. "CI is set" (auto mode without a cassette).
+    reason: str
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body.strip() else None
+    except ValueError:
+        return body.decode("utf-8", errors="replace")
+
+
+def _short(value: Any) -> str:
+    text = "(absent)" if value is _ABSENT else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
+
+
+class _Absent:
+    pass
+
+
+_ABSENT: Any = _Absent()
+
+
+def json_changes(old: Any, new: Any, path: str = "$") -> list[tuple[str, Any, Any]]:
+    """Every leaf that differs, as (JSON path, recorded value, requested value)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        changes: list[tuple[str, Any, Any]] = []
+        for key in list(old) + [k for k in new if k not in old]:
+            sub = f"{path}.{key}" if key.isidentifier() else f"{path}[{json.dumps(key)}]"
+            changes += json_changes(old.get(key, _ABSENT), new.get(key, _ABSENT), sub)
+        return changes
+    if isinstance(old, list) and isinstance(new, list):
+        changes = []
+        for index in range(max(len(old), len(new))):
+            changes += json_changes(
+                old[index] if index < len(old) else _ABSENT,
+                new[index] if index < len(new) else _ABSENT,
+                f"{path}[{index}]",
+            )
+        return changes
+    return [] if old == new else [(path, old, new)]
+
+
+def _model(body: Any) -> str:
+    return f"  model={body['model']}" if isinstance(body, dict) and "model" in body else ""
+
+
+def explain_miss(
+    *,
+    method: str,
+    path: str,
+    body: bytes,
+    recorded: Sequence[Recorded],
+    context: MissContext,
+) -> str:
+    """The whole failure message for a request no recording answers."""
+    requested = _json(body)
+    lines = [
+        f"llmeval: no recorded response for this request ({context.mode} mode)",
+        f"  cassette: {context.cassette}",
+        f"  request:  {method} {path}{_model(requested)}",
+    ]
+    rewrite = f"pytest --llmeval-mode=rewrite '{context.nodeid}'"
+    if not context.cassette_exists:
+        lines += [
+            "",
+            f"The cassette does not exist{f' ({context.reason})' if context.reason else ''}.",
+            "Record it where ANTHROPIC_API_KEY is set with:",
+            f"  pytest --llmeval-mode=record '{context.nodeid}'",
+        ]
+        return "\n".join(lines)
+    same_endpoint = [r for r in recorded if r.method == method and r.path == path]
+    if not same_endpoint:
+        have = sorted({f"{r.method} {r.path}" for r in recorded}) or ["nothing"]
+        lines += ["", f"The cassette has no {method} {path} call; it has: {', '.join(have)}."]
+    else:
+        scored = []
+        for number, rec in enumerate(recorded, start=1):
+            if rec in same_endpoint:
+                changes = json_changes(_json(rec.body), requested)
+                scored.append((len(changes), rec.played, number, changes))
+        count, _, number, changes = min(scored, key=lambda s: (s[0], s[1], s[2]))
+        if count == 0:
+            uses = sum(1 for r in same_endpoint if _json(r.body) == requested)
+            lines += [
+                "",
+                f"Recording #{number} matches, but every recording of this request was already "
+                f"used: the cassette answers it {uses} time(s) and the test asked once more "
+                "(more calls, or more samples, than were recorded).",
+            ]
+        else:
+            lines += ["", f"Closest recording: #{number} of {len(recorded)}; what changed:"]
+            for where, old, new in changes[:_MAX_CHANGES]:
+                lines.append(f"  {where}: {_short(old)} -> {_short(new)}")
+            if len(changes) > _MAX_CHANGES:
+                lines.append(f"  ... and {len(changes) - _MAX_CHANGES} more")
+            lines += ["", "The request changed since the cassette was recorded."]
+    lines += [
+        "Re-record this test where ANTHROPIC_API_KEY is set with:",
+        f"  {rewrite}",
+    ]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Crash:
+    message: str
+
+
+class MissRepr:
+    """A test report's ``longrepr``: the whole explanation, its first line in the summary."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.reprcrash = _Crash(text.splitlines()[0] if text else "llmeval: cassette miss")
+
+    def toterminal(self, tw: Any) -> None:
+        for line in self.text.splitlines():
+            tw.line(line)
+
+    def __str__(self) -> str:
+        return self.text
