@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -124,5 +124,6 @@ def pytest_runtest_makereport(
 
         item.stash[_SHOWN_KEY] = len(record.misses)
         report.outcome = "failed"
-        report.longrepr = MissRepr("\n\n".join(record.misses[shown:]))
+        # Not a pytest TerminalRepr (private), but it has what reports need: toterminal, reprcrash.
+        report.longrepr = cast(Any, MissRepr("\n\n".join(record.misses[shown:])))
     return report

@@ -1,0 +1,41 @@
+"""A suite with no ``llm`` test imports none of the heavy libraries; ``-p no:llmeval`` is off."""
+
+from __future__ import annotations
+
+import pytest
+
+HEAVY = ("anthropic", "vcr", "diskcache", "jsonschema", "httpx2", "yaml")
+
+
+def test_plain_suite_imports_nothing_heavy(pytester):
+    pytester.makeconftest(
+        f"""
+        import sys
+
+        def pytest_sessionfinish(session):
+            loaded = [m for m in {HEAVY!r} if m in sys.modules]
+            print("LOADED", loaded)
+        """
+    )
+    pytester.makepyfile("def test_plain():\n    assert 1 + 1 == 2\n")
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*LOADED []"])
+    result.stdout.no_fnmatch_line("*= llmeval =*")
+
+
+def test_disabled_with_p_no_llmeval(pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.llm
+        def test_marked(llmeval):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:llmeval", "--strict-markers")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*'llm' not found in `markers` configuration option*"])
+    result = pytester.runpytest_subprocess("-p", "no:llmeval", "--llmeval-mode=replay")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -1,0 +1,79 @@
+"""``@pytest.mark.llm`` arguments: validated before any test runs, errors name test and argument."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            "budget=3",
+            "*test_it.py::test_x: @pytest.mark.llm got unknown argument(s) budget; known:*",
+        ),
+        (
+            "samples=0",
+            "*test_it.py::test_x: @pytest.mark.llm(samples=0): must be a whole number >= 1",
+        ),
+        ("samples=2.5", "*@pytest.mark.llm(samples=2.5): must be a whole number >= 1"),
+        ("min_pass_rate=1.5", "*@pytest.mark.llm(min_pass_rate=1.5): must be between 0 and 1"),
+        ("latency_budget=-1", "*@pytest.mark.llm(latency_budget=-1): must be > 0 seconds"),
+        ("cost_budget='cheap'", "*@pytest.mark.llm(cost_budget='cheap'): expected a number"),
+        ("judge_model=''", "*@pytest.mark.llm(judge_model=''): expected a model name"),
+        ("3", "*@pytest.mark.llm takes keyword arguments only, got positional (3,)"),
+    ],
+)
+def test_bad_marker_arguments_are_usage_errors(pytester, args, message):
+    pytester.makepyfile(
+        test_it=f"""
+        import pytest
+
+        @pytest.mark.llm({args})
+        def test_x(llmeval):
+            pass
+
+        def test_fine():
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([message])
+
+
+def test_good_marker_reaches_the_fixture_closest_wins(pytester, online):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        pytestmark = pytest.mark.llm(samples=3, judge_model="claude-opus-5-5")
+
+        @pytest.mark.llm(latency_budget=8, cost_budget=0.01, samples=5, min_pass_rate=0.6)
+        def test_x(llmeval):
+            spec = llmeval.spec
+            assert (spec.latency_budget, spec.cost_budget) == (8.0, 0.01)
+            assert (spec.samples, spec.min_pass_rate) == (5, 0.6)
+            assert spec.judge_model == "claude-opus-5-5"
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_marker_is_registered(pytester):
+    result = pytester.runpytest("--markers")
+    result.stdout.fnmatch_lines(["@pytest.mark.llm(latency_budget=None, *"])
+
+
+def test_help_lists_the_options(pytester):
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(
+        [
+            "LLM regression tests (pytest-llmeval):",
+            "  --llmeval-mode=MODE*How model calls are answered: auto (default), replay,*",
+            "*record, rewrite or live; env LLMEVAL_MODE",
+            "  llmeval_mode (string):*",
+            "  llmeval_scrub_headers (linelist):*",
+            "  llmeval_scrub_env (linelist):*",
+        ]
+    )
