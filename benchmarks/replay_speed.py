@@ -71,15 +71,22 @@ def _run(cwd: Path, args: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
-def _median(cwd: Path, args: list[str], env: dict[str, str], repeat: int) -> float:
-    return statistics.median(_run(cwd, args, env) for _ in range(repeat))
+def _interleaved(
+    a: tuple[Path, list[str]], b: tuple[Path, list[str]], env: dict[str, str], repeat: int
+) -> tuple[float, float]:
+    """Medians of A and B run alternately, so a busy spell on the machine hits both alike."""
+    times_a, times_b = [], []
+    for _ in range(repeat):
+        times_a.append(_run(*a, env))
+        times_b.append(_run(*b, env))
+    return statistics.median(times_a), statistics.median(times_b)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tests", type=int, default=200, help="LLM tests per suite")
     parser.add_argument("--plain", type=int, default=2000, help="Plain tests")
-    parser.add_argument("--repeat", type=int, default=5, help="Runs per measurement")
+    parser.add_argument("--repeat", type=int, default=9, help="Runs per measurement")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="llmeval-bench-"))
@@ -103,16 +110,24 @@ def main() -> None:
         recorded = len(server.requests)
     # Offline from here: the server is gone; pytest-recording matches on the URI, so it keeps it.
     print(f"recorded {recorded} calls; replaying {args.tests} tests x {args.repeat} runs")
-    t_ours = _median(ours, ["-p", "no:recording", "--llmeval-mode=replay"], env, args.repeat)
-    t_theirs = _median(theirs, ["-p", "no:llmeval", "--record-mode=none"], env, args.repeat)
+    t_ours, t_theirs = _interleaved(
+        (ours, ["-p", "no:recording", "--llmeval-mode=replay"]),
+        (theirs, ["-p", "no:llmeval", "--record-mode=none"]),
+        env,
+        args.repeat,
+    )
     print(
         f"replay  pytest-llmeval {t_ours:6.2f}s  pytest-recording {t_theirs:6.2f}s  "
         f"ratio {t_ours / t_theirs:.3f}"
     )
 
     base_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
-    t_off = _median(plain, ["-p", "no:llmeval", "-p", "no:recording"], base_env, args.repeat)
-    t_on = _median(plain, ["-p", "no:recording"], base_env, args.repeat)
+    t_on, t_off = _interleaved(
+        (plain, ["-p", "no:recording"]),
+        (plain, ["-p", "no:llmeval", "-p", "no:recording"]),
+        base_env,
+        args.repeat,
+    )
     print(f"plain   with plugin {t_on:6.2f}s  without {t_off:6.2f}s  ratio {t_on / t_off:.3f}")
 
 

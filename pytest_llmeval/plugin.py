@@ -23,6 +23,7 @@ SPEC_KEY = pytest.StashKey[LlmSpec]()
 RECORD_KEY = pytest.StashKey[TestRecord]()
 _SHOWN_KEY = pytest.StashKey[int]()
 FIXTURE = "llmeval"
+_REPORTER = "llmeval-miss-reporter"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,16 +48,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         del config.stash[SESSION_KEY]
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    found = False
     for item in items:
         spec = parse_llm_marker(item)
         if spec is None:
             continue
         item.stash[SPEC_KEY] = spec
+        found = True
         names = getattr(item, "fixturenames", None)
         if isinstance(names, list) and FIXTURE not in names:
             # First, so the cassette is in place before other fixtures may call the model.
             names.insert(0, FIXTURE)
+    if found:
+        _ensure_miss_reporter(config)
+
+
+def _ensure_miss_reporter(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin(_REPORTER):
+        config.pluginmanager.register(MissReporter(), _REPORTER)
 
 
 @pytest.fixture
@@ -68,6 +78,7 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
 
     item = request.node
     config = request.config
+    _ensure_miss_reporter(config)  # a test may ask for the fixture without the marker
     session = config.stash[SESSION_KEY]
     settings = session.settings
     spec = item.stash.get(SPEC_KEY, None) or LlmSpec()
@@ -109,21 +120,24 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
         session.add(record)
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    report = yield
-    record = item.stash.get(RECORD_KEY, None)
-    if record is None or not record.misses or report.when == "teardown":
-        return report
-    shown = item.stash.get(_SHOWN_KEY, 0)
-    if len(record.misses) > shown:
-        # A miss fails the test even when the code under test swallowed the SDK's error.
-        from pytest_llmeval.traffic.miss import MissRepr
+class MissReporter:
+    """Registered only when the run has ``llm`` tests: plain suites pay no hook per test."""
 
-        item.stash[_SHOWN_KEY] = len(record.misses)
-        report.outcome = "failed"
-        # Not a pytest TerminalRepr (private), but it has what reports need: toterminal, reprcrash.
-        report.longrepr = cast(Any, MissRepr("\n\n".join(record.misses[shown:])))
-    return report
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        record = item.stash.get(RECORD_KEY, None)
+        if record is None or not record.misses or report.when == "teardown":
+            return report
+        shown = item.stash.get(_SHOWN_KEY, 0)
+        if len(record.misses) > shown:
+            # A miss fails the test even when the code under test swallowed the SDK's error.
+            from pytest_llmeval.traffic.miss import MissRepr
+
+            item.stash[_SHOWN_KEY] = len(record.misses)
+            report.outcome = "failed"
+            # Not a pytest TerminalRepr (private) but has what a report needs.
+            report.longrepr = cast(Any, MissRepr("\n\n".join(record.misses[shown:])))
+        return report

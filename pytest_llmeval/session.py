@@ -82,4 +82,4 @@ class LlmevalSession:
         misses = sum(len(r.misses) for r in self.records.values())
         terminalreporter.section("llmeval")
         for line in summary_lines(self.settings.mode.value, len(self.records), calls, misses):
-            terminalreporter.write_line(line)
+            terminalreporter.line(line)

@@ -26,7 +26,7 @@ NOISY_REQUEST_HEADERS = frozenset(
 )
 #: Response headers that describe the transfer, not the message; bodies are stored decoded.
 TRANSFER_RESPONSE_HEADERS = frozenset(
-    {"content-encoding", "content-length", "transfer-encoding", "connection", "date"}
+    {"content-encoding", "content-length", "transfer-encoding", "connection", "date", "server"}
 )
 _BEARER = re.compile(r"^\s*bearer\s+", re.IGNORECASE)
 _MIN_SECRET = 8
