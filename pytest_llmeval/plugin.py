@@ -72,7 +72,11 @@ def _ensure_miss_reporter(config: pytest.Config) -> None:
 @pytest.fixture
 def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
     """Records, replays and measures this test's model calls; grades what they produced."""
-    from pytest_llmeval.traffic.cassettes import BrokenCassette, item_cassette_path
+    from pytest_llmeval.traffic.cassettes import (
+        BrokenCassette,
+        display_path,
+        item_cassette_path,
+    )
     from pytest_llmeval.traffic.recorder import TrafficRecorder, plan_for
     from pytest_llmeval.traffic.scrub import Scrubber
 
@@ -106,7 +110,7 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
     except BrokenCassette as exc:
         recorder.stop()
         pytest.fail(
-            f"llmeval: broken cassette {exc.path}: {exc.reason}\n"
+            f"llmeval: broken cassette {display_path(exc.path)}: {exc.reason}\n"
             f"Fix or delete it, then re-record with: "
             f"pytest --llmeval-mode=rewrite '{item.nodeid}'",
             pytrace=False,

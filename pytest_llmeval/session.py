@@ -80,6 +80,7 @@ class LlmevalSession:
             return
         calls = [c for r in self.records.values() for c in r.calls]
         misses = sum(len(r.misses) for r in self.records.values())
+        terminalreporter.ensure_newline()
         terminalreporter.section("llmeval")
         for line in summary_lines(self.settings.mode.value, len(self.records), calls, misses):
-            terminalreporter.line(line)
+            terminalreporter.write_line(line)

@@ -41,7 +41,7 @@ def test_broken_cassette_fails_only_its_test(pytester, online, monkeypatch, cont
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
-            f"*llmeval: broken cassette */cassettes/test_pair/test_one.yaml: {reason}",
+            f"*llmeval: broken cassette cassettes/test_pair/test_one.yaml: {reason}",
             "*pytest --llmeval-mode=rewrite 'test_pair.py::test_one'",
         ]
     )

@@ -41,7 +41,7 @@ def test_a_changed_request_shows_the_field_that_changed(pytester, online, monkey
     result.stdout.fnmatch_lines(
         [
             "llmeval: no recorded response for this request (auto mode)",
-            "  cassette: */cassettes/test_bot/test_refund.yaml",
+            "  cassette: cassettes/test_bot/test_refund.yaml",
             "  request:  POST /v1/messages  model=claude-sonnet-5-5",
             "Closest recording: #1 of 2; what changed:",
             "  $.max_tokens: 100 -> 200",

@@ -49,6 +49,14 @@ def cassette_path(test_path: Path, module_name: str, test_name: str) -> Path:
     return test_path.parent / CASSETTE_DIR / module_name / f"{name}.yaml"
 
 
+def display_path(path: Path) -> str:
+    """Relative to where pytest runs when it can be: what a user would type."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def item_cassette_path(item: pytest.Item) -> Path:
     """The cassette of a collected test: ``Class.test[param]`` names as pytest-recording does."""
     parts = item.nodeid.split("::")[1:]

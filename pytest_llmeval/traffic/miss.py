@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_llmeval.traffic.cassettes import display_path
+
 _MAX_CHANGES = 20
 _MAX_VALUE = 120
 
@@ -87,7 +89,7 @@ def explain_miss(
     requested = _json(body)
     lines = [
         f"llmeval: no recorded response for this request ({context.mode} mode)",
-        f"  cassette: {context.cassette}",
+        f"  cassette: {display_path(context.cassette)}",
         f"  request:  {method} {path}{_model(requested)}",
     ]
     rewrite = f"pytest --llmeval-mode=rewrite '{context.nodeid}'"
