@@ -1,54 +1,61 @@
 """A local stand-in for the Anthropic Messages API: real HTTP on 127.0.0.1, no key, no cost.
 
-For this project's tests and for users' plumbing tests: the real ``anthropic`` SDK talks to it
-with ``anthropic.Anthropic(base_url=server.url, api_key="any")``. JSON and SSE streaming follow
-the wire format the SDK expects; replies can be scripted, delayed or replaced by faults (429
-with ``retry-after``, 500, 529); responses are gzip-compressed when asked; every request is
-logged. Standard library only.
+The real ``anthropic`` SDK, sync or async, works against it with
+``Anthropic(base_url=server.url, api_key="any")``: JSON and SSE messages, ``messages.stream``,
+``count_tokens``. Replies are scripted, derived from the request, or faults; requests are logged.
 
     with StandInServer() as server:
-        server.queue(Reply(text="Returns are accepted within 30 days."), Fault(529))
-        ...
-        assert len(server.requests) == 2
+        server.queue(Fault(529, retry_after=0.01), Reply(text="Returns within 30 days."))
+
+``python -m pytest_llmeval.testing [--host H] [--port N]`` serves in the foreground.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import hashlib
 import itertools
 import json
+import math
+import socket
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    402: "billing_error",
-    403: "permission_error",
-    404: "not_found_error",
-    409: "conflict_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    529: "overloaded_error",
+__all__ = ["Fault", "LoggedRequest", "Reply", "StandInServer"]
+
+_MESSAGES = "/v1/messages"
+_COUNT_TOKENS = "/v1/messages/count_tokens"
+# Shaped like a real organisation id, so header scrubbing is tested on something realistic.
+_ORGANIZATION_ID = "5ca1ab1e-0000-4000-8000-57a9d1e50000"
+_DEFAULT_ERRORS = {
+    400: ("invalid_request_error", "Invalid request."),
+    401: ("authentication_error", "invalid x-api-key"),
+    402: ("billing_error", "Your credit balance is too low."),
+    403: ("permission_error", "Your API key does not have permission to use this resource."),
+    404: ("not_found_error", "Not found."),
+    409: ("conflict_error", "Conflict."),
+    413: ("request_too_large", "Request exceeds the maximum allowed number of bytes."),
+    429: ("rate_limit_error", "Number of requests has exceeded your rate limit."),
+    500: ("api_error", "Internal server error."),
+    529: ("overloaded_error", "Overloaded"),
 }
-_ERROR_MESSAGES = {
-    429: "Number of requests has exceeded your rate limit.",
-    500: "Internal server error.",
-    529: "Overloaded",
-}
+_CHUNK = 16  # characters per streamed delta: enough deltas to exercise the SDK's accumulation
 
 
 @dataclass(frozen=True)
 class Reply:
-    """A successful message; fields left ``None`` are derived from the request."""
+    """A successful message. Fields left ``None`` are derived from the request.
+
+    With ``tool_use`` set, the default ``stop_reason`` "end_turn" is sent as "tool_use".
+    """
 
     text: str = "Hello from the stand-in."
     model: str | None = None
@@ -65,48 +72,54 @@ class Reply:
 
 @dataclass(frozen=True)
 class Fault:
-    """An error answer: status, error type and message as the API sends them."""
+    """An error answer; ``error_type`` and an empty ``message`` default by status.
+
+    ``retry_after`` (seconds) is sent as ``retry-after-ms`` and ``retry-after``, rounded up. The
+    SDK ignores a zero wait and falls back to its own back-off (0.5 s and up).
+    """
 
     status: int
     error_type: str | None = None
-    message: str | None = None
+    message: str = ""
     retry_after: float | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        error_type, message = _DEFAULT_ERRORS.get(
+            self.status, ("api_error" if self.status >= 500 else "invalid_request_error", "Error.")
+        )
+        object.__setattr__(self, "error_type", self.error_type or error_type)
+        object.__setattr__(self, "message", self.message or message)
 
 
 @dataclass(frozen=True)
 class LoggedRequest:
+    """One request as received: header names lower-cased, ``path`` with its query string."""
+
     method: str
     path: str
     headers: dict[str, str]
     body: bytes
 
     def json(self) -> Any:
+        """The body parsed as JSON; ``None`` when empty."""
         return json.loads(self.body) if self.body else None
 
 
-Responder = Callable[[LoggedRequest], "Reply | Fault"]
-
-
-def _last_user_text(body: dict[str, Any]) -> str:
-    for message in reversed(body.get("messages") or []):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                return content
-            if isinstance(content, list):
-                return " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
-    return ""
-
-
-def default_reply(request: LoggedRequest) -> Reply:
-    """Deterministic: identical requests get identical replies."""
-    body = request.json() or {}
-    return Reply(text=f"Stand-in reply to: {_last_user_text(body)[:200]}")
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    content_type: str
+    text: str
+    headers: dict[str, str]
+    latency: float = 0.0
 
 
 class StandInServer:
-    """Start it (or use it as a context manager), point the SDK at ``url``."""
+    """Serves scripted items first-in first-out, then ``responder``, then a default reply.
+
+    Only ``POST /v1/messages`` requests that pass validation consume the queue.
+    """
 
     def __init__(
         self,
@@ -114,300 +127,343 @@ class StandInServer:
         host: str = "127.0.0.1",
         port: int = 0,
         gzip: bool = True,
-        responder: Responder | None = None,
+        responder: Callable[[LoggedRequest], Reply | Fault] | None = None,
     ) -> None:
-        self.host = host
-        self.port = port
-        self.gzip = gzip
-        self.responder = responder
+        self._host = host
+        self._port = port
+        self._gzip = gzip
+        self._responder = responder
         self._queue: deque[Reply | Fault] = deque()
         self._log: list[LoggedRequest] = []
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self._httpd: ThreadingHTTPServer | None = None
+        self._counter = itertools.count(1)
+        self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
-
-    # --- lifecycle --------------------------------------------------------------------
 
     @property
     def url(self) -> str:
+        """``http://host:port``; the port is the one picked when ``port=0``."""
         if self._httpd is None:
-            raise RuntimeError("StandInServer is not started")
+            raise RuntimeError("StandInServer is not running: call start() or use it in a with")
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        """Every request received, in order, faulted and rejected ones included."""
+        with self._lock:
+            return list(self._log)
+
     def start(self) -> StandInServer:
-        handler = type("_Handler", (_Handler,), {"server_state": self})
-        self._httpd = ThreadingHTTPServer((self.host, self.port), handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        if self._httpd is not None:
+            raise RuntimeError("StandInServer is already running")
+        self._httpd = _HTTPServer((self._host, self._port), self)
+        # A short poll so stop() returns within 50 ms instead of serve_forever's default 0.5 s.
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
     def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
+        """Stop serving and close the listening socket and any kept-alive connections."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.close_connections()
+        httpd.server_close()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join()
             self._thread = None
 
     def __enter__(self) -> StandInServer:
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
-
-    # --- scripting --------------------------------------------------------------------
-
-    @property
-    def requests(self) -> list[LoggedRequest]:
-        with self._lock:
-            return list(self._log)
 
     def queue(self, *items: Reply | Fault) -> None:
         with self._lock:
             self._queue.extend(items)
 
     def clear(self) -> None:
+        """Forget queued items and logged requests."""
         with self._lock:
             self._queue.clear()
             self._log.clear()
 
-    def _log_request(self, request: LoggedRequest) -> None:
+    def _answer(self, request: LoggedRequest) -> _Response:
         with self._lock:
             self._log.append(request)
+            number = next(self._counter)
+        request_id = f"req_{number:08x}{_digest(request.body)[:16]}"
+        route = request.path.partition("?")[0]
+        if request.method != "POST" or route not in (_MESSAGES, _COUNT_TOKENS):
+            return _fault(Fault(404, message=f"Not found: {request.method} {route}"), request_id)
+        if "anthropic-version" not in request.headers:
+            return _fault(Fault(400, message="anthropic-version: header is required"), request_id)
+        try:
+            body = json.loads(request.body)
+        except ValueError as exc:
+            message = f"There was an error parsing the body of your request: {exc}"
+            return _fault(Fault(400, message=message), request_id)
+        problem = _invalid(body, count_tokens=route == _COUNT_TOKENS)
+        if problem:
+            return _fault(Fault(400, message=problem), request_id)
+        if route == _COUNT_TOKENS:
+            text = json.dumps({"input_tokens": _prompt_tokens(body)})
+            return _Response(200, "application/json", text, _base_headers(request_id))
+        try:
+            answer = self._next(request)
+            if isinstance(answer, Fault):
+                return _fault(answer, request_id)
+            message_json = _message(answer, body)
+        except Exception as exc:
+            # Unanswered, the connection would drop and the SDK would retry, then report only
+            # "Connection error."; a 500 that must not be retried shows the cause at once.
+            crash = Fault(500, message=f"stand-in reply failed: {exc!r}")
+            return _fault(crash, request_id, {"x-should-retry": "false"})
+        headers = {**_base_headers(request_id), **answer.headers}
+        if body.get("stream"):
+            sse = _message_events(message_json)
+            headers = {"cache-control": "no-cache", **headers}
+            return _Response(200, "text/event-stream; charset=utf-8", sse, headers, answer.latency)
+        return _Response(200, "application/json", json.dumps(message_json), headers, answer.latency)
 
-    def _next_answer(self, request: LoggedRequest) -> Reply | Fault:
+    def _next(self, request: LoggedRequest) -> Reply | Fault:
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
-        return (self.responder or default_reply)(request)
+        return (self._responder or _default_reply)(request)
 
-    def _request_id(self) -> str:
-        return (
-            f"req_{next(self._ids):06d}{hashlib.sha1(str(time.time()).encode()).hexdigest()[:12]}"
+
+def _default_reply(request: LoggedRequest) -> Reply:
+    body = request.json()
+    text = ""
+    for message in reversed(body.get("messages", [])):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                text = content
+            elif isinstance(content, list):
+                parts = [b.get("text") for b in content if isinstance(b, dict)]
+                text = " ".join(p for p in parts if isinstance(p, str))
+            break
+    return Reply(text=f"Stand-in reply to: {text[:200]}")
+
+
+def _invalid(body: Any, *, count_tokens: bool) -> str | None:
+    if not isinstance(body, dict):
+        return "body: Input should be an object"
+    if not isinstance(body.get("model"), str):
+        return "model: Field required"
+    if not isinstance(body.get("messages"), list):
+        return "messages: Field required"
+    if not count_tokens and not isinstance(body.get("max_tokens"), int):
+        return "max_tokens: Field required"
+    return None
+
+
+def _digest(data: str | bytes) -> str:
+    return hashlib.sha256(data if isinstance(data, bytes) else data.encode()).hexdigest()
+
+
+def _prompt(body: dict[str, Any]) -> str:
+    # Without the keys count_tokens does not take, so it agrees with a message's input_tokens;
+    # sorted, because the SDK orders nested keys as the caller wrote them.
+    prompt = {k: v for k, v in body.items() if k not in ("max_tokens", "stream")}
+    return json.dumps(prompt, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _prompt_tokens(body: dict[str, Any]) -> int:
+    return max(1, len(_prompt(body)) // 4)
+
+
+def _base_headers(request_id: str) -> dict[str, str]:
+    return {"request-id": request_id, "anthropic-organization-id": _ORGANIZATION_ID}
+
+
+def _fault(fault: Fault, request_id: str, extra: dict[str, str] | None = None) -> _Response:
+    headers = _base_headers(request_id)
+    if fault.retry_after is not None:
+        headers["retry-after-ms"] = str(math.ceil(fault.retry_after * 1000))
+        headers["retry-after"] = str(math.ceil(fault.retry_after))
+    headers.update(extra or {})
+    headers.update(fault.headers)
+    error = {"type": fault.error_type, "message": fault.message}
+    text = json.dumps({"type": "error", "error": error, "request_id": request_id})
+    return _Response(fault.status, "application/json", text, headers)
+
+
+def _message(reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
+    digest = _digest(_prompt(body) + "\0" + reply.text)
+    content: list[dict[str, Any]] = []
+    if reply.thinking is not None:
+        signature = f"standin-signature-{digest[:32]}"
+        content.append({"type": "thinking", "thinking": reply.thinking, "signature": signature})
+    if reply.text or reply.tool_use is None:
+        content.append({"type": "text", "text": reply.text})
+    stop_reason = reply.stop_reason
+    if reply.tool_use is not None:
+        tool_id = reply.tool_use.get("id", f"toolu_{digest[:24]}")
+        tool_input = reply.tool_use.get("input", {})
+        content.append(
+            {"type": "tool_use", "id": tool_id, "name": reply.tool_use["name"], "input": tool_input}
         )
-
-
-# --- building answers -------------------------------------------------------------------
-
-
-def _usage(reply: Reply, body: dict[str, Any], raw: bytes) -> dict[str, Any]:
-    return {
-        "input_tokens": reply.input_tokens
-        if reply.input_tokens is not None
-        else max(1, len(raw) // 4),
-        "output_tokens": reply.output_tokens
-        if reply.output_tokens is not None
-        else max(1, len(reply.text) // 4),
-        "cache_creation_input_tokens": reply.cache_creation_input_tokens,
+        stop_reason = "tool_use" if stop_reason == "end_turn" else stop_reason
+    created = reply.cache_creation_input_tokens
+    usage = {
+        "input_tokens": _prompt_tokens(body) if reply.input_tokens is None else reply.input_tokens,
+        "output_tokens": (
+            max(1, len(reply.text) // 4) if reply.output_tokens is None else reply.output_tokens
+        ),
+        "cache_creation_input_tokens": created,
         "cache_read_input_tokens": reply.cache_read_input_tokens,
-        "cache_creation": {
-            "ephemeral_5m_input_tokens": reply.cache_creation_input_tokens,
-            "ephemeral_1h_input_tokens": 0,
-        },
+        "cache_creation": {"ephemeral_5m_input_tokens": created, "ephemeral_1h_input_tokens": 0},
         "service_tier": "standard",
     }
-
-
-def _content(reply: Reply, raw: bytes) -> list[dict[str, Any]]:
-    blocks: list[dict[str, Any]] = []
-    if reply.thinking is not None:
-        blocks.append({"type": "thinking", "thinking": reply.thinking, "signature": "sig_standin"})
-    blocks.append({"type": "text", "text": reply.text})
-    if reply.tool_use is not None:
-        tool_id = "toolu_" + hashlib.sha1(raw).hexdigest()[:20]
-        blocks.append(
-            {
-                "type": "tool_use",
-                "id": tool_id,
-                "name": reply.tool_use["name"],
-                "input": reply.tool_use.get("input", {}),
-            }
-        )
-    return blocks
-
-
-def message_json(reply: Reply, body: dict[str, Any], raw: bytes) -> dict[str, Any]:
     return {
-        "id": "msg_" + hashlib.sha1(raw).hexdigest()[:24],
+        "id": f"msg_{digest[:24]}",
         "type": "message",
         "role": "assistant",
-        "model": reply.model or str(body.get("model") or "claude-sonnet-5-5"),
-        "content": _content(reply, raw),
-        "stop_reason": "tool_use" if reply.tool_use is not None else reply.stop_reason,
+        "model": reply.model or body["model"],
+        "content": content,
+        "stop_reason": stop_reason,
         "stop_sequence": None,
-        "usage": _usage(reply, body, raw),
+        "usage": usage,
     }
 
 
-def _event(name: str, data: dict[str, Any]) -> str:
-    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+def _event(data: dict[str, Any]) -> str:
+    return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n"
+
+
+def _chunks(text: str) -> list[str]:
+    return [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)]
 
 
 def _block_events(index: int, block: dict[str, Any]) -> Iterator[str]:
-    kind = block["type"]
-    if kind == "text":
-        start: dict[str, Any] = {"type": "text", "text": ""}
-        text = block["text"]
-        middle = max(1, len(text) // 2)
-        deltas = [{"type": "text_delta", "text": part} for part in (text[:middle], text[middle:])]
-    elif kind == "thinking":
-        start = {"type": "thinking", "thinking": "", "signature": ""}
-        deltas = [
-            {"type": "thinking_delta", "thinking": block["thinking"]},
-            {"type": "signature_delta", "signature": block["signature"]},
-        ]
-    else:
-        start = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
+    deltas: list[dict[str, Any]]
+    if block["type"] == "thinking":
+        start: dict[str, Any] = {"type": "thinking", "thinking": "", "signature": ""}
+        deltas = [{"type": "thinking_delta", "thinking": c} for c in _chunks(block["thinking"])]
+        deltas.append({"type": "signature_delta", "signature": block["signature"]})
+    elif block["type"] == "tool_use":
+        start = {**block, "input": {}}
         deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
-    yield _event(
-        "content_block_start",
-        {"type": "content_block_start", "index": index, "content_block": start},
-    )
+    else:
+        start = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": c} for c in _chunks(block["text"])]
+    yield _event({"type": "content_block_start", "index": index, "content_block": start})
+    if index == 0:
+        yield _event({"type": "ping"})  # where the API sends it
     for delta in deltas:
-        if delta.get("text") == "":
-            continue
-        yield _event(
-            "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
-        )
-    yield _event("content_block_stop", {"type": "content_block_stop", "index": index})
+        yield _event({"type": "content_block_delta", "index": index, "delta": delta})
+    yield _event({"type": "content_block_stop", "index": index})
 
 
-def message_sse(message: dict[str, Any]) -> str:
-    """The message as the stream of events the SDK assembles it from."""
+def _message_events(message: dict[str, Any]) -> str:
     usage = message["usage"]
-    start = {
-        **message,
-        "content": [],
-        "stop_reason": None,
-        "usage": {**usage, "output_tokens": 1},
-    }
-    parts = [_event("message_start", {"type": "message_start", "message": start})]
-    parts.append(_event("ping", {"type": "ping"}))
+    start_usage = {**usage, "output_tokens": min(1, usage["output_tokens"])}
+    start = {**message, "content": [], "stop_reason": None, "usage": start_usage}
+    events = [_event({"type": "message_start", "message": start})]
     for index, block in enumerate(message["content"]):
-        parts.extend(_block_events(index, block))
-    parts.append(
-        _event(
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
-                "usage": {"output_tokens": usage["output_tokens"]},
-            },
-        )
-    )
-    parts.append(_event("message_stop", {"type": "message_stop"}))
-    return "".join(parts)
+        events.extend(_block_events(index, block))
+    # Cumulative totals, as the API sends them; the SDK lets them overwrite message_start's.
+    totals = {key: value for key, value in usage.items() if key.endswith("_tokens")}
+    delta = {"stop_reason": message["stop_reason"], "stop_sequence": None}
+    events.append(_event({"type": "message_delta", "delta": delta, "usage": totals}))
+    events.append(_event({"type": "message_stop"}))
+    return "".join(events)
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    codings = (part.split(";")[0].strip().lower() for part in accept_encoding.split(","))
+    return "gzip" in codings
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], standin: StandInServer) -> None:
+        self.standin = standin
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        # The SDK keeps connections alive; their handler threads would go on answering on them
+        # after stop() unless the sockets are shut.
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return  # a client that hung up, or stop() shutting a connection
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server_state: StandInServer
-    protocol_version = "HTTP/1.1"
+    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+    server_version = "pytest-llmeval-standin"
+    sys_version = ""
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass  # a test's output is no place for an access log
-
-    def do_GET(self) -> None:
-        self._handle()
+        """Silent: an access log line per request would drown test output."""
 
     def do_POST(self) -> None:
-        self._handle()
-
-    def _handle(self) -> None:
-        state = self.server_state
+        standin = cast(_HTTPServer, self.server).standin
         length = int(self.headers.get("content-length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        request = LoggedRequest(
-            method=self.command,
-            path=self.path,
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=raw,
-        )
-        state._log_request(request)
-        route = self.path.split("?", 1)[0]
-        if route not in ("/v1/messages", "/v1/messages/count_tokens") or self.command != "POST":
-            self._send_fault(Fault(404, message=f"Not found: {self.command} {route}"))
-            return
-        if "anthropic-version" not in request.headers:
-            self._send_fault(Fault(400, message="anthropic-version header is required"))
-            return
-        try:
-            body = json.loads(raw)
-            if not isinstance(body, dict):
-                raise ValueError("body must be a JSON object")
-        except ValueError as exc:
-            self._send_fault(Fault(400, message=f"Invalid JSON body: {exc}"))
-            return
-        if route.endswith("/count_tokens"):
-            self._send(200, "application/json", json.dumps({"input_tokens": max(1, len(raw) // 4)}))
-            return
-        answer = state._next_answer(request)
-        if isinstance(answer, Fault):
-            self._send_fault(answer)
-            return
-        if answer.latency:
-            time.sleep(answer.latency)
-        message = message_json(answer, body, raw)
-        if body.get("stream"):
-            self._send(
-                200, "text/event-stream; charset=utf-8", message_sse(message), answer.headers
-            )
-        else:
-            self._send(200, "application/json", json.dumps(message), answer.headers)
-
-    def _send_fault(self, fault: Fault) -> None:
-        state = self.server_state
-        error_type = fault.error_type or _ERROR_TYPES.get(fault.status, "api_error")
-        message = fault.message or _ERROR_MESSAGES.get(fault.status, error_type)
-        headers = dict(fault.headers)
-        if fault.retry_after is not None:
-            headers["retry-after-ms"] = str(int(fault.retry_after * 1000))
-            headers["retry-after"] = str(max(0, round(fault.retry_after)))
-        payload = {
-            "type": "error",
-            "error": {"type": error_type, "message": message},
-            "request_id": state._request_id(),
-        }
-        self._send(fault.status, "application/json", json.dumps(payload), headers)
-
-    def _send(
-        self, status: int, content_type: str, text: str, extra: dict[str, str] | None = None
-    ) -> None:
-        state = self.server_state
-        data = text.encode("utf-8")
-        headers = {
-            "content-type": content_type,
-            "request-id": state._request_id(),
-            "anthropic-organization-id": "org-standin-0000-0000-0000-000000000000",
-        }
-        if state.gzip and "gzip" in self.headers.get("accept-encoding", ""):
-            data = gzip.compress(data)
-            headers["content-encoding"] = "gzip"
-        headers.update(extra or {})
-        headers["content-length"] = str(len(data))
-        self.send_response(status)
-        for name, value in headers.items():
+        body = self.rfile.read(length) if length > 0 else b""
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        response = standin._answer(LoggedRequest(self.command, self.path, headers, body))
+        if response.latency > 0:
+            time.sleep(response.latency)
+        data = response.text.encode()
+        sent = {"content-type": response.content_type}
+        if standin._gzip and _accepts_gzip(self.headers.get("accept-encoding", "")):
+            # The whole body at once, SSE included: httpx decodes gzip as bytes arrive.
+            data = gzip.compress(data, mtime=0)
+            sent["content-encoding"] = "gzip"
+        sent.update(response.headers)
+        sent["content-length"] = str(len(data))
+        self.send_response(response.status)
+        for name, value in sent.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
+    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the Messages API stand-in in the foreground")
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m pytest_llmeval.testing",
+        description="Serve the stand-in Messages API in the foreground",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="Address to listen on")
-    parser.add_argument("--port", type=int, default=8787, help="Port (0 picks a free one)")
+    parser.add_argument("--port", type=int, default=0, help="Port to listen on; 0 picks a free one")
     args = parser.parse_args(argv)
-    server = StandInServer(host=args.host, port=args.port).start()
-    print(f"stand-in Messages API at {server.url} (Ctrl-C stops it)", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+    with StandInServer(host=args.host, port=args.port) as server:
+        print(f"Stand-in Messages API at {server.url} (Ctrl-C stops it)", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -3,6 +3,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+# httpx2 maps httpcore2's exceptions once, at first use; an in-process pytester run that first
+# loads httpcore2 then drops it from sys.modules, and later raw httpx2 errors go unmapped.
+import httpcore2  # noqa: F401
 import pytest
 
 from pytest_llmeval.testing import StandInServer

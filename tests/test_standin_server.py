@@ -1,0 +1,377 @@
+"""The stand-in Messages API, exercised through the real ``anthropic`` SDK over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import anthropic
+import httpx2
+import pytest
+
+from pytest_llmeval.testing import Fault, LoggedRequest, Reply, StandInServer
+
+MODEL = "claude-sonnet-5-5"
+ASK = {"model": MODEL, "max_tokens": 50, "messages": [{"role": "user", "content": "What is 2+2?"}]}
+WIRE_HEADERS = {"anthropic-version": "2023-06-01", "content-type": "application/json"}
+
+
+@pytest.fixture
+def server() -> Iterator[StandInServer]:
+    with StandInServer() as running:
+        yield running
+
+
+@pytest.fixture
+def client(server: StandInServer) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(base_url=server.url, api_key="test-key", max_retries=0) as sdk:
+        yield sdk
+
+
+def test_create_returns_the_queued_reply_with_full_usage(server, client):
+    server.queue(
+        Reply(
+            text="Four.",
+            input_tokens=12,
+            output_tokens=3,
+            cache_creation_input_tokens=5,
+            cache_read_input_tokens=7,
+            stop_reason="max_tokens",
+            latency=0.01,
+        )
+    )
+    message = client.messages.create(**ASK)
+    assert [block.type for block in message.content] == ["text"]
+    assert message.content[0].text == "Four."
+    assert message.model == MODEL
+    assert message.id.startswith("msg_")
+    assert message.stop_reason == "max_tokens"
+    assert message._request_id.startswith("req_")
+    usage = message.usage
+    assert (usage.input_tokens, usage.output_tokens) == (12, 3)
+    assert (usage.cache_creation_input_tokens, usage.cache_read_input_tokens) == (5, 7)
+    assert usage.cache_creation.ephemeral_5m_input_tokens == 5
+    assert usage.service_tier == "standard"
+
+
+def test_identical_requests_get_identical_default_replies_and_distinct_request_ids(client):
+    first = client.messages.with_raw_response.create(**ASK)
+    second = client.messages.with_raw_response.create(**ASK)
+    assert first.parse().content[0].text == "Stand-in reply to: What is 2+2?"
+    assert first.parse().model_dump() == second.parse().model_dump()
+    assert first.request_id != second.request_id
+
+
+def test_reply_model_overrides_the_echoed_one(server, client):
+    server.queue(Reply(model="claude-haiku-4-5"))
+    assert client.messages.create(**ASK).model == "claude-haiku-4-5"
+
+
+def test_create_stream_true_sends_the_whole_event_sequence(server, client):
+    server.queue(Reply(text="A reply long enough to arrive in several deltas.", output_tokens=9))
+    stream = client.messages.create(**ASK, stream=True)
+    events = list(stream)
+    types = [event.type for event in events]
+    assert types[:2] == ["message_start", "content_block_start"]
+    assert types[-3:] == ["content_block_stop", "message_delta", "message_stop"]
+    deltas = [event.delta.text for event in events if event.type == "content_block_delta"]
+    assert len(deltas) > 1
+    assert "".join(deltas) == "A reply long enough to arrive in several deltas."
+    assert events[-2].usage.output_tokens == 9
+    assert events[-2].delta.stop_reason == "end_turn"
+    assert stream.response.headers["content-encoding"] == "gzip"
+
+
+def test_sse_wire_has_event_lines_and_a_ping(server):
+    # The SDK drops pings before the caller sees them, so read the wire itself.
+    response = httpx2.post(
+        f"{server.url}/v1/messages", headers=WIRE_HEADERS, json={**ASK, "stream": True}
+    )
+    assert response.headers["content-type"].startswith("text/event-stream")
+    names = []
+    for chunk in response.text.strip().split("\n\n"):
+        event_line, data_line = chunk.split("\n")
+        name = event_line.removeprefix("event: ")
+        assert json.loads(data_line.removeprefix("data: "))["type"] == name
+        names.append(name)
+    assert names[:3] == ["message_start", "content_block_start", "ping"]
+    assert names[-2:] == ["message_delta", "message_stop"]
+
+
+def test_stream_helper_assembles_thinking_text_and_tool_use(server, client):
+    server.queue(
+        Reply(
+            text="Let me look that up.",
+            thinking="The user wants the weather; a tool call is needed.",
+            tool_use={"name": "get_weather", "input": {"city": "Paris", "days": [1, 2]}},
+        )
+    )
+    with client.messages.stream(**ASK) as stream:
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == "Let me look that up."
+    assert [block.type for block in final.content] == ["thinking", "text", "tool_use"]
+    thinking, _, tool = final.content
+    assert thinking.thinking == "The user wants the weather; a tool call is needed."
+    assert thinking.signature
+    assert (tool.name, tool.input) == ("get_weather", {"city": "Paris", "days": [1, 2]})
+    assert tool.id.startswith("toolu_")
+    assert final.stop_reason == "tool_use"
+    assert (
+        final.usage.input_tokens
+        == client.messages.count_tokens(**_without_max_tokens(ASK)).input_tokens
+    )
+
+
+def test_thinking_block_comes_before_text(server, client):
+    server.queue(Reply(text="4", thinking="2+2 is 4."))
+    message = client.messages.create(**ASK)
+    assert [block.type for block in message.content] == ["thinking", "text"]
+    assert message.content[0].thinking == "2+2 is 4."
+    assert message.content[0].signature
+    assert message.content[1].text == "4"
+
+
+def test_tool_use_block_follows_text_and_sets_stop_reason(server, client):
+    server.queue(Reply(text="Checking.", tool_use={"name": "calc", "input": {"expr": "2+2"}}))
+    message = client.messages.create(**ASK)
+    assert [block.type for block in message.content] == ["text", "tool_use"]
+    assert (message.content[1].name, message.content[1].input) == ("calc", {"expr": "2+2"})
+    assert message.stop_reason == "tool_use"
+
+
+def test_count_tokens_matches_input_tokens_and_leaves_the_queue_alone(server, client):
+    counted = client.messages.count_tokens(**_without_max_tokens(ASK))
+    assert counted.input_tokens > 0
+    server.queue(Reply(text="queued"))
+    message = client.messages.create(**ASK)
+    assert message.content[0].text == "queued"
+    assert message.usage.input_tokens == counted.input_tokens
+    assert [r.path for r in server.requests] == ["/v1/messages/count_tokens", "/v1/messages"]
+
+
+def test_async_client_creates_streams_and_counts(server):
+    server.queue(Reply(text="async one"), Reply(text="async two"))
+
+    async def scenario() -> tuple[str, str, int]:
+        async with anthropic.AsyncAnthropic(
+            base_url=server.url, api_key="test-key", max_retries=0
+        ) as sdk:
+            created = await sdk.messages.create(**ASK)
+            async with sdk.messages.stream(**ASK) as stream:
+                streamed = await stream.get_final_message()
+            counted = await sdk.messages.count_tokens(**_without_max_tokens(ASK))
+        return created.content[0].text, streamed.content[0].text, counted.input_tokens
+
+    created, streamed, counted = asyncio.run(scenario())
+    assert (created, streamed) == ("async one", "async two")
+    assert counted > 0
+    assert all(r.headers["x-stainless-async"].startswith("async") for r in server.requests)
+    assert len(server.requests) == 3
+
+
+def test_rate_limit_with_retry_after_is_retried(server):
+    server.queue(Fault(429, retry_after=0.01), Reply(text="after the wait"))
+    with anthropic.Anthropic(base_url=server.url, api_key="test-key", max_retries=2) as sdk:
+        raw = sdk.messages.with_raw_response.create(**ASK)
+    assert raw.parse().content[0].text == "after the wait"
+    assert raw.retries_taken == 1
+    assert [r.headers["x-stainless-retry-count"] for r in server.requests] == ["0", "1"]
+    assert server.requests[0].body == server.requests[1].body
+
+
+def test_fault_headers_and_body_on_the_wire(server):
+    server.queue(Fault(429, retry_after=0.01, headers={"x-should-retry": "true"}))
+    response = httpx2.post(f"{server.url}/v1/messages", headers=WIRE_HEADERS, json=ASK)
+    assert response.status_code == 429
+    assert (response.headers["retry-after-ms"], response.headers["retry-after"]) == ("10", "1")
+    assert response.headers["x-should-retry"] == "true"
+    body = response.json()
+    assert body["type"] == "error"
+    assert body["error"]["type"] == "rate_limit_error"
+    assert body["request_id"] == response.headers["request-id"]
+
+
+def test_overloaded_raises_without_retry(server, client):
+    server.queue(Fault(529))
+    with pytest.raises(anthropic.InternalServerError) as caught:
+        client.messages.create(**ASK)
+    assert isinstance(caught.value, anthropic.OverloadedError)
+    assert caught.value.status_code == 529
+    assert caught.value.type == "overloaded_error"
+    assert caught.value.api_message == "Overloaded"
+    assert caught.value.request_id == caught.value.body["request_id"]
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "error_type"),
+    [
+        (400, anthropic.BadRequestError, "invalid_request_error"),
+        (401, anthropic.AuthenticationError, "authentication_error"),
+        (404, anthropic.NotFoundError, "not_found_error"),
+        (500, anthropic.InternalServerError, "api_error"),
+    ],
+)
+def test_fault_error_types_default_by_status(server, client, status, error, error_type):
+    server.queue(Fault(status, message="scripted failure"))
+    with pytest.raises(error) as caught:
+        client.messages.create(**ASK)
+    assert caught.value.status_code == status
+    assert (caught.value.type, caught.value.api_message) == (error_type, "scripted failure")
+    assert caught.value.body["type"] == "error"
+
+
+def test_gzip_is_used_when_asked_and_not_when_disabled(client):
+    raw = client.messages.with_raw_response.create(**ASK)
+    assert raw.headers["content-encoding"] == "gzip"
+    assert raw.parse().content[0].text.startswith("Stand-in reply to:")
+    with StandInServer(gzip=False) as plain:
+        response = httpx2.post(f"{plain.url}/v1/messages", headers=WIRE_HEADERS, json=ASK)
+    assert "content-encoding" not in response.headers
+    assert response.json()["type"] == "message"
+
+
+def test_gzip_body_is_really_compressed(server):
+    with httpx2.Client() as http:
+        request = http.build_request(
+            "POST", f"{server.url}/v1/messages", headers=WIRE_HEADERS, json=ASK
+        )
+        response = http.send(request, stream=True)
+        compressed = b"".join(response.iter_raw())
+    assert json.loads(gzip.decompress(compressed))["type"] == "message"
+
+
+def test_request_log_records_method_path_headers_and_body(server, client):
+    client.messages.create(**ASK, extra_query={"beta": "true"}, extra_headers={"x-tenant": "acme"})
+    (logged,) = server.requests
+    assert isinstance(logged, LoggedRequest)
+    assert (logged.method, logged.path) == ("POST", "/v1/messages?beta=true")
+    assert logged.headers["authorization"] == "Bearer test-key"
+    assert logged.headers["x-tenant"] == "acme"
+    assert "anthropic-version" in logged.headers
+    assert logged.json() == ASK
+
+
+def test_response_headers_identify_the_request_and_carry_extras(server, client):
+    server.queue(Reply(headers={"x-trace": "t-1"}))
+    headers = client.messages.with_raw_response.create(**ASK).headers
+    assert re.fullmatch(r"req_[0-9a-f]+", headers["request-id"])
+    assert re.fullmatch(
+        r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", headers["anthropic-organization-id"]
+    )
+    assert headers["x-trace"] == "t-1"
+    assert headers["content-type"] == "application/json"
+
+
+def test_queue_first_then_responder(client):
+    seen: list[LoggedRequest] = []
+
+    def responder(request: LoggedRequest) -> Reply:
+        seen.append(request)
+        return Reply(text=f"responder {len(seen)}")
+
+    with StandInServer(responder=responder) as standin:
+        standin.queue(Reply(text="queued 1"), Reply(text="queued 2"))
+        sdk = client.with_options(base_url=standin.url)
+        texts = [sdk.messages.create(**ASK).content[0].text for _ in range(4)]
+    assert texts == ["queued 1", "queued 2", "responder 1", "responder 2"]
+    assert seen[0].json() == ASK
+
+
+def test_a_failing_responder_answers_500_at_once(client):
+    def responder(request: LoggedRequest) -> Reply:
+        raise ValueError("no answer for this prompt")
+
+    with StandInServer(responder=responder) as standin:
+        sdk = client.with_options(base_url=standin.url, max_retries=2)
+        with pytest.raises(anthropic.InternalServerError, match="no answer for this prompt"):
+            sdk.messages.create(**ASK)
+        assert len(standin.requests) == 1
+
+
+def test_clear_forgets_queue_and_log(server, client):
+    server.queue(Reply(text="never served"))
+    client.messages.count_tokens(**_without_max_tokens(ASK))
+    server.clear()
+    assert server.requests == []
+    assert client.messages.create(**ASK).content[0].text.startswith("Stand-in reply to:")
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "body", "status", "error_type"),
+    [
+        ("/v1/messages", WIRE_HEADERS, b"{not json", 400, "invalid_request_error"),
+        (
+            "/v1/messages",
+            {"content-type": "application/json"},
+            json.dumps(ASK).encode(),
+            400,
+            "invalid_request_error",
+        ),
+        (
+            "/v1/messages",
+            WIRE_HEADERS,
+            json.dumps({"model": MODEL}).encode(),
+            400,
+            "invalid_request_error",
+        ),
+        ("/v1/complete", WIRE_HEADERS, json.dumps(ASK).encode(), 404, "not_found_error"),
+    ],
+)
+def test_bad_requests_are_rejected_and_logged(server, path, headers, body, status, error_type):
+    server.queue(Reply(text="kept for a valid request"))
+    response = httpx2.post(f"{server.url}{path}", headers=headers, content=body)
+    assert response.status_code == status
+    assert response.json()["error"]["type"] == error_type
+    assert [r.body for r in server.requests] == [body]
+    valid = httpx2.post(f"{server.url}/v1/messages", headers=WIRE_HEADERS, json=ASK)
+    assert valid.json()["content"][0]["text"] == "kept for a valid request"
+
+
+def test_stop_closes_kept_alive_connections(server, client):
+    client.messages.create(**ASK)
+    url = server.url
+    server.stop()
+    with pytest.raises(anthropic.APIConnectionError):
+        client.messages.create(**ASK)
+    assert len(server.requests) == 1
+    server.stop()  # twice is harmless
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = server.url
+    # A bare socket: httpx2's exception mapping breaks once an in-process pytester run in this
+    # session has re-imported httpcore2, and the listening socket is what is under test here.
+    host, port = url.removeprefix("http://").split(":")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port))).close()
+
+
+def test_module_runs_in_the_foreground_and_prints_its_url():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest_llmeval.testing", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert match, line
+        with anthropic.Anthropic(base_url=match.group(), api_key="test-key", max_retries=0) as sdk:
+            assert sdk.messages.create(**ASK).content[0].text == "Stand-in reply to: What is 2+2?"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.stdout.close()
+
+
+def _without_max_tokens(params: dict) -> dict:
+    return {key: value for key, value in params.items() if key != "max_tokens"}
