@@ -11,7 +11,6 @@ import enum
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -66,7 +65,6 @@ class Settings:
     scrub_headers: frozenset[str] = field(default_factory=frozenset)
     #: Environment variables whose values never reach a cassette (ini ``llmeval_scrub_env``).
     scrub_env: tuple[str, ...] = ()
-    rootdir: Path = field(default_factory=Path.cwd)
 
     def secrets(self, environ: Mapping[str, str]) -> tuple[str, ...]:
         """Values that must never be written: credentials and user-named variables."""
@@ -126,5 +124,4 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str] | None = No
         has_credentials=any(env.get(name) for name in CREDENTIAL_ENV),
         scrub_headers=frozenset(h.strip().lower() for h in headers if h.strip()),
         scrub_env=tuple(n.strip() for n in config.getini("llmeval_scrub_env") if n.strip()),
-        rootdir=Path(str(config.rootpath)),
     )
