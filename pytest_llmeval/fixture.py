@@ -3,21 +3,41 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from pytest_llmeval.assertions import (
+    Grade,
+    LlmevalUsageError,
+    finite_score,
+    parse_json_output,
+    rubric_failure,
+    schema_violations,
+)
 from pytest_llmeval.markers import LlmSpec
 from pytest_llmeval.traffic.calls import Call
 
 if TYPE_CHECKING:
+    from pytest_llmeval.judge import Judge
     from pytest_llmeval.traffic.recorder import TrafficRecorder
 
 
 class LlmEval:
     """Measures and judges what the test's code asked of the model."""
 
-    def __init__(self, *, spec: LlmSpec, recorder: TrafficRecorder) -> None:
+    def __init__(
+        self,
+        *,
+        spec: LlmSpec,
+        recorder: TrafficRecorder,
+        judge_model: str,
+        threshold: float,
+    ) -> None:
         self.spec = spec
+        self.judge_model = judge_model
+        self.default_threshold = threshold
         self._recorder = recorder
+        self._judge: Judge | None = None
+        self._scores: dict[str, float] = {}
 
     @property
     def calls(self) -> list[Call]:
@@ -34,3 +54,132 @@ class LlmEval:
         """The cassette file this test reads and writes; ``None`` in live mode."""
         plan = self._recorder.plan
         return None if plan.record_mode is None else plan.cassette
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """Scores recorded so far: each ``grade`` (by name) and each ``record_score``."""
+        return dict(self._scores)
+
+    def check_budgets(self) -> None:
+        """Fail when the app's calls so far exceed the marker's latency or cost budget."""
+        __tracebackhide__ = True
+        from pytest_llmeval.assertions import cost_failure, latency_failure
+
+        calls = self._recorder.calls
+        problems = [
+            latency_failure(calls, self.spec.latency_budget)
+            if self.spec.latency_budget is not None
+            else None,
+            cost_failure(calls, self.spec.cost_budget)
+            if self.spec.cost_budget is not None
+            else None,
+        ]
+        found = [p for p in problems if p]
+        if found:
+            raise AssertionError("\n\n".join(found))
+
+    def record_score(self, name: str, value: float) -> None:
+        """Keep a custom metric (e.g. a BLEU score, a count) with the test's results."""
+        self._scores[str(name)] = finite_score(name, value)
+
+    def grade(
+        self,
+        output: Any,
+        rubric: str,
+        *,
+        threshold: float | None = None,
+        input: str | None = None,
+        reference: str | None = None,
+        name: str | None = None,
+        votes: int = 1,
+    ) -> Grade:
+        """Claude's verdict on ``output`` (a string or a ``Message``) against ``rubric``."""
+        from pytest_llmeval.judge import (
+            SCALE,
+            Judge,
+            build_request,
+            median_verdict,
+            output_text,
+        )
+
+        limit = self.default_threshold if threshold is None else threshold
+        if not 0.0 <= limit <= 1.0:
+            raise LlmevalUsageError(f"llmeval.grade(threshold={threshold!r}): must be in [0, 1]")
+        if isinstance(votes, bool) or not isinstance(votes, int) or votes < 1:
+            raise LlmevalUsageError(f"llmeval.grade(votes={votes!r}): must be a whole number >= 1")
+        if not isinstance(rubric, str) or not rubric.strip():
+            raise LlmevalUsageError("llmeval.grade: the rubric is empty")
+        if self._judge is None:
+            self._judge = Judge(self.judge_model)
+        body = build_request(
+            model=self.judge_model,
+            rubric=rubric,
+            output=output_text(output),
+            input=input,
+            reference=reference,
+        )
+        verdicts = self._judge.votes(body, votes)
+        middle = median_verdict(verdicts)
+        low, high = SCALE
+        score = (middle.raw - low) / (high - low)
+        grade = Grade(
+            score=score,
+            raw=middle.raw,
+            passed=score >= limit,
+            reasoning=middle.reasoning,
+            threshold=limit,
+            judge_model=self.judge_model,
+            name=self._score_name(name),
+            votes=tuple((v.raw - low) / (high - low) for v in verdicts),
+        )
+        self._scores[grade.name] = grade.score
+        return grade
+
+    def _score_name(self, name: str | None) -> str:
+        base = name or "rubric"
+        if name or base not in self._scores:
+            return base
+        number = 2
+        while f"{base}_{number}" in self._scores:
+            number += 1
+        return f"{base}_{number}"
+
+    def assert_rubric(
+        self,
+        output: Any,
+        rubric: str,
+        *,
+        threshold: float | None = None,
+        input: str | None = None,
+        reference: str | None = None,
+        name: str | None = None,
+        votes: int = 1,
+    ) -> Grade:
+        """``grade``, failing the test with rubric, score, reasoning and output when not met."""
+        __tracebackhide__ = True
+        from pytest_llmeval.judge import output_text
+
+        grade = self.grade(
+            output,
+            rubric,
+            threshold=threshold,
+            input=input,
+            reference=reference,
+            name=name,
+            votes=votes,
+        )
+        if not grade.passed:
+            raise AssertionError(rubric_failure(grade, rubric, output_text(output)))
+        return grade
+
+    def assert_schema(self, value: Any, schema: dict[str, Any]) -> Any:
+        """The parsed JSON; fails listing every violation with its JSON path."""
+        __tracebackhide__ = True
+        data = parse_json_output(value)
+        violations = schema_violations(data, schema)
+        if violations:
+            raise AssertionError(
+                f"llmeval: {len(violations)} schema violation(s):\n"
+                + "\n".join(f"  {v}" for v in violations)
+            )
+        return data

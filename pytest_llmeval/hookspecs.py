@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from pytest_llmeval.pricing import Price
 
 
 @pytest.hookspec
@@ -21,4 +24,22 @@ def pytest_llmeval_scrub_interaction(interaction: dict[str, Any], nodeid: str) -
         def pytest_llmeval_scrub_interaction(interaction, nodeid):
             body = interaction["request"]["body"]
             interaction["request"]["body"] = body.replace("jane@example.com", "<email>")
+    """
+
+
+@pytest.hookspec
+def pytest_llmeval_prices(prices: dict[str, Price]) -> None:
+    """Edit the price table in place, once per run, before any cost is computed.
+
+    Keys are model names or name prefixes (``claude-sonnet-5-5`` also prices its dated
+    snapshots); values are ``pytest_llmeval.pricing.Price`` in USD per million tokens. The
+    built-in table and ini ``llmeval_prices`` are already in. A model with no price has an
+    unknown cost, never 0.
+
+    Example, in ``conftest.py``::
+
+        from pytest_llmeval.pricing import Price
+
+        def pytest_llmeval_prices(prices):
+            prices["claude-sonnet-5-5"] = Price(1.0, 5.0, 1.25, 0.10)  # batch discount
     """

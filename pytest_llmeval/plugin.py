@@ -23,7 +23,7 @@ SPEC_KEY = pytest.StashKey[LlmSpec]()
 RECORD_KEY = pytest.StashKey[TestRecord]()
 _SHOWN_KEY = pytest.StashKey[int]()
 FIXTURE = "llmeval"
-_REPORTER = "llmeval-miss-reporter"
+_REPORTER = "llmeval-reporter"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -61,12 +61,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             # First, so the cassette is in place before other fixtures may call the model.
             names.insert(0, FIXTURE)
     if found:
-        _ensure_miss_reporter(config)
+        _ensure_reporter(config)
 
 
-def _ensure_miss_reporter(config: pytest.Config) -> None:
+def _ensure_reporter(config: pytest.Config) -> None:
     if not config.pluginmanager.has_plugin(_REPORTER):
-        config.pluginmanager.register(MissReporter(), _REPORTER)
+        config.pluginmanager.register(LlmReporter(), _REPORTER)
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
 
     item = request.node
     config = request.config
-    _ensure_miss_reporter(config)  # a test may ask for the fixture without the marker
+    _ensure_reporter(config)  # a test may ask for the fixture without the marker
     session = config.stash[SESSION_KEY]
     settings = session.settings
     spec = item.stash.get(SPEC_KEY, None) or LlmSpec()
@@ -102,7 +102,9 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
                 interaction=interaction, nodeid=item.nodeid
             )
 
-    recorder = TrafficRecorder(nodeid=item.nodeid, plan=plan, scrubber=scrubber, on_save=on_save)
+    recorder = TrafficRecorder(
+        nodeid=item.nodeid, plan=plan, scrubber=scrubber, on_save=on_save, prices=session.prices
+    )
     record = TestRecord(nodeid=item.nodeid, mode=plan.mode.value, cassette=str(cassette))
     item.stash[RECORD_KEY] = record
     try:
@@ -118,20 +120,46 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
     record.calls = recorder.calls
     record.misses = recorder.misses
     try:
-        yield LlmEval(spec=spec, recorder=recorder)
+        yield LlmEval(
+            spec=spec,
+            recorder=recorder,
+            judge_model=settings.judge_model(spec.judge_model),
+            threshold=settings.rubric_threshold,
+        )
     finally:
         recorder.stop()
         session.add(record)
+        session.warn_unpriced(sorted({c.model for c in record.calls if c.cost_usd is None}))
 
 
-class MissReporter:
+def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
+    if report.when == "call" and report.failed and getattr(report, "llmeval_error", False):
+        return "error", "E", "ERROR"  # the grading or the test's input is broken, not the app
+    return None
+
+
+class LlmReporter:
     """Registered only when the run has ``llm`` tests: plain suites pay no hook per test."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> Generator[None, Any, Any]:
+        result = yield
+        llmeval = pyfuncitem.funcargs.get(FIXTURE)
+        if isinstance(llmeval, LlmEval):
+            # Only a test that passed is held to its budgets: a failure already says more.
+            llmeval.check_budgets()
+        return result
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
+        if call.excinfo is not None and report.when == "call":
+            from pytest_llmeval.assertions import LlmevalUsageError
+            from pytest_llmeval.judge import JudgeError
+
+            report.llmeval_error = call.excinfo.errisinstance((JudgeError, LlmevalUsageError))  # type: ignore[attr-defined]
         record = item.stash.get(RECORD_KEY, None)
         if record is None or not record.misses or report.when == "teardown":
             return report

@@ -38,6 +38,25 @@ DEFAULT_PRICES: Mapping[str, Price] = {
 }
 
 
+def parse_price_line(line: str) -> tuple[str, Price]:
+    """``model = input output cache_write cache_read`` (USD per million tokens)."""
+    model, sep, figures = line.partition("=")
+    numbers = figures.split()
+    try:
+        if not sep or not model.strip() or len(numbers) != 4:
+            raise ValueError
+        values = [float(n) for n in numbers]
+        if any(v < 0 for v in values):
+            raise ValueError
+    except ValueError:
+        raise ValueError(
+            f"llmeval_prices: cannot read {line!r}; expected "
+            "'model = input output cache_write cache_read' in USD per million tokens, "
+            "e.g. 'claude-sonnet-5-5 = 2 10 2.5 0.2'"
+        ) from None
+    return model.strip(), Price(*values)
+
+
 def price_for(model: str, prices: Mapping[str, Price] = DEFAULT_PRICES) -> Price | None:
     """The price of ``model`` by exact name, else by the longest matching prefix."""
     if model in prices:

@@ -7,16 +7,22 @@ merges them (as pytest's junitxml and syrupy do), so the summary speaks for the 
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from pytest_llmeval.pricing import Price
 from pytest_llmeval.report.terminal import summary_lines
 from pytest_llmeval.settings import Settings
 from pytest_llmeval.traffic.calls import Call
 
 _WORKER_KEY = "llmeval"
+
+
+class LlmevalWarning(UserWarning):
+    """Something a user should know that does not fail the test."""
 
 
 @dataclass
@@ -54,6 +60,32 @@ class LlmevalSession:
         self.config = config
         self.settings = settings
         self.records: dict[str, TestRecord] = {}
+        self._prices: dict[str, Price] | None = None
+        self._unpriced_warned: set[str] = set()
+
+    @property
+    def prices(self) -> dict[str, Price]:
+        """The built-in table, then ini ``llmeval_prices``, then the hook; computed once."""
+        if self._prices is None:
+            prices = dict(self.settings.prices)
+            self.config.hook.pytest_llmeval_prices(prices=prices)
+            self._prices = prices
+        return self._prices
+
+    def warn_unpriced(self, models: list[str]) -> None:
+        """One warning per model per run: its cost is unknown, not 0."""
+        for model in models:
+            if model not in self._unpriced_warned:
+                self._unpriced_warned.add(model)
+                warnings.warn(
+                    LlmevalWarning(
+                        f"llmeval: no price for model {model!r}: its cost is unknown, and cost "
+                        "budgets cannot be checked. Add it to ini llmeval_prices "
+                        "('model = input output cache_write cache_read') or implement "
+                        "pytest_llmeval_prices."
+                    ),
+                    stacklevel=2,
+                )
 
     @property
     def is_worker(self) -> bool:

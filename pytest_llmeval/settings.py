@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import enum
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pytest
+
+from pytest_llmeval.pricing import DEFAULT_PRICES, Price, parse_price_line
 
 ENV_MODE = "LLMEVAL_MODE"
 #: The environment variables whose presence means "this machine can call the real API".
@@ -65,6 +68,22 @@ class Settings:
     scrub_headers: frozenset[str] = field(default_factory=frozenset)
     #: Environment variables whose values never reach a cassette (ini ``llmeval_scrub_env``).
     scrub_env: tuple[str, ...] = ()
+    #: ``--llmeval-judge-model``: beats the marker's ``judge_model``.
+    judge_model_cli: str | None = None
+    #: ini ``llmeval_judge_model``: the marker's ``judge_model`` beats it.
+    judge_model_ini: str | None = None
+    rubric_threshold: float = 0.7
+    #: Prices from ini ``llmeval_prices`` over the built-in table.
+    prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+    def judge_model(self, marker: str | None) -> str:
+        """CLI > marker > ini > the newest Sonnet the installed SDK knows."""
+        chosen = self.judge_model_cli or marker or self.judge_model_ini
+        if chosen:
+            return chosen
+        from pytest_llmeval.judge import default_judge_model
+
+        return default_judge_model()
 
     def secrets(self, environ: Mapping[str, str]) -> tuple[str, ...]:
         """Values that must never be written: credentials and user-named variables."""
@@ -82,6 +101,25 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="MODE",
         help="How model calls are answered: auto (default), replay, record, rewrite or live; "
         "env LLMEVAL_MODE",
+    )
+    group.addoption(
+        "--llmeval-judge-model",
+        dest="llmeval_judge_model",
+        default=None,
+        metavar="MODEL",
+        help="Model that grades rubrics; beats the marker's judge_model and the ini value",
+    )
+    parser.addini("llmeval_judge_model", "Model that grades rubrics (default: newest Sonnet)")
+    parser.addini(
+        "llmeval_rubric_threshold",
+        "Score in [0, 1] a rubric needs when no threshold is given (default 0.7)",
+    )
+    parser.addini(
+        "llmeval_prices",
+        "Model prices, one per line: 'model = input output cache_write cache_read' "
+        "in USD per million tokens",
+        type="linelist",
+        default=[],
     )
     parser.addini(
         "llmeval_mode", "Default mode for llm tests (auto, replay, record, rewrite, live)"
@@ -113,6 +151,31 @@ def _resolve_mode(config: pytest.Config, environ: Mapping[str, str]) -> tuple[Mo
     return Mode.AUTO, "default"
 
 
+def _threshold(config: pytest.Config) -> float:
+    raw = str(config.getini("llmeval_rubric_threshold") or "").strip()
+    if not raw:
+        return 0.7
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise pytest.UsageError(f"ini llmeval_rubric_threshold: {raw!r} is not a number in [0, 1]")
+    return value
+
+
+def _prices(config: pytest.Config) -> dict[str, Price]:
+    prices = dict(DEFAULT_PRICES)
+    for line in config.getini("llmeval_prices"):
+        if line.strip():
+            try:
+                model, price = parse_price_line(line)
+            except ValueError as exc:
+                raise pytest.UsageError(str(exc)) from None
+            prices[model] = price
+    return prices
+
+
 def build_settings(config: pytest.Config, environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     mode, source = _resolve_mode(config, env)
@@ -124,4 +187,8 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str] | None = No
         has_credentials=any(env.get(name) for name in CREDENTIAL_ENV),
         scrub_headers=frozenset(h.strip().lower() for h in headers if h.strip()),
         scrub_env=tuple(n.strip() for n in config.getini("llmeval_scrub_env") if n.strip()),
+        judge_model_cli=(config.getoption("llmeval_judge_model", None) or "").strip() or None,
+        judge_model_ini=str(config.getini("llmeval_judge_model") or "").strip() or None,
+        rubric_threshold=_threshold(config),
+        prices=_prices(config),
     )

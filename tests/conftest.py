@@ -3,10 +3,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-# httpx2 maps httpcore2's exceptions once, at first use; an in-process pytester run that first
-# loads httpcore2 then drops it from sys.modules, and later raw httpx2 errors go unmapped.
+# An in-process pytester run drops the modules it first imported from sys.modules. Modules
+# with C parts then break when imported again: httpx2 maps httpcore2's exceptions once, at
+# first use, and PyYAML's libyaml loader loses its tag resolution. Load both here, once.
 import httpcore2  # noqa: F401
 import pytest
+import yaml  # noqa: F401
 
 from pytest_llmeval.testing import StandInServer
 

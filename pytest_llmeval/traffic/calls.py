@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from pytest_llmeval.pricing import cost_usd
+from pytest_llmeval.pricing import DEFAULT_PRICES, Price, cost_usd
 
 Role = Literal["app", "judge"]
 #: Where a response came from: a recorded cassette, the response cache, or the API itself.
@@ -138,6 +138,7 @@ def make_call(
     status: int,
     body: bytes,
     content_type: str,
+    prices: Mapping[str, Price] = DEFAULT_PRICES,
 ) -> Call:
     model, usage, streamed = parse_response(body, content_type, request_model)
     billed = endpoint.endswith("/messages") and status < 400
@@ -148,6 +149,7 @@ def make_call(
             output_tokens=usage.output_tokens,
             cache_creation_input_tokens=usage.cache_creation_input_tokens,
             cache_read_input_tokens=usage.cache_read_input_tokens,
+            prices=prices,
         )
         if billed
         else 0.0

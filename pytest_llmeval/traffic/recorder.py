@@ -12,13 +12,14 @@ import json
 import os
 import time
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 from pytest_llmeval.settings import CREDENTIAL_ENV, Mode
 from pytest_llmeval.traffic.calls import ROLE, Call, Source, make_call
 from pytest_llmeval.traffic.cassettes import AtomicPersister, CassetteFormat, SaveHook, match_on
@@ -115,7 +116,9 @@ class TrafficRecorder:
         plan: Plan,
         scrubber: Scrubber,
         on_save: SaveHook | None = None,
+        prices: Mapping[str, Price] = DEFAULT_PRICES,
     ) -> None:
+        self.prices = prices
         self.nodeid = nodeid
         self.plan = plan
         self.scrubber = scrubber
@@ -296,6 +299,7 @@ class TrafficRecorder:
                 status=response.status_code,
                 body=_decoded(body, response.headers.get("content-encoding", "")),
                 content_type=response.headers.get("content-type", ""),
+                prices=self.prices,
             )
         )
         return response

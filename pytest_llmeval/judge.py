@@ -1,0 +1,184 @@
+"""Rubric grading by Claude: a structured verdict, validated here, retried a bounded number.
+
+Current models reject ``temperature``, ``top_p``, ``top_k`` and a forced ``tool_choice`` with
+HTTP 400, so the judge sends none of them and asks for its verdict through
+``output_config.format`` (JSON schema) instead; it validates the reply itself because the
+schema's bounds are a request, not a guarantee.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from dataclasses import dataclass
+from typing import Any, get_args
+
+from pytest_llmeval.traffic.calls import acting_as
+
+FALLBACK_JUDGE_MODEL = "claude-sonnet-5-5"
+SCALE = (0, 10)
+ATTEMPTS = 3
+MAX_TOKENS = 2048
+_SONNET = re.compile(r"claude-sonnet-(\d+)(?:-(\d))?")
+
+VERDICT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "reasoning": {"type": "string"},
+        "score": {"type": "integer", "minimum": SCALE[0], "maximum": SCALE[1]},
+    },
+    "required": ["reasoning", "score"],
+    "additionalProperties": False,
+}
+
+INSTRUCTIONS = f"""\
+You are a strict, consistent grader of another system's output. You receive a rubric, and \
+for each grading request the output to grade, possibly with the input that produced it and a \
+reference answer.
+
+Judge the output against the rubric only: not its style, unless the rubric asks for style. \
+First write your reasoning: go through each criterion of the rubric and say whether the output \
+meets it, quoting the output where it helps. Then give the score, an integer from {SCALE[0]} \
+(meets no criterion) to {SCALE[1]} (meets every criterion fully); partial credit in between.
+
+Answer with a JSON object {{"reasoning": "...", "score": N}} and nothing else."""
+
+
+class JudgeError(Exception):
+    """The judge never produced a valid verdict: a problem of the grading, not of the app."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    raw: float
+    reasoning: str
+
+
+def default_judge_model() -> str:
+    """The newest Sonnet the installed SDK knows that it does not list as deprecated."""
+    try:
+        from anthropic.types.model_param import ModelParam
+    except ImportError:  # pragma: no cover - the SDK moved its types
+        return FALLBACK_JUDGE_MODEL
+    try:
+        from anthropic._data import DEPRECATED_MODELS
+    except ImportError:  # pragma: no cover - a private module; absent means nothing known
+        DEPRECATED_MODELS = {}
+    names = [n for arg in get_args(ModelParam) for n in get_args(arg) if isinstance(n, str)]
+    best: tuple[tuple[int, int], str] | None = None
+    for name in names:
+        match = _SONNET.fullmatch(name)
+        if match and name not in DEPRECATED_MODELS:
+            version = (int(match.group(1)), int(match.group(2) or 0))
+            if best is None or version > best[0]:
+                best = (version, name)
+    return best[1] if best else FALLBACK_JUDGE_MODEL
+
+
+def output_text(output: Any) -> str:
+    """A string, or the text blocks of an anthropic ``Message`` (after any thinking block)."""
+    if isinstance(output, str):
+        return output
+    content = getattr(output, "content", None)
+    if isinstance(content, list):
+        return "".join(
+            str(getattr(block, "text", ""))
+            for block in content
+            if getattr(block, "type", "") == "text"
+        )
+    raise TypeError(
+        f"llmeval: cannot grade a {type(output).__name__}; pass a string or an anthropic Message"
+    )
+
+
+def build_request(
+    *, model: str, rubric: str, output: str, input: str | None, reference: str | None
+) -> dict[str, Any]:
+    """The Messages API body: a stable, cached system prefix per rubric, then the case."""
+    parts = []
+    if input is not None:
+        parts.append(f"<input>\n{input}\n</input>")
+    if reference is not None:
+        parts.append(f"<reference>\n{reference}\n</reference>")
+    parts.append(f"<output>\n{output}\n</output>")
+    parts.append("Grade the output against the rubric.")
+    return {
+        "model": model,
+        "max_tokens": MAX_TOKENS,
+        "system": [
+            {"type": "text", "text": INSTRUCTIONS},
+            # The rubric closes the cached prefix: grading many outputs against one rubric
+            # re-reads it from Anthropic's prompt cache.
+            {
+                "type": "text",
+                "text": f"<rubric>\n{rubric}\n</rubric>",
+                "cache_control": {"type": "ephemeral"},
+            },
+        ],
+        "messages": [{"role": "user", "content": "\n\n".join(parts)}],
+        "output_config": {"format": {"type": "json_schema", "schema": VERDICT_SCHEMA}},
+    }
+
+
+def parse_verdict(text: str) -> Verdict:
+    """The verdict in a reply, or ``ValueError`` saying what is wrong with it."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ValueError("the reply is not JSON") from None
+    if not isinstance(data, dict):
+        raise ValueError("the reply is not a JSON object")
+    reasoning, score = data.get("reasoning"), data.get("score")
+    if not isinstance(reasoning, str):
+        raise ValueError("'reasoning' is missing or not a string")
+    if isinstance(score, float) and score.is_integer():
+        score = int(score)
+    if isinstance(score, bool) or not isinstance(score, int):
+        raise ValueError("'score' is missing or not an integer")
+    if not SCALE[0] <= score <= SCALE[1]:
+        raise ValueError(f"'score' {score} is outside {SCALE[0]}..{SCALE[1]}")
+    return Verdict(raw=score, reasoning=reasoning)
+
+
+class Judge:
+    """Asks Claude for verdicts through the SDK, so the cassette layer records them as ``judge``."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self._client: Any = None
+
+    def _ask(self, body: dict[str, Any]) -> str:
+        if self._client is None:
+            import anthropic
+
+            self._client = anthropic.Anthropic()
+        message = self._client.messages.create(**body)
+        return output_text(message)
+
+    def verdict(self, body: dict[str, Any]) -> Verdict:
+        problems: list[str] = []
+        with acting_as("judge"):
+            for attempt in range(1, ATTEMPTS + 1):
+                reply = self._ask(body)
+                try:
+                    return parse_verdict(reply)
+                except ValueError as exc:
+                    shown = reply if len(reply) <= 500 else reply[:497] + "..."
+                    problems.append(f"  attempt {attempt}: {exc}; raw reply: {shown!r}")
+        raise JudgeError(
+            f"llmeval: the judge ({self.model}) gave no valid verdict in {ATTEMPTS} attempts:\n"
+            + "\n".join(problems)
+            + "\nThis is a problem of the grading, not of the output graded: rerun, or choose "
+            "another judge with --llmeval-judge-model."
+        )
+
+    def votes(self, body: dict[str, Any], n: int) -> list[Verdict]:
+        return [self.verdict(body) for _ in range(n)]
+
+
+def median_verdict(verdicts: list[Verdict]) -> Verdict:
+    """The median score; the reasoning of the first vote that gave it (or came closest)."""
+    middle = statistics.median(v.raw for v in verdicts)
+    closest = min(verdicts, key=lambda v: abs(v.raw - middle))
+    return Verdict(raw=float(middle), reasoning=closest.reasoning)

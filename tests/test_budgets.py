@@ -1,0 +1,132 @@
+"""Latency and cost budgets: app calls only, recorded figures on replay, calls listed on failure."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import go_offline
+
+from pytest_llmeval.testing import Reply
+
+APP = """
+import anthropic, pytest
+
+@pytest.mark.llm({marker})
+def test_reply(llmeval):
+    client = anthropic.Anthropic()
+    client.messages.create(
+        model="{model}", max_tokens=100, messages=[{{"role": "user", "content": "hi"}}],
+    )
+    {more}
+"""
+
+
+def _write(pytester, marker, model="claude-sonnet-5-5", more=""):
+    pytester.makepyfile(test_budget=APP.format(marker=marker, model=model, more=more))
+
+
+def test_latency_budget_fails_live_and_identically_on_replay(pytester, online, monkeypatch):
+    online.queue(Reply(text="slow", latency=0.3, input_tokens=100, output_tokens=20))
+    _write(pytester, "latency_budget=0.2")
+    live = pytester.runpytest("-p", "no:cacheprovider")
+    live.assert_outcomes(failed=1)
+    live.stdout.fnmatch_lines(
+        [
+            "E*AssertionError: llmeval: latency budget exceeded: 0.3?s of app model time "
+            "(measured latency) > budget 0.20s",
+            "E*#  model*source*duration*in/out tokens  cost",
+            "E*1  claude-sonnet-5-5*network*0.3?s*100/20  $0.0004",
+        ]
+    )
+    go_offline(monkeypatch, online)
+    replay = pytester.runpytest("-p", "no:cacheprovider")
+    replay.assert_outcomes(failed=1)
+    replay.stdout.fnmatch_lines(
+        [
+            "E*latency budget exceeded: 0.3?s of app model time (recorded latency, as in the "
+            "cassette) > budget 0.20s",
+            "E*1  claude-sonnet-5-5*cassette*0.3?s*100/20  $0.0004",
+        ]
+    )
+
+
+def test_latency_within_budget_passes(pytester, online):
+    online.queue(Reply(text="fast"))
+    _write(pytester, "latency_budget=5")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_cost_budget_known_model(pytester, online):
+    # 10,000 in x $2/M + 2,000 out x $10/M = $0.04
+    online.queue(Reply(text="pricey", input_tokens=10_000, output_tokens=2_000))
+    _write(pytester, "cost_budget=0.03")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["E*cost budget exceeded: $0.0400 for the app's calls > budget $0.0300"]
+    )
+    online.queue(Reply(text="pricey", input_tokens=10_000, output_tokens=2_000))
+    _write(pytester, "cost_budget=0.05")
+    pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=live").assert_outcomes(passed=1)
+
+
+def test_cost_of_an_unknown_model_is_unknown_with_one_warning(pytester, online):
+    online.queue(*[Reply(text="?", input_tokens=10_000, output_tokens=2_000)] * 2)
+    _write(
+        pytester,
+        "cost_budget=0.0001",
+        model="claude-mystery-9",
+        more="client.messages.create(model='claude-mystery-9', max_tokens=5, messages=[{'role': 'user', 'content': 'again'}])",
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        ["*LlmevalWarning: llmeval: no price for model 'claude-mystery-9'*"]
+    )
+    result.stdout.fnmatch_lines(
+        ["*cost $0.0000 as recorded, $0.0000 spent now; unknown for claude-mystery-9"]
+    )
+
+
+def test_prices_from_ini_and_hook(pytester, online):
+    online.queue(*[Reply(text="x", input_tokens=1_000_000, output_tokens=0)] * 2)
+    pytester.makeini("[pytest]\nllmeval_prices =\n    claude-mystery-9 = 3 15 3.75 0.3\n")
+    pytester.makeconftest(
+        """
+        from pytest_llmeval.pricing import Price
+
+        def pytest_llmeval_prices(prices):
+            prices["claude-sonnet-5-5"] = Price(7, 0, 0, 0)
+        """
+    )
+    _write(
+        pytester,
+        "",
+        model="claude-mystery-9",
+        more="client.messages.create(model='claude-sonnet-5-5', max_tokens=5, messages=[{'role': 'user', 'content': 'x'}])\n"
+        "    assert [c.cost_usd for c in llmeval.calls] == [3.0, 7.0]",
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_bad_price_line_is_a_usage_error(pytester):
+    pytester.makeini("[pytest]\nllmeval_prices =\n    claude-x = cheap\n")
+    pytester.makepyfile("def test_x():\n    pass\n")
+    result = pytester.runpytest()
+    result.stderr.fnmatch_lines(["*llmeval_prices: cannot read 'claude-x = cheap'*"])
+
+
+def test_judge_calls_are_excluded_from_budgets(pytester, online):
+    verdict = json.dumps({"reasoning": "fine", "score": 9})
+    online.queue(
+        Reply(text="fast", input_tokens=10, output_tokens=10),
+        Reply(text=verdict, latency=0.3, input_tokens=100_000, output_tokens=10_000),
+    )
+    _write(
+        pytester,
+        "latency_budget=0.25, cost_budget=0.01",
+        more="llmeval.assert_rubric('fast', 'Is fast.')",
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*2 model call(s) (1 app, 1 judge)*"])
