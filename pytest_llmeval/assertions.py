@@ -47,8 +47,9 @@ def trim(text: str, limit: int = _TRIM) -> str:
 
 
 def rubric_failure(grade: Grade, rubric: str, output: str) -> str:
+    which = "" if grade.name == "rubric" else f" {grade.name!r}"
     lines = [
-        f"llmeval: rubric {grade.name!r} not met: score {grade.score:.2f} < threshold "
+        f"llmeval: rubric{which} not met: score {grade.score:.2f} < threshold "
         f"{grade.threshold:.2f} (judge {grade.judge_model}, raw {grade.raw:g}/10)",
         "rubric:",
         *(f"  {line}" for line in rubric.strip().splitlines()),

@@ -60,9 +60,8 @@ class LlmEval:
         """Scores recorded so far: each ``grade`` (by name) and each ``record_score``."""
         return dict(self._scores)
 
-    def check_budgets(self) -> None:
-        """Fail when the app's calls so far exceed the marker's latency or cost budget."""
-        __tracebackhide__ = True
+    def budget_failures(self) -> str | None:
+        """What exceeds the marker's latency or cost budget so far, or ``None``."""
         from pytest_llmeval.assertions import cost_failure, latency_failure
 
         calls = self._recorder.calls
@@ -75,8 +74,7 @@ class LlmEval:
             else None,
         ]
         found = [p for p in problems if p]
-        if found:
-            raise AssertionError("\n\n".join(found))
+        return "\n\n".join(found) if found else None
 
     def record_score(self, name: str, value: float) -> None:
         """Keep a custom metric (e.g. a BLEU score, a count) with the test's results."""

@@ -147,7 +147,9 @@ class LlmReporter:
         llmeval = pyfuncitem.funcargs.get(FIXTURE)
         if isinstance(llmeval, LlmEval):
             # Only a test that passed is held to its budgets: a failure already says more.
-            llmeval.check_budgets()
+            failure = llmeval.budget_failures()
+            if failure:
+                pytest.fail(failure, pytrace=False)
         return result
 
     @pytest.hookimpl(wrapper=True)

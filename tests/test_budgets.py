@@ -32,10 +32,10 @@ def test_latency_budget_fails_live_and_identically_on_replay(pytester, online, m
     live.assert_outcomes(failed=1)
     live.stdout.fnmatch_lines(
         [
-            "E*AssertionError: llmeval: latency budget exceeded: 0.3?s of app model time "
+            "llmeval: latency budget exceeded: 0.3?s of app model time "
             "(measured latency) > budget 0.20s",
-            "E*#  model*source*duration*in/out tokens  cost",
-            "E*1  claude-sonnet-5-5*network*0.3?s*100/20  $0.0004",
+            "*#  model*source*duration*in/out tokens  cost",
+            "*1  claude-sonnet-5-5*network*0.3?s*100/20  $0.0004",
         ]
     )
     go_offline(monkeypatch, online)
@@ -43,9 +43,9 @@ def test_latency_budget_fails_live_and_identically_on_replay(pytester, online, m
     replay.assert_outcomes(failed=1)
     replay.stdout.fnmatch_lines(
         [
-            "E*latency budget exceeded: 0.3?s of app model time (recorded latency, as in the "
+            "llmeval: latency budget exceeded: 0.3?s of app model time (recorded latency, as in the "
             "cassette) > budget 0.20s",
-            "E*1  claude-sonnet-5-5*cassette*0.3?s*100/20  $0.0004",
+            "*1  claude-sonnet-5-5*cassette*0.3?s*100/20  $0.0004",
         ]
     )
 
@@ -63,7 +63,7 @@ def test_cost_budget_known_model(pytester, online):
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["E*cost budget exceeded: $0.0400 for the app's calls > budget $0.0300"]
+        ["llmeval: cost budget exceeded: $0.0400 for the app's calls > budget $0.0300"]
     )
     online.queue(Reply(text="pricey", input_tokens=10_000, output_tokens=2_000))
     _write(pytester, "cost_budget=0.05")

@@ -83,7 +83,7 @@ def test_rubric_failure_shows_rubric_score_reasoning_and_output(pytester, online
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "E*AssertionError: llmeval: rubric 'rubric' not met: score 0.40 < threshold 0.75 "
+            "E*AssertionError: llmeval: rubric not met: score 0.40 < threshold 0.75 "
             "(judge claude-sonnet-5-5, raw 4/10)",
             "E*rubric:",
             f"E*  {RUBRIC}",
