@@ -92,6 +92,7 @@ class LlmEval:
         votes: int = 1,
     ) -> Grade:
         """Claude's verdict on ``output`` (a string or a ``Message``) against ``rubric``."""
+        __tracebackhide__ = True
         from pytest_llmeval.judge import (
             SCALE,
             Judge,

@@ -157,6 +157,7 @@ class Judge:
         return output_text(message)
 
     def verdict(self, body: dict[str, Any]) -> Verdict:
+        __tracebackhide__ = True
         problems: list[str] = []
         with acting_as("judge"):
             for attempt in range(1, ATTEMPTS + 1):
@@ -174,7 +175,11 @@ class Judge:
         )
 
     def votes(self, body: dict[str, Any], n: int) -> list[Verdict]:
-        return [self.verdict(body) for _ in range(n)]
+        __tracebackhide__ = True
+        verdicts = []
+        for _ in range(n):
+            verdicts.append(self.verdict(body))
+        return verdicts
 
 
 def median_verdict(verdicts: list[Verdict]) -> Verdict:
