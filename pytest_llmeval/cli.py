@@ -1,15 +1,20 @@
-"""The ``llmeval`` command: look after cassettes without running the tests."""
+"""The ``llmeval`` command: look after cassettes and the response cache without running tests."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_llmeval import __version__
 from pytest_llmeval.traffic.cassettes import CASSETTE_DIR, BrokenCassette, read_cassette
+
+if TYPE_CHECKING:
+    from pytest_llmeval.traffic.cache import ResponseCache
 
 
 def _cassette_files(paths: Sequence[str]) -> list[Path]:
@@ -46,6 +51,66 @@ def cmd_cassettes(args: argparse.Namespace) -> int:
     return 1 if broken else 0
 
 
+def _cache(args: argparse.Namespace) -> ResponseCache:
+    from pytest_llmeval.traffic.cache import ResponseCache
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    return ResponseCache(Path(args.cache_dir), warn=say)
+
+
+def cmd_cache_stats(args: argparse.Namespace) -> int:
+    """Entries per namespace and the size on disk."""
+    counts = _cache(args).stats()
+    if not counts:
+        return 1
+    print(
+        f"cache {args.cache_dir}: {counts['app']} app and {counts['judge']} judge response(s), "
+        f"{counts['bytes'] / 1e6:.1f} MB"
+    )
+    return 0
+
+
+def cmd_cache_clear(args: argparse.Namespace) -> int:
+    """Everything, or only the judge's verdicts with --judge."""
+    removed = _cache(args).clear("judge" if args.judge else None)
+    print(f"removed {removed} {'judge ' if args.judge else ''}entr{'y' if removed == 1 else 'ies'}")
+    return 0
+
+
+def cmd_cache_explain(args: argparse.Namespace) -> int:
+    """A test's requests in its last run: their key parts, hit or miss, and what changed."""
+    from pytest_llmeval.traffic.miss import json_changes
+
+    cache = _cache(args)
+    entries = cache.index(args.nodeid)
+    if entries is None:
+        known = cache.indexed_tests()
+        print(f"no cached requests recorded for {args.nodeid!r}", file=sys.stderr)
+        if known:
+            print("tests with cached requests:\n  " + "\n  ".join(known), file=sys.stderr)
+        return 1
+    previous = {e["request"]: e for e in cache.index(args.nodeid, previous=True) or []}
+    for entry in entries:
+        print(f"request #{entry['request']}: {entry['outcome']}")
+        for name, value in entry["parts"].items():
+            print(f"  {name + ':':<24}{value}")
+        before = previous.get(entry["request"])
+        if entry["outcome"].startswith("miss") and before and before["key"] != entry["key"]:
+            print("  changed since the run before:")
+            for name, value in entry["parts"].items():
+                if before["parts"].get(name) != value:
+                    print(f"    {name}: {before['parts'].get(name)} -> {value}")
+            try:
+                changes = json_changes(json.loads(before["body"]), json.loads(entry["body"]))
+            except ValueError:
+                changes = []
+            for where, old, new in changes[:20]:
+                print(f"    {where}: {json.dumps(old)[:80]} -> {json.dumps(new)[:80]}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmeval", description=__doc__)
     parser.add_argument("--version", action="version", version=f"pytest-llmeval {__version__}")
@@ -53,6 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
     cassettes = commands.add_parser("cassettes", help="List and check recorded cassettes")
     cassettes.add_argument("paths", nargs="*", help="Files or directories (default: .)")
     cassettes.set_defaults(run=cmd_cassettes)
+
+    cache = commands.add_parser("cache", help="Inspect or clear the local response cache")
+    cache.add_argument(
+        "--cache-dir", default=".llmeval/cache", help="Cache directory (default: .llmeval/cache)"
+    )
+    actions = cache.add_subparsers(dest="action", required=True)
+    actions.add_parser("stats", help="Entries and size").set_defaults(run=cmd_cache_stats)
+    clear = actions.add_parser("clear", help="Remove cached responses")
+    clear.add_argument("--judge", action="store_true", help="Only the judge's verdicts")
+    clear.set_defaults(run=cmd_cache_clear)
+    explain = actions.add_parser("explain", help="Why a test's requests hit or missed")
+    explain.add_argument("nodeid", help="The test, e.g. tests/test_bot.py::test_refund")
+    explain.set_defaults(run=cmd_cache_explain)
     return parser
 
 

@@ -170,7 +170,8 @@ class Judge:
         raise JudgeError(
             f"llmeval: the judge ({self.model}) gave no valid verdict in {ATTEMPTS} attempts:\n"
             + "\n".join(problems)
-            + "\nThis is a problem of the grading, not of the output graded: rerun, or choose "
+            + "\nThis is a problem of the grading, not of the output graded: rerun (after "
+            "'llmeval cache clear --judge' if the replies came from the cache), or choose "
             "another judge with --llmeval-judge-model."
         )
 

@@ -103,7 +103,12 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
             )
 
     recorder = TrafficRecorder(
-        nodeid=item.nodeid, plan=plan, scrubber=scrubber, on_save=on_save, prices=session.prices
+        nodeid=item.nodeid,
+        plan=plan,
+        scrubber=scrubber,
+        on_save=on_save,
+        prices=session.prices,
+        cache=session.cache() if settings.uses_cache(plan.mode, plan.record_mode) else None,
     )
     record = TestRecord(nodeid=item.nodeid, mode=plan.mode.value, cassette=str(cassette))
     item.stash[RECORD_KEY] = record
@@ -128,6 +133,10 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
         )
     finally:
         recorder.stop()
+        if recorder.cache is not None:
+            record.cache_misses = sum(
+                1 for e in recorder.cache_index if e.get("outcome", "").startswith("miss")
+            )
         session.add(record)
         session.warn_unpriced(sorted({c.model for c in record.calls if c.cost_usd is None}))
 

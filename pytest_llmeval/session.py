@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,6 +17,9 @@ from pytest_llmeval.pricing import Price
 from pytest_llmeval.report.terminal import summary_lines
 from pytest_llmeval.settings import Settings
 from pytest_llmeval.traffic.calls import Call
+
+if TYPE_CHECKING:
+    from pytest_llmeval.traffic.cache import ResponseCache
 
 _WORKER_KEY = "llmeval"
 
@@ -34,6 +37,8 @@ class TestRecord:
     cassette: str
     calls: list[Call] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
+    #: Requests the response cache could not answer (``None``: the cache was off).
+    cache_misses: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -42,6 +47,7 @@ class TestRecord:
             "cassette": self.cassette,
             "calls": [c.to_json() for c in self.calls],
             "misses": self.misses,
+            "cache_misses": self.cache_misses,
         }
 
     @classmethod
@@ -52,6 +58,7 @@ class TestRecord:
             cassette=data["cassette"],
             calls=[Call.from_json(c) for c in data["calls"]],
             misses=list(data["misses"]),
+            cache_misses=data.get("cache_misses"),
         )
 
 
@@ -61,6 +68,7 @@ class LlmevalSession:
         self.settings = settings
         self.records: dict[str, TestRecord] = {}
         self._prices: dict[str, Price] | None = None
+        self._cache: ResponseCache | None = None
         self._unpriced_warned: set[str] = set()
 
     @property
@@ -71,6 +79,18 @@ class LlmevalSession:
             self.config.hook.pytest_llmeval_prices(prices=prices)
             self._prices = prices
         return self._prices
+
+    def cache(self) -> ResponseCache:
+        """The run's one response cache, opened on first use; diskcache is process-safe."""
+        if self._cache is None:
+            from pytest_llmeval.traffic.cache import ResponseCache
+
+            self._cache = ResponseCache(
+                self.settings.cache_dir,
+                ttl_s=self.settings.cache_ttl_s,
+                size_limit=self.settings.cache_size,
+            )
+        return self._cache
 
     def warn_unpriced(self, models: list[str]) -> None:
         """One warning per model per run: its cost is unknown, not 0."""
@@ -96,6 +116,8 @@ class LlmevalSession:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self._cache is not None:
+            self._cache.close()
         if self.is_worker:
             payload = [r.to_json() for r in self.records.values()]
             self.config.workeroutput[_WORKER_KEY] = json.dumps(payload)  # type: ignore[attr-defined]
@@ -112,7 +134,10 @@ class LlmevalSession:
             return
         calls = [c for r in self.records.values() for c in r.calls]
         misses = sum(len(r.misses) for r in self.records.values())
+        cached = [r.cache_misses for r in self.records.values() if r.cache_misses is not None]
+        cache_misses = sum(cached) if cached else None
         terminalreporter.ensure_newline()
         terminalreporter.section("llmeval")
-        for line in summary_lines(self.settings.mode.value, len(self.records), calls, misses):
+        mode = self.settings.mode.value
+        for line in summary_lines(mode, len(self.records), calls, misses, cache_misses):
             terminalreporter.write_line(line)

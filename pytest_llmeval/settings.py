@@ -12,6 +12,8 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,8 +75,21 @@ class Settings:
     #: ini ``llmeval_judge_model``: the marker's ``judge_model`` beats it.
     judge_model_ini: str | None = None
     rubric_threshold: float = 0.7
+    #: ``--llmeval-cache`` (True) or ``--llmeval-no-cache`` (False); None: by mode.
+    cache: bool | None = None
+    cache_dir: Path = Path(".llmeval/cache")
+    cache_ttl_s: float = 14 * 24 * 3600
+    cache_size: int = 1 << 30
     #: Prices from ini ``llmeval_prices`` over the built-in table.
     prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+    def uses_cache(self, mode: Mode, record_mode: str | None) -> bool:
+        """On in auto and record, off in rewrite and live unless forced; never when replaying."""
+        if record_mode == "none":
+            return False
+        if self.cache is not None:
+            return self.cache
+        return mode in (Mode.AUTO, Mode.RECORD)
 
     def judge_model(self, marker: str | None) -> str:
         """CLI > marker > ini > the newest Sonnet the installed SDK knows."""
@@ -109,6 +124,29 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="MODEL",
         help="Model that grades rubrics; beats the marker's judge_model and the ini value",
     )
+    group.addoption(
+        "--llmeval-cache",
+        dest="llmeval_cache",
+        action="store_true",
+        default=None,
+        help="Answer repeated requests from the local response cache (default in auto and record)",
+    )
+    group.addoption(
+        "--llmeval-no-cache",
+        dest="llmeval_cache",
+        action="store_false",
+        help="Never use the response cache (default in rewrite and live)",
+    )
+    group.addoption(
+        "--llmeval-cache-dir",
+        dest="llmeval_cache_dir",
+        default=None,
+        metavar="DIR",
+        help="Response cache directory (default: .llmeval/cache under the rootdir)",
+    )
+    parser.addini("llmeval_cache_dir", "Response cache directory, relative to the rootdir")
+    parser.addini("llmeval_cache_ttl", "How long cached responses live: 14d (default), 12h, 3600")
+    parser.addini("llmeval_cache_size", "Response cache size limit: 1GB (default), 512MB")
     parser.addini("llmeval_judge_model", "Model that grades rubrics (default: newest Sonnet)")
     parser.addini(
         "llmeval_rubric_threshold",
@@ -176,6 +214,26 @@ def _prices(config: pytest.Config) -> dict[str, Price]:
     return prices
 
 
+def _cache_fields(config: pytest.Config) -> dict[str, Any]:
+    from pytest_llmeval.traffic.cache import DEFAULT_TTL_S, parse_duration, parse_size
+
+    root = Path(str(config.rootpath))
+    cli_dir = config.getoption("llmeval_cache_dir", None)
+    ini_dir = str(config.getini("llmeval_cache_dir") or "").strip()
+    directory = Path(cli_dir).expanduser() if cli_dir else root / (ini_dir or ".llmeval/cache")
+    try:
+        ttl = str(config.getini("llmeval_cache_ttl") or "").strip()
+        size = str(config.getini("llmeval_cache_size") or "").strip()
+        return {
+            "cache": config.getoption("llmeval_cache", None),
+            "cache_dir": directory,
+            "cache_ttl_s": parse_duration(ttl) if ttl else DEFAULT_TTL_S,
+            "cache_size": parse_size(size) if size else 1 << 30,
+        }
+    except ValueError as exc:
+        raise pytest.UsageError(f"ini llmeval_cache_ttl / llmeval_cache_size: {exc}") from None
+
+
 def build_settings(config: pytest.Config, environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     mode, source = _resolve_mode(config, env)
@@ -191,4 +249,5 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str] | None = No
         judge_model_ini=str(config.getini("llmeval_judge_model") or "").strip() or None,
         rubric_threshold=_threshold(config),
         prices=_prices(config),
+        **_cache_fields(config),
     )

@@ -75,7 +75,8 @@ def _app(source: str) -> str:
 
 def test_record_then_replay_offline(pytester, online: StandInServer, monkeypatch):
     pytester.makepyfile(test_app=_app("network"))
-    recorded = pytester.runpytest("-p", "no:cacheprovider")
+    # No response cache: test_async repeats test_create's request and would be a cache hit.
+    recorded = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-no-cache")
     recorded.assert_outcomes(passed=5)
     sent = len(online.requests)
     assert sent == 6

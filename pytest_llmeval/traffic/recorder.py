@@ -12,9 +12,10 @@ import json
 import os
 import time
 import zlib
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,8 @@ from pytest_llmeval.traffic.scrub import Scrubber
 
 if TYPE_CHECKING:
     import httpx2
+
+    from pytest_llmeval.traffic.cache import CachedResponse, CacheKey, ResponseCache
 
 _CALL_START: ContextVar[float] = ContextVar("llmeval_call_start", default=0.0)
 PLACEHOLDER_KEY = "llmeval-replay-placeholder-not-a-key"
@@ -117,8 +120,14 @@ class TrafficRecorder:
         scrubber: Scrubber,
         on_save: SaveHook | None = None,
         prices: Mapping[str, Price] = DEFAULT_PRICES,
+        cache: ResponseCache | None = None,
     ) -> None:
         self.prices = prices
+        #: Consulted after the cassette and before the network; ``None`` when off.
+        self.cache = cache
+        #: This test's requests as the cache saw them, for ``llmeval cache explain``.
+        self.cache_index: list[dict[str, Any]] = []
+        self._seen: Counter[str] = Counter()
         self.nodeid = nodeid
         self.plan = plan
         self.scrubber = scrubber
@@ -159,6 +168,8 @@ class TrafficRecorder:
         """Unpatch, then save what was recorded (atomically)."""
         while self._undo:
             self._undo.pop()()
+        if self.cache is not None and self.cache_index:
+            self.cache.put_index(self.nodeid, self.cache_index)
         if self._cassette_ctx is not None:
             ctx, self._cassette_ctx = self._cassette_ctx, None
             ctx.__exit__(None, None, None)
@@ -224,6 +235,9 @@ class TrafficRecorder:
         from vcr.errors import CannotOverwriteExistingCassetteException
 
         self._prepare(request)
+        key, cached = self._lookup_cache(request)
+        if cached is not None:
+            return cached
         before = self._played()
         start = time.perf_counter()
         token = _CALL_START.set(start)
@@ -237,7 +251,7 @@ class TrafficRecorder:
             body = b"".join(response.stream)
         finally:
             response.stream.close()
-        return self._finish(request, response, body, start, before)
+        return self._finish(request, response, body, start, before, key)
 
     async def _handle_async(
         self,
@@ -250,6 +264,9 @@ class TrafficRecorder:
         from vcr.errors import CannotOverwriteExistingCassetteException
 
         self._prepare(request)
+        key, cached = self._lookup_cache(request)
+        if cached is not None:
+            return cached
         before = self._played()
         start = time.perf_counter()
         token = _CALL_START.set(start)
@@ -264,7 +281,7 @@ class TrafficRecorder:
             body = b"".join([chunk async for chunk in stream])
         finally:
             await stream.aclose()
-        return self._finish(request, response, body, start, before)
+        return self._finish(request, response, body, start, before, key)
 
     def _finish(
         self,
@@ -273,6 +290,7 @@ class TrafficRecorder:
         body: bytes,
         start: float,
         played_before: dict[int, int],
+        key: CacheKey | None,
     ) -> httpx2.Response:
         import httpx2
 
@@ -302,7 +320,107 @@ class TrafficRecorder:
                 prices=self.prices,
             )
         )
+        if key is not None and source == "network":
+            self._store_in_cache(key, response, body, duration)
         return response
+
+    # --- the response cache: after the cassette, before the network ---------------------
+
+    def _lookup_cache(
+        self, request: httpx2.Request
+    ) -> tuple[CacheKey | None, httpx2.Response | None]:
+        if self.cache is None or self._cassette_can_play(request):
+            return None, None
+        import httpx2
+
+        from pytest_llmeval.traffic.cache import make_key
+
+        role = ROLE.get()
+        key = make_key(role, request.url.path, request.headers, request.content)
+        self._seen[key.digest] += 1
+        key = replace(key, occurrence=self._seen[key.digest])
+        hit = self.cache.get(key)
+        entry: dict[str, Any] = {
+            "request": len(self.cache_index) + 1,
+            "key": key.digest,
+            "parts": key.parts(),
+            "body": self.scrubber.scrub_text(key.body),
+        }
+        self.cache_index.append(entry)
+        if hit is None:
+            entry["outcome"] = "miss"
+            return key, None
+        entry["outcome"] = "hit"
+        if self._cassette is not None:
+            self._record_from_cache(request, hit, role)
+        body = hit.body
+        self.calls.append(
+            make_call(
+                endpoint=request.url.path,
+                request_model=_request_model(request.content),
+                role=role,
+                source="cache",
+                duration_s=hit.duration_s,
+                status=hit.status,
+                body=body,
+                content_type=hit.headers.get("content-type", ""),
+                prices=self.prices,
+            )
+        )
+        response = httpx2.Response(
+            hit.status, headers=hit.headers, stream=httpx2.ByteStream(body), request=request
+        )
+        return key, response
+
+    def _cassette_can_play(self, request: httpx2.Request) -> bool:
+        if self._cassette is None:
+            return False
+        from vcr.request import Request as VcrRequest
+
+        candidate = VcrRequest(request.method, str(request.url), request.content, request.headers)
+        return bool(self._cassette.can_play_response_for(candidate))
+
+    def _record_from_cache(self, request: httpx2.Request, hit: CachedResponse, role: str) -> None:
+        """A recording answered by the cache is still written, with the original duration."""
+        from vcr.request import Request as VcrRequest
+
+        self._cassette.append(
+            VcrRequest(request.method, str(request.url), request.content, request.headers),
+            {
+                "status": {"code": hit.status, "message": ""},
+                "headers": {name: [value] for name, value in hit.headers.items()},
+                "body": {"string": hit.body},
+                "llmeval": {
+                    "role": role,
+                    "duration_s": round(hit.duration_s, 4),
+                    "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "from_cache": True,
+                },
+            },
+        )
+
+    def _store_in_cache(
+        self, key: CacheKey, response: httpx2.Response, body: bytes, duration: float
+    ) -> None:
+        from pytest_llmeval.traffic.cache import CachedResponse
+
+        entry = self.cache_index[-1] if self.cache_index else {}
+        if not 200 <= response.status_code < 300:
+            entry["outcome"] = f"miss; not stored (status {response.status_code})"
+            return
+        assert self.cache is not None
+        headers = self.scrubber.response_headers(dict(response.headers.items()))
+        text = _decoded(body, response.headers.get("content-encoding", "")).decode("utf-8")
+        self.cache.put(
+            key,
+            CachedResponse(
+                status=response.status_code,
+                headers={str(k): str(v) for k, v in headers.items()},
+                body=self.scrubber.scrub_text(text).encode("utf-8"),
+                duration_s=duration,
+            ),
+        )
+        entry["outcome"] = "miss; stored"
 
     def _answer_miss(self, request: httpx2.Request) -> httpx2.Response:
         """An HTTP answer the SDK does not retry, carrying the whole explanation."""

@@ -1,0 +1,289 @@
+"""The local response cache: pay once while developing, never cache a failure.
+
+diskcache pickles by default, so anyone who can write the cache directory could run code in
+the next test run (CVE-2025-69872). Here values are JSON bytes only, keys are plain strings,
+and a pickled value or key found on read is refused, not loaded. A broken or locked cache is
+a warning and a miss, never a crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_TTL_S = 14 * 24 * 3600
+DEFAULT_SIZE_LIMIT = 1 << 30
+NAMESPACES = ("app", "judge")
+_INDEX = "explain:"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}
+
+
+class UnsafeCacheEntry(Exception):
+    """A pickled value or key in the cache directory: refused, never unpickled."""
+
+
+class CacheWarning(UserWarning):
+    """The response cache could not be used; the run goes on without it."""
+
+
+def parse_duration(text: str) -> float:
+    """``14d``, ``12h``, ``30m``, ``90s`` or plain seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration such as 14d, 12h, 30m or 3600")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def parse_size(text: str) -> int:
+    """``512MB``, ``1GB`` or plain bytes."""
+    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?b?)\s*", text.lower())
+    if not match:
+        raise ValueError(f"{text!r} is not a size such as 512MB, 1GB or 1000000")
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """What a cached answer is keyed on; never auth, user-agent or ``x-stainless-*``."""
+
+    role: str
+    path: str
+    anthropic_version: str
+    anthropic_beta: str
+    #: The request body with JSON keys sorted.
+    body: str
+    #: 1 for the first identical request in a test, 2 for the second...: a judge's votes and
+    #: retries, or a test's samples, each get their own answer, as they do from the API.
+    occurrence: int = 1
+
+    @property
+    def digest(self) -> str:
+        parts = "\n".join((self.path, self.anthropic_version, self.anthropic_beta, self.body))
+        digest = hashlib.sha256(parts.encode("utf-8")).hexdigest()
+        return f"{self.role}:{digest}:{self.occurrence}"
+
+    def parts(self) -> dict[str, str]:
+        """What ``llmeval cache explain`` shows: everything but the body, then the body's hash."""
+        model = ""
+        try:
+            data = json.loads(self.body)
+            model = str(data.get("model", "")) if isinstance(data, dict) else ""
+        except ValueError:
+            pass
+        return {
+            "namespace": self.role,
+            "path": self.path,
+            "anthropic-version": self.anthropic_version,
+            "anthropic-beta": self.anthropic_beta or "(none)",
+            "model": model,
+            "body sha256": hashlib.sha256(self.body.encode("utf-8")).hexdigest()[:16],
+            "occurrence in the test": str(self.occurrence),
+        }
+
+
+def canonical_json(body: bytes) -> str:
+    try:
+        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+    except ValueError:
+        return body.decode("utf-8", errors="replace")
+
+
+def make_key(
+    role: str, path: str, headers: Mapping[str, str], body: bytes, occurrence: int = 1
+) -> CacheKey:
+    return CacheKey(
+        role=role,
+        path=path,
+        anthropic_version=headers.get("anthropic-version", ""),
+        anthropic_beta=headers.get("anthropic-beta", ""),
+        body=canonical_json(body),
+        occurrence=occurrence,
+    )
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    #: Seconds the original call took: a recording served from the cache keeps it.
+    duration_s: float
+
+    def to_bytes(self) -> bytes:
+        return json.dumps(
+            {
+                "status": self.status,
+                "headers": self.headers,
+                "body": self.body.decode("utf-8"),
+                "duration_s": self.duration_s,
+                "stored_at": time.time(),
+            }
+        ).encode("utf-8")
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> CachedResponse:
+        raw = json.loads(data)
+        return cls(
+            status=int(raw["status"]),
+            headers={str(k): str(v) for k, v in raw["headers"].items()},
+            body=str(raw["body"]).encode("utf-8"),
+            duration_s=float(raw["duration_s"]),
+        )
+
+
+def _json_only_disk() -> type:
+    """A diskcache ``Disk`` that stores bytes and refuses to unpickle anything it reads."""
+    import diskcache
+    from diskcache.core import MODE_PICKLE
+
+    class JsonOnlyDisk(diskcache.Disk):  # type: ignore[misc]
+        def put(self, key: Any) -> Any:
+            if not isinstance(key, str):
+                raise TypeError("llmeval cache keys are strings")
+            return super().put(key)
+
+        def get(self, key: Any, raw: bool) -> Any:
+            if not raw:
+                raise UnsafeCacheEntry("a pickled key")
+            return super().get(key, raw)
+
+        def store(self, value: Any, read: bool, **kwargs: Any) -> Any:
+            if not isinstance(value, bytes):
+                raise TypeError("llmeval cache values are JSON bytes")
+            return super().store(value, read, **kwargs)
+
+        def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
+            if mode == MODE_PICKLE:
+                raise UnsafeCacheEntry("a pickled value")
+            return super().fetch(mode, filename, value, read)
+
+    return JsonOnlyDisk
+
+
+class ResponseCache:
+    """Answers by key in two namespaces (app, judge); every failure is a warning and a miss."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        ttl_s: float = DEFAULT_TTL_S,
+        size_limit: int = DEFAULT_SIZE_LIMIT,
+        warn: Callable[[str], None] | None = None,
+    ) -> None:
+        self.directory = directory
+        self.ttl_s = ttl_s
+        self.size_limit = size_limit
+        self._warn = warn or _warn
+        self._cache: Any = None
+        self.broken = False
+
+    def _open(self) -> Any:
+        if self._cache is None and not self.broken:
+            import diskcache
+
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chmod(self.directory, 0o700)  # mkdir's mode is masked by the umask
+            self._cache = diskcache.Cache(
+                str(self.directory),
+                disk=_json_only_disk(),
+                size_limit=self.size_limit,
+                eviction_policy="least-recently-stored",
+                timeout=5,
+            )
+        return self._cache
+
+    def _guard(self, action: str, fn: Callable[[Any], Any]) -> Any:
+        import sqlite3
+
+        try:
+            cache = self._open()
+            return None if cache is None else fn(cache)
+        except UnsafeCacheEntry as exc:
+            self._warn(
+                f"llmeval: refused {exc} in the response cache at {self.directory} ({action}); "
+                "something other than pytest-llmeval wrote there. "
+                "Clear it with: llmeval cache clear"
+            )
+            return None
+        except (sqlite3.Error, OSError, ValueError, TypeError, KeyError) as exc:
+            self.broken = True
+            self._warn(
+                f"llmeval: the response cache at {self.directory} cannot be used ({action}: "
+                f"{exc}); going on without it. Clear it with: llmeval cache clear"
+            )
+            return None
+
+    def get(self, key: CacheKey) -> CachedResponse | None:
+        data = self._guard("read", lambda c: c.get(key.digest))
+        if data is None:
+            return None
+        try:
+            return CachedResponse.from_bytes(data)
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            return None
+
+    def put(self, key: CacheKey, response: CachedResponse) -> None:
+        self._guard(
+            "write",
+            lambda c: c.set(key.digest, response.to_bytes(), expire=self.ttl_s, tag=key.role),
+        )
+
+    def put_index(self, nodeid: str, entries: list[dict[str, Any]]) -> None:
+        """For ``llmeval cache explain``: a test's requests in this run, and in the last."""
+
+        def write(cache: Any) -> None:
+            previous = cache.get(_INDEX + nodeid)
+            if previous is not None:
+                cache.set(_INDEX + "previous:" + nodeid, previous, tag="index")
+            cache.set(_INDEX + nodeid, json.dumps(entries).encode("utf-8"), tag="index")
+
+        self._guard("write", write)
+
+    def index(self, nodeid: str, *, previous: bool = False) -> list[dict[str, Any]] | None:
+        name = _INDEX + ("previous:" if previous else "") + nodeid
+        data = self._guard("read", lambda c: c.get(name))
+        return None if data is None else list(json.loads(data))
+
+    def indexed_tests(self) -> list[str]:
+        keys = self._guard("read", lambda c: list(c.iterkeys())) or []
+        return sorted(
+            k[len(_INDEX) :]
+            for k in keys
+            if k.startswith(_INDEX) and not k.startswith(_INDEX + "previous:")
+        )
+
+    def stats(self) -> dict[str, int]:
+        def count(cache: Any) -> dict[str, int]:
+            counts = {ns: 0 for ns in NAMESPACES}
+            for key in cache.iterkeys():
+                namespace = key.split(":", 1)[0]
+                if namespace in counts:
+                    counts[namespace] += 1
+            counts["bytes"] = int(cache.volume())
+            return counts
+
+        return self._guard("stats", count) or {}
+
+    def clear(self, namespace: str | None = None) -> int:
+        if namespace is None:
+            return int(self._guard("clear", lambda c: c.clear()) or 0)
+        return int(self._guard("clear", lambda c: c.evict(namespace)) or 0)
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+
+
+def _warn(message: str) -> None:
+    warnings.warn(CacheWarning(message), stacklevel=3)
