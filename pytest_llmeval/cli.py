@@ -65,9 +65,11 @@ def cmd_cache_stats(args: argparse.Namespace) -> int:
     counts = _cache(args).stats()
     if not counts:
         return 1
+    size = counts["bytes"]
+    shown = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
     print(
-        f"cache {args.cache_dir}: {counts['app']} app and {counts['judge']} judge response(s), "
-        f"{counts['bytes'] / 1e6:.1f} MB"
+        f"cache {args.cache_dir}: {counts['app']} app and {counts['judge']} judge "
+        f"response(s), {shown}"
     )
     return 0
 
