@@ -31,17 +31,42 @@ class LlmEval:
         recorder: TrafficRecorder,
         judge_model: str,
         threshold: float,
+        samples: int = 1,
     ) -> None:
         self.spec = spec
+        #: How many times the test body runs (the marker, ``--llmeval-samples`` or ini).
+        self.samples = samples
         self.judge_model = judge_model
         self.default_threshold = threshold
         self._recorder = recorder
         self._judge: Judge | None = None
         self._scores: dict[str, float] = {}
+        #: Each sample's scores, in order; the last is the current sample's.
+        self.sample_scores: list[dict[str, float]] = [self._scores]
+        self._sample = 1
+        self._first_call = 0
+
+    @property
+    def sample(self) -> int:
+        """Which sample of the test this is: 1, 2, ... up to the marker's ``samples``."""
+        return self._sample
+
+    def begin_sample(self, index: int) -> None:
+        """Fresh calls and scores for sample ``index`` (the plugin calls this)."""
+        if index != 1:
+            self._scores = {}
+            self.sample_scores.append(self._scores)
+        self._sample = index
+        self._first_call = len(self._recorder.calls)
 
     @property
     def calls(self) -> list[Call]:
-        """Every model call made so far in this test, in order."""
+        """The model calls of the current sample so far, in order."""
+        return list(self._recorder.calls[self._first_call :])
+
+    @property
+    def all_calls(self) -> list[Call]:
+        """The model calls of every sample of this test so far."""
         return list(self._recorder.calls)
 
     @property
@@ -57,14 +82,14 @@ class LlmEval:
 
     @property
     def scores(self) -> dict[str, float]:
-        """Scores recorded so far: each ``grade`` (by name) and each ``record_score``."""
+        """This sample's scores: each ``grade`` (by name) and each ``record_score``."""
         return dict(self._scores)
 
     def budget_failures(self) -> str | None:
-        """What exceeds the marker's latency or cost budget so far, or ``None``."""
+        """What in this sample exceeds the latency or cost budget, or ``None``."""
         from pytest_llmeval.assertions import cost_failure, latency_failure
 
-        calls = self._recorder.calls
+        calls = self.calls
         problems = [
             latency_failure(calls, self.spec.latency_budget)
             if self.spec.latency_budget is not None

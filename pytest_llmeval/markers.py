@@ -21,7 +21,8 @@ class LlmSpec:
 
     latency_budget: float | None = None
     cost_budget: float | None = None
-    samples: int = 1
+    #: ``None`` when the marker does not say: ``--llmeval-samples``, then ini, then 1 decide.
+    samples: int | None = None
     min_pass_rate: float = 1.0
     judge_model: str | None = None
 

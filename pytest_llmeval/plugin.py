@@ -22,6 +22,7 @@ SESSION_KEY = pytest.StashKey[LlmevalSession]()
 SPEC_KEY = pytest.StashKey[LlmSpec]()
 RECORD_KEY = pytest.StashKey[TestRecord]()
 _SHOWN_KEY = pytest.StashKey[int]()
+_IN_SAMPLE = pytest.StashKey[bool]()
 FIXTURE = "llmeval"
 _REPORTER = "llmeval-reporter"
 
@@ -122,15 +123,19 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
             f"pytest --llmeval-mode=rewrite '{item.nodeid}'",
             pytrace=False,
         )
+    llmeval = LlmEval(
+        spec=spec,
+        recorder=recorder,
+        judge_model=settings.judge_model(spec.judge_model),
+        threshold=settings.rubric_threshold,
+        samples=settings.samples(spec.samples),
+    )
+    # The record shares these lists, so it sees what the test adds to them.
     record.calls = recorder.calls
     record.misses = recorder.misses
+    record.scores = llmeval.sample_scores
     try:
-        yield LlmEval(
-            spec=spec,
-            recorder=recorder,
-            judge_model=settings.judge_model(spec.judge_model),
-            threshold=settings.rubric_threshold,
-        )
+        yield llmeval
     finally:
         recorder.stop()
         if recorder.cache is not None:
@@ -139,6 +144,19 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
             )
         session.add(record)
         session.warn_unpriced(sorted({c.model for c in record.calls if c.cost_usd is None}))
+
+
+def _sample_failure(exc: BaseException) -> str | None:
+    """A failed sample's message; ``None`` for what must end the test now."""
+    from pytest_llmeval.assertions import LlmevalUsageError
+    from pytest_llmeval.judge import JudgeError
+
+    ends_now = (pytest.skip.Exception, pytest.xfail.Exception, JudgeError, LlmevalUsageError)
+    if isinstance(exc, ends_now) or not isinstance(exc, (Exception, pytest.fail.Exception)):
+        return None
+    if isinstance(exc, pytest.fail.Exception):
+        return str(exc.msg)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
@@ -150,16 +168,42 @@ def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] 
 class LlmReporter:
     """Registered only when the run has ``llm`` tests: plain suites pay no hook per test."""
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> Generator[None, Any, Any]:
-        result = yield
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
         llmeval = pyfuncitem.funcargs.get(FIXTURE)
-        if isinstance(llmeval, LlmEval):
-            # Only a test that passed is held to its budgets: a failure already says more.
+        if not isinstance(llmeval, LlmEval) or pyfuncitem.stash.get(_IN_SAMPLE, False):
+            return None  # the rest of the chain (pytest, pytest-asyncio, anyio) runs the body
+        from pytest_llmeval.sampling import run_samples
+
+        def run_once(index: int) -> None:
+            __tracebackhide__ = True
+            llmeval.begin_sample(index)
+            pyfuncitem.stash[_IN_SAMPLE] = True
+            try:
+                pyfuncitem.ihook.pytest_pyfunc_call(pyfuncitem=pyfuncitem)
+            finally:
+                pyfuncitem.stash[_IN_SAMPLE] = False
+            # Only a sample that passed is held to its budgets: a failure already says more.
             failure = llmeval.budget_failures()
             if failure:
                 pytest.fail(failure, pytrace=False)
-        return result
+
+        planned = llmeval.samples
+        if planned == 1:
+            run_once(1)  # one sample: the test's own traceback, untouched
+            return True
+        outcome = run_samples(
+            run_once,
+            planned=planned,
+            min_pass_rate=llmeval.spec.min_pass_rate,
+            describe_failure=_sample_failure,
+        )
+        record = pyfuncitem.stash.get(RECORD_KEY, None)
+        if record is not None:
+            record.sampling = outcome.to_json()
+        if not outcome.passed:
+            pytest.fail(outcome.failure_message(), pytrace=False)
+        return True
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(

@@ -39,6 +39,10 @@ class TestRecord:
     misses: list[str] = field(default_factory=list)
     #: Requests the response cache could not answer (``None``: the cache was off).
     cache_misses: int | None = None
+    #: Each sample's scores, in order.
+    scores: list[dict[str, float]] = field(default_factory=list)
+    #: ``SamplingOutcome.to_json()`` for a test of several samples.
+    sampling: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +52,8 @@ class TestRecord:
             "calls": [c.to_json() for c in self.calls],
             "misses": self.misses,
             "cache_misses": self.cache_misses,
+            "scores": self.scores,
+            "sampling": self.sampling,
         }
 
     @classmethod
@@ -59,6 +65,8 @@ class TestRecord:
             calls=[Call.from_json(c) for c in data["calls"]],
             misses=list(data["misses"]),
             cache_misses=data.get("cache_misses"),
+            scores=list(data.get("scores") or []),
+            sampling=data.get("sampling"),
         )
 
 
@@ -141,3 +149,6 @@ class LlmevalSession:
         mode = self.settings.mode.value
         for line in summary_lines(mode, len(self.records), calls, misses, cache_misses):
             terminalreporter.write_line(line)
+        for record in sorted(self.records.values(), key=lambda r: r.nodeid):
+            if record.sampling:
+                terminalreporter.write_line(f"{record.nodeid}: {record.sampling['describe']}")

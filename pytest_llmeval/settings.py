@@ -45,6 +45,17 @@ def parse_mode(value: str, *, where: str = "--llmeval-mode") -> Mode:
         ) from None
 
 
+def _positive_int(value: str) -> int:
+    """argparse ``type=`` for ``--llmeval-samples``."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number >= 1")
+    return number
+
+
 def _mode_argument(value: str) -> Mode:
     """argparse ``type=``: rejects a bad mode before any test runs."""
     try:
@@ -75,6 +86,10 @@ class Settings:
     #: ini ``llmeval_judge_model``: the marker's ``judge_model`` beats it.
     judge_model_ini: str | None = None
     rubric_threshold: float = 0.7
+    #: ``--llmeval-samples``: beats the marker's ``samples``.
+    samples_cli: int | None = None
+    #: ini ``llmeval_samples``: the marker's ``samples`` beats it.
+    samples_ini: int | None = None
     #: ``--llmeval-cache`` (True) or ``--llmeval-no-cache`` (False); None: by mode.
     cache: bool | None = None
     cache_dir: Path = Path(".llmeval/cache")
@@ -82,6 +97,10 @@ class Settings:
     cache_size: int = 1 << 30
     #: Prices from ini ``llmeval_prices`` over the built-in table.
     prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+
+    def samples(self, marker: int | None) -> int:
+        """CLI > marker > ini > 1: a nightly run raises N for every test from the command line."""
+        return self.samples_cli or marker or self.samples_ini or 1
 
     def uses_cache(self, mode: Mode, record_mode: str | None) -> bool:
         """On in auto and record, off in rewrite and live unless forced; never when replaying."""
@@ -124,6 +143,15 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="MODEL",
         help="Model that grades rubrics; beats the marker's judge_model and the ini value",
     )
+    group.addoption(
+        "--llmeval-samples",
+        dest="llmeval_samples",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="Run every llm test N times; beats the marker's samples and the ini value",
+    )
+    parser.addini("llmeval_samples", "Samples per llm test when the marker does not say (1)")
     group.addoption(
         "--llmeval-cache",
         dest="llmeval_cache",
@@ -202,6 +230,16 @@ def _threshold(config: pytest.Config) -> float:
     return value
 
 
+def _ini_samples(config: pytest.Config) -> int | None:
+    raw = str(config.getini("llmeval_samples") or "").strip()
+    if not raw:
+        return None
+    try:
+        return _positive_int(raw)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"ini llmeval_samples: {exc}") from None
+
+
 def _prices(config: pytest.Config) -> dict[str, Price]:
     prices = dict(DEFAULT_PRICES)
     for line in config.getini("llmeval_prices"):
@@ -248,6 +286,8 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str] | None = No
         judge_model_cli=(config.getoption("llmeval_judge_model", None) or "").strip() or None,
         judge_model_ini=str(config.getini("llmeval_judge_model") or "").strip() or None,
         rubric_threshold=_threshold(config),
+        samples_cli=config.getoption("llmeval_samples", None),
+        samples_ini=_ini_samples(config),
         prices=_prices(config),
         **_cache_fields(config),
     )

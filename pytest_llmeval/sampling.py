@@ -1,0 +1,158 @@
+"""Repeated samples of one test: pass rate, Wilson interval, and stopping once it is settled."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    index: int
+    passed: bool
+    #: For a failed sample: the assertion or error, as the test would have shown it.
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class SamplingOutcome:
+    planned: int
+    min_pass_rate: float
+    results: tuple[SampleResult, ...] = field(default_factory=tuple)
+
+    @property
+    def run(self) -> int:
+        return len(self.results)
+
+    @property
+    def passes(self) -> int:
+        return sum(1 for r in self.results if r.passed)
+
+    @property
+    def needed(self) -> int:
+        return needed_passes(self.planned, self.min_pass_rate)
+
+    @property
+    def passed(self) -> bool:
+        return self.passes >= self.needed
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.run < self.planned
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passes / self.run if self.run else 0.0
+
+    def describe(self) -> str:
+        """``3/5 passed (60%, 95% CI 23-88%) >= 60% required``, and why it stopped early."""
+        low, high = wilson_interval(self.passes, self.run)
+        verdict = ">=" if self.passed else "<"
+        text = (
+            f"{self.passes}/{self.run} passed ({self.pass_rate:.0%}, 95% CI "
+            f"{low * 100:.0f}-{high * 100:.0f}%) {verdict} {self.min_pass_rate:.0%} required"
+        )
+        if self.stopped_early:
+            why = (
+                f"{self.passes} pass(es) already reach the {self.needed} of {self.planned} needed"
+                if self.passed
+                else f"{self.needed} pass(es) of {self.planned} can no longer be reached"
+            )
+            text += f"; stopped after {self.run} of {self.planned} samples: {why}"
+        return text
+
+    def failure_message(self) -> str:
+        lines = [f"llmeval: {self.describe()}"]
+        for result in self.results:
+            if not result.passed:
+                lines.append(f"sample {result.index} failed:")
+                lines += [f"  {line}" for line in result.message.splitlines() or ["(no message)"]]
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        low, high = wilson_interval(self.passes, self.run)
+        return {
+            "planned": self.planned,
+            "run": self.run,
+            "passed": self.passes,
+            "pass_rate": self.pass_rate,
+            "ci95": [low, high],
+            "min_pass_rate": self.min_pass_rate,
+            "stopped_early": self.stopped_early,
+            "describe": self.describe(),
+        }
+
+
+def needed_passes(planned: int, min_pass_rate: float) -> int:
+    """The fewest passes out of ``planned`` that meet ``min_pass_rate``."""
+    return max(0, math.ceil(planned * min_pass_rate - _EPSILON))
+
+
+def settled(passes: int, failures: int, planned: int, min_pass_rate: float) -> bool:
+    """True once more samples cannot change the verdict, either way."""
+    need = needed_passes(planned, min_pass_rate)
+    remaining = planned - passes - failures
+    return passes >= need or passes + remaining < need
+
+
+def wilson_interval(passes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval for a pass rate: honest at 0/n and n/n, unlike p +/- z*se."""
+    if n == 0:
+        return 0.0, 1.0
+    p = passes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def run_samples(
+    run_once: Callable[[int], None],
+    *,
+    planned: int,
+    min_pass_rate: float,
+    describe_failure: Callable[[BaseException], str | None],
+) -> SamplingOutcome:
+    """Run ``run_once(index)`` up to ``planned`` times, stopping once the verdict is settled.
+
+    ``describe_failure`` turns an exception into a failed sample's message, or returns
+    ``None`` for one that must end the test at once (a skip, a broken judge).
+    """
+    results: list[SampleResult] = []
+    for index in range(1, planned + 1):
+        try:
+            run_once(index)
+        except BaseException as exc:
+            message = describe_failure(exc)
+            if message is None:
+                raise
+            results.append(SampleResult(index, False, message))
+        else:
+            results.append(SampleResult(index, True))
+        passes = sum(1 for r in results if r.passed)
+        if settled(passes, len(results) - passes, planned, min_pass_rate):
+            break
+    return SamplingOutcome(planned, min_pass_rate, tuple(results))
+
+
+def score_summary(per_sample: Sequence[dict[str, float]]) -> dict[str, dict[str, Any]]:
+    """For each score name: mean, min, max and the per-sample values (None where absent)."""
+    names: list[str] = []
+    for scores in per_sample:
+        names += [n for n in scores if n not in names]
+    summary: dict[str, dict[str, Any]] = {}
+    for name in names:
+        values = [s.get(name) for s in per_sample]
+        present = [v for v in values if v is not None]
+        summary[name] = {
+            "mean": statistics.fmean(present),
+            "min": min(present),
+            "max": max(present),
+            "samples": values,
+        }
+    return summary
