@@ -7,18 +7,21 @@ merges them (as pytest's junitxml and syrupy do), so the summary speaks for the 
 from __future__ import annotations
 
 import json
+import secrets
 import warnings
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_llmeval.pricing import Price
-from pytest_llmeval.report.terminal import summary_lines
+from pytest_llmeval.report.terminal import drift_lines, summary_lines
 from pytest_llmeval.settings import Settings
 from pytest_llmeval.traffic.calls import Call
 
 if TYPE_CHECKING:
+    from pytest_llmeval.report.run_end import RunEnd
     from pytest_llmeval.traffic.cache import ResponseCache
 
 _WORKER_KEY = "llmeval"
@@ -78,6 +81,14 @@ class LlmevalSession:
         self._prices: dict[str, Price] | None = None
         self._cache: ResponseCache | None = None
         self._unpriced_warned: set[str] = set()
+        self.started = datetime.now(timezone.utc)
+        #: Shards of one CI run share ``LLMEVAL_RUN_ID``; otherwise each run gets its own.
+        self.run_id = settings.run_id or self.started.strftime("%Y%m%d-%H%M%S-") + (
+            secrets.token_hex(3)
+        )
+        self.outcomes: dict[str, str] = {}
+        self.run_end: RunEnd | None = None
+        self.run_error: str | None = None
 
     @property
     def prices(self) -> dict[str, Price]:
@@ -122,6 +133,19 @@ class LlmevalSession:
     def add(self, record: TestRecord) -> None:
         self.records[record.nodeid] = record
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self.started = datetime.now(timezone.utc)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" or report.failed or report.skipped:
+            if report.failed:
+                error = report.when != "call" or getattr(report, "llmeval_error", False)
+                outcome = "error" if error else "failed"
+            else:
+                outcome = report.outcome
+            if self.outcomes.get(report.nodeid) not in ("failed", "error"):
+                self.outcomes[report.nodeid] = outcome
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self._cache is not None:
@@ -129,6 +153,36 @@ class LlmevalSession:
         if self.is_worker:
             payload = [r.to_json() for r in self.records.values()]
             self.config.workeroutput[_WORKER_KEY] = json.dumps(payload)  # type: ignore[attr-defined]
+            return
+        if not self.records:
+            return
+        from pytest_llmeval.report.run_end import finish_run
+
+        try:
+            self.run_end = finish_run(
+                settings=self.settings,
+                run_id=self.run_id,
+                started=self.started,
+                judge_model=self.settings.judge_model(None),
+                tests=[
+                    {
+                        "nodeid": r.nodeid,
+                        "outcome": self.outcomes.get(r.nodeid, "error"),
+                        "calls": r.calls,
+                        "sample_scores": r.scores,
+                        "sampling": r.sampling,
+                    }
+                    for r in self.records.values()
+                ],
+                calls=[c for r in self.records.values() for c in r.calls],
+            )
+        except LookupError as exc:
+            self.run_error = str(exc)
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            return
+        if self.settings.fail_on_drift and self.run_end.flagged and session.exitstatus == 0:
+            # Failing is done through the exit status, not by raising from the summary.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -152,3 +206,8 @@ class LlmevalSession:
         for record in sorted(self.records.values(), key=lambda r: r.nodeid):
             if record.sampling:
                 terminalreporter.write_line(f"{record.nodeid}: {record.sampling['describe']}")
+        if self.run_error:
+            terminalreporter.write_line(f"llmeval: {self.run_error}", red=True)
+        if self.run_end is not None:
+            for line in drift_lines(self.run_end, fail=self.settings.fail_on_drift):
+                terminalreporter.write_line(line)

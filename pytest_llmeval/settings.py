@@ -56,6 +56,17 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _unit_interval(value: str) -> float:
+    """argparse ``type=`` for a number in [0, 1]."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number between 0 and 1")
+    return number
+
+
 def _mode_argument(value: str) -> Mode:
     """argparse ``type=``: rejects a bad mode before any test runs."""
     try:
@@ -95,6 +106,19 @@ class Settings:
     cache_dir: Path = Path(".llmeval/cache")
     cache_ttl_s: float = 14 * 24 * 3600
     cache_size: int = 1 << 30
+    history_dir: Path = Path(".llmeval/history")
+    no_history: bool = False
+    #: None (the pinned baseline file if there is one, else the window), "update", a run id
+    #: or a path to a run file.
+    baseline: str | None = None
+    baseline_file: Path = Path(".llmeval/baseline.json")
+    baseline_window: int = 5
+    drift_score_drop: float = 0.1
+    drift_latency_rise: float = 0.25
+    drift_cost_rise: float = 0.25
+    fail_on_drift: bool = False
+    report_json: Path | None = None
+    run_id: str | None = None
     #: Prices from ini ``llmeval_prices`` over the built-in table.
     prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
 
@@ -151,6 +175,61 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="N",
         help="Run every llm test N times; beats the marker's samples and the ini value",
     )
+    group.addoption(
+        "--llmeval-history-dir",
+        dest="llmeval_history_dir",
+        default=None,
+        metavar="DIR",
+        help="Where run files are kept (default: .llmeval/history under the rootdir)",
+    )
+    group.addoption(
+        "--llmeval-no-history",
+        dest="llmeval_no_history",
+        action="store_true",
+        default=False,
+        help="Do not write this run to the history",
+    )
+    group.addoption(
+        "--llmeval-baseline",
+        dest="llmeval_baseline",
+        default=None,
+        metavar="RUN_ID|PATH|update",
+        help="Compare with this run or run file; 'update' pins this run as .llmeval/baseline.json",
+    )
+    group.addoption(
+        "--llmeval-baseline-window",
+        dest="llmeval_baseline_window",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="Earlier runs of the same mode that make the baseline (default 5)",
+    )
+    group.addoption(
+        "--llmeval-drift-threshold",
+        dest="llmeval_drift_threshold",
+        type=_unit_interval,
+        default=None,
+        metavar="DROP",
+        help="A fall of a score or pass rate beyond this is drift (default 0.1)",
+    )
+    group.addoption(
+        "--llmeval-fail-on-drift",
+        dest="llmeval_fail_on_drift",
+        action="store_true",
+        default=False,
+        help="Exit non-zero when drift is flagged, even if every test passed",
+    )
+    group.addoption(
+        "--llmeval-report-json",
+        dest="llmeval_report_json",
+        default=None,
+        metavar="PATH",
+        help="Write the run as JSON (schema: pytest_llmeval/report_schema.json)",
+    )
+    parser.addini("llmeval_history_dir", "Where run files are kept, relative to the rootdir")
+    parser.addini("llmeval_drift_threshold", "A fall of a score or pass rate beyond this is drift")
+    parser.addini("llmeval_drift_latency", "A relative rise of latency beyond this is drift (0.25)")
+    parser.addini("llmeval_drift_cost", "A relative rise of cost beyond this is drift (0.25)")
     parser.addini("llmeval_samples", "Samples per llm test when the marker does not say (1)")
     group.addoption(
         "--llmeval-cache",
@@ -272,6 +351,44 @@ def _cache_fields(config: pytest.Config) -> dict[str, Any]:
         raise pytest.UsageError(f"ini llmeval_cache_ttl / llmeval_cache_size: {exc}") from None
 
 
+def _ini_fraction(config: pytest.Config, name: str, default: float) -> float:
+    raw = str(config.getini(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not value >= 0:
+        raise pytest.UsageError(f"ini {name}: {raw!r} is not a number >= 0")
+    return value
+
+
+def _report_fields(config: pytest.Config, environ: Mapping[str, str]) -> dict[str, Any]:
+    root = Path(str(config.rootpath))
+    cli_history = config.getoption("llmeval_history_dir", None)
+    ini_history = str(config.getini("llmeval_history_dir") or "").strip()
+    threshold = config.getoption("llmeval_drift_threshold", None)
+    report_json = config.getoption("llmeval_report_json", None)
+    return {
+        "history_dir": Path(cli_history)
+        if cli_history
+        else root / (ini_history or ".llmeval/history"),
+        "no_history": bool(config.getoption("llmeval_no_history", False)),
+        "baseline": config.getoption("llmeval_baseline", None),
+        "baseline_file": root / ".llmeval" / "baseline.json",
+        "baseline_window": config.getoption("llmeval_baseline_window", None) or 5,
+        "drift_score_drop": threshold
+        if threshold is not None
+        else _ini_fraction(config, "llmeval_drift_threshold", 0.1),
+        "drift_latency_rise": _ini_fraction(config, "llmeval_drift_latency", 0.25),
+        "drift_cost_rise": _ini_fraction(config, "llmeval_drift_cost", 0.25),
+        "fail_on_drift": bool(config.getoption("llmeval_fail_on_drift", False)),
+        "report_json": Path(report_json) if report_json else None,
+        "run_id": environ.get("LLMEVAL_RUN_ID", "").strip() or None,
+    }
+
+
 def build_settings(config: pytest.Config, environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     mode, source = _resolve_mode(config, env)
@@ -290,4 +407,5 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str] | None = No
         samples_ini=_ini_samples(config),
         prices=_prices(config),
         **_cache_fields(config),
+        **_report_fields(config, env),
     )

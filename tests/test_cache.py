@@ -155,7 +155,7 @@ def test_cache_dir_option_and_ttl(pytester, online, tmp_path):
     args = ("-p", "no:cacheprovider", f"--llmeval-cache-dir={elsewhere}")
     pytester.runpytest(*args).assert_outcomes(passed=1)
     assert (elsewhere / "cache.db").exists()
-    assert not (pytester.path / ".llmeval").exists()
+    assert not (pytester.path / ".llmeval" / "cache").exists()
     _forget_cassettes(pytester)
     pytester.runpytest(*args).assert_outcomes(passed=1)
     assert len(online.requests) == 2, "an expired entry must miss"

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pytest_llmeval.traffic.calls import Call
+
+if TYPE_CHECKING:
+    from pytest_llmeval.report.run_end import RunEnd
 
 
 def _money(value: float) -> str:
@@ -40,4 +44,35 @@ def summary_lines(
         )
     if misses:
         lines.append(f"{misses} request(s) had no recording: see the failures above")
+    return lines
+
+
+def _number(metric: str, value: float | None) -> str:
+    if value is None:
+        return "?"
+    if metric == "cost_usd":
+        return f"${value:.4f}"
+    if metric == "latency_s":
+        return f"{value:.2f}s"
+    return f"{value:.2f}"
+
+
+def drift_lines(end: RunEnd, *, fail: bool) -> list[str]:
+    """The drift table: one line per flagged metric with a trend over the baseline runs."""
+    from pytest_llmeval.drift import sparkline
+
+    if not end.baseline_runs:
+        return ["drift: no baseline yet (the next run of this mode will compare with this one)"]
+    if not end.flagged:
+        return [f"drift: none against {end.baseline_label}"]
+    lines = [f"drift: {len(end.flagged)} flagged against {end.baseline_label}"]
+    for check in end.flagged:
+        change = (
+            f"{_number(check.metric, check.baseline)} -> {_number(check.metric, check.current)}"
+        )
+        lines.append(
+            f"  DRIFT {check.nodeid}  {check.metric}  {change}  {sparkline(check.history)}"
+        )
+    if fail:
+        lines.append("llmeval: failing the run on drift (--llmeval-fail-on-drift)")
     return lines

@@ -1,0 +1,287 @@
+"""Drift between the current run and a baseline of earlier runs, per test and per metric.
+
+Pure functions over runs as loaded from JSON: no I/O, no pytest. A *run* is
+``{"run": {...}, "tests": [test, ...]}``; each test carries ``nodeid``, ``outcome``,
+``samples``, ``passed_samples``, ``pass_rate``, ``scores`` (``{name: {"mean", "samples", ...}}``),
+``latency_s`` and ``cost_usd`` (``None`` when unknown). Other keys are ignored.
+
+Only regressions are flagged: a score or pass rate that drops, latency or cost that rises.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeGuard
+
+#: Keeps a change of exactly the threshold unflagged despite float rounding
+#: (0.9 - 0.8 is 0.10000000000000009): noise at the threshold is not drift.
+_EPSILON = 1e-9
+#: Two-sided 95% normal quantile, for both the Wilson and the mean intervals.
+_Z95 = 1.959963984540054
+_SPARK_BARS = "▁▂▃▄▅▆▇█"
+_SCORE_PREFIX = "score:"
+_LATENCY = "latency_s"
+_COST = "cost_usd"
+_PASS_RATE = "pass_rate"
+
+
+@dataclass(frozen=True)
+class DriftThresholds:
+    #: Absolute drop of a score mean (0..1 scale) or of pass_rate that is flagged.
+    score_drop: float = 0.1
+    #: Relative rise of latency_s that is flagged (0.25 = +25%).
+    latency_rise: float = 0.25
+    #: And by at least this many seconds: +50% of 4 ms is scheduling noise, not a slower model.
+    latency_floor_s: float = 0.1
+    #: Relative rise of cost_usd that is flagged.
+    cost_rise: float = 0.25
+
+
+@dataclass(frozen=True)
+class DriftCheck:
+    """One metric of one test, current against baseline.
+
+    ``flagged`` follows the threshold rule alone (see :func:`compare`); ``ci`` is the 95%
+    interval of ``current``, reported alongside so a reader can judge how noisy it is,
+    but never used to decide the flag.
+    """
+
+    nodeid: str
+    #: ``"pass_rate"``, ``"latency_s"``, ``"cost_usd"`` or ``"score:<name>"``.
+    metric: str
+    #: Mean of the metric over the baseline runs that have it.
+    baseline: float | None
+    current: float | None
+    #: ``current - baseline``; ``None`` if either is unknown.
+    delta: float | None
+    flagged: bool
+    ci: tuple[float, float] | None
+    #: The metric in each baseline run, oldest first, then the current one.
+    history: tuple[float | None, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        # No nodeid: the JSON report already groups checks under their test.
+        return {
+            "metric": self.metric,
+            "baseline": self.baseline,
+            "current": self.current,
+            "delta": self.delta,
+            "flagged": self.flagged,
+            "ci": list(self.ci) if self.ci is not None else None,
+            "history": list(self.history),
+        }
+
+
+def test_metrics(test: Mapping[str, Any]) -> dict[str, float | None]:
+    """The drift metrics of one test entry: ``pass_rate``, ``score:<name>``, ``latency_s``,
+    ``cost_usd``. A key the entry lacks is absent; a key it holds as ``null`` maps to ``None``.
+
+    A skipped test measured nothing, so it has no metrics: otherwise its empty pass rate
+    would read as a drop to zero.
+    """
+    if test.get("outcome") == "skipped":
+        return {}
+    metrics: dict[str, float | None] = {}
+    if _PASS_RATE in test:
+        # A pass rate over zero samples is not a measurement, whatever the writer put there.
+        metrics[_PASS_RATE] = None if test.get("samples") == 0 else _number(test[_PASS_RATE])
+    scores = test.get("scores")
+    if isinstance(scores, Mapping):
+        for name, score in scores.items():
+            if isinstance(score, Mapping) and "mean" in score:
+                metrics[_SCORE_PREFIX + str(name)] = _number(score["mean"])
+    for key in (_LATENCY, _COST):
+        if key in test:
+            metrics[key] = _number(test[key])
+    return metrics
+
+
+# Not a test, despite the name pytest would collect if a test module imported it directly.
+test_metrics.__test__ = False  # type: ignore[attr-defined]
+
+
+def compare(
+    current: Mapping[str, Any],
+    baseline_runs: Sequence[Mapping[str, Any]],
+    thresholds: DriftThresholds = DriftThresholds(),
+) -> dict[str, list[DriftCheck]]:
+    """Check every test of ``current`` against ``baseline_runs`` (oldest first).
+
+    Returns the checks keyed by nodeid, in the current run's test order, one check per
+    metric found in the current test or in any baseline run of it, ordered ``pass_rate``,
+    ``score:*`` by name, ``latency_s``, ``cost_usd``.
+
+    A score or pass rate is flagged when it drops by more than ``thresholds.score_drop``;
+    latency or cost when it rises above ``baseline * (1 + rise)``. Exactly at a threshold
+    is not flagged, unknown values never are, and the confidence interval is reported but
+    does not decide: the rule stays one line a reader can check by hand.
+    """
+    baseline_indexes = [_tests_by_nodeid(run) for run in baseline_runs]
+    checks: dict[str, list[DriftCheck]] = {}
+    for test in _tests(current):
+        nodeid = str(test.get("nodeid", ""))
+        now = test_metrics(test)
+        past = [
+            test_metrics(index[nodeid]) if nodeid in index else {} for index in baseline_indexes
+        ]
+        names = _ordered_metrics([now, *past])
+        checks[nodeid] = [
+            _check(
+                nodeid,
+                name,
+                test,
+                now.get(name),
+                tuple(metrics.get(name) for metrics in past),
+                thresholds,
+            )
+            for name in names
+        ]
+    return checks
+
+
+def flagged(checks: Mapping[str, Sequence[DriftCheck]]) -> list[DriftCheck]:
+    """Every flagged check, in test order and then metric order as :func:`compare` gave them."""
+    return [check for test_checks in checks.values() for check in test_checks if check.flagged]
+
+
+def sparkline(values: Sequence[float | None]) -> str:
+    """One bar per value, scaled between the smallest and largest known value.
+
+    ``None`` is a blank so gaps in history stay visible; a flat series is all mid bars,
+    since there is no range to scale over.
+    """
+    known = [v for v in values if v is not None]
+    if not known:
+        return " " * len(values)
+    low, high = min(known), max(known)
+    top = len(_SPARK_BARS) - 1
+    bars = []
+    for value in values:
+        if value is None:
+            bars.append(" ")
+        elif high - low <= _EPSILON * max(1.0, abs(high)):
+            bars.append("▄")
+        else:
+            bars.append(_SPARK_BARS[round((value - low) / (high - low) * top)])
+    return "".join(bars)
+
+
+def wilson_interval(passes: int, total: int) -> tuple[float, float]:
+    """The Wilson score 95% interval of ``passes / total``; ``(0, 1)`` when ``total`` is 0.
+
+    Wilson rather than the normal approximation because pass rates of a handful of
+    samples sit at 0 or 1, where the normal interval collapses to a point.
+    """
+    if total <= 0:
+        return 0.0, 1.0
+    rate = passes / total
+    z2 = _Z95 * _Z95
+    denominator = 1 + z2 / total
+    centre = (rate + z2 / (2 * total)) / denominator
+    half = _Z95 * math.sqrt(rate * (1 - rate) / total + z2 / (4 * total * total)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def mean_interval(samples: Iterable[float | None]) -> tuple[float, float] | None:
+    """Normal-approximation 95% interval of the mean of the known samples, clipped to [0, 1];
+    ``None`` with fewer than two, where there is no spread to estimate."""
+    known = [v for v in (_number(s) for s in samples) if v is not None]
+    if len(known) < 2:
+        return None
+    mean = statistics.fmean(known)
+    half = _Z95 * statistics.stdev(known) / math.sqrt(len(known))
+    return max(0.0, mean - half), min(1.0, mean + half)
+
+
+def _check(
+    nodeid: str,
+    metric: str,
+    test: Mapping[str, Any],
+    current: float | None,
+    past: tuple[float | None, ...],
+    thresholds: DriftThresholds,
+) -> DriftCheck:
+    known_past = [v for v in past if v is not None]
+    baseline = statistics.fmean(known_past) if known_past else None
+    delta = current - baseline if current is not None and baseline is not None else None
+    return DriftCheck(
+        nodeid=nodeid,
+        metric=metric,
+        baseline=baseline,
+        current=current,
+        delta=delta,
+        flagged=_is_drift(metric, baseline, current, thresholds),
+        ci=_current_interval(metric, test) if current is not None else None,
+        history=(*past, current),
+    )
+
+
+def _is_drift(
+    metric: str, baseline: float | None, current: float | None, thresholds: DriftThresholds
+) -> bool:
+    if baseline is None or current is None:
+        return False
+    if metric == _LATENCY:
+        return current - baseline >= thresholds.latency_floor_s and _rose(
+            baseline, current, thresholds.latency_rise
+        )
+    if metric == _COST:
+        return _rose(baseline, current, thresholds.cost_rise)
+    return baseline - current > thresholds.score_drop + _EPSILON
+
+
+def _rose(baseline: float, current: float, rise: float) -> bool:
+    # A zero baseline has no relative scale: any rise from it would be infinite.
+    if baseline <= 0:
+        return False
+    limit = baseline * (1 + rise)
+    # Relative slack, since costs are fractions of a cent and an absolute one would swamp them.
+    return current > limit * (1 + _EPSILON)
+
+
+def _current_interval(metric: str, test: Mapping[str, Any]) -> tuple[float, float] | None:
+    if metric == _PASS_RATE:
+        samples, passes = test.get("samples"), test.get("passed_samples")
+        if _is_count(samples) and _is_count(passes) and samples >= 2 and passes <= samples:
+            return wilson_interval(passes, samples)
+        return None
+    if metric.startswith(_SCORE_PREFIX):
+        scores = test.get("scores")
+        score = scores.get(metric[len(_SCORE_PREFIX) :]) if isinstance(scores, Mapping) else None
+        if isinstance(score, Mapping) and isinstance(score.get("samples"), list):
+            return mean_interval(score["samples"])
+    return None
+
+
+def _ordered_metrics(all_metrics: Iterable[Mapping[str, float | None]]) -> list[str]:
+    present = {name for metrics in all_metrics for name in metrics}
+    scores = sorted(name for name in present if name.startswith(_SCORE_PREFIX))
+    head = [_PASS_RATE] if _PASS_RATE in present else []
+    tail = [name for name in (_LATENCY, _COST) if name in present]
+    return head + scores + tail
+
+
+def _tests(run: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    tests = run.get("tests")
+    if not isinstance(tests, list):
+        return []
+    return [test for test in tests if isinstance(test, Mapping)]
+
+
+def _tests_by_nodeid(run: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    return {str(test.get("nodeid", "")): test for test in _tests(run)}
+
+
+def _number(value: Any) -> float | None:
+    # bool is an int, but True is not a score of 1.0 that anyone meant to write.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _is_count(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

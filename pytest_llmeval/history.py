@@ -1,0 +1,154 @@
+"""Run files on disk: one self-describing JSON file per run, read only as far as a report needs.
+
+File names sort by time and carry the mode and run id (``20261128T101500123456Z_live_<id>_<n>.json``),
+so finding the baseline window lists the directory and opens only the files it keeps. Runs
+that share a run id (shards of one CI run, ``LLMEVAL_RUN_ID``) are merged on reading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import tempfile
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMAT = "pytest-llmeval-run/1"
+BASELINE_FILE = "baseline.json"
+_NAME = re.compile(r"^(\d{8}T\d{6}(?:\d{6})?Z)_([a-z]+)_([A-Za-z0-9._-]+)_([0-9a-f]+)\.json$")
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class HistoryWarning(UserWarning):
+    """A history file was skipped: corrupt, or not one of ours."""
+
+
+@dataclass(frozen=True)
+class RunFile:
+    path: Path
+    stamp: str
+    mode: str
+    run_id: str
+
+
+def run_file_name(stamp: str, mode: str, run_id: str) -> str:
+    """A name that sorts by time; the random tail keeps shards of one run apart."""
+    return f"{stamp}_{mode}_{_SAFE_ID.sub('_', run_id)}_{secrets.token_hex(4)}.json"
+
+
+def write_atomic(path: Path, document: dict[str, Any]) -> None:
+    """Write to a temporary file beside ``path``, then rename: never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=1, sort_keys=False)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_run(directory: Path, document: dict[str, Any], stamp: str) -> Path:
+    run = document["run"]
+    path = directory / run_file_name(stamp, run["mode"], run["id"])
+    write_atomic(path, document)
+    return path
+
+
+def list_runs(directory: Path) -> list[RunFile]:
+    """Every run file by name alone, oldest first; nothing is opened."""
+    if not directory.is_dir():
+        return []
+    found = []
+    for entry in os.scandir(directory):
+        match = _NAME.match(entry.name)
+        if match and entry.is_file():
+            found.append(RunFile(Path(entry.path), *match.group(1, 2, 3)))
+    return sorted(found, key=lambda f: (f.stamp, f.path.name))
+
+
+def load(path: Path) -> dict[str, Any] | None:
+    """A run document, or ``None`` with a warning for a corrupt or foreign file."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        _skip(path, f"cannot be read as JSON ({exc})")
+        return None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        _skip(path, f"is not a {FORMAT} file")
+        return None
+    if not isinstance(document.get("run"), dict) or not isinstance(document.get("tests"), list):
+        _skip(path, "lacks 'run' or 'tests'")
+        return None
+    return document
+
+
+def _skip(path: Path, why: str) -> None:
+    warnings.warn(HistoryWarning(f"llmeval: skipped history file {path}: {why}"), stacklevel=3)
+
+
+def merge(documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Shards of one run as one run: tests joined (a later shard wins a repeated nodeid)."""
+    if len(documents) == 1:
+        return documents[0]
+    first = documents[0]
+    tests: dict[str, dict[str, Any]] = {}
+    for document in documents:
+        for test in document["tests"]:
+            tests[test["nodeid"]] = test
+    run = dict(first["run"])
+    run["started_at"] = min(d["run"].get("started_at", "") for d in documents)
+    run["finished_at"] = max(d["run"].get("finished_at", "") for d in documents)
+    run["shards"] = len(documents)
+    return {**first, "run": run, "tests": list(tests.values())}
+
+
+def read_window(
+    directory: Path, *, mode: str, limit: int, exclude_run_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The last ``limit`` runs of ``mode``, oldest first, shards merged; opens only those."""
+    by_id: dict[str, list[RunFile]] = {}
+    order: list[str] = []
+    for run_file in reversed(list_runs(directory)):
+        if run_file.mode != mode or run_file.run_id == exclude_run_id:
+            continue
+        if run_file.run_id not in by_id:
+            if len(order) == limit:
+                break
+            order.append(run_file.run_id)
+            by_id[run_file.run_id] = []
+        by_id[run_file.run_id].append(run_file)
+    runs = []
+    for run_id in reversed(order):
+        documents = [d for d in (load(f.path) for f in by_id[run_id]) if d is not None]
+        if documents:
+            runs.append(merge(documents))
+    return runs
+
+
+def find_run(directory: Path, run_id: str) -> dict[str, Any] | None:
+    """A run by id, its shards merged."""
+    wanted = _SAFE_ID.sub("_", run_id)
+    files = [f for f in list_runs(directory) if f.run_id == wanted]
+    documents = [d for d in (load(f.path) for f in files) if d is not None]
+    return merge(documents) if documents else None
+
+
+def all_runs(directory: Path, files: Iterable[RunFile] | None = None) -> list[dict[str, Any]]:
+    """Every run, shards merged, oldest first: for ``llmeval runs`` and full reports."""
+    grouped: dict[str, list[RunFile]] = {}
+    for run_file in files if files is not None else list_runs(directory):
+        grouped.setdefault(run_file.run_id, []).append(run_file)
+    runs = []
+    for group in grouped.values():
+        documents = [d for d in (load(f.path) for f in group) if d is not None]
+        if documents:
+            runs.append(merge(documents))
+    return sorted(runs, key=lambda r: str(r["run"].get("started_at", "")))

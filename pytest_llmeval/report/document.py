@@ -1,0 +1,95 @@
+"""The run document: what the JSON report, the history files and drift all read.
+
+Its shape is the public contract in DESIGN.md, checked against ``report_schema.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pytest_llmeval.history import FORMAT
+from pytest_llmeval.sampling import score_summary
+from pytest_llmeval.traffic.calls import Call
+
+
+def test_entry(
+    *,
+    nodeid: str,
+    outcome: str,
+    calls: Sequence[Call],
+    sample_scores: Sequence[Mapping[str, float]],
+    sampling: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """One test's line of the run: per-sample means for latency and cost, as budgets see them."""
+    samples = int(sampling["run"]) if sampling else 1
+    passed_samples = int(sampling["passed"]) if sampling else int(outcome == "passed")
+    app = [c for c in calls if c.role == "app"]
+    costs = [c.cost_usd for c in app]
+    summary = score_summary([dict(s) for s in sample_scores if s] or [])
+    return {
+        "nodeid": nodeid,
+        "outcome": outcome,
+        "samples": samples,
+        "passed_samples": passed_samples,
+        "pass_rate": passed_samples / samples if samples else 0.0,
+        "scores": {name: s["mean"] for name, s in summary.items()},
+        "score_samples": {name: s["samples"] for name, s in summary.items()},
+        "latency_s": sum(c.duration_s for c in app) / max(samples, 1),
+        "cost_usd": None if None in costs else sum(c for c in costs if c) / max(samples, 1),
+        "calls": len(app),
+        "judge_calls": len(calls) - len(app),
+        "cache_hits": sum(1 for c in calls if c.source == "cache"),
+        "input_tokens": sum(c.usage.input_tokens for c in calls),
+        "output_tokens": sum(c.usage.output_tokens for c in calls),
+        "drift": [],
+    }
+
+
+def totals(tests: Sequence[Mapping[str, Any]], calls: Sequence[Call]) -> dict[str, Any]:
+    return {
+        "tests": len(tests),
+        "passed": sum(1 for t in tests if t["outcome"] == "passed"),
+        "failed": sum(1 for t in tests if t["outcome"] in ("failed", "error")),
+        "calls": sum(1 for c in calls if c.role == "app"),
+        "judge_calls": sum(1 for c in calls if c.role == "judge"),
+        "cache_hits": sum(1 for c in calls if c.source == "cache"),
+        "cost_usd": sum(c.cost_usd for c in calls if c.cost_usd is not None),
+        "input_tokens": sum(c.usage.input_tokens for c in calls),
+        "output_tokens": sum(c.usage.output_tokens for c in calls),
+    }
+
+
+def run_document(
+    *, run: Mapping[str, Any], tests: Sequence[dict[str, Any]], calls: Sequence[Call]
+) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "run": {**run, "totals": totals(tests, calls)},
+        "tests": sorted(tests, key=lambda t: t["nodeid"]),
+    }
+
+
+def drift_view(test: Mapping[str, Any]) -> dict[str, Any]:
+    """A test as ``drift.compare`` reads it: each score with its per-sample values."""
+    samples = test.get("score_samples") or {}
+    return {
+        **test,
+        "scores": {
+            name: {"mean": mean, "samples": samples.get(name, [])}
+            for name, mean in (test.get("scores") or {}).items()
+        },
+    }
+
+
+def validate(document: Mapping[str, Any]) -> list[str]:
+    """Every way the document breaks the shipped JSON Schema, as ``$.path: message``."""
+    import json
+    from importlib import resources
+
+    from pytest_llmeval.assertions import schema_violations
+
+    schema = json.loads(
+        resources.files("pytest_llmeval").joinpath("report_schema.json").read_text("utf-8")
+    )
+    return schema_violations(dict(document), schema)

@@ -1,0 +1,120 @@
+"""The end of a run: build its document, compare it with the baseline, write what was asked."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pytest_llmeval import history
+from pytest_llmeval.drift import DriftCheck, DriftThresholds, compare, flagged
+from pytest_llmeval.report.document import drift_view, run_document, test_entry
+from pytest_llmeval.settings import Settings
+from pytest_llmeval.traffic.calls import Call
+
+
+@dataclass
+class RunEnd:
+    document: dict[str, Any]
+    #: What the run was compared with, for the summary: "3 earlier live run(s)", a path...
+    baseline_label: str
+    baseline_runs: int
+    flagged: list[DriftCheck] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+
+def utc_stamp(moment: datetime) -> str:
+    """Sortable, to the microsecond: two runs in one second must still come in order."""
+    return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def git_info(root: Path) -> dict[str, str | None]:
+    """Commit and branch when ``root`` is a git checkout; ``None`` each otherwise."""
+
+    def ask(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=5, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() or None if done.returncode == 0 else None
+
+    return {"commit": ask("rev-parse", "HEAD"), "branch": ask("rev-parse", "--abbrev-ref", "HEAD")}
+
+
+def _baseline(settings: Settings, mode: str, run_id: str) -> tuple[list[dict[str, Any]], str]:
+    chosen = settings.baseline
+    if chosen and chosen != "update":
+        path = Path(chosen)
+        if path.suffix == ".json" and path.is_file():
+            document = history.load(path)
+            return ([document] if document else []), str(path)
+        found = history.find_run(settings.history_dir, chosen)
+        if found is None:
+            raise LookupError(
+                f"--llmeval-baseline={chosen}: no run with that id in {settings.history_dir} "
+                "and no such .json file"
+            )
+        return [found], f"run {chosen}"
+    if chosen is None and settings.baseline_file.is_file():
+        document = history.load(settings.baseline_file)
+        if document is not None:
+            return [document], str(settings.baseline_file)
+    runs = history.read_window(
+        settings.history_dir, mode=mode, limit=settings.baseline_window, exclude_run_id=run_id
+    )
+    return runs, f"{len(runs)} earlier {mode} run(s)"
+
+
+def finish_run(
+    *,
+    settings: Settings,
+    run_id: str,
+    started: datetime,
+    judge_model: str,
+    tests: Sequence[Mapping[str, Any]],
+    calls: Sequence[Call],
+) -> RunEnd:
+    """Everything the end of a run decides; the caller only renders and sets the exit status."""
+    finished = datetime.now(timezone.utc)
+    mode = settings.mode.value
+    entries = [test_entry(**t) for t in tests]
+    baseline_runs, label = _baseline(settings, mode, run_id)
+    checks = compare(
+        {"tests": [drift_view(t) for t in entries]},
+        [{**run, "tests": [drift_view(t) for t in run["tests"]]} for run in baseline_runs],
+        DriftThresholds(
+            score_drop=settings.drift_score_drop,
+            latency_rise=settings.drift_latency_rise,
+            cost_rise=settings.drift_cost_rise,
+        ),
+    )
+    for entry in entries:
+        entry["drift"] = [c.to_json() for c in checks.get(entry["nodeid"], [])]
+    document = run_document(
+        run={
+            "id": run_id,
+            "mode": mode,
+            "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": finished.isoformat(timespec="seconds"),
+            "judge_model": judge_model,
+            "git": git_info(settings.history_dir.parent),
+            "baseline": label if baseline_runs else None,
+        },
+        tests=entries,
+        calls=calls,
+    )
+    end = RunEnd(document, label, len(baseline_runs), flagged(checks))
+    if not settings.no_history:
+        end.written.append(history.write_run(settings.history_dir, document, utc_stamp(started)))
+    if settings.baseline == "update":
+        history.write_atomic(settings.baseline_file, document)
+        end.written.append(settings.baseline_file)
+    if settings.report_json is not None:
+        history.write_atomic(settings.report_json, document)
+        end.written.append(settings.report_json)
+    return end
