@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval import __version__
 from pytest_llmeval.traffic.cassettes import CASSETTE_DIR, BrokenCassette, read_cassette
@@ -113,32 +113,137 @@ def cmd_cache_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flagged(run: dict[str, Any]) -> int:
+    return sum(1 for t in run["tests"] for c in t.get("drift", []) if c.get("flagged"))
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """Every run in the history, oldest first: id, mode, start, outcome, cost, drift."""
+    from pytest_llmeval import history
+
+    runs = history.all_runs(Path(args.history_dir))
+    for run in runs:
+        meta, totals = run["run"], run["run"]["totals"]
+        shards = f" ({meta['shards']} shards)" if meta.get("shards") else ""
+        print(
+            f"{meta['id']:<28} {meta['mode']:<7} {meta['started_at']:<26} "
+            f"{totals['passed']}/{totals['tests']} passed  ${totals['cost_usd']:.4f}  "
+            f"{_flagged(run)} drift{shards}"
+        )
+    print(f"{len(runs)} run(s) in {args.history_dir}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render a run from the history (the latest by default) without running any test."""
+    from pytest_llmeval import history
+    from pytest_llmeval.report.run_end import write_text
+
+    directory = Path(args.history_dir)
+    runs = history.all_runs(directory)
+    chosen = [r for r in runs if r["run"]["id"] == args.run_id] if args.run_id else runs[-1:]
+    if not chosen:
+        print(f"no run {args.run_id or 'at all'} in {directory}", file=sys.stderr)
+        return 1
+    run = chosen[0]
+    # The charts' history: earlier runs of the same mode, as a live report would show.
+    earlier = [
+        r
+        for r in runs
+        if r["run"]["mode"] == run["run"]["mode"]
+        and r["run"]["started_at"] < run["run"]["started_at"]
+    ][-10:]
+    if args.json:
+        history.write_atomic(Path(args.json), run)
+    if args.md:
+        from pytest_llmeval.report.markdown import render_markdown
+
+        write_text(Path(args.md), render_markdown(run))
+    if args.html:
+        from pytest_llmeval.report.html import render_html
+
+        write_text(Path(args.html), render_html(run, earlier))
+    if not (args.json or args.md or args.html):
+        from pytest_llmeval.report.markdown import render_markdown
+
+        print(render_markdown(run), end="")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Drift of RUN_B against RUN_A, every metric; exit 1 when anything is flagged."""
+    from pytest_llmeval import history
+    from pytest_llmeval.drift import compare, flagged
+    from pytest_llmeval.report.document import drift_view
+
+    directory = Path(args.history_dir)
+    runs = []
+    for run_id in (args.run_a, args.run_b):
+        run = history.find_run(directory, run_id)
+        if run is None:
+            print(f"no run {run_id} in {directory}", file=sys.stderr)
+            return 2
+        runs.append({**run, "tests": [drift_view(t) for t in run["tests"]]})
+    checks = compare(runs[1], [runs[0]])
+    for nodeid, tests_checks in checks.items():
+        print(nodeid)
+        for c in tests_checks:
+            mark = "DRIFT" if c.flagged else "     "
+            delta = "" if c.delta is None else f" ({c.delta:+.4g})"
+            print(f"  {mark} {c.metric:<24} {c.baseline!s:>10} -> {c.current!s:<10}{delta}")
+    return 1 if flagged(checks) else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmeval", description=__doc__)
     parser.add_argument("--version", action="version", version=f"pytest-llmeval {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     cassettes = commands.add_parser("cassettes", help="List and check recorded cassettes")
     cassettes.add_argument("paths", nargs="*", help="Files or directories (default: .)")
-    cassettes.set_defaults(run=cmd_cassettes)
+    cassettes.set_defaults(handler=cmd_cassettes)
+
+    history_dir = argparse.ArgumentParser(add_help=False)
+    history_dir.add_argument(
+        "--history-dir",
+        default=".llmeval/history",
+        help="History directory (default: .llmeval/history)",
+    )
+    commands.add_parser(
+        "runs", parents=[history_dir], help="List the runs in the history"
+    ).set_defaults(handler=cmd_runs)
+    report = commands.add_parser(
+        "report", parents=[history_dir], help="Render a run from the history, no tests run"
+    )
+    report.add_argument("--run", dest="run_id", help="Run id (default: the latest)")
+    report.add_argument("--html", metavar="FILE", help="Write the HTML report")
+    report.add_argument("--md", metavar="FILE", help="Write the Markdown report")
+    report.add_argument("--json", metavar="FILE", help="Write the JSON report")
+    report.set_defaults(handler=cmd_report)
+    compare = commands.add_parser(
+        "compare", parents=[history_dir], help="Drift of RUN_B against RUN_A"
+    )
+    compare.add_argument("run_a")
+    compare.add_argument("run_b")
+    compare.set_defaults(handler=cmd_compare)
 
     cache = commands.add_parser("cache", help="Inspect or clear the local response cache")
     cache.add_argument(
         "--cache-dir", default=".llmeval/cache", help="Cache directory (default: .llmeval/cache)"
     )
     actions = cache.add_subparsers(dest="action", required=True)
-    actions.add_parser("stats", help="Entries and size").set_defaults(run=cmd_cache_stats)
+    actions.add_parser("stats", help="Entries and size").set_defaults(handler=cmd_cache_stats)
     clear = actions.add_parser("clear", help="Remove cached responses")
     clear.add_argument("--judge", action="store_true", help="Only the judge's verdicts")
-    clear.set_defaults(run=cmd_cache_clear)
+    clear.set_defaults(handler=cmd_cache_clear)
     explain = actions.add_parser("explain", help="Why a test's requests hit or missed")
     explain.add_argument("nodeid", help="The test, e.g. tests/test_bot.py::test_refund")
-    explain.set_defaults(run=cmd_cache_explain)
+    explain.set_defaults(handler=cmd_cache_explain)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    code: int = args.run(args)
+    code: int = args.handler(args)
     return code
 
 

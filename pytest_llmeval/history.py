@@ -1,7 +1,8 @@
 """Run files on disk: one self-describing JSON file per run, read only as far as a report needs.
 
-File names sort by time and carry the mode and run id (``20261128T101500123456Z_live_<id>_<n>.json``),
-so finding the baseline window lists the directory and opens only the files it keeps. Runs
+File names sort by time and carry the mode and run id
+(``20261128T101500123456Z_live_<id>_<n>.json``), so finding the baseline window lists the
+directory and opens only the files it keeps. Runs
 that share a run id (shards of one CI run, ``LLMEVAL_RUN_ID``) are merged on reading.
 """
 

@@ -142,8 +142,7 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
             record.cache_misses = sum(
                 1 for e in recorder.cache_index if e.get("outcome", "").startswith("miss")
             )
-        session.add(record)
-        session.warn_unpriced(sorted({c.model for c in record.calls if c.cost_usd is None}))
+        item.user_properties.extend(session.test_finished(record))
 
 
 def _sample_failure(exc: BaseException) -> str | None:

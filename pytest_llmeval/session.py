@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_llmeval.pricing import Price
-from pytest_llmeval.report.terminal import drift_lines, summary_lines
+from pytest_llmeval.report.terminal import drift_lines, slowest_lines, summary_lines
 from pytest_llmeval.settings import Settings
 from pytest_llmeval.traffic.calls import Call
 
@@ -133,6 +133,22 @@ class LlmevalSession:
     def add(self, record: TestRecord) -> None:
         self.records[record.nodeid] = record
 
+    def test_finished(self, record: TestRecord) -> list[tuple[str, object]]:
+        """Keep the record, warn about unpriced models; the JUnit properties to attach."""
+        from pytest_llmeval.report.document import junit_properties, test_entry
+
+        self.add(record)
+        self.warn_unpriced(sorted({c.model for c in record.calls if c.cost_usd is None}))
+        entry = test_entry(
+            nodeid=record.nodeid,
+            outcome=self.outcomes.get(record.nodeid, "failed"),
+            calls=record.calls,
+            sample_scores=record.scores,
+            sampling=record.sampling,
+        )
+        # The teardown report carries them to --junitxml: pytest's record_property mechanism.
+        return junit_properties(entry)
+
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.started = datetime.now(timezone.utc)
 
@@ -202,6 +218,9 @@ class LlmevalSession:
         terminalreporter.section("llmeval")
         mode = self.settings.mode.value
         for line in summary_lines(mode, len(self.records), calls, misses, cache_misses):
+            terminalreporter.write_line(line)
+        timed = [(c, r.nodeid) for r in self.records.values() for c in r.calls]
+        for line in slowest_lines(timed):
             terminalreporter.write_line(line)
         for record in sorted(self.records.values(), key=lambda r: r.nodeid):
             if record.sampling:

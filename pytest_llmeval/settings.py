@@ -118,6 +118,10 @@ class Settings:
     drift_cost_rise: float = 0.25
     fail_on_drift: bool = False
     report_json: Path | None = None
+    report_html: Path | None = None
+    report_md: Path | None = None
+    #: ``GITHUB_STEP_SUMMARY``: the Markdown report is appended there too.
+    step_summary: Path | None = None
     run_id: str | None = None
     #: Prices from ini ``llmeval_prices`` over the built-in table.
     prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
@@ -225,6 +229,20 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         metavar="PATH",
         help="Write the run as JSON (schema: pytest_llmeval/report_schema.json)",
+    )
+    group.addoption(
+        "--llmeval-report-html",
+        dest="llmeval_report_html",
+        default=None,
+        metavar="PATH",
+        help="Write a self-contained HTML report with charts over the history",
+    )
+    group.addoption(
+        "--llmeval-report-md",
+        dest="llmeval_report_md",
+        default=None,
+        metavar="PATH",
+        help="Write the run as Markdown (also appended to GITHUB_STEP_SUMMARY when set)",
     )
     parser.addini("llmeval_history_dir", "Where run files are kept, relative to the rootdir")
     parser.addini("llmeval_drift_threshold", "A fall of a score or pass rate beyond this is drift")
@@ -370,6 +388,9 @@ def _report_fields(config: pytest.Config, environ: Mapping[str, str]) -> dict[st
     ini_history = str(config.getini("llmeval_history_dir") or "").strip()
     threshold = config.getoption("llmeval_drift_threshold", None)
     report_json = config.getoption("llmeval_report_json", None)
+    report_html = config.getoption("llmeval_report_html", None)
+    report_md = config.getoption("llmeval_report_md", None)
+    step_summary = environ.get("GITHUB_STEP_SUMMARY", "").strip()
     return {
         "history_dir": Path(cli_history)
         if cli_history
@@ -385,6 +406,9 @@ def _report_fields(config: pytest.Config, environ: Mapping[str, str]) -> dict[st
         "drift_cost_rise": _ini_fraction(config, "llmeval_drift_cost", 0.25),
         "fail_on_drift": bool(config.getoption("llmeval_fail_on_drift", False)),
         "report_json": Path(report_json) if report_json else None,
+        "report_html": Path(report_html) if report_html else None,
+        "report_md": Path(report_md) if report_md else None,
+        "step_summary": Path(step_summary) if step_summary else None,
         "run_id": environ.get("LLMEVAL_RUN_ID", "").strip() or None,
     }
 

@@ -46,6 +46,18 @@ def test_entry(
     }
 
 
+def junit_properties(entry: Mapping[str, Any]) -> list[tuple[str, object]]:
+    """What JUnit XML carries per test as ``<property>``: pass rate, scores, latency, cost."""
+    properties: list[tuple[str, object]] = [
+        ("llmeval_samples", entry["samples"]),
+        ("llmeval_pass_rate", round(entry["pass_rate"], 4)),
+        ("llmeval_latency_s", round(entry["latency_s"], 4)),
+        ("llmeval_cost_usd", "unknown" if entry["cost_usd"] is None else entry["cost_usd"]),
+    ]
+    properties += [(f"llmeval_score_{name}", value) for name, value in entry["scores"].items()]
+    return properties
+
+
 def totals(tests: Sequence[Mapping[str, Any]], calls: Sequence[Call]) -> dict[str, Any]:
     return {
         "tests": len(tests),

@@ -117,4 +117,34 @@ def finish_run(
     if settings.report_json is not None:
         history.write_atomic(settings.report_json, document)
         end.written.append(settings.report_json)
+    write_renderings(settings, document, run_id)
+    end.written += [p for p in (settings.report_html, settings.report_md) if p is not None]
     return end
+
+
+def write_renderings(settings: Settings, document: dict[str, Any], run_id: str) -> None:
+    """HTML (charts over the recent runs of this mode), Markdown, the CI step summary."""
+    if settings.report_html is not None:
+        from pytest_llmeval.report.html import render_html
+
+        earlier = history.read_window(
+            settings.history_dir,
+            mode=document["run"]["mode"],
+            limit=max(settings.baseline_window, 10),
+            exclude_run_id=run_id,
+        )
+        write_text(settings.report_html, render_html(document, earlier))
+    if settings.report_md is not None or settings.step_summary is not None:
+        from pytest_llmeval.report.markdown import render_markdown
+
+        markdown = render_markdown(document)
+        if settings.report_md is not None:
+            write_text(settings.report_md, markdown)
+        if settings.step_summary is not None:
+            with settings.step_summary.open("a", encoding="utf-8") as summary:
+                summary.write(markdown)
+
+
+def write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

@@ -47,6 +47,18 @@ def summary_lines(
     return lines
 
 
+def slowest_lines(calls: Sequence[tuple[Call, str]], count: int = 3) -> list[str]:
+    """The slowest calls of the run, with their test: where the time went."""
+    if len(calls) < 2:
+        return []
+    ranked = sorted(calls, key=lambda pair: pair[0].duration_s, reverse=True)[:count]
+    lines = ["slowest calls:"]
+    for call, nodeid in ranked:
+        recorded = " (recorded)" if call.recorded else ""
+        lines.append(f"  {call.duration_s:6.2f}s{recorded}  {call.role:<5}  {call.model}  {nodeid}")
+    return lines
+
+
 def _number(metric: str, value: float | None) -> str:
     if value is None:
         return "?"

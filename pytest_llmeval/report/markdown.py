@@ -1,0 +1,73 @@
+"""The run as Markdown: for a pull request comment or a CI job summary (GitHub step summary)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def _money(value: Any) -> str:
+    return "unknown" if value is None else f"${float(value):.4f}"
+
+
+def _number(metric: str, value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if metric == "cost_usd":
+        return _money(value)
+    if metric == "latency_s":
+        return f"{float(value):.2f}s"
+    return f"{float(value):.2f}"
+
+
+def _cell(text: str) -> str:
+    """Table cells: a ``|`` in a nodeid or score name would split the cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(document: Mapping[str, Any]) -> str:
+    from pytest_llmeval.drift import sparkline
+
+    run, tests = document["run"], document["tests"]
+    totals = run["totals"]
+    flagged = [
+        (t["nodeid"], check) for t in tests for check in t.get("drift", []) if check["flagged"]
+    ]
+    verdict = "✅" if totals["failed"] == 0 and not flagged else "❌"
+    lines = [
+        f"## {verdict} pytest-llmeval: {totals['passed']}/{totals['tests']} LLM tests passed",
+        "",
+        f"Run `{run['id']}`, mode **{run['mode']}**, judge `{run['judge_model']}`; "
+        f"{totals['calls']} app and {totals['judge_calls']} judge call(s), "
+        f"{totals['cache_hits']} from the cache; {totals['input_tokens']:,} in / "
+        f"{totals['output_tokens']:,} out tokens; cost {_money(totals['cost_usd'])}.",
+        "",
+    ]
+    if flagged:
+        lines += [
+            f"### Drift: {len(flagged)} flagged against {run.get('baseline') or 'the baseline'}",
+            "",
+            "| test | metric | baseline | current | trend |",
+            "|---|---|---|---|---|",
+        ]
+        for nodeid, check in flagged:
+            metric = check["metric"]
+            lines.append(
+                f"| `{_cell(nodeid)}` | {_cell(metric)} | {_number(metric, check['baseline'])} | "
+                f"{_number(metric, check['current'])} | {sparkline(check.get('history', []))} |"
+            )
+        lines.append("")
+    elif run.get("baseline"):
+        lines += [f"No drift against {run['baseline']}.", ""]
+    lines += [
+        "| test | outcome | pass rate | scores | latency | cost |",
+        "|---|---|---|---|---|---|",
+    ]
+    for test in tests:
+        scores = ", ".join(f"{_cell(n)} {v:.2f}" for n, v in sorted(test["scores"].items()))
+        lines.append(
+            f"| `{_cell(test['nodeid'])}` | {test['outcome']} | "
+            f"{test['passed_samples']}/{test['samples']} | {scores or '-'} | "
+            f"{test['latency_s']:.2f}s | {_money(test['cost_usd'])} |"
+        )
+    return "\n".join(lines) + "\n"
