@@ -103,3 +103,15 @@ def test_cli_runs_report_and_compare(project, online, capsys, monkeypatch):
     assert "  DRIFT score:tone" in out and "0.9 -> 0.5" in out
     assert main(["compare", first, first]) == 0
     assert main(["compare", first, "missing"]) == 2
+
+
+def test_html_report_from_the_run_and_from_the_cli(project, online, monkeypatch):
+    monkeypatch.chdir(project.path)
+    _run(project, online, "0.9").assert_outcomes(passed=2)
+    _run(project, online, "0.5", "--llmeval-report-html=out/report.html").assert_outcomes(passed=2)
+    page = (project.path / "out" / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert page.count("<svg") == 6  # per test: its one score, latency and cost
+    assert "score:tone of test_app.py::test_tone over 2 runs" in page
+    assert main(["report", "--html", "again.html"]) == 0
+    assert (project.path / "again.html").read_text().count("<svg") == page.count("<svg")
