@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 
@@ -163,6 +164,9 @@ def test_window_reads_only_what_it_needs(tmp_path):
         doc = {"format": history.FORMAT, "run": {"id": f"r{n}", "mode": "live"}, "tests": []}
         history.write_run(tmp_path, doc, f"202611{n + 1:02d}T000000Z")
     (tmp_path / "20261001T000000Z_live_old_00.json").write_text("{broken")  # outside the window
-    runs = history.read_window(tmp_path, mode="live", limit=5)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runs = history.read_window(tmp_path, mode="live", limit=5)
     assert [r["run"]["id"] for r in runs] == ["r25", "r26", "r27", "r28", "r29"]
+    assert caught == [], "a file outside the window was opened"
     assert history.read_window(tmp_path, mode="replay", limit=5) == []
