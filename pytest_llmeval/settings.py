@@ -244,6 +244,10 @@ def add_options(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="Write the run as Markdown (also appended to GITHUB_STEP_SUMMARY when set)",
     )
+    for kind, what in (("json", "JSON"), ("html", "HTML"), ("md", "Markdown")):
+        parser.addini(
+            f"llmeval_report_{kind}", f"Write the {what} report here, relative to the rootdir"
+        )
     parser.addini("llmeval_history_dir", "Where run files are kept, relative to the rootdir")
     parser.addini("llmeval_drift_threshold", "A fall of a score or pass rate beyond this is drift")
     parser.addini("llmeval_drift_latency", "A relative rise of latency beyond this is drift (0.25)")
@@ -382,14 +386,23 @@ def _ini_fraction(config: pytest.Config, name: str, default: float) -> float:
     return value
 
 
+def _report_path(config: pytest.Config, kind: str) -> Path | None:
+    """The command line's path is relative to where pytest runs; the ini's to the rootdir."""
+    cli = config.getoption(f"llmeval_report_{kind}", None)
+    if cli:
+        return Path(cli)
+    ini = str(config.getini(f"llmeval_report_{kind}") or "").strip()
+    return Path(str(config.rootpath)) / ini if ini else None
+
+
 def _report_fields(config: pytest.Config, environ: Mapping[str, str]) -> dict[str, Any]:
     root = Path(str(config.rootpath))
     cli_history = config.getoption("llmeval_history_dir", None)
     ini_history = str(config.getini("llmeval_history_dir") or "").strip()
     threshold = config.getoption("llmeval_drift_threshold", None)
-    report_json = config.getoption("llmeval_report_json", None)
-    report_html = config.getoption("llmeval_report_html", None)
-    report_md = config.getoption("llmeval_report_md", None)
+    report_json = _report_path(config, "json")
+    report_html = _report_path(config, "html")
+    report_md = _report_path(config, "md")
     step_summary = environ.get("GITHUB_STEP_SUMMARY", "").strip()
     return {
         "history_dir": Path(cli_history)
@@ -405,9 +418,9 @@ def _report_fields(config: pytest.Config, environ: Mapping[str, str]) -> dict[st
         "drift_latency_rise": _ini_fraction(config, "llmeval_drift_latency", 0.25),
         "drift_cost_rise": _ini_fraction(config, "llmeval_drift_cost", 0.25),
         "fail_on_drift": bool(config.getoption("llmeval_fail_on_drift", False)),
-        "report_json": Path(report_json) if report_json else None,
-        "report_html": Path(report_html) if report_html else None,
-        "report_md": Path(report_md) if report_md else None,
+        "report_json": report_json,
+        "report_html": report_html,
+        "report_md": report_md,
         "step_summary": Path(step_summary) if step_summary else None,
         "run_id": environ.get("LLMEVAL_RUN_ID", "").strip() or None,
     }

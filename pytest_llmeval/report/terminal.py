@@ -72,11 +72,16 @@ def _number(metric: str, value: float | None) -> str:
 def drift_lines(end: RunEnd, *, fail: bool) -> list[str]:
     """The drift table: one line per flagged metric with a trend over the baseline runs."""
     from pytest_llmeval.drift import sparkline
+    from pytest_llmeval.traffic.cassettes import display_path
 
+    written = [f"report: {display_path(p)}" for p in end.written if p.suffix in (".html", ".md")]
     if not end.baseline_runs:
-        return ["drift: no baseline yet (the next run of this mode will compare with this one)"]
+        return [
+            "drift: no baseline yet (the next run of this mode will compare with this one)",
+            *written,
+        ]
     if not end.flagged:
-        return [f"drift: none against {end.baseline_label}"]
+        return [f"drift: none against {end.baseline_label}", *written]
     lines = [f"drift: {len(end.flagged)} flagged against {end.baseline_label}"]
     for check in end.flagged:
         change = (
@@ -87,4 +92,4 @@ def drift_lines(end: RunEnd, *, fail: bool) -> list[str]:
         )
     if fail:
         lines.append("llmeval: failing the run on drift (--llmeval-fail-on-drift)")
-    return lines
+    return lines + written
