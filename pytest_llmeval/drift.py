@@ -16,10 +16,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from pytest_llmeval.sampling import wilson_interval
+
 #: Keeps a change of exactly the threshold unflagged despite float rounding
 #: (0.9 - 0.8 is 0.10000000000000009): noise at the threshold is not drift.
 _EPSILON = 1e-9
-#: Two-sided 95% normal quantile, for both the Wilson and the mean intervals.
+#: Two-sided 95% normal quantile, for the mean interval (sampling.py has the Wilson one).
 _Z95 = 1.959963984540054
 _SPARK_BARS = "▁▂▃▄▅▆▇█"
 _SCORE_PREFIX = "score:"
@@ -167,22 +169,6 @@ def sparkline(values: Sequence[float | None]) -> str:
         else:
             bars.append(_SPARK_BARS[round((value - low) / (high - low) * top)])
     return "".join(bars)
-
-
-def wilson_interval(passes: int, total: int) -> tuple[float, float]:
-    """The Wilson score 95% interval of ``passes / total``; ``(0, 1)`` when ``total`` is 0.
-
-    Wilson rather than the normal approximation because pass rates of a handful of
-    samples sit at 0 or 1, where the normal interval collapses to a point.
-    """
-    if total <= 0:
-        return 0.0, 1.0
-    rate = passes / total
-    z2 = _Z95 * _Z95
-    denominator = 1 + z2 / total
-    centre = (rate + z2 / (2 * total)) / denominator
-    half = _Z95 * math.sqrt(rate * (1 - rate) / total + z2 / (4 * total * total)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def mean_interval(samples: Iterable[float | None]) -> tuple[float, float] | None:

@@ -100,15 +100,22 @@ def settled(passes: int, failures: int, planned: int, min_pass_rate: float) -> b
     return passes >= need or passes + remaining < need
 
 
-def wilson_interval(passes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """The Wilson score interval for a pass rate: honest at 0/n and n/n, unlike p +/- z*se."""
+def wilson_interval(passes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score 95% interval for a pass rate; ``(0, 1)`` when ``n`` is 0.
+
+    Wilson rather than p +/- z*se because pass rates of a handful of samples sit at 0 or 1,
+    where the normal interval collapses to a point.
+    """
     if n == 0:
         return 0.0, 1.0
     p = passes / n
     denominator = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denominator
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At 0/n and n/n the bound is exactly 0 or 1; floating point would say 0.9999999999999999.
+    low = 0.0 if passes == 0 else max(0.0, centre - half)
+    high = 1.0 if passes == n else min(1.0, centre + half)
+    return low, high
 
 
 def run_samples(
