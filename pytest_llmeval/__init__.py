@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
-from pytest_llmeval.assertions import Grade, LlmevalUsageError
-from pytest_llmeval.fixture import LlmEval
-from pytest_llmeval.judge import JudgeError
-from pytest_llmeval.markers import LlmSpec
-from pytest_llmeval.pricing import Price
-from pytest_llmeval.session import LlmevalWarning
-from pytest_llmeval.settings import Mode
-from pytest_llmeval.traffic.calls import Call, Usage, acting_as
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
+if TYPE_CHECKING:
+    from pytest_llmeval.assertions import Grade, LlmevalUsageError
+    from pytest_llmeval.fixture import LlmEval
+    from pytest_llmeval.judge import JudgeError
+    from pytest_llmeval.markers import LlmSpec
+    from pytest_llmeval.pricing import Price
+    from pytest_llmeval.session import LlmevalWarning
+    from pytest_llmeval.settings import Mode
+    from pytest_llmeval.traffic.calls import Call, Usage, acting_as
+
+# Imported on first use: pytest imports this package for the plugin in every run, and a
+# suite without llm tests should pay for none of it.
+_WHERE = {
+    "Call": "pytest_llmeval.traffic.calls",
+    "Grade": "pytest_llmeval.assertions",
+    "JudgeError": "pytest_llmeval.judge",
+    "LlmEval": "pytest_llmeval.fixture",
+    "LlmSpec": "pytest_llmeval.markers",
+    "LlmevalUsageError": "pytest_llmeval.assertions",
+    "LlmevalWarning": "pytest_llmeval.session",
+    "Mode": "pytest_llmeval.settings",
+    "Price": "pytest_llmeval.pricing",
+    "Usage": "pytest_llmeval.traffic.calls",
+    "acting_as": "pytest_llmeval.traffic.calls",
+}
 __all__ = [
     "Call",
     "Grade",
@@ -25,3 +44,9 @@ __all__ = [
     "acting_as",
 ]
 __version__ = "0.1.0.dev0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'pytest_llmeval' has no attribute {name!r}")

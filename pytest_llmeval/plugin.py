@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Generator, Iterator
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from pytest_llmeval import hookspecs
-from pytest_llmeval.fixture import LlmEval
 from pytest_llmeval.markers import MARKER_HELP, LlmSpec, parse_llm_marker
 from pytest_llmeval.session import LlmevalSession, TestRecord
 from pytest_llmeval.settings import add_options, build_settings
+
+if TYPE_CHECKING:
+    from pytest_llmeval.fixture import LlmEval
 
 SESSION_KEY = pytest.StashKey[LlmevalSession]()
 SPEC_KEY = pytest.StashKey[LlmSpec]()
@@ -73,6 +75,7 @@ def _ensure_reporter(config: pytest.Config) -> None:
 @pytest.fixture
 def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
     """Records, replays and measures this test's model calls; grades what they produced."""
+    from pytest_llmeval.fixture import LlmEval
     from pytest_llmeval.traffic.cassettes import (
         BrokenCassette,
         display_path,
@@ -169,6 +172,8 @@ class LlmReporter:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_pyfunc_call(self, pyfuncitem: pytest.Function) -> bool | None:
+        from pytest_llmeval.fixture import LlmEval
+
         llmeval = pyfuncitem.funcargs.get(FIXTURE)
         if not isinstance(llmeval, LlmEval) or pyfuncitem.stash.get(_IN_SAMPLE, False):
             return None  # the rest of the chain (pytest, pytest-asyncio, anyio) runs the body
@@ -215,10 +220,10 @@ class LlmReporter:
 
             report.llmeval_error = call.excinfo.errisinstance((JudgeError, LlmevalUsageError))  # type: ignore[attr-defined]
         record = item.stash.get(RECORD_KEY, None)
-        if record is None or not record.misses or report.when == "teardown":
+        if record is None:
             return report
         shown = item.stash.get(_SHOWN_KEY, 0)
-        if len(record.misses) > shown:
+        if report.when != "teardown" and len(record.misses) > shown:
             # A miss fails the test even when the code under test swallowed the SDK's error.
             from pytest_llmeval.traffic.miss import MissRepr
 
@@ -226,4 +231,5 @@ class LlmReporter:
             report.outcome = "failed"
             # Not a pytest TerminalRepr (private) but has what a report needs.
             report.longrepr = cast(Any, MissRepr("\n\n".join(record.misses[shown:])))
+        record.note_report(report)
         return report

@@ -7,7 +7,6 @@ merges them (as pytest's junitxml and syrupy do), so the summary speaks for the 
 from __future__ import annotations
 
 import json
-import secrets
 import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -15,14 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_llmeval.pricing import Price
-from pytest_llmeval.report.terminal import drift_lines, slowest_lines, summary_lines
 from pytest_llmeval.settings import Settings
-from pytest_llmeval.traffic.calls import Call
 
 if TYPE_CHECKING:
+    from pytest_llmeval.pricing import Price
     from pytest_llmeval.report.run_end import RunEnd
     from pytest_llmeval.traffic.cache import ResponseCache
+    from pytest_llmeval.traffic.calls import Call
 
 _WORKER_KEY = "llmeval"
 
@@ -46,6 +44,18 @@ class TestRecord:
     scores: list[dict[str, float]] = field(default_factory=list)
     #: ``SamplingOutcome.to_json()`` for a test of several samples.
     sampling: dict[str, Any] | None = None
+    #: passed, failed, error or skipped, from the test's reports so far ("" before any).
+    outcome: str = ""
+
+    def note_report(self, report: pytest.TestReport) -> None:
+        """Fold one phase's report into the outcome: a failure or error is never undone."""
+        if (report.passed and report.when != "call") or self.outcome in ("failed", "error"):
+            return
+        if report.failed:
+            error = report.when != "call" or getattr(report, "llmeval_error", False)
+            self.outcome = "error" if error else "failed"
+        else:
+            self.outcome = report.outcome
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -57,10 +67,13 @@ class TestRecord:
             "cache_misses": self.cache_misses,
             "scores": self.scores,
             "sampling": self.sampling,
+            "outcome": self.outcome,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TestRecord:
+        from pytest_llmeval.traffic.calls import Call
+
         return cls(
             nodeid=data["nodeid"],
             mode=data["mode"],
@@ -70,6 +83,7 @@ class TestRecord:
             cache_misses=data.get("cache_misses"),
             scores=list(data.get("scores") or []),
             sampling=data.get("sampling"),
+            outcome=str(data.get("outcome", "")),
         )
 
 
@@ -82,11 +96,7 @@ class LlmevalSession:
         self._cache: ResponseCache | None = None
         self._unpriced_warned: set[str] = set()
         self.started = datetime.now(timezone.utc)
-        #: Shards of one CI run share ``LLMEVAL_RUN_ID``; otherwise each run gets its own.
-        self.run_id = settings.run_id or self.started.strftime("%Y%m%d-%H%M%S-") + (
-            secrets.token_hex(3)
-        )
-        self.outcomes: dict[str, str] = {}
+        self._run_id = settings.run_id
         self.run_end: RunEnd | None = None
         self.run_error: str | None = None
 
@@ -141,7 +151,7 @@ class LlmevalSession:
         self.warn_unpriced(sorted({c.model for c in record.calls if c.cost_usd is None}))
         entry = test_entry(
             nodeid=record.nodeid,
-            outcome=self.outcomes.get(record.nodeid, "failed"),
+            outcome=record.outcome or "error",
             calls=record.calls,
             sample_scores=record.scores,
             sampling=record.sampling,
@@ -149,18 +159,17 @@ class LlmevalSession:
         # The teardown report carries them to --junitxml: pytest's record_property mechanism.
         return junit_properties(entry)
 
+    @property
+    def run_id(self) -> str:
+        """Shards of one CI run share ``LLMEVAL_RUN_ID``; otherwise each run gets its own."""
+        if self._run_id is None:
+            import secrets
+
+            self._run_id = self.started.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+        return self._run_id
+
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         self.started = datetime.now(timezone.utc)
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "call" or report.failed or report.skipped:
-            if report.failed:
-                error = report.when != "call" or getattr(report, "llmeval_error", False)
-                outcome = "error" if error else "failed"
-            else:
-                outcome = report.outcome
-            if self.outcomes.get(report.nodeid) not in ("failed", "error"):
-                self.outcomes[report.nodeid] = outcome
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
@@ -183,7 +192,7 @@ class LlmevalSession:
                 tests=[
                     {
                         "nodeid": r.nodeid,
-                        "outcome": self.outcomes.get(r.nodeid, "error"),
+                        "outcome": r.outcome or "error",
                         "calls": r.calls,
                         "sample_scores": r.scores,
                         "sampling": r.sampling,
@@ -210,6 +219,8 @@ class LlmevalSession:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.records:
             return
+        from pytest_llmeval.report.terminal import drift_lines, slowest_lines, summary_lines
+
         calls = [c for r in self.records.values() for c in r.calls]
         misses = sum(len(r.misses) for r in self.records.values())
         cached = [r.cache_misses for r in self.records.values() if r.cache_misses is not None]

@@ -10,6 +10,7 @@ import argparse
 import enum
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,10 @@ import pytest
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price, parse_price_line
 
 ENV_MODE = "LLMEVAL_MODE"
+DEFAULT_CACHE_TTL_S = 14 * 24 * 3600
+DEFAULT_CACHE_SIZE = 1 << 30
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}
 #: The environment variables whose presence means "this machine can call the real API".
 CREDENTIAL_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 
@@ -353,9 +358,23 @@ def _prices(config: pytest.Config) -> dict[str, Price]:
     return prices
 
 
-def _cache_fields(config: pytest.Config) -> dict[str, Any]:
-    from pytest_llmeval.traffic.cache import DEFAULT_TTL_S, parse_duration, parse_size
+def parse_duration(text: str) -> float:
+    """``14d``, ``12h``, ``30m``, ``90s`` or plain seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration such as 14d, 12h, 30m or 3600")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
+
+def parse_size(text: str) -> int:
+    """``512MB``, ``1GB`` or plain bytes."""
+    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?b?)\s*", text.lower())
+    if not match:
+        raise ValueError(f"{text!r} is not a size such as 512MB, 1GB or 1000000")
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+
+
+def _cache_fields(config: pytest.Config) -> dict[str, Any]:
     root = Path(str(config.rootpath))
     cli_dir = config.getoption("llmeval_cache_dir", None)
     ini_dir = str(config.getini("llmeval_cache_dir") or "").strip()
@@ -366,8 +385,8 @@ def _cache_fields(config: pytest.Config) -> dict[str, Any]:
         return {
             "cache": config.getoption("llmeval_cache", None),
             "cache_dir": directory,
-            "cache_ttl_s": parse_duration(ttl) if ttl else DEFAULT_TTL_S,
-            "cache_size": parse_size(size) if size else 1 << 30,
+            "cache_ttl_s": parse_duration(ttl) if ttl else DEFAULT_CACHE_TTL_S,
+            "cache_size": parse_size(size) if size else DEFAULT_CACHE_SIZE,
         }
     except ValueError as exc:
         raise pytest.UsageError(f"ini llmeval_cache_ttl / llmeval_cache_size: {exc}") from None

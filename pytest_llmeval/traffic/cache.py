@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -19,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULT_TTL_S = 14 * 24 * 3600
-DEFAULT_SIZE_LIMIT = 1 << 30
+from pytest_llmeval.settings import DEFAULT_CACHE_SIZE as DEFAULT_SIZE_LIMIT
+from pytest_llmeval.settings import DEFAULT_CACHE_TTL_S as DEFAULT_TTL_S
+
 NAMESPACES = ("app", "judge")
 _INDEX = "explain:"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZE_UNITS = {"": 1, "b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}
 
 
 class UnsafeCacheEntry(Exception):
@@ -33,22 +31,6 @@ class UnsafeCacheEntry(Exception):
 
 class CacheWarning(UserWarning):
     """The response cache could not be used; the run goes on without it."""
-
-
-def parse_duration(text: str) -> float:
-    """``14d``, ``12h``, ``30m``, ``90s`` or plain seconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
-    if not match:
-        raise ValueError(f"{text!r} is not a duration such as 14d, 12h, 30m or 3600")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
-
-
-def parse_size(text: str) -> int:
-    """``512MB``, ``1GB`` or plain bytes."""
-    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?b?)\s*", text.lower())
-    if not match:
-        raise ValueError(f"{text!r} is not a size such as 512MB, 1GB or 1000000")
-    return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
 
 
 @dataclass(frozen=True)
