@@ -324,16 +324,7 @@ def _resolve_mode(config: pytest.Config, environ: Mapping[str, str]) -> tuple[Mo
 
 
 def _threshold(config: pytest.Config) -> float:
-    raw = str(config.getini("llmeval_rubric_threshold") or "").strip()
-    if not raw:
-        return 0.7
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value <= 1.0:
-        raise pytest.UsageError(f"ini llmeval_rubric_threshold: {raw!r} is not a number in [0, 1]")
-    return value
+    return _ini_float(config, "llmeval_rubric_threshold", 0.7, maximum=1.0)
 
 
 def _ini_samples(config: pytest.Config) -> int | None:
@@ -392,7 +383,10 @@ def _cache_fields(config: pytest.Config) -> dict[str, Any]:
         raise pytest.UsageError(f"ini llmeval_cache_ttl / llmeval_cache_size: {exc}") from None
 
 
-def _ini_fraction(config: pytest.Config, name: str, default: float) -> float:
+def _ini_float(
+    config: pytest.Config, name: str, default: float, *, maximum: float = math.inf
+) -> float:
+    """A number >= 0 (and <= ``maximum``) from ini, or a usage error naming the key."""
     raw = str(config.getini(name) or "").strip()
     if not raw:
         return default
@@ -400,8 +394,9 @@ def _ini_fraction(config: pytest.Config, name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not value >= 0:
-        raise pytest.UsageError(f"ini {name}: {raw!r} is not a number >= 0")
+    if not 0.0 <= value <= maximum:
+        limit = f" and <= {maximum:g}" if maximum != math.inf else ""
+        raise pytest.UsageError(f"ini {name}: {raw!r} is not a number >= 0{limit}")
     return value
 
 
@@ -433,9 +428,9 @@ def _report_fields(config: pytest.Config, environ: Mapping[str, str]) -> dict[st
         "baseline_window": config.getoption("llmeval_baseline_window", None) or 5,
         "drift_score_drop": threshold
         if threshold is not None
-        else _ini_fraction(config, "llmeval_drift_threshold", 0.1),
-        "drift_latency_rise": _ini_fraction(config, "llmeval_drift_latency", 0.25),
-        "drift_cost_rise": _ini_fraction(config, "llmeval_drift_cost", 0.25),
+        else _ini_float(config, "llmeval_drift_threshold", 0.1),
+        "drift_latency_rise": _ini_float(config, "llmeval_drift_latency", 0.25),
+        "drift_cost_rise": _ini_float(config, "llmeval_drift_cost", 0.25),
         "fail_on_drift": bool(config.getoption("llmeval_fail_on_drift", False)),
         "report_json": report_json,
         "report_html": report_html,

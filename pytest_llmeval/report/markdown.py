@@ -5,19 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from pytest_llmeval.report import metric_text
+
 
 def _money(value: Any) -> str:
     return "unknown" if value is None else f"${float(value):.4f}"
-
-
-def _number(metric: str, value: Any) -> str:
-    if value is None:
-        return "n/a"
-    if metric == "cost_usd":
-        return _money(value)
-    if metric == "latency_s":
-        return f"{float(value):.2f}s"
-    return f"{float(value):.2f}"
 
 
 def _cell(text: str) -> str:
@@ -52,9 +44,11 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         ]
         for nodeid, check in flagged:
             metric = check["metric"]
+            baseline = metric_text(metric, check["baseline"])
+            current = metric_text(metric, check["current"])
+            trend = sparkline(check.get("history", []))
             lines.append(
-                f"| `{_cell(nodeid)}` | {_cell(metric)} | {_number(metric, check['baseline'])} | "
-                f"{_number(metric, check['current'])} | {sparkline(check.get('history', []))} |"
+                f"| `{_cell(nodeid)}` | {_cell(metric)} | {baseline} | {current} | {trend} |"
             )
         lines.append("")
     elif run.get("baseline"):

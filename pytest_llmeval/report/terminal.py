@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from pytest_llmeval.report import metric_text
 from pytest_llmeval.traffic.calls import Call
 
 if TYPE_CHECKING:
@@ -59,16 +60,6 @@ def slowest_lines(calls: Sequence[tuple[Call, str]], count: int = 3) -> list[str
     return lines
 
 
-def _number(metric: str, value: float | None) -> str:
-    if value is None:
-        return "?"
-    if metric == "cost_usd":
-        return f"${value:.4f}"
-    if metric == "latency_s":
-        return f"{value:.2f}s"
-    return f"{value:.2f}"
-
-
 def drift_lines(end: RunEnd, *, fail: bool) -> list[str]:
     """The drift table: one line per flagged metric with a trend over the baseline runs."""
     from pytest_llmeval.drift import sparkline
@@ -84,9 +75,8 @@ def drift_lines(end: RunEnd, *, fail: bool) -> list[str]:
         return [f"drift: none against {end.baseline_label}", *written]
     lines = [f"drift: {len(end.flagged)} flagged against {end.baseline_label}"]
     for check in end.flagged:
-        change = (
-            f"{_number(check.metric, check.baseline)} -> {_number(check.metric, check.current)}"
-        )
+        baseline = metric_text(check.metric, check.baseline)
+        change = f"{baseline} -> {metric_text(check.metric, check.current)}"
         lines.append(
             f"  DRIFT {check.nodeid}  {check.metric}  {change}  {sparkline(check.history)}"
         )
