@@ -137,22 +137,21 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Render a run from the history (the latest by default) without running any test."""
     from pytest_llmeval import history
-    from pytest_llmeval.report.run_end import write_text
+    from pytest_llmeval.report.run_end import CHART_RUNS, write_text
 
     directory = Path(args.history_dir)
-    runs = history.all_runs(directory)
-    chosen = [r for r in runs if r["run"]["id"] == args.run_id] if args.run_id else runs[-1:]
-    if not chosen:
+    # File names alone find the run and its predecessors; only those files are opened.
+    files = history.list_runs(directory)
+    run_id: str = args.run_id or (files[-1].run_id if files else "")
+    run = history.find_run(directory, run_id) if run_id else None
+    if run is None:
         print(f"no run {args.run_id or 'at all'} in {directory}", file=sys.stderr)
         return 1
-    run = chosen[0]
+    first_stamp = min(f.stamp for f in files if f.run_id == history.safe_id(run_id))
     # The charts' history: earlier runs of the same mode, as a live report would show.
-    earlier = [
-        r
-        for r in runs
-        if r["run"]["mode"] == run["run"]["mode"]
-        and r["run"]["started_at"] < run["run"]["started_at"]
-    ][-10:]
+    earlier = history.read_window(
+        directory, mode=run["run"]["mode"], limit=CHART_RUNS, before=first_stamp
+    )
     if args.json:
         history.write_atomic(Path(args.json), run)
     if args.md:

@@ -37,9 +37,14 @@ class RunFile:
     run_id: str
 
 
+def safe_id(run_id: str) -> str:
+    """A run id as it stands in file names."""
+    return _SAFE_ID.sub("_", run_id)
+
+
 def run_file_name(stamp: str, mode: str, run_id: str) -> str:
     """A name that sorts by time; the random tail keeps shards of one run apart."""
-    return f"{stamp}_{mode}_{_SAFE_ID.sub('_', run_id)}_{secrets.token_hex(4)}.json"
+    return f"{stamp}_{mode}_{safe_id(run_id)}_{secrets.token_hex(4)}.json"
 
 
 def write_atomic(path: Path, document: dict[str, Any]) -> None:
@@ -112,13 +117,21 @@ def merge(documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def read_window(
-    directory: Path, *, mode: str, limit: int, exclude_run_id: str | None = None
+    directory: Path,
+    *,
+    mode: str,
+    limit: int,
+    exclude_run_id: str | None = None,
+    before: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The last ``limit`` runs of ``mode``, oldest first, shards merged; opens only those."""
+    """The last ``limit`` runs of ``mode`` (stamped before ``before``, when given), oldest
+    first, shards merged; opens only those."""
     by_id: dict[str, list[RunFile]] = {}
     order: list[str] = []
     for run_file in reversed(list_runs(directory)):
         if run_file.mode != mode or run_file.run_id == exclude_run_id:
+            continue
+        if before is not None and run_file.stamp >= before:
             continue
         if run_file.run_id not in by_id:
             if len(order) == limit:
@@ -136,7 +149,7 @@ def read_window(
 
 def find_run(directory: Path, run_id: str) -> dict[str, Any] | None:
     """A run by id, its shards merged."""
-    wanted = _SAFE_ID.sub("_", run_id)
+    wanted = safe_id(run_id)
     files = [f for f in list_runs(directory) if f.run_id == wanted]
     documents = [d for d in (load(f.path) for f in files) if d is not None]
     return merge(documents) if documents else None

@@ -115,3 +115,10 @@ def test_html_report_from_the_run_and_from_the_cli(project, online, monkeypatch)
     assert "score:tone of test_app.py::test_tone over 2 runs" in page
     assert main(["report", "--html", "again.html"]) == 0
     assert (project.path / "again.html").read_text().count("<svg") == page.count("<svg")
+    # An earlier run charts only what came before it.
+    first = sorted((project.path / ".llmeval" / "history").iterdir())[0].name.split("_")[2]
+    assert main(["report", "--run", first, "--html", "first.html"]) == 0
+    assert (
+        "score:tone of test_app.py::test_tone over 1 run<"
+        in (project.path / "first.html").read_text()
+    )

@@ -46,7 +46,13 @@ def git_info(root: Path) -> dict[str, str | None]:
     return {"commit": ask("rev-parse", "HEAD"), "branch": ask("rev-parse", "--abbrev-ref", "HEAD")}
 
 
-def _baseline(settings: Settings, mode: str, run_id: str) -> tuple[list[dict[str, Any]], str]:
+#: How many earlier runs the HTML report charts.
+CHART_RUNS = 10
+
+
+def _baseline(
+    settings: Settings, mode: str, run_id: str, recent: list[dict[str, Any]] | None
+) -> tuple[list[dict[str, Any]], str]:
     chosen = settings.baseline
     if chosen and chosen != "update":
         path = Path(chosen)
@@ -64,9 +70,12 @@ def _baseline(settings: Settings, mode: str, run_id: str) -> tuple[list[dict[str
         document = history.load(settings.baseline_file)
         if document is not None:
             return [document], str(settings.baseline_file)
-    runs = history.read_window(
-        settings.history_dir, mode=mode, limit=settings.baseline_window, exclude_run_id=run_id
-    )
+    if recent is not None:  # already read for the charts: the window is its newest end
+        runs = recent[-settings.baseline_window :]
+    else:
+        runs = history.read_window(
+            settings.history_dir, mode=mode, limit=settings.baseline_window, exclude_run_id=run_id
+        )
     return runs, f"{len(runs)} earlier {mode} run(s)"
 
 
@@ -83,7 +92,18 @@ def finish_run(
     finished = datetime.now(timezone.utc)
     mode = settings.mode.value
     entries = [test_entry(**t) for t in tests]
-    baseline_runs, label = _baseline(settings, mode, run_id)
+    # The HTML charts and the baseline window read the same newest runs: read them once.
+    recent = (
+        history.read_window(
+            settings.history_dir,
+            mode=mode,
+            limit=max(settings.baseline_window, CHART_RUNS),
+            exclude_run_id=run_id,
+        )
+        if settings.report_html is not None
+        else None
+    )
+    baseline_runs, label = _baseline(settings, mode, run_id, recent)
     checks = compare(
         {"tests": [drift_view(t) for t in entries]},
         [{**run, "tests": [drift_view(t) for t in run["tests"]]} for run in baseline_runs],
@@ -117,22 +137,18 @@ def finish_run(
     if settings.report_json is not None:
         history.write_atomic(settings.report_json, document)
         end.written.append(settings.report_json)
-    write_renderings(settings, document, run_id)
+    write_renderings(settings, document, recent or [])
     end.written += [p for p in (settings.report_html, settings.report_md) if p is not None]
     return end
 
 
-def write_renderings(settings: Settings, document: dict[str, Any], run_id: str) -> None:
-    """HTML (charts over the recent runs of this mode), Markdown, the CI step summary."""
+def write_renderings(
+    settings: Settings, document: dict[str, Any], earlier: list[dict[str, Any]]
+) -> None:
+    """HTML (charts over ``earlier``, the recent runs of this mode), Markdown, step summary."""
     if settings.report_html is not None:
         from pytest_llmeval.report.html import render_html
 
-        earlier = history.read_window(
-            settings.history_dir,
-            mode=document["run"]["mode"],
-            limit=max(settings.baseline_window, 10),
-            exclude_run_id=run_id,
-        )
         write_text(settings.report_html, render_html(document, earlier))
     if settings.report_md is not None or settings.step_summary is not None:
         from pytest_llmeval.report.markdown import render_markdown
