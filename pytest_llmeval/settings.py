@@ -89,8 +89,6 @@ def is_ci(environ: Mapping[str, str]) -> bool:
 @dataclass(frozen=True)
 class Settings:
     mode: Mode = Mode.AUTO
-    #: Where the mode came from, for messages: an option, variable or ini name, or "default".
-    mode_source: str = "default"
     ci: bool = False
     has_credentials: bool = False
     #: Extra header names to remove from cassettes, lower-cased (ini ``llmeval_scrub_headers``).
@@ -310,17 +308,17 @@ def add_options(parser: pytest.Parser) -> None:
     )
 
 
-def _resolve_mode(config: pytest.Config, environ: Mapping[str, str]) -> tuple[Mode, str]:
-    cli = config.getoption("llmeval_mode", None)
+def _resolve_mode(config: pytest.Config, environ: Mapping[str, str]) -> Mode:
+    cli: Mode | None = config.getoption("llmeval_mode", None)
     if cli is not None:
-        return cli, "--llmeval-mode"
+        return cli
     env = environ.get(ENV_MODE, "").strip()
     if env:
-        return parse_mode(env, where=ENV_MODE), ENV_MODE
+        return parse_mode(env, where=ENV_MODE)
     ini = str(config.getini("llmeval_mode") or "").strip()
     if ini:
-        return parse_mode(ini, where="ini llmeval_mode"), "llmeval_mode"
-    return Mode.AUTO, "default"
+        return parse_mode(ini, where="ini llmeval_mode")
+    return Mode.AUTO
 
 
 def _threshold(config: pytest.Config) -> float:
@@ -442,11 +440,10 @@ def _report_fields(config: pytest.Config, environ: Mapping[str, str]) -> dict[st
 
 def build_settings(config: pytest.Config, environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
-    mode, source = _resolve_mode(config, env)
+    mode = _resolve_mode(config, env)
     headers = config.getini("llmeval_scrub_headers")
     return Settings(
         mode=mode,
-        mode_source=source,
         ci=is_ci(env),
         has_credentials=any(env.get(name) for name in CREDENTIAL_ENV),
         scrub_headers=frozenset(h.strip().lower() for h in headers if h.strip()),

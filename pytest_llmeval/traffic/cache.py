@@ -72,11 +72,17 @@ class CacheKey:
         }
 
 
-def canonical_json(body: bytes) -> str:
+def canonical_json(body: bytes) -> bytes:
+    """A JSON body with its keys sorted and no spaces; any other body as it is.
+
+    Cassette matching and cache keys both use it: the SDK sends nested keys in the
+    caller's order, so two equal requests may differ byte for byte.
+    """
     try:
-        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":"))
+        value = json.loads(body)
     except ValueError:
-        return body.decode("utf-8", errors="replace")
+        return body
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def make_key(
@@ -87,7 +93,7 @@ def make_key(
         path=path,
         anthropic_version=headers.get("anthropic-version", ""),
         anthropic_beta=headers.get("anthropic-beta", ""),
-        body=canonical_json(body),
+        body=canonical_json(body).decode("utf-8", errors="replace"),
         occurrence=occurrence,
     )
 

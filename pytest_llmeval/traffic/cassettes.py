@@ -266,14 +266,10 @@ def canonical_body(request: Any) -> bytes:
     cached: bytes | None = getattr(request, "_llmeval_canonical", None)
     if cached is not None:
         return cached
+    from pytest_llmeval.traffic.cache import canonical_json
+
     raw = request.body
-    data = raw if isinstance(raw, bytes) else (raw or "").encode("utf-8")
-    try:
-        value = json.loads(data) if data.strip() else None
-    except ValueError:
-        canonical = data
-    else:
-        canonical = json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    canonical = canonical_json(raw if isinstance(raw, bytes) else (raw or "").encode("utf-8"))
     request._llmeval_canonical = canonical
     return canonical
 
