@@ -12,12 +12,13 @@ import json
 import os
 import re
 import secrets
-import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pytest_llmeval.files import write_atomic as write_files_atomic
 
 FORMAT = "pytest-llmeval-run/1"
 BASELINE_FILE = "baseline.json"
@@ -48,17 +49,8 @@ def run_file_name(stamp: str, mode: str, run_id: str) -> str:
 
 
 def write_atomic(path: Path, document: dict[str, Any]) -> None:
-    """Write to a temporary file beside ``path``, then rename: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=1, sort_keys=False)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """The document as JSON, written whole or not at all."""
+    write_files_atomic(path, json.dumps(document, indent=1) + "\n")
 
 
 def write_run(directory: Path, document: dict[str, Any], stamp: str) -> Path:

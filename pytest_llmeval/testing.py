@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
-__all__ = ["Fault", "LoggedRequest", "Reply", "StandInServer"]
+__all__ = ["Fault", "LoggedRequest", "Raw", "Reply", "StandInServer"]
 
 _MESSAGES = "/v1/messages"
 _COUNT_TOKENS = "/v1/messages/count_tokens"
@@ -68,6 +68,25 @@ class Reply:
     tool_use: dict[str, Any] | None = None
     latency: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    #: Held until this event is set: a test decides when the reply leaves (no sleeps racing
+    #: the clock). ``StandInServer.wait_for_requests`` tells when the request has arrived.
+    hold: threading.Event | None = None
+    #: Streamed only: an ``event: error`` of this type replaces ``message_stop`` (HTTP 200,
+    #: as the API sends a mid-stream overload).
+    stream_error: str | None = None
+    #: Streamed only: the stream ends after this many events, before ``message_stop``.
+    cut_after_events: int | None = None
+
+
+@dataclass(frozen=True)
+class Raw:
+    """Exactly this status and body, e.g. bytes that are not UTF-8 behind a 200."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    hold: threading.Event | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +102,7 @@ class Fault:
     message: str = ""
     retry_after: float | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    hold: threading.Event | None = None
 
     def __post_init__(self) -> None:
         error_type, message = _DEFAULT_ERRORS.get(
@@ -110,9 +130,13 @@ class LoggedRequest:
 class _Response:
     status: int
     content_type: str
-    text: str
+    text: str | bytes
     headers: dict[str, str]
     latency: float = 0.0
+    hold: threading.Event | None = None
+
+
+Answer = Reply | Fault | Raw
 
 
 class StandInServer:
@@ -127,15 +151,16 @@ class StandInServer:
         host: str = "127.0.0.1",
         port: int = 0,
         gzip: bool = True,
-        responder: Callable[[LoggedRequest], Reply | Fault] | None = None,
+        responder: Callable[[LoggedRequest], Answer] | None = None,
     ) -> None:
         self._host = host
         self._port = port
         self._gzip = gzip
         self._responder = responder
-        self._queue: deque[Reply | Fault] = deque()
+        self._queue: deque[Answer] = deque()
         self._log: list[LoggedRequest] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self._counter = itertools.count(1)
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -183,9 +208,17 @@ class StandInServer:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def queue(self, *items: Reply | Fault) -> None:
+    def queue(self, *items: Answer) -> None:
         with self._lock:
             self._queue.extend(items)
+
+    def wait_for_requests(self, count: int, timeout: float = 60.0) -> bool:
+        """Block until ``count`` requests have arrived in all; ``False`` after ``timeout``.
+
+        The timeout is only a safety net for a broken test: the wait ends on the arrival.
+        """
+        with self._arrived:
+            return self._arrived.wait_for(lambda: len(self._log) >= count, timeout)
 
     def clear(self) -> None:
         """Forget queued items and logged requests."""
@@ -197,6 +230,7 @@ class StandInServer:
         with self._lock:
             self._log.append(request)
             number = next(self._counter)
+            self._arrived.notify_all()
         request_id = f"req_{number:08x}{_digest(request.body)[:16]}"
         route = request.path.partition("?")[0]
         if request.method != "POST" or route not in (_MESSAGES, _COUNT_TOKENS):
@@ -218,6 +252,11 @@ class StandInServer:
             answer = self._next(request)
             if isinstance(answer, Fault):
                 return _fault(answer, request_id)
+            if isinstance(answer, Raw):
+                headers = {**_base_headers(request_id), **answer.headers}
+                return _Response(
+                    answer.status, answer.content_type, answer.body, headers, hold=answer.hold
+                )
             message_json = _message(answer, body)
         except Exception as exc:
             # Unanswered, the connection would drop and the SDK would retry, then report only
@@ -226,12 +265,15 @@ class StandInServer:
             return _fault(crash, request_id, {"x-should-retry": "false"})
         headers = {**_base_headers(request_id), **answer.headers}
         if body.get("stream"):
-            sse = _message_events(message_json)
+            sse = _message_events(message_json, answer)
             headers = {"cache-control": "no-cache", **headers}
-            return _Response(200, "text/event-stream; charset=utf-8", sse, headers, answer.latency)
-        return _Response(200, "application/json", json.dumps(message_json), headers, answer.latency)
+            return _Response(
+                200, "text/event-stream; charset=utf-8", sse, headers, answer.latency, answer.hold
+            )
+        text = json.dumps(message_json)
+        return _Response(200, "application/json", text, headers, answer.latency, answer.hold)
 
-    def _next(self, request: LoggedRequest) -> Reply | Fault:
+    def _next(self, request: LoggedRequest) -> Answer:
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
@@ -293,7 +335,7 @@ def _fault(fault: Fault, request_id: str, extra: dict[str, str] | None = None) -
     headers.update(fault.headers)
     error = {"type": fault.error_type, "message": fault.message}
     text = json.dumps({"type": "error", "error": error, "request_id": request_id})
-    return _Response(fault.status, "application/json", text, headers)
+    return _Response(fault.status, "application/json", text, headers, hold=fault.hold)
 
 
 def _message(reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
@@ -363,7 +405,7 @@ def _block_events(index: int, block: dict[str, Any]) -> Iterator[str]:
     yield _event({"type": "content_block_stop", "index": index})
 
 
-def _message_events(message: dict[str, Any]) -> str:
+def _message_events(message: dict[str, Any], reply: Reply) -> str:
     usage = message["usage"]
     start_usage = {**usage, "output_tokens": min(1, usage["output_tokens"])}
     start = {**message, "content": [], "stop_reason": None, "usage": start_usage}
@@ -374,7 +416,14 @@ def _message_events(message: dict[str, Any]) -> str:
     totals = {key: value for key, value in usage.items() if key.endswith("_tokens")}
     delta = {"stop_reason": message["stop_reason"], "stop_sequence": None}
     events.append(_event({"type": "message_delta", "delta": delta, "usage": totals}))
-    events.append(_event({"type": "message_stop"}))
+    if reply.stream_error is not None:
+        known = {kind: text for kind, text in _DEFAULT_ERRORS.values()}
+        error = {"type": reply.stream_error, "message": known.get(reply.stream_error, "Error.")}
+        events.append(_event({"type": "error", "error": error}))
+    else:
+        events.append(_event({"type": "message_stop"}))
+    if reply.cut_after_events is not None:
+        events = events[: reply.cut_after_events]
     return "".join(events)
 
 
@@ -419,8 +468,15 @@ class _HTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+    # Headers and body leave in one send (flushed per response): two small writes meet Nagle's
+    # algorithm and the client's delayed ACK, a ~40 ms stall per request on loopback.
+    wbufsize = 1 << 16
     server_version = "pytest-llmeval-standin"
     sys_version = ""
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: an access log line per request would drown test output."""
@@ -431,9 +487,12 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length > 0 else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         response = standin._answer(LoggedRequest(self.command, self.path, headers, body))
+        if response.hold is not None:
+            response.hold.wait()
         if response.latency > 0:
             time.sleep(response.latency)
-        data = response.text.encode()
+        text = response.text
+        data = text.encode() if isinstance(text, str) else text
         sent = {"content-type": response.content_type}
         if standin._gzip and _accepts_gzip(self.headers.get("accept-encoding", "")):
             # The whole body at once, SSE included: httpx decodes gzip as bytes arrive.
@@ -446,6 +505,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+        self.wfile.flush()
 
     do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
 

@@ -162,5 +162,6 @@ def write_renderings(
 
 
 def write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    from pytest_llmeval.files import write_atomic
+
+    write_atomic(path, text)

@@ -8,9 +8,7 @@ original call's duration, when it was recorded), and nothing secret is written.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from hashlib import sha1
 from pathlib import Path
@@ -245,17 +243,9 @@ class AtomicPersister:
     ) -> None:
         from vcr.serialize import serialize
 
-        path = Path(cassette_path)
-        text = serialize(cassette_dict, serializer)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        from pytest_llmeval.files import write_atomic
+
+        write_atomic(Path(cassette_path), serialize(cassette_dict, serializer))
 
 
 # --- matching: method, path, query and the JSON body; never headers ------------------------

@@ -1,0 +1,43 @@
+"""The one way this package writes a file: whole or not at all, with ordinary permissions.
+
+A run can be killed at any line. Every file (cassette, history run, baseline, reports) is
+written to a temporary file beside its target and renamed over it, so a reader finds either
+the old file or the new one, never half of either.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; the lock keeps two threads of this module from
+    # seeing each other's temporary 0.
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Replace ``path`` with ``data`` (text is UTF-8) in one rename.
+
+    ``mkstemp`` creates its file 0600; the file gets what ``open`` would give it (0666 less the
+    umask), so a committed cassette or a published report is readable like any other file.
+    """
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
