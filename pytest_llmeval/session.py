@@ -46,6 +46,10 @@ class TestRecord:
     sampling: dict[str, Any] | None = None
     #: passed, failed, error or skipped, from the test's reports so far ("" before any).
     outcome: str = ""
+    #: Model calls that finally got no usable answer (status, error type, request id).
+    call_failures: list[str] = field(default_factory=list)
+    #: Why the cassette was left as it was instead of being (re)written, when it was.
+    cassette_kept: str | None = None
 
     def note_report(self, report: pytest.TestReport) -> None:
         """Fold one phase's report into the outcome: a failure or error is never undone."""
@@ -68,6 +72,8 @@ class TestRecord:
             "scores": self.scores,
             "sampling": self.sampling,
             "outcome": self.outcome,
+            "call_failures": self.call_failures,
+            "cassette_kept": self.cassette_kept,
         }
 
     @classmethod
@@ -84,6 +90,8 @@ class TestRecord:
             scores=list(data.get("scores") or []),
             sampling=data.get("sampling"),
             outcome=str(data.get("outcome", "")),
+            call_failures=list(data.get("call_failures") or []),
+            cassette_kept=data.get("cassette_kept"),
         )
 
 
@@ -236,6 +244,9 @@ class LlmevalSession:
         for record in sorted(self.records.values(), key=lambda r: r.nodeid):
             if record.sampling:
                 terminalreporter.write_line(f"{record.nodeid}: {record.sampling['describe']}")
+        for record in sorted(self.records.values(), key=lambda r: r.nodeid):
+            if record.cassette_kept:
+                terminalreporter.write_line(f"llmeval: {record.cassette_kept}", yellow=True)
         if self.run_error:
             terminalreporter.write_line(f"llmeval: {self.run_error}", red=True)
         if self.run_end is not None:
