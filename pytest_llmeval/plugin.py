@@ -19,12 +19,16 @@ from pytest_llmeval.settings import add_options, build_settings
 
 if TYPE_CHECKING:
     from pytest_llmeval.fixture import LlmEval
+    from pytest_llmeval.traffic.recorder import TrafficRecorder
 
 SESSION_KEY = pytest.StashKey[LlmevalSession]()
 SPEC_KEY = pytest.StashKey[LlmSpec]()
 RECORD_KEY = pytest.StashKey[TestRecord]()
 _SHOWN_KEY = pytest.StashKey[int]()
 _IN_SAMPLE = pytest.StashKey[bool]()
+#: Set once the call phase has a report: the test ran to its end, so its recording may be saved.
+_CALL_REPORTED = pytest.StashKey[bool]()
+_RECORDER_KEY = pytest.StashKey["TrafficRecorder"]()
 FIXTURE = "llmeval"
 _REPORTER = "llmeval-reporter"
 
@@ -116,6 +120,7 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
     )
     record = TestRecord(nodeid=item.nodeid, mode=plan.mode.value, cassette=str(cassette))
     item.stash[RECORD_KEY] = record
+    item.stash[_RECORDER_KEY] = recorder
     try:
         recorder.start()
     except BrokenCassette as exc:
@@ -140,7 +145,8 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
     try:
         yield llmeval
     finally:
-        recorder.stop()
+        record.cassette_kept = recorder.stop(completed=item.stash.get(_CALL_REPORTED, False))
+        record.call_failures = recorder.failures
         if recorder.cache is not None:
             record.cache_misses = sum(
                 1 for e in recorder.cache_index if e.get("outcome", "").startswith("miss")
@@ -165,6 +171,20 @@ def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] 
     if report.when == "call" and report.failed and getattr(report, "llmeval_error", False):
         return "error", "E", "ERROR"  # the grading or the test's input is broken, not the app
     return None
+
+
+def _model_calls_failed(report: pytest.TestReport, failures: list[str]) -> None:
+    """The model, not the app, failed: an error, whatever the test made of it."""
+    text = (
+        "llmeval: model call(s) got no usable answer; nothing of them was recorded or cached:\n"
+        + "\n".join(f"  {f}" for f in failures)
+    )
+    report.llmeval_error = True  # type: ignore[attr-defined]
+    if report.outcome != "failed":
+        report.outcome = "failed"
+        report.longrepr = text
+    else:
+        report.sections.append(("llmeval: model calls failed", text))
 
 
 class LlmReporter:
@@ -219,6 +239,11 @@ class LlmReporter:
             from pytest_llmeval.judge import JudgeError
 
             report.llmeval_error = call.excinfo.errisinstance((JudgeError, LlmevalUsageError))  # type: ignore[attr-defined]
+        if report.when == "call":
+            item.stash[_CALL_REPORTED] = True
+            recorder = item.stash.get(_RECORDER_KEY, None)
+            if recorder is not None and recorder.failures:
+                _model_calls_failed(report, recorder.failures)
         record = item.stash.get(RECORD_KEY, None)
         if record is None:
             return report

@@ -88,7 +88,7 @@ def test_rewrite_skips_the_cache_and_replay_never_uses_it(pytester, online):
 def test_a_failure_is_never_cached(pytester, online):
     online.queue(Fault(500))
     _write(pytester, client="max_retries=0")
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(failed=1)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(errors=1)
     result = pytester.runpytest("-p", "no:cacheprovider", "-s")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*SOURCE network*"])

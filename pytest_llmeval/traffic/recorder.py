@@ -26,6 +26,7 @@ from pytest_llmeval.traffic.calls import ROLE, Call, Source, make_call
 from pytest_llmeval.traffic.cassettes import AtomicPersister, CassetteFormat, SaveHook, match_on
 from pytest_llmeval.traffic.miss import MissContext, Recorded, explain_miss
 from pytest_llmeval.traffic.scrub import Scrubber
+from pytest_llmeval.traffic.usable import unusable
 
 if TYPE_CHECKING:
     import httpx2
@@ -34,8 +35,6 @@ if TYPE_CHECKING:
 
 _CALL_START: ContextVar[float] = ContextVar("llmeval_call_start", default=0.0)
 PLACEHOLDER_KEY = "llmeval-replay-placeholder-not-a-key"
-#: Statuses the SDK retries: a recorded one would replay its failure and its back-off sleeps.
-RETRIED_STATUSES = frozenset({408, 409, 429})
 _ENCODINGS_VCR_DECODES = "gzip, deflate"
 
 
@@ -109,6 +108,19 @@ def _forget_placeholder() -> None:
     os.environ.pop("ANTHROPIC_API_KEY", None)
 
 
+class _NotSaved(Exception):
+    """Handed to vcrpy's ``__exit__`` (with ``record_on_exception=False``): keep the old file."""
+
+
+_FailureKey = tuple[str, str, bytes]
+
+
+def _failure_key(request: httpx2.Request) -> _FailureKey:
+    from pytest_llmeval.traffic.cache import canonical_json
+
+    return request.method, request.url.path, canonical_json(request.content)
+
+
 class TrafficRecorder:
     """Start before the test, stop after it; ``calls`` and ``misses`` say what happened."""
 
@@ -134,6 +146,9 @@ class TrafficRecorder:
         self.on_save = on_save
         self.calls: list[Call] = []
         self.misses: list[str] = []
+        # Requests whose last answer was unusable, by request: an SDK retry that then succeeds
+        # sends the same request again and takes it off.
+        self._failed: dict[_FailureKey, str] = {}
         self._cassette: Any = None
         self._cassette_ctx: Any = None
         self._undo: list[Callable[[], None]] = []
@@ -164,15 +179,44 @@ class TrafficRecorder:
             _patch(httpx2.AsyncHTTPTransport, "handle_async_request", handle_async_request)
         )
 
-    def stop(self) -> None:
-        """Unpatch, then save what was recorded (atomically)."""
+    @property
+    def failures(self) -> list[str]:
+        """Model calls whose final answer was unusable (error status, broken stream...)."""
+        return list(self._failed.values())
+
+    def stop(self, *, completed: bool = True) -> str | None:
+        """Unpatch; save the cassette only if ``completed`` and every call got a usable answer.
+
+        A recording is a transaction: a test interrupted mid-call, or one whose call finally
+        failed, leaves the previous cassette byte-identical (or none, on a first recording).
+        Returns why a recording was not saved, for the terminal; ``None`` when nothing was lost.
+        """
         while self._undo:
             self._undo.pop()()
         if self.cache is not None and self.cache_index:
             self.cache.put_index(self.nodeid, self.cache_index)
-        if self._cassette_ctx is not None:
-            ctx, self._cassette_ctx = self._cassette_ctx, None
+        if self._cassette_ctx is None:
+            return None
+        ctx, self._cassette_ctx = self._cassette_ctx, None
+        why = self._why_not_saved(completed)
+        if why is None or not self._cassette.dirty:
             ctx.__exit__(None, None, None)
+            return None
+        ctx.__exit__(_NotSaved, _NotSaved(why), None)
+        from pytest_llmeval.traffic.cassettes import display_path
+
+        where = display_path(self.plan.cassette)
+        if self.plan.cassette.is_file():
+            return f"kept {where} unchanged: {why}"
+        return f"no cassette written to {where}: {why}"
+
+    def _why_not_saved(self, completed: bool) -> str | None:
+        if not completed:
+            return "the test did not run to its end (interrupted)"
+        failures = self.failures
+        if failures:
+            return f"{len(failures)} model call(s) got no usable answer ({failures[0]})"
+        return None
 
     def _enter_cassette(self) -> None:
         from vcr.cassette import Cassette
@@ -192,6 +236,8 @@ class TrafficRecorder:
             # Only the SDK's HTTP library: other traffic of the test is none of our business.
             skip_patchers=[name for name in PATCHER_NAMES if name != "httpx2"],
             drop_unused_requests=rewrite,
+            # stop() decides whether the recording is saved: vcrpy's public switch for it.
+            record_on_exception=False,
         )
         self._cassette = ctx.__enter__()
         self._cassette_ctx = ctx
@@ -206,12 +252,14 @@ class TrafficRecorder:
     def _before_record_response(response: dict[str, Any]) -> dict[str, Any] | None:
         if "llmeval" in response:  # loaded from the cassette, already in its final form
             return response
-        status = response["status"]["code"]
-        if status in RETRIED_STATUSES or status >= 500:
-            return None
         from vcr.filters import decode_response
 
         response = decode_response(response)
+        headers = {k.lower(): v for k, v in response["headers"].items()}
+        content_type = (headers.get("content-type") or [""])[0]
+        body = response["body"]["string"]
+        if unusable(response["status"]["code"], content_type, body) is not None:
+            return None  # never kept: see traffic/usable.py
         response["llmeval"] = {
             "role": ROLE.get(),
             "duration_s": round(time.perf_counter() - _CALL_START.get(), 4),
@@ -243,14 +291,17 @@ class TrafficRecorder:
         token = _CALL_START.set(start)
         try:
             response = inner(transport, request)
+            try:
+                body = b"".join(response.stream)
+            finally:
+                response.stream.close()
         except CannotOverwriteExistingCassetteException:
             return self._answer_miss(request)
+        except Exception as exc:
+            self._connection_failed(request, exc, key)
+            raise
         finally:
             _CALL_START.reset(token)
-        try:
-            body = b"".join(response.stream)
-        finally:
-            response.stream.close()
         return self._finish(request, response, body, start, before, key)
 
     async def _handle_async(
@@ -272,16 +323,29 @@ class TrafficRecorder:
         token = _CALL_START.set(start)
         try:
             response = await inner(transport, request)
+            stream: Any = response.stream
+            try:
+                body = b"".join([chunk async for chunk in stream])
+            finally:
+                await stream.aclose()
         except CannotOverwriteExistingCassetteException:
             return self._answer_miss(request)
+        except Exception as exc:
+            self._connection_failed(request, exc, key)
+            raise
         finally:
             _CALL_START.reset(token)
-        stream: Any = response.stream
-        try:
-            body = b"".join([chunk async for chunk in stream])
-        finally:
-            await stream.aclose()
         return self._finish(request, response, body, start, before, key)
+
+    def _connection_failed(
+        self, request: httpx2.Request, exc: Exception, key: CacheKey | None
+    ) -> None:
+        """No answer at all: the SDK retries it; if the retries fail too, the test errors."""
+        self._unconsume(key)
+        reason = " ".join(str(exc).split())[:200]
+        self._failed[_failure_key(request)] = (
+            f"{request.method} {request.url.path}: no answer ({type(exc).__name__}: {reason})"
+        )
 
     def _finish(
         self,
@@ -307,6 +371,8 @@ class TrafficRecorder:
                 duration = float(meta.get("duration_s", 0.0))
                 role = meta.get("role", role)
                 break
+        decoded = _decoded(body, response.headers.get("content-encoding", ""))
+        content_type = response.headers.get("content-type", "")
         self.calls.append(
             make_call(
                 endpoint=request.url.path,
@@ -315,13 +381,23 @@ class TrafficRecorder:
                 source=source,
                 duration_s=duration,
                 status=response.status_code,
-                body=_decoded(body, response.headers.get("content-encoding", "")),
-                content_type=response.headers.get("content-type", ""),
+                body=decoded,
+                content_type=content_type,
                 prices=self.prices,
             )
         )
+        problem = unusable(
+            response.status_code, content_type, decoded, response.headers.get("request-id", "")
+        )
+        if problem is not None:
+            self._failed[_failure_key(request)] = problem.describe(request.method, request.url.path)
+            if self.cache_index and key is not None:
+                self.cache_index[-1]["outcome"] = f"miss; not stored ({problem.error_type})"
+            self._unconsume(key)
+            return response
+        self._failed.pop(_failure_key(request), None)
         if key is not None and source == "network":
-            self._store_in_cache(key, response, body, duration)
+            self._store_in_cache(key, response, decoded, duration)
         return response
 
     # --- the response cache: after the cassette, before the network ---------------------
@@ -372,6 +448,11 @@ class TrafficRecorder:
         )
         return key, response
 
+    def _unconsume(self, key: CacheKey | None) -> None:
+        """A failed attempt is asked again (the SDK retries): the retry is the same occurrence."""
+        if key is not None:
+            self._seen[key.digest] -= 1
+
     def _cassette_can_play(self, request: httpx2.Request) -> bool:
         if self._cassette is None:
             return False
@@ -404,13 +485,11 @@ class TrafficRecorder:
     ) -> None:
         from pytest_llmeval.traffic.cache import CachedResponse
 
+        """Only usable answers get here (see ``_finish``); ``body`` is decoded."""
         entry = self.cache_index[-1] if self.cache_index else {}
-        if not 200 <= response.status_code < 300:
-            entry["outcome"] = f"miss; not stored (status {response.status_code})"
-            return
         assert self.cache is not None
         headers = self.scrubber.response_headers(dict(response.headers.items()))
-        text = _decoded(body, response.headers.get("content-encoding", "")).decode("utf-8")
+        text = body.decode("utf-8")
         self.cache.put(
             key,
             CachedResponse(

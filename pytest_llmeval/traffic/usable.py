@@ -1,0 +1,79 @@
+"""Which answers are worth keeping: only a complete, successful one is recorded or cached.
+
+A kept failure is replayed forever: a 401 from a key since fixed, an overload that arrived as
+an ``event: error`` inside a 200 stream, a stream cut before ``message_stop``. Each of those
+must be asked again next time, so none reaches a cassette or the cache.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Unusable:
+    """Why an answer is not kept, in the words a failure report uses."""
+
+    status: int
+    error_type: str
+    detail: str
+    request_id: str
+
+    def describe(self, method: str, path: str) -> str:
+        """``POST /v1/messages: 529 overloaded_error (request-id req_1): Overloaded``"""
+        rid = f" (request-id {self.request_id})" if self.request_id else ""
+        detail = f": {self.detail}" if self.detail else ""
+        return f"{method} {path}: {self.status} {self.error_type}{rid}{detail}"
+
+
+def _error_of(data: object) -> tuple[str, str]:
+    """(type, message) of an API error body ``{"type": "error", "error": {...}}``."""
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        error = data["error"]
+        return str(error.get("type") or "error"), str(error.get("message") or "")[:300]
+    return "error", ""
+
+
+def _sse_problem(text: str) -> tuple[str, str] | None:
+    """An ``error`` event, or a stream that never reached ``message_stop``."""
+    event = ""
+    for line in text.splitlines():
+        if line.startswith("event:"):
+            event = line[6:].strip()
+            if event == "message_stop":
+                return None
+        elif line.startswith("data:") and event == "error":
+            try:
+                data = json.loads(line[5:])
+            except ValueError:
+                data = None
+            kind, message = _error_of(data)
+            return kind, f"error event in the stream: {message}".rstrip(": ")
+    return "incomplete_stream", "the stream ended before message_stop"
+
+
+def unusable(status: int, content_type: str, body: bytes, request_id: str = "") -> Unusable | None:
+    """``None`` for an answer to keep; otherwise what is wrong with it.
+
+    ``body`` is the decoded (not gzip) body.
+    """
+    if not 200 <= status < 300:
+        try:
+            kind, message = _error_of(json.loads(body))
+        except ValueError:
+            kind, message = "error", ""
+        return Unusable(status, kind, message, request_id)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Unusable(status, "undecodable_body", f"the body is not UTF-8 ({exc})", request_id)
+    if "text/event-stream" in content_type:
+        problem = _sse_problem(text)
+        return None if problem is None else Unusable(status, *problem, request_id)
+    if "json" in content_type:
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            return Unusable(status, "undecodable_body", f"the body is not JSON ({exc})", request_id)
+    return None

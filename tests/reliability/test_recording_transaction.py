@@ -1,0 +1,226 @@
+"""A recording is a transaction: a good cassette is only ever replaced by a complete one.
+
+Faults come from the stand-in through the real SDK; interruptions are real signals sent to a
+pytest subprocess while the stand-in holds its reply (no sleeps racing the clock).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+
+import pytest
+import yaml
+from conftest import cassettes, go_offline
+
+from pytest_llmeval.testing import Fault, Reply
+
+TWO_CALLS = """
+import anthropic, pytest
+
+@pytest.mark.llm
+def test_two_calls(llmeval):
+    client = anthropic.Anthropic(max_retries=1)
+    answers = [
+        client.messages.create(
+            model="claude-sonnet-5-5", max_tokens=5,
+            messages=[{"role": "user", "content": question}],
+        ).content[0].text
+        for question in ("first", "second")
+    ]
+    assert answers[0].endswith("first")
+"""
+NO_CACHE = ("-p", "no:cacheprovider", "--llmeval-no-cache")
+
+
+def _record_two_calls(pytester: pytest.Pytester) -> bytes:
+    pytester.makepyfile(test_app=TWO_CALLS)
+    pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
+    (path,) = cassettes(pytester.path)
+    return path.read_bytes()
+
+
+def _interactions(pytester: pytest.Pytester) -> list[dict]:
+    (path,) = cassettes(pytester.path)
+    return list(yaml.safe_load(path.read_text())["interactions"])
+
+
+def test_rewrite_whose_second_call_keeps_failing_keeps_the_old_cassette(pytester, online):
+    before = _record_two_calls(pytester)
+    online.queue(Reply(text="new first"), Fault(529), Fault(529))
+    result = pytester.runpytest("--llmeval-mode=rewrite", *NO_CACHE)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*POST /v1/messages: 529 overloaded_error (request-id req_*): Overloaded",
+            "llmeval: kept cassettes*test_two_calls.yaml unchanged: 1 model call(s) got no "
+            "usable answer (POST /v1/messages: 529 overloaded_error*",
+        ]
+    )
+    (path,) = cassettes(pytester.path)
+    assert path.read_bytes() == before
+
+
+def test_a_first_recording_that_fails_leaves_no_cassette_and_the_next_run_records(
+    pytester, online
+):
+    pytester.makepyfile(test_app=TWO_CALLS)
+    online.queue(Reply(text="answer to first"), Fault(529), Fault(529))
+    result = pytester.runpytest(*NO_CACHE)  # auto mode, a key set: it records
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["llmeval: no cassette written to cassettes*test_two_calls.yaml*"])
+    assert cassettes(pytester.path) == []
+    pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
+    assert len(_interactions(pytester)) == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "error_type"),
+    [
+        (Fault(401), "authentication_error"),
+        (Fault(403), "permission_error"),
+        (Fault(404), "not_found_error"),
+        (Fault(400), "invalid_request_error"),
+    ],
+)
+def test_an_error_status_is_never_recorded_nor_cached(pytester, online, answer, error_type):
+    pytester.makepyfile(test_app=TWO_CALLS)
+    online.queue(answer)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*POST /v1/messages: {answer.status} {error_type} (request-id*"])
+    assert cassettes(pytester.path) == []
+    # The key is fixed: the next run asks the API again (no cached failure) and records.
+    asked = len(online.requests)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert len(online.requests) == asked + 2
+    assert [i["response"]["status"]["code"] for i in _interactions(pytester)] == [200, 200]
+
+
+STREAMED = """
+import anthropic, pytest
+
+@pytest.mark.llm
+def test_streamed(llmeval):
+    with anthropic.Anthropic(max_retries=2).messages.stream(
+        model="claude-sonnet-5-5", max_tokens=64,
+        messages=[{"role": "user", "content": "Can I return shoes?"}],
+    ) as stream:
+        text = stream.get_final_text()
+    assert text
+"""
+
+
+@pytest.mark.parametrize(
+    ("reply", "said"),
+    [
+        (Reply(text="half an answer", stream_error="overloaded_error"), "200 overloaded_error"),
+        (Reply(text="half an answer", cut_after_events=4), "200 incomplete_stream"),
+    ],
+    ids=["error-event", "cut-stream"],
+)
+def test_a_broken_stream_is_never_recorded_nor_cached(pytester, online, reply, said):
+    pytester.makepyfile(test_app=STREAMED)
+    online.queue(reply)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines([f"*POST /v1/messages: {said}*"])
+    assert cassettes(pytester.path) == []
+    assert len(online.requests) == 1, "a stream is answered; the SDK does not retry it"
+    # Deleting the cassette must not bring the outage back from the cache.
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert len(online.requests) == 2
+    (interaction,) = _interactions(pytester)
+    assert "event: message_stop" in interaction["response"]["body"]
+
+
+def test_a_body_that_does_not_decode_is_not_retried_nor_kept(pytester, online):
+    from pytest_llmeval.testing import Raw
+
+    pytester.makepyfile(test_app=TWO_CALLS)
+    online.queue(Raw(200, b'{"type": "message", "content": "\xff\xfe broken'))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*POST /v1/messages: 200 undecodable_body*not UTF-8*"])
+    assert len(online.requests) == 1, "a broken body is an answer, not a connection error"
+    assert cassettes(pytester.path) == []
+
+
+def test_a_success_after_retries_is_recorded_and_cached(pytester, online, monkeypatch):
+    pytester.makepyfile(test_app=TWO_CALLS)
+    online.queue(Reply(text="answer to first"), Fault(529))  # the retry of call 2 succeeds
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert len(online.requests) == 3
+    assert len(_interactions(pytester)) == 2
+    for path in cassettes(pytester.path):
+        path.unlink()
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert len(online.requests) == 3, "both answers came from the cache"
+    go_offline(monkeypatch, online)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+# --- interruptions: a real signal while the stand-in holds the second reply ----------------
+
+
+def _interrupt(pytester: pytest.Pytester, online, signum: int, *args: str) -> None:
+    release = threading.Event()
+    online.queue(Reply(text="new first"), Reply(text="never sent", hold=release))
+    asked = len(online.requests)
+    # A shell that started this run in the background may have left SIGINT ignored; the child
+    # must get Python's default handler, as under a terminal.
+    child = pytester.popen(
+        [sys.executable, "-m", "pytest", *NO_CACHE, *args],
+        stdin=None,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert online.wait_for_requests(asked + 2), "the child never sent its second call"
+        child.send_signal(signum)
+        child.wait(timeout=120)
+    finally:
+        release.set()
+        if child.poll() is None:
+            child.kill()
+        child.communicate()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL, signal.SIGTERM])
+def test_a_rewrite_interrupted_mid_call_keeps_the_old_cassette(pytester, online, signum):
+    before = _record_two_calls(pytester)
+    _interrupt(pytester, online, signum, "--llmeval-mode=rewrite")
+    (path,) = cassettes(pytester.path)
+    assert path.read_bytes() == before
+    assert not list(path.parent.glob(".*.tmp")), "no temporary file left behind"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
+def test_a_first_recording_interrupted_mid_call_leaves_no_cassette(pytester, online, signum):
+    pytester.makepyfile(test_app=TWO_CALLS)
+    _interrupt(pytester, online, signum)
+    assert cassettes(pytester.path) == []
+    pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
+    assert len(_interactions(pytester)) == 2
+
+
+def test_the_interrupted_run_says_which_cassette_it_kept(pytester, online):
+    before = _record_two_calls(pytester)
+    release = threading.Event()
+    online.queue(Reply(text="new first"), Reply(text="never sent", hold=release))
+    child = pytester.popen(
+        [sys.executable, "-m", "pytest", *NO_CACHE, "--llmeval-mode=rewrite"],
+        stdin=None,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert online.wait_for_requests(len(online.requests) + 2)
+        child.send_signal(signal.SIGINT)
+        out, _ = child.communicate(timeout=120)
+    finally:
+        release.set()
+    text = out.decode()
+    assert "KeyboardInterrupt" in text
+    assert "test_two_calls.yaml unchanged: the test did not run to its end (interrupted)" in text
+    (path,) = cassettes(pytester.path)
+    assert path.read_bytes() == before
