@@ -28,7 +28,7 @@ _SHOWN_KEY = pytest.StashKey[int]()
 _IN_SAMPLE = pytest.StashKey[bool]()
 #: Set once the call phase has a report: the test ran to its end, so its recording may be saved.
 _CALL_REPORTED = pytest.StashKey[bool]()
-_RECORDER_KEY = pytest.StashKey["TrafficRecorder"]()
+_RECORDER_KEY: pytest.StashKey[TrafficRecorder] = pytest.StashKey()
 FIXTURE = "llmeval"
 _REPORTER = "llmeval-reporter"
 

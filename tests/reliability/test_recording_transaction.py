@@ -62,9 +62,7 @@ def test_rewrite_whose_second_call_keeps_failing_keeps_the_old_cassette(pytester
     assert path.read_bytes() == before
 
 
-def test_a_first_recording_that_fails_leaves_no_cassette_and_the_next_run_records(
-    pytester, online
-):
+def test_a_first_recording_that_fails_leaves_no_cassette_and_the_next_run_records(pytester, online):
     pytester.makepyfile(test_app=TWO_CALLS)
     online.queue(Reply(text="answer to first"), Fault(529), Fault(529))
     result = pytester.runpytest(*NO_CACHE)  # auto mode, a key set: it records
