@@ -102,13 +102,25 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
         has_credentials=settings.has_credentials,
         ci=settings.ci,
     )
-    scrubber = Scrubber(extra_headers=settings.scrub_headers, secrets=settings.secrets(os.environ))
+    scrubber = Scrubber(
+        extra_headers=settings.scrub_headers,
+        secrets=settings.secrets(os.environ),
+        keep_headers=settings.keep_headers,
+    )
 
     def on_save(interactions: list[dict[str, Any]]) -> None:
         for interaction in interactions:
             config.hook.pytest_llmeval_scrub_interaction(
                 interaction=interaction, nodeid=item.nodeid
             )
+
+    def request_hook(request: dict[str, Any]) -> None:
+        # The hook sees a request alone before matching: the same edit, so a scrubbed
+        # cassette matches the live request again.
+        response: dict[str, Any] = {"status": {"code": 0, "message": ""}, "headers": {}, "body": ""}
+        interaction: dict[str, Any] = {"request": request, "response": response, "llmeval": {}}
+        on_save([interaction])
+        request.update(interaction["request"])
 
     recorder = TrafficRecorder(
         nodeid=item.nodeid,
@@ -117,6 +129,7 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
         on_save=on_save,
         prices=session.prices,
         cache=session.cache() if settings.uses_cache(plan.mode, plan.record_mode) else None,
+        request_hook=request_hook,
     )
     record = TestRecord(nodeid=item.nodeid, mode=plan.mode.value, cassette=str(cassette))
     item.stash[RECORD_KEY] = record

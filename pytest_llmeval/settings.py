@@ -95,6 +95,8 @@ class Settings:
     scrub_headers: frozenset[str] = field(default_factory=frozenset)
     #: Environment variables whose values never reach a cassette (ini ``llmeval_scrub_env``).
     scrub_env: tuple[str, ...] = ()
+    #: Header names written to cassettes beyond the built-in allow-list (``llmeval_keep_headers``).
+    keep_headers: frozenset[str] = field(default_factory=frozenset)
     #: ``--llmeval-judge-model``: beats the marker's ``judge_model``.
     judge_model_cli: str | None = None
     #: ini ``llmeval_judge_model``: the marker's ``judge_model`` beats it.
@@ -151,9 +153,27 @@ class Settings:
         return default_judge_model()
 
     def secrets(self, environ: Mapping[str, str]) -> tuple[str, ...]:
-        """Values that must never be written: credentials and user-named variables."""
-        names = (*CREDENTIAL_ENV, *self.scrub_env)
-        return tuple(v for v in (environ.get(n, "") for n in names) if len(v) >= 8)
+        """Values that must never be written: credentials and user-named variables.
+
+        A credential shorter than 8 characters is a test placeholder, not a key. A value the
+        user named in ``llmeval_scrub_env`` is always scrubbed; one too short to scrub safely
+        is refused rather than skipped.
+        """
+        from pytest_llmeval.traffic.scrub import MIN_SECRET
+
+        found = [v for v in (environ.get(n, "") for n in CREDENTIAL_ENV) if len(v) >= 8]
+        for name in self.scrub_env:
+            value = environ.get(name, "")
+            if 0 < len(value) < MIN_SECRET:
+                raise pytest.UsageError(
+                    f"llmeval_scrub_env: ${name} is {len(value)} character(s) long; a value "
+                    f"under {MIN_SECRET} characters would be replaced wherever it occurs (in "
+                    "words, numbers, JSON), leaving cassettes unreadable. Use a longer secret, "
+                    "or scrub it precisely with the pytest_llmeval_scrub_interaction hook."
+                )
+            if value:
+                found.append(value)
+        return tuple(found)
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -297,6 +317,12 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini(
         "llmeval_scrub_headers",
         "Extra request or response header names never written to cassettes",
+        type="linelist",
+        default=[],
+    )
+    parser.addini(
+        "llmeval_keep_headers",
+        "Extra request or response header names written to cassettes (the rest are dropped)",
         type="linelist",
         default=[],
     )
@@ -448,6 +474,9 @@ def build_settings(config: pytest.Config, environ: Mapping[str, str] | None = No
         has_credentials=any(env.get(name) for name in CREDENTIAL_ENV),
         scrub_headers=frozenset(h.strip().lower() for h in headers if h.strip()),
         scrub_env=tuple(n.strip() for n in config.getini("llmeval_scrub_env") if n.strip()),
+        keep_headers=frozenset(
+            h.strip().lower() for h in config.getini("llmeval_keep_headers") if h.strip()
+        ),
         judge_model_cli=(config.getoption("llmeval_judge_model", None) or "").strip() or None,
         judge_model_ini=str(config.getini("llmeval_judge_model") or "").strip() or None,
         rubric_threshold=_threshold(config),

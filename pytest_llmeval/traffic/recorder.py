@@ -25,7 +25,7 @@ from pytest_llmeval.settings import CREDENTIAL_ENV, Mode
 from pytest_llmeval.traffic.calls import ROLE, Call, Source, make_call
 from pytest_llmeval.traffic.cassettes import AtomicPersister, CassetteFormat, SaveHook, match_on
 from pytest_llmeval.traffic.miss import MissContext, Recorded, explain_miss
-from pytest_llmeval.traffic.scrub import Scrubber
+from pytest_llmeval.traffic.scrub import RequestHook, Scrubber
 from pytest_llmeval.traffic.usable import unusable
 
 if TYPE_CHECKING:
@@ -133,7 +133,10 @@ class TrafficRecorder:
         on_save: SaveHook | None = None,
         prices: Mapping[str, Price] = DEFAULT_PRICES,
         cache: ResponseCache | None = None,
+        request_hook: RequestHook | None = None,
     ) -> None:
+        #: The user's scrub hook for a request alone (``pytest_llmeval_scrub_interaction``).
+        self.request_hook = request_hook
         self.prices = prices
         #: Consulted after the cassette and before the network; ``None`` when off.
         self.cache = cache
@@ -231,7 +234,7 @@ class TrafficRecorder:
             persister=AtomicPersister(ignore_existing=rewrite),
             record_mode=RecordMode(self.plan.record_mode),
             match_on=match_on(),
-            before_record_request=self._keep_model_request,
+            before_record_request=self._scrubbed_vcr_request,
             before_record_response=self._before_record_response,
             # Only the SDK's HTTP library: other traffic of the test is none of our business.
             skip_patchers=[name for name in PATCHER_NAMES if name != "httpx2"],
@@ -244,12 +247,44 @@ class TrafficRecorder:
 
     # --- vcrpy hooks ----------------------------------------------------------------------
 
-    @staticmethod
-    def _keep_model_request(request: Any) -> Any:
-        return request if is_model_request(request.headers) else None
+    def scrubbed_view(
+        self, method: str, uri: str, headers: Mapping[str, Any], body: bytes
+    ) -> dict[str, Any]:
+        """The one scrubbed form of a request: what is matched, keyed, shown and written."""
+        request: dict[str, Any] = {
+            "method": method,
+            "uri": uri,
+            "headers": dict(headers),
+            "body": body.decode("utf-8", errors="replace"),
+        }
+        self.scrubber.scrub_request(request, self.request_hook)
+        return request
 
-    @staticmethod
-    def _before_record_response(response: dict[str, Any]) -> dict[str, Any] | None:
+    def _scrubbed_vcr_request(self, request: Any) -> Any:
+        """vcrpy applies this to a live request before matching it and before writing it."""
+        if not is_model_request(request.headers):
+            return None  # only the SDK's calls: other traffic of the test is none of ours
+        done = getattr(request, "_llmeval_scrubbed", None)
+        if done is not None:
+            return done  # vcrpy asks several times per request; and a scrubbed one is final
+        from vcr.request import Request as VcrRequest
+
+        raw = request.body
+        body = raw if isinstance(raw, bytes) else str(raw or "").encode("utf-8")
+        view = self.scrubbed_view(request.method, request.uri, request.headers, body)
+        scrubbed = VcrRequest(
+            view["method"], view["uri"], view["body"].encode("utf-8"), view["headers"]
+        )
+        scrubbed._llmeval_scrubbed = scrubbed
+        request._llmeval_scrubbed = scrubbed
+        return scrubbed
+
+    def _live_view(self, request: httpx2.Request) -> dict[str, Any]:
+        return self.scrubbed_view(
+            request.method, str(request.url), request.headers, request.content
+        )
+
+    def _before_record_response(self, response: dict[str, Any]) -> dict[str, Any] | None:
         if "llmeval" in response:  # loaded from the cassette, already in its final form
             return response
         from vcr.filters import decode_response
@@ -260,6 +295,8 @@ class TrafficRecorder:
         body = response["body"]["string"]
         if unusable(response["status"]["code"], content_type, body) is not None:
             return None  # never kept: see traffic/usable.py
+        text = body.decode("utf-8")
+        response["body"]["string"] = self.scrubber.scrub_body(text, content_type).encode("utf-8")
         response["llmeval"] = {
             "role": ROLE.get(),
             "duration_s": round(time.perf_counter() - _CALL_START.get(), 4),
@@ -412,7 +449,8 @@ class TrafficRecorder:
         from pytest_llmeval.traffic.cache import make_key
 
         role = ROLE.get()
-        key = make_key(role, request.url.path, request.headers, request.content)
+        body = self._live_view(request)["body"].encode("utf-8")
+        key = make_key(role, request.url.path, request.headers, body)
         self._seen[key.digest] += 1
         key = replace(key, occurrence=self._seen[key.digest])
         hit = self.cache.get(key)
@@ -420,7 +458,7 @@ class TrafficRecorder:
             "request": len(self.cache_index) + 1,
             "key": key.digest,
             "parts": key.parts(),
-            "body": self.scrubber.scrub_text(key.body),
+            "body": key.body,
         }
         self.cache_index.append(entry)
         if hit is None:
@@ -489,13 +527,13 @@ class TrafficRecorder:
         entry = self.cache_index[-1] if self.cache_index else {}
         assert self.cache is not None
         headers = self.scrubber.response_headers(dict(response.headers.items()))
-        text = body.decode("utf-8")
+        text = self.scrubber.scrub_body(body.decode("utf-8"), headers.get("content-type", ""))
         self.cache.put(
             key,
             CachedResponse(
                 status=response.status_code,
                 headers={str(k): str(v) for k, v in headers.items()},
-                body=self.scrubber.scrub_text(text).encode("utf-8"),
+                body=text.encode("utf-8"),
                 duration_s=duration,
             ),
         )
@@ -515,10 +553,12 @@ class TrafficRecorder:
             )
             for index, (req, _) in enumerate(cassette.data)
         ]
+        # Only the scrubbed view is ever shown: the recorded side is scrubbed, and a diff
+        # against the live request would print the very value scrubbing removed.
         message = explain_miss(
             method=request.method,
             path=request.url.path,
-            body=request.content,
+            body=self._live_view(request)["body"].encode("utf-8"),
             recorded=recorded,
             context=MissContext(
                 nodeid=self.nodeid,
