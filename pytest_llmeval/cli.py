@@ -125,10 +125,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for run in runs:
         meta, totals = run["run"], run["run"]["totals"]
         shards = f" ({meta['shards']} shards)" if meta.get("shards") else ""
+        incomplete = "  INCOMPLETE (interrupted)" if meta.get("status") == "incomplete" else ""
+        errors = f", {totals['errors']} error(s)" if totals.get("errors") else ""
         print(
             f"{meta['id']:<28} {meta['mode']:<7} {meta['started_at']:<26} "
-            f"{totals['passed']}/{totals['tests']} passed  ${totals['cost_usd']:.4f}  "
-            f"{_flagged(run)} drift{shards}"
+            f"{totals['passed']}/{totals['tests']} passed{errors}  ${totals['cost_usd']:.4f}  "
+            f"{_flagged(run)} drift{shards}{incomplete}"
         )
     print(f"{len(runs)} run(s) in {args.history_dir}")
     return 0
@@ -145,7 +147,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     run_id: str = args.run_id or (files[-1].run_id if files else "")
     run = history.find_run(directory, run_id) if run_id else None
     if run is None:
-        print(f"no run {args.run_id or 'at all'} in {directory}", file=sys.stderr)
+        # A run whose every file was skipped as unreadable is named, not reported as absent.
+        print(f"no readable run {run_id or 'at all'} in {directory}", file=sys.stderr)
         return 1
     first_stamp = min(f.stamp for f in files if f.run_id == history.safe_id(run_id))
     # The charts' history: earlier runs of the same mode, as a live report would show.
@@ -180,7 +183,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for run_id in (args.run_a, args.run_b):
         run = history.find_run(directory, run_id)
         if run is None:
-            print(f"no run {run_id} in {directory}", file=sys.stderr)
+            print(f"no readable run {run_id} in {directory}", file=sys.stderr)
             return 2
         runs.append({**run, "tests": [drift_view(t) for t in run["tests"]]})
     checks = compare(runs[1], [runs[0]])

@@ -28,6 +28,7 @@ _SCORE_PREFIX = "score:"
 _LATENCY = "latency_s"
 _COST = "cost_usd"
 _PASS_RATE = "pass_rate"
+_UNMEASURED = ("skipped", "crashed", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -81,10 +82,11 @@ def test_metrics(test: Mapping[str, Any]) -> dict[str, float | None]:
     """The drift metrics of one test entry: ``pass_rate``, ``score:<name>``, ``latency_s``,
     ``cost_usd``. A key the entry lacks is absent; a key it holds as ``null`` maps to ``None``.
 
-    A skipped test measured nothing, so it has no metrics: otherwise its empty pass rate
-    would read as a drop to zero.
+    A skipped, crashed (its xdist worker died) or interrupted test measured nothing, so it
+    has no metrics: otherwise its empty pass rate would read as a drop to zero, now or as a
+    baseline sample later.
     """
-    if test.get("outcome") == "skipped":
+    if test.get("outcome") in _UNMEASURED:
         return {}
     metrics: dict[str, float | None] = {}
     if _PASS_RATE in test:

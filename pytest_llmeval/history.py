@@ -2,8 +2,13 @@
 
 File names sort by time and carry the mode and run id
 (``20261128T101500123456Z_live_<id>_<n>.json``), so finding the baseline window lists the
-directory and opens only the files it keeps. Runs
+directory and opens only the files it keeps. An interrupted run's file ends in
+``.incomplete.json``: the window passes over it by name, so it never enters a baseline. Runs
 that share a run id (shards of one CI run, ``LLMEVAL_RUN_ID``) are merged on reading.
+
+Every file read is checked against the shipped ``report_schema.json`` first: a file of the
+right format but the wrong shape (hand-edited, from a buggy tool, cut short) is skipped with a
+``HistoryWarning`` instead of crashing the run that reads it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,12 @@ from pytest_llmeval.files import write_atomic as write_files_atomic
 
 FORMAT = "pytest-llmeval-run/1"
 BASELINE_FILE = "baseline.json"
-_NAME = re.compile(r"^(\d{8}T\d{6}(?:\d{6})?Z)_([a-z]+)_([A-Za-z0-9._-]+)_([0-9a-f]+)\.json$")
+_NAME = re.compile(
+    r"^(\d{8}T\d{6}(?:\d{6})?Z)_([a-z]+)_([A-Za-z0-9._-]+)_[0-9a-f]+(\.incomplete)?\.json$"
+)
+INCOMPLETE = "incomplete"
+#: How many schema violations a skipped file's warning lists: enough to find the fault.
+_SHOWN_VIOLATIONS = 3
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -36,6 +46,8 @@ class RunFile:
     stamp: str
     mode: str
     run_id: str
+    #: The run was interrupted: never part of a baseline.
+    incomplete: bool = False
 
 
 def safe_id(run_id: str) -> str:
@@ -43,9 +55,15 @@ def safe_id(run_id: str) -> str:
     return _SAFE_ID.sub("_", run_id)
 
 
-def run_file_name(stamp: str, mode: str, run_id: str) -> str:
+def run_file_name(stamp: str, mode: str, run_id: str, *, incomplete: bool = False) -> str:
     """A name that sorts by time; the random tail keeps shards of one run apart."""
-    return f"{stamp}_{mode}_{safe_id(run_id)}_{secrets.token_hex(4)}.json"
+    tail = f".{INCOMPLETE}.json" if incomplete else ".json"
+    return f"{stamp}_{mode}_{safe_id(run_id)}_{secrets.token_hex(4)}{tail}"
+
+
+def is_incomplete(document: dict[str, Any]) -> bool:
+    """Absent ``run.status`` is a complete run: files from before it existed were."""
+    return bool(document["run"].get("status") == INCOMPLETE)
 
 
 def write_atomic(path: Path, document: dict[str, Any]) -> None:
@@ -55,7 +73,8 @@ def write_atomic(path: Path, document: dict[str, Any]) -> None:
 
 def write_run(directory: Path, document: dict[str, Any], stamp: str) -> Path:
     run = document["run"]
-    path = directory / run_file_name(stamp, run["mode"], run["id"])
+    name = run_file_name(stamp, run["mode"], run["id"], incomplete=is_incomplete(document))
+    path = directory / name
     write_atomic(path, document)
     return path
 
@@ -68,7 +87,8 @@ def list_runs(directory: Path) -> list[RunFile]:
     for entry in os.scandir(directory):
         match = _NAME.match(entry.name)
         if match and entry.is_file():
-            found.append(RunFile(Path(entry.path), *match.group(1, 2, 3)))
+            stamp, mode, run_id, incomplete = match.groups()
+            found.append(RunFile(Path(entry.path), stamp, mode, run_id, bool(incomplete)))
     return sorted(found, key=lambda f: (f.stamp, f.path.name))
 
 
@@ -82,8 +102,14 @@ def load(path: Path) -> dict[str, Any] | None:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         _skip(path, f"is not a {FORMAT} file")
         return None
-    if not isinstance(document.get("run"), dict) or not isinstance(document.get("tests"), list):
-        _skip(path, "lacks 'run' or 'tests'")
+    from pytest_llmeval.report.document import validate
+
+    violations = validate(document)
+    if violations:
+        shown = "; ".join(violations[:_SHOWN_VIOLATIONS])
+        more = len(violations) - _SHOWN_VIOLATIONS
+        shown += f" (and {more} more)" if more > 0 else ""
+        _skip(path, f"does not match the run report schema: {shown}. Fix or delete the file")
         return None
     return document
 
@@ -105,6 +131,8 @@ def merge(documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
     run["started_at"] = min(d["run"].get("started_at", "") for d in documents)
     run["finished_at"] = max(d["run"].get("finished_at", "") for d in documents)
     run["shards"] = len(documents)
+    if any(is_incomplete(d) for d in documents):
+        run["status"] = INCOMPLETE
     return {**first, "run": run, "tests": list(tests.values())}
 
 
@@ -116,12 +144,12 @@ def read_window(
     exclude_run_id: str | None = None,
     before: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The last ``limit`` runs of ``mode`` (stamped before ``before``, when given), oldest
-    first, shards merged; opens only those."""
+    """The last ``limit`` complete runs of ``mode`` (stamped before ``before``, when given),
+    oldest first, shards merged; opens only those."""
     by_id: dict[str, list[RunFile]] = {}
     order: list[str] = []
     for run_file in reversed(list_runs(directory)):
-        if run_file.mode != mode or run_file.run_id == exclude_run_id:
+        if run_file.mode != mode or run_file.run_id == exclude_run_id or run_file.incomplete:
             continue
         if before is not None and run_file.stamp >= before:
             continue
@@ -134,6 +162,8 @@ def read_window(
     runs = []
     for run_id in reversed(order):
         documents = [d for d in (load(f.path) for f in by_id[run_id]) if d is not None]
+        # A file renamed by hand still says what it is inside: trust the document too.
+        documents = [d for d in documents if not is_incomplete(d)]
         if documents:
             runs.append(merge(documents))
     return runs

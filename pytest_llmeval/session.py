@@ -1,13 +1,17 @@
 """The run's state: one object in ``config.stash``, registered as a plugin.
 
-xdist workers publish their tests' records through ``config.workeroutput``; the controller
-merges them (as pytest's junitxml and syrupy do), so the summary speaks for the whole run.
+xdist workers publish each test's record on its teardown report as the test ends, and all of
+them again through ``config.workeroutput`` at the end; the controller merges them (as pytest's
+junitxml and syrupy do), so the summary speaks for the whole run. Publishing per test is what
+keeps a crashed worker's finished tests: its ``workeroutput`` never arrives.
 """
 
 from __future__ import annotations
 
 import json
 import warnings
+from collections import Counter
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -23,6 +27,11 @@ if TYPE_CHECKING:
     from pytest_llmeval.traffic.calls import Call
 
 _WORKER_KEY = "llmeval"
+#: Attributes on a worker's reports, which xdist serialises with the report: the setup
+#: report says an llm test started, the teardown report carries its record.
+_STARTED_ATTR = "llmeval_started"
+_RECORD_ATTR = "llmeval_record"
+_PHASES = ("setup", "call", "teardown")
 
 
 class LlmevalWarning(UserWarning):
@@ -44,7 +53,8 @@ class TestRecord:
     scores: list[dict[str, float]] = field(default_factory=list)
     #: ``SamplingOutcome.to_json()`` for a test of several samples.
     sampling: dict[str, Any] | None = None
-    #: passed, failed, error or skipped, from the test's reports so far ("" before any).
+    #: passed, failed, error or skipped, from the test's reports so far ("" before any);
+    #: crashed (its xdist worker died) or interrupted (the run stopped inside it) at the end.
     outcome: str = ""
     #: Model calls that finally got no usable answer (status, error type, request id).
     call_failures: list[str] = field(default_factory=list)
@@ -107,6 +117,10 @@ class LlmevalSession:
         self._run_id = settings.run_id
         self.run_end: RunEnd | None = None
         self.run_error: str | None = None
+        #: Controller only: llm tests a worker started and has not yet published.
+        self._in_flight: set[str] = set()
+        #: False once the run is known to have been interrupted.
+        self.complete = True
 
     @property
     def prices(self) -> dict[str, Price]:
@@ -180,16 +194,21 @@ class LlmevalSession:
         self.started = datetime.now(timezone.utc)
 
     @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self._cache is not None:
             self._cache.close()
         if self.is_worker:
             payload = [r.to_json() for r in self.records.values()]
             self.config.workeroutput[_WORKER_KEY] = json.dumps(payload)  # type: ignore[attr-defined]
             return
+        # Ctrl-C, pytest.exit() and a stop requested by a plugin all end as INTERRUPTED.
+        complete = exitstatus != pytest.ExitCode.INTERRUPTED and not session.shouldstop
+        self.complete = complete
+        for nodeid in sorted(self._in_flight):
+            self._ended_unpublished(nodeid, "crashed" if complete else "interrupted")
         if not self.records:
             return
-        from pytest_llmeval.report.run_end import finish_run
+        from pytest_llmeval.report.run_end import BaselineNotFound, finish_run
 
         try:
             self.run_end = finish_run(
@@ -200,22 +219,66 @@ class LlmevalSession:
                 tests=[
                     {
                         "nodeid": r.nodeid,
-                        "outcome": r.outcome or "error",
+                        # No call report: the run stopped inside the test (or it broke).
+                        "outcome": r.outcome or ("error" if complete else "interrupted"),
                         "calls": r.calls,
                         "sample_scores": r.scores,
                         "sampling": r.sampling,
+                        "call_failures": r.call_failures,
                     }
                     for r in self.records.values()
                 ],
                 calls=[c for r in self.records.values() for c in r.calls],
+                complete=complete,
             )
-        except LookupError as exc:
+        except BaselineNotFound as exc:
             self.run_error = str(exc)
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            return
+        except Exception as exc:  # a bug here must still leave the test results on screen
+            self.run_error = (
+                f"the end of the run failed ({type(exc).__name__}: {exc}): no history file or "
+                "report was written; please report this with the traceback from "
+                "`pytest --full-trace`"
+            )
             return
         if self.settings.fail_on_drift and self.run_end.flagged and session.exitstatus == 0:
             # Failing is done through the exit status, not by raising from the summary.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        # tryfirst makes this the outermost wrapper: the llm reporter has folded the report
+        # into the record by the time this runs.
+        report = yield
+        if self.is_worker and "llmeval" in getattr(item, "fixturenames", ()):
+            if report.when == "setup":
+                setattr(report, _STARTED_ATTR, True)
+            elif report.when == "teardown" and item.nodeid in self.records:
+                setattr(report, _RECORD_ATTR, json.dumps(self.records[item.nodeid].to_json()))
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.is_worker:
+            return
+        if getattr(report, _STARTED_ATTR, False):
+            self._in_flight.add(report.nodeid)
+        payload = getattr(report, _RECORD_ATTR, None)
+        if payload:
+            self._in_flight.discard(report.nodeid)
+            self.add(TestRecord.from_json(json.loads(payload)))
+        elif report.when not in _PHASES and report.nodeid in self._in_flight:
+            # xdist reports the item a worker died in with a made-up phase ("???").
+            self._ended_unpublished(report.nodeid, "crashed")
+
+    def _ended_unpublished(self, nodeid: str, outcome: str) -> None:
+        """An llm test whose worker never published its record: crashed, or interrupted."""
+        self._in_flight.discard(nodeid)
+        if nodeid not in self.records:
+            mode = self.settings.mode.value
+            self.add(TestRecord(nodeid=nodeid, mode=mode, cassette="", outcome=outcome))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -236,7 +299,9 @@ class LlmevalSession:
         terminalreporter.ensure_newline()
         terminalreporter.section("llmeval")
         mode = self.settings.mode.value
-        for line in summary_lines(mode, len(self.records), calls, misses, cache_misses):
+        outcomes = Counter(self._final_outcome(r) for r in self.records.values())
+        lines = summary_lines(mode, len(self.records), calls, misses, cache_misses, outcomes)
+        for line in lines:
             terminalreporter.write_line(line)
         timed = [(c, r.nodeid) for r in self.records.values() for c in r.calls]
         for line in slowest_lines(timed):
@@ -247,8 +312,20 @@ class LlmevalSession:
         for record in sorted(self.records.values(), key=lambda r: r.nodeid):
             if record.cassette_kept:
                 terminalreporter.write_line(f"llmeval: {record.cassette_kept}", yellow=True)
+        for record in sorted(self.records.values(), key=lambda r: r.nodeid):
+            for failure in record.call_failures:
+                terminalreporter.write_line(f"llmeval: {record.nodeid}: {failure}", red=True)
         if self.run_error:
             terminalreporter.write_line(f"llmeval: {self.run_error}", red=True)
         if self.run_end is not None:
+            for problem in self.run_end.problems:
+                terminalreporter.write_line(f"llmeval: {problem}", red=True)
+            for note in self.run_end.notes:
+                terminalreporter.write_line(f"llmeval: {note}", yellow=True)
             for line in drift_lines(self.run_end, fail=self.settings.fail_on_drift):
                 terminalreporter.write_line(line)
+
+    def _final_outcome(self, record: TestRecord) -> str:
+        if record.outcome:
+            return record.outcome
+        return "error" if self.complete else "interrupted"

@@ -5,12 +5,17 @@ Its shape is the public contract in DESIGN.md, checked against ``report_schema.j
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pytest_llmeval.history import FORMAT
 from pytest_llmeval.sampling import score_summary
 from pytest_llmeval.traffic.calls import Call
+
+#: Outcomes that say the test could not be measured, not that the app did badly: counted in
+#: ``totals.errors``, apart from ``failed`` (quality failures).
+ERROR_OUTCOMES = ("error", "crashed", "interrupted")
 
 
 def test_entry(
@@ -20,6 +25,7 @@ def test_entry(
     calls: Sequence[Call],
     sample_scores: Sequence[Mapping[str, float]],
     sampling: Mapping[str, Any] | None,
+    call_failures: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One test's line of the run: per-sample means for latency and cost, as budgets see them."""
     samples = int(sampling["run"]) if sampling else 1
@@ -27,7 +33,7 @@ def test_entry(
     app = [c for c in calls if c.role == "app"]
     costs = [c.cost_usd for c in app]
     summary = score_summary([dict(s) for s in sample_scores if s] or [])
-    return {
+    entry: dict[str, Any] = {
         "nodeid": nodeid,
         "outcome": outcome,
         "samples": samples,
@@ -44,6 +50,9 @@ def test_entry(
         "output_tokens": sum(c.usage.output_tokens for c in calls),
         "drift": [],
     }
+    if call_failures:  # optional in the schema: absent means none
+        entry["call_failures"] = list(call_failures)
+    return entry
 
 
 def junit_properties(entry: Mapping[str, Any]) -> list[tuple[str, object]]:
@@ -62,7 +71,8 @@ def totals(tests: Sequence[Mapping[str, Any]], calls: Sequence[Call]) -> dict[st
     return {
         "tests": len(tests),
         "passed": sum(1 for t in tests if t["outcome"] == "passed"),
-        "failed": sum(1 for t in tests if t["outcome"] in ("failed", "error")),
+        "failed": sum(1 for t in tests if t["outcome"] == "failed"),
+        "errors": sum(1 for t in tests if t["outcome"] in ERROR_OUTCOMES),
         "calls": sum(1 for c in calls if c.role == "app"),
         "judge_calls": sum(1 for c in calls if c.role == "judge"),
         "cache_hits": sum(1 for c in calls if c.source == "cache"),
@@ -96,12 +106,22 @@ def drift_view(test: Mapping[str, Any]) -> dict[str, Any]:
 
 def validate(document: Mapping[str, Any]) -> list[str]:
     """Every way the document breaks the shipped JSON Schema, as ``$.path: message``."""
+    errors = _validator().iter_errors(dict(document))
+    ordered = sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])
+    return [f"{e.json_path}: {e.message}" for e in ordered]
+
+
+@functools.cache
+def _validator() -> Any:
+    """Compiled once per process: every history file a run reads is checked with it."""
     import json
     from importlib import resources
 
-    from pytest_llmeval.assertions import schema_violations
+    from jsonschema import validators
 
     schema = json.loads(
         resources.files("pytest_llmeval").joinpath("report_schema.json").read_text("utf-8")
     )
-    return schema_violations(dict(document), schema)
+    cls = validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)

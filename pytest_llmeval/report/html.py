@@ -14,8 +14,8 @@ from html import escape
 from typing import Any
 
 _SCORE_PREFIX = "score:"
-_FAILED = ("failed", "error")
-_OUTCOMES = ("passed", "failed", "error", "skipped")
+_FAILED = ("failed", "error", "crashed", "interrupted")
+_OUTCOMES = ("passed", *_FAILED, "skipped")
 # Chart geometry in SVG user units; the left margin holds the y-axis labels.
 _WIDTH, _HEIGHT = 256, 140
 _LEFT, _RIGHT, _TOP, _BOTTOM = 58, 12, 22, 28
@@ -53,7 +53,8 @@ section.test.failed { border-left-color: var(--fail); }
 .badge { font-size: 11px; font-weight: 700; letter-spacing: .04em; border-radius: 10px;
   padding: 1px 9px; border: 1px solid currentColor; }
 .badge.passed { color: var(--pass); background: var(--pass-bg); }
-.badge.failed, .badge.error { color: var(--fail); background: var(--fail-bg); }
+.badge.failed, .badge.error, .badge.crashed, .badge.interrupted {
+  color: var(--fail); background: var(--fail-bg); }
 .badge.skipped, .badge.other { color: var(--skip); background: var(--skip-bg); }
 .badge.drift { color: var(--drift); background: var(--drift-bg); }
 .stats { gap: 4px 22px; margin: 0 0 10px; }
@@ -124,6 +125,8 @@ def _header(run: Mapping[str, Any], run_count: int) -> str:
             if part
         )
         meta.append(f"git {where}")
+    if run.get("status") == "incomplete":
+        meta.append("<b>incomplete</b>: interrupted before every test ran")
     baseline = run.get("baseline")
     meta.append(f"compared with {_e(baseline)}" if baseline else "no baseline to compare with")
 
@@ -136,7 +139,11 @@ def _header(run: Mapping[str, Any], run_count: int) -> str:
 
     card_html = "".join(
         [
-            card("Tests", number("tests"), f"{number('passed')} passed, {number('failed')} failed"),
+            card(
+                "Tests",
+                number("tests"),
+                f"{number('passed')} passed, {number('failed')} failed, {number('errors')} errors",
+            ),
             card("App calls", number("calls")),
             card("Judge calls", number("judge_calls")),
             card("Cache hits", number("cache_hits")),
@@ -364,8 +371,8 @@ def _tests_by_nodeid(run: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 
 
 def _metric_value(test: Mapping[str, Any] | None, metric: str) -> float | None:
-    # A skipped test measured nothing: a gap, as drift.test_metrics also treats it.
-    if test is None or test.get("outcome") == "skipped":
+    # An unmeasured test is a gap, as drift.test_metrics also treats it.
+    if test is None or test.get("outcome") in ("skipped", "crashed", "interrupted"):
         return None
     if not metric.startswith(_SCORE_PREFIX):
         return _finite(test.get(metric))

@@ -25,10 +25,18 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     flagged = [
         (t["nodeid"], check) for t in tests for check in t.get("drift", []) if check["flagged"]
     ]
-    verdict = "✅" if totals["failed"] == 0 and not flagged else "❌"
+    # Files from before ``errors`` existed counted errors among ``failed``.
+    errors = totals.get("errors", 0)
+    incomplete = run.get("status") == "incomplete"
+    verdict = "✅" if totals["failed"] == 0 and not errors and not flagged else "❌"
+    counts = (
+        f" ({totals['failed']} failed, {errors} error(s))" if totals["failed"] or errors else ""
+    )
     lines = [
-        f"## {verdict} pytest-llmeval: {totals['passed']}/{totals['tests']} LLM tests passed",
+        f"## {verdict} pytest-llmeval: {totals['passed']}/{totals['tests']} LLM tests passed"
+        + counts,
         "",
+        *(["**Incomplete run**: interrupted before every test ran.", ""] if incomplete else []),
         f"Run `{run['id']}`, mode **{run['mode']}**, judge `{run['judge_model']}`; "
         f"{totals['calls']} app and {totals['judge_calls']} judge call(s), "
         f"{totals['cache_hits']} from the cache; {totals['input_tokens']:,} in / "

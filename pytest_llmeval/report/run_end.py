@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +16,10 @@ from pytest_llmeval.settings import Settings
 from pytest_llmeval.traffic.calls import Call
 
 
+class BaselineNotFound(LookupError):
+    """The baseline asked for on the command line is not there or cannot be one."""
+
+
 @dataclass
 class RunEnd:
     document: dict[str, Any]
@@ -24,6 +28,16 @@ class RunEnd:
     baseline_runs: int
     flagged: list[DriftCheck] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
+    #: What failed at the end of the run, for the terminal (the rest was still written).
+    problems: list[str] = field(default_factory=list)
+    #: What was left undone on purpose and why, for the terminal.
+    notes: list[str] = field(default_factory=list)
+    #: Drift could not be computed (the reason is in ``problems``).
+    drift_failed: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return not history.is_incomplete(self.document)
 
 
 def utc_stamp(moment: datetime) -> str:
@@ -58,17 +72,19 @@ def _baseline(
         path = Path(chosen)
         if path.suffix == ".json" and path.is_file():
             document = history.load(path)
+            _refuse_incomplete(document, chosen)
             return ([document] if document else []), str(path)
         found = history.find_run(settings.history_dir, chosen)
         if found is None:
-            raise LookupError(
+            raise BaselineNotFound(
                 f"--llmeval-baseline={chosen}: no run with that id in {settings.history_dir} "
                 "and no such .json file"
             )
+        _refuse_incomplete(found, chosen)
         return [found], f"run {chosen}"
     if chosen is None and settings.baseline_file.is_file():
         document = history.load(settings.baseline_file)
-        if document is not None:
+        if document is not None and not history.is_incomplete(document):
             return [document], str(settings.baseline_file)
     if recent is not None:  # already read for the charts: the window is its newest end
         runs = recent[-settings.baseline_window :]
@@ -79,6 +95,18 @@ def _baseline(
     return runs, f"{len(runs)} earlier {mode} run(s)"
 
 
+def _refuse_incomplete(document: dict[str, Any] | None, chosen: str) -> None:
+    if document is not None and history.is_incomplete(document):
+        raise BaselineNotFound(
+            f"--llmeval-baseline={chosen}: that run was interrupted (incomplete), so its "
+            "unfinished tests would read as regressions; pick a complete run from `llmeval runs`"
+        )
+
+
+def _failure(what: str, exc: Exception) -> str:
+    return f"{what} failed ({type(exc).__name__}: {exc})"
+
+
 def finish_run(
     *,
     settings: Settings,
@@ -87,38 +115,57 @@ def finish_run(
     judge_model: str,
     tests: Sequence[Mapping[str, Any]],
     calls: Sequence[Call],
+    complete: bool = True,
 ) -> RunEnd:
-    """Everything the end of a run decides; the caller only renders and sets the exit status."""
+    """Everything the end of a run decides; the caller only renders and sets the exit status.
+
+    Drift and the renderings read other runs' files and can fail on them; the run's own
+    history file and JSON report must not be lost to that, so each step fails alone and says
+    so in ``RunEnd.problems``. Only a baseline the user named and that is not there
+    (:class:`BaselineNotFound`) stops the run end: that is a usage error.
+    """
     finished = datetime.now(timezone.utc)
     mode = settings.mode.value
     entries = [test_entry(**t) for t in tests]
-    # The HTML charts and the baseline window read the same newest runs: read them once.
-    recent = (
-        history.read_window(
-            settings.history_dir,
-            mode=mode,
-            limit=max(settings.baseline_window, CHART_RUNS),
-            exclude_run_id=run_id,
+    problems: list[str] = []
+    recent: list[dict[str, Any]] | None = None
+    baseline_runs: list[dict[str, Any]] = []
+    label = "no baseline"
+    checks: dict[str, list[DriftCheck]] = {}
+    drift_failed = False
+    try:
+        # The HTML charts and the baseline window read the same newest runs: read them once.
+        if settings.report_html is not None:
+            recent = history.read_window(
+                settings.history_dir,
+                mode=mode,
+                limit=max(settings.baseline_window, CHART_RUNS),
+                exclude_run_id=run_id,
+            )
+        baseline_runs, label = _baseline(settings, mode, run_id, recent)
+        checks = compare(
+            {"tests": [drift_view(t) for t in entries]},
+            [{**run, "tests": [drift_view(t) for t in run["tests"]]} for run in baseline_runs],
+            DriftThresholds(
+                score_drop=settings.drift_score_drop,
+                latency_rise=settings.drift_latency_rise,
+                cost_rise=settings.drift_cost_rise,
+            ),
         )
-        if settings.report_html is not None
-        else None
-    )
-    baseline_runs, label = _baseline(settings, mode, run_id, recent)
-    checks = compare(
-        {"tests": [drift_view(t) for t in entries]},
-        [{**run, "tests": [drift_view(t) for t in run["tests"]]} for run in baseline_runs],
-        DriftThresholds(
-            score_drop=settings.drift_score_drop,
-            latency_rise=settings.drift_latency_rise,
-            cost_rise=settings.drift_cost_rise,
-        ),
-    )
+    except BaselineNotFound:
+        raise
+    except Exception as exc:  # another run's file must not cost this run its results
+        problems.append(
+            _failure("drift against the baseline", exc) + "; this run is written without drift"
+        )
+        baseline_runs, checks, drift_failed = [], {}, True
     for entry in entries:
         entry["drift"] = [c.to_json() for c in checks.get(entry["nodeid"], [])]
     document = run_document(
         run={
             "id": run_id,
             "mode": mode,
+            "status": "complete" if complete else history.INCOMPLETE,
             "started_at": started.isoformat(timespec="seconds"),
             "finished_at": finished.isoformat(timespec="seconds"),
             "judge_model": judge_model,
@@ -128,37 +175,81 @@ def finish_run(
         tests=entries,
         calls=calls,
     )
-    end = RunEnd(document, label, len(baseline_runs), flagged(checks))
+    end = RunEnd(document, label, len(baseline_runs), flagged(checks), problems=problems)
+    end.drift_failed = drift_failed
+    if not complete:
+        end.notes.append(
+            "run incomplete (interrupted): its history file is marked so, and no baseline "
+            "will include it"
+        )
     if not settings.no_history:
-        end.written.append(history.write_run(settings.history_dir, document, utc_stamp(started)))
-    if settings.baseline == "update":
-        history.write_atomic(settings.baseline_file, document)
-        end.written.append(settings.baseline_file)
+        _attempt(
+            end, "writing the history file", lambda: _write_history(settings, document, started)
+        )
+    if settings.baseline == "update" and not complete:
+        end.notes.append(
+            f"--llmeval-baseline=update: {settings.baseline_file} left as it was, because this "
+            "run was interrupted; run the suite to the end to pin a new baseline"
+        )
+    elif settings.baseline == "update":
+        _attempt(
+            end, "updating the baseline", lambda: _write_json(settings.baseline_file, document)
+        )
     if settings.report_json is not None:
-        history.write_atomic(settings.report_json, document)
-        end.written.append(settings.report_json)
-    write_renderings(settings, document, recent or [])
-    end.written += [p for p in (settings.report_html, settings.report_md) if p is not None]
+        report_json = settings.report_json
+        _attempt(end, "the JSON report", lambda: _write_json(report_json, document))
+    write_renderings(settings, document, recent or [], end)
     return end
 
 
+def _write_history(settings: Settings, document: dict[str, Any], started: datetime) -> Path:
+    return history.write_run(settings.history_dir, document, utc_stamp(started))
+
+
+def _write_json(path: Path, document: dict[str, Any]) -> Path:
+    history.write_atomic(path, document)
+    return path
+
+
+def _attempt(end: RunEnd, what: str, write: Callable[[], Path | None]) -> None:
+    """One write of the run end: its path in ``written``, or its failure in ``problems``."""
+    try:
+        path = write()
+    except Exception as exc:  # one failed output must not stop the others
+        end.problems.append(_failure(what, exc))
+        return
+    if path is not None:
+        end.written.append(path)
+
+
 def write_renderings(
-    settings: Settings, document: dict[str, Any], earlier: list[dict[str, Any]]
+    settings: Settings, document: dict[str, Any], earlier: list[dict[str, Any]], end: RunEnd
 ) -> None:
     """HTML (charts over ``earlier``, the recent runs of this mode), Markdown, step summary."""
     if settings.report_html is not None:
-        from pytest_llmeval.report.html import render_html
+        html_path = settings.report_html
 
-        write_text(settings.report_html, render_html(document, earlier))
+        def write_html() -> Path:
+            from pytest_llmeval.report.html import render_html
+
+            write_text(html_path, render_html(document, earlier))
+            return html_path
+
+        _attempt(end, "the HTML report", write_html)
     if settings.report_md is not None or settings.step_summary is not None:
-        from pytest_llmeval.report.markdown import render_markdown
 
-        markdown = render_markdown(document)
-        if settings.report_md is not None:
-            write_text(settings.report_md, markdown)
-        if settings.step_summary is not None:
-            with settings.step_summary.open("a", encoding="utf-8") as summary:
-                summary.write(markdown)
+        def write_markdown() -> Path | None:
+            from pytest_llmeval.report.markdown import render_markdown
+
+            markdown = render_markdown(document)
+            if settings.step_summary is not None:
+                with settings.step_summary.open("a", encoding="utf-8") as summary:
+                    summary.write(markdown)
+            if settings.report_md is not None:
+                write_text(settings.report_md, markdown)
+            return settings.report_md
+
+        _attempt(end, "the Markdown report", write_markdown)
 
 
 def write_text(path: Path, text: str) -> None:

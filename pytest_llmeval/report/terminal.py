@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from pytest_llmeval.report import metric_text
@@ -18,9 +18,15 @@ def _money(value: float) -> str:
 
 
 def summary_lines(
-    mode: str, tests: int, calls: Sequence[Call], misses: int, cache_misses: int | None = None
+    mode: str,
+    tests: int,
+    calls: Sequence[Call],
+    misses: int,
+    cache_misses: int | None = None,
+    outcomes: Mapping[str, int] | None = None,
 ) -> list[str]:
-    """A few lines: mode, calls by role and source, tokens and cost (unknown said so)."""
+    """A few lines: mode, outcomes unless all passed, calls by role and source, tokens and
+    cost (unknown said so)."""
     roles = Counter(c.role for c in calls)
     sources = Counter(c.source for c in calls)
     tokens_in = sum(c.usage.input_tokens for c in calls)
@@ -37,6 +43,8 @@ def summary_lines(
         f"({roles.get('app', 0)} app, {roles.get('judge', 0)} judge) answered by {by_source}",
         f"tokens {tokens_in:,} in / {tokens_out:,} out; cost {cost}",
     ]
+    if outcomes and set(outcomes) - {"passed"}:
+        lines.insert(1, outcome_line(outcomes))
     if cache_misses is not None:
         hits = [c for c in calls if c.source == "cache"]
         saved = sum(c.cost_usd for c in hits if c.cost_usd is not None)
@@ -46,6 +54,19 @@ def summary_lines(
     if misses:
         lines.append(f"{misses} request(s) had no recording: see the failures above")
     return lines
+
+
+def outcome_line(outcomes: Mapping[str, int]) -> str:
+    """Errors apart from failures: a broken cassette or a dead worker is not a worse app."""
+    from pytest_llmeval.report.document import ERROR_OUTCOMES
+
+    errors = sum(outcomes.get(o, 0) for o in ERROR_OUTCOMES)
+    why = [f"{outcomes[o]} {o}" for o in ERROR_OUTCOMES[1:] if outcomes.get(o)]
+    line = (
+        f"outcomes: {outcomes.get('passed', 0)} passed, {outcomes.get('failed', 0)} failed, "
+        f"{errors} error(s)" + (f" ({', '.join(why)})" if why else "")
+    )
+    return line + (f", {outcomes['skipped']} skipped" if outcomes.get("skipped") else "")
 
 
 def slowest_lines(calls: Sequence[tuple[Call, str]], count: int = 3) -> list[str]:
@@ -66,6 +87,8 @@ def drift_lines(end: RunEnd, *, fail: bool) -> list[str]:
     from pytest_llmeval.traffic.cassettes import display_path
 
     written = [f"report: {display_path(p)}" for p in end.written if p.suffix in (".html", ".md")]
+    if end.drift_failed:
+        return written  # the reason is already among the problems above
     if not end.baseline_runs:
         return [
             "drift: no baseline yet (the next run of this mode will compare with this one)",

@@ -1,0 +1,100 @@
+"""Errors (the test could not be measured) are counted apart from quality failures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from pytest_llmeval.report import document as run_doc
+from pytest_llmeval.report.document import run_document, validate
+
+APP = """
+import pytest
+
+@pytest.mark.llm
+def test_good(llmeval):
+    llmeval.record_score("tone", 0.9)
+
+@pytest.mark.llm
+def test_worse_app(llmeval):
+    llmeval.record_score("tone", 0.2)
+    assert False, "the reply was rude"
+
+@pytest.mark.llm
+def test_broken_check(llmeval):
+    llmeval.assert_schema({}, {"type": 5})  # an invalid schema: an error, not a failure
+"""
+LIVE = ("-p", "no:cacheprovider", "--llmeval-mode=live")
+
+
+def test_errors_are_counted_apart_in_every_report(pytester: pytest.Pytester, online: Any) -> None:
+    pytester.makepyfile(test_app=APP)
+    result = pytester.runpytest(
+        *LIVE,
+        "--llmeval-report-json=r.json",
+        "--llmeval-report-md=r.md",
+        "--llmeval-report-html=r.html",
+    )
+    result.assert_outcomes(passed=1, failed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ["mode live: 3 llm test(s)*", "outcomes: 1 passed, 1 failed, 1 error(s)"]
+    )
+    document = json.loads((pytester.path / "r.json").read_text())
+    assert validate(document) == []
+    totals = document["run"]["totals"]
+    assert (totals["tests"], totals["passed"], totals["failed"], totals["errors"]) == (3, 1, 1, 1)
+    outcomes = {t["nodeid"].split("::")[1]: t["outcome"] for t in document["tests"]}
+    assert outcomes == {
+        "test_good": "passed",
+        "test_worse_app": "failed",
+        "test_broken_check": "error",
+    }
+    markdown = (pytester.path / "r.md").read_text()
+    assert markdown.startswith("## ❌ pytest-llmeval: 1/3 LLM tests passed (1 failed, 1 error(s))")
+    assert "1 passed, 1 failed, 1 errors" in (pytester.path / "r.html").read_text()
+
+
+def test_all_passed_adds_no_outcome_line(pytester: pytest.Pytester, online: Any) -> None:
+    pytester.makepyfile(test_app=APP)
+    result = pytester.runpytest(*LIVE, "-k", "good")
+    result.assert_outcomes(passed=1, deselected=2)
+    result.stdout.no_fnmatch_line("outcomes:*")
+
+
+def test_call_failures_reach_the_document() -> None:
+    failure = "POST /v1/messages: 529 overloaded_error (request-id req_123)"
+    entry = run_doc.test_entry(
+        nodeid="t.py::a",
+        outcome="error",
+        calls=[],
+        sample_scores=[],
+        sampling=None,
+        call_failures=[failure],
+    )
+    assert entry["call_failures"] == [failure]
+    quiet = run_doc.test_entry(
+        nodeid="t.py::b", outcome="passed", calls=[], sample_scores=[], sampling=None
+    )
+    assert "call_failures" not in quiet, "optional: absent when every call was answered"
+    document = run_document(
+        run={"id": "r", "mode": "live", "started_at": "", "finished_at": "", "judge_model": "m"},
+        tests=[entry, quiet],
+        calls=[],
+    )
+    assert validate(document) == []
+    assert document["run"]["totals"]["errors"] == 1
+    assert validate({**document, "tests": [{**entry, "call_failures": [529]}]}) == [
+        "$.tests[0].call_failures[0]: 529 is not of type 'string'"
+    ]
+
+
+def test_old_documents_without_errors_still_validate() -> None:
+    document = run_document(
+        run={"id": "r", "mode": "live", "started_at": "", "finished_at": "", "judge_model": "m"},
+        tests=[],
+        calls=[],
+    )
+    del document["run"]["totals"]["errors"]
+    assert validate(document) == []
