@@ -138,6 +138,8 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
         recorder.start()
     except BrokenCassette as exc:
         recorder.stop()
+        # Still a test of this run: it reaches the summary, the reports and the history.
+        item.user_properties.extend(session.test_finished(record))
         pytest.fail(
             f"llmeval: broken cassette {display_path(exc.path)}: {exc.reason}\n"
             f"Fix or delete it, then re-record with: "

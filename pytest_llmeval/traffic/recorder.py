@@ -434,7 +434,7 @@ class TrafficRecorder:
             return response
         self._failed.pop(_failure_key(request), None)
         if key is not None and source == "network":
-            self._store_in_cache(key, response, decoded, duration)
+            self._store_in_cache(key, request, response, decoded, duration)
         return response
 
     # --- the response cache: after the cassette, before the network ---------------------
@@ -519,15 +519,36 @@ class TrafficRecorder:
         )
 
     def _store_in_cache(
-        self, key: CacheKey, response: httpx2.Response, body: bytes, duration: float
+        self,
+        key: CacheKey,
+        request: httpx2.Request,
+        response: httpx2.Response,
+        body: bytes,
+        duration: float,
     ) -> None:
+        """Only usable answers get here (see ``_finish``); ``body`` is decoded.
+
+        Scrubbed as a cassette is: secrets, then the user's hook, then secrets again.
+        """
         from pytest_llmeval.traffic.cache import CachedResponse
 
-        """Only usable answers get here (see ``_finish``); ``body`` is decoded."""
         entry = self.cache_index[-1] if self.cache_index else {}
         assert self.cache is not None
         headers = self.scrubber.response_headers(dict(response.headers.items()))
-        text = self.scrubber.scrub_body(body.decode("utf-8"), headers.get("content-type", ""))
+        content_type = str(headers.get("content-type", ""))
+        text = self.scrubber.scrub_body(body.decode("utf-8"), content_type)
+        if self.on_save is not None:
+            interaction: dict[str, Any] = {
+                "request": self._live_view(request),
+                "response": {
+                    "status": {"code": response.status_code, "message": ""},
+                    "headers": dict(headers),
+                    "body": text,
+                },
+                "llmeval": {},
+            }
+            self.on_save([interaction])
+            text = self.scrubber.scrub_text(str(interaction["response"].get("body") or ""))
         self.cache.put(
             key,
             CachedResponse(
