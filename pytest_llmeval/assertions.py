@@ -101,8 +101,27 @@ def schema_violations(data: Any, schema: dict[str, Any]) -> list[str]:
         raise LlmevalUsageError(
             f"llmeval: the schema itself is invalid at {where}: {exc.message}"
         ) from None
-    errors = sorted(cls(schema).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    from referencing import Registry
+    from referencing.exceptions import Unresolvable
+
+    # jsonschema would fetch a remote $ref over HTTP: never, and never during an offline replay.
+    validator = cls(schema, registry=Registry(retrieve=_refuse_remote))  # type: ignore[call-arg]
+    try:
+        errors = sorted(
+            validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]
+        )
+    except Unresolvable as exc:
+        ref = getattr(exc, "ref", "?")
+        raise LlmevalUsageError(
+            f"llmeval: the schema's $ref {ref!r} cannot be resolved locally, and llmeval never "
+            "fetches schemas over the network. Put the referenced schema under $defs and refer "
+            "to it as '#/$defs/...', or load it yourself and pass the whole schema."
+        ) from None
     return [f"{e.json_path}: {e.message}" for e in errors]
+
+
+def _refuse_remote(uri: str) -> Any:
+    raise LookupError(f"remote $ref {uri!r} is not fetched")
 
 
 # --- budgets -------------------------------------------------------------------------------

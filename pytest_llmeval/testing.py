@@ -174,6 +174,11 @@ class StandInServer:
         return f"http://{host!s}:{port}"
 
     @property
+    def connections(self) -> int:
+        """How many TCP connections the server has accepted since it started."""
+        return self._httpd.accepted if self._httpd is not None else 0
+
+    @property
     def requests(self) -> list[LoggedRequest]:
         """Every request received, in order, faulted and rejected ones included."""
         with self._lock:
@@ -439,11 +444,14 @@ class _HTTPServer(ThreadingHTTPServer):
         self.standin = standin
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        #: Every TCP connection accepted, for tests that prove nothing connected.
+        self.accepted = 0
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
+            self.accepted += 1
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:

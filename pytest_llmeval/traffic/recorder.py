@@ -181,6 +181,38 @@ class TrafficRecorder:
         self._undo.append(
             _patch(httpx2.AsyncHTTPTransport, "handle_async_request", handle_async_request)
         )
+        self._patch_aiohttp()
+        if self.plan.replay_only:
+            from pytest_llmeval.traffic.guard import NetworkGuard
+
+            guard = NetworkGuard(os.environ.get("ANTHROPIC_BASE_URL"), self.misses.append)
+            guard.start()
+            self._undo.append(guard.stop)
+
+    def _patch_aiohttp(self) -> None:
+        """The SDK's aiohttp client (``DefaultAioHttpClient``) has a transport of its own."""
+        import importlib.util
+
+        if importlib.util.find_spec("aiohttp") is None:
+            return  # without aiohttp the SDK cannot build that client
+        try:
+            from anthropic._vendor.httpx_aiohttp.transport import AiohttpTransport
+        except ImportError:
+            return
+        import httpx2
+
+        inner: Any = AiohttpTransport.handle_async_request
+        if self._cassette is not None:
+            # vcrpy patches only httpx2's own transports; its stub wraps any transport method
+            # (vcr.stubs.httpx_stubs has no public alias for it).
+            from vcr.stubs.httpx_stubs import vcr_handle_async_request
+
+            inner = vcr_handle_async_request(self._cassette, inner, httpx2)
+
+        async def handle_async_request(transport: Any, request: httpx2.Request) -> httpx2.Response:
+            return await self._handle_async(inner, transport, request)
+
+        self._undo.append(_patch(AiohttpTransport, "handle_async_request", handle_async_request))
 
     @property
     def failures(self) -> list[str]:

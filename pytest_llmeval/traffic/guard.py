@@ -1,0 +1,114 @@
+"""Replay never reaches the model API, whatever client a test uses.
+
+The recorder answers the SDK's own clients (httpx2 and aiohttp transports). A client it does
+not know (plain httpx, requests, a hand-made socket) would go straight to the API, with the
+placeholder key. While a test replays, this guard refuses name lookups of the API's host and
+connections to its address, and says which client tried; every other connection (a local
+database, a test server) is left alone.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+#: Modules that name a client in the message, outermost first.
+_CLIENTS = ("aiohttp", "httpx2", "httpx", "requests", "urllib3", "urllib.request", "http.client")
+
+
+class ReplayNetworkBlocked(ConnectionRefusedError):
+    """Raised to the client that tried to reach the model API during replay."""
+
+
+def api_address(base_url: str | None) -> tuple[str, int]:
+    """(host, port) of the model API the SDK would call."""
+    parts = urlsplit(base_url or DEFAULT_BASE_URL)
+    host = (parts.hostname or "api.anthropic.com").lower()
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return host, port
+
+
+def _client_name() -> str:
+    """The HTTP library in the current call stack, for the message."""
+    frame = sys._getframe(2)
+    found = ""
+    while frame is not None:
+        module = str(frame.f_globals.get("__name__", ""))
+        for client in _CLIENTS:
+            if module == client or module.startswith(client + "."):
+                found = client  # keep walking: the outermost library is the one the app used
+        frame = frame.f_back  # type: ignore[assignment]
+    return found or "an unknown client"
+
+
+class NetworkGuard:
+    """Install for the duration of a replaying test; ``blocked`` lists what was refused."""
+
+    def __init__(self, base_url: str | None, on_block: Callable[[str], None]) -> None:
+        self.host, self.port = api_address(base_url)
+        self._on_block = on_block
+        self._undo: list[Callable[[], None]] = []
+
+    def _refuse(self, target: str) -> ReplayNetworkBlocked:
+        message = (
+            f"{_client_name()} tried to reach the model API at {target} during replay; "
+            "nothing was sent. Replay never touches the network: use the anthropic SDK's "
+            "client (httpx or aiohttp, which the plugin records and replays), and record with "
+            "--llmeval-mode=record"
+        )
+        self._on_block(message)
+        return ReplayNetworkBlocked(f"llmeval: {message}")
+
+    def _is_api(self, host: Any, port: Any) -> bool:
+        return str(host).lower().strip("[]") == self.host and (port is None or port == self.port)
+
+    def start(self) -> None:
+        real_getaddrinfo = socket.getaddrinfo
+        real_connect = socket.socket.connect
+        real_connect_ex = socket.socket.connect_ex
+        guard = self
+
+        def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+            if guard._is_api(host, _port(port)):
+                raise guard._refuse(f"{host}:{port}")
+            return real_getaddrinfo(host, port, *args, **kwargs)
+
+        def connect(sock: socket.socket, address: Any) -> None:
+            if _is_inet(address) and guard._is_api(address[0], address[1]):
+                raise guard._refuse(f"{address[0]}:{address[1]}")
+            real_connect(sock, address)
+
+        def connect_ex(sock: socket.socket, address: Any) -> int:
+            if _is_inet(address) and guard._is_api(address[0], address[1]):
+                raise guard._refuse(f"{address[0]}:{address[1]}")
+            return real_connect_ex(sock, address)
+
+        socket.getaddrinfo = getaddrinfo
+        socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
+
+        def undo() -> None:
+            socket.getaddrinfo = real_getaddrinfo
+            socket.socket.connect = real_connect  # type: ignore[method-assign]
+            socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
+
+        self._undo.append(undo)
+
+    def stop(self) -> None:
+        while self._undo:
+            self._undo.pop()()
+
+
+def _port(port: Any) -> int | None:
+    try:
+        return int(port) if port is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_inet(address: Any) -> bool:
+    return isinstance(address, tuple) and len(address) >= 2 and isinstance(address[0], str)
