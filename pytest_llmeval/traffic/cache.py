@@ -128,12 +128,59 @@ class CachedResponse:
         )
 
 
-def _json_only_disk() -> type:
-    """A diskcache ``Disk`` that stores bytes and refuses to unpickle anything it reads."""
+def inside(directory: Path, filename: object) -> bool:
+    """Whether a ``filename`` from the cache database names a file inside ``directory``.
+
+    diskcache joins it to the directory and reads, then deletes it on expiry (and removes its
+    parent directories while empty): an absolute path or ``..`` would reach outside.
+    """
+    if not isinstance(filename, str) or not filename or os.path.isabs(filename):
+        return False
+    if ".." in Path(filename).parts:
+        return False
+    root = os.path.realpath(directory)
+    return os.path.realpath(os.path.join(root, filename)).startswith(root + os.sep)
+
+
+def drop_rows_outside(directory: Path) -> list[str]:
+    """Delete database rows whose file lies outside ``directory``; the names dropped.
+
+    Run before diskcache opens the database, with sqlite3 alone: diskcache itself would act on
+    such a row (read it, or delete the file it names) before we could refuse it.
+    """
+    import sqlite3
+
+    database = directory / "cache.db"
+    if not database.is_file():
+        return []
+    con = sqlite3.connect(str(database), timeout=5)
+    try:
+        try:
+            rows = con.execute(
+                "SELECT rowid, filename FROM Cache WHERE filename IS NOT NULL"
+            ).fetchall()
+        except sqlite3.Error:
+            return []  # no table yet, or not diskcache's database: opening it will say
+        bad = [(rowid, name) for rowid, name in rows if not inside(directory, name)]
+        if bad:
+            con.executemany("DELETE FROM Cache WHERE rowid = ?", [(r,) for r, _ in bad])
+            con.commit()
+        return [str(name) for _, name in bad]
+    finally:
+        con.close()
+
+
+def _json_only_disk(directory: Path) -> type:
+    """A diskcache ``Disk`` that stores bytes, refuses to unpickle anything it reads, and never
+    touches a file outside the cache directory."""
     import diskcache
     from diskcache.core import MODE_PICKLE
 
     class JsonOnlyDisk(diskcache.Disk):  # type: ignore[misc]
+        def remove(self, file_path: Any) -> None:
+            if inside(directory, file_path):
+                super().remove(file_path)
+
         def put(self, key: Any) -> Any:
             if not isinstance(key, str):
                 raise TypeError("llmeval cache keys are strings")
@@ -152,6 +199,8 @@ def _json_only_disk() -> type:
         def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
             if mode == MODE_PICKLE:
                 raise UnsafeCacheEntry("a pickled value")
+            if filename is not None and not inside(directory, filename):
+                raise UnsafeCacheEntry(f"an entry naming a file outside the cache ({filename!r})")
             return super().fetch(mode, filename, value, read)
 
     return JsonOnlyDisk
@@ -181,9 +230,16 @@ class ResponseCache:
 
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(self.directory, 0o700)  # mkdir's mode is masked by the umask
+            dropped = drop_rows_outside(self.directory)
+            if dropped:
+                self._warn(
+                    f"llmeval: removed {len(dropped)} entr(ies) from the response cache at "
+                    f"{self.directory} that named files outside it ({dropped[0]!r}); something "
+                    "other than pytest-llmeval wrote there. Nothing outside was read or deleted."
+                )
             self._cache = diskcache.Cache(
                 str(self.directory),
-                disk=_json_only_disk(),
+                disk=_json_only_disk(self.directory),
                 size_limit=self.size_limit,
                 eviction_policy="least-recently-stored",
                 timeout=5,
