@@ -7,6 +7,8 @@ still replays.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 from conftest import KEY, cassettes, go_offline, written_files
@@ -195,3 +197,56 @@ def test_a_key_split_across_stream_deltas_is_scrubbed_whole(pytester, online, mo
     result = pytester.runpytest("-p", "no:cacheprovider", "-s")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*TEXT Your key is ?scrubbed?, keep it safe."])
+
+
+FULL_TRIP_APP = """
+import os
+import anthropic, pytest
+
+@pytest.mark.llm
+def test_everywhere(llmeval):
+    key = os.environ["ANTHROPIC_API_KEY"]
+    client = anthropic.Anthropic(default_headers={"x-debug-key": key})
+    reply = client.messages.create(
+        model="claude-sonnet-5-5", max_tokens=64,
+        messages=[{"role": "user", "content": f"key {key} db {os.environ['DB_PASSWORD']}"}],
+        metadata={"user_id": key},
+        extra_query={"k": key},
+    )
+    llmeval.assert_rubric(reply.content[0].text, "Mentions a key.", threshold=0.0)
+    llmeval.record_score("length", len(reply.content[0].text))
+"""
+
+
+def test_a_full_record_and_replay_leaves_no_secret_in_any_file_or_output(
+    pytester, online, monkeypatch
+):
+    """Issue 11's done-when: body, query, header and env value; every file and all output."""
+    password = "db-password-" + "s3cr3t-0042"
+    monkeypatch.setenv("DB_PASSWORD", password)
+    pytester.makeini("[pytest]\nllmeval_scrub_env = DB_PASSWORD\n")
+    pytester.makepyfile(test_app=FULL_TRIP_APP)
+    reports = (
+        "--llmeval-report-json=out/report.json",
+        "--llmeval-report-html=out/report.html",
+        "--llmeval-report-md=out/report.md",
+        "--junitxml=out/junit.xml",
+        "-rA",
+    )
+    online.queue(
+        Reply(text=f"Noted key {KEY}."),
+        Reply(text=json.dumps({"reasoning": f"It echoes {KEY}", "score": 9})),
+    )
+    recorded = pytester.runpytest("-p", "no:cacheprovider", *reports)
+    recorded.assert_outcomes(passed=1)
+    go_offline(monkeypatch, online)
+    monkeypatch.setenv("DB_PASSWORD", password)
+    replayed = pytester.runpytest("-p", "no:cacheprovider", *reports)
+    replayed.assert_outcomes(passed=1)
+    output = recorded.stdout.str() + recorded.stderr.str()
+    output += replayed.stdout.str() + replayed.stderr.str()
+    for secret in (KEY, password):
+        assert secret not in output
+        for path in pytester.path.rglob("*"):
+            if path.is_file() and path.suffix not in (".py", ".ini"):
+                assert secret.encode() not in path.read_bytes(), f"{secret!r} in {path}"
