@@ -60,6 +60,19 @@ def _samples(value: Any, nodeid: str) -> int:
 
 
 def _min_pass_rate(value: Any, nodeid: str) -> float:
+    if isinstance(value, str):
+        # "2/3": how people think about samples, and exact where 0.67 is not.
+        wanted, _, out_of = value.partition("/")
+        try:
+            passes, samples = int(wanted), int(out_of)
+            if samples < 1 or not 0 <= passes <= samples:
+                raise ValueError
+        except ValueError:
+            raise pytest.UsageError(
+                f"{nodeid}: @pytest.mark.llm(min_pass_rate={value!r}): expected a number "
+                "between 0 and 1 or a fraction of samples such as '2/3'"
+            ) from None
+        return passes / samples
     rate = _number("min_pass_rate", value, nodeid)
     if not 0.0 <= rate <= 1.0:
         raise pytest.UsageError(

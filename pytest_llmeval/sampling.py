@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-_EPSILON = 1e-9
 
 
 @dataclass(frozen=True)
@@ -88,9 +87,22 @@ class SamplingOutcome:
         }
 
 
+def percent(rate: float) -> int:
+    """A rate as the whole percentage ``describe`` prints: the verdict compares these."""
+    return int(f"{rate * 100:.0f}")
+
+
 def needed_passes(planned: int, min_pass_rate: float) -> int:
-    """The fewest passes out of ``planned`` that meet ``min_pass_rate``."""
-    return max(0, math.ceil(planned * min_pass_rate - _EPSILON))
+    """The fewest passes out of ``planned`` that meet ``min_pass_rate`` as printed.
+
+    Compared in the whole percentages the summary shows, so "2/3 passed (67%)" always meets
+    "67% required": with ``min_pass_rate=0.67`` and 3 samples, 2 passes are enough.
+    """
+    required = percent(min_pass_rate)
+    for passes in range(planned + 1):
+        if percent(passes / planned) >= required:
+            return passes
+    return planned
 
 
 def settled(passes: int, failures: int, planned: int, min_pass_rate: float) -> bool:

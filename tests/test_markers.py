@@ -21,6 +21,8 @@ import pytest
         ),
         ("samples=2.5", "*@pytest.mark.llm(samples=2.5): must be a whole number >= 1"),
         ("min_pass_rate=1.5", "*@pytest.mark.llm(min_pass_rate=1.5): must be between 0 and 1"),
+        ("min_pass_rate='3/2'", "*@pytest.mark.llm(min_pass_rate='3/2'): expected a number*'2/3'"),
+        ("min_pass_rate='most'", "*@pytest.mark.llm(min_pass_rate='most'): expected a number*"),
         ("latency_budget=-1", "*@pytest.mark.llm(latency_budget=-1): must be > 0 seconds"),
         ("cost_budget='cheap'", "*@pytest.mark.llm(cost_budget='cheap'): expected a number"),
         ("judge_model=''", "*@pytest.mark.llm(judge_model=''): expected a model name"),

@@ -210,8 +210,8 @@ def test_settled(passes, failures, planned, rate, done):
     assert settled(passes, failures, planned, rate) is done
 
 
-def test_needed_passes_tolerates_float_error():
-    assert needed_passes(3, 0.67) == 3
+def test_needed_passes_at_printed_precision_and_float_error():
+    assert needed_passes(3, 0.67) == 2  # 2/3 prints as 67%
     assert needed_passes(10, 0.7) == 7
     assert needed_passes(5, 0.0) == 0
 
@@ -224,3 +224,39 @@ def test_outcome_and_score_summary():
     assert summary["tone"]["mean"] == pytest.approx(0.7)
     assert (summary["tone"]["min"], summary["tone"]["max"]) == (0.6, 0.8)
     assert summary["len"]["samples"] == [3.0, None]
+
+
+@pytest.mark.parametrize(
+    "marker", ["samples=3, min_pass_rate=0.67", 'samples=3, min_pass_rate="2/3"']
+)
+def test_two_of_three_meets_67_percent_as_printed(pytester, online, marker):
+    """The verdict never contradicts its printout: "2/3 passed (67%)" meets "67% required"."""
+    online.queue(GOOD, BAD, GOOD)
+    _write(pytester, marker)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*: 2/3 passed (67%, 95% CI *) >= 67% required"])
+
+
+@pytest.mark.parametrize(
+    ("planned", "rate", "needed"),
+    [
+        (3, 0.67, 2),
+        (3, 0.66, 2),
+        (3, 0.68, 3),
+        (3, 2 / 3, 2),
+        (5, 0.6, 3),
+        (4, 0.75, 3),
+        (10, 0.95, 10),
+        (3, 1.0, 3),
+        (3, 0.0, 0),
+        (7, 0.5, 4),
+    ],
+)
+def test_needed_passes_compare_at_the_printed_precision(planned, rate, needed):
+    assert needed_passes(planned, rate) == needed
+    outcome = SamplingOutcome(
+        planned, rate, tuple(SampleResult(i, i <= needed) for i in range(1, planned + 1))
+    )
+    assert outcome.passed == (needed <= planned)
+    assert (">=" in outcome.describe()) == outcome.passed
