@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-
 @dataclass(frozen=True)
 class SampleResult:
     index: int
