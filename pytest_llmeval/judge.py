@@ -9,18 +9,15 @@ schema's bounds are a request, not a guarantee.
 from __future__ import annotations
 
 import json
-import re
 import statistics
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any
 
 from pytest_llmeval.traffic.calls import acting_as
 
-FALLBACK_JUDGE_MODEL = "claude-sonnet-5-5"
 SCALE = (0, 10)
 ATTEMPTS = 3
 MAX_TOKENS = 2048
-_SONNET = re.compile(r"claude-sonnet-(\d+)(?:-(\d))?")
 
 VERDICT_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -53,27 +50,6 @@ class JudgeError(Exception):
 class Verdict:
     raw: float
     reasoning: str
-
-
-def default_judge_model() -> str:
-    """The newest Sonnet the installed SDK knows that it does not list as deprecated."""
-    try:
-        from anthropic.types.model_param import ModelParam
-    except ImportError:  # pragma: no cover - the SDK moved its types
-        return FALLBACK_JUDGE_MODEL
-    try:
-        from anthropic._data import DEPRECATED_MODELS
-    except ImportError:  # pragma: no cover - a private module; absent means nothing known
-        DEPRECATED_MODELS = {}
-    names = [n for arg in get_args(ModelParam) for n in get_args(arg) if isinstance(n, str)]
-    best: tuple[tuple[int, int], str] | None = None
-    for name in names:
-        match = _SONNET.fullmatch(name)
-        if match and name not in DEPRECATED_MODELS:
-            version = (int(match.group(1)), int(match.group(2) or 0))
-            if best is None or version > best[0]:
-                best = (version, name)
-    return best[1] if best else FALLBACK_JUDGE_MODEL
 
 
 def output_text(output: Any) -> str:

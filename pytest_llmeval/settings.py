@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from pytest_llmeval.constants import DEFAULT_JUDGE_MODEL
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price, parse_price_line
 
 ENV_MODE = "LLMEVAL_MODE"
@@ -144,13 +145,8 @@ class Settings:
         return mode in (Mode.AUTO, Mode.RECORD)
 
     def judge_model(self, marker: str | None) -> str:
-        """CLI > marker > ini > the newest Sonnet the installed SDK knows."""
-        chosen = self.judge_model_cli or marker or self.judge_model_ini
-        if chosen:
-            return chosen
-        from pytest_llmeval.judge import default_judge_model
-
-        return default_judge_model()
+        """CLI > marker > ini > ``DEFAULT_JUDGE_MODEL``, a constant of this package."""
+        return self.judge_model_cli or marker or self.judge_model_ini or DEFAULT_JUDGE_MODEL
 
     def secrets(self, environ: Mapping[str, str]) -> tuple[str, ...]:
         """Values that must never be written: credentials and user-named variables.

@@ -8,7 +8,8 @@ import pytest
 import yaml
 from conftest import cassettes, go_offline
 
-from pytest_llmeval.judge import VERDICT_SCHEMA, default_judge_model, parse_verdict
+from pytest_llmeval.constants import DEFAULT_JUDGE_MODEL
+from pytest_llmeval.judge import VERDICT_SCHEMA, parse_verdict
 from pytest_llmeval.testing import Reply
 
 RUBRIC = "States the 30-day return limit; offers an alternative; polite."
@@ -170,8 +171,22 @@ def test_grade_accepts_thinking_first_and_records_the_score(pytester, online):
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
 
 
-def test_default_judge_is_the_newest_sonnet_not_deprecated():
-    assert default_judge_model() == "claude-sonnet-5-5"
+def test_the_default_judge_is_a_constant_that_does_not_follow_the_sdk(pytester, online):
+    """Upgrading anthropic must not turn graded cassettes into misses: the default is ours."""
+    assert DEFAULT_JUDGE_MODEL == "claude-sonnet-5-5"
+    online.queue(Reply(text=json.dumps({"reasoning": "ok", "score": 9})))
+    pytester.makepyfile(
+        """
+        import anthropic, pytest
+
+        @pytest.mark.llm
+        def test_graded(llmeval):
+            grade = llmeval.grade("Within 30 days.", "States the window.")
+            assert grade.judge_model == "claude-sonnet-5-5"
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert online.requests[-1].json()["model"] == "claude-sonnet-5-5"
 
 
 @pytest.mark.parametrize(
