@@ -7,3 +7,7 @@ from __future__ import annotations
 #: cassette miss and changes the judge in the history. Change it only on purpose, with a
 #: CHANGELOG line.
 DEFAULT_JUDGE_MODEL = "claude-sonnet-5-5"
+
+#: What the SDK is given as a key while replaying with none: only the recorder ever sees it (it
+#: answers from cassettes), and the replay network guard keeps other clients from sending it.
+PLACEHOLDER_KEY = "llmeval-replay-placeholder-not-a-key"

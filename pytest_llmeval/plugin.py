@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 import pytest
 
 from pytest_llmeval import hookspecs
+from pytest_llmeval.constants import PLACEHOLDER_KEY
 from pytest_llmeval.markers import MARKER_HELP, LlmSpec, parse_llm_marker
 from pytest_llmeval.session import LlmevalSession, TestRecord
 from pytest_llmeval.settings import add_options, build_settings
@@ -46,9 +47,15 @@ def pytest_configure(config: pytest.Config) -> None:
     session = LlmevalSession(config, build_settings(config))
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(session, "llmeval-session")
+    if session.settings.replays_without_key:
+        # Before collection, so `client = anthropic.Anthropic()` at import time works in a CI
+        # replay; the key only ever reaches the recorder, which answers from cassettes.
+        os.environ.setdefault("ANTHROPIC_API_KEY", PLACEHOLDER_KEY)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if os.environ.get("ANTHROPIC_API_KEY") == PLACEHOLDER_KEY:
+        del os.environ["ANTHROPIC_API_KEY"]
     session = config.stash.get(SESSION_KEY, None)
     if session is not None:
         config.pluginmanager.unregister(session)
@@ -130,6 +137,7 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
         prices=session.prices,
         cache=session.cache() if settings.uses_cache(plan.mode, plan.record_mode) else None,
         request_hook=request_hook,
+        rerecord_args=settings.rerecord_args(),
     )
     record = TestRecord(nodeid=item.nodeid, mode=plan.mode.value, cassette=str(cassette))
     item.stash[RECORD_KEY] = record

@@ -144,6 +144,22 @@ class Settings:
             return self.cache
         return mode in (Mode.AUTO, Mode.RECORD)
 
+    def rerecord_args(self) -> tuple[str, ...]:
+        """Options of this run that change what tests ask, for a suggested re-record command."""
+        args = []
+        if self.samples_cli is not None:
+            args.append(f"--llmeval-samples={self.samples_cli}")
+        if self.judge_model_cli is not None:
+            args.append(f"--llmeval-judge-model={self.judge_model_cli}")
+        return tuple(args)
+
+    @property
+    def replays_without_key(self) -> bool:
+        """No credential and nothing may be recorded: the SDK needs a placeholder to build a
+        client at all, from collection on (clients created at import time)."""
+        replays = self.mode is Mode.REPLAY or (self.mode is Mode.AUTO and self.ci)
+        return replays and not self.has_credentials
+
     def judge_model(self, marker: str | None) -> str:
         """CLI > marker > ini > ``DEFAULT_JUDGE_MODEL``, a constant of this package."""
         return self.judge_model_cli or marker or self.judge_model_ini or DEFAULT_JUDGE_MODEL

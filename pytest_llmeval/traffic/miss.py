@@ -32,6 +32,9 @@ class MissContext:
     mode: str
     #: Why this test is replaying, e.g. "CI is set" (auto mode without a cassette).
     reason: str
+    #: Options of this run that shape requests (``--llmeval-samples=5``): a re-record must
+    #: repeat them, or it records what this run does not ask.
+    rerecord_args: tuple[str, ...] = ()
 
 
 def _json(body: bytes) -> Any:
@@ -44,6 +47,54 @@ def _json(body: bytes) -> Any:
 def _short(value: Any) -> str:
     text = "(absent)" if value is _ABSENT else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 3] + "..."
+
+
+_CONTEXT = 40
+_MAX_DIFF_LINES = 24
+
+
+def _window(text: str, start: int, end: int) -> str:
+    """``text[start:end]`` with up to ``_CONTEXT`` characters either side, quoted as JSON."""
+    left, right = max(0, start - _CONTEXT), min(len(text), end + _CONTEXT)
+    shown = json.dumps(text[left:right], ensure_ascii=False)[1:-1]
+    return f'"{"..." if left else ""}{shown}{"..." if right < len(text) else ""}"'
+
+
+def describe_change(where: str, old: Any, new: Any) -> list[str]:
+    """Lines saying how one value changed; long text shows where, not just how it starts.
+
+    An edit at the end of a 2,000-character document must be visible: multi-line text gets a
+    compact unified diff, one-line text a window around the first and last difference.
+    """
+    if not (isinstance(old, str) and isinstance(new, str)):
+        return [f"  {where}: {_short(old)} -> {_short(new)}"]
+    if len(old) + len(new) <= 2 * _MAX_VALUE - 20 and "\n" not in old + new:
+        return [f"  {where}: {_short(old)} -> {_short(new)}"]
+    if "\n" in old or "\n" in new:
+        import difflib
+
+        diff = list(
+            difflib.unified_diff(
+                old.splitlines(), new.splitlines(), "recorded", "requested", n=1, lineterm=""
+            )
+        )[2:]
+        if len(diff) > _MAX_DIFF_LINES:
+            diff = [*diff[:_MAX_DIFF_LINES], f"... and {len(diff) - _MAX_DIFF_LINES} more lines"]
+        return [f"  {where}: the text changed:", *(f"    {line[:200]}" for line in diff)]
+    prefix = 0
+    while prefix < min(len(old), len(new)) and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while (
+        suffix < min(len(old), len(new)) - prefix
+        and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]
+    ):
+        suffix += 1
+    return [
+        f"  {where}: at character {prefix + 1} of {len(old)}:",
+        f"    recorded:  {_window(old, prefix, len(old) - suffix)}",
+        f"    requested: {_window(new, prefix, len(new) - suffix)}",
+    ]
 
 
 class _Absent:
@@ -92,13 +143,14 @@ def explain_miss(
         f"  cassette: {display_path(context.cassette)}",
         f"  request:  {method} {path}{_model(requested)}",
     ]
-    rewrite = f"pytest --llmeval-mode=rewrite '{context.nodeid}'"
+    extra = "".join(f" {arg}" for arg in context.rerecord_args)
+    rewrite = f"pytest --llmeval-mode=rewrite{extra} '{context.nodeid}'"
     if not context.cassette_exists:
         lines += [
             "",
             f"The cassette does not exist{f' ({context.reason})' if context.reason else ''}.",
             "Record it where ANTHROPIC_API_KEY is set with:",
-            f"  pytest --llmeval-mode=record '{context.nodeid}'",
+            f"  pytest --llmeval-mode=record{extra} '{context.nodeid}'",
         ]
         return "\n".join(lines)
     same_endpoint = [r for r in recorded if r.method == method and r.path == path]
@@ -123,7 +175,7 @@ def explain_miss(
         else:
             lines += ["", f"Closest recording: #{number} of {len(recorded)}; what changed:"]
             for where, old, new in changes[:_MAX_CHANGES]:
-                lines.append(f"  {where}: {_short(old)} -> {_short(new)}")
+                lines += describe_change(where, old, new)
             if len(changes) > _MAX_CHANGES:
                 lines.append(f"  ... and {len(changes) - _MAX_CHANGES} more")
             lines += ["", "The request changed since the cassette was recorded."]

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_llmeval.constants import PLACEHOLDER_KEY
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 from pytest_llmeval.settings import CREDENTIAL_ENV, Mode
 from pytest_llmeval.traffic.calls import ROLE, Call, Source, make_call
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from pytest_llmeval.traffic.cache import CachedResponse, CacheKey, ResponseCache
 
 _CALL_START: ContextVar[float] = ContextVar("llmeval_call_start", default=0.0)
-PLACEHOLDER_KEY = "llmeval-replay-placeholder-not-a-key"
 _ENCODINGS_VCR_DECODES = "gzip, deflate"
 
 
@@ -134,7 +134,9 @@ class TrafficRecorder:
         prices: Mapping[str, Price] = DEFAULT_PRICES,
         cache: ResponseCache | None = None,
         request_hook: RequestHook | None = None,
+        rerecord_args: tuple[str, ...] = (),
     ) -> None:
+        self.rerecord_args = rerecord_args
         #: The user's scrub hook for a request alone (``pytest_llmeval_scrub_interaction``).
         self.request_hook = request_hook
         self.prices = prices
@@ -619,9 +621,11 @@ class TrafficRecorder:
                 cassette_exists=self.plan.cassette_exists,
                 mode=self.plan.mode.value,
                 reason=self.plan.reason,
+                rerecord_args=self.rerecord_args,
             ),
         )
-        self.misses.append(message)
+        if message not in self.misses:  # once per test, not once per sample or thread
+            self.misses.append(message)
         error = {"type": "error", "error": {"type": "llmeval_cassette_miss", "message": message}}
         return httpx2.Response(
             404,
