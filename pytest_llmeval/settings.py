@@ -1,7 +1,12 @@
 """One frozen Settings built from CLI, ini and environment: the only reader of configuration.
 
-Precedence, written down once: command line > marker > ini > environment > default.
-(The marker part applies per test and is resolved in ``markers.py``.)
+Precedence, written down once, for every setting:
+
+    command line > environment > marker > ini > default
+
+Each layer applies where it exists: the environment only names the mode (``LLMEVAL_MODE``),
+the run id and the step summary; the marker only per-test settings (``samples``,
+``judge_model``, budgets), resolved per test from ``markers.py``.
 """
 
 from __future__ import annotations

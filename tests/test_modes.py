@@ -134,13 +134,18 @@ def test_live_neither_reads_nor_writes_cassettes(pytester, online):
         ("env", []),
         ("ini", []),
         ("cli beats env", ["--llmeval-mode=replay"]),
+        ("env beats ini", []),
     ],
 )
 def test_mode_from_env_ini_and_cli(pytester, online, monkeypatch, how, args):
+    """The one written rule (settings.py): command line > environment > ini > default."""
     _record(pytester, online, "first")
     online.queue(Reply(text="second"))
     if how == "ini":
         pytester.makeini("[pytest]\nllmeval_mode = rewrite\n")
+    elif how == "env beats ini":
+        pytester.makeini("[pytest]\nllmeval_mode = replay\n")
+        monkeypatch.setenv("LLMEVAL_MODE", "rewrite")
     else:
         monkeypatch.setenv("LLMEVAL_MODE", "rewrite")
     result = pytester.runpytest("-p", "no:cacheprovider", "-s", *args)
