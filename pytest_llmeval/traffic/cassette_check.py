@@ -53,7 +53,7 @@ def cassette_files(paths: Sequence[str]) -> list[Path]:
     return found
 
 
-def test_file_of(cassette: Path) -> Path:
+def recording_test_file(cassette: Path) -> Path:
     """``<test dir>/cassettes/<module>/<name>.yaml`` was recorded by ``<test dir>/<module>.py``."""
     return cassette.parent.parent.parent / f"{cassette.parent.name}.py"
 
@@ -62,7 +62,7 @@ def guessed_nodeid(cassette: Path) -> str:
     """For a file with no header (another tool's): the test its name suggests."""
     head, bracket, params = cassette.stem.partition("[")
     test = "::".join(head.split("."))
-    return f"{display_path(test_file_of(cassette))}::{test}{bracket}{params}"
+    return f"{display_path(recording_test_file(cassette))}::{test}{bracket}{params}"
 
 
 # --- one file -------------------------------------------------------------------------------
@@ -71,12 +71,13 @@ def guessed_nodeid(cassette: Path) -> str:
 def _content_type(headers: Any) -> str:
     value = headers.get("content-type", "") if isinstance(headers, dict) else ""
     first = value[0] if isinstance(value, list) and value else value
-    return str(first).split(";")[0].strip().lower()
+    return str(first)
 
 
-def _body_problem(body: Any, content_type: str) -> str | None:
+def body_problem(body: Any, content_type: str) -> str | None:
     if not isinstance(body, str) or not body.strip():
         return None
+    content_type = content_type.split(";")[0].strip().lower()
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
             json.loads(body)
@@ -100,7 +101,7 @@ def _interaction_problems(interactions: list[Interaction]) -> Iterable[str]:
     for number, interaction in enumerate(interactions, start=1):
         for part in ("request", "response"):
             section = interaction[part]
-            problem = _body_problem(section.get("body"), _content_type(section.get("headers")))
+            problem = body_problem(section.get("body"), _content_type(section.get("headers")))
             if problem:
                 yield f"interaction #{number}: {part} body {problem}"
 
@@ -196,7 +197,7 @@ def check(paths: Sequence[str], *, collect: bool = False) -> tuple[int, list[Pro
                     Problem(path, "no '# Model API calls of <test>' header: re-record it")
                 )
             continue
-        test_file = test_file_of(path)
+        test_file = recording_test_file(path)
         root = _root(test_file, nodeid)
         if root is None:
             problems.append(
@@ -225,16 +226,21 @@ def _case_clashes(files: list[Path]) -> list[Problem]:
     for path in files:
         by_folded[str(path.resolve()).casefold()].append(path)
     return [
-        Problem(path, f"differs from {display_path(group[0])} only in case: one file on macOS")
+        Problem(
+            path,
+            f"differs only in case from {', '.join(display_path(p) for p in group if p != path)}:"
+            " one file on macOS and Windows",
+        )
         for group in by_folded.values()
-        for path in group[1:]
+        if len(group) > 1
+        for path in group
     ]
 
 
 def _static_problems(owned: list[tuple[Path, Path, str]]) -> list[Problem]:
     problems = []
     for path, _, nodeid in owned:
-        stale = _static_stale(test_file_of(path), nodeid)
+        stale = _static_stale(recording_test_file(path), nodeid)
         if stale:
             problems.append(Problem(path, stale))
     return problems
@@ -246,7 +252,7 @@ def _collected_problems(owned: list[tuple[Path, Path, str]]) -> list[Problem]:
     for path, root, nodeid in owned:
         by_root[root].append((path, nodeid))
     for root, entries in by_root.items():
-        test_files = {test_file_of(path) for path, _ in entries}
+        test_files = {recording_test_file(path) for path, _ in entries}
         nodeids, failure = collected(root, test_files)
         if failure:
             problems += [Problem(path, failure) for path, _ in entries]

@@ -25,7 +25,7 @@ _HASH_CHARS = 10
 _LOOKS_HASHED = re.compile(r"-[0-9a-f]{10}$")
 
 
-def test_name(nodeid: str) -> str:
+def name_in_nodeid(nodeid: str) -> str:
     """What follows the file in a node id, classes joined by ``.``: ``Class.test[param]``.
 
     Split on ``::`` only before the first ``[``: a parameter id may contain ``::`` itself.
@@ -73,7 +73,7 @@ def resolve(test_path: Path, nodeid: str) -> Path:
     A cassette recorded under the 0.1 name keeps being used, but only while its header names
     this very test: two tests that once shared that name cannot both claim it.
     """
-    path = cassette_path(test_path, test_path.stem, test_name(nodeid))
+    path = cassette_path(test_path, test_path.stem, name_in_nodeid(nodeid))
     if path.is_file():
         return path
     old_name = legacy_cassette_name(".".join(nodeid.split("::")[1:]))
