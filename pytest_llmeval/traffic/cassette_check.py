@@ -34,7 +34,9 @@ class Problem:
     message: str
 
     def line(self) -> str:
-        return f"{display_path(self.path)}: {self.message}"
+        # A header comes from a pull request: no terminal control characters reach the screen.
+        text = f"{display_path(self.path)}: {self.message}"
+        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def cassette_files(paths: Sequence[str]) -> list[Path]:

@@ -127,3 +127,15 @@ def test_the_pre_commit_hook_runs_the_check_on_cassette_files():
     assert re.search(hook["files"], "tests/cassettes/test_bot/test_refund[late].yaml")
     assert not re.search(hook["files"], "tests/test_bot.py")
     assert "llmeval-cassettes-check" in (repo / "README.md").read_text()
+
+
+def test_a_hostile_header_cannot_drive_the_terminal(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "cassettes" / "test_bot" / "test_x.yaml"
+    path.parent.mkdir(parents=True)
+    path.write_text(
+        "# Model API calls of test_bot.py::test_x\x1b[2J\nversion: 1\ninteractions: []\n"
+    )
+    assert main(["cassettes", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "test_x\\x1b[2J" in out
