@@ -47,7 +47,9 @@ def test_a_failed_save_leaves_the_old_cassette_byte_identical(pytester, online):
     # started serialising): the test errors, the cassette is untouched, no temporary is left.
     pytester.makepyfile(test_one=ONE_TEST.replace("QUESTION", "'hello again'"))
     pytester.makeconftest(FAILING_HOOK)
-    result = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=record")
+    # In a subprocess: vcrpy saves before it unpatches, so after a failed save its patch of
+    # httpx2 stays in place for the rest of the process (see TrafficRecorder.stop).
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--llmeval-mode=record")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*RuntimeError: the scrubbing service is down*"])
     assert path.read_bytes() == before
