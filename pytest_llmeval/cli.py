@@ -11,31 +11,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval import __version__
-from pytest_llmeval.traffic.cassettes import CASSETTE_DIR, BrokenCassette, read_cassette
+from pytest_llmeval.traffic.cassette_check import cassette_files
+from pytest_llmeval.traffic.cassettes import BrokenCassette, read_cassette
 
 if TYPE_CHECKING:
     from pytest_llmeval.traffic.cache import ResponseCache
 
 
-def _cassette_files(paths: Sequence[str]) -> list[Path]:
-    found: list[Path] = []
-    for raw in paths or ["."]:
-        path = Path(raw)
-        if path.is_file():
-            found.append(path)
-        elif path.is_dir():
-            found += sorted(
-                p
-                for p in path.rglob("*.yaml")
-                if CASSETTE_DIR in p.parts and not any(part.startswith(".") for part in p.parts)
-            )
-    return found
-
-
 def cmd_cassettes(args: argparse.Namespace) -> int:
     """List cassettes with their calls by endpoint and role; exit 1 if any is broken."""
     broken = 0
-    files = _cassette_files(args.paths)
+    files = cassette_files(args.paths)
     for path in files:
         try:
             interactions = read_cassette(path)
@@ -49,6 +35,56 @@ def cmd_cassettes(args: argparse.Namespace) -> int:
         print(f"ok      {path}: {len(interactions)} call(s) ({detail}), {seconds:.2f}s recorded")
     print(f"{len(files)} cassette(s), {broken} broken")
     return 1 if broken else 0
+
+
+CHECK_HELP = """\
+Check cassettes as a test run would read them, and against the tests that exist.
+
+Every YAML file under a 'cassettes' directory in PATHS (default: .) is checked for:
+its YAML shape and field types; bodies that do not parse as their content-type says (JSON,
+SSE); bodies that do not match the digests written beside them (a cut or edited file);
+another tool's format (vcrpy, pytest-recording); a cassette that its header's test does not
+use (a copy or a leftover); names that differ only in case (one file on macOS, Windows);
+and cassettes whose test is gone.
+
+Whether a test is gone is decided, by default, without running any of your code: the
+header names the test, and the test file must still exist and still define the test's
+function and classes (read with Python's parser, never imported). This is fast, safe in a
+pre-commit hook, and cannot tell a removed parameter from a kept one. --collect asks pytest
+instead ('python -m pytest --collect-only -q' on the test files, in the directory the node
+ids are relative to): exact about parameters, but it imports your tests and conftest.py.
+
+Prints one line per problem (file, interaction number where there is one) and exits 1 if
+there is any, 0 if there is none.
+"""
+
+
+def cmd_cassettes_check(args: argparse.Namespace) -> int:
+    from pytest_llmeval.traffic.cassette_check import check
+
+    count, problems = check(args.paths, collect=args.collect)
+    for problem in problems:
+        print(problem.line())
+    files = len({p.path for p in problems})
+    found = f"{len(problems)} problem(s) in {files} file(s)" if problems else "no problems"
+    print(f"{count} cassette(s) checked, {found}")
+    return 1 if problems else 0
+
+
+def build_check_parser() -> argparse.ArgumentParser:
+    check = argparse.ArgumentParser(
+        prog="llmeval cassettes check",
+        description=CHECK_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("paths", nargs="*", help="Files or directories (default: .)")
+    check.add_argument(
+        "--collect",
+        action="store_true",
+        help="Ask pytest which tests exist (imports your tests) instead of reading the sources",
+    )
+    check.set_defaults(handler=cmd_cassettes_check)
+    return check
 
 
 def _cache(args: argparse.Namespace) -> ResponseCache:
@@ -200,7 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llmeval", description=__doc__)
     parser.add_argument("--version", action="version", version=f"pytest-llmeval {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    cassettes = commands.add_parser("cassettes", help="List and check recorded cassettes")
+    cassettes = commands.add_parser(
+        "cassettes",
+        help="List recorded cassettes; 'llmeval cassettes check' validates them",
+        description="List cassettes with their calls; exit 1 if any is broken. "
+        "'llmeval cassettes check [--collect] [PATHS]' checks them in depth (see its --help).",
+    )
     cassettes.add_argument("paths", nargs="*", help="Files or directories (default: .)")
     cassettes.set_defaults(handler=cmd_cassettes)
 
@@ -244,7 +285,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # 'cassettes' takes paths, so 'check' cannot be an argparse sub-command of it; a
+    # directory called check is still reachable as ./check.
+    if argv[:2] == ["cassettes", "check"]:
+        args = build_check_parser().parse_args(argv[2:])
+    else:
+        args = build_parser().parse_args(argv)
     code: int = args.handler(args)
     return code
 

@@ -237,7 +237,14 @@ class TrafficRecorder:
         ctx, self._cassette_ctx = self._cassette_ctx, None
         why = self._why_not_saved(completed)
         if why is None or not self._cassette.dirty:
-            ctx.__exit__(None, None, None)
+            try:
+                ctx.__exit__(None, None, None)
+            except BaseException as exc:
+                # vcrpy saves before it unpatches: a failed save (a raising scrub hook, a full
+                # disk) would leave its patch answering every later test from this cassette.
+                # Exiting again with the error skips the save and only unpatches.
+                ctx.__exit__(type(exc), exc, exc.__traceback__)
+                raise
             return None
         ctx.__exit__(_NotSaved, _NotSaved(why), None)
         from pytest_llmeval.traffic.cassettes import display_path
