@@ -97,3 +97,60 @@ def test_more_samples_than_recorded_reports_once_with_the_override(pytester, onl
     result.stdout.fnmatch_lines(
         ["  pytest --llmeval-mode=rewrite --llmeval-samples=5 'test_app.py::test_sampled'"]
     )
+
+
+THREADED = """
+from concurrent.futures import ThreadPoolExecutor
+import anthropic, pytest
+
+@pytest.mark.llm
+def test_threads(llmeval):
+    client = anthropic.Anthropic()
+    def ask(topic):
+        return client.messages.create(
+            model="claude-sonnet-5-5", max_tokens=16,
+            messages=[{"role": "user", "content": f"Tell me about {topic}"}],
+        ).content[0].text
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(ask, ["returns", "shipping", "sizes", "gift cards"]))
+"""
+
+
+def _record_threaded(pytester, online, release_order):
+    import threading
+
+    holds = [threading.Event() for _ in range(4)]
+    from pytest_llmeval.testing import Reply
+
+    online.queue(*(Reply(text=f"answer {n}", hold=h) for n, h in enumerate(holds)))
+    asked = len(online.requests)
+
+    def release():
+        assert online.wait_for_requests(asked + 4)
+        for n in release_order:
+            holds[n].set()
+
+    releaser = threading.Thread(target=release)
+    releaser.start()
+    try:
+        pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=rewrite").assert_outcomes(
+            passed=1
+        )
+    finally:
+        for hold in holds:
+            hold.set()
+        releaser.join()
+    import yaml
+    from conftest import cassettes
+
+    (path,) = cassettes(pytester.path)
+    return [i["request"]["body"] for i in yaml.safe_load(path.read_text())["interactions"]]
+
+
+def test_calls_in_threads_are_written_in_a_stable_order(pytester, online):
+    pytester.makepyfile(test_app=THREADED)
+    first = _record_threaded(pytester, online, [3, 2, 1, 0])
+    second = _record_threaded(pytester, online, [0, 1, 2, 3])
+    assert first == second
+    topics = [body.split("Tell me about ")[1].split('"')[0] for body in first]
+    assert topics == sorted(topics)

@@ -65,6 +65,17 @@ def _flat_headers(headers: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def _request_order(interaction: Interaction) -> tuple[str, str, bytes]:
+    """Sort key: method, URI, body with JSON keys sorted. Identical requests keep their order
+    (the sort is stable), which is the order vcrpy plays them back in."""
+    from pytest_llmeval.traffic.cache import canonical_json
+
+    request = interaction["request"]
+    body = request.get("body") or ""
+    raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    return str(request["method"]), str(request["uri"]), canonical_json(raw)
+
+
 class CassetteFormat:
     """A vcrpy serializer that writes the reviewable form and reads it back."""
 
@@ -78,9 +89,15 @@ class CassetteFormat:
         self.nodeid = nodeid
         self.scrubber = scrubber
         self.on_save = on_save
+        #: Set when the test's calls overlapped (threads, ``asyncio.gather``): they finished in
+        #: an order that changes from run to run, so they are written sorted by request, and a
+        #: re-recording's diff shows only what changed. Replay matches by request, not order.
+        self.stable_order = False
 
     def serialize(self, cassette: dict[str, Any]) -> str:
         interactions = [self._readable(i) for i in cassette["interactions"]]
+        if self.stable_order:
+            interactions.sort(key=_request_order)
         if self.on_save is not None:
             self.on_save(interactions)
         # Scrubbed field by field, before the digests: a digest describes the final text.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import zlib
 from collections import Counter
@@ -154,6 +155,12 @@ class TrafficRecorder:
         # Requests whose last answer was unusable, by request: an SDK retry that then succeeds
         # sends the same request again and takes it off.
         self._failed: dict[_FailureKey, str] = {}
+        self._format: CassetteFormat | None = None
+        # Calls in flight now, and whether two ever were: overlapping calls finish in a
+        # different order each run, so their cassette is written in a stable order.
+        self._in_flight = 0
+        self._flight_lock = threading.Lock()
+        self.overlapped = False
         self._cassette: Any = None
         self._cassette_ctx: Any = None
         self._undo: list[Callable[[], None]] = []
@@ -235,6 +242,8 @@ class TrafficRecorder:
         if self._cassette_ctx is None:
             return None
         ctx, self._cassette_ctx = self._cassette_ctx, None
+        if self._format is not None:
+            self._format.stable_order = self.overlapped
         why = self._why_not_saved(completed)
         if why is None or not self._cassette.dirty:
             try:
@@ -268,6 +277,7 @@ class TrafficRecorder:
         from vcr.record_mode import RecordMode
 
         fmt = CassetteFormat(nodeid=self.nodeid, scrubber=self.scrubber, on_save=self.on_save)
+        self._format = fmt
         rewrite = self.plan.record_mode == "all"
         ctx = Cassette.use(
             path=str(self.plan.cassette),
@@ -367,6 +377,7 @@ class TrafficRecorder:
         before = self._played()
         start = time.perf_counter()
         token = _CALL_START.set(start)
+        self._take_off()
         try:
             response = inner(transport, request)
             try:
@@ -380,6 +391,7 @@ class TrafficRecorder:
             raise
         finally:
             _CALL_START.reset(token)
+            self._land()
         return self._finish(request, response, body, start, before, key)
 
     async def _handle_async(
@@ -399,6 +411,7 @@ class TrafficRecorder:
         before = self._played()
         start = time.perf_counter()
         token = _CALL_START.set(start)
+        self._take_off()
         try:
             response = await inner(transport, request)
             stream: Any = response.stream
@@ -413,7 +426,18 @@ class TrafficRecorder:
             raise
         finally:
             _CALL_START.reset(token)
+            self._land()
         return self._finish(request, response, body, start, before, key)
+
+    def _take_off(self) -> None:
+        with self._flight_lock:
+            self._in_flight += 1
+            if self._in_flight > 1:
+                self.overlapped = True
+
+    def _land(self) -> None:
+        with self._flight_lock:
+            self._in_flight -= 1
 
     def _connection_failed(
         self, request: httpx2.Request, exc: Exception, key: CacheKey | None
