@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
-__all__ = ["Fault", "LoggedRequest", "Raw", "Reply", "StandInServer"]
+__all__ = ["Fault", "Hangup", "LoggedRequest", "Raw", "Reply", "StandInServer"]
 
 _MESSAGES = "/v1/messages"
 _COUNT_TOKENS = "/v1/messages/count_tokens"
@@ -90,6 +90,14 @@ class Raw:
 
 
 @dataclass(frozen=True)
+class Hangup:
+    """No answer at all: the connection is closed after the request is read, as when the API
+    process dies mid-call. The SDK sees a connection error and retries."""
+
+    hold: threading.Event | None = None
+
+
+@dataclass(frozen=True)
 class Fault:
     """An error answer; ``error_type`` and an empty ``message`` default by status.
 
@@ -136,7 +144,7 @@ class _Response:
     hold: threading.Event | None = None
 
 
-Answer = Reply | Fault | Raw
+Answer = Reply | Fault | Raw | Hangup
 
 
 class StandInServer:
@@ -257,6 +265,8 @@ class StandInServer:
             answer = self._next(request)
             if isinstance(answer, Fault):
                 return _fault(answer, request_id)
+            if isinstance(answer, Hangup):
+                return _Response(0, "", b"", {}, hold=answer.hold)
             if isinstance(answer, Raw):
                 headers = {**_base_headers(request_id), **answer.headers}
                 return _Response(
@@ -497,6 +507,9 @@ class _Handler(BaseHTTPRequestHandler):
         response = standin._answer(LoggedRequest(self.command, self.path, headers, body))
         if response.hold is not None:
             response.hold.wait()
+        if response.status == 0:  # Hangup
+            self.close_connection = True
+            return
         if response.latency > 0:
             time.sleep(response.latency)
         text = response.text

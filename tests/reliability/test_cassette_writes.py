@@ -32,6 +32,32 @@ def test_a_recorded_cassette_follows_the_umask(pytester, online, umask, mode):
     assert stat.S_IMODE(path.stat().st_mode) == mode
 
 
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o002, 0o664)])
+def test_history_baseline_and_reports_follow_the_umask(pytester, online, umask, mode):
+    """They were 0600 (JSON) whatever the umask; HTML and Markdown were not atomic."""
+    pytester.makepyfile(test_one=ONE_TEST.replace("QUESTION", "'hi'"))
+    previous = os.umask(umask)
+    try:
+        pytester.runpytest(
+            "-p",
+            "no:cacheprovider",
+            "--llmeval-baseline=update",
+            "--llmeval-report-json=out/r.json",
+            "--llmeval-report-html=out/r.html",
+            "--llmeval-report-md=out/r.md",
+        ).assert_outcomes(passed=1)
+    finally:
+        os.umask(previous)
+    written = [
+        *(pytester.path / ".llmeval" / "history").glob("*.json"),
+        pytester.path / ".llmeval" / "baseline.json",
+        *(pytester.path / "out").iterdir(),
+    ]
+    assert len(written) == 5
+    for path in written:
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path
+
+
 FAILING_HOOK = """
 def pytest_llmeval_scrub_interaction(interaction, nodeid):
     # The hook also sees each request alone before matching (empty response): let that pass,

@@ -222,3 +222,21 @@ def test_the_interrupted_run_says_which_cassette_it_kept(pytester, online):
     assert "test_two_calls.yaml unchanged: the test did not run to its end (interrupted)" in text
     (path,) = cassettes(pytester.path)
     assert path.read_bytes() == before
+
+
+def test_the_api_dying_mid_rewrite_keeps_the_old_cassette(pytester, online):
+    """The second call gets no answer at all (the connection drops), retries included."""
+    from pytest_llmeval.testing import Hangup
+
+    before = _record_two_calls(pytester)
+    online.queue(Reply(text="new first"), Hangup(), Hangup())
+    result = pytester.runpytest("--llmeval-mode=rewrite", *NO_CACHE)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*POST /v1/messages: no answer (RemoteProtocolError*",
+            "llmeval: kept cassettes*unchanged*",
+        ]
+    )
+    (path,) = cassettes(pytester.path)
+    assert path.read_bytes() == before
