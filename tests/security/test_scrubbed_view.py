@@ -16,17 +16,24 @@ from conftest import KEY, cassettes, go_offline, written_files
 from pytest_llmeval.testing import Reply
 
 LEAKY_APP = """
-import os
+import asyncio, os
 import anthropic, pytest
 
 def ask(question):
     key = os.environ.get("ANTHROPIC_API_KEY", "")
-    return anthropic.Anthropic().messages.create(
+    request = dict(
         model="claude-sonnet-5-5", max_tokens=32,
         messages=[{"role": "user", "content": f"{question} (debug: key={key})"}],
         metadata={"user_id": key},
         extra_query={"trace": key},
-    ).content[0].text
+    )
+    if CLIENT == "aiohttp":
+        async def call():
+            http = anthropic.DefaultAioHttpClient()
+            async with anthropic.AsyncAnthropic(http_client=http) as client:
+                return await client.messages.create(**request)
+        return asyncio.run(call()).content[0].text
+    return anthropic.Anthropic().messages.create(**request).content[0].text
 
 @pytest.mark.llm
 def test_leaky(llmeval):
@@ -34,8 +41,8 @@ def test_leaky(llmeval):
 """
 
 
-def _app(question: str) -> str:
-    return LEAKY_APP.replace("QUESTION", repr(question))
+def _app(question: str, client: str = "httpx") -> str:
+    return LEAKY_APP.replace("QUESTION", repr(question)).replace("CLIENT", repr(client))
 
 
 def _no_key_anywhere(root, output: str = "") -> None:
@@ -46,10 +53,13 @@ def _no_key_anywhere(root, output: str = "") -> None:
         assert KEY.encode() not in path.read_bytes(), f"the key is in {path}"
 
 
+@pytest.mark.parametrize("client", ["httpx", "aiohttp"])
 def test_a_key_in_body_and_query_is_scrubbed_and_the_cassette_replays(
-    pytester, online, monkeypatch
+    pytester, online, monkeypatch, client
 ):
-    pytester.makepyfile(test_app=_app("Where is my parcel?"))
+    if client == "aiohttp":
+        pytest.importorskip("aiohttp")
+    pytester.makepyfile(test_app=_app("Where is my parcel?", client))
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
