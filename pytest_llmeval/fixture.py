@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,10 @@ class LlmEval:
         judge_model: str,
         threshold: float,
         samples: int = 1,
+        judge_client: Callable[[], Any] | None = None,
     ) -> None:
         self.spec = spec
+        self._judge_client = judge_client
         #: How many times the test body runs (the marker, ``--llmeval-samples`` or ini).
         self.samples = samples
         self.judge_model = judge_model
@@ -134,7 +137,7 @@ class LlmEval:
         if not isinstance(rubric, str) or not rubric.strip():
             raise LlmevalUsageError("llmeval.grade: the rubric is empty")
         if self._judge is None:
-            self._judge = Judge(self.judge_model)
+            self._judge = Judge(self.judge_model, self._judge_client)
         body = build_request(
             model=self.judge_model,
             rubric=rubric,

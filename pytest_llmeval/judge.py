@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,19 +118,42 @@ def parse_verdict(text: str) -> Verdict:
     return Verdict(raw=score, reasoning=reasoning)
 
 
+def _new_client() -> Any:
+    import anthropic
+
+    return anthropic.Anthropic()
+
+
+class JudgeClients:
+    """One judge client per process, built lazily, rebuilt only if its environment changes
+    (another key or base URL: a test that monkeypatches them gets a client that sees it)."""
+
+    _NAMES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
+
+    def __init__(self) -> None:
+        self._key: tuple[str | None, ...] | None = None
+        self._client: Any = None
+
+    def __call__(self) -> Any:
+        import os
+
+        key = tuple(os.environ.get(name) for name in self._NAMES)
+        if self._client is None or key != self._key:
+            self._client, self._key = _new_client(), key
+        return self._client
+
+
 class Judge:
     """Asks Claude for verdicts through the SDK, so the cassette layer records them as ``judge``."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, client: Callable[[], Any] | None = None) -> None:
         self.model = model
-        self._client: Any = None
+        #: Gives the SDK client to grade with: the session's shared one (building a client
+        #: costs ~28 ms, more than a replayed grade), or a new one when none is given.
+        self._get_client = client or _new_client
 
     def _ask(self, body: dict[str, Any]) -> str:
-        if self._client is None:
-            import anthropic
-
-            self._client = anthropic.Anthropic()
-        message = self._client.messages.create(**body)
+        message = self._get_client().messages.create(**body)
         return output_text(message)
 
     def verdict(self, body: dict[str, Any]) -> Verdict:

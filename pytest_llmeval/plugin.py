@@ -160,6 +160,7 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
         judge_model=settings.judge_model(spec.judge_model),
         threshold=settings.rubric_threshold,
         samples=settings.samples(spec.samples),
+        judge_client=session.judge_client,
     )
     # The record shares these lists, so it sees what the test adds to them.
     record.calls = recorder.calls

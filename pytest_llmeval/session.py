@@ -21,6 +21,7 @@ import pytest
 from pytest_llmeval.settings import Settings
 
 if TYPE_CHECKING:
+    from pytest_llmeval.judge import JudgeClients
     from pytest_llmeval.pricing import Price
     from pytest_llmeval.report.run_end import RunEnd
     from pytest_llmeval.traffic.cache import ResponseCache
@@ -112,6 +113,7 @@ class LlmevalSession:
         self.records: dict[str, TestRecord] = {}
         self._prices: dict[str, Price] | None = None
         self._cache: ResponseCache | None = None
+        self._judge_clients: JudgeClients | None = None
         self._unpriced_warned: set[str] = set()
         self.started = datetime.now(timezone.utc)
         self._run_id = settings.run_id
@@ -121,6 +123,14 @@ class LlmevalSession:
         self._in_flight: set[str] = set()
         #: False once the run is known to have been interrupted.
         self.complete = True
+
+    def judge_client(self) -> Any:
+        """The run's one judge client (per xdist worker), built on first grade."""
+        if self._judge_clients is None:
+            from pytest_llmeval.judge import JudgeClients
+
+            self._judge_clients = JudgeClients()
+        return self._judge_clients()
 
     @property
     def prices(self) -> dict[str, Price]:

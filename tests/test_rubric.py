@@ -203,3 +203,23 @@ def test_the_default_judge_is_a_constant_that_does_not_follow_the_sdk(pytester, 
 def test_parse_verdict_rejects(text, problem):
     with pytest.raises(ValueError, match=problem):
         parse_verdict(text)
+
+
+def test_one_judge_client_serves_the_whole_run(pytester, online):
+    """Building an SDK client costs more than a replayed grade: graded tests share one, seen
+    here as one kept-alive connection for every verdict of the run."""
+    verdict = Reply(text=json.dumps({"reasoning": "ok", "score": 9}))
+    online.queue(verdict, verdict, verdict)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.llm
+        @pytest.mark.parametrize("n", range(3))
+        def test_graded(llmeval, n):
+            assert llmeval.grade(f"answer {n}", "Is an answer.").score == 0.9
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
+    assert len(online.requests) == 3
+    assert online.connections == 1
