@@ -250,10 +250,12 @@ class LlmReporter:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         if call.excinfo is not None and report.when == "call":
-            from pytest_llmeval.assertions import LlmevalUsageError
+            from pytest_llmeval.assertions import LlmevalUsageError, UncheckableBudget
             from pytest_llmeval.judge import JudgeError
 
             report.llmeval_error = call.excinfo.errisinstance((JudgeError, LlmevalUsageError))  # type: ignore[attr-defined]
+            if call.excinfo.errisinstance(UncheckableBudget):
+                report.longrepr = str(call.excinfo.value)
         if report.when == "call":
             item.stash[_CALL_REPORTED] = True
             recorder = item.stash.get(_RECORDER_KEY, None)

@@ -13,6 +13,8 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from pytest_llmeval.money import money, total_money
+
 _SCORE_PREFIX = "score:"
 _FAILED = ("failed", "error", "crashed", "interrupted")
 _OUTCOMES = ("passed", *_FAILED, "skipped")
@@ -148,7 +150,7 @@ def _header(run: Mapping[str, Any], run_count: int) -> str:
             card("Judge calls", number("judge_calls")),
             card("Cache hits", number("cache_hits")),
             card("Tokens in / out", f"{number('input_tokens')} / {number('output_tokens')}"),
-            card("Cost", _money(totals.get("cost_usd"))),
+            card("Cost", _total_cost(totals)),
             card("Runs charted", str(run_count)),
         ]
     )
@@ -409,8 +411,14 @@ def _parse_time(text: Any) -> datetime | None:
 
 
 def _money(value: Any) -> str:
-    amount = _finite(value)
-    return "unknown" if amount is None else f"${amount:.4f}"
+    return money(_finite(value))
+
+
+def _total_cost(totals: Mapping[str, Any]) -> str:
+    unpriced = totals.get("unpriced_calls")
+    return total_money(
+        _finite(totals.get("cost_usd")), unpriced if isinstance(unpriced, int) else 0
+    )
 
 
 def _value(metric: str, value: Any) -> str:
