@@ -140,12 +140,13 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
         recorder.stop()
         # Still a test of this run: it reaches the summary, the reports and the history.
         item.user_properties.extend(session.test_finished(record))
-        pytest.fail(
+        # ``from None``: chained to the parse error, the reason would be printed twice.
+        raise pytest.fail.Exception(
             f"llmeval: broken cassette {display_path(exc.path)}: {exc.reason}\n"
             f"Fix or delete it, then re-record with: "
             f"pytest --llmeval-mode=rewrite '{item.nodeid}'",
             pytrace=False,
-        )
+        ) from None
     llmeval = LlmEval(
         spec=spec,
         recorder=recorder,
