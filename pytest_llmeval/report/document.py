@@ -26,6 +26,7 @@ def test_entry(
     sample_scores: Sequence[Mapping[str, float]],
     sampling: Mapping[str, Any] | None,
     call_failures: Sequence[str] = (),
+    failure: str | None = None,
 ) -> dict[str, Any]:
     """One test's line of the run: per-sample means for latency and cost, as budgets see them."""
     samples = int(sampling["run"]) if sampling else 1
@@ -52,6 +53,8 @@ def test_entry(
     }
     if call_failures:  # optional in the schema: absent means none
         entry["call_failures"] = list(call_failures)
+    if failure:  # optional too: why the test failed, as pytest printed it, cut short
+        entry["failure"] = failure
     return entry
 
 

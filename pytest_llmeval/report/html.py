@@ -73,6 +73,8 @@ th { color: var(--muted); }
 td.num { font-variant-numeric: tabular-nums; }
 tr.flagged td { color: var(--drift); font-weight: 600; }
 .none { color: var(--muted); font-style: italic; }
+pre.failure { margin: 0 0 10px; padding: 8px 10px; border-radius: 6px; background: var(--fail-bg);
+  font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; }
 """
 
 
@@ -219,9 +221,15 @@ def _test_section(
     ]
     return (
         f'<section class="test {kind}" id="{anchors[nodeid]}"><h2>{heading}</h2>'
-        f'<dl class="stats">{stats_html}</dl>'
+        f'<dl class="stats">{stats_html}</dl>{_failure(test)}'
         f'<div class="charts">{"".join(charts)}</div>{_drift_table(checks)}</section>'
     )
+
+
+def _failure(test: Mapping[str, Any]) -> str:
+    """Why the test did not pass, as pytest printed it (cut to its reason by the run)."""
+    text = test.get("failure")
+    return f'<pre class="failure">{_e(text)}</pre>' if isinstance(text, str) and text else ""
 
 
 def _drift_table(checks: Sequence[Mapping[str, Any]]) -> str:

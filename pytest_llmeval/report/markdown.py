@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from html import escape
 from typing import Any
 
 from pytest_llmeval.money import money, total_money
@@ -71,4 +73,25 @@ def render_markdown(document: Mapping[str, Any]) -> str:
             f"{test['passed_samples']}/{test['samples']} | {scores or '-'} | "
             f"{test['latency_s']:.2f}s | {money(test['cost_usd'])} |"
         )
+    failed = [t for t in tests if t.get("failure")]
+    if failed:
+        lines += ["", f"### Why {len(failed)} test(s) did not pass", ""]
+        for test in failed:
+            lines += [
+                f"<details><summary><code>{escape(test['nodeid'])}</code>: {test['outcome']}"
+                "</summary>",
+                "",
+                *_fenced(test["failure"]),
+                "",
+                "</details>",
+                "",
+            ]
+        lines.pop()
     return "\n".join(lines) + "\n"
+
+
+def _fenced(text: str) -> list[str]:
+    """A code block no backticks in ``text`` can close early."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}text", *text.splitlines(), fence]

@@ -87,7 +87,7 @@ def drift_lines(end: RunEnd, *, fail: bool) -> list[str]:
     from pytest_llmeval.drift import sparkline
     from pytest_llmeval.traffic.cassettes import display_path
 
-    written = [f"report: {display_path(p)}" for p in end.written if p.suffix in (".html", ".md")]
+    written = [f"report: {display_path(p)}" for p in end.reports]
     if end.drift_failed:
         return written  # the reason is already among the problems above
     if not end.baseline_runs:
