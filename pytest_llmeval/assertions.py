@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_llmeval.money import money
 from pytest_llmeval.traffic.calls import Call
 
 DEFAULT_THRESHOLD = 0.7
@@ -18,6 +19,11 @@ _TRIM = 600
 
 class LlmevalUsageError(Exception):
     """Bad input to an llmeval assertion (an invalid schema, say): not the app's fault."""
+
+
+class UncheckableBudget(LlmevalUsageError):
+    """A budget that cannot be checked (a model with no price): the test errors, and its
+    report is this message alone, as the plugin frames it is raised from say nothing useful."""
 
 
 @dataclass(frozen=True)
@@ -127,17 +133,13 @@ def _refuse_remote(uri: str) -> Any:
 # --- budgets -------------------------------------------------------------------------------
 
 
-def _money(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:.4f}"
-
-
 def call_table(calls: Sequence[Call]) -> list[str]:
     rows = [f"  {'#':>2}  {'model':<24} {'source':<8} {'duration':>9} {'in/out tokens':>15}  cost"]
     for number, c in enumerate(calls, start=1):
         tokens = f"{c.input_tokens:,}/{c.output_tokens:,}"
         rows.append(
             f"  {number:>2}  {c.model:<24} {c.source:<8} {c.duration_s:>8.2f}s {tokens:>15}  "
-            f"{_money(c.cost_usd)}"
+            f"{money(c.cost_usd)}"
         )
     return rows
 
@@ -172,15 +174,44 @@ def app_cost(calls: Sequence[Call]) -> tuple[float, list[str]]:
     return sum(c.cost_usd for c in app if c.cost_usd is not None), unknown
 
 
-def cost_failure(calls: Sequence[Call], budget: float) -> str | None:
-    total, unknown = app_cost(calls)
-    if total <= budget:
+def unpriced_budget(calls: Sequence[Call], budget: float) -> str | None:
+    """Why ``budget`` cannot be checked, when an app call's model has no price, else ``None``.
+
+    Checking only the priced part would pass a budget the unpriced calls may well break.
+    """
+    _, unknown = app_cost(calls)
+    if not unknown:
         return None
-    more = f" plus unknown for {', '.join(unknown)}" if unknown else ""
+    models = ", ".join(unknown)
+    example = "\n".join(f"        {m} = INPUT OUTPUT CACHE_WRITE CACHE_READ" for m in unknown)
     return "\n".join(
         [
-            f"llmeval: cost budget exceeded: ${total:.4f}{more} for the app's calls "
-            f"> budget ${budget:.4f}",
+            f"llmeval: cost budget {money(budget)} cannot be checked: no price for model(s) "
+            f"{models}, so the app's cost is unknown.",
+            "Add the price in USD per million tokens to the ini file:",
+            "    [pytest]",
+            "    llmeval_prices =",
+            example,
+            "or set it in the pytest_llmeval_prices(prices) hook in conftest.py "
+            "(prices[model] = Price(input, output, cache_write, cache_read)), "
+            "or remove cost_budget from this test.",
+            *call_table([c for c in calls if c.role == "app"]),
+        ]
+    )
+
+
+def cost_failure(calls: Sequence[Call], budget: float) -> str | None:
+    """The message when the app's calls cost more than ``budget`` USD, else ``None``.
+
+    An unpriced call is :func:`unpriced_budget`'s concern: this sums what is known.
+    """
+    total, _ = app_cost(calls)
+    if total <= budget:
+        return None
+    return "\n".join(
+        [
+            f"llmeval: cost budget exceeded: {money(total)} for the app's calls "
+            f"> budget {money(budget)}",
             *call_table([c for c in calls if c.role == "app"]),
             *_judge_note(calls),
         ]

@@ -156,6 +156,7 @@ def _flagged(run: dict[str, Any]) -> int:
 def cmd_runs(args: argparse.Namespace) -> int:
     """Every run in the history, oldest first: id, mode, start, outcome, cost, drift."""
     from pytest_llmeval import history
+    from pytest_llmeval.money import total_money
 
     runs = history.all_runs(Path(args.history_dir))
     for run in runs:
@@ -163,9 +164,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
         shards = f" ({meta['shards']} shards)" if meta.get("shards") else ""
         incomplete = "  INCOMPLETE (interrupted)" if meta.get("status") == "incomplete" else ""
         errors = f", {totals['errors']} error(s)" if totals.get("errors") else ""
+        cost = total_money(totals["cost_usd"], totals.get("unpriced_calls", 0))
         print(
             f"{meta['id']:<28} {meta['mode']:<7} {meta['started_at']:<26} "
-            f"{totals['passed']}/{totals['tests']} passed{errors}  ${totals['cost_usd']:.4f}  "
+            f"{totals['passed']}/{totals['tests']} passed{errors}  {cost}  "
             f"{_flagged(run)} drift{shards}{incomplete}"
         )
     print(f"{len(runs)} run(s) in {args.history_dir}")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_llmeval.assertions import (
     Grade,
     LlmevalUsageError,
+    UncheckableBudget,
     finite_score,
     parse_json_output,
     rubric_failure,
@@ -89,10 +90,19 @@ class LlmEval:
         return dict(self._scores)
 
     def budget_failures(self) -> str | None:
-        """What in this sample exceeds the latency or cost budget, or ``None``."""
-        from pytest_llmeval.assertions import cost_failure, latency_failure
+        """What in this sample exceeds the latency or cost budget, or ``None``.
+
+        A cost budget over a model with no price raises :class:`UncheckableBudget`: the test
+        errors, as it cannot be measured, rather than pass on the part that was priced.
+        """
+        __tracebackhide__ = True
+        from pytest_llmeval.assertions import cost_failure, latency_failure, unpriced_budget
 
         calls = self.calls
+        if self.spec.cost_budget is not None:
+            unpriced = unpriced_budget(calls, self.spec.cost_budget)
+            if unpriced:
+                raise UncheckableBudget(unpriced)
         problems = [
             latency_failure(calls, self.spec.latency_budget)
             if self.spec.latency_budget is not None

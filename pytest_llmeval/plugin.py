@@ -148,12 +148,13 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
         recorder.stop()
         # Still a test of this run: it reaches the summary, the reports and the history.
         item.user_properties.extend(session.test_finished(record))
-        pytest.fail(
+        # ``from None``: chained to the parse error, the reason would be printed twice.
+        raise pytest.fail.Exception(
             f"llmeval: broken cassette {display_path(exc.path)}: {exc.reason}\n"
             f"Fix or delete it, then re-record with: "
             f"pytest --llmeval-mode=rewrite '{item.nodeid}'",
             pytrace=False,
-        )
+        ) from None
     llmeval = LlmEval(
         spec=spec,
         recorder=recorder,
@@ -259,10 +260,12 @@ class LlmReporter:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         if call.excinfo is not None and report.when == "call":
-            from pytest_llmeval.assertions import LlmevalUsageError
+            from pytest_llmeval.assertions import LlmevalUsageError, UncheckableBudget
             from pytest_llmeval.judge import JudgeError
 
             report.llmeval_error = call.excinfo.errisinstance((JudgeError, LlmevalUsageError))  # type: ignore[attr-defined]
+            if call.excinfo.errisinstance(UncheckableBudget):
+                report.longrepr = str(call.excinfo.value)
         if report.when == "call":
             item.stash[_CALL_REPORTED] = True
             recorder = item.stash.get(_RECORDER_KEY, None)

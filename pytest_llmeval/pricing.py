@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -21,6 +22,11 @@ _OPUS_5_5 = Price(4.0, 20.0, 5.0, 0.20)
 _OPUS_4_5 = Price(5.0, 25.0, 6.25, 0.50)
 _SONNET_4_5 = Price(3.0, 15.0, 3.75, 0.30)
 _HAIKU_4_5 = Price(1.0, 5.0, 1.25, 0.10)
+# Older models, still what much code in use names.
+_OPUS_4 = Price(15.0, 75.0, 18.75, 1.50)
+_SONNET_3 = Price(3.0, 15.0, 3.75, 0.30)
+_HAIKU_3_5 = Price(0.80, 4.0, 1.00, 0.08)
+_HAIKU_3 = Price(0.25, 1.25, 0.30, 0.03)
 
 #: Model names or prefixes, longest wins: a dated snapshot (``-20251001``) costs as its family.
 DEFAULT_PRICES: Mapping[str, Price] = {
@@ -35,7 +41,26 @@ DEFAULT_PRICES: Mapping[str, Price] = {
     "claude-sonnet-4-5": _SONNET_4_5,
     "claude-sonnet-4-6": _SONNET_4_5,
     "claude-haiku-4-5": _HAIKU_4_5,
+    "claude-opus-4-1": _OPUS_4,
+    "claude-opus-4": _OPUS_4,
+    "claude-opus-4-0": _OPUS_4,
+    "claude-sonnet-4": _SONNET_3,
+    "claude-sonnet-4-0": _SONNET_3,
+    "claude-3-7-sonnet": _SONNET_3,
+    "claude-3-7-sonnet-latest": _SONNET_3,
+    "claude-3-5-sonnet": _SONNET_3,
+    "claude-3-5-sonnet-latest": _SONNET_3,
+    "claude-3-5-haiku": _HAIKU_3_5,
+    "claude-3-5-haiku-latest": _HAIKU_3_5,
+    "claude-3-opus": _OPUS_4,
+    "claude-3-opus-latest": _OPUS_4,
+    "claude-3-sonnet": _SONNET_3,
+    "claude-3-haiku": _HAIKU_3,
 }
+
+#: What follows a family's name when it is a newer minor version (``claude-opus-4`` then
+#: ``-9``), not a snapshot of that family (``-20250514``): priced differently, so never matched.
+_MINOR_VERSION = re.compile(r"\d{1,2}(?:-|$)")
 
 
 def parse_price_line(line: str) -> tuple[str, Price]:
@@ -58,12 +83,22 @@ def parse_price_line(line: str) -> tuple[str, Price]:
 
 
 def price_for(model: str, prices: Mapping[str, Price] = DEFAULT_PRICES) -> Price | None:
-    """The price of ``model`` by exact name, else by the longest matching prefix."""
+    """The price of ``model`` by exact name, else by the longest matching prefix.
+
+    A prefix covers its dated snapshots (``claude-sonnet-4-20250514``) but not a newer minor
+    version (``claude-opus-4`` does not price ``claude-opus-4-9``): minor versions have had
+    different prices, and an unknown cost is said so where a wrong one would pass unnoticed.
+    """
     if model in prices:
         return prices[model]
     best = ""
     for prefix in prices:
-        if model.startswith(prefix + "-") and len(prefix) > len(best):
+        rest = model[len(prefix) + 1 :]
+        if (
+            model.startswith(prefix + "-")
+            and not _MINOR_VERSION.match(rest)
+            and len(prefix) > len(best)
+        ):
             best = prefix
     return prices[best] if best else None
 

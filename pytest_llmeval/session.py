@@ -61,6 +61,8 @@ class TestRecord:
     call_failures: list[str] = field(default_factory=list)
     #: Why the cassette was left as it was instead of being (re)written, when it was.
     cassette_kept: str | None = None
+    #: Why the test failed or errored, as pytest printed it, cut to its reason (reports show it).
+    failure: str | None = None
 
     def note_report(self, report: pytest.TestReport) -> None:
         """Fold one phase's report into the outcome: a failure or error is never undone."""
@@ -69,6 +71,7 @@ class TestRecord:
         if report.failed:
             error = report.when != "call" or getattr(report, "llmeval_error", False)
             self.outcome = "error" if error else "failed"
+            self.failure = failure_text(report)
         else:
             self.outcome = report.outcome
 
@@ -85,6 +88,7 @@ class TestRecord:
             "outcome": self.outcome,
             "call_failures": self.call_failures,
             "cassette_kept": self.cassette_kept,
+            "failure": self.failure,
         }
 
     @classmethod
@@ -103,7 +107,20 @@ class TestRecord:
             outcome=str(data.get("outcome", "")),
             call_failures=list(data.get("call_failures") or []),
             cassette_kept=data.get("cassette_kept"),
+            failure=data.get("failure"),
         )
+
+
+def failure_text(report: pytest.TestReport) -> str:
+    """What pytest printed for a failed phase, cut to its reason, with llmeval's own sections
+    (model calls that failed) that pytest prints apart from the traceback."""
+    from pytest_llmeval.report.failure import failure_excerpt
+
+    parts = [
+        report.longreprtext,
+        *(text for name, text in report.sections if name.startswith("llmeval")),
+    ]
+    return failure_excerpt("\n".join(p for p in parts if p.strip()))
 
 
 class LlmevalSession:
@@ -235,6 +252,7 @@ class LlmevalSession:
                         "sample_scores": r.scores,
                         "sampling": r.sampling,
                         "call_failures": r.call_failures,
+                        "failure": r.failure,
                     }
                     for r in self.records.values()
                 ],

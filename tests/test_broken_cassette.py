@@ -45,6 +45,9 @@ def test_broken_cassette_fails_only_its_test(pytester, online, monkeypatch, cont
             "*pytest --llmeval-mode=rewrite 'test_pair.py::test_one'",
         ]
     )
+    # Said once: not again through the chained parse error.
+    result.stdout.no_fnmatch_line("*During handling of the above exception*")
+    assert sum(line.startswith("llmeval: broken cassette") for line in result.outlines) == 1
 
 
 def test_llmeval_cassettes_command_lists_and_checks(pytester, online):

@@ -35,7 +35,7 @@ def test_latency_budget_fails_live_and_identically_on_replay(pytester, online, m
             "llmeval: latency budget exceeded: 0.3?s of app model time "
             "(measured latency) > budget 0.20s",
             "*#  model*source*duration*in/out tokens  cost",
-            "*1  claude-sonnet-5-5*network*0.3?s*100/20  $0.0004",
+            "*1  claude-sonnet-5-5*network*0.3?s*100/20  $0.00040",
         ]
     )
     go_offline(monkeypatch, online)
@@ -45,7 +45,7 @@ def test_latency_budget_fails_live_and_identically_on_replay(pytester, online, m
         [
             "llmeval: latency budget exceeded: 0.3?s of app model time (recorded latency, as in the "
             "cassette) > budget 0.20s",
-            "*1  claude-sonnet-5-5*cassette*0.3?s*100/20  $0.0004",
+            "*1  claude-sonnet-5-5*cassette*0.3?s*100/20  $0.00040",
         ]
     )
 
@@ -63,7 +63,7 @@ def test_cost_budget_known_model(pytester, online):
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["llmeval: cost budget exceeded: $0.0400 for the app's calls > budget $0.0300"]
+        ["llmeval: cost budget exceeded: $0.040 for the app's calls > budget $0.030"]
     )
     online.queue(Reply(text="pricey", input_tokens=10_000, output_tokens=2_000))
     _write(pytester, "cost_budget=0.05")
@@ -74,7 +74,7 @@ def test_cost_of_an_unknown_model_is_unknown_with_one_warning(pytester, online):
     online.queue(*[Reply(text="?", input_tokens=10_000, output_tokens=2_000)] * 2)
     _write(
         pytester,
-        "cost_budget=0.0001",
+        "",
         model="claude-mystery-9",
         more="client.messages.create(model='claude-mystery-9', max_tokens=5, messages=[{'role': 'user', 'content': 'again'}])",
     )
@@ -84,8 +84,60 @@ def test_cost_of_an_unknown_model_is_unknown_with_one_warning(pytester, online):
         ["*LlmevalWarning: llmeval: no price for model 'claude-mystery-9'*"]
     )
     result.stdout.fnmatch_lines(
-        ["*cost $0.0000 as recorded, $0.0000 spent now; unknown for claude-mystery-9"]
+        [
+            "*cost unknown (2 unpriced call(s)) as recorded, unknown (2 unpriced call(s)) spent now;"
+            " no price for claude-mystery-9"
+        ]
     )
+
+
+def test_cost_budget_over_an_unpriced_model_is_an_error_saying_how_to_price_it(
+    pytester, online, monkeypatch
+):
+    # A priced call well within budget must not let the unpriced one pass unchecked.
+    online.queue(
+        Reply(text="ok", input_tokens=10, output_tokens=2),
+        Reply(text="?", input_tokens=10_000),
+    )
+    _write(
+        pytester,
+        "cost_budget=0.01",
+        more="client.messages.create(model='claude-fable-5-2', max_tokens=5, messages=[{'role': 'user', 'content': 'again'}])",
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at call of test_reply*",
+            "llmeval: cost budget $0.010 cannot be checked: no price for model(s) "
+            "claude-fable-5-2, so the app's cost is unknown.",
+            "*llmeval_prices =",
+            "        claude-fable-5-2 = INPUT OUTPUT CACHE_WRITE CACHE_READ",
+            "*pytest_llmeval_prices(prices) hook*",
+            "*2  claude-fable-5-2*network*10,000/*unknown",
+        ]
+    )
+    # The plugin's own frames are no help to the user: the message alone.
+    result.stdout.no_fnmatch_line("*run_once*")
+    # The same on replay, where nothing is spent: the recorded cost is what the budget holds.
+    go_offline(monkeypatch, online)
+    replay = pytester.runpytest("-p", "no:cacheprovider")
+    replay.assert_outcomes(errors=1)
+    replay.stdout.fnmatch_lines(["llmeval: cost budget $0.010 cannot be checked*"])
+    # Once priced, the budget is checked: 10,000 in at $3/M is $0.03 > $0.01.
+    pytester.makeini("[pytest]\nllmeval_prices =\n    claude-fable-5-2 = 3 15 3.75 0.3\n")
+    priced = pytester.runpytest("-p", "no:cacheprovider")
+    priced.assert_outcomes(failed=1)
+    priced.stdout.fnmatch_lines(["llmeval: cost budget exceeded: $0.030* > budget $0.010"])
+
+
+def test_cost_budget_over_an_unpriced_model_errors_every_sampled_test(pytester, online):
+    online.queue(*[Reply(text="?", input_tokens=10, output_tokens=2)] * 3)
+    _write(pytester, "cost_budget=0.01, samples=3", model="claude-mystery-9")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["llmeval: cost budget $0.010 cannot be checked*"])
+    assert len(online.requests) == 1, "an unmeasurable test was sampled again"
 
 
 def test_prices_from_ini_and_hook(pytester, online):

@@ -40,7 +40,7 @@ def test_second_recording_is_answered_by_the_cache(pytester, online):
     _write(pytester)
     first = pytester.runpytest("-p", "no:cacheprovider")
     first.assert_outcomes(passed=1)
-    first.stdout.fnmatch_lines(["cache: 0 hit(s), 1 miss(es), $0.0000 saved by hits"])
+    first.stdout.fnmatch_lines(["cache: 0 hit(s), 1 miss(es), $0.00 saved by hits"])
     assert len(online.requests) == 1
 
     _forget_cassettes(pytester)  # e.g. the test was renamed, or its cassette deleted to redo it
@@ -48,7 +48,7 @@ def test_second_recording_is_answered_by_the_cache(pytester, online):
     second.assert_outcomes(passed=1)
     assert len(online.requests) == 1, "the second run reached the API"
     second.stdout.fnmatch_lines(
-        ["*SOURCE cache*", "cache: 1 hit(s), 0 miss(es), $0.0007 saved by hits"]
+        ["*SOURCE cache*", "cache: 1 hit(s), 0 miss(es), $0.00070 saved by hits"]
     )
     # The cassette is still written, with the original call's duration.
     (path,) = cassettes(pytester.path)

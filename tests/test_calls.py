@@ -54,7 +54,8 @@ def test_calls_record_what_each_request_cost(pytester, online, monkeypatch):
         [
             "*CALLS claude-sonnet-5-5 app network; claude-haiku-4-5 judge network;"
             " claude-mystery-9 app network",
-            "*cost $* as recorded, $* spent now; unknown for claude-mystery-9",
+            "*cost unknown (1 unpriced call(s)) as recorded, unknown (1 unpriced call(s)) spent now;"
+            " no price for claude-mystery-9",
         ]
     )
     # On replay the recorded figures stand, role included, and nothing is spent.
@@ -66,7 +67,7 @@ def test_calls_record_what_each_request_cost(pytester, online, monkeypatch):
         [
             "*CALLS claude-sonnet-5-5 app cassette; claude-haiku-4-5 judge cassette;"
             " claude-mystery-9 app cassette",
-            "*$0.0000 spent now*",
+            "*cost unknown (1 unpriced call(s)) as recorded, $0.00 spent now*",
         ]
     )
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from pytest_llmeval.money import money
 from pytest_llmeval.report.html import render_html
 
 DOCS_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "report-screenshot.png"
@@ -187,7 +188,7 @@ def test_header_shows_run_and_totals():
         "compared with 5 earlier live run(s)",
         "2026-11-28 10:15:00 UTC",
         "3 passed, 1 failed",
-        f"${current['run']['totals']['cost_usd']:.4f}",
+        money(current["run"]["totals"]["cost_usd"]),
         "5,040 / 1,152",
         "2 metrics flagged in 2 tests",
     ):

@@ -26,6 +26,7 @@ def test_entry(
     sample_scores: Sequence[Mapping[str, float]],
     sampling: Mapping[str, Any] | None,
     call_failures: Sequence[str] = (),
+    failure: str | None = None,
 ) -> dict[str, Any]:
     """One test's line of the run: per-sample means for latency and cost, as budgets see them."""
     samples = int(sampling["run"]) if sampling else 1
@@ -52,6 +53,8 @@ def test_entry(
     }
     if call_failures:  # optional in the schema: absent means none
         entry["call_failures"] = list(call_failures)
+    if failure:  # optional too: why the test failed, as pytest printed it, cut short
+        entry["failure"] = failure
     return entry
 
 
@@ -68,6 +71,7 @@ def junit_properties(entry: Mapping[str, Any]) -> list[tuple[str, object]]:
 
 
 def totals(tests: Sequence[Mapping[str, Any]], calls: Sequence[Call]) -> dict[str, Any]:
+    unpriced = sum(1 for c in calls if c.cost_usd is None)
     return {
         "tests": len(tests),
         "passed": sum(1 for t in tests if t["outcome"] == "passed"),
@@ -76,7 +80,9 @@ def totals(tests: Sequence[Mapping[str, Any]], calls: Sequence[Call]) -> dict[st
         "calls": sum(1 for c in calls if c.role == "app"),
         "judge_calls": sum(1 for c in calls if c.role == "judge"),
         "cache_hits": sum(1 for c in calls if c.source == "cache"),
-        "cost_usd": sum(c.cost_usd for c in calls if c.cost_usd is not None),
+        # Any unpriced call makes the total unknown: a partial sum would read as complete.
+        "cost_usd": None if unpriced else sum(c.cost_usd or 0.0 for c in calls),
+        "unpriced_calls": unpriced,
         "input_tokens": sum(c.usage.input_tokens for c in calls),
         "output_tokens": sum(c.usage.output_tokens for c in calls),
     }

@@ -7,22 +7,20 @@ that slipped past escaping. Everything taken from the documents goes through ``e
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from html import escape
 from typing import Any
+
+from pytest_llmeval.money import total_money
+from pytest_llmeval.report.chart import esc as _e
+from pytest_llmeval.report.chart import finite as _finite
+from pytest_llmeval.report.chart import line_chart as _chart
+from pytest_llmeval.report.chart import money_text as _money
+from pytest_llmeval.report.chart import value_text as _value
 
 _SCORE_PREFIX = "score:"
 _FAILED = ("failed", "error", "crashed", "interrupted")
 _OUTCOMES = ("passed", *_FAILED, "skipped")
-# Chart geometry in SVG user units; the left margin holds the y-axis labels.
-_WIDTH, _HEIGHT = 256, 140
-_LEFT, _RIGHT, _TOP, _BOTTOM = 58, 12, 22, 28
-#: A range narrower than this (relative) is drawn flat, so equal values never divide by zero.
-_FLAT = 1e-9
-#: The y axis spans at least this share of the values' size, so a 1% wiggle is not a cliff.
-_MIN_SPREAD = 0.1
 
 _CSS = """
 :root { color-scheme: light; --ink: #1f2328; --muted: #59636e; --line: #d1d9e0;
@@ -75,6 +73,8 @@ th { color: var(--muted); }
 td.num { font-variant-numeric: tabular-nums; }
 tr.flagged td { color: var(--drift); font-weight: 600; }
 .none { color: var(--muted); font-style: italic; }
+pre.failure { margin: 0 0 10px; padding: 8px 10px; border-radius: 6px; background: var(--fail-bg);
+  font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; }
 """
 
 
@@ -148,7 +148,7 @@ def _header(run: Mapping[str, Any], run_count: int) -> str:
             card("Judge calls", number("judge_calls")),
             card("Cache hits", number("cache_hits")),
             card("Tokens in / out", f"{number('input_tokens')} / {number('output_tokens')}"),
-            card("Cost", _money(totals.get("cost_usd"))),
+            card("Cost", _total_cost(totals)),
             card("Runs charted", str(run_count)),
         ]
     )
@@ -221,9 +221,15 @@ def _test_section(
     ]
     return (
         f'<section class="test {kind}" id="{anchors[nodeid]}"><h2>{heading}</h2>'
-        f'<dl class="stats">{stats_html}</dl>'
+        f'<dl class="stats">{stats_html}</dl>{_failure(test)}'
         f'<div class="charts">{"".join(charts)}</div>{_drift_table(checks)}</section>'
     )
+
+
+def _failure(test: Mapping[str, Any]) -> str:
+    """Why the test did not pass, as pytest printed it (cut to its reason by the run)."""
+    text = test.get("failure")
+    return f'<pre class="failure">{_e(text)}</pre>' if isinstance(text, str) and text else ""
 
 
 def _drift_table(checks: Sequence[Mapping[str, Any]]) -> str:
@@ -270,96 +276,6 @@ def _figure(
     return f"<figure><figcaption>{caption}</figcaption>{svg}</figure>"
 
 
-def _chart(
-    subject: str,
-    metric: str,
-    values: Sequence[float | None],
-    labels: Sequence[str],
-    baseline: float | None,
-    flagged: bool,
-) -> str:
-    """One line chart: oldest run left, current right, a gap wherever a value is missing."""
-    count = len(values)
-    label = f"{subject} over {count} run{'s' if count != 1 else ''}"
-    head = (
-        f'<svg class="chart" role="img" aria-label="{_e(label)}" width="{_WIDTH}" '
-        f'height="{_HEIGHT}" viewBox="0 0 {_WIDTH} {_HEIGHT}"><title>{_e(label)}</title>'
-    )
-    bottom, right = _HEIGHT - _BOTTOM, _WIDTH - _RIGHT
-    parts = [
-        f'<line class="axis" x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{bottom}"/>',
-        f'<line class="axis" x1="{_LEFT}" y1="{bottom}" x2="{right}" y2="{bottom}"/>',
-    ]
-    known = [v for v in values if v is not None]
-    if not known:
-        mid_x, mid_y = (_LEFT + right) / 2, (_TOP + bottom) / 2
-        parts.append(f'<text x="{mid_x}" y="{mid_y}" text-anchor="middle">no data</text>')
-        return head + "".join(parts) + "</svg>"
-    span = [*known, *([] if baseline is None else [baseline])]
-    low, high = min(span), max(span)
-    # A flat series has no range to scale over: it is drawn through the middle.
-    flat = high - low <= _FLAT * max(1.0, abs(high))
-    if not flat and high - low < _MIN_SPREAD * max(abs(low), abs(high)):
-        middle, half = (low + high) / 2, _MIN_SPREAD * max(abs(low), abs(high)) / 2
-        low, high = middle - half, middle + half
-
-    def y_of(value: float) -> float:
-        return (
-            (_TOP + bottom) / 2 if flat else _TOP + (high - value) / (high - low) * (bottom - _TOP)
-        )
-
-    step = (right - _LEFT - 20) / max(count - 1, 1)
-    xs = [(_LEFT + right) / 2] if count == 1 else [_LEFT + 10 + i * step for i in range(count)]
-    for bound in [high] if flat else [high, low]:
-        parts.append(
-            f'<text x="{_LEFT - 6}" y="{y_of(bound) + 3.5:.1f}" text-anchor="end">'
-            f"{_e(_value(metric, bound))}</text>"
-        )
-    parts += [
-        f'<line class="tick" x1="{x:.1f}" y1="{bottom}" x2="{x:.1f}" y2="{bottom + 4}"/>'
-        for x in xs
-    ]
-    if count == 1:
-        parts.append(
-            f'<text x="{xs[0]:.1f}" y="{_HEIGHT - 8}" text-anchor="middle">{_e(labels[0])}</text>'
-        )
-    else:
-        parts.append(f'<text x="{_LEFT}" y="{_HEIGHT - 8}">{_e(labels[0])}</text>')
-        parts.append(
-            f'<text x="{right}" y="{_HEIGHT - 8}" text-anchor="end">{_e(labels[-1])} (now)</text>'
-        )
-    if baseline is not None:
-        y = y_of(baseline)
-        parts.append(
-            f'<line class="baseline" x1="{_LEFT}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}"/>'
-        )
-        parts.append(
-            # A legend, not a label on the line: the line may run through points anywhere.
-            f'<line class="baseline" x1="{right - 74}" y1="8" x2="{right - 56}" y2="8"/>'
-            f'<text class="baseline-label" x="{right}" y="11" text-anchor="end">baseline</text>'
-        )
-    segment: list[str] = []
-    for x, value in zip([*xs, 0.0], [*values, None], strict=True):
-        if value is not None:
-            segment.append(f"{x:.1f},{y_of(value):.1f}")
-            continue
-        # A missing run ends the line; a lone point between gaps is still drawn as a dot.
-        if len(segment) > 1:
-            parts.append(f'<polyline class="line" points="{" ".join(segment)}"/>')
-        segment = []
-    for i, (x, value) in enumerate(zip(xs, values, strict=True)):
-        if value is None:
-            continue
-        now = i == count - 1
-        css = ("now flagged" if flagged else "now") if now else "point"
-        tip = f"{labels[i]}{' (now)' if now else ''}: {_value(metric, value)}"
-        parts.append(
-            f'<circle class="{css}" cx="{x:.1f}" cy="{y_of(value):.1f}" r="{5 if now else 3}">'
-            f"<title>{_e(tip)}</title></circle>"
-        )
-    return head + "".join(parts) + "</svg>"
-
-
 def _section_order(test: Mapping[str, Any]) -> tuple[int, str]:
     drifted = any(c.get("flagged") for c in test.get("drift") or [])
     failed = test.get("outcome") in _FAILED
@@ -379,12 +295,6 @@ def _metric_value(test: Mapping[str, Any] | None, metric: str) -> float | None:
     raw = (test.get("scores") or {}).get(metric[len(_SCORE_PREFIX) :])
     # Run documents hold the mean itself; drift's view of a test wraps it in {"mean": ...}.
     return _finite(raw.get("mean") if isinstance(raw, Mapping) else raw)
-
-
-def _finite(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
 
 
 def _run_label(run: Mapping[str, Any]) -> str:
@@ -408,22 +318,11 @@ def _parse_time(text: Any) -> datetime | None:
         return None
 
 
-def _money(value: Any) -> str:
-    amount = _finite(value)
-    return "unknown" if amount is None else f"${amount:.4f}"
-
-
-def _value(metric: str, value: Any) -> str:
-    if metric == "cost_usd":
-        return _money(value)
-    number = _finite(value)
-    if number is None:
-        return "n/a"
-    if metric == "latency_s":
-        return f"{number:.2f} s"
-    if metric == "pass_rate":
-        return f"{number:.0%}"
-    return f"{number:.2f}"
+def _total_cost(totals: Mapping[str, Any]) -> str:
+    unpriced = totals.get("unpriced_calls")
+    return total_money(
+        _finite(totals.get("cost_usd")), unpriced if isinstance(unpriced, int) else 0
+    )
 
 
 def _delta(metric: str, value: Any) -> str:
@@ -431,7 +330,3 @@ def _delta(metric: str, value: Any) -> str:
     if number is None:
         return "n/a"
     return ("+" if number >= 0 else "-") + _value(metric, abs(number))
-
-
-def _e(value: Any) -> str:
-    return escape(str(value), quote=True)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from html import escape
 from typing import Any
 
+from pytest_llmeval.money import money, total_money
 from pytest_llmeval.report import metric_text
-
-
-def _money(value: Any) -> str:
-    return "unknown" if value is None else f"${float(value):.4f}"
 
 
 def _cell(text: str) -> str:
@@ -28,6 +27,8 @@ def render_markdown(document: Mapping[str, Any]) -> str:
     # Files from before ``errors`` existed counted errors among ``failed``.
     errors = totals.get("errors", 0)
     incomplete = run.get("status") == "incomplete"
+    # Files from before ``unpriced_calls`` existed summed only the priced calls.
+    cost = total_money(totals["cost_usd"], totals.get("unpriced_calls", 0))
     verdict = "✅" if totals["failed"] == 0 and not errors and not flagged else "❌"
     counts = (
         f" ({totals['failed']} failed, {errors} error(s))" if totals["failed"] or errors else ""
@@ -40,7 +41,7 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         f"Run `{run['id']}`, mode **{run['mode']}**, judge `{run['judge_model']}`; "
         f"{totals['calls']} app and {totals['judge_calls']} judge call(s), "
         f"{totals['cache_hits']} from the cache; {totals['input_tokens']:,} in / "
-        f"{totals['output_tokens']:,} out tokens; cost {_money(totals['cost_usd'])}.",
+        f"{totals['output_tokens']:,} out tokens; cost {cost}.",
         "",
     ]
     if flagged:
@@ -70,6 +71,27 @@ def render_markdown(document: Mapping[str, Any]) -> str:
         lines.append(
             f"| `{_cell(test['nodeid'])}` | {test['outcome']} | "
             f"{test['passed_samples']}/{test['samples']} | {scores or '-'} | "
-            f"{test['latency_s']:.2f}s | {_money(test['cost_usd'])} |"
+            f"{test['latency_s']:.2f}s | {money(test['cost_usd'])} |"
         )
+    failed = [t for t in tests if t.get("failure")]
+    if failed:
+        lines += ["", f"### Why {len(failed)} test(s) did not pass", ""]
+        for test in failed:
+            lines += [
+                f"<details><summary><code>{escape(test['nodeid'])}</code>: {test['outcome']}"
+                "</summary>",
+                "",
+                *_fenced(test["failure"]),
+                "",
+                "</details>",
+                "",
+            ]
+        lines.pop()
     return "\n".join(lines) + "\n"
+
+
+def _fenced(text: str) -> list[str]:
+    """A code block no backticks in ``text`` can close early."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}text", *text.splitlines(), fence]

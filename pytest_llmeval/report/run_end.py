@@ -28,6 +28,8 @@ class RunEnd:
     baseline_runs: int
     flagged: list[DriftCheck] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
+    #: The reports asked for (JSON, HTML, Markdown), among ``written``: the terminal lists them.
+    reports: list[Path] = field(default_factory=list)
     #: What failed at the end of the run, for the terminal (the rest was still written).
     problems: list[str] = field(default_factory=list)
     #: What was left undone on purpose and why, for the terminal.
@@ -197,7 +199,7 @@ def finish_run(
         )
     if settings.report_json is not None:
         report_json = settings.report_json
-        _attempt(end, "the JSON report", lambda: _write_json(report_json, document))
+        _attempt(end, "the JSON report", lambda: _write_json(report_json, document), report=True)
     write_renderings(settings, document, recent or [], end)
     return end
 
@@ -211,8 +213,11 @@ def _write_json(path: Path, document: dict[str, Any]) -> Path:
     return path
 
 
-def _attempt(end: RunEnd, what: str, write: Callable[[], Path | None]) -> None:
-    """One write of the run end: its path in ``written``, or its failure in ``problems``."""
+def _attempt(
+    end: RunEnd, what: str, write: Callable[[], Path | None], *, report: bool = False
+) -> None:
+    """One write of the run end: its path in ``written`` (and ``reports`` for a report asked
+    for), or its failure in ``problems``."""
     try:
         path = write()
     except Exception as exc:  # one failed output must not stop the others
@@ -220,6 +225,8 @@ def _attempt(end: RunEnd, what: str, write: Callable[[], Path | None]) -> None:
         return
     if path is not None:
         end.written.append(path)
+        if report:
+            end.reports.append(path)
 
 
 def write_renderings(
@@ -235,7 +242,7 @@ def write_renderings(
             write_text(html_path, render_html(document, earlier))
             return html_path
 
-        _attempt(end, "the HTML report", write_html)
+        _attempt(end, "the HTML report", write_html, report=True)
     if settings.report_md is not None or settings.step_summary is not None:
 
         def write_markdown() -> Path | None:
@@ -249,7 +256,7 @@ def write_renderings(
                 write_text(settings.report_md, markdown)
             return settings.report_md
 
-        _attempt(end, "the Markdown report", write_markdown)
+        _attempt(end, "the Markdown report", write_markdown, report=True)
 
 
 def write_text(path: Path, text: str) -> None:

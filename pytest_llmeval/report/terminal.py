@@ -6,15 +6,12 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from pytest_llmeval.money import total_money
 from pytest_llmeval.report import metric_text
 from pytest_llmeval.traffic.calls import Call
 
 if TYPE_CHECKING:
     from pytest_llmeval.report.run_end import RunEnd
-
-
-def _money(value: float) -> str:
-    return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
 
 
 def summary_lines(
@@ -31,12 +28,11 @@ def summary_lines(
     sources = Counter(c.source for c in calls)
     tokens_in = sum(c.usage.input_tokens for c in calls)
     tokens_out = sum(c.usage.output_tokens for c in calls)
-    known = [c.cost_usd for c in calls if c.cost_usd is not None]
-    spent = sum(c.cost_usd for c in calls if c.cost_usd is not None and c.source == "network")
+    cost = f"{_cost(calls)} as recorded, {_cost([c for c in calls if c.source == 'network'])}"
+    cost += " spent now"
     unknown = sorted({c.model for c in calls if c.cost_usd is None})
-    cost = f"{_money(sum(known))} as recorded, {_money(spent)} spent now"
     if unknown:
-        cost += f"; unknown for {', '.join(unknown)}"
+        cost += f"; no price for {', '.join(unknown)}"
     by_source = ", ".join(f"{n} {s}" for s, n in sorted(sources.items())) or "none"
     lines = [
         f"mode {mode}: {tests} llm test(s), {len(calls)} model call(s) "
@@ -47,13 +43,18 @@ def summary_lines(
         lines.insert(1, outcome_line(outcomes))
     if cache_misses is not None:
         hits = [c for c in calls if c.source == "cache"]
-        saved = sum(c.cost_usd for c in hits if c.cost_usd is not None)
         lines.append(
-            f"cache: {len(hits)} hit(s), {cache_misses} miss(es), {_money(saved)} saved by hits"
+            f"cache: {len(hits)} hit(s), {cache_misses} miss(es), {_cost(hits)} saved by hits"
         )
     if misses:
         lines.append(f"{misses} request(s) had no recording: see the failures above")
     return lines
+
+
+def _cost(calls: Sequence[Call]) -> str:
+    """What ``calls`` cost, or ``unknown (N unpriced call(s))``: never a partial sum."""
+    unpriced = sum(1 for c in calls if c.cost_usd is None)
+    return total_money(sum(c.cost_usd or 0.0 for c in calls), unpriced)
 
 
 def outcome_line(outcomes: Mapping[str, int]) -> str:
@@ -86,7 +87,7 @@ def drift_lines(end: RunEnd, *, fail: bool) -> list[str]:
     from pytest_llmeval.drift import sparkline
     from pytest_llmeval.traffic.cassettes import display_path
 
-    written = [f"report: {display_path(p)}" for p in end.written if p.suffix in (".html", ".md")]
+    written = [f"report: {display_path(p)}" for p in end.reports]
     if end.drift_failed:
         return written  # the reason is already among the problems above
     if not end.baseline_runs:

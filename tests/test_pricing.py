@@ -1,0 +1,72 @@
+"""The built-in price table over real model ids: snapshots cost as their family, no more."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_llmeval.pricing import Price, parse_price_line, price_for
+
+HAIKU_3 = Price(0.25, 1.25, 0.30, 0.03)
+SONNET_3 = Price(3.0, 15.0, 3.75, 0.30)
+OPUS_3_4 = Price(15.0, 75.0, 18.75, 1.50)
+HAIKU_3_5 = Price(0.80, 4.0, 1.00, 0.08)
+OPUS_4_5 = Price(5.0, 25.0, 6.25, 0.50)
+HAIKU_4_5 = Price(1.0, 5.0, 1.25, 0.10)
+SONNET_5 = Price(2.0, 10.0, 2.50, 0.20)
+OPUS_5_5 = Price(4.0, 20.0, 5.0, 0.20)
+
+
+@pytest.mark.parametrize(
+    ("model", "price"),
+    [
+        ("claude-3-haiku-20240307", HAIKU_3),
+        ("claude-3-sonnet-20240229", SONNET_3),
+        ("claude-3-opus-20240229", OPUS_3_4),
+        ("claude-3-opus-latest", OPUS_3_4),
+        ("claude-3-5-haiku-20241022", HAIKU_3_5),
+        ("claude-3-5-haiku-latest", HAIKU_3_5),
+        ("claude-3-5-sonnet-20240620", SONNET_3),
+        ("claude-3-5-sonnet-20241022", SONNET_3),
+        ("claude-3-5-sonnet-latest", SONNET_3),
+        ("claude-3-7-sonnet-20250219", SONNET_3),
+        ("claude-3-7-sonnet-latest", SONNET_3),
+        ("claude-sonnet-4-20250514", SONNET_3),
+        ("claude-sonnet-4-0", SONNET_3),
+        ("claude-opus-4-20250514", OPUS_3_4),
+        ("claude-opus-4-0", OPUS_3_4),
+        ("claude-opus-4-1", OPUS_3_4),
+        ("claude-opus-4-1-20250805", OPUS_3_4),
+        # Newer minor versions are not their major version's older, dearer snapshots.
+        ("claude-opus-4-5", OPUS_4_5),
+        ("claude-opus-4-5-20251101", OPUS_4_5),
+        ("claude-sonnet-4-5-20250929", Price(3.0, 15.0, 3.75, 0.30)),
+        ("claude-haiku-4-5-20251001", HAIKU_4_5),
+        ("claude-sonnet-5-5", SONNET_5),
+        ("claude-opus-5-5", OPUS_5_5),
+        ("claude-opus-5", OPUS_4_5),
+    ],
+)
+def test_price_of_real_model_ids(model, price):
+    assert price_for(model) == price
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "claude-opus-4-9",  # a minor version not in the table: unknown, not Opus 4's price
+        "claude-sonnet-4-7-20260101",
+        "claude-3-5-opus",
+        "claude-2-1",
+        "claude-instant-1-2",
+        "claude-mystery-9",
+    ],
+)
+def test_models_not_in_the_table_have_no_price(model):
+    assert price_for(model) is None
+
+
+def test_an_ini_price_covers_its_dated_snapshots_only():
+    model, price = parse_price_line("claude-3-5-sonnet = 1 2 3 4")
+    prices = {model: price}
+    assert price_for("claude-3-5-sonnet-20241022", prices) == Price(1, 2, 3, 4)
+    assert price_for("claude-3-5-sonnet-2", prices) is None
