@@ -223,3 +223,28 @@ def test_one_judge_client_serves_the_whole_run(pytester, online):
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
     assert len(online.requests) == 3
     assert online.connections == 1
+
+
+def test_the_run_document_records_the_judge_each_test_used(pytester, online):
+    verdict = Reply(text=json.dumps({"reasoning": "ok", "score": 9}))
+    online.queue(verdict, verdict)
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.llm(judge_model="claude-opus-5-5")
+        def test_by_opus(llmeval):
+            llmeval.grade("answer", "Is an answer.")
+
+        @pytest.mark.llm
+        def test_by_default(llmeval):
+            llmeval.grade("answer", "Is an answer.")
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider", "--llmeval-report-json=r.json").assert_outcomes(
+        passed=2
+    )
+    document = json.loads((pytester.path / "r.json").read_text())
+    used = {t["nodeid"].split("::")[1]: t["judge_models"] for t in document["tests"]}
+    assert used == {"test_by_opus": ["claude-opus-5-5"], "test_by_default": ["claude-sonnet-5-5"]}
+    assert document["run"]["judge_model"] == "claude-sonnet-5-5"

@@ -46,6 +46,9 @@ def test_entry(
         "cost_usd": None if None in costs else sum(c for c in costs if c) / max(samples, 1),
         "calls": len(app),
         "judge_calls": len(calls) - len(app),
+        # The judge each test actually used (marker and CLI can differ from run.judge_model):
+        # a history compared across judges is not comparing the app.
+        "judge_models": sorted({c.model for c in calls if c.role == "judge"}),
         "cache_hits": sum(1 for c in calls if c.source == "cache"),
         "input_tokens": sum(c.usage.input_tokens for c in calls),
         "output_tokens": sum(c.usage.output_tokens for c in calls),
