@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
+import enum
+
+#: The environment variables whose presence means "this machine can call the real API".
+CREDENTIAL_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+DEFAULT_CACHE_TTL_S = 14 * 24 * 3600
+DEFAULT_CACHE_SIZE = 1 << 30
+
+
+class Mode(str, enum.Enum):
+    """How model calls of ``llm`` tests are answered."""
+
+    AUTO = "auto"
+    REPLAY = "replay"
+    RECORD = "record"
+    REWRITE = "rewrite"
+    LIVE = "live"
+
+
 #: The judge when neither CLI, marker nor ini names one. It is part of every recorded judge
 #: request, so it must not follow the installed SDK: changing it turns every graded test into a
 #: cassette miss and changes the judge in the history. Change it only on purpose, with a

@@ -12,7 +12,6 @@ the run id and the step summary; the marker only per-test settings (``samples``,
 from __future__ import annotations
 
 import argparse
-import enum
 import math
 import os
 import re
@@ -23,26 +22,20 @@ from typing import Any
 
 import pytest
 
-from pytest_llmeval.constants import DEFAULT_JUDGE_MODEL
+from pytest_llmeval.constants import (
+    CREDENTIAL_ENV,
+    DEFAULT_CACHE_SIZE,
+    DEFAULT_CACHE_TTL_S,
+    DEFAULT_JUDGE_MODEL,
+    Mode,
+)
+
+__all__ = ["CREDENTIAL_ENV", "DEFAULT_CACHE_SIZE", "DEFAULT_CACHE_TTL_S", "Mode", "Settings"]
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price, parse_price_line
 
 ENV_MODE = "LLMEVAL_MODE"
-DEFAULT_CACHE_TTL_S = 14 * 24 * 3600
-DEFAULT_CACHE_SIZE = 1 << 30
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}
-#: The environment variables whose presence means "this machine can call the real API".
-CREDENTIAL_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
-
-
-class Mode(str, enum.Enum):
-    """How model calls of ``llm`` tests are answered."""
-
-    AUTO = "auto"
-    REPLAY = "replay"
-    RECORD = "record"
-    REWRITE = "rewrite"
-    LIVE = "live"
 
 
 def parse_mode(value: str, *, where: str = "--llmeval-mode") -> Mode:

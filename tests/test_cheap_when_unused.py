@@ -39,3 +39,17 @@ def test_disabled_with_p_no_llmeval(pytester):
     result.stdout.fnmatch_lines(["*'llm' not found in `markers` configuration option*"])
     result = pytester.runpytest_subprocess("-p", "no:llmeval", "--llmeval-mode=replay")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_the_traffic_layer_imports_neither_pytest_nor_settings():
+    """Layers point one way: traffic/ is usable (and testable) without pytest or settings."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pkgutil, importlib, pytest_llmeval.traffic as t\n"
+        "for m in pkgutil.iter_modules(t.__path__): importlib.import_module(f'{t.__name__}.{m.name}')\n"
+        "print(sorted(n for n in ('pytest', '_pytest', 'pytest_llmeval.settings') if n in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pytest_llmeval.settings import DEFAULT_CACHE_SIZE as DEFAULT_SIZE_LIMIT
-from pytest_llmeval.settings import DEFAULT_CACHE_TTL_S as DEFAULT_TTL_S
+from pytest_llmeval.constants import DEFAULT_CACHE_SIZE as DEFAULT_SIZE_LIMIT
+from pytest_llmeval.constants import DEFAULT_CACHE_TTL_S as DEFAULT_TTL_S
 
 NAMESPACES = ("app", "judge")
 _INDEX = "explain:"

@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from hashlib import sha1
 from pathlib import Path
-
-import pytest
+from typing import TYPE_CHECKING
 
 from pytest_llmeval.traffic.cassette_form import header_line
+
+if TYPE_CHECKING:
+    import pytest
 
 CASSETTE_DIR = "cassettes"
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\[\]=,+@-]")

@@ -21,9 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_llmeval.constants import PLACEHOLDER_KEY
+from pytest_llmeval.constants import CREDENTIAL_ENV, PLACEHOLDER_KEY, Mode
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
-from pytest_llmeval.settings import CREDENTIAL_ENV, Mode
 from pytest_llmeval.traffic.calls import ROLE, Call, Source, make_call
 from pytest_llmeval.traffic.cassettes import AtomicPersister, CassetteFormat, SaveHook, match_on
 from pytest_llmeval.traffic.miss import MissContext, Recorded, explain_miss
