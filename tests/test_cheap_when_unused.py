@@ -53,3 +53,13 @@ def test_the_traffic_layer_imports_neither_pytest_nor_settings():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_installed_under_its_own_distribution_name():
+    """pytest-llmeval on the index is another project; ours is pytest-llmeval-claude."""
+    from importlib import metadata
+
+    dist = metadata.distribution("pytest-llmeval-claude")
+    plugins = [e for e in dist.entry_points if e.group == "pytest11"]
+    assert [(e.name, e.value) for e in plugins] == [("llmeval", "pytest_llmeval.plugin")]
+    assert any(e.group == "console_scripts" and e.name == "llmeval" for e in dist.entry_points)
