@@ -21,7 +21,7 @@ oldest first; "totals" as in the run's report (pytest_llmeval/report_schema.json
 """
 
 REPORT_JSON = """\
---json with no FILE (or '-') prints the run document itself on stdout, in the shape of
+With --json and no FILE (or '-'), the run's JSON document on stdout, in the shape of
 pytest_llmeval/report_schema.json: {"format", "run": {...}, "tests": [...]}.
 """
 

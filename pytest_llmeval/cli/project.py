@@ -45,7 +45,7 @@ def shown(path: Path) -> str:
         relative = os.path.relpath(path)
     except ValueError:  # another drive, on Windows
         return str(path)
-    return str(path) if relative.startswith(".." + os.sep + "..") else relative
+    return relative if len(relative) < len(str(path)) else str(path)
 
 
 def dir_options(*names: str) -> argparse.ArgumentParser:
