@@ -17,6 +17,7 @@ from pathlib import Path
 #: The credential replay hands the SDK: never sent, never a secret.
 REPLAY_PLACEHOLDER = "llmeval-replay-placeholder-not-a-key"
 _SHOWN_CHARS = 6
+_VALUE_OF = "value of "
 
 #: (kind, pattern); the group named ``secret`` (or the whole match) is what is hidden.
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -50,9 +51,14 @@ class Finding:
         return f"{shown_path}:{self.line}: {self.kind}{shown}"
 
 
-def hint(secret: str) -> str:
-    """At most the first 6 characters, fewer for a short value, then an ellipsis."""
-    return secret[: min(_SHOWN_CHARS, len(secret) // 4)] + "…"
+def hint(secret: str, *, known_shape: bool = True) -> str:
+    """At most the first 6 characters, fewer for a short value, then an ellipsis.
+
+    A key's first characters are its kind's prefix (``sk-ant``, ``AKIA``); a variable's value
+    (a password, say) has none, so less of it is shown.
+    """
+    shown = min(_SHOWN_CHARS, len(secret) // 4) if known_shape else min(3, len(secret) // 8)
+    return secret[:shown] + "…"
 
 
 def _values(named: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -60,7 +66,7 @@ def _values(named: Mapping[str, str]) -> list[tuple[str, str]]:
     found = []
     for name, value in named.items():
         for form in {value, json.dumps(value)[1:-1]}:
-            found.append((f"value of ${name}", form))
+            found.append((f"{_VALUE_OF}${name}", form))
     return sorted(found, key=lambda kv: len(kv[1]), reverse=True)
 
 
@@ -78,7 +84,10 @@ def scan_text(path: Path, text: str, named: Mapping[str, str] | None = None) -> 
                 continue
             taken.append((begin, end))
             hits.append((begin, kind, secret))
-        findings += [Finding(path, number, kind, hint(secret)) for _, kind, secret in sorted(hits)]
+        findings += [
+            Finding(path, number, kind, hint(secret, known_shape=not kind.startswith(_VALUE_OF)))
+            for _, kind, secret in sorted(hits)
+        ]
     return findings
 
 
