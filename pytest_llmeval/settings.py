@@ -29,11 +29,13 @@ from pytest_llmeval.constants import (
     DEFAULT_JUDGE_MODEL,
     Mode,
 )
-
-__all__ = ["CREDENTIAL_ENV", "DEFAULT_CACHE_SIZE", "DEFAULT_CACHE_TTL_S", "Mode", "Settings"]
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price, parse_price_line
 
+__all__ = ["CREDENTIAL_ENV", "DEFAULT_CACHE_SIZE", "DEFAULT_CACHE_TTL_S", "Mode", "Settings"]
+
 ENV_MODE = "LLMEVAL_MODE"
+DEFAULT_CACHE_DIR = ".llmeval/cache"
+DEFAULT_HISTORY_DIR = ".llmeval/history"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}
 
@@ -77,6 +79,14 @@ def _mode_argument(value: str) -> Mode:
         return parse_mode(value)
     except pytest.UsageError as exc:
         raise argparse.ArgumentTypeError(str(exc).split(": ", 1)[1]) from None
+
+
+def resolve_dir(cli: str | None, ini: str, default: str, rootdir: Path) -> Path:
+    """A directory setting, for the plugin and the ``llmeval`` command alike: the command
+    line's value is relative to where the command runs, the ini's to the rootdir."""
+    if cli:
+        return Path(cli).expanduser()
+    return rootdir / (ini.strip() or default)
 
 
 def is_ci(environ: Mapping[str, str]) -> bool:
@@ -400,10 +410,12 @@ def parse_size(text: str) -> int:
 
 
 def _cache_fields(config: pytest.Config) -> dict[str, Any]:
-    root = Path(str(config.rootpath))
-    cli_dir = config.getoption("llmeval_cache_dir", None)
-    ini_dir = str(config.getini("llmeval_cache_dir") or "").strip()
-    directory = Path(cli_dir).expanduser() if cli_dir else root / (ini_dir or ".llmeval/cache")
+    directory = resolve_dir(
+        config.getoption("llmeval_cache_dir", None),
+        str(config.getini("llmeval_cache_dir") or ""),
+        DEFAULT_CACHE_DIR,
+        Path(str(config.rootpath)),
+    )
     try:
         ttl = str(config.getini("llmeval_cache_ttl") or "").strip()
         size = str(config.getini("llmeval_cache_size") or "").strip()
@@ -445,17 +457,18 @@ def _report_path(config: pytest.Config, kind: str) -> Path | None:
 
 def _report_fields(config: pytest.Config, environ: Mapping[str, str]) -> dict[str, Any]:
     root = Path(str(config.rootpath))
-    cli_history = config.getoption("llmeval_history_dir", None)
-    ini_history = str(config.getini("llmeval_history_dir") or "").strip()
     threshold = config.getoption("llmeval_drift_threshold", None)
     report_json = _report_path(config, "json")
     report_html = _report_path(config, "html")
     report_md = _report_path(config, "md")
     step_summary = environ.get("GITHUB_STEP_SUMMARY", "").strip()
     return {
-        "history_dir": Path(cli_history)
-        if cli_history
-        else root / (ini_history or ".llmeval/history"),
+        "history_dir": resolve_dir(
+            config.getoption("llmeval_history_dir", None),
+            str(config.getini("llmeval_history_dir") or ""),
+            DEFAULT_HISTORY_DIR,
+            root,
+        ),
         "no_history": bool(config.getoption("llmeval_no_history", False)),
         "baseline": config.getoption("llmeval_baseline", None),
         "baseline_file": root / ".llmeval" / "baseline.json",

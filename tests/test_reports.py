@@ -100,7 +100,8 @@ def test_cli_runs_report_and_compare(project, online, capsys, monkeypatch):
 
     assert main(["compare", first, second]) == 1
     out = capsys.readouterr().out
-    assert "  DRIFT score:tone" in out and "0.9 -> 0.5" in out
+    (line,) = (line for line in out.splitlines() if "score:tone" in line)
+    assert line.split() == ["DRIFT", "score:tone", "0.90", "->", "0.50", "-0.40"]
     assert main(["compare", first, first]) == 0
     assert main(["compare", first, "missing"]) == 2
 

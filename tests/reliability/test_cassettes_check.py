@@ -120,7 +120,8 @@ def test_bodies_are_parsed_as_their_content_type_says(body, content_type, proble
 
 def test_the_pre_commit_hook_runs_the_check_on_cassette_files():
     repo = Path(__file__).parents[2]
-    (hook,) = yaml.safe_load((repo / ".pre-commit-hooks.yaml").read_text())
+    hooks = yaml.safe_load((repo / ".pre-commit-hooks.yaml").read_text())
+    (hook,) = (h for h in hooks if h["id"] == "llmeval-cassettes-check")
     assert hook["id"] == "llmeval-cassettes-check"
     assert hook["entry"] == "llmeval cassettes check"
     assert hook["language"] == "python"

@@ -1,0 +1,244 @@
+"""``llmeval runs``, ``report`` and ``compare``: the history, read without running a test."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pytest_llmeval.cli.project import dir_options, history_dir, shown
+from pytest_llmeval.cli.table import aligned
+from pytest_llmeval.money import total_money
+
+RUNS_JSON = """\
+With --json, one JSON document on stdout instead of the table:
+  {"history_dir": str, "runs": [{"id": str, "mode": str, "started_at": str,
+    "finished_at": str, "status": "complete"|"incomplete", "shards": int,
+    "drift_flagged": int, "totals": {"tests", "passed", "failed", "calls",
+    "judge_calls", "cache_hits", "cost_usd", "input_tokens", "output_tokens", ...}}]}
+oldest first; "totals" as in the run's report (pytest_llmeval/report_schema.json).
+"""
+
+REPORT_JSON = """\
+With --json and no FILE (or '-'), the run's JSON document on stdout, in the shape of
+pytest_llmeval/report_schema.json: {"format", "run": {...}, "tests": [...]}.
+"""
+
+COMPARE_JSON = """\
+With --json, one JSON document on stdout instead of the table (same exit codes):
+  {"run_a": str, "run_b": str, "flagged": int, "tests": [{"nodeid": str,
+    "drift": [{"metric", "baseline", "current", "delta", "flagged", "ci", "history"}]}]}
+"drift" entries as in the JSON report; baseline is RUN_A, current is RUN_B.
+"""
+
+
+def _print_json(document: Any) -> None:
+    print(json.dumps(document, indent=1))
+
+
+def _flagged(run: dict[str, Any]) -> int:
+    return sum(1 for t in run["tests"] for c in t.get("drift", []) if c.get("flagged"))
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    """Every run in the history, oldest first: id, mode, start, outcome, cost, drift."""
+    from pytest_llmeval import history
+
+    directory = history_dir(args)
+    runs = history.all_runs(directory)
+    if args.json:
+        _print_json(
+            {
+                "history_dir": str(directory),
+                "runs": [
+                    {
+                        **{k: run["run"].get(k) for k in ("id", "mode", "started_at")},
+                        "finished_at": run["run"].get("finished_at"),
+                        "status": "incomplete" if history.is_incomplete(run) else "complete",
+                        "shards": int(run["run"].get("shards") or 1),
+                        "drift_flagged": _flagged(run),
+                        "totals": run["run"]["totals"],
+                    }
+                    for run in runs
+                ],
+            }
+        )
+        return 0
+    rows = []
+    for run in runs:
+        meta, totals = run["run"], run["run"]["totals"]
+        errors = f", {totals['errors']} error(s)" if totals.get("errors") else ""
+        notes = [f"({meta['shards']} shards)"] if meta.get("shards") else []
+        if history.is_incomplete(run):
+            notes.append("INCOMPLETE (interrupted)")
+        rows.append(
+            [
+                str(meta["id"]),
+                str(meta["mode"]),
+                str(meta["started_at"]),
+                f"{totals['passed']}/{totals['tests']} passed{errors}",
+                total_money(totals["cost_usd"], totals.get("unpriced_calls", 0)),
+                f"{_flagged(run)} drift",
+                " ".join(notes),
+            ]
+        )
+    for line in aligned(rows, right=frozenset({3, 4, 5})):
+        print(line)
+    if not directory.is_dir():
+        print(f"no history at {shown(directory)}: run pytest with llm tests to start one")
+    else:
+        print(f"{len(runs)} run(s) in {shown(directory)}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render a run from the history (the latest by default) without running any test."""
+    from pytest_llmeval import history
+    from pytest_llmeval.report.run_end import CHART_RUNS, write_text
+
+    directory = history_dir(args)
+    # File names alone find the run and its predecessors; only those files are opened.
+    files = history.list_runs(directory)
+    run_id: str = args.run_id or (files[-1].run_id if files else "")
+    run = history.find_run(directory, run_id) if run_id else None
+    if run is None:
+        # A run whose every file was skipped as unreadable is named, not reported as absent.
+        where = shown(directory) if directory.is_dir() else f"{shown(directory)} (no history)"
+        print(f"no readable run {run_id or 'at all'} in {where}", file=sys.stderr)
+        return 1
+    first_stamp = min(f.stamp for f in files if f.run_id == history.safe_id(run_id))
+    # The charts' history: earlier runs of the same mode, as a live report would show.
+    earlier = history.read_window(
+        directory, mode=run["run"]["mode"], limit=CHART_RUNS, before=first_stamp
+    )
+    to_stdout = args.json == "-"
+    if args.json and not to_stdout:
+        history.write_atomic(Path(args.json), run)
+    if args.md:
+        from pytest_llmeval.report.markdown import render_markdown
+
+        write_text(Path(args.md), render_markdown(run))
+    if args.html:
+        from pytest_llmeval.report.html import render_html
+
+        write_text(Path(args.html), render_html(run, earlier))
+    if to_stdout:
+        _print_json(run)
+    elif not (args.json or args.md or args.html):
+        from pytest_llmeval.report.markdown import render_markdown
+
+        print(render_markdown(run), end="")
+    return 0
+
+
+def _delta_text(metric: str, delta: float | None) -> str:
+    from pytest_llmeval.report import metric_text
+
+    if delta is None:
+        return ""
+    return ("+" if delta >= 0 else "-") + metric_text(metric, abs(delta))
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Drift of RUN_B against RUN_A, every metric; exit 1 when anything is flagged."""
+    from pytest_llmeval import history
+    from pytest_llmeval.drift import compare, flagged
+    from pytest_llmeval.report import metric_text
+    from pytest_llmeval.report.document import drift_view
+
+    directory = history_dir(args)
+    runs = []
+    for run_id in (args.run_a, args.run_b):
+        run = history.find_run(directory, run_id)
+        if run is None:
+            print(f"no readable run {run_id} in {shown(directory)}", file=sys.stderr)
+            return 2
+        runs.append({**run, "tests": [drift_view(t) for t in run["tests"]]})
+    checks = compare(runs[1], [runs[0]])
+    drifted = flagged(checks)
+    if args.json:
+        _print_json(
+            {
+                "run_a": args.run_a,
+                "run_b": args.run_b,
+                "flagged": len(drifted),
+                "tests": [
+                    {"nodeid": nodeid, "drift": [c.to_json() for c in test_checks]}
+                    for nodeid, test_checks in checks.items()
+                ],
+            }
+        )
+        return 1 if drifted else 0
+    # One table for every test, so columns line up across the whole listing.
+    rows: list[list[str]] = []
+    for nodeid, test_checks in checks.items():
+        rows.append([nodeid])
+        rows += [
+            [
+                "DRIFT" if c.flagged else "",
+                c.metric,
+                metric_text(c.metric, c.baseline),
+                "->",
+                metric_text(c.metric, c.current),
+                _delta_text(c.metric, c.delta),
+            ]
+            for c in test_checks
+        ]
+    # A node id is as wide as a row: it stands on its own line, outside the columns.
+    lines = iter(aligned([r for r in rows if len(r) > 1], right=frozenset({2, 4, 5})))
+    for row in rows:
+        print(row[0] if len(row) == 1 else f"  {next(lines)}")
+    print(
+        f"{sum(map(len, checks.values()))} metric(s) of {len(checks)} test(s) compared, "
+        f"{len(drifted)} drifted ({args.run_b} against {args.run_a})"
+    )
+    return 1 if drifted else 0
+
+
+def add_commands(commands: Any) -> None:
+    """``runs``, ``report`` and ``compare`` on the top-level sub-command action."""
+    options = dir_options("history")
+    runs = commands.add_parser(
+        "runs",
+        parents=[options],
+        help="List the runs in the history",
+        description="List the runs in the history, oldest first.\n\n" + RUNS_JSON,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    runs.add_argument("--json", action="store_true", help="A JSON document on stdout")
+    runs.set_defaults(handler=cmd_runs)
+
+    report = commands.add_parser(
+        "report",
+        parents=[options],
+        help="Render a run from the history, no tests run",
+        description="Render a run from the history (the latest by default) without running "
+        "a test; Markdown on stdout when no file is named.\n\n" + REPORT_JSON,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("--run", dest="run_id", help="Run id (default: the latest)")
+    report.add_argument("--html", metavar="FILE", help="Write the HTML report")
+    report.add_argument("--md", metavar="FILE", help="Write the Markdown report")
+    report.add_argument(
+        "--json",
+        metavar="FILE",
+        nargs="?",
+        const="-",
+        help="Write the JSON report to FILE, or to stdout with no FILE",
+    )
+    report.set_defaults(handler=cmd_report)
+
+    compare = commands.add_parser(
+        "compare",
+        parents=[options],
+        help="Drift of RUN_B against RUN_A",
+        description="Every metric of RUN_B against RUN_A; exit 1 when anything drifted, "
+        "2 when a run cannot be read.\n\n" + COMPARE_JSON,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    compare.add_argument("run_a")
+    compare.add_argument("run_b")
+    compare.add_argument("--json", action="store_true", help="A JSON document on stdout")
+    compare.set_defaults(handler=cmd_compare)
