@@ -172,10 +172,7 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
     finally:
         record.cassette_kept = recorder.stop(completed=item.stash.get(_CALL_REPORTED, False))
         record.call_failures = recorder.failures
-        if recorder.cache is not None:
-            record.cache_misses = sum(
-                1 for e in recorder.cache_index if e.get("outcome", "").startswith("miss")
-            )
+        record.cache_misses = recorder.cache_misses
         item.user_properties.extend(session.test_finished(record))
 
 

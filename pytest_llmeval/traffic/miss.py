@@ -6,9 +6,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.traffic.cassettes import display_path
+
+if TYPE_CHECKING:
+    import httpx2
 
 _MAX_CHANGES = 20
 _MAX_VALUE = 120
@@ -184,6 +187,38 @@ def explain_miss(
         f"  {rewrite}",
     ]
     return "\n".join(lines)
+
+
+def recorded_requests(cassette: Any) -> list[Recorded]:
+    """A vcrpy cassette's requests as the miss report sees them (``data`` and
+    ``play_counts`` are vcrpy attributes with no public accessor)."""
+    return [
+        Recorded(
+            method=req.method,
+            path=req.path,
+            body=req.body if isinstance(req.body, bytes) else b"",
+            played=cassette.play_counts[index] > 0,
+        )
+        for index, (req, _) in enumerate(cassette.data)
+    ]
+
+
+def miss_response(request: httpx2.Request, message: str) -> httpx2.Response:
+    """A 404 the SDK does not retry (``x-should-retry: false``) carrying the explanation, so
+    nobody waits for back-off against a dead address to read "Connection error."."""
+    import httpx2
+
+    error = {"type": "error", "error": {"type": "llmeval_cassette_miss", "message": message}}
+    return httpx2.Response(
+        404,
+        headers={
+            "content-type": "application/json",
+            "x-should-retry": "false",
+            "request-id": "llmeval-cassette-miss",
+        },
+        stream=httpx2.ByteStream(json.dumps(error).encode("utf-8")),
+        request=request,
+    )
 
 
 @dataclass(frozen=True)

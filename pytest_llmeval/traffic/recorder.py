@@ -8,100 +8,39 @@ count what it cost.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
-import zlib
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_llmeval.constants import CREDENTIAL_ENV, PLACEHOLDER_KEY, Mode
+from pytest_llmeval.constants import CREDENTIAL_ENV, PLACEHOLDER_KEY
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
+from pytest_llmeval.traffic import wire
+from pytest_llmeval.traffic.cache_layer import CacheLayer
 from pytest_llmeval.traffic.calls import ROLE, Call, Source, make_call
 from pytest_llmeval.traffic.cassettes import AtomicPersister, CassetteFormat, SaveHook, match_on
-from pytest_llmeval.traffic.miss import MissContext, Recorded, explain_miss
+from pytest_llmeval.traffic.miss import (
+    MissContext,
+    explain_miss,
+    miss_response,
+    recorded_requests,
+)
+from pytest_llmeval.traffic.plan import Plan, plan_for
+from pytest_llmeval.traffic.recording_hooks import CALL_START, RecordingHooks
 from pytest_llmeval.traffic.scrub import RequestHook, Scrubber
 from pytest_llmeval.traffic.usable import unusable
+from pytest_llmeval.traffic.wire import is_model_request, patch_attribute, request_model
+
+__all__ = ["Plan", "TrafficRecorder", "is_model_request", "plan_for"]
 
 if TYPE_CHECKING:
     import httpx2
 
     from pytest_llmeval.traffic.cache import CachedResponse, CacheKey, ResponseCache
 
-_CALL_START: ContextVar[float] = ContextVar("llmeval_call_start", default=0.0)
 _ENCODINGS_VCR_DECODES = "gzip, deflate"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How one test's calls are answered, decided before it runs."""
-
-    mode: Mode
-    #: vcrpy record mode ("none", "new_episodes", "all"), or None for live (no cassette).
-    record_mode: str | None
-    cassette: Path
-    cassette_exists: bool
-    reason: str = ""
-
-    @property
-    def replay_only(self) -> bool:
-        return self.record_mode == "none"
-
-
-def plan_for(mode: Mode, cassette: Path, *, exists: bool, has_credentials: bool, ci: bool) -> Plan:
-    """``auto`` replays an existing cassette, records a missing one if it may, else fails."""
-    if mode is Mode.LIVE:
-        return Plan(mode, None, cassette, exists)
-    if mode is Mode.REPLAY:
-        return Plan(mode, "none", cassette, exists)
-    if mode is Mode.RECORD:
-        return Plan(mode, "new_episodes", cassette, exists)
-    if mode is Mode.REWRITE:
-        return Plan(mode, "all", cassette, exists)
-    if exists:
-        return Plan(mode, "none", cassette, exists)
-    if ci:
-        return Plan(mode, "none", cassette, exists, "auto mode never records when CI is set")
-    if not has_credentials:
-        return Plan(mode, "none", cassette, exists, "auto mode and no ANTHROPIC_API_KEY set")
-    return Plan(mode, "new_episodes", cassette, exists)
-
-
-def is_model_request(headers: Any) -> bool:
-    """Every request the Anthropic SDK sends carries ``anthropic-version``."""
-    return "anthropic-version" in headers
-
-
-def _decoded(body: bytes, encoding: str) -> bytes:
-    try:
-        if encoding == "gzip":
-            return zlib.decompress(body, zlib.MAX_WBITS | 16)
-        if encoding == "deflate":
-            return zlib.decompress(body)
-    except zlib.error:
-        pass
-    return body
-
-
-def _request_model(body: bytes) -> str:
-    try:
-        data = json.loads(body) if body else None
-    except ValueError:
-        return ""
-    return str(data.get("model") or "") if isinstance(data, dict) else ""
-
-
-def _patch(owner: type, name: str, replacement: Any) -> Callable[[], None]:
-    """Replace a class attribute; the returned function puts back what was there."""
-    original = owner.__dict__[name]
-    setattr(owner, name, replacement)
-    return lambda: setattr(owner, name, original)
 
 
 def _forget_placeholder() -> None:
@@ -137,14 +76,11 @@ class TrafficRecorder:
         rerecord_args: tuple[str, ...] = (),
     ) -> None:
         self.rerecord_args = rerecord_args
-        #: The user's scrub hook for a request alone (``pytest_llmeval_scrub_interaction``).
-        self.request_hook = request_hook
+        self.hooks = RecordingHooks(scrubber, request_hook)
         self.prices = prices
         #: Consulted after the cassette and before the network; ``None`` when off.
         self.cache = cache
-        #: This test's requests as the cache saw them, for ``llmeval cache explain``.
-        self.cache_index: list[dict[str, Any]] = []
-        self._seen: Counter[str] = Counter()
+        self._cache = CacheLayer(cache) if cache is not None else None
         self.nodeid = nodeid
         self.plan = plan
         self.scrubber = scrubber
@@ -185,9 +121,9 @@ class TrafficRecorder:
         async def handle_async_request(transport: Any, request: httpx2.Request) -> httpx2.Response:
             return await self._handle_async(async_inner, transport, request)
 
-        self._undo.append(_patch(httpx2.HTTPTransport, "handle_request", handle_request))
+        self._undo.append(patch_attribute(httpx2.HTTPTransport, "handle_request", handle_request))
         self._undo.append(
-            _patch(httpx2.AsyncHTTPTransport, "handle_async_request", handle_async_request)
+            patch_attribute(httpx2.AsyncHTTPTransport, "handle_async_request", handle_async_request)
         )
         self._patch_aiohttp()
         if self.plan.replay_only:
@@ -220,7 +156,19 @@ class TrafficRecorder:
         async def handle_async_request(transport: Any, request: httpx2.Request) -> httpx2.Response:
             return await self._handle_async(inner, transport, request)
 
-        self._undo.append(_patch(AiohttpTransport, "handle_async_request", handle_async_request))
+        self._undo.append(
+            patch_attribute(AiohttpTransport, "handle_async_request", handle_async_request)
+        )
+
+    @property
+    def cache_index(self) -> list[dict[str, Any]]:
+        """This test's requests as the cache saw them, for ``llmeval cache explain``."""
+        return self._cache.index if self._cache is not None else []
+
+    @property
+    def cache_misses(self) -> int | None:
+        """Requests the cache could not answer; ``None`` when the cache is off."""
+        return self._cache.misses if self._cache is not None else None
 
     @property
     def failures(self) -> list[str]:
@@ -284,8 +232,8 @@ class TrafficRecorder:
             persister=AtomicPersister(ignore_existing=rewrite),
             record_mode=RecordMode(self.plan.record_mode),
             match_on=match_on(),
-            before_record_request=self._scrubbed_vcr_request,
-            before_record_response=self._before_record_response,
+            before_record_request=self.hooks.vcr_request,
+            before_record_response=self.hooks.before_record_response,
             # Only the SDK's HTTP library: other traffic of the test is none of our business.
             skip_patchers=[name for name in PATCHER_NAMES if name != "httpx2"],
             drop_unused_requests=rewrite,
@@ -296,63 +244,6 @@ class TrafficRecorder:
         self._cassette_ctx = ctx
 
     # --- vcrpy hooks ----------------------------------------------------------------------
-
-    def scrubbed_view(
-        self, method: str, uri: str, headers: Mapping[str, Any], body: bytes
-    ) -> dict[str, Any]:
-        """The one scrubbed form of a request: what is matched, keyed, shown and written."""
-        request: dict[str, Any] = {
-            "method": method,
-            "uri": uri,
-            "headers": dict(headers),
-            "body": body.decode("utf-8", errors="replace"),
-        }
-        self.scrubber.scrub_request(request, self.request_hook)
-        return request
-
-    def _scrubbed_vcr_request(self, request: Any) -> Any:
-        """vcrpy applies this to a live request before matching it and before writing it."""
-        if not is_model_request(request.headers):
-            return None  # only the SDK's calls: other traffic of the test is none of ours
-        done = getattr(request, "_llmeval_scrubbed", None)
-        if done is not None:
-            return done  # vcrpy asks several times per request; and a scrubbed one is final
-        from vcr.request import Request as VcrRequest
-
-        raw = request.body
-        body = raw if isinstance(raw, bytes) else str(raw or "").encode("utf-8")
-        view = self.scrubbed_view(request.method, request.uri, request.headers, body)
-        scrubbed = VcrRequest(
-            view["method"], view["uri"], view["body"].encode("utf-8"), view["headers"]
-        )
-        scrubbed._llmeval_scrubbed = scrubbed
-        request._llmeval_scrubbed = scrubbed
-        return scrubbed
-
-    def _live_view(self, request: httpx2.Request) -> dict[str, Any]:
-        return self.scrubbed_view(
-            request.method, str(request.url), request.headers, request.content
-        )
-
-    def _before_record_response(self, response: dict[str, Any]) -> dict[str, Any] | None:
-        if "llmeval" in response:  # loaded from the cassette, already in its final form
-            return response
-        from vcr.filters import decode_response
-
-        response = decode_response(response)
-        headers = {k.lower(): v for k, v in response["headers"].items()}
-        content_type = (headers.get("content-type") or [""])[0]
-        body = response["body"]["string"]
-        if unusable(response["status"]["code"], content_type, body) is not None:
-            return None  # never kept: see traffic/usable.py
-        text = body.decode("utf-8")
-        response["body"]["string"] = self.scrubber.scrub_body(text, content_type).encode("utf-8")
-        response["llmeval"] = {
-            "role": ROLE.get(),
-            "duration_s": round(time.perf_counter() - _CALL_START.get(), 4),
-            "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        return response
 
     # --- the transport wrapper --------------------------------------------------------------
 
@@ -375,7 +266,7 @@ class TrafficRecorder:
             return cached
         before = self._played()
         start = time.perf_counter()
-        token = _CALL_START.set(start)
+        token = CALL_START.set(start)
         self._take_off()
         try:
             response = inner(transport, request)
@@ -389,7 +280,7 @@ class TrafficRecorder:
             self._connection_failed(request, exc, key)
             raise
         finally:
-            _CALL_START.reset(token)
+            CALL_START.reset(token)
             self._land()
         return self._finish(request, response, body, start, before, key)
 
@@ -409,7 +300,7 @@ class TrafficRecorder:
             return cached
         before = self._played()
         start = time.perf_counter()
-        token = _CALL_START.set(start)
+        token = CALL_START.set(start)
         self._take_off()
         try:
             response = await inner(transport, request)
@@ -424,7 +315,7 @@ class TrafficRecorder:
             self._connection_failed(request, exc, key)
             raise
         finally:
-            _CALL_START.reset(token)
+            CALL_START.reset(token)
             self._land()
         return self._finish(request, response, body, start, before, key)
 
@@ -472,12 +363,12 @@ class TrafficRecorder:
                 duration = float(meta.get("duration_s", 0.0))
                 role = meta.get("role", role)
                 break
-        decoded = _decoded(body, response.headers.get("content-encoding", ""))
+        decoded = wire.decoded(body, response.headers.get("content-encoding", ""))
         content_type = response.headers.get("content-type", "")
         self.calls.append(
             make_call(
                 endpoint=request.url.path,
-                request_model=_request_model(request.content),
+                request_model=request_model(request.content),
                 role=role,
                 source=source,
                 duration_s=duration,
@@ -492,8 +383,8 @@ class TrafficRecorder:
         )
         if problem is not None:
             self._failed[_failure_key(request)] = problem.describe(request.method, request.url.path)
-            if self.cache_index and key is not None:
-                self.cache_index[-1]["outcome"] = f"miss; not stored ({problem.error_type})"
+            if key is not None and self._cache is not None:
+                self._cache.not_stored(problem.error_type)
             self._unconsume(key)
             return response
         self._failed.pop(_failure_key(request), None)
@@ -506,54 +397,38 @@ class TrafficRecorder:
     def _lookup_cache(
         self, request: httpx2.Request
     ) -> tuple[CacheKey | None, httpx2.Response | None]:
-        if self.cache is None or self._cassette_can_play(request):
+        if self._cache is None or self._cassette_can_play(request):
             return None, None
         import httpx2
 
-        from pytest_llmeval.traffic.cache import make_key
-
         role = ROLE.get()
-        body = self._live_view(request)["body"].encode("utf-8")
-        key = make_key(role, request.url.path, request.headers, body)
-        self._seen[key.digest] += 1
-        key = replace(key, occurrence=self._seen[key.digest])
-        hit = self.cache.get(key)
-        entry: dict[str, Any] = {
-            "request": len(self.cache_index) + 1,
-            "key": key.digest,
-            "parts": key.parts(),
-            "body": key.body,
-        }
-        self.cache_index.append(entry)
+        body = self.hooks.live_view(request)["body"].encode("utf-8")
+        key, hit = self._cache.lookup(role, request.url.path, request.headers, body)
         if hit is None:
-            entry["outcome"] = "miss"
             return key, None
-        entry["outcome"] = "hit"
         if self._cassette is not None:
             self._record_from_cache(request, hit, role)
-        body = hit.body
         self.calls.append(
             make_call(
                 endpoint=request.url.path,
-                request_model=_request_model(request.content),
+                request_model=request_model(request.content),
                 role=role,
                 source="cache",
                 duration_s=hit.duration_s,
                 status=hit.status,
-                body=body,
+                body=hit.body,
                 content_type=hit.headers.get("content-type", ""),
                 prices=self.prices,
             )
         )
         response = httpx2.Response(
-            hit.status, headers=hit.headers, stream=httpx2.ByteStream(body), request=request
+            hit.status, headers=hit.headers, stream=httpx2.ByteStream(hit.body), request=request
         )
         return key, response
 
     def _unconsume(self, key: CacheKey | None) -> None:
-        """A failed attempt is asked again (the SDK retries): the retry is the same occurrence."""
-        if key is not None:
-            self._seen[key.digest] -= 1
+        if key is not None and self._cache is not None:
+            self._cache.unconsume(key)
 
     def _cassette_can_play(self, request: httpx2.Request) -> bool:
         if self._cassette is None:
@@ -596,14 +471,13 @@ class TrafficRecorder:
         """
         from pytest_llmeval.traffic.cache import CachedResponse
 
-        entry = self.cache_index[-1] if self.cache_index else {}
-        assert self.cache is not None
+        assert self._cache is not None
         headers = self.scrubber.response_headers(dict(response.headers.items()))
         content_type = str(headers.get("content-type", ""))
         text = self.scrubber.scrub_body(body.decode("utf-8"), content_type)
         if self.on_save is not None:
             interaction: dict[str, Any] = {
-                "request": self._live_view(request),
+                "request": self.hooks.live_view(request),
                 "response": {
                     "status": {"code": response.status_code, "message": ""},
                     "headers": dict(headers),
@@ -613,38 +487,23 @@ class TrafficRecorder:
             }
             self.on_save([interaction])
             text = self.scrubber.scrub_text(str(interaction["response"].get("body") or ""))
-        self.cache.put(
-            key,
-            CachedResponse(
-                status=response.status_code,
-                headers={str(k): str(v) for k, v in headers.items()},
-                body=text.encode("utf-8"),
-                duration_s=duration,
-            ),
+        answer = CachedResponse(
+            status=response.status_code,
+            headers={str(k): str(v) for k, v in headers.items()},
+            body=text.encode("utf-8"),
+            duration_s=duration,
         )
-        entry["outcome"] = "miss; stored"
+        self._cache.store(key, answer)
 
     def _answer_miss(self, request: httpx2.Request) -> httpx2.Response:
         """An HTTP answer the SDK does not retry, carrying the whole explanation."""
-        import httpx2
-
-        cassette = self._cassette
-        recorded = [
-            Recorded(
-                method=req.method,
-                path=req.path,
-                body=req.body if isinstance(req.body, bytes) else b"",
-                played=cassette.play_counts[index] > 0,
-            )
-            for index, (req, _) in enumerate(cassette.data)
-        ]
         # Only the scrubbed view is ever shown: the recorded side is scrubbed, and a diff
         # against the live request would print the very value scrubbing removed.
         message = explain_miss(
             method=request.method,
             path=request.url.path,
-            body=self._live_view(request)["body"].encode("utf-8"),
-            recorded=recorded,
+            body=self.hooks.live_view(request)["body"].encode("utf-8"),
+            recorded=recorded_requests(self._cassette),
             context=MissContext(
                 nodeid=self.nodeid,
                 cassette=self.plan.cassette,
@@ -656,14 +515,4 @@ class TrafficRecorder:
         )
         if message not in self.misses:  # once per test, not once per sample or thread
             self.misses.append(message)
-        error = {"type": "error", "error": {"type": "llmeval_cassette_miss", "message": message}}
-        return httpx2.Response(
-            404,
-            headers={
-                "content-type": "application/json",
-                "x-should-retry": "false",
-                "request-id": "llmeval-cassette-miss",
-            },
-            stream=httpx2.ByteStream(json.dumps(error).encode("utf-8")),
-            request=request,
-        )
+        return miss_response(request, message)

@@ -1,0 +1,39 @@
+"""Small facts about the SDK's HTTP traffic: which requests are the model's, decoded bodies."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+
+def is_model_request(headers: Any) -> bool:
+    """Every request the Anthropic SDK sends carries ``anthropic-version``."""
+    return "anthropic-version" in headers
+
+
+def decoded(body: bytes, encoding: str) -> bytes:
+    try:
+        if encoding == "gzip":
+            return zlib.decompress(body, zlib.MAX_WBITS | 16)
+        if encoding == "deflate":
+            return zlib.decompress(body)
+    except zlib.error:
+        pass
+    return body
+
+
+def request_model(body: bytes) -> str:
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        return ""
+    return str(data.get("model") or "") if isinstance(data, dict) else ""
+
+
+def patch_attribute(owner: type, name: str, replacement: Any) -> Callable[[], None]:
+    """Replace a class attribute; the returned function puts back what was there."""
+    original = owner.__dict__[name]
+    setattr(owner, name, replacement)
+    return lambda: setattr(owner, name, original)
