@@ -28,7 +28,9 @@ _SCORE_PREFIX = "score:"
 _LATENCY = "latency_s"
 _COST = "cost_usd"
 _PASS_RATE = "pass_rate"
-_UNMEASURED = ("skipped", "crashed", "interrupted")
+#: Outcomes that measured nothing about the app: counted apart (``totals.errors``), never drift.
+#: An ``error`` is the model, the judge or a file failing, not the app getting worse.
+_UNMEASURED = ("skipped", "error", "crashed", "interrupted")
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,9 @@ def test_metrics(test: Mapping[str, Any]) -> dict[str, float | None]:
     """The drift metrics of one test entry: ``pass_rate``, ``score:<name>``, ``latency_s``,
     ``cost_usd``. A key the entry lacks is absent; a key it holds as ``null`` maps to ``None``.
 
-    A skipped, crashed (its xdist worker died) or interrupted test measured nothing, so it
-    has no metrics: otherwise its empty pass rate would read as a drop to zero, now or as a
-    baseline sample later.
+    A skipped, errored (model, judge or file failure), crashed (its xdist worker died) or
+    interrupted test measured nothing, so it has no metrics: otherwise its empty pass rate
+    would read as a drop to zero, now or as a baseline sample later.
     """
     if test.get("outcome") in _UNMEASURED:
         return {}
@@ -97,9 +99,13 @@ def test_metrics(test: Mapping[str, Any]) -> dict[str, float | None]:
         for name, score in scores.items():
             if isinstance(score, Mapping) and "mean" in score:
                 metrics[_SCORE_PREFIX + str(name)] = _number(score["mean"])
-    for key in (_LATENCY, _COST):
-        if key in test:
-            metrics[key] = _number(test[key])
+    # Latency and cost are sums over the app's answered calls: a test none of whose calls was
+    # answered (a cassette miss, a model error) measured 0 s and $0, not a faster, cheaper app.
+    answered = test.get("calls")
+    if not (isinstance(answered, int) and answered == 0):
+        for key in (_LATENCY, _COST):
+            if key in test:
+                metrics[key] = _number(test[key])
     return metrics
 
 

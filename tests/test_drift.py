@@ -295,3 +295,32 @@ def test_a_latency_rise_below_the_floor_is_noise():
     assert check.metric == "latency_s" and not check.flagged
     slower = {"tests": [{"nodeid": "t", "outcome": "passed", "latency_s": 0.2}]}
     assert drift.compare(slower, [base])["t"][0].flagged
+
+
+def test_a_test_whose_calls_were_never_answered_has_no_latency_or_cost():
+    """A cassette miss answered nothing: 0 s and $0 are not a faster, cheaper app."""
+    missed = {
+        "nodeid": "t",
+        "outcome": "failed",
+        "samples": 1,
+        "pass_rate": 0.0,
+        "latency_s": 0.0,
+        "cost_usd": 0.0,
+        "calls": 0,
+    }
+    assert drift.test_metrics(missed) == {"pass_rate": 0.0}
+    answered = {**missed, "calls": 1, "latency_s": 0.4, "cost_usd": 0.001}
+    assert drift.test_metrics(answered) == {"pass_rate": 0.0, "latency_s": 0.4, "cost_usd": 0.001}
+
+
+def test_an_errored_test_measured_nothing():
+    errored = {
+        "nodeid": "t",
+        "outcome": "error",
+        "samples": 1,
+        "pass_rate": 0.0,
+        "latency_s": 0.3,
+        "cost_usd": 0.0,
+        "calls": 1,
+    }
+    assert drift.test_metrics(errored) == {}
