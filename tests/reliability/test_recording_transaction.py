@@ -162,7 +162,8 @@ def test_a_success_after_retries_is_recorded_and_cached(pytester, online, monkey
 # --- interruptions: a real signal while the stand-in holds the second reply ----------------
 
 
-def _interrupt(pytester: pytest.Pytester, online, signum: int, *args: str) -> None:
+def _interrupt(pytester: pytest.Pytester, online, signum: int, *args: str) -> str:
+    """Run pytest in a subprocess, send ``signum`` while its second call is held; its output."""
     release = threading.Event()
     online.queue(Reply(text="new first"), Reply(text="never sent", hold=release))
     asked = len(online.requests)
@@ -176,12 +177,13 @@ def _interrupt(pytester: pytest.Pytester, online, signum: int, *args: str) -> No
     try:
         assert online.wait_for_requests(asked + 2), "the child never sent its second call"
         child.send_signal(signum)
-        child.wait(timeout=120)
+        out, _ = child.communicate(timeout=120)
     finally:
         release.set()
         if child.poll() is None:
             child.kill()
-        child.communicate()
+            out, _ = child.communicate()
+    return out.decode(errors="replace")
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL, signal.SIGTERM])
@@ -204,20 +206,7 @@ def test_a_first_recording_interrupted_mid_call_leaves_no_cassette(pytester, onl
 
 def test_the_interrupted_run_says_which_cassette_it_kept(pytester, online):
     before = _record_two_calls(pytester)
-    release = threading.Event()
-    online.queue(Reply(text="new first"), Reply(text="never sent", hold=release))
-    child = pytester.popen(
-        [sys.executable, "-m", "pytest", *NO_CACHE, "--llmeval-mode=rewrite"],
-        stdin=None,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-    try:
-        assert online.wait_for_requests(len(online.requests) + 2)
-        child.send_signal(signal.SIGINT)
-        out, _ = child.communicate(timeout=120)
-    finally:
-        release.set()
-    text = out.decode()
+    text = _interrupt(pytester, online, signal.SIGINT, "--llmeval-mode=rewrite")
     assert "KeyboardInterrupt" in text
     assert "test_two_calls.yaml unchanged: the test did not run to its end (interrupted)" in text
     (path,) = cassettes(pytester.path)
