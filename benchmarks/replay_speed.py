@@ -196,7 +196,7 @@ def plain_figures(root: Path, tests: int, rounds: int) -> list[Figure]:
     why = "a fixed start-up cost (imports, settings, markers) that a 1% budget cannot absorb"
     return [
         Figure(
-            f"{title}, wall, {rounds} rounds",
+            f"3a{title[1:]}, wall, {rounds} rounds",
             "A plugin",
             [t.wall for t in on],
             "B no plugin",
@@ -205,7 +205,7 @@ def plain_figures(root: Path, tests: int, rounds: int) -> list[Figure]:
             why_missed=why,
         ),
         Figure(
-            f"{title}, CPU (user+sys), {rounds} rounds",
+            f"3b{title[1:]}, CPU (user+sys), {rounds} rounds",
             "A plugin",
             [t.cpu for t in on],
             "B no plugin",
