@@ -116,7 +116,7 @@ def _with_drift(document: dict[str, Any], earlier: list[dict[str, Any]]) -> None
 
 def build_history(runs: int, tests: int) -> Path:
     """``runs`` run files of ``tests`` tests, built once and kept under the cache root."""
-    directory = cache_root() / f"history-v1-{runs}r-{tests}t"
+    directory = cache_root() / f"history-v2-{runs}r-{tests}t"
     if (directory / "complete").is_file():
         return directory
     directory.mkdir(parents=True, exist_ok=True)
@@ -133,17 +133,23 @@ def build_history(runs: int, tests: int) -> Path:
     problems = validate(templates[0])
     if problems:
         raise SystemExit(f"synthetic run file breaks report_schema.json: {problems[:3]}")
+    # json.dumps with indent is pure Python (~0.25 s for 500 tests): each template is dumped
+    # once with placeholders, and each file only fills in its run's id and times.
+    texts = []
+    for document in templates:
+        placeholders = {**document["run"], "id": "@ID@", "started_at": "@START@"}
+        placeholders["finished_at"] = "@FINISH@"
+        texts.append(json.dumps({**document, "run": placeholders}, indent=1) + "\n")
     for i in range(runs):
         start = first + timedelta(days=i)
-        document = templates[i % len(templates)]
-        run_meta = {
-            **document["run"],
-            "id": f"nightly-{i:05d}",
-            "started_at": start.isoformat(timespec="seconds"),
-            "finished_at": (start + timedelta(minutes=9)).isoformat(timespec="seconds"),
-        }
-        name = history.run_file_name(utc_stamp(start), "live", run_meta["id"])
-        text = json.dumps({**document, "run": run_meta}, indent=1) + "\n"
+        run_id = f"nightly-{i:05d}"
+        text = (
+            texts[i % len(texts)]
+            .replace("@ID@", run_id)
+            .replace("@START@", start.isoformat(timespec="seconds"))
+            .replace("@FINISH@", (start + timedelta(minutes=9)).isoformat(timespec="seconds"))
+        )
+        name = history.run_file_name(utc_stamp(start), "live", run_id)
         (directory / name).write_text(text, encoding="utf-8")
     (directory / "complete").write_text("")
     return directory
