@@ -19,6 +19,7 @@ import argparse
 import statistics
 import tempfile
 import textwrap
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,30 @@ def test_graded(n, llmeval):
     llmeval.grade(reply, "Polite; states the 30-day limit; offers an alternative.")
 """
 
+# The tests' own span, from the end of collection (the SDK is imported by then) to the end of
+# the run's last hook: the slopes use it, as its noise is far below a whole process's.
+SPAN = """
+import os
+import time
+
+import pytest
+
+_started = []
+
+
+def pytest_collection_finish(session):
+    _started.append(time.perf_counter())
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    try:
+        return (yield)
+    finally:
+        with open(os.environ["BENCH_OUT"], "w") as out:
+            out.write(str(time.perf_counter() - _started[0]))
+"""
+
 PLAIN = """
 import pytest
 
@@ -84,6 +109,7 @@ def test_plain(n):
     assert n * 2 == n + n
 """
 
+_RECORD_OURS = ("-p", "no:recording", "--llmeval-mode=record", "--llmeval-no-cache")
 VERDICT = '{"reasoning": "Polite, names the limit, offers an exchange.", "score": 8}'
 
 
@@ -108,14 +134,24 @@ def build_suites(root: Path, tests: int) -> Suites:
         path.mkdir(parents=True)
         (path / "pytest.ini").write_text("[pytest]\n")
         (path / "test_app.py").write_text(textwrap.dedent(APP).replace("MARK", mark))
+        (path / "conftest.py").write_text(textwrap.dedent(SPAN))
     (ours / "test_graded.py").write_text(textwrap.dedent(GRADED))
     with StandInServer(responder=_respond) as server:
         # pytest-recording matches on the URL: the replays keep the (dead) stand-in's.
         env = clean_env(
-            ANTHROPIC_BASE_URL=server.url, ANTHROPIC_API_KEY=API_KEY, BENCH_TESTS=str(tests)
+            ANTHROPIC_BASE_URL=server.url,
+            ANTHROPIC_API_KEY=API_KEY,
+            BENCH_TESTS=str(tests),
+            BENCH_OUT=str(root / "span"),
         )
-        pytest(ours, ["-p", "no:recording", "--llmeval-mode=record", "--llmeval-no-cache"], env)
-        pytest(theirs, ["-p", "no:llmeval", "--record-mode=once"], env)
+        # Recording is not timed: both at once.
+        with ThreadPoolExecutor(2) as pool:
+            done = [
+                pool.submit(pytest, ours, [*_RECORD_OURS], env),
+                pool.submit(pytest, theirs, ["-p", "no:llmeval", "--record-mode=once"], env),
+            ]
+            for future in done:
+                future.result()
     return Suites(ours, theirs, env)
 
 
@@ -124,25 +160,32 @@ def replay_figures(root: Path, sizes: tuple[int, int], rounds: int) -> list[Figu
     small, big = sizes
     suites = build_suites(root, big)
 
-    def timed(where: Path, args: list[str], tests: int) -> float:
-        return pytest(where, args, {**suites.env, "BENCH_TESTS": str(tests)}).wall
+    spans: dict[str, list[float]] = {}
+
+    def timed(name: str, where: Path, args: list[str], tests: int) -> float:
+        wall = pytest(where, args, {**suites.env, "BENCH_TESTS": str(tests)}).wall
+        spans.setdefault(name, []).append(float((root / "span").read_text()))
+        return wall
 
     ours = ["-p", "no:recording", "--llmeval-mode=replay", "--llmeval-no-history"]
     theirs = ["-p", "no:llmeval", "--record-mode=none"]
     runs = {}
     for n in sizes:
-        runs[f"ours{n}"] = lambda n=n: timed(suites.ours, [*ours, "test_app.py"], n)
-        runs[f"graded{n}"] = lambda n=n: timed(suites.ours, [*ours, "test_graded.py"], n)
-        runs[f"theirs{n}"] = lambda n=n: timed(suites.theirs, theirs, n)
+        runs[f"ours{n}"] = lambda n=n: timed(f"ours{n}", suites.ours, [*ours, "test_app.py"], n)
+        runs[f"graded{n}"] = lambda n=n: timed(
+            f"graded{n}", suites.ours, [*ours, "test_graded.py"], n
+        )
+        runs[f"theirs{n}"] = lambda n=n: timed(f"theirs{n}", suites.theirs, theirs, n)
     times = interleave(rounds, runs)
 
     def slopes(name: str) -> list[float]:
-        pairs = zip(times[f"{name}{small}"], times[f"{name}{big}"], strict=True)
+        pairs = zip(spans[f"{name}{small}"], spans[f"{name}{big}"], strict=True)
         return [slope(s, b, small, big) for s, b in pairs]
 
     graded = Figure(
         f"1. Graded replay: per-test time, app call + llmeval.grade (A) vs app call alone (B); "
-        f"slope {small} -> {big} tests, {rounds} rounds",
+        f"slope {small} -> {big} tests of the in-process time from collected to finished, "
+        f"{rounds} rounds",
         "A graded",
         slopes("graded"),
         "B one call",
@@ -150,7 +193,10 @@ def replay_figures(root: Path, sizes: tuple[int, int], rounds: int) -> list[Figu
         scale=1000,
         unit="ms",
         limit=1.2,
-        why_missed="a replayed grade is a second replayed call plus the judge's parsing",
+        why_missed=(
+            "a grade is a second SDK call replayed from the cassette, and most of a replayed "
+            "call is the SDK's own request building and response parsing (cProfile)"
+        ),
     )
     ours_slopes, theirs_slopes = slopes("ours"), slopes("theirs")
     whole = Figure(
@@ -161,8 +207,14 @@ def replay_figures(root: Path, sizes: tuple[int, int], rounds: int) -> list[Figu
         "B pytest-recording",
         times[f"theirs{big}"],
         limit=0.8,
+        why_missed=(
+            f"start-up dominates both: the {small}-test run takes "
+            f"{statistics.median(times[f'ours{small}']):.1f} of "
+            f"{statistics.median(times[f'ours{big}']):.1f} s (mostly importing the anthropic "
+            "SDK, ~2.5 s here), and the per-test slopes are alike"
+        ),
         notes=[
-            f"per-test slope {small} -> {big}: pytest-llmeval "
+            f"per-test slope {small} -> {big} (in-process): pytest-llmeval "
             f"{statistics.median(ours_slopes) * 1000:.2f} ms, pytest-recording "
             f"{statistics.median(theirs_slopes) * 1000:.2f} ms, ratio "
             f"{statistics.median(ours_slopes) / statistics.median(theirs_slopes):.3f}",
@@ -193,7 +245,10 @@ def plain_figures(root: Path, tests: int, rounds: int) -> list[Figure]:
 
     alternate(rounds, with_plugin, without)
     title = f"3. Plain-suite overhead: {tests} trivial tests, plugin (A) vs -p no:llmeval (B)"
-    why = "a fixed start-up cost (imports, settings, markers) that a 1% budget cannot absorb"
+    why = (
+        "the plugin's import (~25 ms) and per-test hooks (~30 us a test; cProfile) are more "
+        "than 1% of a run this short; the spread of the pairs is wider than 1% too"
+    )
     return [
         Figure(
             f"3a{title[1:]}, wall, {rounds} rounds",

@@ -57,7 +57,7 @@ class Plan:
 
 
 FULL = Plan("full", (40, 240), 5, 1000, 9, 500, 5, (100, 5000), 500, 5, 50.0, 3, 50, 5)
-QUICK = Plan("quick", (20, 120), 2, 1000, 3, 500, 2, (100, 5000), 50, 2, 10.0, 1, 50, 3)
+QUICK = Plan("quick", (20, 120), 1, 1000, 2, 500, 1, (100, 5000), 50, 1, 10.0, 1, 50, 2)
 
 
 def _steps(plan: Plan, root: Path) -> dict[str, Callable[[], list[Figure]]]:
@@ -93,7 +93,7 @@ def main() -> None:
         print(
             f"quick: replay suites of {small} and {big} tests (full: 40 and 240), "
             f"{plan.history_tests} tests per history run (full: 500), a {plan.big_mb:g} MB "
-            f"recording (full: 50 MB), {plan.replay_rounds}-{plan.plain_rounds} rounds"
+            f"recording (full: 50 MB), 1-2 rounds"
         )
     print("A/B runs alternate (A B, B A, ...); ratio = median A / median B; per pair = A_i/B_i\n")
     root = Path(tempfile.mkdtemp(prefix="llmeval-bench-"))
@@ -101,10 +101,12 @@ def main() -> None:
     for number, step in _steps(plan, root).items():
         if wanted and number not in wanted:
             continue
+        step_started = time.perf_counter()
         for figure in step():
             print("\n".join(figure.lines()), flush=True)
             if not figure.met:
                 missed.append(figure.title.split(".")[0])
+        print(f"    (step took {time.perf_counter() - step_started:.0f} s)")
     elapsed = time.perf_counter() - started
     print(f"\n{len(missed)} target(s) missed: {', '.join(missed) or 'none'}; took {elapsed:.0f} s")
 
