@@ -156,7 +156,7 @@ def figures(mb: float, repeat: int, *, number: str = "6") -> list[Figure]:
     note = "test = setup + call + teardown as pytest reports it; whole process: "
     return [
         Figure(
-            f"{number}a. Big recordings: record {what}; {repeat} run(s)",
+            f"{number}a. Big recordings: record {what}; runs: {repeat}",
             "A record (test)",
             [t.test for t in big.record],
             op="<",
@@ -164,7 +164,7 @@ def figures(mb: float, repeat: int, *, number: str = "6") -> list[Figure]:
             notes=[note + f"median {statistics.median(t.wall for t in big.record):.2f} s"],
         ),
         Figure(
-            f"{number}b. Big recordings: replay {what}; {repeat} run(s)",
+            f"{number}b. Big recordings: replay {what}; runs: {repeat}",
             "A replay (test)",
             [t.test for t in big.replay],
             op="<",

@@ -214,7 +214,7 @@ def history_figures(root: Path, sizes: tuple[int, int], tests: int, rounds: int)
         a, b = alternate(rounds, lambda o=operation: o(big_dir), lambda o=operation: o(small_dir))
         figure = Figure(
             f"5{'abcd'[number]}. History, {name}: {big:,} runs (A) vs {small} runs (B) of "
-            f"{tests} tests; {rounds} rounds",
+            f"{tests} tests; rounds: {rounds}",
             f"A {big} runs",
             a,
             f"B {small} runs",

@@ -185,7 +185,7 @@ def replay_figures(root: Path, sizes: tuple[int, int], rounds: int) -> list[Figu
     graded = Figure(
         f"1. Graded replay: per-test time, app call + llmeval.grade (A) vs app call alone (B); "
         f"slope {small} -> {big} tests of the in-process time from collected to finished, "
-        f"{rounds} rounds",
+        f"rounds: {rounds}",
         "A graded",
         slopes("graded"),
         "B one call",
@@ -201,7 +201,7 @@ def replay_figures(root: Path, sizes: tuple[int, int], rounds: int) -> list[Figu
     ours_slopes, theirs_slopes = slopes("ours"), slopes("theirs")
     whole = Figure(
         f"2. Replay, whole run: {big} one-call tests, pytest-llmeval (A) vs pytest-recording (B); "
-        f"whole process, {rounds} rounds",
+        f"whole process, rounds: {rounds}",
         "A pytest-llmeval",
         times[f"ours{big}"],
         "B pytest-recording",
@@ -251,7 +251,7 @@ def plain_figures(root: Path, tests: int, rounds: int) -> list[Figure]:
     )
     return [
         Figure(
-            f"3a{title[1:]}, wall, {rounds} rounds",
+            f"3a{title[1:]}, wall, rounds: {rounds}",
             "A plugin",
             [t.wall for t in on],
             "B no plugin",
@@ -260,7 +260,7 @@ def plain_figures(root: Path, tests: int, rounds: int) -> list[Figure]:
             why_missed=why,
         ),
         Figure(
-            f"3b{title[1:]}, CPU (user+sys), {rounds} rounds",
+            f"3b{title[1:]}, CPU (user+sys), rounds: {rounds}",
             "A plugin",
             [t.cpu for t in on],
             "B no plugin",

@@ -168,7 +168,7 @@ def cache_hit_figure(root: Path, requests: int, rounds: int) -> Figure:
     figure = Figure(
         f"4. Cache hit vs loopback round trip: {requests} identical requests in one test, "
         f"served by the response cache (A) vs a minimal loopback server, plugin not engaged "
-        f"(B); per request, {rounds} runs",
+        f"(B); per request, rounds: {rounds}",
         "A cache hit",
         cached,
         "B loopback",
@@ -209,7 +209,7 @@ def standin_figure(requests: int, rounds: int) -> Figure:
         )
     return Figure(
         f"8. The stand-in: per request through the real SDK, StandInServer (A) vs a minimal "
-        f"no-stall loopback server (B); {requests} requests, {rounds} rounds",
+        f"no-stall loopback server (B); {requests} requests, rounds: {rounds}",
         "A stand-in",
         a,
         "B minimal",
