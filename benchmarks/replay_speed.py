@@ -211,7 +211,8 @@ def replay_figures(root: Path, sizes: tuple[int, int], rounds: int) -> list[Figu
             f"start-up dominates both: the {small}-test run takes "
             f"{statistics.median(times[f'ours{small}']):.1f} of "
             f"{statistics.median(times[f'ours{big}']):.1f} s (mostly importing the anthropic "
-            "SDK, ~2.5 s here), and the per-test slopes are alike"
+            "SDK, ~2.5 s here); per test the two are close (slopes below), and whole-process "
+            "pairs on a busy machine spread wider than the difference"
         ),
         notes=[
             f"per-test slope {small} -> {big} (in-process): pytest-llmeval "
