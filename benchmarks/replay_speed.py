@@ -1,50 +1,104 @@
-"""Replay speed against pytest-recording, and the plugin's cost on a plain suite.
+"""Replay speed: graded against ungraded, against pytest-recording, and the plain-suite cost.
 
 Run: .venv/bin/pip install -e '.[dev,bench]' && .venv/bin/python benchmarks/replay_speed.py
+(``benchmarks/run.py`` prints these figures with all the others.)
 
-1. The same N tests, each making two model calls through the real SDK, recorded once against
-   the stand-in server by pytest-llmeval and by pytest-recording (vcrpy's defaults), then
-   replayed offline by each; wall time of the whole pytest process, median of several runs.
-2. A plain suite of M trivial tests, with the plugin installed and with ``-p no:llmeval``.
-
-Ratios below 1.0 mean pytest-llmeval is faster. Timings are noisy on shared machines: read
-the ratios, not the seconds, and rerun before believing a small difference.
+1. Graded replay: per-test time of a replayed test with one app call and one
+   ``llmeval.grade``, against one with the app call alone: the slope between two suite sizes,
+   so pytest's start-up and the run's fixed costs cancel.
+2. Replay, whole run: the same one-call tests (one shared SDK client) replayed by
+   pytest-llmeval and by pytest-recording (``@pytest.mark.vcr``, ``--record-mode=none``, its
+   cassettes recorded by itself), whole pytest process; the slopes of both are printed too.
+3. Plain-suite overhead: trivial tests with the plugin and with ``-p no:llmeval``, wall time
+   and CPU time (user + system of the child process).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import textwrap
-import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from pytest_llmeval.testing import StandInServer
+from harness import (
+    API_KEY,
+    Figure,
+    alternate,
+    clean_env,
+    interleave,
+    machine,
+    pytest,
+    slope,
+)
+
+from pytest_llmeval.testing import LoggedRequest, Reply, StandInServer
 
 APP = """
-import anthropic, pytest
+import os
 
-client = None
+import anthropic
+import pytest
+
+_client = None
+
 
 def ask(question):
-    global client
-    client = client or anthropic.Anthropic()
-    reply = client.messages.create(
+    global _client
+    _client = _client or anthropic.Anthropic(max_retries=0)
+    reply = _client.messages.create(
         model="claude-sonnet-5-5", max_tokens=200,
         system="You are a support agent for an online shoe shop. Be brief and polite.",
         messages=[{"role": "user", "content": question}],
     )
     return reply.content[0].text
 
+
 @pytest.mark.MARK
-@pytest.mark.parametrize("n", range(N))
+@pytest.mark.parametrize("n", range(int(os.environ["BENCH_TESTS"])))
 def test_support(n):
     assert ask(f"Question {n}: can I return shoes?")
-    assert ask(f"Question {n}: and sandals?")
+"""
+
+GRADED = """
+import os
+
+import pytest
+
+from test_app import ask
+
+
+@pytest.mark.llm
+@pytest.mark.parametrize("n", range(int(os.environ["BENCH_TESTS"])))
+def test_graded(n, llmeval):
+    reply = ask(f"Question {n}: can I return shoes?")
+    llmeval.grade(reply, "Polite; states the 30-day limit; offers an alternative.")
+"""
+
+# The tests' own span, from the end of collection (the SDK is imported by then) to the end of
+# the run's last hook: the slopes use it, as its noise is far below a whole process's.
+SPAN = """
+import os
+import time
+
+import pytest
+
+_started = []
+
+
+def pytest_collection_finish(session):
+    _started.append(time.perf_counter())
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    try:
+        return (yield)
+    finally:
+        with open(os.environ["BENCH_OUT"], "w") as out:
+            out.write(str(time.perf_counter() - _started[0]))
 """
 
 PLAIN = """
@@ -55,80 +109,182 @@ def test_plain(n):
     assert n * 2 == n + n
 """
 
+_RECORD_OURS = ("-p", "no:recording", "--llmeval-mode=record", "--llmeval-no-cache")
+VERDICT = '{"reasoning": "Polite, names the limit, offers an exchange.", "score": 8}'
 
-def _run(cwd: Path, args: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
+
+def _respond(request: LoggedRequest) -> Reply:
+    body = request.json()
+    if "output_config" in body:  # the judge
+        return Reply(text=VERDICT)
+    return Reply(text=f"Stand-in reply to: {body['messages'][-1]['content'][:80]}")
+
+
+@dataclass(frozen=True)
+class Suites:
+    ours: Path
+    theirs: Path
+    env: dict[str, str]
+
+
+def build_suites(root: Path, tests: int) -> Suites:
+    """Both projects, recorded once at the bigger size against the stand-in, which then stops."""
+    ours, theirs = root / "llmeval", root / "recording"
+    for path, mark in ((ours, "llm"), (theirs, "vcr")):
+        path.mkdir(parents=True)
+        (path / "pytest.ini").write_text("[pytest]\n")
+        (path / "test_app.py").write_text(textwrap.dedent(APP).replace("MARK", mark))
+        (path / "conftest.py").write_text(textwrap.dedent(SPAN))
+    (ours / "test_graded.py").write_text(textwrap.dedent(GRADED))
+    with StandInServer(responder=_respond) as server:
+        # pytest-recording matches on the URL: the replays keep the (dead) stand-in's.
+        env = clean_env(
+            ANTHROPIC_BASE_URL=server.url,
+            ANTHROPIC_API_KEY=API_KEY,
+            BENCH_TESTS=str(tests),
+            BENCH_OUT=str(root / "span"),
+        )
+        # Recording is not timed: both at once.
+        with ThreadPoolExecutor(2) as pool:
+            done = [
+                pool.submit(pytest, ours, [*_RECORD_OURS], env),
+                pool.submit(pytest, theirs, ["-p", "no:llmeval", "--record-mode=once"], env),
+            ]
+            for future in done:
+                future.result()
+    return Suites(ours, theirs, env)
+
+
+def replay_figures(root: Path, sizes: tuple[int, int], rounds: int) -> list[Figure]:
+    """Figures 1 and 2 from one set of interleaved runs: six suites per round."""
+    small, big = sizes
+    suites = build_suites(root, big)
+
+    spans: dict[str, list[float]] = {}
+
+    def timed(name: str, where: Path, args: list[str], tests: int) -> float:
+        wall = pytest(where, args, {**suites.env, "BENCH_TESTS": str(tests)}).wall
+        spans.setdefault(name, []).append(float((root / "span").read_text()))
+        return wall
+
+    ours = ["-p", "no:recording", "--llmeval-mode=replay", "--llmeval-no-history"]
+    theirs = ["-p", "no:llmeval", "--record-mode=none"]
+    runs = {}
+    for n in sizes:
+        runs[f"ours{n}"] = lambda n=n: timed(f"ours{n}", suites.ours, [*ours, "test_app.py"], n)
+        runs[f"graded{n}"] = lambda n=n: timed(
+            f"graded{n}", suites.ours, [*ours, "test_graded.py"], n
+        )
+        runs[f"theirs{n}"] = lambda n=n: timed(f"theirs{n}", suites.theirs, theirs, n)
+    times = interleave(rounds, runs)
+
+    def slopes(name: str) -> list[float]:
+        pairs = zip(spans[f"{name}{small}"], spans[f"{name}{big}"], strict=True)
+        return [slope(s, b, small, big) for s, b in pairs]
+
+    graded = Figure(
+        f"1. Graded replay: per-test time, app call + llmeval.grade (A) vs app call alone (B); "
+        f"slope {small} -> {big} tests of the in-process time from collected to finished, "
+        f"rounds: {rounds}",
+        "A graded",
+        slopes("graded"),
+        "B one call",
+        slopes("ours"),
+        scale=1000,
+        unit="ms",
+        limit=1.2,
+        why_missed=(
+            "a grade is a second SDK call replayed from the cassette, and most of a replayed "
+            "call is the SDK's own request building and response parsing (cProfile)"
+        ),
     )
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"pytest failed in {cwd} {args}:\n{done.stdout[-3000:]}{done.stderr}")
-    return elapsed
+    ours_slopes, theirs_slopes = slopes("ours"), slopes("theirs")
+    whole = Figure(
+        f"2. Replay, whole run: {big} one-call tests, pytest-llmeval (A) vs pytest-recording (B); "
+        f"whole process, rounds: {rounds}",
+        "A pytest-llmeval",
+        times[f"ours{big}"],
+        "B pytest-recording",
+        times[f"theirs{big}"],
+        limit=0.8,
+        why_missed=(
+            f"start-up dominates both: the {small}-test run takes "
+            f"{statistics.median(times[f'ours{small}']):.1f} of "
+            f"{statistics.median(times[f'ours{big}']):.1f} s (mostly importing the anthropic "
+            "SDK, ~2.5 s here); per test the two are close (slopes below), and whole-process "
+            "pairs on a busy machine spread wider than the difference"
+        ),
+        notes=[
+            f"per-test slope {small} -> {big} (in-process): pytest-llmeval "
+            f"{statistics.median(ours_slopes) * 1000:.2f} ms, pytest-recording "
+            f"{statistics.median(theirs_slopes) * 1000:.2f} ms, ratio "
+            f"{statistics.median(ours_slopes) / statistics.median(theirs_slopes):.3f}",
+            f"{small} tests whole process: pytest-llmeval "
+            f"{statistics.median(times[f'ours{small}']):.2f} s, pytest-recording "
+            f"{statistics.median(times[f'theirs{small}']):.2f} s",
+        ],
+    )
+    return [graded, whole]
 
 
-def _interleaved(
-    a: tuple[Path, list[str]], b: tuple[Path, list[str]], env: dict[str, str], repeat: int
-) -> tuple[float, float]:
-    """Medians of A and B run alternately, so a busy spell on the machine hits both alike."""
-    times_a, times_b = [], []
-    for _ in range(repeat):
-        times_a.append(_run(*a, env))
-        times_b.append(_run(*b, env))
-    return statistics.median(times_a), statistics.median(times_b)
+def plain_figures(root: Path, tests: int, rounds: int) -> list[Figure]:
+    """Figure 3: the plugin's cost on a suite with no llm test, wall and CPU."""
+    plain = root / "plain"
+    plain.mkdir(parents=True)
+    (plain / "pytest.ini").write_text("[pytest]\n")
+    (plain / "test_plain.py").write_text(PLAIN.replace("M)", f"{tests})"))
+    env = clean_env()
+    on, off = [], []
+
+    def with_plugin() -> float:
+        on.append(pytest(plain, ["-p", "no:recording"], env))
+        return on[-1].wall
+
+    def without() -> float:
+        off.append(pytest(plain, ["-p", "no:recording", "-p", "no:llmeval"], env))
+        return off[-1].wall
+
+    alternate(rounds, with_plugin, without)
+    title = f"3. Plain-suite overhead: {tests} trivial tests, plugin (A) vs -p no:llmeval (B)"
+    why = (
+        "the plugin's import (~25 ms) and per-test hooks (~30 us a test; cProfile) are more "
+        "than 1% of a run this short; the spread of the pairs is wider than 1% too"
+    )
+    return [
+        Figure(
+            f"3a{title[1:]}, wall, rounds: {rounds}",
+            "A plugin",
+            [t.wall for t in on],
+            "B no plugin",
+            [t.wall for t in off],
+            limit=1.01,
+            why_missed=why,
+        ),
+        Figure(
+            f"3b{title[1:]}, CPU (user+sys), rounds: {rounds}",
+            "A plugin",
+            [t.cpu for t in on],
+            "B no plugin",
+            [t.cpu for t in off],
+            limit=1.01,
+            why_missed=why,
+        ),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tests", type=int, default=200, help="LLM tests per suite")
-    parser.add_argument("--plain", type=int, default=2000, help="Plain tests")
-    parser.add_argument("--repeat", type=int, default=9, help="Runs per measurement")
+    parser.add_argument("--small", type=int, default=40, help="Smaller suite (tests)")
+    parser.add_argument("--tests", type=int, default=240, help="Bigger suite (tests)")
+    parser.add_argument("--plain", type=int, default=1000, help="Plain tests")
+    parser.add_argument("--rounds", type=int, default=5, help="Runs of each side")
     args = parser.parse_args()
-
     root = Path(tempfile.mkdtemp(prefix="llmeval-bench-"))
-    ours, theirs, plain = root / "llmeval", root / "recording", root / "plain"
-    for path in (ours, theirs, plain):
-        path.mkdir()
-        (path / "pytest.ini").write_text("[pytest]\n")
-    (ours / "test_app.py").write_text(
-        textwrap.dedent(APP).replace("MARK", "llm").replace("N)", f"{args.tests})")
-    )
-    (theirs / "test_app.py").write_text(
-        textwrap.dedent(APP).replace("MARK", "vcr").replace("N)", f"{args.tests})")
-    )
-    (plain / "test_plain.py").write_text(PLAIN.replace("M)", f"{args.plain})"))
-
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "LLMEVAL_MODE")}
-    with StandInServer(gzip=True) as server:
-        env.update(ANTHROPIC_BASE_URL=server.url, ANTHROPIC_API_KEY="bench-key-0123456789")
-        _run(ours, ["-p", "no:recording", "--llmeval-mode=record"], env)
-        _run(theirs, ["-p", "no:llmeval", "--record-mode=once"], env)
-        recorded = len(server.requests)
-    # Offline from here: the server is gone; pytest-recording matches on the URI, so it keeps it.
-    print(f"recorded {recorded} calls; replaying {args.tests} tests x {args.repeat} runs")
-    t_ours, t_theirs = _interleaved(
-        (ours, ["-p", "no:recording", "--llmeval-mode=replay"]),
-        (theirs, ["-p", "no:llmeval", "--record-mode=none"]),
-        env,
-        args.repeat,
-    )
-    print(
-        f"replay  pytest-llmeval {t_ours:6.2f}s  pytest-recording {t_theirs:6.2f}s  "
-        f"ratio {t_ours / t_theirs:.3f}"
-    )
-
-    base_env = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
-    t_on, t_off = _interleaved(
-        (plain, ["-p", "no:recording"]),
-        (plain, ["-p", "no:llmeval", "-p", "no:recording"]),
-        base_env,
-        args.repeat,
-    )
-    print(f"plain   with plugin {t_on:6.2f}s  without {t_off:6.2f}s  ratio {t_on / t_off:.3f}")
+    print("\n".join(machine()))
+    figures = replay_figures(root, (args.small, args.tests), args.rounds)
+    figures += plain_figures(root, args.plain, args.rounds)
+    for figure in figures:
+        print("\n".join(figure.lines()))
 
 
 if __name__ == "__main__":

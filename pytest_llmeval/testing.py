@@ -3,6 +3,7 @@
 The real ``anthropic`` SDK, sync or async, works against it with
 ``Anthropic(base_url=server.url, api_key="any")``: JSON and SSE messages, ``messages.stream``,
 ``count_tokens``. Replies are scripted, derived from the request, or faults; requests are logged.
+With ``prompt_cache=True`` it reports prompt-cache reads and writes for ``cache_control`` prefixes.
 
     with StandInServer() as server:
         server.queue(Fault(529, retry_after=0.01), Reply(text="Returns within 30 days."))
@@ -160,11 +161,16 @@ class StandInServer:
         port: int = 0,
         gzip: bool = True,
         responder: Callable[[LoggedRequest], Answer] | None = None,
+        prompt_cache: bool = False,
     ) -> None:
+        """``prompt_cache``: report ``cache_creation_input_tokens`` and
+        ``cache_read_input_tokens`` as the API's prompt cache would (see :class:`_PromptCache`);
+        a ``Reply`` that sets either figure itself still wins."""
         self._host = host
         self._port = port
         self._gzip = gzip
         self._responder = responder
+        self._prompt_cache = _PromptCache() if prompt_cache else None
         self._queue: deque[Answer] = deque()
         self._log: list[LoggedRequest] = []
         self._lock = threading.Lock()
@@ -272,7 +278,11 @@ class StandInServer:
                 return _Response(
                     answer.status, answer.content_type, answer.body, headers, hold=answer.hold
                 )
-            message_json = _message(answer, body)
+            cached = None
+            if self._prompt_cache is not None:
+                with self._lock:
+                    cached = self._prompt_cache.use(body)
+            message_json = _message(answer, body, cached)
         except Exception as exc:
             # Unanswered, the connection would drop and the SDK would retry, then report only
             # "Connection error."; a 500 that must not be retried shows the cause at once.
@@ -337,6 +347,62 @@ def _prompt_tokens(body: dict[str, Any]) -> int:
     return max(1, len(_prompt(body)) // 4)
 
 
+class _PromptCache:
+    """Prefixes marked with ``cache_control``, as the API's prompt cache keeps them.
+
+    The prompt is the blocks of ``tools``, ``system`` and ``messages`` in that order; a block
+    with ``cache_control`` (or the last block, for a top-level ``cache_control``) ends a
+    prefix. A request reads the longest marked prefix seen before for its model and writes
+    the rest up to its last mark; ``input_tokens`` is what is left, as the API counts it.
+    Unlike the API, any prefix is cached however short (a test needs no 4,000-token prompt)
+    and nothing expires: a server lives for less than the 5-minute TTL.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def use(self, body: dict[str, Any]) -> tuple[int, int]:
+        """(cache_creation_input_tokens, cache_read_input_tokens) for this request."""
+        blocks = _prompt_blocks(body)
+        marks = [i for i, block in enumerate(blocks) if "cache_control" in block]
+        if body.get("cache_control") and blocks:
+            marks.append(len(blocks) - 1)
+        if not marks:
+            return 0, 0
+        total = _prompt_tokens(body)
+        read = written = 0
+        for end in sorted(set(marks)):
+            prefix = [
+                {k: v for k, v in b.items() if k != "cache_control"} for b in blocks[: end + 1]
+            ]
+            text = json.dumps([body["model"], prefix], sort_keys=True, separators=(",", ":"))
+            tokens = min(total, max(1, len(text) // 4))
+            key = _digest(text)
+            if key in self._seen:
+                read, written = tokens, 0
+            else:
+                written = tokens - read
+                self._seen.add(key)
+        return written, read
+
+
+def _prompt_blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The prompt as the prompt cache sees it: tools, then system, then each message's blocks."""
+    blocks: list[dict[str, Any]] = []
+    for tool in body.get("tools") or []:
+        blocks.append(tool if isinstance(tool, dict) else {"tool": tool})
+    parts: list[tuple[str, Any]] = [("system", body.get("system"))]
+    parts += [
+        (str(m.get("role")), m.get("content")) for m in body["messages"] if isinstance(m, dict)
+    ]
+    for role, content in parts:
+        if isinstance(content, str):
+            blocks.append({"role": role, "type": "text", "text": content})
+        elif isinstance(content, list):
+            blocks.extend({"role": role, **b} for b in content if isinstance(b, dict))
+    return blocks
+
+
 def _base_headers(request_id: str) -> dict[str, str]:
     return {"request-id": request_id, "anthropic-organization-id": _ORGANIZATION_ID}
 
@@ -353,7 +419,9 @@ def _fault(fault: Fault, request_id: str, extra: dict[str, str] | None = None) -
     return _Response(fault.status, "application/json", text, headers, hold=fault.hold)
 
 
-def _message(reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
+def _message(
+    reply: Reply, body: dict[str, Any], cached: tuple[int, int] | None = None
+) -> dict[str, Any]:
     digest = _digest(_prompt(body) + "\0" + reply.text)
     content: list[dict[str, Any]] = []
     if reply.thinking is not None:
@@ -369,14 +437,18 @@ def _message(reply: Reply, body: dict[str, Any]) -> dict[str, Any]:
             {"type": "tool_use", "id": tool_id, "name": reply.tool_use["name"], "input": tool_input}
         )
         stop_reason = "tool_use" if stop_reason == "end_turn" else stop_reason
-    created = reply.cache_creation_input_tokens
+    created, read = reply.cache_creation_input_tokens, reply.cache_read_input_tokens
+    uncached = _prompt_tokens(body)
+    if cached is not None and not (created or read):
+        created, read = cached
+        uncached -= created + read
     usage = {
-        "input_tokens": _prompt_tokens(body) if reply.input_tokens is None else reply.input_tokens,
+        "input_tokens": uncached if reply.input_tokens is None else reply.input_tokens,
         "output_tokens": (
             max(1, len(reply.text) // 4) if reply.output_tokens is None else reply.output_tokens
         ),
         "cache_creation_input_tokens": created,
-        "cache_read_input_tokens": reply.cache_read_input_tokens,
+        "cache_read_input_tokens": read,
         "cache_creation": {"ephemeral_5m_input_tokens": created, "ephemeral_1h_input_tokens": 0},
         "service_tier": "standard",
     }

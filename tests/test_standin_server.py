@@ -375,3 +375,49 @@ def test_module_runs_in_the_foreground_and_prints_its_url():
 
 def _without_max_tokens(params: dict) -> dict:
     return {key: value for key, value in params.items() if key != "max_tokens"}
+
+
+RUBRIC = "Polite; names the 30-day limit; offers an exchange. " * 40
+
+
+def _graded(output: str, rubric: str = RUBRIC) -> dict:
+    system = [
+        {"type": "text", "text": "You grade outputs."},
+        {"type": "text", "text": rubric, "cache_control": {"type": "ephemeral"}},
+    ]
+    return {**ASK, "system": system, "messages": [{"role": "user", "content": output}]}
+
+
+def test_prompt_cache_writes_a_marked_prefix_then_reads_it():
+    with (
+        StandInServer(prompt_cache=True) as server,
+        anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0) as client,
+    ):
+        first = client.messages.create(**_graded("Returns within 30 days.")).usage
+        second = client.messages.create(**_graded("No returns, sorry.")).usage
+        counted = client.messages.count_tokens(**_without_max_tokens(_graded("No returns, sorry.")))
+        other = client.messages.create(**_graded("Fine.", rubric="Short.")).usage
+        streamed = client.messages.create(**_graded("Sure."), stream=True)
+        final = next(e for e in streamed if e.type == "message_start").message.usage
+    assert first.cache_read_input_tokens == 0
+    assert first.cache_creation_input_tokens > len(RUBRIC) // 4
+    assert second.cache_creation_input_tokens == 0
+    assert second.cache_read_input_tokens == first.cache_creation_input_tokens
+    # The whole prompt is still accounted for: uncached + written + read.
+    assert second.input_tokens + second.cache_read_input_tokens == counted.input_tokens
+    assert 0 < second.input_tokens < second.cache_read_input_tokens
+    assert other.cache_read_input_tokens == 0 and other.cache_creation_input_tokens > 0
+    assert final.cache_read_input_tokens == first.cache_creation_input_tokens
+
+
+def test_prompt_cache_is_off_by_default_and_a_reply_figure_wins(server, client):
+    server.queue(Reply())
+    for _ in range(2):
+        usage = client.messages.create(**_graded("Fine.")).usage
+        assert (usage.cache_creation_input_tokens, usage.cache_read_input_tokens) == (0, 0)
+    with StandInServer(prompt_cache=True) as caching:
+        caching.queue(Reply(cache_read_input_tokens=3), Reply(cache_read_input_tokens=3))
+        with anthropic.Anthropic(base_url=caching.url, api_key="k", max_retries=0) as other:
+            for _ in range(2):
+                usage = other.messages.create(**_graded("Fine.")).usage
+                assert (usage.cache_creation_input_tokens, usage.cache_read_input_tokens) == (0, 3)

@@ -1,0 +1,243 @@
+"""Per-request time: a response-cache hit, and the stand-in, against a minimal loopback server.
+
+Run: .venv/bin/python benchmarks/round_trips.py (``benchmarks/run.py`` prints these too)
+
+4. Cache hit: one test sends the same request 500 times; the first run answers them from the
+   stand-in and fills the response cache, the timed runs are served by the cache. B is an
+   unmarked test in the same pytest process (the plugin is not engaged for it) sending the
+   same 500 requests to a minimal no-stall loopback server. Both time their loop inside the
+   test, through the real SDK, after a warm-up.
+8. The stand-in: the same 500 requests through the real SDK to ``StandInServer`` and to the
+   minimal server, in this process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from harness import API_KEY, Figure, alternate, clean_env, machine, pytest
+
+from pytest_llmeval.testing import StandInServer
+
+MODEL = "claude-sonnet-5-5"
+QUESTION = {
+    "model": MODEL,
+    "max_tokens": 100,
+    "messages": [{"role": "user", "content": "Can I return shoes after 45 days?"}],
+}
+WARM_UP = 20
+MESSAGE = json.dumps(
+    {
+        "id": "msg_0123456789abcdef01234567",
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": [{"type": "text", "text": "Returns are accepted within 30 days."}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 20, "output_tokens": 9},
+    }
+).encode()
+
+
+class _Minimal(BaseHTTPRequestHandler):
+    """One canned message, headers and body in one write, no Nagle: the floor for loopback."""
+
+    protocol_version = "HTTP/1.1"
+    wbufsize = 1 << 16
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length") or 0))
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(MESSAGE)))
+        self.send_header("request-id", "req_minimal")
+        self.end_headers()
+        self.wfile.write(MESSAGE)
+        self.wfile.flush()
+
+
+@contextmanager
+def minimal_server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Minimal)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+LOOP = """
+import json, os, time
+
+import anthropic
+import pytest
+
+QUESTION = json.loads(os.environ["BENCH_QUESTION"])
+
+
+def loop(client):
+    for _ in range(WARM_UP):
+        client.messages.create(**QUESTION)
+    start = time.perf_counter()
+    for _ in range(REQUESTS):
+        client.messages.create(**QUESTION)
+    return (time.perf_counter() - start) / REQUESTS
+
+
+@pytest.mark.llm
+def test_cached():
+    with anthropic.Anthropic(max_retries=0) as client:
+        elapsed = loop(client)
+    with open(os.environ["BENCH_OUT"] + ".cached", "w") as out:
+        out.write(str(elapsed))
+
+
+def test_direct():
+    url = os.environ["BENCH_DIRECT_URL"]
+    with anthropic.Anthropic(max_retries=0, base_url=url) as client:
+        elapsed = loop(client)
+    with open(os.environ["BENCH_OUT"] + ".direct", "w") as out:
+        out.write(str(elapsed))
+"""
+
+
+def cache_hit_figure(root: Path, requests: int, rounds: int) -> Figure:
+    project = root / "cache"
+    project.mkdir(parents=True)
+    (project / "pytest.ini").write_text("[pytest]\n")
+    source = LOOP.replace("WARM_UP", str(WARM_UP)).replace("REQUESTS", str(requests))
+    (project / "test_loop.py").write_text(textwrap.dedent(source))
+    out = project / "elapsed"
+    args = [
+        "-p",
+        "no:recording",
+        "--llmeval-mode=live",
+        "--llmeval-cache",
+        f"--llmeval-cache-dir={project / 'llm-cache'}",
+        "--llmeval-no-history",
+    ]
+    with StandInServer() as standin, minimal_server() as direct:
+        env = clean_env(
+            ANTHROPIC_BASE_URL=standin.url,
+            ANTHROPIC_API_KEY=API_KEY,
+            BENCH_QUESTION=json.dumps(QUESTION),
+            BENCH_DIRECT_URL=direct,
+            BENCH_OUT=str(out),
+        )
+        pytest(project, [*args, "test_loop.py::test_cached"], env)  # fills the cache
+        filled = len(standin.requests)
+
+        def timed(first: str) -> tuple[float, float]:
+            order = ["test_loop.py::test_cached", "test_loop.py::test_direct"]
+            pytest(project, [*args, *(order if first == "cached" else order[::-1])], env)
+            return float(Path(f"{out}.cached").read_text()), float(
+                Path(f"{out}.direct").read_text()
+            )
+
+        cached: list[float] = []
+        direct_times: list[float] = []
+        for i in range(rounds):
+            a, b = timed("cached" if i % 2 == 0 else "direct")
+            cached.append(a)
+            direct_times.append(b)
+        leaked = len(standin.requests) - filled
+    figure = Figure(
+        f"4. Cache hit vs loopback round trip: {requests} identical requests in one test, "
+        f"served by the response cache (A) vs a minimal loopback server, plugin not engaged "
+        f"(B); per request, rounds: {rounds}",
+        "A cache hit",
+        cached,
+        "B loopback",
+        direct_times,
+        scale=1000,
+        unit="ms",
+        op="<",
+        limit=0.5,
+        why_missed=(
+            "~75% of a cache hit is the SDK's own request building and response parsing "
+            "(cProfile), which the loopback reference pays as well"
+        ),
+    )
+    if leaked:
+        figure.why_missed = f"{leaked} request(s) reached the stand-in: not all were cache hits"
+        figure.limit = 0.0
+    return figure
+
+
+def _per_request(url: str, requests: int) -> float:
+    import anthropic
+
+    with anthropic.Anthropic(base_url=url, api_key=API_KEY, max_retries=0) as client:
+        for _ in range(WARM_UP):
+            client.messages.create(**QUESTION)  # type: ignore[call-overload]
+        start = time.perf_counter()
+        for _ in range(requests):
+            client.messages.create(**QUESTION)  # type: ignore[call-overload]
+        return (time.perf_counter() - start) / requests
+
+
+def standin_figure(requests: int, rounds: int) -> Figure:
+    with StandInServer() as standin, minimal_server() as direct:
+        a, b = alternate(
+            rounds,
+            lambda: _per_request(standin.url, requests),
+            lambda: _per_request(direct, requests),
+        )
+    return Figure(
+        f"8. The stand-in: per request through the real SDK, StandInServer (A) vs a minimal "
+        f"no-stall loopback server (B); {requests} requests, rounds: {rounds}",
+        "A stand-in",
+        a,
+        "B minimal",
+        b,
+        scale=1000,
+        unit="ms",
+        limit=1.2,
+        why_missed=(
+            f"{(statistics.median(a) - statistics.median(b)) * 1000:+.2f} ms a request, not a "
+            "stall (Nagle's was ~40 ms): the stand-in's own Python work per request (parse, "
+            "validate, hash the prompt, build the reply; gzip measured as not it)"
+        ),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    print("\n".join(machine()))
+    root = Path(tempfile.mkdtemp(prefix="llmeval-bench-"))
+    for figure in (
+        cache_hit_figure(root, args.requests, args.rounds),
+        standin_figure(args.requests, args.rounds),
+    ):
+        print("\n".join(figure.lines()))
+
+
+if __name__ == "__main__":
+    main()
