@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +94,7 @@ class TrafficRecorder:
         self._format: CassetteFormat | None = None
         # Calls in flight now, and whether two ever were: overlapping calls finish in a
         # different order each run, so their cassette is written in a stable order.
-        self._in_flight = 0
+        self._in_flight_count = 0
         self._flight_lock = threading.Lock()
         self.overlapped = False
         self._cassette: Any = None
@@ -243,8 +244,6 @@ class TrafficRecorder:
         self._cassette = ctx.__enter__()
         self._cassette_ctx = ctx
 
-    # --- vcrpy hooks ----------------------------------------------------------------------
-
     # --- the transport wrapper --------------------------------------------------------------
 
     def _prepare(self, request: httpx2.Request) -> None:
@@ -264,24 +263,16 @@ class TrafficRecorder:
         key, cached = self._lookup_cache(request)
         if cached is not None:
             return cached
-        before = self._played()
-        start = time.perf_counter()
-        token = CALL_START.set(start)
-        self._take_off()
+        before, start = self._played(), time.perf_counter()
         try:
-            response = inner(transport, request)
-            try:
-                body = b"".join(response.stream)
-            finally:
-                response.stream.close()
+            with self._in_flight(request, key, start):
+                response = inner(transport, request)
+                try:
+                    body = b"".join(response.stream)
+                finally:
+                    response.stream.close()
         except CannotOverwriteExistingCassetteException:
             return self._answer_miss(request)
-        except Exception as exc:
-            self._connection_failed(request, exc, key)
-            raise
-        finally:
-            CALL_START.reset(token)
-            self._land()
         return self._finish(request, response, body, start, before, key)
 
     async def _handle_async(
@@ -298,36 +289,44 @@ class TrafficRecorder:
         key, cached = self._lookup_cache(request)
         if cached is not None:
             return cached
-        before = self._played()
-        start = time.perf_counter()
-        token = CALL_START.set(start)
-        self._take_off()
+        before, start = self._played(), time.perf_counter()
         try:
-            response = await inner(transport, request)
-            stream: Any = response.stream
-            try:
-                body = b"".join([chunk async for chunk in stream])
-            finally:
-                await stream.aclose()
+            with self._in_flight(request, key, start):
+                response = await inner(transport, request)
+                stream: Any = response.stream
+                try:
+                    body = b"".join([chunk async for chunk in stream])
+                finally:
+                    await stream.aclose()
         except CannotOverwriteExistingCassetteException:
             return self._answer_miss(request)
+        return self._finish(request, response, body, start, before, key)
+
+    @contextmanager
+    def _in_flight(
+        self, request: httpx2.Request, key: CacheKey | None, start: float
+    ) -> Iterator[None]:
+        """One call to the transport below: its start for the recorded duration, whether it
+        overlapped another (then the cassette is written in a stable order), and, when it
+        raises anything but a cassette miss, a connection failure the SDK will retry."""
+        from vcr.errors import CannotOverwriteExistingCassetteException
+
+        token = CALL_START.set(start)
+        with self._flight_lock:
+            self._in_flight_count += 1
+            if self._in_flight_count > 1:
+                self.overlapped = True
+        try:
+            yield
+        except CannotOverwriteExistingCassetteException:
+            raise
         except Exception as exc:
             self._connection_failed(request, exc, key)
             raise
         finally:
             CALL_START.reset(token)
-            self._land()
-        return self._finish(request, response, body, start, before, key)
-
-    def _take_off(self) -> None:
-        with self._flight_lock:
-            self._in_flight += 1
-            if self._in_flight > 1:
-                self.overlapped = True
-
-    def _land(self) -> None:
-        with self._flight_lock:
-            self._in_flight -= 1
+            with self._flight_lock:
+                self._in_flight_count -= 1
 
     def _connection_failed(
         self, request: httpx2.Request, exc: Exception, key: CacheKey | None
