@@ -31,8 +31,9 @@ from pytest_llmeval.traffic.miss import (
 from pytest_llmeval.traffic.plan import Plan, plan_for
 from pytest_llmeval.traffic.recording_hooks import CALL_START, RecordingHooks
 from pytest_llmeval.traffic.scrub import RequestHook, Scrubber
+from pytest_llmeval.traffic.transports import patch_transports
 from pytest_llmeval.traffic.usable import unusable
-from pytest_llmeval.traffic.wire import is_model_request, patch_attribute, request_model
+from pytest_llmeval.traffic.wire import is_model_request, request_model
 
 __all__ = ["Plan", "TrafficRecorder", "is_model_request", "plan_for"]
 
@@ -105,61 +106,19 @@ class TrafficRecorder:
 
     def start(self) -> None:
         """Load the cassette (may raise ``BrokenCassette``) and patch the transports."""
-        import httpx2
-
         if self.plan.record_mode is not None:
             self._enter_cassette()
         if self.plan.replay_only and not any(os.environ.get(n) for n in CREDENTIAL_ENV):
             # The SDK refuses to build a client without a credential; replay needs none.
             os.environ["ANTHROPIC_API_KEY"] = PLACEHOLDER_KEY
             self._undo.append(_forget_placeholder)
-        sync_inner = httpx2.HTTPTransport.handle_request
-        async_inner = httpx2.AsyncHTTPTransport.handle_async_request
-
-        def handle_request(transport: Any, request: httpx2.Request) -> httpx2.Response:
-            return self._handle(sync_inner, transport, request)
-
-        async def handle_async_request(transport: Any, request: httpx2.Request) -> httpx2.Response:
-            return await self._handle_async(async_inner, transport, request)
-
-        self._undo.append(patch_attribute(httpx2.HTTPTransport, "handle_request", handle_request))
-        self._undo.append(
-            patch_attribute(httpx2.AsyncHTTPTransport, "handle_async_request", handle_async_request)
-        )
-        self._patch_aiohttp()
+        self._undo += patch_transports(self._handle, self._handle_async, self._cassette)
         if self.plan.replay_only:
             from pytest_llmeval.traffic.guard import NetworkGuard
 
             guard = NetworkGuard(os.environ.get("ANTHROPIC_BASE_URL"), self.misses.append)
             guard.start()
             self._undo.append(guard.stop)
-
-    def _patch_aiohttp(self) -> None:
-        """The SDK's aiohttp client (``DefaultAioHttpClient``) has a transport of its own."""
-        import importlib.util
-
-        if importlib.util.find_spec("aiohttp") is None:
-            return  # without aiohttp the SDK cannot build that client
-        try:
-            from anthropic._vendor.httpx_aiohttp.transport import AiohttpTransport
-        except ImportError:
-            return
-        import httpx2
-
-        inner: Any = AiohttpTransport.handle_async_request
-        if self._cassette is not None:
-            # vcrpy patches only httpx2's own transports; its stub wraps any transport method
-            # (vcr.stubs.httpx_stubs has no public alias for it).
-            from vcr.stubs.httpx_stubs import vcr_handle_async_request
-
-            inner = vcr_handle_async_request(self._cassette, inner, httpx2)
-
-        async def handle_async_request(transport: Any, request: httpx2.Request) -> httpx2.Response:
-            return await self._handle_async(inner, transport, request)
-
-        self._undo.append(
-            patch_attribute(AiohttpTransport, "handle_async_request", handle_async_request)
-        )
 
     @property
     def cache_index(self) -> list[dict[str, Any]]:

@@ -1,0 +1,67 @@
+"""Where the SDK's requests are caught: the transports of its httpx2 clients and of its
+vendored aiohttp client. Each patched method hands the request to the recorder with the
+method it replaced (wrapped by vcrpy's stub when a cassette is in use)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from pytest_llmeval.traffic.wire import patch_attribute
+
+if TYPE_CHECKING:
+    import httpx2
+
+SyncHandler = Callable[[Any, Any, "httpx2.Request"], "httpx2.Response"]
+AsyncHandler = Callable[[Any, Any, "httpx2.Request"], Awaitable["httpx2.Response"]]
+
+
+def patch_transports(
+    handle: SyncHandler, handle_async: AsyncHandler, cassette: Any
+) -> list[Callable[[], None]]:
+    """Route every transport the SDK may use through ``handle``/``handle_async``; the
+    functions that undo it, in the order they were applied."""
+    import httpx2
+
+    # Read after vcrpy patched them (when a cassette is in use): vcrpy sits below us.
+    sync_inner = httpx2.HTTPTransport.handle_request
+    async_inner = httpx2.AsyncHTTPTransport.handle_async_request
+
+    def handle_request(transport: Any, request: httpx2.Request) -> httpx2.Response:
+        return handle(sync_inner, transport, request)
+
+    async def handle_async_request(transport: Any, request: httpx2.Request) -> httpx2.Response:
+        return await handle_async(async_inner, transport, request)
+
+    undo = [
+        patch_attribute(httpx2.HTTPTransport, "handle_request", handle_request),
+        patch_attribute(httpx2.AsyncHTTPTransport, "handle_async_request", handle_async_request),
+    ]
+    undo += _patch_aiohttp(handle_async, cassette)
+    return undo
+
+
+def _patch_aiohttp(handle_async: AsyncHandler, cassette: Any) -> list[Callable[[], None]]:
+    """The SDK's aiohttp client (``DefaultAioHttpClient``) has a transport of its own."""
+    import importlib.util
+
+    if importlib.util.find_spec("aiohttp") is None:
+        return []  # without aiohttp the SDK cannot build that client
+    try:
+        from anthropic._vendor.httpx_aiohttp.transport import AiohttpTransport
+    except ImportError:
+        return []
+    import httpx2
+
+    inner: Any = AiohttpTransport.handle_async_request
+    if cassette is not None:
+        # vcrpy patches only httpx2's own transports; its stub wraps any transport method
+        # (vcr.stubs.httpx_stubs has no public alias for it).
+        from vcr.stubs.httpx_stubs import vcr_handle_async_request
+
+        inner = vcr_handle_async_request(cassette, inner, httpx2)
+
+    async def handle_async_request(transport: Any, request: httpx2.Request) -> httpx2.Response:
+        return await handle_async(inner, transport, request)
+
+    return [patch_attribute(AiohttpTransport, "handle_async_request", handle_async_request)]
