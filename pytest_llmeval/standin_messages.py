@@ -1,0 +1,192 @@
+"""What the stand-in answers with: messages, their SSE events, token counts and the prompt
+cache, built from the request as the Messages API would (see ANTHROPIC_WIRE.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_llmeval.testing import Reply
+
+DEFAULT_ERRORS = {
+    400: ("invalid_request_error", "Invalid request."),
+    401: ("authentication_error", "invalid x-api-key"),
+    402: ("billing_error", "Your credit balance is too low."),
+    403: ("permission_error", "Your API key does not have permission to use this resource."),
+    404: ("not_found_error", "Not found."),
+    409: ("conflict_error", "Conflict."),
+    413: ("request_too_large", "Request exceeds the maximum allowed number of bytes."),
+    429: ("rate_limit_error", "Number of requests has exceeded your rate limit."),
+    500: ("api_error", "Internal server error."),
+    529: ("overloaded_error", "Overloaded"),
+}
+_CHUNK = 16  # characters per streamed delta: enough deltas to exercise the SDK's accumulation
+
+
+def sha256_hex(data: str | bytes) -> str:
+    return hashlib.sha256(data if isinstance(data, bytes) else data.encode()).hexdigest()
+
+
+def _prompt(body: dict[str, Any]) -> str:
+    # Without the keys count_tokens does not take, so it agrees with a message's input_tokens;
+    # sorted, because the SDK orders nested keys as the caller wrote them.
+    prompt = {k: v for k, v in body.items() if k not in ("max_tokens", "stream")}
+    return json.dumps(prompt, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def prompt_tokens(body: dict[str, Any]) -> int:
+    return max(1, len(_prompt(body)) // 4)
+
+
+class PromptCache:
+    """Prefixes marked with ``cache_control``, as the API's prompt cache keeps them.
+
+    The prompt is the blocks of ``tools``, ``system`` and ``messages`` in that order; a block
+    with ``cache_control`` (or the last block, for a top-level ``cache_control``) ends a
+    prefix. A request reads the longest marked prefix seen before for its model and writes
+    the rest up to its last mark; ``input_tokens`` is what is left, as the API counts it.
+    Unlike the API, any prefix is cached however short (a test needs no 4,000-token prompt)
+    and nothing expires: a server lives for less than the 5-minute TTL.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def use(self, body: dict[str, Any]) -> tuple[int, int]:
+        """(cache_creation_input_tokens, cache_read_input_tokens) for this request."""
+        blocks = _prompt_blocks(body)
+        marks = [i for i, block in enumerate(blocks) if "cache_control" in block]
+        if body.get("cache_control") and blocks:
+            marks.append(len(blocks) - 1)
+        if not marks:
+            return 0, 0
+        total = prompt_tokens(body)
+        read = written = 0
+        for end in sorted(set(marks)):
+            prefix = [
+                {k: v for k, v in b.items() if k != "cache_control"} for b in blocks[: end + 1]
+            ]
+            text = json.dumps([body["model"], prefix], sort_keys=True, separators=(",", ":"))
+            tokens = min(total, max(1, len(text) // 4))
+            key = sha256_hex(text)
+            if key in self._seen:
+                read, written = tokens, 0
+            else:
+                written = tokens - read
+                self._seen.add(key)
+        return written, read
+
+
+def _prompt_blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The prompt as the prompt cache sees it: tools, then system, then each message's blocks."""
+    blocks: list[dict[str, Any]] = []
+    for tool in body.get("tools") or []:
+        blocks.append(tool if isinstance(tool, dict) else {"tool": tool})
+    parts: list[tuple[str, Any]] = [("system", body.get("system"))]
+    parts += [
+        (str(m.get("role")), m.get("content")) for m in body["messages"] if isinstance(m, dict)
+    ]
+    for role, content in parts:
+        if isinstance(content, str):
+            blocks.append({"role": role, "type": "text", "text": content})
+        elif isinstance(content, list):
+            blocks.extend({"role": role, **b} for b in content if isinstance(b, dict))
+    return blocks
+
+
+def message_json(
+    reply: Reply, body: dict[str, Any], cached: tuple[int, int] | None = None
+) -> dict[str, Any]:
+    digest = sha256_hex(_prompt(body) + "\0" + reply.text)
+    content: list[dict[str, Any]] = []
+    if reply.thinking is not None:
+        signature = f"standin-signature-{digest[:32]}"
+        content.append({"type": "thinking", "thinking": reply.thinking, "signature": signature})
+    if reply.text or reply.tool_use is None:
+        content.append({"type": "text", "text": reply.text})
+    stop_reason = reply.stop_reason
+    if reply.tool_use is not None:
+        tool_id = reply.tool_use.get("id", f"toolu_{digest[:24]}")
+        tool_input = reply.tool_use.get("input", {})
+        content.append(
+            {"type": "tool_use", "id": tool_id, "name": reply.tool_use["name"], "input": tool_input}
+        )
+        stop_reason = "tool_use" if stop_reason == "end_turn" else stop_reason
+    created, read = reply.cache_creation_input_tokens, reply.cache_read_input_tokens
+    uncached = prompt_tokens(body)
+    if cached is not None and not (created or read):
+        created, read = cached
+        uncached -= created + read
+    usage = {
+        "input_tokens": uncached if reply.input_tokens is None else reply.input_tokens,
+        "output_tokens": (
+            max(1, len(reply.text) // 4) if reply.output_tokens is None else reply.output_tokens
+        ),
+        "cache_creation_input_tokens": created,
+        "cache_read_input_tokens": read,
+        "cache_creation": {"ephemeral_5m_input_tokens": created, "ephemeral_1h_input_tokens": 0},
+        "service_tier": "standard",
+    }
+    return {
+        "id": f"msg_{digest[:24]}",
+        "type": "message",
+        "role": "assistant",
+        "model": reply.model or body["model"],
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": usage,
+    }
+
+
+def _event(data: dict[str, Any]) -> str:
+    return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n"
+
+
+def _chunks(text: str) -> list[str]:
+    return [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)]
+
+
+def _block_events(index: int, block: dict[str, Any]) -> Iterator[str]:
+    deltas: list[dict[str, Any]]
+    if block["type"] == "thinking":
+        start: dict[str, Any] = {"type": "thinking", "thinking": "", "signature": ""}
+        deltas = [{"type": "thinking_delta", "thinking": c} for c in _chunks(block["thinking"])]
+        deltas.append({"type": "signature_delta", "signature": block["signature"]})
+    elif block["type"] == "tool_use":
+        start = {**block, "input": {}}
+        deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
+    else:
+        start = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": c} for c in _chunks(block["text"])]
+    yield _event({"type": "content_block_start", "index": index, "content_block": start})
+    if index == 0:
+        yield _event({"type": "ping"})  # where the API sends it
+    for delta in deltas:
+        yield _event({"type": "content_block_delta", "index": index, "delta": delta})
+    yield _event({"type": "content_block_stop", "index": index})
+
+
+def message_events(message: dict[str, Any], reply: Reply) -> str:
+    usage = message["usage"]
+    start_usage = {**usage, "output_tokens": min(1, usage["output_tokens"])}
+    start = {**message, "content": [], "stop_reason": None, "usage": start_usage}
+    events = [_event({"type": "message_start", "message": start})]
+    for index, block in enumerate(message["content"]):
+        events.extend(_block_events(index, block))
+    # Cumulative totals, as the API sends them; the SDK lets them overwrite message_start's.
+    totals = {key: value for key, value in usage.items() if key.endswith("_tokens")}
+    delta = {"stop_reason": message["stop_reason"], "stop_sequence": None}
+    events.append(_event({"type": "message_delta", "delta": delta, "usage": totals}))
+    if reply.stream_error is not None:
+        known = {kind: text for kind, text in DEFAULT_ERRORS.values()}
+        error = {"type": reply.stream_error, "message": known.get(reply.stream_error, "Error.")}
+        events.append(_event({"type": "error", "error": error}))
+    else:
+        events.append(_event({"type": "message_stop"}))
+    if reply.cut_after_events is not None:
+        events = events[: reply.cut_after_events]
+    return "".join(events)
