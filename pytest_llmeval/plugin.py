@@ -15,8 +15,9 @@ import pytest
 from pytest_llmeval import hookspecs
 from pytest_llmeval.constants import PLACEHOLDER_KEY
 from pytest_llmeval.markers import MARKER_HELP, LlmSpec, parse_llm_marker
+from pytest_llmeval.options import add_options
 from pytest_llmeval.session import LlmevalSession, TestRecord
-from pytest_llmeval.settings import add_options, build_settings
+from pytest_llmeval.settings import build_settings
 
 if TYPE_CHECKING:
     from pytest_llmeval.fixture import LlmEval
