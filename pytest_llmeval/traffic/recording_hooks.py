@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from pytest_llmeval.traffic.calls import ROLE
 from pytest_llmeval.traffic.scrub import RequestHook, Scrubber
@@ -28,6 +29,9 @@ class RecordingHooks:
         self.scrubber = scrubber
         #: The user's scrub hook for a request alone (``pytest_llmeval_scrub_interaction``).
         self.request_hook = request_hook
+        # The cache lookup, the cache store and a miss report each need the view of the same
+        # live request: scrub it (and run the user's hook) once per request, not per use.
+        self._views: WeakKeyDictionary[httpx2.Request, dict[str, Any]] = WeakKeyDictionary()
 
     def view(
         self, method: str, uri: str, headers: Mapping[str, Any], body: bytes
@@ -62,7 +66,12 @@ class RecordingHooks:
         return scrubbed
 
     def live_view(self, request: httpx2.Request) -> dict[str, Any]:
-        return self.view(request.method, str(request.url), request.headers, request.content)
+        """The view of a live request; a copy each time, so a caller may edit it."""
+        view = self._views.get(request)
+        if view is None:
+            view = self.view(request.method, str(request.url), request.headers, request.content)
+            self._views[request] = view
+        return {**view, "headers": dict(view["headers"])}
 
     def before_record_response(self, response: dict[str, Any]) -> dict[str, Any] | None:
         """vcrpy applies this to an answer before recording it: only usable ones, scrubbed,
