@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from html import escape
 from typing import Any
+from xml.etree.ElementTree import tostring
 
 from pytest_llmeval.money import total_money
-from pytest_llmeval.report.chart import esc as _e
-from pytest_llmeval.report.chart import finite as _finite
 from pytest_llmeval.report.chart import line_chart as _chart
-from pytest_llmeval.report.chart import money_text as _money
-from pytest_llmeval.report.chart import value_text as _value
+from pytest_llmeval.report.values import finite as _finite
+from pytest_llmeval.report.values import value_text as _value
 
 _SCORE_PREFIX = "score:"
 _FAILED = ("failed", "error", "crashed", "interrupted")
@@ -60,9 +60,13 @@ section.test.failed { border-left-color: var(--fail); }
 figure { margin: 0; border: 1px solid #e6eaef; border-radius: 6px; padding: 6px 8px 2px; }
 figcaption b { color: var(--ink); }
 svg text { font: 10px system-ui, "Liberation Sans", "DejaVu Sans", sans-serif; fill: #59636e; }
+svg.chart { width: 256px; height: 140px; }
+svg .end, svg .baseline-label { text-anchor: end; }
+svg .mid { text-anchor: middle; }
+svg path { fill: none; }
 svg .axis, svg .tick { stroke: #c3ccd5; }
-svg .line { fill: none; stroke: var(--series); stroke-width: 2; }
-svg .point { fill: var(--series); }
+svg .line { stroke: var(--series); stroke-width: 2; }
+svg circle { fill: var(--series); }
 svg .now { fill: #fff; stroke: var(--ink); stroke-width: 2.5; }
 svg .now.flagged { stroke: var(--fail); }
 svg .baseline { stroke: var(--drift); stroke-width: 1.5; stroke-dasharray: 5 4; }
@@ -209,7 +213,7 @@ def _test_section(
         ("pass rate", f"{test.get('passed_samples', 0)}/{test.get('samples', 0)}"),
         *((f"score {name}", _value(_SCORE_PREFIX, v)) for name, v in sorted(scores.items())),
         ("latency", _value("latency_s", test.get("latency_s"))),
-        ("cost", _money(test.get("cost_usd"))),
+        ("cost", _value("cost_usd", test.get("cost_usd"))),
         ("calls (app / judge)", f"{test.get('calls', 0)} / {test.get('judge_calls', 0)}"),
     ]
     stats_html = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in stats)
@@ -272,7 +276,8 @@ def _figure(
         caption += (
             f', baseline {_e(_value(metric, baseline))} <span class="badge drift">DRIFT</span>'
         )
-    svg = _chart(f"{metric} of {nodeid}", metric, values, labels, baseline, check is not None)
+    chart = _chart(f"{metric} of {nodeid}", metric, values, labels, baseline, check is not None)
+    svg = tostring(chart, encoding="unicode", method="html")
     return f"<figure><figcaption>{caption}</figcaption>{svg}</figure>"
 
 
@@ -323,6 +328,10 @@ def _total_cost(totals: Mapping[str, Any]) -> str:
     return total_money(
         _finite(totals.get("cost_usd")), unpriced if isinstance(unpriced, int) else 0
     )
+
+
+def _e(value: Any) -> str:
+    return escape(str(value), quote=True)
 
 
 def _delta(metric: str, value: Any) -> str:
