@@ -26,24 +26,25 @@ def el(tag: str, *parts: Part) -> Element:
 
 def add(element: Element, *parts: Part) -> Element:
     for part in parts:
-        if part is None or (isinstance(part, str) and not part):
+        if part is None or part == "":
             continue
-        if isinstance(part, Element):
-            element.append(part)
-        elif isinstance(part, str):
+        if isinstance(part, str):
             # Text after a child is that child's tail in ElementTree's model.
             if len(element):
                 last = element[-1]
                 last.tail = (last.tail or "") + part
             else:
                 element.text = (element.text or "") + part
+        elif isinstance(part, Element):
+            element.append(part)
         else:
             for name, value in part.items():
                 if value is None:
                     continue
-                if "<" in str(value):
+                text = str(value)
+                if "<" in text:
                     raise ValueError(f"markup in the {name!r} attribute of <{element.tag}>")
-                element.set(name, str(value))
+                element.set(name, text)
     return element
 
 
