@@ -55,7 +55,7 @@ def test_drifted_and_failed_tests_are_open_with_full_charts_the_rest_folded_with
         assert "<details>" not in section and 'class="spark"' not in section
         assert 'class="chart"' in section and '<dl class="stats">' in section
     folded = sections["tests/test_translate.py::test_fr"]
-    assert folded.count("<details><summary><h2>") == 1
+    assert folded.count("<details><summary><h2>") == 1 and '</summary><dl class="stats">' in folded
     assert folded.count('<svg class="spark"') == 3 and 'class="chart"' not in folded
     assert "0.89 to 0.93" in folded  # the sparkline's range in words
 

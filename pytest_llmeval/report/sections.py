@@ -2,8 +2,8 @@
 
 A test that drifted or did not pass is shown open, with full charts (axes, run labels, every
 run's value on hover, the baseline of a flagged metric). Any other test is folded into a
-``<details>`` with sparklines: a page of 500 tests stays light, and the overview table at the
-top already holds every test's numbers.
+``<details>`` with sparklines, so a page of 500 tests stays light; the overview table at the
+top holds every test's numbers without unfolding anything.
 """
 
 from __future__ import annotations
@@ -68,9 +68,9 @@ def section_of(
         body = add(section, el("details", el("summary", heading)))[0]
     else:
         figures = [_figure(nodeid, m, v, labels, flagged.get(m)) for m, v in series.items()]
-        body = add(section, heading, _stats(test))
+        body = add(section, heading)
     charts = el("div", {"class": "charts"}, *figures)
-    add(body, _failure(test), charts, _drift_table(test.get("drift") or []))
+    add(body, _stats(test), _failure(test), charts, _drift_table(test.get("drift") or []))
     return section
 
 
