@@ -19,7 +19,7 @@ from xml.etree.ElementTree import Element
 
 from pytest_llmeval.money import total_money
 from pytest_llmeval.report.html_style import CSS
-from pytest_llmeval.report.markup import Part, add, el, html_page
+from pytest_llmeval.report.markup import Part, el, html_page
 from pytest_llmeval.report.sections import (
     drift_badge,
     flagged_checks,
@@ -159,41 +159,42 @@ def _drift_summary(
 def _overview(tests: Sequence[Mapping[str, Any]], anchors: Mapping[str, str]) -> Element:
     """One row per test, in the order of the sections below: the whole run at a glance."""
     head = ("test", "outcome", "pass rate", "scores", "latency", "cost", "drift")
-    rows = []
-    for test in tests:
-        nodeid = str(test.get("nodeid", ""))
-        flagged = flagged_checks(test)
-
-        def cell(metric: str, text: str, flagged: Mapping[str, Any] = flagged) -> Element:
-            return el("td", {"class": "flag" if metric in flagged else None}, text)
-
-        scores: list[Part] = []
-        for name, value in sorted((test.get("scores") or {}).items()):
-            metric = SCORE_PREFIX + str(name)
-            text = f"{name} {value_text(metric, value)}"
-            scores += [", " if scores else None]
-            scores += [el("b", {"class": "flag"}, text) if metric in flagged else text]
-        drift: list[Part] = [drift_badge(), " ", ", ".join(flagged)] if flagged else []
-        passed = f"{test.get('passed_samples', 0)}/{test.get('samples', 0)}"
-        rows.append(
-            el(
-                "tr",
-                {"class": None if kind(test) == "plain" else kind(test)},
-                el("td", el("a", {"href": f"#{anchors[nodeid]}"}, nodeid)),
-                el("td", outcome_badge(str(test.get("outcome", "?")))),
-                cell("pass_rate", passed),
-                el("td", *scores),
-                cell("latency_s", value_text("latency_s", test.get("latency_s"))),
-                cell("cost_usd", value_text("cost_usd", test.get("cost_usd"))),
-                el("td", *drift),
-            )
-        )
+    rows = [_overview_row(t, anchors[str(t.get("nodeid", ""))]) for t in tests]
     table = el(
         "table",
         el("thead", el("tr", *(el("th", name) for name in head))),
         el("tbody", *rows),
     )
-    return add(el("section", {"class": "overview"}), el("h2", "Tests"), table)
+    return el("section", {"class": "overview"}, el("h2", "Tests"), table)
+
+
+def _overview_row(test: Mapping[str, Any], anchor: str) -> Element:
+    flagged = flagged_checks(test)
+
+    def cell(metric: str, text: str) -> Element:
+        # A flagged metric's value stands out in the row as in its section.
+        return el("td", {"class": "flag" if metric in flagged else None}, text)
+
+    scores: list[Part] = []
+    for name, value in sorted((test.get("scores") or {}).items()):
+        metric = SCORE_PREFIX + str(name)
+        text = f"{name} {value_text(metric, value)}"
+        if scores:
+            scores.append(", ")
+        scores.append(el("b", {"class": "flag"}, text) if metric in flagged else text)
+    drift: list[Part] = [drift_badge(), " ", ", ".join(flagged)] if flagged else []
+    css = kind(test)
+    return el(
+        "tr",
+        {"class": None if css == "plain" else css},
+        el("td", el("a", {"href": f"#{anchor}"}, str(test.get("nodeid", "")))),
+        el("td", outcome_badge(str(test.get("outcome", "?")))),
+        cell("pass_rate", f"{test.get('passed_samples', 0)}/{test.get('samples', 0)}"),
+        el("td", *scores),
+        cell("latency_s", value_text("latency_s", test.get("latency_s"))),
+        cell("cost_usd", value_text("cost_usd", test.get("cost_usd"))),
+        el("td", *drift),
+    )
 
 
 def _section_order(test: Mapping[str, Any]) -> tuple[int, str]:
