@@ -7,6 +7,7 @@ import re
 import shutil
 import struct
 import subprocess
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -97,11 +98,11 @@ def run_doc(
 
 
 def charts(page: str) -> dict[str, str]:
-    """Each chart's SVG keyed by its aria-label."""
+    """Each chart's SVG keyed by its title (its accessible name)."""
     return dict(
         (label, svg)
         for svg in re.findall(r"<svg.*?</svg>", page, flags=re.S)
-        for label in re.findall(r'aria-label="([^"]*)"', svg)
+        for label in re.findall(r"^<svg[^>]*><title>([^<]*)</title>", svg)
     )
 
 
@@ -218,16 +219,22 @@ def test_one_chart_per_score_latency_and_cost():
 
 def test_a_score_seen_only_in_history_still_gets_a_chart():
     old = run_doc([entry("t.py::test_a", scores={"tone": 0.9})], started="2026-11-01T08:00:00")
-    page = render_html(run_doc([entry("t.py::test_a")]), [old])
+    page = render_html(run_doc([entry("t.py::test_a", outcome="failed")]), [old])
     svg = charts(page)["score:tone of t.py::test_a over 2 runs"]
     assert svg.count("<circle") == 1 and "(now)" in svg
+    # Folded (the test passed), the sparkline shows the old value as a dot and no current one.
+    page = render_html(run_doc([entry("t.py::test_a")]), [old])
+    svg = charts(page)["score:tone of t.py::test_a over 2 runs"]
+    assert re.findall(r'class="line" d="(M[\d.]+ [\d.]+h0)"', svg) and "<circle" not in svg
 
 
 def test_drifted_tests_first_then_failed_then_by_nodeid():
     current, history = realistic()
     page = render_html(current, history)
     order = re.findall(
-        r'<section class="test (\w+)" id="test-\d+"><h2>.*?<code>([^<]*)</code>', page
+        r'<section class="test (\w+)" id="test-\d+">(?:<details><summary>)?<h2>.*?'
+        r"<code>([^<]*)</code>",
+        page,
     )
     assert order == [
         ("drifted", "tests/test_support_bot.py::test_lookup"),
@@ -252,25 +259,30 @@ def test_flagged_metrics_are_marked_in_text_and_charted_with_their_baseline():
 def test_user_text_is_escaped():
     evil = "tests/t.py::test_x[<script>alert(1)</script>]"
     param = "tests/t.py::test_x[<b>]"
-    document = run_doc(
-        [
-            entry(
-                evil, scores={"<i>tone</i>": 0.5}, drift=[check("latency_s", 1, 2, flagged=True)]
-            ),
-            entry(param),
-        ],
-        run_id='run-"&<x>',
+    hostile = entry(
+        evil, scores={"<i>tone</i>": 0.5}, drift=[check("latency_s", 1, 2, flagged=True)]
     )
+    hostile["failure"] = 'AssertionError: </pre><script>alert("x")</script>'
+    document = run_doc([hostile, entry(param)], run_id='run-"&<x>')
     page = render_html(document)
     assert "<script" not in page and "<b>]" not in page and "<i>tone" not in page
     assert "test_x[&lt;script&gt;alert(1)&lt;/script&gt;]" in page
     assert "test_x[&lt;b&gt;]" in page
     assert "score:&lt;i&gt;tone&lt;/i&gt;" in page
-    assert "run-&quot;&amp;&lt;x&gt;" in page and 'run-"' not in page
+    # Text needs only & < > escaped; a quote in text cannot end anything.
+    assert 'run-"&amp;&lt;x&gt;' in page and 'run-"&<' not in page
+    parsed = Parsed(page)
+    assert parsed.tags <= PAGE_TAGS, parsed.tags - PAGE_TAGS
+    assert parsed.title == 'pytest-llmeval report run-"&<x>'
+    assert {'run-"&<x>', "</pre><script>", "<i>tone</i>"} <= set(parsed.words)
+    # No document text sits in an attribute: only the page's own classes, numbers, anchors.
+    assert not [v for _, v in parsed.attributes if "<" in v or "run-" in v or "test_x" in v]
 
 
-def test_single_run_draws_one_centred_point_per_chart():
-    page = render_html(run_doc([entry("t.py::test_a", scores={"tone": 0.9})]))
+@pytest.mark.parametrize("outcome", ["failed", "passed"])  # a full chart, a sparkline
+def test_single_run_draws_one_centred_point_per_chart(outcome):
+    page = render_html(run_doc([entry("t.py::test_a", scores={"tone": 0.9}, outcome=outcome)]))
+    assert len(charts(page)) == 3
     for label, svg in charts(page).items():
         assert svg.count("<circle") == 1, label
         assert "<polyline" not in svg and "nan" not in svg.lower()
@@ -279,7 +291,10 @@ def test_single_run_draws_one_centred_point_per_chart():
 
 def test_all_equal_values_draw_a_flat_line():
     runs = [
-        run_doc([entry("t.py::test_a", scores={"tone": 0.8})], started=f"2026-11-0{i}T08:00:00")
+        run_doc(
+            [entry("t.py::test_a", scores={"tone": 0.8}, outcome="failed" if i == 4 else "passed")],
+            started=f"2026-11-0{i}T08:00:00",
+        )
         for i in range(1, 5)
     ]
     page = render_html(runs[-1], runs[:-1])
@@ -302,10 +317,12 @@ def test_missing_runs_leave_gaps():
     skipped = entry("t.py::test_a", outcome="skipped", samples=0, latency=0.0)
     runs[3]["tests"].append(entry("t.py::test_b", latency=2.0))
     runs[4]["tests"] = [skipped]  # a skipped test measured nothing: a gap, not a zero
+    runs[5]["tests"][0]["outcome"] = "failed"  # shown open, with full charts
     page = render_html(runs[-1], runs[:-1])
     tone = charts(page)["score:tone of t.py::test_a over 6 runs"]
     assert tone.count("<circle") == 4 and tone.count("<polyline") == 1
-    assert tone.count('class="tick"') == 6
+    (ticks,) = re.findall(r'class="tick" d="([^"]*)"', tone)
+    assert ticks.count("M") == 6 and ticks.count("v4") == 6  # a tick for every run
     latency = charts(page)["latency_s of t.py::test_a over 6 runs"]
     assert latency.count("<circle") == 5 and latency.count("<polyline") == 1
     # test_b ran once, two runs ago, and not now: it is not a test of this run.
@@ -313,17 +330,95 @@ def test_missing_runs_leave_gaps():
 
 
 def test_every_value_missing_says_no_data_and_cost_unknown():
-    page = render_html(run_doc([entry("t.py::test_a", cost=None)]))
-    svg = charts(page)["cost_usd of t.py::test_a over 1 run"]
-    assert "no data" in svg and "<circle" not in svg
+    failed = entry("t.py::test_a", cost=None, outcome="failed")
+    page = render_html(run_doc([failed, entry("t.py::test_b", cost=None)]))
+    for nodeid in ("t.py::test_a", "t.py::test_b"):  # a full chart and a sparkline
+        svg = charts(page)[f"cost_usd of {nodeid} over 1 run"]
+        assert "no data" in svg and "<circle" not in svg
     assert "<dt>cost</dt><dd>unknown</dd>" in page
-    assert "now unknown" in page
+    assert page.count("now unknown") == 2
+    overview = re.search(r'<section class="overview">.*?</section>', page, flags=re.S)
+    assert overview and overview[0].count("<td>unknown</td>") == 2
 
 
 def test_an_empty_run_still_renders():
     page = render_html(run_doc([]))
     assert "No LLM tests in this run." in page and "<svg" not in page
     assert "no baseline to compare with" in page
+
+
+#: Every element the page may hold: a check that no document text became markup.
+PAGE_TAGS = set(
+    [
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "header",
+        "h1",
+        "h2",
+        "p",
+        "span",
+        "code",
+        "b",
+        "small",
+        "dl",
+        "div",
+        "dt",
+        "dd",
+        "section",
+        "ul",
+        "li",
+        "a",
+        "main",
+        "table",
+        "thead",
+        "tbody",
+        "tr",
+        "th",
+        "td",
+        "details",
+        "summary",
+        "figure",
+        "figcaption",
+        "pre",
+        "svg",
+        "path",
+        "text",
+        "polyline",
+        "circle",
+    ]
+)
+
+
+class Parsed(HTMLParser):
+    """The page as a browser's tokenizer sees it: tags, attributes, text (entities decoded)."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: set[str] = set()
+        self.attributes: list[tuple[str, str]] = []
+        self.words: list[str] = []
+        self.title = ""
+        self._in_title = False
+        self.feed(page)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attributes += [(k, v or "") for k, v in attrs]
+        self._in_title = tag == "title" and not self.title
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+        # Split around the known pieces so a test can look for a piece of text whole.
+        self.words += [data, *re.findall(r'run-"&<x>|</pre><script>|<i>tone</i>', data)]
 
 
 def _png_size(png: bytes) -> tuple[int, int]:

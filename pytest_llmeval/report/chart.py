@@ -1,24 +1,59 @@
-"""Inline SVG line charts for the HTML report, and the value formatting they share with it.
+"""Inline SVG line charts for the HTML report, built as elements from the data.
 
-Everything taken from the documents goes through ``esc``: the page must not run markup.
+Two sizes: ``line_chart`` draws axes, run labels and every run's value on hover, for the tests
+that need a look; ``sparkline`` draws the line and the current point alone, for the rest, so
+a page of 500 tests stays light. Both leave a gap wherever a run has no value. Colours and
+strokes come from the page's CSS classes, not from attributes repeated on every element.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from html import escape
-from typing import Any
+from dataclasses import dataclass
+from xml.etree.ElementTree import Element
 
-from pytest_llmeval.money import money
+from pytest_llmeval.report.markup import el, number
+from pytest_llmeval.report.values import value_text
 
 # Chart geometry in SVG user units; the left margin holds the y-axis labels.
 _WIDTH, _HEIGHT = 256, 140
 _LEFT, _RIGHT, _TOP, _BOTTOM = 58, 12, 22, 28
+# A sparkline: the line alone, inset by its pad so the end points are not cut.
+_SPARK_WIDTH, _SPARK_HEIGHT, _SPARK_PAD = 120, 30, 4
 #: A range narrower than this (relative) is drawn flat, so equal values never divide by zero.
 _FLAT = 1e-9
 #: The y axis spans at least this share of the values' size, so a 1% wiggle is not a cliff.
 _MIN_SPREAD = 0.1
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """Where a value goes between ``top`` and ``bottom``: high values up."""
+
+    low: float
+    high: float
+    top: float
+    bottom: float
+
+    @classmethod
+    def of(cls, values: Sequence[float], top: float, bottom: float) -> _Scale:
+        low, high = min(values), max(values)
+        if not cls(low, high, top, bottom).flat:
+            spread = _MIN_SPREAD * max(abs(low), abs(high))
+            if high - low < spread:
+                middle = (low + high) / 2
+                low, high = middle - spread / 2, middle + spread / 2
+        return cls(low, high, top, bottom)
+
+    @property
+    def flat(self) -> bool:
+        # A flat series has no range to scale over: it is drawn through the middle.
+        return self.high - self.low <= _FLAT * max(1.0, abs(self.high))
+
+    def y(self, value: float) -> float:
+        if self.flat:
+            return (self.top + self.bottom) / 2
+        return self.top + (self.high - value) / (self.high - self.low) * (self.bottom - self.top)
 
 
 def line_chart(
@@ -28,111 +63,112 @@ def line_chart(
     labels: Sequence[str],
     baseline: float | None,
     flagged: bool,
-) -> str:
+) -> Element:
     """One line chart: oldest run left, current right, a gap wherever a value is missing."""
     count = len(values)
-    label = f"{subject} over {count} run{'s' if count != 1 else ''}"
-    head = (
-        f'<svg class="chart" role="img" aria-label="{esc(label)}" width="{_WIDTH}" '
-        f'height="{_HEIGHT}" viewBox="0 0 {_WIDTH} {_HEIGHT}"><title>{esc(label)}</title>'
-    )
     bottom, right = _HEIGHT - _BOTTOM, _WIDTH - _RIGHT
-    parts = [
-        f'<line class="axis" x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{bottom}"/>',
-        f'<line class="axis" x1="{_LEFT}" y1="{bottom}" x2="{right}" y2="{bottom}"/>',
-    ]
+    svg = _svg("chart", _chart_label(subject, count), _WIDTH, _HEIGHT)
+    svg.append(el("path", {"class": "axis", "d": f"M{_LEFT} {_TOP}V{bottom}H{right}"}))
     known = [v for v in values if v is not None]
     if not known:
-        mid_x, mid_y = (_LEFT + right) / 2, (_TOP + bottom) / 2
-        parts.append(f'<text x="{mid_x}" y="{mid_y}" text-anchor="middle">no data</text>')
-        return head + "".join(parts) + "</svg>"
-    span = [*known, *([] if baseline is None else [baseline])]
-    low, high = min(span), max(span)
-    # A flat series has no range to scale over: it is drawn through the middle.
-    flat = high - low <= _FLAT * max(1.0, abs(high))
-    if not flat and high - low < _MIN_SPREAD * max(abs(low), abs(high)):
-        middle, half = (low + high) / 2, _MIN_SPREAD * max(abs(low), abs(high)) / 2
-        low, high = middle - half, middle + half
-
-    def y_of(value: float) -> float:
-        return (
-            (_TOP + bottom) / 2 if flat else _TOP + (high - value) / (high - low) * (bottom - _TOP)
-        )
-
-    step = (right - _LEFT - 20) / max(count - 1, 1)
-    xs = [(_LEFT + right) / 2] if count == 1 else [_LEFT + 10 + i * step for i in range(count)]
-    for bound in [high] if flat else [high, low]:
-        parts.append(
-            f'<text x="{_LEFT - 6}" y="{y_of(bound) + 3.5:.1f}" text-anchor="end">'
-            f"{esc(value_text(metric, bound))}</text>"
-        )
-    parts += [
-        f'<line class="tick" x1="{x:.1f}" y1="{bottom}" x2="{x:.1f}" y2="{bottom + 4}"/>'
-        for x in xs
-    ]
+        svg.append(_text((_LEFT + right) / 2, (_TOP + bottom) / 2, "no data", "mid"))
+        return svg
+    scale = _Scale.of([*known, *([] if baseline is None else [baseline])], _TOP, bottom)
+    xs = _spread(count, _LEFT + 10, right - 10)
+    for bound in [scale.high] if scale.flat else [scale.high, scale.low]:
+        svg.append(_text(_LEFT - 6, scale.y(bound) + 3.5, value_text(metric, bound), "end"))
+    ticks = "".join(f"M{number(x)} {bottom}v4" for x in xs)
+    svg.append(el("path", {"class": "tick", "d": ticks}))
     if count == 1:
-        parts.append(
-            f'<text x="{xs[0]:.1f}" y="{_HEIGHT - 8}" text-anchor="middle">{esc(labels[0])}</text>'
-        )
+        svg.append(_text(xs[0], _HEIGHT - 8, labels[0], "mid"))
     else:
-        parts.append(f'<text x="{_LEFT}" y="{_HEIGHT - 8}">{esc(labels[0])}</text>')
-        parts.append(
-            f'<text x="{right}" y="{_HEIGHT - 8}" text-anchor="end">{esc(labels[-1])} (now)</text>'
-        )
+        svg.append(_text(_LEFT, _HEIGHT - 8, labels[0]))
+        svg.append(_text(right, _HEIGHT - 8, f"{labels[-1]} (now)", "end"))
     if baseline is not None:
-        y = y_of(baseline)
-        parts.append(
-            f'<line class="baseline" x1="{_LEFT}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}"/>'
-        )
-        parts.append(
-            # A legend, not a label on the line: the line may run through points anywhere.
-            f'<line class="baseline" x1="{right - 74}" y1="8" x2="{right - 56}" y2="8"/>'
-            f'<text class="baseline-label" x="{right}" y="11" text-anchor="end">baseline</text>'
-        )
-    segment: list[str] = []
-    for x, value in zip([*xs, 0.0], [*values, None], strict=True):
-        if value is not None:
-            segment.append(f"{x:.1f},{y_of(value):.1f}")
-            continue
-        # A missing run ends the line; a lone point between gaps is still drawn as a dot.
+        level = number(scale.y(baseline))
+        # A legend, not a label on the line: the line may run through points anywhere.
+        legend = f"M{_LEFT} {level}H{right}M{right - 74} 8h18"
+        svg.append(el("path", {"class": "baseline", "d": legend}))
+        svg.append(_text(right, 11, "baseline", "baseline-label"))
+    points = [(x, None if v is None else scale.y(v)) for x, v in zip(xs, values, strict=True)]
+    for segment in _segments(points):
+        # A lone point between gaps has no line; its circle below still shows it.
         if len(segment) > 1:
-            parts.append(f'<polyline class="line" points="{" ".join(segment)}"/>')
-        segment = []
-    for i, (x, value) in enumerate(zip(xs, values, strict=True)):
-        if value is None:
+            line = " ".join(f"{number(x)},{number(y)}" for x, y in segment)
+            svg.append(el("polyline", {"class": "line", "points": line}))
+    for i, ((x, y), value) in enumerate(zip(points, values, strict=True)):
+        if y is None:
             continue
         now = i == count - 1
-        css = ("now flagged" if flagged else "now") if now else "point"
+        css = ("now flagged" if flagged else "now") if now else None
         tip = f"{labels[i]}{' (now)' if now else ''}: {value_text(metric, value)}"
-        parts.append(
-            f'<circle class="{css}" cx="{x:.1f}" cy="{y_of(value):.1f}" r="{5 if now else 3}">'
-            f"<title>{esc(tip)}</title></circle>"
-        )
-    return head + "".join(parts) + "</svg>"
+        attributes = {"class": css, "cx": number(x), "cy": number(y), "r": 5 if now else 3}
+        svg.append(el("circle", attributes, el("title", tip)))
+    return svg
 
 
-def finite(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
+def sparkline(
+    subject: str, metric: str, values: Sequence[float | None], labels: Sequence[str]
+) -> Element:
+    """The trend alone: the line with its gaps and the current run as a dot (its value on
+    hover); the figure around it says the range in words."""
+    count = len(values)
+    svg = _svg("spark", _chart_label(subject, count), _SPARK_WIDTH, _SPARK_HEIGHT)
+    known = [v for v in values if v is not None]
+    if not known:
+        svg.append(_text(_SPARK_WIDTH / 2, _SPARK_HEIGHT / 2 + 3.5, "no data", "mid"))
+        return svg
+    scale = _Scale.of(known, _SPARK_PAD, _SPARK_HEIGHT - _SPARK_PAD)
+    xs = _spread(count, _SPARK_PAD, _SPARK_WIDTH - _SPARK_PAD)
+    points = [(x, None if v is None else scale.y(v)) for x, v in zip(xs, values, strict=True)]
+    # One path: each segment a move and its lines; a lone point is a zero-length line, which
+    # the round line cap of the CSS draws as a dot.
+    path = "".join(
+        f"M{number(x)} {number(y)}"
+        + ("".join(f"L{number(x)} {number(y)}" for x, y in rest) if rest else "h0")
+        for (x, y), *rest in _segments(points)
+    )
+    svg.append(el("path", {"class": "line", "d": path}))
+    x, y = points[-1]
+    if y is not None:
+        tip = f"{labels[-1]} (now): {value_text(metric, values[-1])}"
+        now = {"class": "now", "cx": number(x), "cy": number(y), "r": 2.5}
+        svg.append(el("circle", now, el("title", tip)))
+    return svg
 
 
-def money_text(value: Any) -> str:
-    return money(finite(value))
+def _chart_label(subject: str, count: int) -> str:
+    return f"{subject} over {count} run{'s' if count != 1 else ''}"
 
 
-def value_text(metric: str, value: Any) -> str:
-    if metric == "cost_usd":
-        return money_text(value)
-    number = finite(value)
-    if number is None:
-        return "n/a"
-    if metric == "latency_s":
-        return f"{number:.2f} s"
-    if metric == "pass_rate":
-        return f"{number:.0%}"
-    return f"{number:.2f}"
+def _svg(css: str, label: str, width: int, height: int) -> Element:
+    # The size comes from the CSS class. The title is both the tooltip and, with role="img",
+    # the name a screen reader reads out: no aria-label, so no document text in an attribute.
+    attributes = {"class": css, "role": "img", "viewBox": f"0 0 {width} {height}"}
+    return el("svg", attributes, el("title", label))
 
 
-def esc(value: Any) -> str:
-    return escape(str(value), quote=True)
+def _spread(count: int, left: float, right: float) -> list[float]:
+    """The x of each run: evenly from ``left`` to ``right``, a single run in the middle."""
+    if count == 1:
+        return [(left + right) / 2]
+    step = (right - left) / max(count - 1, 1)
+    return [left + i * step for i in range(count)]
+
+
+def _segments(
+    points: Sequence[tuple[float, float | None]],
+) -> list[list[tuple[float, float]]]:
+    """Runs of consecutive known points: a missing value ends the line."""
+    segments: list[list[tuple[float, float]]] = [[]]
+    for x, y in points:
+        if y is None:
+            if segments[-1]:
+                segments.append([])
+        else:
+            segments[-1].append((x, y))
+    return [s for s in segments if s]
+
+
+def _text(x: float, y: float, content: str, css: str | None = None) -> Element:
+    return el("text", {"class": css, "x": number(x), "y": number(y)}, content)

@@ -1,0 +1,160 @@
+"""One test's section of the HTML report: its charts over the runs and its drift checks.
+
+A test that drifted or did not pass is shown open, with full charts (axes, run labels, every
+run's value on hover, the baseline of a flagged metric). Any other test is folded into a
+``<details>`` with sparklines, so a page of 500 tests stays light; the overview table at the
+top holds every test's numbers without unfolding anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from pytest_llmeval.report.chart import line_chart, sparkline
+from pytest_llmeval.report.markup import Part, add, el
+from pytest_llmeval.report.values import SCORE_PREFIX, delta_text, finite, value_text
+
+#: Outcomes of a test that did not pass (``error``: setup or teardown broke).
+FAILED = ("failed", "error", "crashed", "interrupted")
+_OUTCOMES = ("passed", *FAILED, "skipped")
+#: Outcomes that measured nothing: a gap in the charts, as drift.test_metrics also treats them.
+_UNMEASURED = ("skipped", "crashed", "interrupted")
+
+
+def flagged_checks(test: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The test's flagged drift checks by metric."""
+    return {str(c.get("metric")): c for c in test.get("drift") or [] if c.get("flagged")}
+
+
+def kind(test: Mapping[str, Any]) -> str:
+    """``drifted``, ``failed`` or ``plain``: the order of the sections and how open they are."""
+    if flagged_checks(test):
+        return "drifted"
+    return "failed" if test.get("outcome") in FAILED else "plain"
+
+
+def outcome_badge(outcome: str) -> Element:
+    css = outcome if outcome in _OUTCOMES else "other"
+    return el("span", {"class": f"badge {css}"}, outcome.upper())
+
+
+def drift_badge() -> Element:
+    return el("span", {"class": "badge drift"}, "DRIFT")
+
+
+def section_of(
+    test: Mapping[str, Any],
+    anchor: str,
+    runs: Sequence[Mapping[str, Any] | None],
+    labels: Sequence[str],
+) -> Element:
+    """The section of ``test``; ``runs`` holds the same test in each charted run, oldest
+    first, ``None`` where a run did not have it."""
+    nodeid = str(test.get("nodeid", ""))
+    flagged = flagged_checks(test)
+    css = kind(test)
+    badge: list[Part] = [" ", drift_badge()] if flagged else []
+    heading = el(
+        "h2", outcome_badge(str(test.get("outcome", "?"))), " ", el("code", nodeid), *badge
+    )
+    names = sorted({str(n) for t in runs if t for n in (t.get("scores") or {})})
+    metrics = [*(SCORE_PREFIX + n for n in names), "latency_s", "cost_usd"]
+    series = {m: [_metric_value(t, m) for t in runs] for m in metrics}
+    section = el("section", {"class": f"test {css}", "id": anchor})
+    if css == "plain":
+        figures = [_spark_figure(nodeid, m, v, labels) for m, v in series.items()]
+        body = add(section, el("details", el("summary", heading)))[0]
+    else:
+        figures = [_figure(nodeid, m, v, labels, flagged.get(m)) for m, v in series.items()]
+        body = add(section, heading)
+    charts = el("div", {"class": "charts"}, *figures)
+    add(body, _stats(test), _failure(test), charts, _drift_table(test.get("drift") or []))
+    return section
+
+
+def _stats(test: Mapping[str, Any]) -> Element:
+    scores: Mapping[str, Any] = test.get("scores") or {}
+    stats = [
+        ("pass rate", f"{test.get('passed_samples', 0)}/{test.get('samples', 0)}"),
+        *((f"score {name}", value_text(SCORE_PREFIX, v)) for name, v in sorted(scores.items())),
+        ("latency", value_text("latency_s", test.get("latency_s"))),
+        ("cost", value_text("cost_usd", test.get("cost_usd"))),
+        ("calls (app / judge)", f"{test.get('calls', 0)} / {test.get('judge_calls', 0)}"),
+    ]
+    return el("dl", {"class": "stats"}, *(el("div", el("dt", k), el("dd", v)) for k, v in stats))
+
+
+def _failure(test: Mapping[str, Any]) -> Element | None:
+    """Why the test did not pass, as pytest printed it (cut to its reason by the run)."""
+    text = test.get("failure")
+    return el("pre", {"class": "failure"}, text) if isinstance(text, str) and text else None
+
+
+def _drift_table(checks: Sequence[Mapping[str, Any]]) -> Element:
+    if not checks:
+        return el(
+            "p",
+            {"class": "none"},
+            "No drift checks: no earlier run of this test to compare with.",
+        )
+    head = ("metric", "baseline", "current", "delta", "95% CI", "status")
+    rows = []
+    for check in checks:
+        metric = str(check.get("metric", "?"))
+        ci = check.get("ci")
+        cells = [
+            metric,
+            value_text(metric, check.get("baseline")),
+            value_text(metric, check.get("current")),
+            delta_text(metric, check.get("delta")),
+            f"{value_text(metric, ci[0])} to {value_text(metric, ci[1])}" if ci else "n/a",
+            "DRIFT" if check.get("flagged") else "ok",
+        ]
+        css = {"class": "flagged" if check.get("flagged") else None}
+        rows.append(el("tr", css, *(el("td", cell) for cell in cells)))
+    return el(
+        "table",
+        {"class": "drift"},
+        el("thead", el("tr", *(el("th", name) for name in head))),
+        el("tbody", *rows),
+    )
+
+
+def _figure(
+    nodeid: str,
+    metric: str,
+    values: Sequence[float | None],
+    labels: Sequence[str],
+    check: Mapping[str, Any] | None,
+) -> Element:
+    baseline = finite(check.get("baseline")) if check else None
+    caption = el("figcaption", el("b", metric), f" now {value_text(metric, values[-1])}")
+    if check:
+        add(caption, f", baseline {value_text(metric, baseline)} ", drift_badge())
+    chart = line_chart(f"{metric} of {nodeid}", metric, values, labels, baseline, bool(check))
+    return el("figure", caption, chart)
+
+
+def _spark_figure(
+    nodeid: str, metric: str, values: Sequence[float | None], labels: Sequence[str]
+) -> Element:
+    known = [v for v in values if v is not None]
+    caption = el("figcaption", el("b", metric), f" now {value_text(metric, values[-1])}")
+    if len(known) > 1:
+        # The sparkline has no axis: its range in words gives the line a scale.
+        low, high = value_text(metric, min(known)), value_text(metric, max(known))
+        add(caption, el("small", f"{low} to {high}" if low != high else f"all {low}"))
+    chart = sparkline(f"{metric} of {nodeid}", metric, values, labels)
+    return el("figure", {"class": "small"}, caption, chart)
+
+
+def _metric_value(test: Mapping[str, Any] | None, metric: str) -> float | None:
+    if test is None or test.get("outcome") in _UNMEASURED:
+        return None
+    if not metric.startswith(SCORE_PREFIX):
+        return finite(test.get(metric))
+    raw = (test.get("scores") or {}).get(metric[len(SCORE_PREFIX) :])
+    # Run documents hold the mean itself; drift's view of a test wraps it in {"mean": ...}.
+    return finite(raw.get("mean") if isinstance(raw, Mapping) else raw)
