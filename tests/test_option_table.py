@@ -232,3 +232,14 @@ def test_a_bad_value_names_where_it_came_from():
         resolve(MODE, _Given(ini={"llmeval_mode": "often"}))
     with pytest.raises(OptionError, match=r"^ini llmeval_cache_ttl / llmeval_cache_size: 'x'"):
         resolve(CACHE_SIZE, _Given(ini={"llmeval_cache_size": "x"}))
+
+
+def test_defaults_the_help_spells_out_are_the_defaults():
+    """Two help texts name their default in the unit a user writes; they must not drift."""
+    from pytest_llmeval.option_table import CACHE_SIZE, CACHE_TTL
+    from pytest_llmeval.option_values import parse_duration, parse_size
+
+    assert "14d (default)" in CACHE_TTL.ini_help
+    assert parse_duration("14d") == CACHE_TTL.default
+    assert "1GB (default)" in CACHE_SIZE.ini_help
+    assert parse_size("1GB") == CACHE_SIZE.default
