@@ -1,4 +1,5 @@
-"""Constants that are part of recorded data: importing this imports neither pytest nor the SDK."""
+"""Constants that are part of recorded data, and every option's default: importing this imports
+neither pytest nor the SDK, so the ``llmeval`` command and ``traffic/`` can use them."""
 
 from __future__ import annotations
 
@@ -6,8 +7,30 @@ import enum
 
 #: The environment variables whose presence means "this machine can call the real API".
 CREDENTIAL_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+
+# Option defaults: the option table (option_table.py), Settings and the help texts read these.
+#: Response cache entries live two weeks (ini ``llmeval_cache_ttl``, help says ``14d``).
 DEFAULT_CACHE_TTL_S = 14 * 24 * 3600
+#: The response cache's size limit (ini ``llmeval_cache_size``, help says ``1GB``).
 DEFAULT_CACHE_SIZE = 1 << 30
+#: Directories and files, relative to the rootdir.
+DEFAULT_CACHE_DIR = ".llmeval/cache"
+DEFAULT_HISTORY_DIR = ".llmeval/history"
+BASELINE_FILE = ".llmeval/baseline.json"
+#: Score a rubric needs when neither the call nor ini names a threshold.
+DEFAULT_RUBRIC_THRESHOLD = 0.7
+#: Samples per llm test when neither CLI, marker nor ini says.
+DEFAULT_SAMPLES = 1
+#: Earlier runs of the same mode that make the baseline.
+DEFAULT_BASELINE_WINDOW = 5
+#: Drift: an absolute fall of a score or pass rate, a relative rise of latency or cost.
+DEFAULT_DRIFT_SCORE_DROP = 0.1
+DEFAULT_DRIFT_LATENCY_RISE = 0.25
+DEFAULT_DRIFT_COST_RISE = 0.25
+#: Environment variables the plugin reads.
+ENV_MODE = "LLMEVAL_MODE"
+ENV_RUN_ID = "LLMEVAL_RUN_ID"
+ENV_STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
 
 
 class Mode(str, enum.Enum):

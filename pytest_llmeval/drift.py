@@ -16,6 +16,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from pytest_llmeval.constants import (
+    DEFAULT_DRIFT_COST_RISE,
+    DEFAULT_DRIFT_LATENCY_RISE,
+    DEFAULT_DRIFT_SCORE_DROP,
+)
 from pytest_llmeval.sampling import wilson_interval
 
 #: Keeps a change of exactly the threshold unflagged despite float rounding
@@ -36,13 +41,13 @@ _UNMEASURED = ("skipped", "error", "crashed", "interrupted")
 @dataclass(frozen=True)
 class DriftThresholds:
     #: Absolute drop of a score mean (0..1 scale) or of pass_rate that is flagged.
-    score_drop: float = 0.1
+    score_drop: float = DEFAULT_DRIFT_SCORE_DROP
     #: Relative rise of latency_s that is flagged (0.25 = +25%).
-    latency_rise: float = 0.25
+    latency_rise: float = DEFAULT_DRIFT_LATENCY_RISE
     #: And by at least this many seconds: +50% of 4 ms is scheduling noise, not a slower model.
     latency_floor_s: float = 0.1
     #: Relative rise of cost_usd that is flagged.
-    cost_rise: float = 0.25
+    cost_rise: float = DEFAULT_DRIFT_COST_RISE
 
 
 @dataclass(frozen=True)

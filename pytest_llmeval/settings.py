@@ -1,6 +1,7 @@
 """One frozen Settings built from CLI, ini and environment: the only reader of configuration.
 
-Precedence, written down once, for every setting:
+Every option is declared once in ``option_table.py``; its precedence, written down once in
+``option_spec.resolve``, is
 
     command line > environment > marker > ini > default
 
@@ -11,63 +12,35 @@ the run id and the step summary; the marker only per-test settings (``samples``,
 
 from __future__ import annotations
 
-import argparse
-import math
 import os
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pytest_llmeval import option_table as table
 from pytest_llmeval.constants import (
+    BASELINE_FILE,
     CREDENTIAL_ENV,
+    DEFAULT_BASELINE_WINDOW,
+    DEFAULT_CACHE_DIR,
     DEFAULT_CACHE_SIZE,
     DEFAULT_CACHE_TTL_S,
+    DEFAULT_DRIFT_COST_RISE,
+    DEFAULT_DRIFT_LATENCY_RISE,
+    DEFAULT_DRIFT_SCORE_DROP,
+    DEFAULT_HISTORY_DIR,
     DEFAULT_JUDGE_MODEL,
+    DEFAULT_RUBRIC_THRESHOLD,
+    DEFAULT_SAMPLES,
     Mode,
 )
-from pytest_llmeval.pricing import DEFAULT_PRICES, Price, parse_price_line
+from pytest_llmeval.option_spec import OptionError, Sources, from_flag, from_ini, resolve
+from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 
 __all__ = ["CREDENTIAL_ENV", "DEFAULT_CACHE_SIZE", "DEFAULT_CACHE_TTL_S", "Mode", "Settings"]
-
-ENV_MODE = "LLMEVAL_MODE"
-DEFAULT_CACHE_DIR = ".llmeval/cache"
-DEFAULT_HISTORY_DIR = ".llmeval/history"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZE_UNITS = {"": 1, "b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}
-
-
-def parse_mode(value: str, *, where: str = "--llmeval-mode") -> Mode:
-    """A mode from text; a clear usage error naming where the bad value came from."""
-    try:
-        return Mode(value.strip().lower())
-    except ValueError:
-        choices = ", ".join(m.value for m in Mode)
-        raise pytest.UsageError(
-            f"{where}: unknown mode {value!r}; choose one of: {choices}"
-        ) from None
-
-
-def positive_int(value: str) -> int:
-    """argparse ``type=`` for ``--llmeval-samples``."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number >= 1")
-    return number
-
-
-def resolve_dir(cli: str | None, ini: str, default: str, rootdir: Path) -> Path:
-    """A directory setting, for the plugin and the ``llmeval`` command alike: the command
-    line's value is relative to where the command runs, the ini's to the rootdir."""
-    if cli:
-        return Path(cli).expanduser()
-    return rootdir / (ini.strip() or default)
 
 
 def is_ci(environ: Mapping[str, str]) -> bool:
@@ -91,26 +64,26 @@ class Settings:
     judge_model_cli: str | None = None
     #: ini ``llmeval_judge_model``: the marker's ``judge_model`` beats it.
     judge_model_ini: str | None = None
-    rubric_threshold: float = 0.7
+    rubric_threshold: float = DEFAULT_RUBRIC_THRESHOLD
     #: ``--llmeval-samples``: beats the marker's ``samples``.
     samples_cli: int | None = None
     #: ini ``llmeval_samples``: the marker's ``samples`` beats it.
     samples_ini: int | None = None
     #: ``--llmeval-cache`` (True) or ``--llmeval-no-cache`` (False); None: by mode.
     cache: bool | None = None
-    cache_dir: Path = Path(".llmeval/cache")
-    cache_ttl_s: float = 14 * 24 * 3600
-    cache_size: int = 1 << 30
-    history_dir: Path = Path(".llmeval/history")
+    cache_dir: Path = Path(DEFAULT_CACHE_DIR)
+    cache_ttl_s: float = DEFAULT_CACHE_TTL_S
+    cache_size: int = DEFAULT_CACHE_SIZE
+    history_dir: Path = Path(DEFAULT_HISTORY_DIR)
     no_history: bool = False
     #: None (the pinned baseline file if there is one, else the window), "update", a run id
     #: or a path to a run file.
     baseline: str | None = None
-    baseline_file: Path = Path(".llmeval/baseline.json")
-    baseline_window: int = 5
-    drift_score_drop: float = 0.1
-    drift_latency_rise: float = 0.25
-    drift_cost_rise: float = 0.25
+    baseline_file: Path = Path(BASELINE_FILE)
+    baseline_window: int = DEFAULT_BASELINE_WINDOW
+    drift_score_drop: float = DEFAULT_DRIFT_SCORE_DROP
+    drift_latency_rise: float = DEFAULT_DRIFT_LATENCY_RISE
+    drift_cost_rise: float = DEFAULT_DRIFT_COST_RISE
     fail_on_drift: bool = False
     report_json: Path | None = None
     report_html: Path | None = None
@@ -123,7 +96,7 @@ class Settings:
 
     def samples(self, marker: int | None) -> int:
         """CLI > marker > ini > 1: a nightly run raises N for every test from the command line."""
-        return self.samples_cli or marker or self.samples_ini or 1
+        return self.samples_cli or marker or self.samples_ini or DEFAULT_SAMPLES
 
     def uses_cache(self, mode: Mode, record_mode: str | None) -> bool:
         """On in auto and record, off in rewrite and live unless forced; never when replaying."""
@@ -177,158 +150,63 @@ class Settings:
         return tuple(found)
 
 
-def _resolve_mode(config: pytest.Config, environ: Mapping[str, str]) -> Mode:
-    cli: Mode | None = config.getoption("llmeval_mode", None)
-    if cli is not None:
-        return cli
-    env = environ.get(ENV_MODE, "").strip()
-    if env:
-        return parse_mode(env, where=ENV_MODE)
-    ini = str(config.getini("llmeval_mode") or "").strip()
-    if ini:
-        return parse_mode(ini, where="ini llmeval_mode")
-    return Mode.AUTO
+class _PytestSources:
+    """The option sources of a test run: pytest's parsed flags and ini, and the environment."""
+
+    def __init__(self, config: pytest.Config, environ: Mapping[str, str]) -> None:
+        self._config = config
+        self.environ = environ
+        self.rootdir = Path(str(config.rootpath))
+
+    def flag(self, dest: str) -> Any:
+        return self._config.getoption(dest, None)
+
+    def ini(self, key: str) -> str:
+        return str(self._config.getini(key) or "").strip()
+
+    def ini_lines(self, key: str) -> Sequence[str]:
+        return [str(line) for line in self._config.getini(key)]
 
 
-def _threshold(config: pytest.Config) -> float:
-    return _ini_float(config, "llmeval_rubric_threshold", 0.7, maximum=1.0)
-
-
-def _ini_samples(config: pytest.Config) -> int | None:
-    raw = str(config.getini("llmeval_samples") or "").strip()
-    if not raw:
-        return None
-    try:
-        return positive_int(raw)
-    except argparse.ArgumentTypeError as exc:
-        raise pytest.UsageError(f"ini llmeval_samples: {exc}") from None
-
-
-def _prices(config: pytest.Config) -> dict[str, Price]:
-    prices = dict(DEFAULT_PRICES)
-    for line in config.getini("llmeval_prices"):
-        if line.strip():
-            try:
-                model, price = parse_price_line(line)
-            except ValueError as exc:
-                raise pytest.UsageError(str(exc)) from None
-            prices[model] = price
-    return prices
-
-
-def parse_duration(text: str) -> float:
-    """``14d``, ``12h``, ``30m``, ``90s`` or plain seconds."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
-    if not match:
-        raise ValueError(f"{text!r} is not a duration such as 14d, 12h, 30m or 3600")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
-
-
-def parse_size(text: str) -> int:
-    """``512MB``, ``1GB`` or plain bytes."""
-    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?b?)\s*", text.lower())
-    if not match:
-        raise ValueError(f"{text!r} is not a size such as 512MB, 1GB or 1000000")
-    return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
-
-
-def _cache_fields(config: pytest.Config) -> dict[str, Any]:
-    directory = resolve_dir(
-        config.getoption("llmeval_cache_dir", None),
-        str(config.getini("llmeval_cache_dir") or ""),
-        DEFAULT_CACHE_DIR,
-        Path(str(config.rootpath)),
+def settings_from(sources: Sources) -> Settings:
+    """Settings from any sources, pytest or not; a bad value raises ``OptionError``."""
+    environ = sources.environ
+    return Settings(
+        mode=resolve(table.MODE, sources),
+        ci=is_ci(environ),
+        has_credentials=any(environ.get(name) for name in CREDENTIAL_ENV),
+        scrub_headers=resolve(table.SCRUB_HEADERS, sources),
+        scrub_env=resolve(table.SCRUB_ENV, sources),
+        keep_headers=resolve(table.KEEP_HEADERS, sources),
+        judge_model_cli=from_flag(table.JUDGE_MODEL, sources),
+        judge_model_ini=from_ini(table.JUDGE_MODEL, sources),
+        rubric_threshold=resolve(table.RUBRIC_THRESHOLD, sources),
+        samples_cli=from_flag(table.SAMPLES, sources),
+        samples_ini=from_ini(table.SAMPLES, sources),
+        prices=resolve(table.PRICES, sources),
+        cache=resolve(table.CACHE, sources),
+        cache_dir=resolve(table.CACHE_DIR, sources),
+        cache_ttl_s=resolve(table.CACHE_TTL, sources),
+        cache_size=resolve(table.CACHE_SIZE, sources),
+        history_dir=resolve(table.HISTORY_DIR, sources),
+        no_history=resolve(table.NO_HISTORY, sources),
+        baseline=resolve(table.BASELINE, sources),
+        baseline_file=sources.rootdir / BASELINE_FILE,
+        baseline_window=resolve(table.BASELINE_WINDOW, sources),
+        drift_score_drop=resolve(table.DRIFT_THRESHOLD, sources),
+        drift_latency_rise=resolve(table.DRIFT_LATENCY, sources),
+        drift_cost_rise=resolve(table.DRIFT_COST, sources),
+        fail_on_drift=resolve(table.FAIL_ON_DRIFT, sources),
+        report_json=resolve(table.REPORT_JSON, sources),
+        report_html=resolve(table.REPORT_HTML, sources),
+        report_md=resolve(table.REPORT_MD, sources),
+        step_summary=resolve(table.STEP_SUMMARY, sources),
+        run_id=resolve(table.RUN_ID, sources),
     )
-    try:
-        ttl = str(config.getini("llmeval_cache_ttl") or "").strip()
-        size = str(config.getini("llmeval_cache_size") or "").strip()
-        return {
-            "cache": config.getoption("llmeval_cache", None),
-            "cache_dir": directory,
-            "cache_ttl_s": parse_duration(ttl) if ttl else DEFAULT_CACHE_TTL_S,
-            "cache_size": parse_size(size) if size else DEFAULT_CACHE_SIZE,
-        }
-    except ValueError as exc:
-        raise pytest.UsageError(f"ini llmeval_cache_ttl / llmeval_cache_size: {exc}") from None
-
-
-def _ini_float(
-    config: pytest.Config, name: str, default: float, *, maximum: float = math.inf
-) -> float:
-    """A number >= 0 (and <= ``maximum``) from ini, or a usage error naming the key."""
-    raw = str(config.getini(name) or "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not 0.0 <= value <= maximum:
-        limit = f" and <= {maximum:g}" if maximum != math.inf else ""
-        raise pytest.UsageError(f"ini {name}: {raw!r} is not a number >= 0{limit}")
-    return value
-
-
-def _report_path(config: pytest.Config, kind: str) -> Path | None:
-    """The command line's path is relative to where pytest runs; the ini's to the rootdir."""
-    cli = config.getoption(f"llmeval_report_{kind}", None)
-    if cli:
-        return Path(cli)
-    ini = str(config.getini(f"llmeval_report_{kind}") or "").strip()
-    return Path(str(config.rootpath)) / ini if ini else None
-
-
-def _report_fields(config: pytest.Config, environ: Mapping[str, str]) -> dict[str, Any]:
-    root = Path(str(config.rootpath))
-    threshold = config.getoption("llmeval_drift_threshold", None)
-    report_json = _report_path(config, "json")
-    report_html = _report_path(config, "html")
-    report_md = _report_path(config, "md")
-    step_summary = environ.get("GITHUB_STEP_SUMMARY", "").strip()
-    return {
-        "history_dir": resolve_dir(
-            config.getoption("llmeval_history_dir", None),
-            str(config.getini("llmeval_history_dir") or ""),
-            DEFAULT_HISTORY_DIR,
-            root,
-        ),
-        "no_history": bool(config.getoption("llmeval_no_history", False)),
-        "baseline": config.getoption("llmeval_baseline", None),
-        "baseline_file": root / ".llmeval" / "baseline.json",
-        "baseline_window": config.getoption("llmeval_baseline_window", None) or 5,
-        "drift_score_drop": threshold
-        if threshold is not None
-        else _ini_float(config, "llmeval_drift_threshold", 0.1),
-        "drift_latency_rise": _ini_float(config, "llmeval_drift_latency", 0.25),
-        "drift_cost_rise": _ini_float(config, "llmeval_drift_cost", 0.25),
-        "fail_on_drift": bool(config.getoption("llmeval_fail_on_drift", False)),
-        "report_json": report_json,
-        "report_html": report_html,
-        "report_md": report_md,
-        "step_summary": Path(step_summary) if step_summary else None,
-        "run_id": environ.get("LLMEVAL_RUN_ID", "").strip() or None,
-    }
 
 
 def build_settings(config: pytest.Config, environ: Mapping[str, str] | None = None) -> Settings:
-    env = os.environ if environ is None else environ
-    mode = _resolve_mode(config, env)
-    headers = config.getini("llmeval_scrub_headers")
-    return Settings(
-        mode=mode,
-        ci=is_ci(env),
-        has_credentials=any(env.get(name) for name in CREDENTIAL_ENV),
-        scrub_headers=frozenset(h.strip().lower() for h in headers if h.strip()),
-        scrub_env=tuple(n.strip() for n in config.getini("llmeval_scrub_env") if n.strip()),
-        keep_headers=frozenset(
-            h.strip().lower() for h in config.getini("llmeval_keep_headers") if h.strip()
-        ),
-        judge_model_cli=(config.getoption("llmeval_judge_model", None) or "").strip() or None,
-        judge_model_ini=str(config.getini("llmeval_judge_model") or "").strip() or None,
-        rubric_threshold=_threshold(config),
-        samples_cli=config.getoption("llmeval_samples", None),
-        samples_ini=_ini_samples(config),
-        prices=_prices(config),
-        **_cache_fields(config),
-        **_report_fields(config, env),
-    )
+    try:
+        return settings_from(_PytestSources(config, os.environ if environ is None else environ))
+    except OptionError as exc:
+        raise pytest.UsageError(str(exc)) from None

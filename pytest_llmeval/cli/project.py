@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
+from pytest_llmeval.option_spec import Option, command_arguments, resolve
+from pytest_llmeval.option_table import CACHE_DIR, HISTORY_DIR
 from pytest_llmeval.project_ini import ProjectIni, find_project
-from pytest_llmeval.settings import DEFAULT_CACHE_DIR, DEFAULT_HISTORY_DIR, resolve_dir
+
+#: The options the command shares with pytest, by the name ``dir_options`` takes.
+SHARED_OPTIONS: dict[str, Option[Path]] = {"history": HISTORY_DIR, "cache": CACHE_DIR}
 
 
 def project() -> ProjectIni:
@@ -20,21 +27,39 @@ def project() -> ProjectIni:
     return find_project(Path.cwd())
 
 
-def _directory(args: argparse.Namespace, option: str, key: str, default: str) -> Path:
-    cli: str | None = getattr(args, option, None)
-    if cli:
-        # The ini is not read at all: a broken one does not stop an explicit directory.
-        return resolve_dir(cli, "", default, Path())
-    found = project()
-    return resolve_dir(None, found.get(key), default, found.rootdir)
+class CommandSources:
+    """The option sources of an ``llmeval`` command: its flags, the environment, and the ini
+    pytest would read from here, found only when a flag does not decide (so a broken ini does
+    not stop an explicit directory)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self._args = args
+        self.environ: Mapping[str, str] = os.environ
+
+    @cached_property
+    def _project(self) -> ProjectIni:
+        return project()
+
+    @property
+    def rootdir(self) -> Path:
+        return self._project.rootdir
+
+    def flag(self, dest: str) -> Any:
+        return getattr(self._args, dest, None)
+
+    def ini(self, key: str) -> str:
+        return self._project.get(key)
+
+    def ini_lines(self, key: str) -> Sequence[str]:
+        return self._project.getlist(key)
 
 
 def history_dir(args: argparse.Namespace) -> Path:
-    return _directory(args, "history_dir", "llmeval_history_dir", DEFAULT_HISTORY_DIR)
+    return resolve(HISTORY_DIR, CommandSources(args))
 
 
 def cache_dir(args: argparse.Namespace) -> Path:
-    return _directory(args, "cache_dir", "llmeval_cache_dir", DEFAULT_CACHE_DIR)
+    return resolve(CACHE_DIR, CommandSources(args))
 
 
 def shown(path: Path) -> str:
@@ -49,26 +74,11 @@ def shown(path: Path) -> str:
 
 
 def dir_options(*names: str) -> argparse.ArgumentParser:
-    """``--history-dir`` and/or ``--cache-dir``, for the top level and each sub-command.
-
-    ``SUPPRESS`` leaves an option absent unless given, so a value given before the
-    sub-command is not overwritten by the sub-command's default after it.
-    """
+    """``--history-dir`` and/or ``--cache-dir``, from the option table, for the top level and
+    each sub-command (a parent parser)."""
     options = argparse.ArgumentParser(add_help=False)
-    if "history" in names:
-        options.add_argument(
-            "--history-dir",
-            default=argparse.SUPPRESS,
-            metavar="DIR",
-            help="History directory (default: ini llmeval_history_dir, else "
-            f"{DEFAULT_HISTORY_DIR} under the rootdir)",
-        )
-    if "cache" in names:
-        options.add_argument(
-            "--cache-dir",
-            default=argparse.SUPPRESS,
-            metavar="DIR",
-            help="Cache directory (default: ini llmeval_cache_dir, else "
-            f"{DEFAULT_CACHE_DIR} under the rootdir)",
-        )
+    for name in names:
+        option = SHARED_OPTIONS[name]
+        assert option.command_flag is not None
+        options.add_argument(option.command_flag, **command_arguments(option))
     return options

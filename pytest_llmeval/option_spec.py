@@ -1,0 +1,176 @@
+"""One option: how it is declared (``Option``), read from its sources (``resolve``) and told to
+argparse (``flag_arguments``), for pytest's parser and the ``llmeval`` command alike.
+
+Precedence, for every option that has the source:
+
+    command line > environment > ini > default
+
+A relative path from the command line is relative to where the command runs; from the ini or
+the default, to the rootdir. Errors are ``ValueError``s whose message names where the bad
+text came from; ``settings.py`` turns them into pytest usage errors. Importing this imports
+neither pytest nor the SDK.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar, cast
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Option(Generic[T]):
+    """One setting: where it may be given, how its text is read, and its value when it is not."""
+
+    #: The argparse ``dest`` of its flags, and the entry's name when it has none.
+    dest: str
+    default: T
+    flag: str | None = None
+    help: str = ""
+    metavar: str | None = None
+    #: argparse ``action`` of a flag that takes no value (``store_true``).
+    action: str | None = None
+    #: A second flag that sets the opposite (``--llmeval-no-cache``), and its help.
+    off_flag: str | None = None
+    off_help: str = ""
+    env: str | None = None
+    ini: str | None = None
+    ini_help: str = ""
+    #: Text of the env var or ini key -> value; the flag's too unless ``flag_type`` is given.
+    parse: Callable[[str], T] | None = None
+    #: The flag's argparse ``type=`` where the command line reads differently; ``None`` from it
+    #: means "not given" (an empty path flag leaves the ini to decide).
+    flag_type: Callable[[str], T | None] | None = None
+    #: Makes the ini key a ``linelist``: its non-blank lines -> value.
+    parse_lines: Callable[[Sequence[str]], T] | None = None
+    #: A relative path from the ini or the default is under the rootdir.
+    under_rootdir: bool = False
+    #: How a bad ini value is reported; ``{key}`` and ``{error}`` are filled in.
+    ini_error: str = "ini {key}: {error}"
+    #: The ``llmeval`` command's flag for the same setting, and its help (the default is added).
+    command_flag: str | None = None
+    command_help: str = ""
+
+    @property
+    def ini_type(self) -> str:
+        return "linelist" if self.parse_lines is not None else "string"
+
+
+class OptionError(ValueError):
+    """A bad value from the environment or the ini; the message names where it came from."""
+
+
+class Sources(Protocol):
+    """Where values come from: pytest's config (``settings.py``) or the ``llmeval`` command."""
+
+    @property
+    def rootdir(self) -> Path: ...
+
+    @property
+    def environ(self) -> Mapping[str, str]: ...
+
+    def flag(self, dest: str) -> Any:
+        """The parsed flag value; ``None`` when not given."""
+
+    def ini(self, key: str) -> str:
+        """A string key's value, stripped; ``""`` when unset."""
+
+    def ini_lines(self, key: str) -> Sequence[str]:
+        """A ``linelist`` key's lines."""
+
+
+def _placed(option: Option[T], value: T, sources: Sources) -> T:
+    if option.under_rootdir and isinstance(value, Path):
+        # Only Path-valued entries set under_rootdir: the joined path is still a T.
+        return cast(T, sources.rootdir / value)
+    return value
+
+
+def from_flag(option: Option[T], sources: Sources) -> T | None:
+    if option.flag is None:
+        return None
+    return cast("T | None", sources.flag(option.dest))
+
+
+def from_env(option: Option[T], sources: Sources) -> T | None:
+    if option.env is None or option.parse is None:
+        return None
+    text = sources.environ.get(option.env, "").strip()
+    if not text:
+        return None
+    try:
+        return option.parse(text)
+    except ValueError as exc:
+        raise OptionError(f"{option.env}: {exc}") from None
+
+
+def from_ini(option: Option[T], sources: Sources) -> T | None:
+    if option.ini is None:
+        return None
+    value: T | None = None
+    try:
+        if option.parse_lines is not None:
+            lines = sources.ini_lines(option.ini)
+            value = option.parse_lines(lines) if lines else None
+        elif option.parse is not None:
+            text = sources.ini(option.ini)
+            value = option.parse(text) if text else None
+    except ValueError as exc:
+        raise OptionError(option.ini_error.format(key=option.ini, error=exc)) from None
+    return None if value is None else _placed(option, value, sources)
+
+
+def resolve(option: Option[T], sources: Sources) -> T:
+    """Command line > environment > ini > default; only the sources asked for are read."""
+    for source in (from_flag, from_env, from_ini):
+        value = source(option, sources)
+        if value is not None:
+            return value
+    return _placed(option, option.default, sources)
+
+
+def _argument_type(parser: Callable[[str], object]) -> Callable[[str], object]:
+    """argparse shows an ``ArgumentTypeError``'s message as it is, other errors as 'invalid'."""
+
+    def argument(text: str) -> object:
+        try:
+            return parser(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    argument.__name__ = getattr(parser, "__name__", "value")
+    return argument
+
+
+def flag_arguments(option: Option[Any]) -> dict[str, Any]:
+    """``add_argument`` keywords of the option's flag, for pytest's parser and argparse alike."""
+    # A flag not given is None, store_true ones too: resolve() then asks the environment, the
+    # ini, the default, so a source added to an entry later is not hidden by a flag's False.
+    arguments: dict[str, Any] = {"dest": option.dest, "default": None, "help": option.help}
+    if option.action is not None:
+        return {**arguments, "action": option.action}
+    arguments["metavar"] = option.metavar
+    reader = option.flag_type or option.parse
+    if reader is not None:
+        arguments["type"] = _argument_type(reader)
+    return arguments
+
+
+def command_arguments(option: Option[Any]) -> dict[str, Any]:
+    """The ``llmeval`` command's keywords for ``option.command_flag``.
+
+    ``SUPPRESS`` leaves the option absent unless given, so a value given before a sub-command
+    is not overwritten by the sub-command's default after it.
+    """
+    default = option.default
+    shown = default.as_posix() if isinstance(default, Path) else default
+    return {
+        **flag_arguments(option),
+        "default": argparse.SUPPRESS,
+        "help": f"{option.command_help} (default: ini {option.ini}, else {shown} under the "
+        "rootdir)",
+    }

@@ -1,0 +1,122 @@
+"""How the text of an option becomes its value, for every source alike (flag, env, ini).
+
+Each parser takes the text as given (stripped by the reader) and raises ``ValueError`` with a
+message that quotes the bad text and says what is expected; the reader puts where the text
+came from in front (``ini llmeval_samples: '0' is not a whole number >= 1``). Importing this
+imports neither pytest nor the SDK.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from pytest_llmeval.constants import Mode
+from pytest_llmeval.pricing import DEFAULT_PRICES, Price, parse_price_line
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}
+
+
+def parse_mode(text: str) -> Mode:
+    try:
+        return Mode(text.strip().lower())
+    except ValueError:
+        choices = ", ".join(m.value for m in Mode)
+        raise ValueError(f"unknown mode {text!r}; choose one of: {choices}") from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValueError(f"{text!r} is not a whole number >= 1")
+    return number
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def between_0_and_1(text: str) -> float:
+    """The command line's wording for a number in [0, 1]."""
+    number = _number(text)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{text!r} is not a number between 0 and 1")
+    return number
+
+
+def non_negative(text: str) -> float:
+    number = _number(text)
+    if not number >= 0.0:
+        raise ValueError(f"{text!r} is not a number >= 0")
+    return number
+
+
+def score(text: str) -> float:
+    """The ini's wording for a number in [0, 1]."""
+    number = _number(text)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"{text!r} is not a number >= 0 and <= 1")
+    return number
+
+
+def parse_duration(text: str) -> float:
+    """``14d``, ``12h``, ``30m``, ``90s`` or plain seconds."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration such as 14d, 12h, 30m or 3600")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def parse_size(text: str) -> int:
+    """``512MB``, ``1GB`` or plain bytes."""
+    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?b?)\s*", text.lower())
+    if not match:
+        raise ValueError(f"{text!r} is not a size such as 512MB, 1GB or 1000000")
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+
+
+def text(value: str) -> str:
+    return value.strip()
+
+
+def text_or_none(value: str) -> str | None:
+    """A flag given empty (``--llmeval-judge-model=``) is a flag not given."""
+    return value.strip() or None
+
+
+def path_or_none(value: str) -> Path | None:
+    """A path flag given empty is a flag not given: the ini or the default decides."""
+    return Path(value) if value else None
+
+
+def user_path_or_none(value: str) -> Path | None:
+    """As ``path_or_none``, with ``~`` expanded (a directory flag)."""
+    return Path(value).expanduser() if value else None
+
+
+def header_names(lines: Sequence[str]) -> frozenset[str]:
+    """Header names compare lower-cased, as HTTP does."""
+    return frozenset(line.strip().lower() for line in lines if line.strip())
+
+
+def names(lines: Sequence[str]) -> tuple[str, ...]:
+    return tuple(line.strip() for line in lines if line.strip())
+
+
+def prices(lines: Sequence[str]) -> Mapping[str, Price]:
+    """The built-in prices, with each ``model = ...`` line added over them."""
+    table = dict(DEFAULT_PRICES)
+    for line in lines:
+        if line.strip():
+            model, price = parse_price_line(line)
+            table[model] = price
+    return table
