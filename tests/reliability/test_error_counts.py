@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from pytest_llmeval.report import document as run_doc
-from pytest_llmeval.report.document import run_document, validate
+from pytest_llmeval.results import RunResult, RunTotals, TestResult, measure_test
+from pytest_llmeval.results_schema import validate
 
 APP = """
 import pytest
@@ -63,38 +63,37 @@ def test_all_passed_adds_no_outcome_line(pytester: pytest.Pytester, online: Any)
     result.stdout.no_fnmatch_line("outcomes:*")
 
 
+def _run(*tests: TestResult) -> RunResult:
+    return RunResult(
+        id="r",
+        mode="live",
+        started_at="",
+        finished_at="",
+        judge_model="m",
+        totals=RunTotals.of(tests),
+        tests=tests,
+    )
+
+
 def test_call_failures_reach_the_document() -> None:
     failure = "POST /v1/messages: 529 overloaded_error (request-id req_123)"
-    entry = run_doc.test_entry(
-        nodeid="t.py::a",
-        outcome="error",
-        calls=[],
-        sample_scores=[],
-        sampling=None,
-        call_failures=[failure],
+    entry = measure_test(
+        nodeid="t.py::a", outcome="error", calls=[], sample_scores=[], call_failures=[failure]
     )
-    assert entry["call_failures"] == [failure]
-    quiet = run_doc.test_entry(
-        nodeid="t.py::b", outcome="passed", calls=[], sample_scores=[], sampling=None
-    )
-    assert "call_failures" not in quiet, "optional: absent when every call was answered"
-    document = run_document(
-        run={"id": "r", "mode": "live", "started_at": "", "finished_at": "", "judge_model": "m"},
-        tests=[entry, quiet],
-        calls=[],
-    )
+    assert entry.to_json()["call_failures"] == [failure]
+    quiet = measure_test(nodeid="t.py::b", outcome="passed", calls=[], sample_scores=[])
+    assert "call_failures" not in quiet.to_json(), "optional: absent when every call was answered"
+    document = _run(entry, quiet).to_json()
     assert validate(document) == []
     assert document["run"]["totals"]["errors"] == 1
-    assert validate({**document, "tests": [{**entry, "call_failures": [529]}]}) == [
+    assert validate({**document, "tests": [{**entry.to_json(), "call_failures": [529]}]}) == [
         "$.tests[0].call_failures[0]: 529 is not of type 'string'"
     ]
 
 
 def test_old_documents_without_errors_still_validate() -> None:
-    document = run_document(
-        run={"id": "r", "mode": "live", "started_at": "", "finished_at": "", "judge_model": "m"},
-        tests=[],
-        calls=[],
-    )
+    document = _run().to_json()
     del document["run"]["totals"]["errors"]
     assert validate(document) == []
+    assert RunResult.from_json(document).totals.errors == 0
+
