@@ -97,3 +97,36 @@ def test_old_documents_without_errors_still_validate() -> None:
     assert validate(document) == []
     assert RunResult.from_json(document).totals.errors == 0
 
+
+SAVED_BY_A_BROKEN_HOOK = """
+import anthropic, pytest
+
+@pytest.mark.llm
+def test_ask(llmeval):
+    anthropic.Anthropic().messages.create(
+        model="claude-sonnet-5-5", max_tokens=5, messages=[{"role": "user", "content": QUESTION}]
+    )
+"""
+BROKEN_HOOK = """
+def pytest_llmeval_scrub_interaction(interaction, nodeid):
+    if interaction["response"]["body"]:  # the whole interaction, about to be written
+        raise RuntimeError("the scrubbing service is down")
+"""
+
+
+def test_a_test_whose_cassette_could_not_be_saved_is_an_error_in_every_report(
+    pytester: pytest.Pytester, online: Any
+) -> None:
+    pytester.makepyfile(test_one=SAVED_BY_A_BROKEN_HOOK.replace("QUESTION", "'hi'"))
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    # A second call to record, and a save that fails (as in tests/reliability/
+    # test_cassette_writes.py); in a subprocess: after a failed save vcrpy's patch stays.
+    pytester.makepyfile(test_one=SAVED_BY_A_BROKEN_HOOK.replace("QUESTION", "'hello again'"))
+    pytester.makeconftest(BROKEN_HOOK)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--llmeval-mode=record", "--llmeval-report-json=r.json"
+    )
+    result.assert_outcomes(passed=1, errors=1)  # the call passed, the teardown errored
+    result.stdout.fnmatch_lines(["outcomes: 0 passed, 0 failed, 1 error(s)"])
+    (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
+    assert test["outcome"] == "error" and "the scrubbing service is down" in test["failure"]
