@@ -176,3 +176,18 @@ def test_totals_count_every_call_not_the_per_sample_means():
     assert run.totals.cost_usd is None and run.totals.unpriced_calls == 1
     priced = RunTotals.of(run.tests[3:])
     assert priced.cost_usd == pytest.approx(0.007) and priced.judge_calls == 1
+
+
+def test_the_results_and_their_renderers_import_neither_pytest_nor_settings():
+    """Layers point one way: the CLI and the renderers use the result model without pytest."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pkgutil, importlib, pytest_llmeval.report as r\n"
+        "for m in pkgutil.iter_modules(r.__path__): importlib.import_module(f'{r.__name__}.{m.name}')\n"
+        "import pytest_llmeval.results, pytest_llmeval.history, pytest_llmeval.drift\n"
+        "print(sorted(n for n in ('pytest', '_pytest', 'pytest_llmeval.settings') if n in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
