@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_llmeval import hookspecs
-from pytest_llmeval.markers import MARKER_HELP, parse_llm_marker
+from pytest_llmeval.markers import MARKER_HELP
 from pytest_llmeval.options import add_options
-from pytest_llmeval.running_test import SPEC_KEY, open_test
+from pytest_llmeval.running_test import open_test, prepare_llm_items
 from pytest_llmeval.session import LlmevalSession
 from pytest_llmeval.settings import build_settings
 
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from pytest_llmeval.fixture import LlmEval
 
 SESSION_KEY = pytest.StashKey[LlmevalSession]()
-FIXTURE = "llmeval"
 _REPORTER = "llmeval-reporter"
 
 
@@ -52,18 +51,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    found = False
-    for item in items:
-        spec = parse_llm_marker(item)
-        if spec is None:
-            continue
-        item.stash[SPEC_KEY] = spec
-        found = True
-        names = getattr(item, "fixturenames", None)
-        if isinstance(names, list) and FIXTURE not in names:
-            # First, so the cassette is in place before other fixtures may call the model.
-            names.insert(0, FIXTURE)
-    if found:
+    if prepare_llm_items(items):
         _ensure_reporter(config)
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_llmeval.markers import LlmSpec
+from pytest_llmeval.markers import LlmSpec, parse_llm_marker
 
 if TYPE_CHECKING:
     from pytest_llmeval.fixture import LlmEval
@@ -22,6 +22,23 @@ if TYPE_CHECKING:
 
 SPEC_KEY = pytest.StashKey[LlmSpec]()
 RUNNING_KEY = pytest.StashKey["RunningTest"]()
+FIXTURE = "llmeval"
+
+
+def prepare_llm_items(items: list[pytest.Item]) -> bool:
+    """Keep each ``llm`` test's validated marker and give it the fixture; whether any was."""
+    found = False
+    for item in items:
+        spec = parse_llm_marker(item)
+        if spec is None:
+            continue
+        item.stash[SPEC_KEY] = spec
+        found = True
+        names = getattr(item, "fixturenames", None)
+        if isinstance(names, list) and FIXTURE not in names:
+            # First, so the cassette is in place before other fixtures may call the model.
+            names.insert(0, FIXTURE)
+    return found
 
 
 class RunningTest:
