@@ -23,16 +23,17 @@ import os
 import statistics
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 from harness import Figure, alternate, cache_root, clean_env, machine, pytest, run
 
 from pytest_llmeval import history
 from pytest_llmeval.drift import compare
-from pytest_llmeval.report.document import drift_view, run_document, test_entry, validate
-from pytest_llmeval.report.run_end import utc_stamp
+from pytest_llmeval.results import GitInfo, RunResult, RunTotals, measure_test
+from pytest_llmeval.results_schema import validate
+from pytest_llmeval.run_end import utc_stamp
 from pytest_llmeval.traffic.calls import Call, Usage
 
 MODEL = "claude-sonnet-5-5"
@@ -77,41 +78,36 @@ def _calls(i: int, n: int) -> list[Call]:
     return [app, judge]
 
 
-def _document(i: int, tests: int, start: datetime) -> dict[str, Any]:
-    entries = []
+def _document(i: int, tests: int, start: datetime) -> RunResult:
+    built = []
     for n in range(tests):
-        calls = _calls(i, n)
         score = 0.6 + ((i * 3 + n) % 5) / 10
-        entries.append(
-            {
-                "nodeid": f"test_tiny.py::test_case[{n}]",
-                "outcome": "passed" if score >= 0.7 else "failed",
-                "calls": calls,
-                "sample_scores": [{"rubric": score}],
-                "sampling": None,
-            }
+        built.append(
+            measure_test(
+                nodeid=f"test_tiny.py::test_case[{n}]",
+                outcome="passed" if score >= 0.7 else "failed",
+                calls=_calls(i, n),
+                sample_scores=[{"rubric": score}],
+            )
         )
-    built = [test_entry(**e) for e in entries]
-    run = {
-        "id": f"nightly-{i:05d}",
-        "mode": "live",
-        "status": "complete",
-        "started_at": start.isoformat(timespec="seconds"),
-        "finished_at": (start + timedelta(minutes=9)).isoformat(timespec="seconds"),
-        "judge_model": MODEL,
-        "git": {"commit": f"{i:040x}", "branch": "main"},
-        "baseline": "5 earlier live run(s)",
-    }
-    return run_document(run=run, tests=built, calls=[c for e in entries for c in e["calls"]])
-
-
-def _with_drift(document: dict[str, Any], earlier: list[dict[str, Any]]) -> None:
-    checks = compare(
-        {"tests": [drift_view(t) for t in document["tests"]]},
-        [{**r, "tests": [drift_view(t) for t in r["tests"]]} for r in earlier],
+    return RunResult(
+        id=f"nightly-{i:05d}",
+        mode="live",
+        started_at=start.isoformat(timespec="seconds"),
+        finished_at=(start + timedelta(minutes=9)).isoformat(timespec="seconds"),
+        judge_model=MODEL,
+        git=GitInfo(f"{i:040x}", "main"),
+        baseline="5 earlier live run(s)",
+        totals=RunTotals.of(built),
+        tests=tuple(sorted(built, key=lambda t: t.nodeid)),
     )
-    for test in document["tests"]:
-        test["drift"] = [c.to_json() for c in checks.get(test["nodeid"], [])]
+
+
+def _with_drift(run: RunResult, earlier: list[RunResult]) -> RunResult:
+    checks = compare(run.tests, [r.tests for r in earlier])
+    return replace(
+        run, tests=tuple(replace(t, drift=tuple(checks.get(t.nodeid, []))) for t in run.tests)
+    )
 
 
 def build_history(runs: int, tests: int) -> Path:
@@ -126,10 +122,8 @@ def build_history(runs: int, tests: int) -> Path:
     # Ten distinct documents, each with drift against the five before: the files cycle
     # through them with their own ids and stamps (building 5,000 x 500 entries would take
     # longer than the benchmark).
-    documents = [_document(i, tests, first) for i in range(15)]
-    for i in range(5, 15):
-        _with_drift(documents[i], documents[i - 5 : i])
-    templates = documents[5:]
+    plain = [_document(i, tests, first) for i in range(15)]
+    templates = [_with_drift(plain[i], plain[i - 5 : i]).to_json() for i in range(5, 15)]
     problems = validate(templates[0])
     if problems:
         raise SystemExit(f"synthetic run file breaks report_schema.json: {problems[:3]}")

@@ -12,7 +12,6 @@ from typing import Any
 from pytest_llmeval.money import money
 from pytest_llmeval.traffic.calls import Call
 
-DEFAULT_THRESHOLD = 0.7
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)```", re.DOTALL)
 _TRIM = 600
 

@@ -1,9 +1,7 @@
 """Drift between the current run and a baseline of earlier runs, per test and per metric.
 
-Pure functions over runs as loaded from JSON: no I/O, no pytest. A *run* is
-``{"run": {...}, "tests": [test, ...]}``; each test carries ``nodeid``, ``outcome``,
-``samples``, ``passed_samples``, ``pass_rate``, ``scores`` (``{name: {"mean", "samples", ...}}``),
-``latency_s`` and ``cost_usd`` (``None`` when unknown). Other keys are ignored.
+Pure functions over :class:`~pytest_llmeval.results.TestResult`: no I/O, no pytest. The
+current run and each baseline run are given as their tests.
 
 Only regressions are flagged: a score or pass rate that drops, latency or cost that rises.
 """
@@ -14,7 +12,7 @@ import math
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.constants import (
     DEFAULT_DRIFT_COST_RISE,
@@ -22,6 +20,9 @@ from pytest_llmeval.constants import (
     DEFAULT_DRIFT_SCORE_DROP,
 )
 from pytest_llmeval.sampling import wilson_interval
+
+if TYPE_CHECKING:
+    from pytest_llmeval.results import TestResult
 
 #: Keeps a change of exactly the threshold unflagged despite float rounding
 #: (0.9 - 0.8 is 0.10000000000000009): noise at the threshold is not drift.
@@ -84,33 +85,41 @@ class DriftCheck:
             "history": list(self.history),
         }
 
+    @classmethod
+    def from_json(cls, nodeid: str, data: Mapping[str, Any]) -> DriftCheck:
+        """A check as a run document holds it, under its test ``nodeid``."""
+        ci = data.get("ci")
+        return cls(
+            nodeid=nodeid,
+            metric=data["metric"],
+            baseline=data["baseline"],
+            current=data["current"],
+            delta=data["delta"],
+            flagged=data["flagged"],
+            ci=None if ci is None else (ci[0], ci[1]),
+            history=tuple(data.get("history") or ()),
+        )
 
-def test_metrics(test: Mapping[str, Any]) -> dict[str, float | None]:
-    """The drift metrics of one test entry: ``pass_rate``, ``score:<name>``, ``latency_s``,
-    ``cost_usd``. A key the entry lacks is absent; a key it holds as ``null`` maps to ``None``.
+
+def test_metrics(test: TestResult) -> dict[str, float | None]:
+    """The drift metrics of one test: ``pass_rate``, ``score:<name>``, ``latency_s``,
+    ``cost_usd``. A metric the test has no value for maps to ``None``.
 
     A skipped, errored (model, judge or file failure), crashed (its xdist worker died) or
     interrupted test measured nothing, so it has no metrics: otherwise its empty pass rate
     would read as a drop to zero, now or as a baseline sample later.
     """
-    if test.get("outcome") in _UNMEASURED:
+    if test.outcome in _UNMEASURED:
         return {}
-    metrics: dict[str, float | None] = {}
-    if _PASS_RATE in test:
-        # A pass rate over zero samples is not a measurement, whatever the writer put there.
-        metrics[_PASS_RATE] = None if test.get("samples") == 0 else _number(test[_PASS_RATE])
-    scores = test.get("scores")
-    if isinstance(scores, Mapping):
-        for name, score in scores.items():
-            if isinstance(score, Mapping) and "mean" in score:
-                metrics[_SCORE_PREFIX + str(name)] = _number(score["mean"])
+    # A pass rate over zero samples is not a measurement, whatever the writer put there.
+    metrics = {_PASS_RATE: None if test.samples == 0 else _number(test.pass_rate)}
+    for name, score in test.scores.items():
+        metrics[_SCORE_PREFIX + name] = _number(score.mean)
     # Latency and cost are sums over the app's answered calls: a test none of whose calls was
     # answered (a cassette miss, a model error) measured 0 s and $0, not a faster, cheaper app.
-    answered = test.get("calls")
-    if not (isinstance(answered, int) and answered == 0):
-        for key in (_LATENCY, _COST):
-            if key in test:
-                metrics[key] = _number(test[key])
+    if test.app_calls != 0:
+        metrics[_LATENCY] = _number(test.latency_s)
+        metrics[_COST] = _number(test.cost_usd)
     return metrics
 
 
@@ -119,11 +128,11 @@ test_metrics.__test__ = False  # type: ignore[attr-defined]
 
 
 def compare(
-    current: Mapping[str, Any],
-    baseline_runs: Sequence[Mapping[str, Any]],
+    current: Sequence[TestResult],
+    baseline_runs: Sequence[Sequence[TestResult]],
     thresholds: DriftThresholds = DriftThresholds(),
 ) -> dict[str, list[DriftCheck]]:
-    """Check every test of ``current`` against ``baseline_runs`` (oldest first).
+    """Check every test of ``current`` against the tests of ``baseline_runs`` (oldest first).
 
     Returns the checks keyed by nodeid, in the current run's test order, one check per
     metric found in the current test or in any baseline run of it, ordered ``pass_rate``,
@@ -134,10 +143,10 @@ def compare(
     is not flagged, unknown values never are, and the confidence interval is reported but
     does not decide: the rule stays one line a reader can check by hand.
     """
-    baseline_indexes = [_tests_by_nodeid(run) for run in baseline_runs]
+    baseline_indexes = [{test.nodeid: test for test in run} for run in baseline_runs]
     checks: dict[str, list[DriftCheck]] = {}
-    for test in _tests(current):
-        nodeid = str(test.get("nodeid", ""))
+    for test in current:
+        nodeid = test.nodeid
         now = test_metrics(test)
         past = [
             test_metrics(index[nodeid]) if nodeid in index else {} for index in baseline_indexes
@@ -198,7 +207,7 @@ def mean_interval(samples: Iterable[float | None]) -> tuple[float, float] | None
 def _check(
     nodeid: str,
     metric: str,
-    test: Mapping[str, Any],
+    test: TestResult,
     current: float | None,
     past: tuple[float | None, ...],
     thresholds: DriftThresholds,
@@ -241,17 +250,16 @@ def _rose(baseline: float, current: float, rise: float) -> bool:
     return current > limit * (1 + _EPSILON)
 
 
-def _current_interval(metric: str, test: Mapping[str, Any]) -> tuple[float, float] | None:
+def _current_interval(metric: str, test: TestResult) -> tuple[float, float] | None:
     if metric == _PASS_RATE:
-        samples, passes = test.get("samples"), test.get("passed_samples")
-        if _is_count(samples) and _is_count(passes) and samples >= 2 and passes <= samples:
+        samples, passes = test.samples, test.passed_samples
+        if samples >= 2 and 0 <= passes <= samples:
             return wilson_interval(passes, samples)
         return None
     if metric.startswith(_SCORE_PREFIX):
-        scores = test.get("scores")
-        score = scores.get(metric[len(_SCORE_PREFIX) :]) if isinstance(scores, Mapping) else None
-        if isinstance(score, Mapping) and isinstance(score.get("samples"), list):
-            return mean_interval(score["samples"])
+        score = test.scores.get(metric[len(_SCORE_PREFIX) :])
+        if score is not None:
+            return mean_interval(score.samples)
     return None
 
 
@@ -263,24 +271,6 @@ def _ordered_metrics(all_metrics: Iterable[Mapping[str, float | None]]) -> list[
     return head + scores + tail
 
 
-def _tests(run: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    tests = run.get("tests")
-    if not isinstance(tests, list):
-        return []
-    return [test for test in tests if isinstance(test, Mapping)]
-
-
-def _tests_by_nodeid(run: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    return {str(test.get("nodeid", "")): test for test in _tests(run)}
-
-
-def _number(value: Any) -> float | None:
-    # bool is an int, but True is not a score of 1.0 that anyone meant to write.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def _is_count(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _number(value: float | None) -> float | None:
+    # Python's json reads NaN and Infinity, which a hand-edited file can hold: not a measure.
+    return float(value) if value is not None and math.isfinite(value) else None

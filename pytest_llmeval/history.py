@@ -8,7 +8,8 @@ that share a run id (shards of one CI run, ``LLMEVAL_RUN_ID``) are merged on rea
 
 Every file read is checked against the shipped ``report_schema.json`` first: a file of the
 right format but the wrong shape (hand-edited, from a buggy tool, cut short) is skipped with a
-``HistoryWarning`` instead of crashing the run that reads it.
+``HistoryWarning`` instead of crashing the run that reads it. What is read is a typed
+:class:`~pytest_llmeval.results.RunResult`; what is written is its ``to_json()``.
 """
 
 from __future__ import annotations
@@ -19,14 +20,12 @@ import re
 import secrets
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from pytest_llmeval.files import write_atomic as write_files_atomic
+from pytest_llmeval.files import write_atomic
+from pytest_llmeval.results import FORMAT, InvalidDocument, RunResult, TestResult
 
-FORMAT = "pytest-llmeval-run/1"
-BASELINE_FILE = "baseline.json"
 _NAME = re.compile(
     r"^(\d{8}T\d{6}(?:\d{6})?Z)_([a-z]+)_([A-Za-z0-9._-]+)_[0-9a-f]+(\.incomplete)?\.json$"
 )
@@ -61,22 +60,20 @@ def run_file_name(stamp: str, mode: str, run_id: str, *, incomplete: bool = Fals
     return f"{stamp}_{mode}_{safe_id(run_id)}_{secrets.token_hex(4)}{tail}"
 
 
-def is_incomplete(document: dict[str, Any]) -> bool:
-    """Absent ``run.status`` is a complete run: files from before it existed were."""
-    return bool(document["run"].get("status") == INCOMPLETE)
+def document_text(run: RunResult) -> str:
+    """The run document as every file of it is written: history, baseline, JSON report."""
+    return json.dumps(run.to_json(), indent=1) + "\n"
 
 
-def write_atomic(path: Path, document: dict[str, Any]) -> None:
-    """The document as JSON, written whole or not at all."""
-    write_files_atomic(path, json.dumps(document, indent=1) + "\n")
-
-
-def write_run(directory: Path, document: dict[str, Any], stamp: str) -> Path:
-    run = document["run"]
-    name = run_file_name(stamp, run["mode"], run["id"], incomplete=is_incomplete(document))
-    path = directory / name
-    write_atomic(path, document)
+def write_document(path: Path, run: RunResult) -> Path:
+    """The run document at ``path``, written whole or not at all."""
+    write_atomic(path, document_text(run))
     return path
+
+
+def write_run(directory: Path, run: RunResult, stamp: str) -> Path:
+    name = run_file_name(stamp, run.mode, run.id, incomplete=not run.complete)
+    return write_document(directory / name, run)
 
 
 def list_runs(directory: Path) -> list[RunFile]:
@@ -92,8 +89,8 @@ def list_runs(directory: Path) -> list[RunFile]:
     return sorted(found, key=lambda f: (f.stamp, f.path.name))
 
 
-def load(path: Path) -> dict[str, Any] | None:
-    """A run document, or ``None`` with a warning for a corrupt or foreign file."""
+def load(path: Path) -> RunResult | None:
+    """A run, or ``None`` with a warning for a corrupt or foreign file."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -102,38 +99,36 @@ def load(path: Path) -> dict[str, Any] | None:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         _skip(path, f"is not a {FORMAT} file")
         return None
-    from pytest_llmeval.report.document import validate
-
-    violations = validate(document)
-    if violations:
-        shown = "; ".join(violations[:_SHOWN_VIOLATIONS])
-        more = len(violations) - _SHOWN_VIOLATIONS
+    try:
+        return RunResult.from_json(document)
+    except InvalidDocument as exc:
+        shown = "; ".join(exc.violations[:_SHOWN_VIOLATIONS])
+        more = len(exc.violations) - _SHOWN_VIOLATIONS
         shown += f" (and {more} more)" if more > 0 else ""
         _skip(path, f"does not match the run report schema: {shown}. Fix or delete the file")
         return None
-    return document
 
 
 def _skip(path: Path, why: str) -> None:
     warnings.warn(HistoryWarning(f"llmeval: skipped history file {path}: {why}"), stacklevel=3)
 
 
-def merge(documents: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def merge(runs: Sequence[RunResult]) -> RunResult:
     """Shards of one run as one run: tests joined (a later shard wins a repeated nodeid)."""
-    if len(documents) == 1:
-        return documents[0]
-    first = documents[0]
-    tests: dict[str, dict[str, Any]] = {}
-    for document in documents:
-        for test in document["tests"]:
-            tests[test["nodeid"]] = test
-    run = dict(first["run"])
-    run["started_at"] = min(d["run"].get("started_at", "") for d in documents)
-    run["finished_at"] = max(d["run"].get("finished_at", "") for d in documents)
-    run["shards"] = len(documents)
-    if any(is_incomplete(d) for d in documents):
-        run["status"] = INCOMPLETE
-    return {**first, "run": run, "tests": list(tests.values())}
+    if len(runs) == 1:
+        return runs[0]
+    tests: dict[str, TestResult] = {}
+    for run in runs:
+        for test in run.tests:
+            tests[test.nodeid] = test
+    return replace(
+        runs[0],
+        tests=tuple(tests.values()),
+        started_at=min(r.started_at for r in runs),
+        finished_at=max(r.finished_at for r in runs),
+        shards=len(runs),
+        complete=all(r.complete for r in runs),
+    )
 
 
 def read_window(
@@ -143,7 +138,7 @@ def read_window(
     limit: int,
     exclude_run_id: str | None = None,
     before: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[RunResult]:
     """The last ``limit`` complete runs of ``mode`` (stamped before ``before``, when given),
     oldest first, shards merged; opens only those."""
     by_id: dict[str, list[RunFile]] = {}
@@ -161,30 +156,30 @@ def read_window(
         by_id[run_file.run_id].append(run_file)
     runs = []
     for run_id in reversed(order):
-        documents = [d for d in (load(f.path) for f in by_id[run_id]) if d is not None]
+        loaded = [r for r in (load(f.path) for f in by_id[run_id]) if r is not None]
         # A file renamed by hand still says what it is inside: trust the document too.
-        documents = [d for d in documents if not is_incomplete(d)]
-        if documents:
-            runs.append(merge(documents))
+        complete = [r for r in loaded if r.complete]
+        if complete:
+            runs.append(merge(complete))
     return runs
 
 
-def find_run(directory: Path, run_id: str) -> dict[str, Any] | None:
+def find_run(directory: Path, run_id: str) -> RunResult | None:
     """A run by id, its shards merged."""
     wanted = safe_id(run_id)
     files = [f for f in list_runs(directory) if f.run_id == wanted]
-    documents = [d for d in (load(f.path) for f in files) if d is not None]
-    return merge(documents) if documents else None
+    loaded = [r for r in (load(f.path) for f in files) if r is not None]
+    return merge(loaded) if loaded else None
 
 
-def all_runs(directory: Path, files: Iterable[RunFile] | None = None) -> list[dict[str, Any]]:
+def all_runs(directory: Path, files: Iterable[RunFile] | None = None) -> list[RunResult]:
     """Every run, shards merged, oldest first: for ``llmeval runs`` and full reports."""
     grouped: dict[str, list[RunFile]] = {}
     for run_file in files if files is not None else list_runs(directory):
         grouped.setdefault(run_file.run_id, []).append(run_file)
     runs = []
     for group in grouped.values():
-        documents = [d for d in (load(f.path) for f in group) if d is not None]
-        if documents:
-            runs.append(merge(documents))
-    return sorted(runs, key=lambda r: str(r["run"].get("started_at", "")))
+        loaded = [r for r in (load(f.path) for f in group) if r is not None]
+        if loaded:
+            runs.append(merge(loaded))
+    return sorted(runs, key=lambda r: r.started_at)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import math
-import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,18 +17,13 @@ class SampleResult:
 
 
 @dataclass(frozen=True)
-class SamplingOutcome:
+class SampleCounts:
+    """A sampled test's verdict in numbers: all the summary and the reports keep of it."""
+
     planned: int
+    run: int
+    passes: int
     min_pass_rate: float
-    results: tuple[SampleResult, ...] = field(default_factory=tuple)
-
-    @property
-    def run(self) -> int:
-        return len(self.results)
-
-    @property
-    def passes(self) -> int:
-        return sum(1 for r in self.results if r.passed)
 
     @property
     def needed(self) -> int:
@@ -64,6 +58,41 @@ class SamplingOutcome:
             text += f"; stopped after {self.run} of {self.planned} samples: {why}"
         return text
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "planned": self.planned,
+            "run": self.run,
+            "passes": self.passes,
+            "min_pass_rate": self.min_pass_rate,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SampleCounts:
+        return cls(data["planned"], data["run"], data["passes"], float(data["min_pass_rate"]))
+
+
+@dataclass(frozen=True)
+class SamplingOutcome:
+    planned: int
+    min_pass_rate: float
+    results: tuple[SampleResult, ...] = field(default_factory=tuple)
+
+    @property
+    def counts(self) -> SampleCounts:
+        passes = sum(1 for r in self.results if r.passed)
+        return SampleCounts(self.planned, len(self.results), passes, self.min_pass_rate)
+
+    @property
+    def passed(self) -> bool:
+        return self.counts.passed
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.counts.stopped_early
+
+    def describe(self) -> str:
+        return self.counts.describe()
+
     def failure_message(self) -> str:
         lines = [f"llmeval: {self.describe()}"]
         for result in self.results:
@@ -71,19 +100,6 @@ class SamplingOutcome:
                 lines.append(f"sample {result.index} failed:")
                 lines += [f"  {line}" for line in result.message.splitlines() or ["(no message)"]]
         return "\n".join(lines)
-
-    def to_json(self) -> dict[str, Any]:
-        low, high = wilson_interval(self.passes, self.run)
-        return {
-            "planned": self.planned,
-            "run": self.run,
-            "passed": self.passes,
-            "pass_rate": self.pass_rate,
-            "ci95": [low, high],
-            "min_pass_rate": self.min_pass_rate,
-            "stopped_early": self.stopped_early,
-            "describe": self.describe(),
-        }
 
 
 def percent(rate: float) -> int:
@@ -156,21 +172,3 @@ def run_samples(
         if settled(passes, len(results) - passes, planned, min_pass_rate):
             break
     return SamplingOutcome(planned, min_pass_rate, tuple(results))
-
-
-def score_summary(per_sample: Sequence[dict[str, float]]) -> dict[str, dict[str, Any]]:
-    """For each score name: mean, min, max and the per-sample values (None where absent)."""
-    names: list[str] = []
-    for scores in per_sample:
-        names += [n for n in scores if n not in names]
-    summary: dict[str, dict[str, Any]] = {}
-    for name in names:
-        values = [s.get(name) for s in per_sample]
-        present = [v for v in values if v is not None]
-        summary[name] = {
-            "mean": statistics.fmean(present),
-            "min": min(present),
-            "max": max(present),
-            "samples": values,
-        }
-    return summary

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pytest_llmeval.cli import main
-from pytest_llmeval.report.document import validate
+from pytest_llmeval.results_schema import validate
 from pytest_llmeval.traffic.cache import ResponseCache
 
 EXAMPLE_HISTORY = Path(__file__).parents[1] / "examples" / "support_bot" / ".llmeval" / "history"

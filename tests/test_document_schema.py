@@ -10,9 +10,8 @@ from importlib import resources
 import pytest
 from jsonschema import validators
 
-# The module, not its names: pytest would collect a bare `test_entry` as a test.
-from pytest_llmeval.report import document as doc
-from pytest_llmeval.report.document import CONFORMS_KEYWORDS, conforms
+from pytest_llmeval.results import RunResult, RunTotals, measure_test
+from pytest_llmeval.results_schema import CONFORMS_KEYWORDS, conforms
 from pytest_llmeval.traffic.calls import make_call
 
 SCHEMA = json.loads(resources.files("pytest_llmeval").joinpath("report_schema.json").read_text())
@@ -31,18 +30,22 @@ def _document() -> dict:
             {"model": "claude-sonnet-5-5", "usage": {"input_tokens": 10, "output_tokens": 5}}
         ).encode(),
     )
-    tests = [
-        doc.test_entry(
-            nodeid=f"t.py::test_{n}",
-            outcome="passed",
-            calls=[call],
-            sample_scores=[{"tone": 0.8}],
-            sampling=None,
+    tests = tuple(
+        measure_test(
+            nodeid=f"t.py::test_{n}", outcome="passed", calls=[call], sample_scores=[{"tone": 0.8}]
         )
         for n in range(3)
-    ]
-    run = {"id": "r", "mode": "live", "started_at": "", "finished_at": "", "judge_model": "m"}
-    return doc.run_document(run=run, tests=tests, calls=[call])
+    )
+    run = RunResult(
+        id="r",
+        mode="live",
+        started_at="",
+        finished_at="",
+        judge_model="m",
+        totals=RunTotals.of(tests),
+        tests=tests,
+    )
+    return run.to_json()
 
 
 def _keywords(node, found):

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
 
 import pytest
 
 # The module, not its names: pytest would collect a bare `test_metrics` as a test.
 from pytest_llmeval import drift
 from pytest_llmeval.drift import DriftCheck, DriftThresholds, compare, flagged, sparkline
+from pytest_llmeval.results import Outcome, Score, TestResult
 
 NODE = "tests/test_bot.py::test_refund"
 
@@ -18,34 +18,41 @@ def entry(
     *,
     tone: float | None = 0.8,
     tone_samples: list[float | None] | None = None,
+    accuracy: float | None = None,
     pass_rate: float = 1.0,
     samples: int = 5,
     passed_samples: int | None = None,
     latency_s: float = 2.0,
     cost_usd: float | None = 0.004,
-    outcome: str = "passed",
-) -> dict[str, Any]:
+    outcome: Outcome = "passed",
+    app_calls: int = 3,
+) -> TestResult:
     scores = {}
     if tone is not None:
-        scores["tone"] = {"mean": tone, "samples": tone_samples or [tone]}
-    return {
-        "nodeid": nodeid,
-        "outcome": outcome,
-        "samples": samples,
-        "passed_samples": round(pass_rate * samples) if passed_samples is None else passed_samples,
-        "pass_rate": pass_rate,
-        "scores": scores,
-        "latency_s": latency_s,
-        "cost_usd": cost_usd,
-        "call_count": 3,
-    }
+        scores["tone"] = Score(tone, tuple(tone_samples or [tone]))
+    if accuracy is not None:
+        scores["accuracy"] = Score(accuracy)
+    return TestResult(
+        nodeid=nodeid,
+        outcome=outcome,
+        samples=samples,
+        passed_samples=round(pass_rate * samples) if passed_samples is None else passed_samples,
+        pass_rate=pass_rate,
+        scores=scores,
+        latency_s=latency_s,
+        cost_usd=cost_usd,
+        app_calls=app_calls,
+        judge_calls=0,
+        judge_models=(),
+        cache_hits=0,
+        input_tokens=0,
+        output_tokens=0,
+    )
 
 
-def run(*tests: dict[str, Any], run_id: str = "r") -> dict[str, Any]:
-    return {
-        "run": {"id": run_id, "mode": "replay", "started_at": "2025-01-01T00:00:00Z"},
-        "tests": list(tests),
-    }
+def run(*tests: TestResult) -> tuple[TestResult, ...]:
+    """A run as drift reads it: its tests."""
+    return tests
 
 
 def check(checks: dict[str, list[DriftCheck]], metric: str, nodeid: str = NODE) -> DriftCheck:
@@ -55,8 +62,7 @@ def check(checks: dict[str, list[DriftCheck]], metric: str, nodeid: str = NODE) 
 
 
 def test_metrics_reads_every_metric_and_leaves_missing_ones_out():
-    test = entry(cost_usd=None)
-    test["scores"]["accuracy"] = {"mean": 0.5}
+    test = entry(cost_usd=None, accuracy=0.5)
     assert drift.test_metrics(test) == {
         "pass_rate": 1.0,
         "score:tone": 0.8,
@@ -64,7 +70,17 @@ def test_metrics_reads_every_metric_and_leaves_missing_ones_out():
         "latency_s": 2.0,
         "cost_usd": None,
     }
-    assert drift.test_metrics({"nodeid": NODE, "latency_s": 1}) == {"latency_s": 1.0}
+    assert drift.test_metrics(entry(tone=None)) == {
+        "pass_rate": 1.0,
+        "latency_s": 2.0,
+        "cost_usd": 0.004,
+    }
+
+
+def test_a_value_that_is_not_a_finite_number_is_unknown():
+    """Python's json reads NaN and Infinity, which a hand-edited history file can hold."""
+    metrics = drift.test_metrics(entry(latency_s=math.nan, tone=math.inf))
+    assert metrics["latency_s"] is None and metrics["score:tone"] is None
 
 
 def test_metrics_is_not_collected_as_a_test():
@@ -76,8 +92,7 @@ def test_skipped_test_measured_nothing():
 
 
 def test_checks_come_in_fixed_metric_order():
-    test = entry()
-    test["scores"]["accuracy"] = {"mean": 0.9}
+    test = entry(accuracy=0.9)
     checks = compare(run(test), [run(test)])
     assert [c.metric for c in checks[NODE]] == [
         "pass_rate",
@@ -212,8 +227,7 @@ def test_only_current_tests_are_keyed():
 
 
 def test_metric_only_in_baseline_gets_a_check_with_no_current():
-    before = entry()
-    before["scores"]["accuracy"] = {"mean": 0.9}
+    before = entry(accuracy=0.9)
     result = check(compare(run(entry()), [run(before)]), "score:accuracy")
     assert result.baseline == pytest.approx(0.9)
     assert result.current is None
@@ -222,9 +236,9 @@ def test_metric_only_in_baseline_gets_a_check_with_no_current():
 
 def test_baseline_is_mean_of_runs_that_have_it_and_history_is_oldest_first():
     baselines = [
-        run(entry(tone=0.9, latency_s=1.0), run_id="oldest"),
-        run(entry("tests/test_bot.py::test_other"), run_id="missing-it"),
-        run(entry(tone=0.8, latency_s=3.0), run_id="newest"),
+        run(entry(tone=0.9, latency_s=1.0)),  # the oldest
+        run(entry("tests/test_bot.py::test_other")),  # without the test
+        run(entry(tone=0.8, latency_s=3.0)),  # the newest
     ]
     checks = compare(run(entry(tone=0.7, latency_s=2.0)), baselines)
     tone = check(checks, "score:tone")
@@ -289,38 +303,27 @@ def test_to_json_without_ci():
 
 
 def test_a_latency_rise_below_the_floor_is_noise():
-    base = {"tests": [{"nodeid": "t", "outcome": "passed", "latency_s": 0.004}]}
-    now = {"tests": [{"nodeid": "t", "outcome": "passed", "latency_s": 0.009}]}
-    (check,) = drift.compare(now, [base])["t"]
-    assert check.metric == "latency_s" and not check.flagged
-    slower = {"tests": [{"nodeid": "t", "outcome": "passed", "latency_s": 0.2}]}
-    assert drift.compare(slower, [base])["t"][0].flagged
+    base = run(entry("t", latency_s=0.004))
+    now = run(entry("t", latency_s=0.009))
+    assert not check(drift.compare(now, [base]), "latency_s", "t").flagged
+    slower = run(entry("t", latency_s=0.2))
+    assert check(drift.compare(slower, [base]), "latency_s", "t").flagged
 
 
 def test_a_test_whose_calls_were_never_answered_has_no_latency_or_cost():
     """A cassette miss answered nothing: 0 s and $0 are not a faster, cheaper app."""
-    missed = {
-        "nodeid": "t",
-        "outcome": "failed",
-        "samples": 1,
-        "pass_rate": 0.0,
-        "latency_s": 0.0,
-        "cost_usd": 0.0,
-        "calls": 0,
-    }
+    missed = entry(
+        "t", tone=None, outcome="failed", samples=1, pass_rate=0.0, latency_s=0.0, cost_usd=0.0,
+        app_calls=0,
+    )  # fmt: skip
     assert drift.test_metrics(missed) == {"pass_rate": 0.0}
-    answered = {**missed, "calls": 1, "latency_s": 0.4, "cost_usd": 0.001}
+    answered = entry(
+        "t", tone=None, outcome="failed", samples=1, pass_rate=0.0, latency_s=0.4, cost_usd=0.001,
+        app_calls=1,
+    )  # fmt: skip
     assert drift.test_metrics(answered) == {"pass_rate": 0.0, "latency_s": 0.4, "cost_usd": 0.001}
 
 
 def test_an_errored_test_measured_nothing():
-    errored = {
-        "nodeid": "t",
-        "outcome": "error",
-        "samples": 1,
-        "pass_rate": 0.0,
-        "latency_s": 0.3,
-        "cost_usd": 0.0,
-        "calls": 1,
-    }
+    errored = entry("t", outcome="error", samples=1, pass_rate=0.0, latency_s=0.3, app_calls=1)
     assert drift.test_metrics(errored) == {}

@@ -8,7 +8,7 @@ import warnings
 import pytest
 
 from pytest_llmeval import history
-from pytest_llmeval.report.document import validate
+from pytest_llmeval.results_schema import validate
 from pytest_llmeval.testing import Reply
 
 APP = """
@@ -35,7 +35,8 @@ def _run(pytester, online, tone="0.9", latency=0.0, tokens=100, *args):
 
 
 def _runs(pytester):
-    return history.all_runs(pytester.path / ".llmeval" / "history")
+    """The runs in the history, as documents: what is on disk is the contract checked here."""
+    return [run.to_json() for run in history.all_runs(pytester.path / ".llmeval" / "history")]
 
 
 @pytest.fixture
@@ -160,26 +161,23 @@ def test_json_report_matches_its_schema_and_no_history(project, online):
 
 
 def test_window_reads_only_what_it_needs(tmp_path):
-    from pytest_llmeval.report.document import run_document
+    from pytest_llmeval.results import RunResult, RunTotals
 
     for n in range(30):
-        # Schema-valid: files that are not are skipped on read (tests/reliability).
-        doc = run_document(
-            run={
-                "id": f"r{n}",
-                "mode": "live",
-                "started_at": "",
-                "finished_at": "",
-                "judge_model": "m",
-            },
-            tests=[],
-            calls=[],
+        run = RunResult(
+            id=f"r{n}",
+            mode="live",
+            started_at="",
+            finished_at="",
+            judge_model="m",
+            totals=RunTotals.of(()),
+            tests=(),
         )
-        history.write_run(tmp_path, doc, f"202611{n + 1:02d}T000000Z")
+        history.write_run(tmp_path, run, f"202611{n + 1:02d}T000000Z")
     (tmp_path / "20261001T000000Z_live_old_00.json").write_text("{broken")  # outside the window
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         runs = history.read_window(tmp_path, mode="live", limit=5)
-    assert [r["run"]["id"] for r in runs] == ["r25", "r26", "r27", "r28", "r29"]
+    assert [r.id for r in runs] == ["r25", "r26", "r27", "r28", "r29"]
     assert caught == [], "a file outside the window was opened"
     assert history.read_window(tmp_path, mode="replay", limit=5) == []

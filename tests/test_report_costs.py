@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from pytest_llmeval.cli import main
-from pytest_llmeval.report.document import validate
+from pytest_llmeval.results_schema import validate
 from pytest_llmeval.testing import Reply
 
 APP = """

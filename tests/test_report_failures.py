@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from pytest_llmeval.report.document import validate
 from pytest_llmeval.report.failure import failure_excerpt
+from pytest_llmeval.results_schema import validate
 from pytest_llmeval.testing import Reply
 
 APP = """

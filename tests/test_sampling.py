@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from conftest import go_offline
 
+from pytest_llmeval.results import measure_test
 from pytest_llmeval.sampling import (
     SampleResult,
     SamplingOutcome,
     needed_passes,
-    score_summary,
     settled,
     wilson_interval,
 )
@@ -220,10 +220,18 @@ def test_outcome_and_score_summary():
     outcome = SamplingOutcome(3, 0.67, (SampleResult(1, True), SampleResult(2, False, "boom")))
     assert not outcome.passed and outcome.stopped_early
     assert "sample 2 failed:\n  boom" in outcome.failure_message()
-    summary = score_summary([{"tone": 0.8, "len": 3.0}, {"tone": 0.6}])
-    assert summary["tone"]["mean"] == pytest.approx(0.7)
-    assert (summary["tone"]["min"], summary["tone"]["max"]) == (0.6, 0.8)
-    assert summary["len"]["samples"] == [3.0, None]
+    assert (outcome.counts.run, outcome.counts.passes) == (2, 1)
+    result = measure_test(
+        nodeid="t",
+        outcome="failed",
+        calls=[],
+        sample_scores=[{"tone": 0.8, "len": 3.0}, {"tone": 0.6}],
+        sampling=outcome.counts,
+    )
+    assert result.scores["tone"].mean == pytest.approx(0.7)
+    assert result.scores["tone"].samples == (0.8, 0.6)
+    assert result.scores["len"].samples == (3.0, None)
+    assert (result.samples, result.passed_samples, result.pass_rate) == (2, 1, 0.5)
 
 
 @pytest.mark.parametrize(

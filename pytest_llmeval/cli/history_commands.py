@@ -6,11 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.cli.project import dir_options, history_dir, shown
 from pytest_llmeval.cli.table import aligned
 from pytest_llmeval.money import total_money
+
+if TYPE_CHECKING:
+    from pytest_llmeval.results import RunResult
 
 RUNS_JSON = """\
 With --json, one JSON document on stdout instead of the table:
@@ -38,8 +41,8 @@ def _print_json(document: Any) -> None:
     print(json.dumps(document, indent=1))
 
 
-def _flagged(run: dict[str, Any]) -> int:
-    return sum(1 for t in run["tests"] for c in t.get("drift", []) if c.get("flagged"))
+def _flagged(run: RunResult) -> int:
+    return sum(1 for t in run.tests for c in t.drift if c.flagged)
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -54,12 +57,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 "history_dir": str(directory),
                 "runs": [
                     {
-                        **{k: run["run"].get(k) for k in ("id", "mode", "started_at")},
-                        "finished_at": run["run"].get("finished_at"),
-                        "status": "incomplete" if history.is_incomplete(run) else "complete",
-                        "shards": int(run["run"].get("shards") or 1),
+                        "id": run.id,
+                        "mode": run.mode,
+                        "started_at": run.started_at,
+                        "finished_at": run.finished_at,
+                        "status": "complete" if run.complete else "incomplete",
+                        "shards": run.shards or 1,
                         "drift_flagged": _flagged(run),
-                        "totals": run["run"]["totals"],
+                        "totals": run.totals.to_json(),
                     }
                     for run in runs
                 ],
@@ -68,18 +73,18 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     rows = []
     for run in runs:
-        meta, totals = run["run"], run["run"]["totals"]
-        errors = f", {totals['errors']} error(s)" if totals.get("errors") else ""
-        notes = [f"({meta['shards']} shards)"] if meta.get("shards") else []
-        if history.is_incomplete(run):
+        totals = run.totals
+        errors = f", {totals.errors} error(s)" if totals.errors else ""
+        notes = [f"({run.shards} shards)"] if run.shards else []
+        if not run.complete:
             notes.append("INCOMPLETE (interrupted)")
         rows.append(
             [
-                str(meta["id"]),
-                str(meta["mode"]),
-                str(meta["started_at"]),
-                f"{totals['passed']}/{totals['tests']} passed{errors}",
-                total_money(totals["cost_usd"], totals.get("unpriced_calls", 0)),
+                run.id,
+                run.mode,
+                run.started_at,
+                f"{totals.passed}/{totals.tests} passed{errors}",
+                total_money(totals.cost_usd, totals.unpriced_calls),
                 f"{_flagged(run)} drift",
                 " ".join(notes),
             ]
@@ -96,7 +101,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Render a run from the history (the latest by default) without running any test."""
     from pytest_llmeval import history
-    from pytest_llmeval.report.run_end import CHART_RUNS, write_text
+    from pytest_llmeval.run_end import CHART_RUNS, write_html, write_markdown
 
     directory = history_dir(args)
     # File names alone find the run and its predecessors; only those files are opened.
@@ -110,22 +115,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 1
     first_stamp = min(f.stamp for f in files if f.run_id == history.safe_id(run_id))
     # The charts' history: earlier runs of the same mode, as a live report would show.
-    earlier = history.read_window(
-        directory, mode=run["run"]["mode"], limit=CHART_RUNS, before=first_stamp
-    )
+    earlier = history.read_window(directory, mode=run.mode, limit=CHART_RUNS, before=first_stamp)
     to_stdout = args.json == "-"
     if args.json and not to_stdout:
-        history.write_atomic(Path(args.json), run)
+        history.write_document(Path(args.json), run)
     if args.md:
-        from pytest_llmeval.report.markdown import render_markdown
-
-        write_text(Path(args.md), render_markdown(run))
+        write_markdown(Path(args.md), None, run)
     if args.html:
-        from pytest_llmeval.report.html import render_html
-
-        write_text(Path(args.html), render_html(run, earlier))
+        write_html(Path(args.html), run, earlier)
     if to_stdout:
-        _print_json(run)
+        _print_json(run.to_json())
     elif not (args.json or args.md or args.html):
         from pytest_llmeval.report.markdown import render_markdown
 
@@ -146,7 +145,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from pytest_llmeval import history
     from pytest_llmeval.drift import compare, flagged
     from pytest_llmeval.report import metric_text
-    from pytest_llmeval.report.document import drift_view
 
     directory = history_dir(args)
     runs = []
@@ -155,8 +153,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if run is None:
             print(f"no readable run {run_id} in {shown(directory)}", file=sys.stderr)
             return 2
-        runs.append({**run, "tests": [drift_view(t) for t in run["tests"]]})
-    checks = compare(runs[1], [runs[0]])
+        runs.append(run)
+    checks = compare(runs[1].tests, [runs[0].tests])
     drifted = flagged(checks)
     if args.json:
         _print_json(

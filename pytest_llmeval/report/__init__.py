@@ -1,4 +1,6 @@
-"""Pure renderers over plain data: terminal lines, JSON, HTML and Markdown."""
+"""Pure renderers: terminal lines, JUnit properties and Markdown from the typed results
+(``pytest_llmeval.results``), HTML from the run document (``RunResult.to_json()``). Nothing
+here reads settings or touches a file: ``run_end.py`` writes what these return."""
 
 from __future__ import annotations
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from html import escape
-from typing import Any
 
 from pytest_llmeval.money import money, total_money
 from pytest_llmeval.report import metric_text
+from pytest_llmeval.results import RunResult
 
 
 def _cell(text: str) -> str:
@@ -16,72 +15,62 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(document: Mapping[str, Any]) -> str:
+def render_markdown(run: RunResult) -> str:
     from pytest_llmeval.drift import sparkline
 
-    run, tests = document["run"], document["tests"]
-    totals = run["totals"]
-    flagged = [
-        (t["nodeid"], check) for t in tests for check in t.get("drift", []) if check["flagged"]
-    ]
-    # Files from before ``errors`` existed counted errors among ``failed``.
-    errors = totals.get("errors", 0)
-    incomplete = run.get("status") == "incomplete"
-    # Files from before ``unpriced_calls`` existed summed only the priced calls.
-    cost = total_money(totals["cost_usd"], totals.get("unpriced_calls", 0))
-    verdict = "✅" if totals["failed"] == 0 and not errors and not flagged else "❌"
-    counts = (
-        f" ({totals['failed']} failed, {errors} error(s))" if totals["failed"] or errors else ""
-    )
+    totals = run.totals
+    flagged = [(t.nodeid, check) for t in run.tests for check in t.drift if check.flagged]
+    errors = totals.errors
+    cost = total_money(totals.cost_usd, totals.unpriced_calls)
+    verdict = "✅" if totals.failed == 0 and not errors and not flagged else "❌"
+    counts = f" ({totals.failed} failed, {errors} error(s))" if totals.failed or errors else ""
     lines = [
-        f"## {verdict} pytest-llmeval: {totals['passed']}/{totals['tests']} LLM tests passed"
-        + counts,
+        f"## {verdict} pytest-llmeval: {totals.passed}/{totals.tests} LLM tests passed" + counts,
         "",
-        *(["**Incomplete run**: interrupted before every test ran.", ""] if incomplete else []),
-        f"Run `{run['id']}`, mode **{run['mode']}**, judge `{run['judge_model']}`; "
-        f"{totals['calls']} app and {totals['judge_calls']} judge call(s), "
-        f"{totals['cache_hits']} from the cache; {totals['input_tokens']:,} in / "
-        f"{totals['output_tokens']:,} out tokens; cost {cost}.",
+        *([] if run.complete else ["**Incomplete run**: interrupted before every test ran.", ""]),
+        f"Run `{run.id}`, mode **{run.mode}**, judge `{run.judge_model}`; "
+        f"{totals.calls} app and {totals.judge_calls} judge call(s), "
+        f"{totals.cache_hits} from the cache; {totals.input_tokens:,} in / "
+        f"{totals.output_tokens:,} out tokens; cost {cost}.",
         "",
     ]
     if flagged:
         lines += [
-            f"### Drift: {len(flagged)} flagged against {run.get('baseline') or 'the baseline'}",
+            f"### Drift: {len(flagged)} flagged against {run.baseline or 'the baseline'}",
             "",
             "| test | metric | baseline | current | trend |",
             "|---|---|---|---|---|",
         ]
         for nodeid, check in flagged:
-            metric = check["metric"]
-            baseline = metric_text(metric, check["baseline"])
-            current = metric_text(metric, check["current"])
-            trend = sparkline(check.get("history", []))
+            metric = check.metric
+            baseline = metric_text(metric, check.baseline)
+            current = metric_text(metric, check.current)
+            trend = sparkline(check.history)
             lines.append(
                 f"| `{_cell(nodeid)}` | {_cell(metric)} | {baseline} | {current} | {trend} |"
             )
         lines.append("")
-    elif run.get("baseline"):
-        lines += [f"No drift against {run['baseline']}.", ""]
+    elif run.baseline:
+        lines += [f"No drift against {run.baseline}.", ""]
     lines += [
         "| test | outcome | pass rate | scores | latency | cost |",
         "|---|---|---|---|---|---|",
     ]
-    for test in tests:
-        scores = ", ".join(f"{_cell(n)} {v:.2f}" for n, v in sorted(test["scores"].items()))
+    for test in run.tests:
+        scores = ", ".join(f"{_cell(n)} {s.mean:.2f}" for n, s in sorted(test.scores.items()))
         lines.append(
-            f"| `{_cell(test['nodeid'])}` | {test['outcome']} | "
-            f"{test['passed_samples']}/{test['samples']} | {scores or '-'} | "
-            f"{test['latency_s']:.2f}s | {money(test['cost_usd'])} |"
+            f"| `{_cell(test.nodeid)}` | {test.outcome} | "
+            f"{test.passed_samples}/{test.samples} | {scores or '-'} | "
+            f"{test.latency_s:.2f}s | {money(test.cost_usd)} |"
         )
-    failed = [t for t in tests if t.get("failure")]
+    failed = [t for t in run.tests if t.failure]
     if failed:
         lines += ["", f"### Why {len(failed)} test(s) did not pass", ""]
         for test in failed:
             lines += [
-                f"<details><summary><code>{escape(test['nodeid'])}</code>: {test['outcome']}"
-                "</summary>",
+                f"<details><summary><code>{escape(test.nodeid)}</code>: {test.outcome}</summary>",
                 "",
-                *_fenced(test["failure"]),
+                *_fenced(test.failure or ""),
                 "",
                 "</details>",
                 "",

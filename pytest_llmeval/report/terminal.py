@@ -4,14 +4,70 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
 
+from pytest_llmeval.drift import DriftCheck
 from pytest_llmeval.money import total_money
 from pytest_llmeval.report import metric_text
+from pytest_llmeval.results import ERROR_OUTCOMES, TestResult
 from pytest_llmeval.traffic.calls import Call
 
-if TYPE_CHECKING:
-    from pytest_llmeval.report.run_end import RunEnd
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    color: Literal["red", "yellow"] | None = None
+
+
+class RunEndView(Protocol):
+    """What the section shows of the run end (``run_end.RunEnd``)."""
+
+    @property
+    def baseline_label(self) -> str: ...
+    @property
+    def baseline_runs(self) -> int: ...
+    @property
+    def flagged(self) -> Sequence[DriftCheck]: ...
+    @property
+    def reports(self) -> Sequence[Path]: ...
+    @property
+    def problems(self) -> Sequence[str]: ...
+    @property
+    def notes(self) -> Sequence[str]: ...
+    @property
+    def drift_failed(self) -> bool: ...
+
+
+def section_lines(
+    mode: str,
+    tests: Sequence[TestResult],
+    end: RunEndView | None,
+    run_error: str | None,
+    *,
+    fail_on_drift: bool,
+) -> list[Line]:
+    """The whole section: totals, slowest calls, per-test notes, problems, drift."""
+    calls = [c for t in tests for c in t.calls]
+    cached = [t.cache_misses for t in tests if t.cache_misses is not None]
+    outcomes = Counter[str](t.outcome for t in tests)
+    misses = sum(t.misses for t in tests)
+    cache_misses = sum(cached) if cached else None
+    lines = summary_lines(mode, len(tests), calls, misses, cache_misses, outcomes)
+    lines += slowest_lines([(c, t.nodeid) for t in tests for c in t.calls])
+    found = [Line(line) for line in lines]
+    ordered = sorted(tests, key=lambda t: t.nodeid)
+    found += [Line(f"{t.nodeid}: {t.sampling.describe()}") for t in ordered if t.sampling]
+    found += [Line(f"llmeval: {t.cassette_kept}", "yellow") for t in ordered if t.cassette_kept]
+    found += [Line(f"llmeval: {t.nodeid}: {f}", "red") for t in ordered for f in t.call_failures]
+    if run_error:
+        found.append(Line(f"llmeval: {run_error}", "red"))
+    if end is not None:
+        found += [Line(f"llmeval: {problem}", "red") for problem in end.problems]
+        found += [Line(f"llmeval: {note}", "yellow") for note in end.notes]
+        found += [Line(line) for line in drift_lines(end, fail=fail_on_drift)]
+    return found
 
 
 def summary_lines(
@@ -59,8 +115,6 @@ def _cost(calls: Sequence[Call]) -> str:
 
 def outcome_line(outcomes: Mapping[str, int]) -> str:
     """Errors apart from failures: a broken cassette or a dead worker is not a worse app."""
-    from pytest_llmeval.report.document import ERROR_OUTCOMES
-
     errors = sum(outcomes.get(o, 0) for o in ERROR_OUTCOMES)
     why = [f"{outcomes[o]} {o}" for o in ERROR_OUTCOMES[1:] if outcomes.get(o)]
     line = (
@@ -82,7 +136,7 @@ def slowest_lines(calls: Sequence[tuple[Call, str]], count: int = 3) -> list[str
     return lines
 
 
-def drift_lines(end: RunEnd, *, fail: bool) -> list[str]:
+def drift_lines(end: RunEndView, *, fail: bool) -> list[str]:
     """The drift table: one line per flagged metric with a trend over the baseline runs."""
     from pytest_llmeval.drift import sparkline
     from pytest_llmeval.traffic.cassettes import display_path

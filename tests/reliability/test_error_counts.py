@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from pytest_llmeval.report import document as run_doc
-from pytest_llmeval.report.document import run_document, validate
+from pytest_llmeval.results import RunResult, RunTotals, TestResult, measure_test
+from pytest_llmeval.results_schema import validate
 
 APP = """
 import pytest
@@ -63,38 +63,70 @@ def test_all_passed_adds_no_outcome_line(pytester: pytest.Pytester, online: Any)
     result.stdout.no_fnmatch_line("outcomes:*")
 
 
+def _run(*tests: TestResult) -> RunResult:
+    return RunResult(
+        id="r",
+        mode="live",
+        started_at="",
+        finished_at="",
+        judge_model="m",
+        totals=RunTotals.of(tests),
+        tests=tests,
+    )
+
+
 def test_call_failures_reach_the_document() -> None:
     failure = "POST /v1/messages: 529 overloaded_error (request-id req_123)"
-    entry = run_doc.test_entry(
-        nodeid="t.py::a",
-        outcome="error",
-        calls=[],
-        sample_scores=[],
-        sampling=None,
-        call_failures=[failure],
+    entry = measure_test(
+        nodeid="t.py::a", outcome="error", calls=[], sample_scores=[], call_failures=[failure]
     )
-    assert entry["call_failures"] == [failure]
-    quiet = run_doc.test_entry(
-        nodeid="t.py::b", outcome="passed", calls=[], sample_scores=[], sampling=None
-    )
-    assert "call_failures" not in quiet, "optional: absent when every call was answered"
-    document = run_document(
-        run={"id": "r", "mode": "live", "started_at": "", "finished_at": "", "judge_model": "m"},
-        tests=[entry, quiet],
-        calls=[],
-    )
+    assert entry.to_json()["call_failures"] == [failure]
+    quiet = measure_test(nodeid="t.py::b", outcome="passed", calls=[], sample_scores=[])
+    assert "call_failures" not in quiet.to_json(), "optional: absent when every call was answered"
+    document = _run(entry, quiet).to_json()
     assert validate(document) == []
     assert document["run"]["totals"]["errors"] == 1
-    assert validate({**document, "tests": [{**entry, "call_failures": [529]}]}) == [
+    assert validate({**document, "tests": [{**entry.to_json(), "call_failures": [529]}]}) == [
         "$.tests[0].call_failures[0]: 529 is not of type 'string'"
     ]
 
 
 def test_old_documents_without_errors_still_validate() -> None:
-    document = run_document(
-        run={"id": "r", "mode": "live", "started_at": "", "finished_at": "", "judge_model": "m"},
-        tests=[],
-        calls=[],
-    )
+    document = _run().to_json()
     del document["run"]["totals"]["errors"]
     assert validate(document) == []
+    assert RunResult.from_json(document).totals.errors == 0
+
+
+SAVED_BY_A_BROKEN_HOOK = """
+import anthropic, pytest
+
+@pytest.mark.llm
+def test_ask(llmeval):
+    anthropic.Anthropic().messages.create(
+        model="claude-sonnet-5-5", max_tokens=5, messages=[{"role": "user", "content": QUESTION}]
+    )
+"""
+BROKEN_HOOK = """
+def pytest_llmeval_scrub_interaction(interaction, nodeid):
+    if interaction["response"]["body"]:  # the whole interaction, about to be written
+        raise RuntimeError("the scrubbing service is down")
+"""
+
+
+def test_a_test_whose_cassette_could_not_be_saved_is_an_error_in_every_report(
+    pytester: pytest.Pytester, online: Any
+) -> None:
+    pytester.makepyfile(test_one=SAVED_BY_A_BROKEN_HOOK.replace("QUESTION", "'hi'"))
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    # A second call to record, and a save that fails (as in tests/reliability/
+    # test_cassette_writes.py); in a subprocess: after a failed save vcrpy's patch stays.
+    pytester.makepyfile(test_one=SAVED_BY_A_BROKEN_HOOK.replace("QUESTION", "'hello again'"))
+    pytester.makeconftest(BROKEN_HOOK)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--llmeval-mode=record", "--llmeval-report-json=r.json"
+    )
+    result.assert_outcomes(passed=1, errors=1)  # the call passed, the teardown errored
+    result.stdout.fnmatch_lines(["outcomes: 0 passed, 0 failed, 1 error(s)"])
+    (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
+    assert test["outcome"] == "error" and "the scrubbing service is down" in test["failure"]

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from pytest_llmeval import history
+from pytest_llmeval import history, run_end
 from pytest_llmeval.cli import main
 from pytest_llmeval.history import HistoryWarning
-from pytest_llmeval.report import run_end
-from pytest_llmeval.report.document import validate
+from pytest_llmeval.results import measure_test
+from pytest_llmeval.results_schema import validate
 from pytest_llmeval.settings import Mode, Settings
 
 APP = """
@@ -154,16 +154,7 @@ def test_drift_that_raises_leaves_the_run_written(
         run_id="r1",
         started=datetime.now(timezone.utc),
         judge_model="m",
-        tests=[
-            {
-                "nodeid": "t::a",
-                "outcome": "passed",
-                "calls": [],
-                "sample_scores": [],
-                "sampling": None,
-            }
-        ],
-        calls=[],
+        tests=[measure_test(nodeid="t::a", outcome="passed", calls=[], sample_scores=[])],
     )
     assert end.problems == [
         "drift against the baseline failed (ValueError: cannot compare); "

@@ -10,7 +10,7 @@ import pytest
 
 from pytest_llmeval import history
 from pytest_llmeval.cli import main
-from pytest_llmeval.report.document import validate
+from pytest_llmeval.results_schema import validate
 
 APP = """
 import os, pytest
@@ -81,10 +81,10 @@ def test_the_next_run_ignores_it_as_a_baseline(
     following.assert_outcomes(passed=3)
     following.stdout.fnmatch_lines(["drift: no baseline yet*"])
     runs = history.all_runs(_history(project))
-    assert [r["run"].get("status") for r in runs] == ["incomplete", "complete"]
-    assert [
-        r["run"]["id"] for r in history.read_window(_history(project), mode="live", limit=5)
-    ] == [runs[1]["run"]["id"]]
+    assert [r.to_json()["run"]["status"] for r in runs] == ["incomplete", "complete"]
+    assert [r.id for r in history.read_window(_history(project), mode="live", limit=5)] == [
+        runs[1].id
+    ]
     monkeypatch.chdir(project.path)
     capsys.readouterr()
     assert main(["runs"]) == 0

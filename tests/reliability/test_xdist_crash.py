@@ -9,7 +9,8 @@ import pytest
 
 from pytest_llmeval import history
 from pytest_llmeval.drift import compare
-from pytest_llmeval.report.document import drift_view, validate
+from pytest_llmeval.results import measure_test
+from pytest_llmeval.results_schema import validate
 
 #: The crash comes last: ``--dist load`` hands each worker two tests first and the rest as
 #: they finish, so whichever worker runs it has run a passing test before, and no test is left
@@ -57,22 +58,14 @@ def test_crashed_worker_keeps_its_finished_tests(pytester: pytest.Pytester, onli
     totals = document["run"]["totals"]
     assert (totals["tests"], totals["passed"], totals["failed"], totals["errors"]) == (6, 5, 0, 1)
     (run,) = history.all_runs(pytester.path / ".llmeval" / "history")
-    assert len(run["tests"]) == 6
+    assert len(run.tests) == 6
 
 
 def test_a_crashed_test_is_never_a_baseline_sample() -> None:
-    crashed = {
-        "nodeid": "t::a",
-        "outcome": "crashed",
-        "samples": 1,
-        "passed_samples": 0,
-        "pass_rate": 0.0,
-        "scores": {},
-        "latency_s": 0.0,
-        "cost_usd": 0.0,
-    }
-    now = {**crashed, "outcome": "passed", "passed_samples": 1, "pass_rate": 1.0}
-    checks = compare({"tests": [drift_view(now)]}, [{"tests": [drift_view(crashed)]}])
+    crashed = measure_test(nodeid="t::a", outcome="crashed", calls=[], sample_scores=[])
+    now = measure_test(nodeid="t::a", outcome="passed", calls=[], sample_scores=[])
+    assert (crashed.pass_rate, now.pass_rate) == (0.0, 1.0)
+    checks = compare([now], [[crashed]])
     pass_rate = next(c for c in checks["t::a"] if c.metric == "pass_rate")
     assert pass_rate.baseline is None and pass_rate.history == (None, 1.0)
     assert not pass_rate.flagged

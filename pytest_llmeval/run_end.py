@@ -1,19 +1,26 @@
-"""The end of a run: build its document, compare it with the baseline, write what was asked."""
+"""The end of a run: compare its tests with the baseline, then write what was asked.
+
+This is where the run end meets the disk and git: the baseline and the charts' runs are read
+from the history, the run's file, the baseline, the JSON, HTML and Markdown reports are
+written, each through the one atomic writer. ``report/`` only renders.
+"""
 
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from pytest_llmeval import history
 from pytest_llmeval.drift import DriftCheck, DriftThresholds, compare, flagged
-from pytest_llmeval.report.document import drift_view, run_document, test_entry
+from pytest_llmeval.files import write_atomic
+from pytest_llmeval.results import GitInfo, RunResult, RunTotals, TestResult
 from pytest_llmeval.settings import Settings
-from pytest_llmeval.traffic.calls import Call
+
+#: How many earlier runs the HTML report charts.
+CHART_RUNS = 10
 
 
 class BaselineNotFound(LookupError):
@@ -22,7 +29,7 @@ class BaselineNotFound(LookupError):
 
 @dataclass
 class RunEnd:
-    document: dict[str, Any]
+    run: RunResult
     #: What the run was compared with, for the summary: "3 earlier live run(s)", a path...
     baseline_label: str
     baseline_runs: int
@@ -37,17 +44,13 @@ class RunEnd:
     #: Drift could not be computed (the reason is in ``problems``).
     drift_failed: bool = False
 
-    @property
-    def complete(self) -> bool:
-        return not history.is_incomplete(self.document)
-
 
 def utc_stamp(moment: datetime) -> str:
     """Sortable, to the microsecond: two runs in one second must still come in order."""
     return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
 
-def git_info(root: Path) -> dict[str, str | None]:
+def git_info(root: Path) -> GitInfo:
     """Commit and branch when ``root`` is a git checkout; ``None`` each otherwise."""
 
     def ask(*args: str) -> str | None:
@@ -59,23 +62,19 @@ def git_info(root: Path) -> dict[str, str | None]:
             return None
         return done.stdout.strip() or None if done.returncode == 0 else None
 
-    return {"commit": ask("rev-parse", "HEAD"), "branch": ask("rev-parse", "--abbrev-ref", "HEAD")}
-
-
-#: How many earlier runs the HTML report charts.
-CHART_RUNS = 10
+    return GitInfo(commit=ask("rev-parse", "HEAD"), branch=ask("rev-parse", "--abbrev-ref", "HEAD"))
 
 
 def _baseline(
-    settings: Settings, mode: str, run_id: str, recent: list[dict[str, Any]] | None
-) -> tuple[list[dict[str, Any]], str]:
+    settings: Settings, mode: str, run_id: str, recent: list[RunResult] | None
+) -> tuple[list[RunResult], str]:
     chosen = settings.baseline
     if chosen and chosen != "update":
         path = Path(chosen)
         if path.suffix == ".json" and path.is_file():
-            document = history.load(path)
-            _refuse_incomplete(document, chosen)
-            return ([document] if document else []), str(path)
+            pinned = history.load(path)
+            _refuse_incomplete(pinned, chosen)
+            return ([pinned] if pinned else []), str(path)
         found = history.find_run(settings.history_dir, chosen)
         if found is None:
             raise BaselineNotFound(
@@ -85,9 +84,9 @@ def _baseline(
         _refuse_incomplete(found, chosen)
         return [found], f"run {chosen}"
     if chosen is None and settings.baseline_file.is_file():
-        document = history.load(settings.baseline_file)
-        if document is not None and not history.is_incomplete(document):
-            return [document], str(settings.baseline_file)
+        pinned = history.load(settings.baseline_file)
+        if pinned is not None and pinned.complete:
+            return [pinned], str(settings.baseline_file)
     if recent is not None:  # already read for the charts: the window is its newest end
         runs = recent[-settings.baseline_window :]
     else:
@@ -97,8 +96,8 @@ def _baseline(
     return runs, f"{len(runs)} earlier {mode} run(s)"
 
 
-def _refuse_incomplete(document: dict[str, Any] | None, chosen: str) -> None:
-    if document is not None and history.is_incomplete(document):
+def _refuse_incomplete(run: RunResult | None, chosen: str) -> None:
+    if run is not None and not run.complete:
         raise BaselineNotFound(
             f"--llmeval-baseline={chosen}: that run was interrupted (incomplete), so its "
             "unfinished tests would read as regressions; pick a complete run from `llmeval runs`"
@@ -115,8 +114,7 @@ def finish_run(
     run_id: str,
     started: datetime,
     judge_model: str,
-    tests: Sequence[Mapping[str, Any]],
-    calls: Sequence[Call],
+    tests: Sequence[TestResult],
     complete: bool = True,
 ) -> RunEnd:
     """Everything the end of a run decides; the caller only renders and sets the exit status.
@@ -128,10 +126,9 @@ def finish_run(
     """
     finished = datetime.now(timezone.utc)
     mode = settings.mode.value
-    entries = [test_entry(**t) for t in tests]
     problems: list[str] = []
-    recent: list[dict[str, Any]] | None = None
-    baseline_runs: list[dict[str, Any]] = []
+    recent: list[RunResult] | None = None
+    baseline_runs: list[RunResult] = []
     label = "no baseline"
     checks: dict[str, list[DriftCheck]] = {}
     drift_failed = False
@@ -146,8 +143,8 @@ def finish_run(
             )
         baseline_runs, label = _baseline(settings, mode, run_id, recent)
         checks = compare(
-            {"tests": [drift_view(t) for t in entries]},
-            [{**run, "tests": [drift_view(t) for t in run["tests"]]} for run in baseline_runs],
+            tests,
+            [run.tests for run in baseline_runs],
             DriftThresholds(
                 score_drop=settings.drift_score_drop,
                 latency_rise=settings.drift_latency_rise,
@@ -161,55 +158,89 @@ def finish_run(
             _failure("drift against the baseline", exc) + "; this run is written without drift"
         )
         baseline_runs, checks, drift_failed = [], {}, True
-    for entry in entries:
-        entry["drift"] = [c.to_json() for c in checks.get(entry["nodeid"], [])]
-    document = run_document(
-        run={
-            "id": run_id,
-            "mode": mode,
-            "status": "complete" if complete else history.INCOMPLETE,
-            "started_at": started.isoformat(timespec="seconds"),
-            "finished_at": finished.isoformat(timespec="seconds"),
-            "judge_model": judge_model,
-            "git": git_info(settings.history_dir.parent),
-            "baseline": label if baseline_runs else None,
-        },
-        tests=entries,
-        calls=calls,
+    compared = sorted(
+        (replace(t, drift=tuple(checks.get(t.nodeid, ()))) for t in tests),
+        key=lambda t: t.nodeid,
     )
-    end = RunEnd(document, label, len(baseline_runs), flagged(checks), problems=problems)
+    run = RunResult(
+        id=run_id,
+        mode=mode,
+        complete=complete,
+        started_at=started.isoformat(timespec="seconds"),
+        finished_at=finished.isoformat(timespec="seconds"),
+        judge_model=judge_model,
+        git=git_info(settings.history_dir.parent),
+        baseline=label if baseline_runs else None,
+        totals=RunTotals.of(compared),
+        tests=tuple(compared),
+    )
+    end = RunEnd(run, label, len(baseline_runs), flagged(checks), problems=problems)
     end.drift_failed = drift_failed
     if not complete:
         end.notes.append(
             "run incomplete (interrupted): its history file is marked so, and no baseline "
             "will include it"
         )
+    write_outputs(settings, end, started, recent or [])
+    return end
+
+
+def write_outputs(
+    settings: Settings, end: RunEnd, started: datetime, earlier: list[RunResult]
+) -> None:
+    """The history file, the baseline, the reports: each written alone, its failure noted."""
+    run = end.run
     if not settings.no_history:
         _attempt(
-            end, "writing the history file", lambda: _write_history(settings, document, started)
+            end,
+            "writing the history file",
+            lambda: history.write_run(settings.history_dir, run, utc_stamp(started)),
         )
-    if settings.baseline == "update" and not complete:
+    if settings.baseline == "update" and not run.complete:
         end.notes.append(
             f"--llmeval-baseline=update: {settings.baseline_file} left as it was, because this "
             "run was interrupted; run the suite to the end to pin a new baseline"
         )
     elif settings.baseline == "update":
-        _attempt(
-            end, "updating the baseline", lambda: _write_json(settings.baseline_file, document)
-        )
+        baseline_file = settings.baseline_file
+        _attempt(end, "updating the baseline", lambda: history.write_document(baseline_file, run))
     if settings.report_json is not None:
         report_json = settings.report_json
-        _attempt(end, "the JSON report", lambda: _write_json(report_json, document), report=True)
-    write_renderings(settings, document, recent or [], end)
-    return end
+        _attempt(
+            end, "the JSON report", lambda: history.write_document(report_json, run), report=True
+        )
+    if settings.report_html is not None:
+        html_path = settings.report_html
+        _attempt(end, "the HTML report", lambda: write_html(html_path, run, earlier), report=True)
+    if settings.report_md is not None or settings.step_summary is not None:
+        report_md, step_summary = settings.report_md, settings.step_summary
+        _attempt(
+            end,
+            "the Markdown report",
+            lambda: write_markdown(report_md, step_summary, run),
+            report=True,
+        )
 
 
-def _write_history(settings: Settings, document: dict[str, Any], started: datetime) -> Path:
-    return history.write_run(settings.history_dir, document, utc_stamp(started))
+def write_html(path: Path, run: RunResult, earlier: Sequence[RunResult]) -> Path:
+    """The HTML page, with charts over ``earlier`` (this mode's recent runs, oldest first)."""
+    from pytest_llmeval.report.html import render_html
+
+    write_atomic(path, render_html(run.to_json(), [e.to_json() for e in earlier]))
+    return path
 
 
-def _write_json(path: Path, document: dict[str, Any]) -> Path:
-    history.write_atomic(path, document)
+def write_markdown(path: Path | None, step_summary: Path | None, run: RunResult) -> Path | None:
+    """The Markdown report at ``path`` and appended to the CI job's step summary."""
+    from pytest_llmeval.report.markdown import render_markdown
+
+    markdown = render_markdown(run)
+    if step_summary is not None:
+        # Appended, not replaced: the CI runner owns this file and earlier steps wrote to it.
+        with step_summary.open("a", encoding="utf-8") as summary:
+            summary.write(markdown)
+    if path is not None:
+        write_atomic(path, markdown)
     return path
 
 
@@ -227,39 +258,3 @@ def _attempt(
         end.written.append(path)
         if report:
             end.reports.append(path)
-
-
-def write_renderings(
-    settings: Settings, document: dict[str, Any], earlier: list[dict[str, Any]], end: RunEnd
-) -> None:
-    """HTML (charts over ``earlier``, the recent runs of this mode), Markdown, step summary."""
-    if settings.report_html is not None:
-        html_path = settings.report_html
-
-        def write_html() -> Path:
-            from pytest_llmeval.report.html import render_html
-
-            write_text(html_path, render_html(document, earlier))
-            return html_path
-
-        _attempt(end, "the HTML report", write_html, report=True)
-    if settings.report_md is not None or settings.step_summary is not None:
-
-        def write_markdown() -> Path | None:
-            from pytest_llmeval.report.markdown import render_markdown
-
-            markdown = render_markdown(document)
-            if settings.step_summary is not None:
-                with settings.step_summary.open("a", encoding="utf-8") as summary:
-                    summary.write(markdown)
-            if settings.report_md is not None:
-                write_text(settings.report_md, markdown)
-            return settings.report_md
-
-        _attempt(end, "the Markdown report", write_markdown, report=True)
-
-
-def write_text(path: Path, text: str) -> None:
-    from pytest_llmeval.files import write_atomic
-
-    write_atomic(path, text)

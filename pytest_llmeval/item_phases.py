@@ -1,0 +1,125 @@
+"""What the plugin does inside an ``llm`` test's phases: run the body once per sample, and
+turn each phase's report into what a reader should see (a miss, a model failure, an error
+rather than a failure); at teardown the test's result is built, once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, cast
+
+import pytest
+
+from pytest_llmeval.running_test import RUNNING_KEY
+
+if TYPE_CHECKING:
+    from pytest_llmeval.session import LlmevalSession
+
+
+def run_body(item: pytest.Function) -> bool | None:
+    """Run the test body as many times as it has samples; ``None`` lets the rest of the
+    ``pytest_pyfunc_call`` chain (pytest, pytest-asyncio, anyio) run it once, as it is."""
+    running = item.stash.get(RUNNING_KEY, None)
+    if running is None or running.llmeval is None or running.in_sample:
+        return None
+    from pytest_llmeval.sampling import run_samples
+
+    llmeval = running.llmeval
+
+    def run_once(index: int) -> None:
+        __tracebackhide__ = True
+        llmeval.begin_sample(index)
+        running.in_sample = True
+        try:
+            item.ihook.pytest_pyfunc_call(pyfuncitem=item)
+        finally:
+            running.in_sample = False
+        # Only a sample that passed is held to its budgets: a failure already says more.
+        failure = llmeval.budget_failures()
+        if failure:
+            pytest.fail(failure, pytrace=False)
+
+    planned = llmeval.samples
+    if planned == 1:
+        run_once(1)  # one sample: the test's own traceback, untouched
+        return True
+    outcome = run_samples(
+        run_once,
+        planned=planned,
+        min_pass_rate=llmeval.spec.min_pass_rate,
+        describe_failure=_sample_failure,
+    )
+    running.sampling = outcome.counts
+    if not outcome.passed:
+        pytest.fail(outcome.failure_message(), pytrace=False)
+    return True
+
+
+def _sample_failure(exc: BaseException) -> str | None:
+    """A failed sample's message; ``None`` for what must end the test now."""
+    from pytest_llmeval.assertions import LlmevalUsageError
+    from pytest_llmeval.judge import JudgeError
+
+    ends_now = (pytest.skip.Exception, pytest.xfail.Exception, JudgeError, LlmevalUsageError)
+    if isinstance(exc, ends_now) or not isinstance(exc, (Exception, pytest.fail.Exception)):
+        return None
+    if isinstance(exc, pytest.fail.Exception):
+        return str(exc.msg)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def phase_status(report: pytest.TestReport) -> tuple[str, str, str] | None:
+    if report.when == "call" and report.failed and getattr(report, "llmeval_error", False):
+        return "error", "E", "ERROR"  # the grading or the test's input is broken, not the app
+    return None
+
+
+def on_report(
+    item: pytest.Item,
+    call: pytest.CallInfo[None],
+    report: pytest.TestReport,
+    session: LlmevalSession,
+) -> pytest.TestReport:
+    """Amend one phase's report of an ``llm`` test; at teardown, hand its result to the run."""
+    if call.excinfo is not None and report.when == "call":
+        from pytest_llmeval.assertions import LlmevalUsageError, UncheckableBudget
+        from pytest_llmeval.judge import JudgeError
+
+        report.llmeval_error = call.excinfo.errisinstance((JudgeError, LlmevalUsageError))  # type: ignore[attr-defined]
+        if call.excinfo.errisinstance(UncheckableBudget):
+            report.longrepr = str(call.excinfo.value)
+    running = item.stash.get(RUNNING_KEY, None)
+    if running is None:
+        return report
+    misses = running.recorder.misses
+    if report.when == "call":
+        running.call_reported = True
+        if running.recorder.failures:
+            _model_calls_failed(report, running.recorder.failures)
+    if report.when != "teardown" and len(misses) > running.misses_shown:
+        # A miss fails the test even when the code under test swallowed the SDK's error.
+        from pytest_llmeval.traffic.miss import MissRepr
+
+        shown, running.misses_shown = running.misses_shown, len(misses)
+        report.outcome = "failed"
+        # Not a pytest TerminalRepr (private) but has what a report needs.
+        report.longrepr = cast(Any, MissRepr("\n\n".join(misses[shown:])))
+    running.note_report(report)
+    if report.when == "setup":
+        session.test_started(report)
+    elif report.when == "teardown":
+        session.test_ended(running.result(), report)
+    return report
+
+
+def _model_calls_failed(report: pytest.TestReport, failures: list[str]) -> None:
+    """The model, not the app, failed: an error, whatever the test made of it."""
+    text = (
+        "llmeval: model call(s) got no usable answer; nothing of them was recorded or cached:\n"
+        + "\n".join(f"  {f}" for f in failures)
+    )
+    report.llmeval_error = True  # type: ignore[attr-defined]
+    if report.outcome != "failed":
+        report.outcome = "failed"
+        report.longrepr = text
+    else:
+        report.sections.append(("llmeval: model calls failed", text))

@@ -1,0 +1,17 @@
+"""What JUnit XML carries per test as ``<property>``: pass rate, scores, latency, cost."""
+
+from __future__ import annotations
+
+from pytest_llmeval.results import TestResult
+
+
+def junit_properties(test: TestResult) -> list[tuple[str, object]]:
+    """pytest's ``record_property`` pairs, attached to the test's teardown report."""
+    properties: list[tuple[str, object]] = [
+        ("llmeval_samples", test.samples),
+        ("llmeval_pass_rate", round(test.pass_rate, 4)),
+        ("llmeval_latency_s", round(test.latency_s, 4)),
+        ("llmeval_cost_usd", "unknown" if test.cost_usd is None else test.cost_usd),
+    ]
+    properties += [(f"llmeval_score_{name}", score.mean) for name, score in test.scores.items()]
+    return properties

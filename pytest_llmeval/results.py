@@ -1,0 +1,378 @@
+"""What a test and a run produced, typed: built once when a test ends and once when the run ends.
+
+Every reader takes these objects: the terminal summary, JUnit properties, drift, history, the
+JSON, HTML and Markdown reports, the CLI. They become JSON only where they leave the process
+(the xdist worker -> controller payload, history files, the JSON report), through the
+``to_json``/``from_json`` pair here, which keeps the public shape of ``report_schema.json``
+(DESIGN.md, "JSON report") and checks what it reads against it.
+
+A new per-test metric is a field of :class:`TestResult`, its line in ``to_json``/``from_json``
+and in :func:`measure_test`, then the renderers that show it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pytest_llmeval.drift import DriftCheck
+from pytest_llmeval.results_schema import validate, validate_test
+from pytest_llmeval.sampling import SampleCounts
+from pytest_llmeval.traffic.calls import Call
+
+FORMAT = "pytest-llmeval-run/1"
+Outcome = Literal["passed", "failed", "error", "skipped", "crashed", "interrupted"]
+OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "error", "skipped", "crashed", "interrupted")
+#: Outcomes that say the test could not be measured, not that the app did badly: counted in
+#: ``totals.errors``, apart from ``failed`` (quality failures).
+ERROR_OUTCOMES: tuple[Outcome, ...] = ("error", "crashed", "interrupted")
+
+
+class InvalidDocument(ValueError):
+    """JSON that does not match ``report_schema.json``; ``violations`` says where."""
+
+    def __init__(self, violations: list[str]) -> None:
+        super().__init__("; ".join(violations))
+        self.violations = violations
+
+
+def as_outcome(value: str) -> Outcome:
+    """``value`` as an :data:`Outcome`; anything else is a bug of the caller."""
+    if value not in OUTCOMES:
+        raise ValueError(f"not a test outcome: {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Score:
+    """One score of a test: the mean over its samples, and each sample's value."""
+
+    mean: float
+    #: In sample order; ``None`` where a sample did not record this score. Empty in history
+    #: files from before per-sample values were kept.
+    samples: tuple[float | None, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class TestResult:
+    """One ``llm`` test as the run document sees it, plus what only this process saw."""
+
+    __test__ = False  # a class named Test*: pytest must not collect it where it is imported
+
+    nodeid: str
+    outcome: Outcome
+    samples: int
+    passed_samples: int
+    pass_rate: float
+    scores: Mapping[str, Score]
+    #: Per-sample means over the app's calls, as budgets see them; cost ``None`` when unknown.
+    latency_s: float
+    cost_usd: float | None
+    app_calls: int
+    judge_calls: int
+    #: The judge each test actually used (marker and CLI can differ from ``run.judge_model``):
+    #: a history compared across judges is not comparing the app. ``None`` in files from
+    #: before it was kept, which say nothing of it.
+    judge_models: tuple[str, ...] | None
+    cache_hits: int
+    input_tokens: int
+    output_tokens: int
+    #: Model calls that finally got no usable answer (status, error type, request id).
+    call_failures: tuple[str, ...] = ()
+    #: Why the test failed or errored, as pytest printed it, cut to its reason.
+    failure: str | None = None
+    drift: tuple[DriftCheck, ...] = ()
+
+    # What this run saw in-process, for the terminal summary: carried from xdist workers, never
+    # written to a file, so empty in a result read back from history.
+    mode: str = ""
+    calls: tuple[Call, ...] = ()
+    #: Requests that had no recording (each one's explanation was shown as the test failed).
+    misses: int = 0
+    #: Requests the response cache could not answer; ``None`` when the cache was off.
+    cache_misses: int | None = None
+    #: Why the cassette was left as it was instead of being (re)written, when it was.
+    cassette_kept: str | None = None
+    sampling: SampleCounts | None = None
+
+    def to_json(self, *, in_process: bool = False) -> dict[str, Any]:
+        """The test's entry in the run document; ``in_process`` adds what the xdist controller
+        needs too, under one key the schema lets through."""
+        data: dict[str, Any] = {
+            "nodeid": self.nodeid,
+            "outcome": self.outcome,
+            "samples": self.samples,
+            "passed_samples": self.passed_samples,
+            "pass_rate": self.pass_rate,
+            "scores": {name: score.mean for name, score in self.scores.items()},
+            "score_samples": {name: list(score.samples) for name, score in self.scores.items()},
+            "latency_s": self.latency_s,
+            "cost_usd": self.cost_usd,
+            "calls": self.app_calls,
+            "judge_calls": self.judge_calls,
+            **({} if self.judge_models is None else {"judge_models": list(self.judge_models)}),
+            "cache_hits": self.cache_hits,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "drift": [check.to_json() for check in self.drift],
+        }
+        if self.call_failures:  # optional in the schema: absent means none
+            data["call_failures"] = list(self.call_failures)
+        if self.failure:
+            data["failure"] = self.failure
+        if in_process:
+            data["in_process"] = {
+                "mode": self.mode,
+                "calls": [c.to_json() for c in self.calls],
+                "misses": self.misses,
+                "cache_misses": self.cache_misses,
+                "cassette_kept": self.cassette_kept,
+                "sampling": None if self.sampling is None else self.sampling.to_json(),
+            }
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TestResult:
+        """An entry of a run document or an xdist payload; raises :class:`InvalidDocument`."""
+        violations = validate_test(data)
+        if violations:
+            raise InvalidDocument(violations)
+        return _test_from_json(data)
+
+
+def _test_from_json(data: Mapping[str, Any]) -> TestResult:
+    """An entry already checked against the schema. Keys added to the format later default to
+    what a file from before them meant."""
+    per_sample = data.get("score_samples") or {}
+    local = data.get("in_process") or {}
+    sampling = local.get("sampling")
+    return TestResult(
+        nodeid=data["nodeid"],
+        outcome=data["outcome"],
+        samples=data["samples"],
+        passed_samples=data["passed_samples"],
+        pass_rate=float(data["pass_rate"]),
+        scores={
+            name: Score(float(mean), tuple(_number(v) for v in per_sample.get(name) or ()))
+            for name, mean in data["scores"].items()
+        },
+        latency_s=float(data["latency_s"]),
+        cost_usd=None if data["cost_usd"] is None else float(data["cost_usd"]),
+        app_calls=data["calls"],
+        judge_calls=data.get("judge_calls", 0),
+        judge_models=None if "judge_models" not in data else tuple(data["judge_models"]),
+        cache_hits=data.get("cache_hits", 0),
+        input_tokens=data.get("input_tokens", 0),
+        output_tokens=data.get("output_tokens", 0),
+        call_failures=tuple(data.get("call_failures") or ()),
+        failure=data.get("failure"),
+        drift=tuple(DriftCheck.from_json(data["nodeid"], c) for c in data["drift"]),
+        mode=str(local.get("mode", "")),
+        calls=tuple(Call.from_json(c) for c in local.get("calls") or ()),
+        misses=int(local.get("misses", 0)),
+        cache_misses=local.get("cache_misses"),
+        cassette_kept=local.get("cassette_kept"),
+        sampling=None if sampling is None else SampleCounts.from_json(sampling),
+    )
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def measure_test(
+    *,
+    nodeid: str,
+    outcome: Outcome,
+    calls: Sequence[Call],
+    sample_scores: Sequence[Mapping[str, float]],
+    sampling: SampleCounts | None = None,
+    call_failures: Sequence[str] = (),
+    failure: str | None = None,
+    mode: str = "",
+    misses: int = 0,
+    cache_misses: int | None = None,
+    cassette_kept: str | None = None,
+) -> TestResult:
+    """One test's result from what it did: latency and cost are per-sample means over the app's
+    calls, as budgets see them; each score the mean of the samples that recorded it."""
+    samples = sampling.run if sampling else 1
+    passed_samples = sampling.passes if sampling else int(outcome == "passed")
+    app = [c for c in calls if c.role == "app"]
+    costs = [c.cost_usd for c in app]
+    return TestResult(
+        nodeid=nodeid,
+        outcome=outcome,
+        samples=samples,
+        passed_samples=passed_samples,
+        pass_rate=passed_samples / samples if samples else 0.0,
+        scores=_scores(sample_scores),
+        latency_s=sum(c.duration_s for c in app) / max(samples, 1),
+        cost_usd=None if None in costs else sum(c for c in costs if c) / max(samples, 1),
+        app_calls=len(app),
+        judge_calls=len(calls) - len(app),
+        judge_models=tuple(sorted({c.model for c in calls if c.role == "judge"})),
+        cache_hits=sum(1 for c in calls if c.source == "cache"),
+        input_tokens=sum(c.usage.input_tokens for c in calls),
+        output_tokens=sum(c.usage.output_tokens for c in calls),
+        call_failures=tuple(call_failures),
+        failure=failure,
+        mode=mode,
+        calls=tuple(calls),
+        misses=misses,
+        cache_misses=cache_misses,
+        cassette_kept=cassette_kept,
+        sampling=sampling,
+    )
+
+
+def _scores(per_sample: Sequence[Mapping[str, float]]) -> dict[str, Score]:
+    # A sample that recorded no score at all is left out, not counted as a sample of None.
+    recorded = [s for s in per_sample if s]
+    names: list[str] = []
+    for scores in recorded:
+        names += [n for n in scores if n not in names]
+    found = {}
+    for name in names:
+        values = tuple(s.get(name) for s in recorded)
+        found[name] = Score(statistics.fmean(v for v in values if v is not None), values)
+    return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunTotals:
+    tests: int
+    passed: int
+    failed: int
+    errors: int
+    calls: int
+    judge_calls: int
+    cache_hits: int
+    #: Any unpriced call makes the total unknown: a partial sum would read as complete.
+    cost_usd: float | None
+    unpriced_calls: int
+    input_tokens: int
+    output_tokens: int
+
+    @classmethod
+    def of(cls, tests: Sequence[TestResult]) -> RunTotals:
+        """Counted over every call of every test, not over the per-sample means."""
+        calls = [c for t in tests for c in t.calls]
+        unpriced = sum(1 for c in calls if c.cost_usd is None)
+        return cls(
+            tests=len(tests),
+            passed=sum(1 for t in tests if t.outcome == "passed"),
+            failed=sum(1 for t in tests if t.outcome == "failed"),
+            errors=sum(1 for t in tests if t.outcome in ERROR_OUTCOMES),
+            calls=sum(1 for c in calls if c.role == "app"),
+            judge_calls=sum(1 for c in calls if c.role == "judge"),
+            cache_hits=sum(1 for c in calls if c.source == "cache"),
+            cost_usd=None if unpriced else sum(c.cost_usd or 0.0 for c in calls),
+            unpriced_calls=unpriced,
+            input_tokens=sum(c.usage.input_tokens for c in calls),
+            output_tokens=sum(c.usage.output_tokens for c in calls),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tests": self.tests,
+            "passed": self.passed,
+            "failed": self.failed,
+            "errors": self.errors,
+            "calls": self.calls,
+            "judge_calls": self.judge_calls,
+            "cache_hits": self.cache_hits,
+            "cost_usd": self.cost_usd,
+            "unpriced_calls": self.unpriced_calls,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunTotals:
+        cost = data["cost_usd"]
+        return cls(
+            tests=data["tests"],
+            passed=data["passed"],
+            failed=data["failed"],
+            # Files from before ``errors`` existed counted errors among ``failed``.
+            errors=data.get("errors", 0),
+            calls=data["calls"],
+            judge_calls=data["judge_calls"],
+            cache_hits=data["cache_hits"],
+            cost_usd=None if cost is None else float(cost),
+            # Files from before ``unpriced_calls`` existed summed only the priced calls.
+            unpriced_calls=data.get("unpriced_calls", 0),
+            input_tokens=data["input_tokens"],
+            output_tokens=data["output_tokens"],
+        )
+
+
+@dataclass(frozen=True)
+class GitInfo:
+    commit: str | None = None
+    branch: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """One run: its metadata, its tests (by nodeid) and their totals."""
+
+    id: str
+    mode: str
+    started_at: str
+    finished_at: str
+    judge_model: str
+    totals: RunTotals
+    tests: tuple[TestResult, ...]
+    #: False for a run that was interrupted: it never enters a baseline.
+    complete: bool = True
+    git: GitInfo | None = None
+    #: What drift compared the run with, ``None`` when there was nothing to compare with.
+    baseline: str | None = None
+    #: How many files (shards of one CI run) were merged into this run; ``None`` for one.
+    shards: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The run document: the JSON report, a history file, ``llmeval report --json``."""
+        run: dict[str, Any] = {
+            "id": self.id,
+            "mode": self.mode,
+            "status": "complete" if self.complete else "incomplete",
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "judge_model": self.judge_model,
+        }
+        if self.git is not None:
+            run["git"] = {"commit": self.git.commit, "branch": self.git.branch}
+        run["baseline"] = self.baseline
+        run["totals"] = self.totals.to_json()
+        if self.shards is not None:
+            run["shards"] = self.shards
+        return {"format": FORMAT, "run": run, "tests": [t.to_json() for t in self.tests]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunResult:
+        """A run document as written by any version of this format; raises
+        :class:`InvalidDocument` for one that breaks the schema."""
+        violations = validate(data)
+        if violations:
+            raise InvalidDocument(violations)
+        run = data["run"]
+        git = run.get("git")
+        return cls(
+            id=run["id"],
+            mode=run["mode"],
+            started_at=run["started_at"],
+            finished_at=run["finished_at"],
+            judge_model=run["judge_model"],
+            totals=RunTotals.from_json(run["totals"]),
+            tests=tuple(_test_from_json(t) for t in data["tests"]),
+            # Absent: files from before ``status`` existed were all complete runs.
+            complete=run.get("status") != "incomplete",
+            git=None if git is None else GitInfo(git.get("commit"), git.get("branch")),
+            baseline=run.get("baseline"),
+            shards=run.get("shards"),
+        )

@@ -1,0 +1,205 @@
+"""One ``llm`` test while it runs: its recorder and ``LlmEval`` wired up, and what its reports
+said so far. When the test ends this becomes a frozen ``TestResult``; nothing else leaves it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_llmeval.markers import LlmSpec, parse_llm_marker
+
+if TYPE_CHECKING:
+    from pytest_llmeval.fixture import LlmEval
+    from pytest_llmeval.results import Outcome, TestResult
+    from pytest_llmeval.sampling import SampleCounts
+    from pytest_llmeval.session import LlmevalSession
+    from pytest_llmeval.traffic.recorder import TrafficRecorder
+
+SPEC_KEY = pytest.StashKey[LlmSpec]()
+RUNNING_KEY = pytest.StashKey["RunningTest"]()
+FIXTURE = "llmeval"
+
+
+def prepare_llm_items(items: list[pytest.Item]) -> bool:
+    """Keep each ``llm`` test's validated marker and give it the fixture; whether any was."""
+    found = False
+    for item in items:
+        spec = parse_llm_marker(item)
+        if spec is None:
+            continue
+        item.stash[SPEC_KEY] = spec
+        found = True
+        names = getattr(item, "fixturenames", None)
+        if isinstance(names, list) and FIXTURE not in names:
+            # First, so the cassette is in place before other fixtures may call the model.
+            names.insert(0, FIXTURE)
+    return found
+
+
+class RunningTest:
+    """Mutable while the test runs; :meth:`result` is what the rest of the run sees."""
+
+    def __init__(self, nodeid: str, mode: str, recorder: TrafficRecorder) -> None:
+        self.nodeid = nodeid
+        self.mode = mode
+        self.recorder = recorder
+        #: ``None`` until the cassette loaded (a broken one ends the test before).
+        self.llmeval: LlmEval | None = None
+        #: For a test of several samples, once they ran.
+        self.sampling: SampleCounts | None = None
+        #: From the test's reports so far; ``None`` before the first that decides it.
+        self.outcome: Outcome | None = None
+        #: Why the test failed or errored, as pytest printed it, cut to its reason.
+        self.failure: str | None = None
+        #: Set once the call phase has a report: the test ran to its end, so its recording
+        #: may be saved.
+        self.call_reported = False
+        #: True while the plugin runs one sample of the body through pytest's own call.
+        self.in_sample = False
+        #: How many of the recorder's misses a report has shown already.
+        self.misses_shown = 0
+        self.cassette_kept: str | None = None
+        self._stopped = False
+
+    def note_report(self, report: pytest.TestReport) -> None:
+        """Fold one phase's report into the outcome: a failure or error is never undone."""
+        from pytest_llmeval.results import as_outcome
+
+        if (report.passed and report.when != "call") or self.outcome in ("failed", "error"):
+            return
+        if report.failed:
+            error = report.when != "call" or getattr(report, "llmeval_error", False)
+            self.outcome = "error" if error else "failed"
+            self.failure = failure_text(report)
+        else:
+            self.outcome = as_outcome(report.outcome)
+
+    def stop(self) -> None:
+        """Unpatch the transports; the cassette is saved only if the test ran to its end."""
+        if not self._stopped:
+            self._stopped = True
+            self.cassette_kept = self.recorder.stop(completed=self.call_reported)
+
+    def result(self, unreported: Outcome = "error") -> TestResult:
+        """The test as it ended; ``unreported`` is its outcome when no report decided one
+        (the run stopped inside it)."""
+        from pytest_llmeval.results import measure_test
+
+        recorder = self.recorder
+        return measure_test(
+            nodeid=self.nodeid,
+            outcome=self.outcome or unreported,
+            calls=recorder.calls,
+            sample_scores=self.llmeval.sample_scores if self.llmeval is not None else [],
+            sampling=self.sampling,
+            call_failures=recorder.failures,
+            failure=self.failure,
+            mode=self.mode,
+            misses=len(recorder.misses),
+            cache_misses=recorder.cache_misses,
+            cassette_kept=self.cassette_kept,
+        )
+
+
+def failure_text(report: pytest.TestReport) -> str:
+    """What pytest printed for a failed phase, cut to its reason, with llmeval's own sections
+    (model calls that failed) that pytest prints apart from the traceback."""
+    from pytest_llmeval.report.failure import failure_excerpt
+
+    parts = [
+        report.longreprtext,
+        *(text for name, text in report.sections if name.startswith("llmeval")),
+    ]
+    return failure_excerpt("\n".join(p for p in parts if p.strip()))
+
+
+@contextmanager
+def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
+    """The ``llmeval`` fixture's work: plan, recorder and ``LlmEval`` for ``item``, the
+    recorder stopped after the test, whatever happened in it."""
+    from pytest_llmeval.fixture import LlmEval
+    from pytest_llmeval.traffic.cassettes import BrokenCassette, display_path
+
+    running = RunningTest(item.nodeid, session.settings.mode.value, _recorder(item, session))
+    item.stash[RUNNING_KEY] = running
+    session.opened(running)
+    try:
+        running.recorder.start()
+    except BrokenCassette as exc:
+        running.stop()
+        # Still a test of this run: it reaches the summary, the reports and the history.
+        # ``from None``: chained to the parse error, the reason would be printed twice.
+        raise pytest.fail.Exception(
+            f"llmeval: broken cassette {display_path(exc.path)}: {exc.reason}\n"
+            f"Fix or delete it, then re-record with: "
+            f"pytest --llmeval-mode=rewrite '{item.nodeid}'",
+            pytrace=False,
+        ) from None
+    settings = session.settings
+    spec = item.stash.get(SPEC_KEY, None) or LlmSpec()
+    running.llmeval = LlmEval(
+        spec=spec,
+        recorder=running.recorder,
+        judge_model=settings.judge_model(spec.judge_model),
+        threshold=settings.rubric_threshold,
+        samples=settings.samples(spec.samples),
+        judge_client=session.judge_client,
+    )
+    try:
+        yield running.llmeval
+    finally:
+        running.stop()
+        session.warn_unpriced(
+            sorted({c.model for c in running.recorder.calls if c.cost_usd is None})
+        )
+
+
+def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
+    """The recorder of ``item``'s calls: its cassette, scrubbing, cache and hooks."""
+    from pytest_llmeval.traffic.cassettes import item_cassette_path
+    from pytest_llmeval.traffic.plan import plan_for
+    from pytest_llmeval.traffic.recorder import TrafficRecorder
+    from pytest_llmeval.traffic.scrub import Scrubber
+
+    settings = session.settings
+    hook = item.config.hook
+    cassette = item_cassette_path(item)
+    plan = plan_for(
+        settings.mode,
+        cassette,
+        exists=cassette.is_file(),
+        has_credentials=settings.has_credentials,
+        ci=settings.ci,
+    )
+
+    def on_save(interactions: list[dict[str, Any]]) -> None:
+        for interaction in interactions:
+            hook.pytest_llmeval_scrub_interaction(interaction=interaction, nodeid=item.nodeid)
+
+    def request_hook(request: dict[str, Any]) -> None:
+        # The hook sees a request alone before matching: the same edit, so a scrubbed
+        # cassette matches the live request again.
+        response: dict[str, Any] = {"status": {"code": 0, "message": ""}, "headers": {}, "body": ""}
+        interaction: dict[str, Any] = {"request": request, "response": response, "llmeval": {}}
+        on_save([interaction])
+        request.update(interaction["request"])
+
+    return TrafficRecorder(
+        nodeid=item.nodeid,
+        plan=plan,
+        scrubber=Scrubber(
+            extra_headers=settings.scrub_headers,
+            secrets=settings.secrets(os.environ),
+            keep_headers=settings.keep_headers,
+        ),
+        on_save=on_save,
+        prices=session.prices,
+        cache=session.cache() if settings.uses_cache(plan.mode, plan.record_mode) else None,
+        request_hook=request_hook,
+        rerecord_args=settings.rerecord_args(),
+    )
