@@ -34,11 +34,10 @@ def test_disabled_with_p_no_llmeval(pytester):
             pass
         """
     )
-    # In-process: ``-p no:llmeval`` blocks the plugin in each new run, loaded module or not.
-    result = pytester.runpytest("-p", "no:llmeval", "--strict-markers")
+    result = pytester.runpytest_subprocess("-p", "no:llmeval", "--strict-markers")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*'llm' not found in `markers` configuration option*"])
-    result = pytester.runpytest("-p", "no:llmeval", "--llmeval-mode=replay")
+    result = pytester.runpytest_subprocess("-p", "no:llmeval", "--llmeval-mode=replay")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
