@@ -1,16 +1,51 @@
 from __future__ import annotations
 
+import contextlib
+import importlib
+import pkgutil
 from collections.abc import Iterator
 from pathlib import Path
 
-# An in-process pytester run drops the modules it first imported from sys.modules. Modules
-# with C parts then break when imported again: httpx2 maps httpcore2's exceptions once, at
-# first use, and PyYAML's libyaml loader loses its tag resolution. Load both here, once.
-import httpcore2  # noqa: F401
 import pytest
-import yaml  # noqa: F401
 
+import pytest_llmeval
 from pytest_llmeval.testing import StandInServer
+
+#: Imported once, here, before any pytester exists. An in-process ``pytester.runpytest`` keeps
+#: what ``sys.modules`` held when the pytester was made (``SysModulesSnapshot``) and drops every
+#: module the run imported first, so without this each run imports the SDK again (seconds of
+#: pydantic model building), and modules with C parts break when imported twice: httpx2 maps
+#: httpcore2's exceptions once, at first use, and PyYAML's libyaml loader loses its tags.
+HEAVY = (
+    "anthropic",
+    "anthropic.lib.streaming",
+    "httpx2",
+    "httpcore2",
+    "aiohttp",
+    "vcr",
+    "vcr.stubs.httpx_stubs",
+    "vcr.stubs.aiohttp_stubs",
+    "yaml",
+    "diskcache",
+    "jsonschema",
+)
+#: Not in every supported SDK release (the oldest, 1.0.0, is tested too).
+HEAVY_IF_PRESENT = ("anthropic._vendor.httpx_aiohttp.transport", "opentelemetry.propagate")
+
+
+def _import_once() -> None:
+    for name in HEAVY:
+        importlib.import_module(name)
+    for name in HEAVY_IF_PRESENT:
+        with contextlib.suppress(ModuleNotFoundError):
+            importlib.import_module(name)
+    # The plugin's own modules too: most load lazily, when a run first needs them.
+    for module in pkgutil.walk_packages(pytest_llmeval.__path__, "pytest_llmeval."):
+        if not module.name.endswith(".__main__"):  # that one runs the CLI
+            importlib.import_module(module.name)
+
+
+_import_once()
 
 #: Looks like a key (built in two parts so secret scanners do not take it for a real one);
 #: every test that records checks it never reaches a file.
