@@ -93,7 +93,7 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
         display_path,
         item_cassette_path,
     )
-    from pytest_llmeval.traffic.recorder import TrafficRecorder, plan_for
+    from pytest_llmeval.traffic.recorder import TrafficRecorder, clock_from, plan_for
     from pytest_llmeval.traffic.scrub import Scrubber
 
     item = request.node
@@ -139,6 +139,7 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
         cache=session.cache() if settings.uses_cache(plan.mode, plan.record_mode) else None,
         request_hook=request_hook,
         rerecord_args=settings.rerecord_args(),
+        clock=clock_from(config.hook),
     )
     record = TestRecord(nodeid=item.nodeid, mode=plan.mode.value, cassette=str(cassette))
     item.stash[RECORD_KEY] = record

@@ -20,6 +20,7 @@ from typing import Any
 
 from pytest_llmeval.constants import DEFAULT_CACHE_SIZE as DEFAULT_SIZE_LIMIT
 from pytest_llmeval.constants import DEFAULT_CACHE_TTL_S as DEFAULT_TTL_S
+from pytest_llmeval.traffic.wire import canonical_json
 
 NAMESPACES = ("app", "judge")
 _INDEX = "explain:"
@@ -70,19 +71,6 @@ class CacheKey:
             "body sha256": hashlib.sha256(self.body.encode("utf-8")).hexdigest()[:16],
             "occurrence in the test": str(self.occurrence),
         }
-
-
-def canonical_json(body: bytes) -> bytes:
-    """A JSON body with its keys sorted and no spaces; any other body as it is.
-
-    Cassette matching and cache keys both use it: the SDK sends nested keys in the
-    caller's order, so two equal requests may differ byte for byte.
-    """
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return body
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def make_key(

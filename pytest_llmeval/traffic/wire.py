@@ -24,6 +24,19 @@ def decoded(body: bytes, encoding: str) -> bytes:
     return body
 
 
+def canonical_json(body: bytes) -> bytes:
+    """A JSON body with its keys sorted and no spaces; any other body as it is.
+
+    Cassette matching and cache keys both use it: the SDK sends nested keys in the
+    caller's order, so two equal requests may differ byte for byte.
+    """
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return body
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
 def request_model(body: bytes) -> str:
     try:
         data = json.loads(body) if body else None
