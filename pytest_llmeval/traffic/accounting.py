@@ -91,15 +91,19 @@ class CallAccounting:
         role: Role,
         duration_s: float,
         status: int,
-        headers: Mapping[str, str],
+        content_type: str,
+        request_id: str,
         body: bytes,
+        check: bool = True,
     ) -> Unusable | None:
-        """Count one answer (``body`` decoded); what makes it unusable, or ``None``."""
-        content_type = headers.get("content-type", "")
+        """Count one answer (``body`` decoded); what makes it unusable, or ``None``.
+
+        ``check=False`` for an answer known to be usable (the cache stores no other).
+        """
         self.calls.append(
             make_call(
                 endpoint=request.url.path,
-                request_model=request_model(request.content),
+                request_model=lambda: request_model(request.content),
                 role=role,
                 source=source,
                 duration_s=duration_s,
@@ -109,9 +113,10 @@ class CallAccounting:
                 prices=self.prices,
             )
         )
-        problem = unusable(status, content_type, body, headers.get("request-id", ""))
+        problem = unusable(status, content_type, body, request_id) if check else None
         if problem is None:
-            self._failed.pop(_failure_key(request), None)
+            if self._failed:  # keyed by the canonical body: only worth building to clear one
+                self._failed.pop(_failure_key(request), None)
         else:
             self._failed[_failure_key(request)] = problem.describe(request.method, request.url.path)
         return problem

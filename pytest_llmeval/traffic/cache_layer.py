@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from pytest_llmeval.traffic.cache import CachedResponse, CacheKey, ResponseCache
     from pytest_llmeval.traffic.cassettes import SaveHook
+    from pytest_llmeval.traffic.live import LiveRequest
     from pytest_llmeval.traffic.scrub import Scrubber
 
 
@@ -61,13 +62,10 @@ class CacheLayer:
         *,
         scrubber: Scrubber,
         on_save: SaveHook | None,
-        view: Callable[[httpx2.Request], dict[str, Any]],
     ) -> None:
         self.cache = cache
         self.scrubber = scrubber
         self.on_save = on_save
-        #: The scrubbed view of a live request (``RecordingHooks.live_view``).
-        self.view = view
         self.entries: list[CacheEntry] = []
         self._seen: Counter[str] = Counter()
 
@@ -80,19 +78,18 @@ class CacheLayer:
     def misses(self) -> int:
         return sum(1 for e in self.entries if e.outcome is not CacheOutcome.HIT)
 
-    def lookup(
-        self, role: str, request: httpx2.Request
-    ) -> tuple[CacheEntry, CachedResponse | None]:
+    def lookup(self, role: str, live: LiveRequest) -> tuple[CacheEntry, CachedResponse | None]:
         """This request's next occurrence, and the cached answer if there is one.
 
         Keyed on the scrubbed view of the request, as matching and cassettes see it.
         """
-        from pytest_llmeval.traffic.cache import make_key
+        from pytest_llmeval.traffic.cache import key_for
 
-        body = self.view(request)["body"].encode("utf-8")
-        key = make_key(role, request.url.path, request.headers, body)
-        self._seen[key.digest] += 1
-        key = replace(key, occurrence=self._seen[key.digest])
+        key = key_for(role, live.path, live.headers, live.canonical_body)
+        self._seen[key.request_digest] += 1
+        occurrence = self._seen[key.request_digest]
+        if occurrence != 1:
+            key = replace(key, occurrence=occurrence)
         hit = self.cache.get(key)
         outcome = CacheOutcome.MISS if hit is None else CacheOutcome.HIT
         entry = CacheEntry(len(self.entries) + 1, key, outcome)
@@ -101,7 +98,7 @@ class CacheLayer:
 
     def unconsume(self, entry: CacheEntry) -> None:
         """A failed attempt is asked again (the SDK retries): the retry is the same occurrence."""
-        self._seen[entry.key.digest] -= 1
+        self._seen[entry.key.request_digest] -= 1
 
     def not_stored(self, entry: CacheEntry, why: str) -> None:
         entry.outcome, entry.why = CacheOutcome.NOT_STORED, why
@@ -109,7 +106,7 @@ class CacheLayer:
     def store(
         self,
         entry: CacheEntry,
-        request: httpx2.Request,
+        live: LiveRequest,
         response: httpx2.Response,
         body: bytes,
         duration_s: float,
@@ -123,7 +120,7 @@ class CacheLayer:
         text = self.scrubber.scrub_body(body.decode("utf-8"), content_type)
         if self.on_save is not None:
             interaction: dict[str, Any] = {
-                "request": self.view(request),
+                "request": live.view(),
                 "response": {
                     "status": {"code": response.status_code, "message": ""},
                     "headers": dict(headers),

@@ -27,6 +27,7 @@ from pytest_llmeval.traffic import wire
 from pytest_llmeval.traffic.accounting import CallAccounting, Clock, clock_from
 from pytest_llmeval.traffic.cache_layer import CacheEntry, CacheLayer
 from pytest_llmeval.traffic.calls import ROLE, Call, Role, Source
+from pytest_llmeval.traffic.live import LiveRequest
 from pytest_llmeval.traffic.miss import MissContext, explain_miss, miss_response
 from pytest_llmeval.traffic.plan import Plan, plan_for
 from pytest_llmeval.traffic.recording_hooks import RecordingHooks
@@ -49,6 +50,11 @@ _ENCODINGS_VCR_DECODES = "gzip, deflate"
 
 def _forget_placeholder() -> None:
     os.environ.pop("ANTHROPIC_API_KEY", None)
+
+
+def _accept_what_vcrpy_decodes(request: httpx2.Request) -> None:
+    # httpx2 advertises zstd (and br) where those packages exist; vcrpy cannot decode them.
+    request.headers["accept-encoding"] = _ENCODINGS_VCR_DECODES
 
 
 class TrafficRecorder:
@@ -82,9 +88,7 @@ class TrafficRecorder:
         self._replay: ReplayCassette | None = None
         self._recording: RecordingCassette | None = None
         self._cache = (
-            CacheLayer(cache, scrubber=scrubber, on_save=on_save, view=self.hooks.live_view)
-            if cache is not None
-            else None
+            CacheLayer(cache, scrubber=scrubber, on_save=on_save) if cache is not None else None
         )
         self._undo: list[Callable[[], None]] = []
 
@@ -167,9 +171,11 @@ class TrafficRecorder:
     def _handle(self, inner: Any, transport: Any, request: httpx2.Request) -> httpx2.Response:
         if not is_model_request(request.headers):
             return inner(transport, request)  # type: ignore[no-any-return]
-        answer, entry = self._without_network(request)
+        live = LiveRequest(request, self.hooks)
+        answer, entry = self._without_network(live)
         if answer is not None:
             return answer
+        _accept_what_vcrpy_decodes(request)
         try:
             with self.accounting.in_flight() as start:
                 response = inner(transport, request)
@@ -180,7 +186,7 @@ class TrafficRecorder:
         except Exception as exc:
             self._no_answer(request, exc, entry)
             raise
-        return self._from_network(request, response, body, start, entry)
+        return self._from_network(live, response, body, start, entry)
 
     async def _handle_async(
         self,
@@ -190,9 +196,11 @@ class TrafficRecorder:
     ) -> httpx2.Response:
         if not is_model_request(request.headers):
             return await inner(transport, request)
-        answer, entry = self._without_network(request)
+        live = LiveRequest(request, self.hooks)
+        answer, entry = self._without_network(live)
         if answer is not None:
             return answer
+        _accept_what_vcrpy_decodes(request)
         try:
             with self.accounting.in_flight() as start:
                 response = await inner(transport, request)
@@ -204,24 +212,23 @@ class TrafficRecorder:
         except Exception as exc:
             self._no_answer(request, exc, entry)
             raise
-        return self._from_network(request, response, body, start, entry)
+        return self._from_network(live, response, body, start, entry)
 
     def _without_network(
-        self, request: httpx2.Request
+        self, live: LiveRequest
     ) -> tuple[httpx2.Response | None, CacheEntry | None]:
         """The cassette's or the cache's answer; else the cache entry the network's answer
         fills (``None`` when the cache is off or the cassette will answer)."""
-        self.scrubber.learn_from_request_headers(request.headers)
-        # httpx2 advertises zstd (and br) where those packages exist; vcrpy cannot decode them.
-        request.headers["accept-encoding"] = _ENCODINGS_VCR_DECODES
+        self.scrubber.learn_from_request_headers(live.headers)
         if self._replay is not None:
-            return self._from_cassette(request), None
+            return self._from_cassette(live), None
         if self._cache is None:
             return None, None
+        request = live.request
         if self._recording is not None and self._recording.can_play(request):
             return None, None
         role = ROLE.get()
-        entry, hit = self._cache.lookup(role, request)
+        entry, hit = self._cache.lookup(role, live)
         if hit is None:
             return None, entry
         import httpx2
@@ -231,25 +238,31 @@ class TrafficRecorder:
         response = httpx2.Response(
             hit.status, headers=hit.headers, stream=httpx2.ByteStream(hit.body), request=request
         )
-        self._count(request, response, hit.body, "cache", role, hit.duration_s)
+        self._count(request, hit.status, hit.headers, hit.body, "cache", role, hit.duration_s)
         return response, entry
 
-    def _from_cassette(self, request: httpx2.Request) -> httpx2.Response:
+    def _from_cassette(self, live: LiveRequest) -> httpx2.Response:
         """Replay: the recording of this request, or a miss that explains itself."""
         assert self._replay is not None
-        recording = self._replay.play(self.hooks.live_view(request))
+        view = live.view()
+        recording = self._replay.play(view["method"], view["uri"], live.canonical_body)
         if recording is None:
-            return self._answer_miss(request)
-        response = recording.response(request)
+            return self._answer_miss(live)
         role = cast(Role, recording.role)
         self._count(
-            request, response, recording.response_body, "cassette", role, recording.duration_s
+            live.request,
+            recording.status,
+            recording.header_values,
+            recording.response_body,
+            "cassette",
+            role,
+            recording.duration_s,
         )
-        return response
+        return recording.response(live.request)
 
     def _from_network(
         self,
-        request: httpx2.Request,
+        live: LiveRequest,
         response: httpx2.Response,
         body: bytes,
         start: float,
@@ -267,33 +280,41 @@ class TrafficRecorder:
             source, duration = "cassette", float(played.get("duration_s", 0.0))
             role = cast(Role, played.get("role", role))
         decoded = wire.decoded(body, response.headers.get("content-encoding", ""))
-        problem = self._count(request, response, decoded, source, role, duration)
+        problem = self._count(
+            live.request, response.status_code, response.headers, decoded, source, role, duration
+        )
         if entry is not None and self._cache is not None:
             if problem is not None:
                 self._cache.not_stored(entry, problem)
                 self._cache.unconsume(entry)
             elif source == "network":
-                self._cache.store(entry, request, response, decoded, duration)
+                self._cache.store(entry, live, response, decoded, duration)
         return response
 
     def _count(
         self,
         request: httpx2.Request,
-        response: httpx2.Response,
+        status: int,
+        headers: Mapping[str, str],
         body: bytes,
         source: Source,
         role: Role,
         duration_s: float,
     ) -> str | None:
-        """Account one answer (``body`` decoded); its error type if it is unusable."""
+        """Account one answer (``body`` decoded); its error type if it is unusable.
+
+        The cache keeps only usable answers: they are not checked again.
+        """
         problem = self.accounting.answered(
             request,
             source=source,
             role=role,
             duration_s=duration_s,
-            status=response.status_code,
-            headers=response.headers,
+            status=status,
+            content_type=headers.get("content-type", ""),
+            request_id=headers.get("request-id", ""),
             body=body,
+            check=source != "cache",
         )
         return None if problem is None else problem.error_type
 
@@ -303,15 +324,16 @@ class TrafficRecorder:
             self._cache.unconsume(entry)
         self.accounting.no_answer(request, exc)
 
-    def _answer_miss(self, request: httpx2.Request) -> httpx2.Response:
+    def _answer_miss(self, live: LiveRequest) -> httpx2.Response:
         """An HTTP answer the SDK does not retry, carrying the whole explanation."""
         assert self._replay is not None
+        request = live.request
         # Only the scrubbed view is ever shown: the recorded side is scrubbed, and a diff
         # against the live request would print the very value scrubbing removed.
         message = explain_miss(
             method=request.method,
             path=request.url.path,
-            body=self.hooks.live_view(request)["body"].encode("utf-8"),
+            body=live.view()["body"].encode("utf-8"),
             recorded=self._replay.recorded(),
             context=MissContext(
                 nodeid=self.nodeid,

@@ -8,16 +8,12 @@ import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
+from typing import Any
 
 from pytest_llmeval.traffic.calls import ROLE
 from pytest_llmeval.traffic.scrub import RequestHook, Scrubber
 from pytest_llmeval.traffic.usable import unusable
 from pytest_llmeval.traffic.wire import is_model_request
-
-if TYPE_CHECKING:
-    import httpx2
 
 #: When the call in flight started: its recorded duration is measured from here.
 CALL_START: ContextVar[float] = ContextVar("llmeval_call_start", default=0.0)
@@ -59,9 +55,10 @@ class RecordingHooks:
         self.clock = clock
         #: The user's scrub hook for a request alone (``pytest_llmeval_scrub_interaction``).
         self.request_hook = request_hook
-        # The cache lookup, the cache store and a miss report each need the view of the same
-        # live request: scrub it (and run the user's hook) once per request, not per use.
-        self._views: WeakKeyDictionary[httpx2.Request, dict[str, Any]] = WeakKeyDictionary()
+        #: Lower-case names of the request headers a view is made of (see ``live``).
+        self.wanted_headers = frozenset(
+            name.encode("utf-8") for name in scrubber.read_request_headers
+        )
         # vcrpy hands ``vcr_request`` a fresh deep copy of a request each time it asks
         # (matching, playing, recording): scrubbed once per distinct request all the same.
         self._scrubbed: dict[tuple[Any, ...], Any] = {}
@@ -100,14 +97,6 @@ class RecordingHooks:
             scrubbed._llmeval_scrubbed = scrubbed
             self._scrubbed[key] = scrubbed
         return scrubbed
-
-    def live_view(self, request: httpx2.Request) -> dict[str, Any]:
-        """The view of a live request; a copy each time, so a caller may edit it."""
-        view = self._views.get(request)
-        if view is None:
-            view = self.view(request.method, str(request.url), request.headers, request.content)
-            self._views[request] = view
-        return {**view, "headers": dict(view["headers"])}
 
     def before_record_response(self, response: dict[str, Any]) -> dict[str, Any] | None:
         """vcrpy applies this to an answer before recording it: only usable ones, scrubbed,

@@ -60,6 +60,11 @@ class Recording:
     role: str
     duration_s: float
 
+    @property
+    def header_values(self) -> dict[str, str]:
+        """The response headers by lower-case name (the last value of a repeated one)."""
+        return {name.lower(): value for name, value in self.headers}
+
     def response(self, request: httpx2.Request) -> httpx2.Response:
         import httpx2
 
@@ -114,17 +119,18 @@ class ReplayCassette:
         ]
         self._played = [False] * len(self._recordings)
 
-    def play(self, view: dict[str, Any]) -> Recording | None:
-        """The first unplayed recording of this request (its scrubbed ``view``), now played."""
-        where = _Where.of(view["method"], view["uri"])
-        canonical: bytes | None = None
+    def play(self, method: str, uri: str, canonical_body: bytes) -> Recording | None:
+        """The first unplayed recording of this request, now played.
+
+        ``method``, ``uri`` and ``canonical_body`` are of the request's scrubbed view, the body
+        in ``canonical_json`` form.
+        """
+        where = _Where.of(method, uri)
         with self._lock:
             for index, recording in enumerate(self._recordings):
                 if self._played[index] or recording.where != where:
                     continue
-                if canonical is None:
-                    canonical = canonical_json(_as_bytes(view["body"]))
-                if recording.canonical == canonical:
+                if recording.canonical == canonical_body:
                     self._played[index] = True
                     return recording
         return None

@@ -10,6 +10,10 @@ from typing import Any
 
 def is_model_request(headers: Any) -> bool:
     """Every request the Anthropic SDK sends carries ``anthropic-version``."""
+    raw = getattr(headers, "raw", None)
+    if isinstance(raw, list):
+        # httpx2.Headers: its ``in`` works out the encoding of every header first.
+        return any(name.lower() == b"anthropic-version" for name, _ in raw)
     return "anthropic-version" in headers
 
 
