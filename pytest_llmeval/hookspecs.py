@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -42,4 +43,27 @@ def pytest_llmeval_prices(prices: dict[str, Price]) -> None:
 
         def pytest_llmeval_prices(prices):
             prices["claude-sonnet-5-5"] = Price(1.0, 5.0, 1.25, 0.10)  # batch discount
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_llmeval_clock() -> Callable[[], float] | None:
+    """The clock model-call durations are measured with: a function returning seconds.
+
+    Called once per ``llm`` test; the first implementation that returns a clock wins, and
+    without one it is ``time.perf_counter``. Durations become exact, not measured, with the
+    stand-in's fake clock, which ``Reply(takes=2.5)`` advances by 2.5 s while it answers (the
+    clock is itself a plugin implementing this hook)::
+
+        from pytest_llmeval.testing import StandInServer, Reply
+
+        def test_budget_holds(pytester):
+            with StandInServer() as server:
+                server.queue(Reply(text="slow", takes=2.5))
+                result = pytester.runpytest(plugins=[server.clock])
+
+    Or, in a ``conftest.py``::
+
+        def pytest_llmeval_clock():
+            return time.monotonic
     """

@@ -161,6 +161,7 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
 
 def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
     """The recorder of ``item``'s calls: its cassette, scrubbing, cache and hooks."""
+    from pytest_llmeval.traffic.accounting import clock_from
     from pytest_llmeval.traffic.cassettes import item_cassette_path
     from pytest_llmeval.traffic.plan import plan_for
     from pytest_llmeval.traffic.recorder import TrafficRecorder
@@ -202,4 +203,5 @@ def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
         cache=session.cache() if settings.uses_cache(plan.mode, plan.record_mode) else None,
         request_hook=request_hook,
         rerecord_args=settings.rerecord_args(),
+        clock=clock_from(hook),
     )

@@ -37,6 +37,19 @@ def _prompt(body: dict[str, Any]) -> str:
     return json.dumps(prompt, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def invalid_request(body: Any, *, count_tokens: bool) -> str | None:
+    """What the Messages API would reject in this body (its 400 message), or ``None``."""
+    if not isinstance(body, dict):
+        return "body: Input should be an object"
+    if not isinstance(body.get("model"), str):
+        return "model: Field required"
+    if not isinstance(body.get("messages"), list):
+        return "messages: Field required"
+    if not count_tokens and not isinstance(body.get("max_tokens"), int):
+        return "max_tokens: Field required"
+    return None
+
+
 def prompt_tokens(body: dict[str, Any]) -> int:
     return max(1, len(_prompt(body)) // 4)
 

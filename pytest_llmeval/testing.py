@@ -8,6 +8,10 @@ With ``prompt_cache=True`` it reports prompt-cache reads and writes for ``cache_
     with StandInServer() as server:
         server.queue(Fault(529, retry_after=0.01), Reply(text="Returns within 30 days."))
 
+A reply's ``takes`` advances ``server.clock`` (a :class:`FakeClock`) while it is answered;
+given to a run as its clock (``pytester.runpytest(plugins=[server.clock])``), it makes the
+recorded durations of model calls exact, with no real wait.
+
 ``python -m pytest_llmeval.testing [--host H] [--port N]`` serves in the foreground.
 """
 
@@ -19,115 +23,41 @@ import gzip
 import itertools
 import json
 import math
+import signal
 import socket
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
+from pytest_llmeval.standin_answers import (
+    Answer,
+    FakeClock,
+    Fault,
+    Hangup,
+    LoggedRequest,
+    Raw,
+    Reply,
+    default_reply,
+)
 from pytest_llmeval.standin_messages import (
-    DEFAULT_ERRORS,
     PromptCache,
+    invalid_request,
     message_events,
     message_json,
     prompt_tokens,
     sha256_hex,
 )
 
-__all__ = ["Fault", "Hangup", "LoggedRequest", "Raw", "Reply", "StandInServer"]
+__all__ = ["FakeClock", "Fault", "Hangup", "LoggedRequest", "Raw", "Reply", "StandInServer"]
 
 _MESSAGES = "/v1/messages"
 _COUNT_TOKENS = "/v1/messages/count_tokens"
 # Shaped like a real organisation id, so header scrubbing is tested on something realistic.
 _ORGANIZATION_ID = "5ca1ab1e-0000-4000-8000-57a9d1e50000"
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A successful message. Fields left ``None`` are derived from the request.
-
-    With ``tool_use`` set, the default ``stop_reason`` "end_turn" is sent as "tool_use".
-    """
-
-    text: str = "Hello from the stand-in."
-    model: str | None = None
-    input_tokens: int | None = None
-    output_tokens: int | None = None
-    cache_creation_input_tokens: int = 0
-    cache_read_input_tokens: int = 0
-    stop_reason: str = "end_turn"
-    thinking: str | None = None
-    tool_use: dict[str, Any] | None = None
-    latency: float = 0.0
-    headers: dict[str, str] = field(default_factory=dict)
-    #: Held until this event is set: a test decides when the reply leaves (no sleeps racing
-    #: the clock). ``StandInServer.wait_for_requests`` tells when the request has arrived.
-    hold: threading.Event | None = None
-    #: Streamed only: an ``event: error`` of this type replaces ``message_stop`` (HTTP 200,
-    #: as the API sends a mid-stream overload).
-    stream_error: str | None = None
-    #: Streamed only: the stream ends after this many events, before ``message_stop``.
-    cut_after_events: int | None = None
-
-
-@dataclass(frozen=True)
-class Raw:
-    """Exactly this status and body, e.g. bytes that are not UTF-8 behind a 200."""
-
-    status: int
-    body: bytes
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
-    hold: threading.Event | None = None
-
-
-@dataclass(frozen=True)
-class Hangup:
-    """No answer at all: the connection is closed after the request is read, as when the API
-    process dies mid-call. The SDK sees a connection error and retries."""
-
-    hold: threading.Event | None = None
-
-
-@dataclass(frozen=True)
-class Fault:
-    """An error answer; ``error_type`` and an empty ``message`` default by status.
-
-    ``retry_after`` (seconds) is sent as ``retry-after-ms`` and ``retry-after``, rounded up. The
-    SDK ignores a zero wait and falls back to its own back-off (0.5 s and up).
-    """
-
-    status: int
-    error_type: str | None = None
-    message: str = ""
-    retry_after: float | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    hold: threading.Event | None = None
-
-    def __post_init__(self) -> None:
-        error_type, message = DEFAULT_ERRORS.get(
-            self.status, ("api_error" if self.status >= 500 else "invalid_request_error", "Error.")
-        )
-        object.__setattr__(self, "error_type", self.error_type or error_type)
-        object.__setattr__(self, "message", self.message or message)
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    """One request as received: header names lower-cased, ``path`` with its query string."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        """The body parsed as JSON; ``None`` when empty."""
-        return json.loads(self.body) if self.body else None
 
 
 @dataclass(frozen=True)
@@ -138,9 +68,7 @@ class _Response:
     headers: dict[str, str]
     latency: float = 0.0
     hold: threading.Event | None = None
-
-
-Answer = Reply | Fault | Raw | Hangup
+    takes: float = 0.0
 
 
 class StandInServer:
@@ -157,10 +85,17 @@ class StandInServer:
         gzip: bool = True,
         responder: Callable[[LoggedRequest], Answer] | None = None,
         prompt_cache: bool = False,
+        clock: FakeClock | None = None,
     ) -> None:
         """``prompt_cache``: report ``cache_creation_input_tokens`` and
         ``cache_read_input_tokens`` as the API's prompt cache would (see :class:`PromptCache`);
-        a ``Reply`` that sets either figure itself still wins."""
+        a ``Reply`` that sets either figure itself still wins. ``clock``: the clock replies'
+        ``takes`` advance (a new one by default), as ``self.clock``."""
+        #: Advanced by each answer's ``takes`` while it is answered; pass it to a run as a
+        #: plugin to measure model calls on it (see :class:`FakeClock`).
+        self.clock = clock or FakeClock()
+        # Set by stop(): a reply's real ``latency`` waits on it, so stopping never waits.
+        self._stopping = threading.Event()
         self._host = host
         self._port = port
         self._gzip = gzip
@@ -197,6 +132,7 @@ class StandInServer:
         if self._httpd is not None:
             raise RuntimeError("StandInServer is already running")
         self._httpd = _HTTPServer((self._host, self._port), self)
+        self._stopping.clear()
         # A short poll so stop() returns within 50 ms instead of serve_forever's default 0.5 s.
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -209,6 +145,7 @@ class StandInServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        self._stopping.set()
         httpd.shutdown()
         httpd.close_connections()
         httpd.server_close()
@@ -256,7 +193,7 @@ class StandInServer:
         except ValueError as exc:
             message = f"There was an error parsing the body of your request: {exc}"
             return _fault(Fault(400, message=message), request_id)
-        problem = _invalid(body, count_tokens=route == _COUNT_TOKENS)
+        problem = invalid_request(body, count_tokens=route == _COUNT_TOKENS)
         if problem:
             return _fault(Fault(400, message=problem), request_id)
         if route == _COUNT_TOKENS:
@@ -271,7 +208,12 @@ class StandInServer:
             if isinstance(answer, Raw):
                 headers = {**_base_headers(request_id), **answer.headers}
                 return _Response(
-                    answer.status, answer.content_type, answer.body, headers, hold=answer.hold
+                    answer.status,
+                    answer.content_type,
+                    answer.body,
+                    headers,
+                    hold=answer.hold,
+                    takes=answer.takes,
                 )
             cached = None
             if self._prompt_cache is not None:
@@ -287,44 +229,18 @@ class StandInServer:
         if body.get("stream"):
             sse = message_events(reply_json, answer)
             headers = {"cache-control": "no-cache", **headers}
-            return _Response(
-                200, "text/event-stream; charset=utf-8", sse, headers, answer.latency, answer.hold
-            )
-        text = json.dumps(reply_json)
-        return _Response(200, "application/json", text, headers, answer.latency, answer.hold)
+            content_type, text = "text/event-stream; charset=utf-8", sse
+        else:
+            content_type, text = "application/json", json.dumps(reply_json)
+        return _Response(
+            200, content_type, text, headers, answer.latency, answer.hold, answer.takes
+        )
 
     def _next(self, request: LoggedRequest) -> Answer:
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
-        return (self._responder or _default_reply)(request)
-
-
-def _default_reply(request: LoggedRequest) -> Reply:
-    body = request.json()
-    text = ""
-    for message in reversed(body.get("messages", [])):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, str):
-                text = content
-            elif isinstance(content, list):
-                parts = [b.get("text") for b in content if isinstance(b, dict)]
-                text = " ".join(p for p in parts if isinstance(p, str))
-            break
-    return Reply(text=f"Stand-in reply to: {text[:200]}")
-
-
-def _invalid(body: Any, *, count_tokens: bool) -> str | None:
-    if not isinstance(body, dict):
-        return "body: Input should be an object"
-    if not isinstance(body.get("model"), str):
-        return "model: Field required"
-    if not isinstance(body.get("messages"), list):
-        return "messages: Field required"
-    if not count_tokens and not isinstance(body.get("max_tokens"), int):
-        return "max_tokens: Field required"
-    return None
+        return (self._responder or default_reply)(request)
 
 
 def _base_headers(request_id: str) -> dict[str, str]:
@@ -340,7 +256,9 @@ def _fault(fault: Fault, request_id: str, extra: dict[str, str] | None = None) -
     headers.update(fault.headers)
     error = {"type": fault.error_type, "message": fault.message}
     text = json.dumps({"type": "error", "error": error, "request_id": request_id})
-    return _Response(fault.status, "application/json", text, headers, hold=fault.hold)
+    return _Response(
+        fault.status, "application/json", text, headers, hold=fault.hold, takes=fault.takes
+    )
 
 
 def _accepts_gzip(accept_encoding: str) -> bool:
@@ -411,8 +329,10 @@ class _Handler(BaseHTTPRequestHandler):
         if response.status == 0:  # Hangup
             self.close_connection = True
             return
+        # Before the first byte leaves: the client reads the clock after the whole answer.
+        standin.clock.advance(response.takes)
         if response.latency > 0:
-            time.sleep(response.latency)
+            standin._stopping.wait(response.latency)
         text = response.text
         data = text.encode() if isinstance(text, str) else text
         sent = {"content-type": response.content_type}
@@ -440,6 +360,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="Address to listen on")
     parser.add_argument("--port", type=int, default=0, help="Port to listen on; 0 picks a free one")
     args = parser.parse_args(argv)
+    # Ctrl-C (SIGINT) and a process manager's SIGTERM both end it cleanly. Set here, not left
+    # to Python: a shell without job control (a script, `bash -c '... &'`, CI) starts a
+    # background job with SIGINT ignored, and Python then installs no KeyboardInterrupt.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.default_int_handler)
     with StandInServer(host=args.host, port=args.port) as server:
         print(f"Stand-in Messages API at {server.url} (Ctrl-C stops it)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):

@@ -26,16 +26,17 @@ def _write(pytester, marker, model="claude-sonnet-5-5", more=""):
 
 
 def test_latency_budget_fails_live_and_identically_on_replay(pytester, online, monkeypatch):
-    online.queue(Reply(text="slow", latency=0.3, input_tokens=100, output_tokens=20))
+    # Durations are measured on the stand-in's fake clock: exact, whatever the machine's load.
+    online.queue(Reply(text="slow", takes=0.3, input_tokens=100, output_tokens=20))
     _write(pytester, "latency_budget=0.2")
-    live = pytester.runpytest("-p", "no:cacheprovider")
+    live = pytester.runpytest("-p", "no:cacheprovider", plugins=[online.clock])
     live.assert_outcomes(failed=1)
     live.stdout.fnmatch_lines(
         [
-            "llmeval: latency budget exceeded: 0.3?s of app model time "
+            "llmeval: latency budget exceeded: 0.30s of app model time "
             "(measured latency) > budget 0.20s",
             "*#  model*source*duration*in/out tokens  cost",
-            "*1  claude-sonnet-5-5*network*0.3?s*100/20  $0.00040",
+            "*1  claude-sonnet-5-5*network*    0.30s*100/20  $0.00040",
         ]
     )
     go_offline(monkeypatch, online)
@@ -43,17 +44,17 @@ def test_latency_budget_fails_live_and_identically_on_replay(pytester, online, m
     replay.assert_outcomes(failed=1)
     replay.stdout.fnmatch_lines(
         [
-            "llmeval: latency budget exceeded: 0.3?s of app model time (recorded latency, as in the "
+            "llmeval: latency budget exceeded: 0.30s of app model time (recorded latency, as in the "
             "cassette) > budget 0.20s",
-            "*1  claude-sonnet-5-5*cassette*0.3?s*100/20  $0.00040",
+            "*1  claude-sonnet-5-5*cassette*    0.30s*100/20  $0.00040",
         ]
     )
 
 
 def test_latency_within_budget_passes(pytester, online):
-    online.queue(Reply(text="fast"))
+    online.queue(Reply(text="just in time", takes=5.0))  # exactly the budget: within it
     _write(pytester, "latency_budget=5")
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest("-p", "no:cacheprovider", plugins=[online.clock]).assert_outcomes(passed=1)
 
 
 def test_cost_budget_known_model(pytester, online):
@@ -172,13 +173,13 @@ def test_judge_calls_are_excluded_from_budgets(pytester, online):
     verdict = json.dumps({"reasoning": "fine", "score": 9})
     online.queue(
         Reply(text="fast", input_tokens=10, output_tokens=10),
-        Reply(text=verdict, latency=0.3, input_tokens=100_000, output_tokens=10_000),
+        Reply(text=verdict, takes=0.3, input_tokens=100_000, output_tokens=10_000),
     )
     _write(
         pytester,
         "latency_budget=0.25, cost_budget=0.01",
         more="llmeval.assert_rubric('fast', 'Is fast.')",
     )
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider", plugins=[online.clock])
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*2 model call(s) (1 app, 1 judge)*"])

@@ -36,9 +36,9 @@ def _forget_cassettes(pytester):
 
 
 def test_second_recording_is_answered_by_the_cache(pytester, online):
-    online.queue(Reply(text="It ships today.", latency=0.2, input_tokens=100, output_tokens=50))
+    online.queue(Reply(text="It ships today.", takes=0.2, input_tokens=100, output_tokens=50))
     _write(pytester)
-    first = pytester.runpytest("-p", "no:cacheprovider")
+    first = pytester.runpytest("-p", "no:cacheprovider", plugins=[online.clock])
     first.assert_outcomes(passed=1)
     first.stdout.fnmatch_lines(["cache: 0 hit(s), 1 miss(es), $0.00 saved by hits"])
     assert len(online.requests) == 1
@@ -53,7 +53,7 @@ def test_second_recording_is_answered_by_the_cache(pytester, online):
     # The cassette is still written, with the original call's duration.
     (path,) = cassettes(pytester.path)
     meta = yaml.safe_load(path.read_text())["interactions"][0]["llmeval"]
-    assert meta["from_cache"] is True and meta["duration_s"] >= 0.2
+    assert meta["from_cache"] is True and meta["duration_s"] == 0.2
     assert "It ships today." in path.read_text()
 
 

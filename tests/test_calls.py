@@ -29,7 +29,7 @@ def test_calls(llmeval):
     assert (app.input_tokens, app.output_tokens) == (1200, 340)
     assert app.usage.cache_read_input_tokens == 1000
     assert abs(app.cost_usd - (1200 * 2 + 340 * 10 + 1000 * 0.2) / 1e6) < 1e-12
-    assert app.duration_s >= 0.05
+    assert app.duration_s == 0.05 and judge.duration_s == 0.0
     assert judge.role == "judge" and judge.cost_usd is not None
     assert mystery.cost_usd is None
 """
@@ -42,13 +42,13 @@ def test_calls_record_what_each_request_cost(pytester, online, monkeypatch):
             input_tokens=1200,
             output_tokens=340,
             cache_read_input_tokens=1000,
-            latency=0.05,
+            takes=0.05,
         ),
         Reply(text="{}", input_tokens=10, output_tokens=2),
         Reply(text="?", input_tokens=1, output_tokens=1),
     )
     pytester.makepyfile(APP)
-    result = pytester.runpytest("-p", "no:cacheprovider", "-s")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-s", plugins=[online.clock])
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
         [

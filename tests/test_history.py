@@ -30,8 +30,8 @@ LIVE = ("-p", "no:cacheprovider", "--llmeval-mode=live")
 
 
 def _run(pytester, online, tone="0.9", latency=0.0, tokens=100, *args):
-    online.queue(Reply(text=tone, latency=latency, input_tokens=tokens, output_tokens=10))
-    return pytester.runpytest(*LIVE, *args)
+    online.queue(Reply(text=tone, takes=latency, input_tokens=tokens, output_tokens=10))
+    return pytester.runpytest(*LIVE, *args, plugins=[online.clock])
 
 
 def _runs(pytester):

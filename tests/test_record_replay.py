@@ -97,7 +97,7 @@ def test_record_then_replay_offline(pytester, online: StandInServer, monkeypatch
 
 
 def test_cassette_is_readable_yaml_with_metadata(pytester, online: StandInServer):
-    online.queue(Reply(text="Our policy allows returns within 30 days.", latency=0.05))
+    online.queue(Reply(text="Our policy allows returns within 30 days.", takes=0.05))
     pytester.makepyfile(
         """
         import anthropic, pytest
@@ -116,7 +116,7 @@ def test_cassette_is_readable_yaml_with_metadata(pytester, online: StandInServer
                 s.get_final_message()
         """
     )
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    pytester.runpytest("-p", "no:cacheprovider", plugins=[online.clock]).assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
     assert path.relative_to(pytester.path).as_posix() == (
         "cassettes/test_cassette_is_readable_yaml_with_metadata/test_policy.yaml"
@@ -129,7 +129,7 @@ def test_cassette_is_readable_yaml_with_metadata(pytester, online: StandInServer
     data = yaml.safe_load(text)
     first, second = data["interactions"]
     assert first["llmeval"]["role"] == "app"
-    assert first["llmeval"]["duration_s"] >= 0.05
+    assert (first["llmeval"]["duration_s"], second["llmeval"]["duration_s"]) == (0.05, 0.0)
     assert first["llmeval"]["recorded_at"].startswith("20")
     assert "content-encoding" not in first["response"]["headers"]  # stored decoded
     assert not any(h.startswith("x-stainless") for h in first["request"]["headers"])
@@ -202,3 +202,50 @@ def test_cassette_names_follow_the_test(pytester, online: StandInServer, case):
         ["TestBot.test_ask.yaml"] if case == "Class" else ["test_ask[1].yaml", "test_ask[2].yaml"]
     )
     assert names == expected
+
+
+ASKS = """
+import os
+
+import anthropic, pytest
+
+
+@pytest.mark.llm
+def test_ask(llmeval):
+    client = anthropic.Anthropic()
+    for question in os.environ["ASKS"].split(","):
+        raw = client.messages.with_raw_response.create(
+            model="claude-sonnet-5-5", max_tokens=10,
+            messages=[{"role": "user", "content": question}],
+        )
+        assert not any(name.startswith("x-llmeval") for name in raw.headers), raw.headers
+        print("ANSWER", raw.parse().content[0].text)
+    print("CALLS", " ".join(f"{c.source}:{c.duration_s}" for c in llmeval.calls))
+"""
+
+
+def test_record_mode_tells_what_the_cassette_answered(pytester, online, monkeypatch):
+    """vcrpy answers what the file (or this recording) holds; each call says which it was,
+    with the recorded duration, and the app never sees how that is told."""
+    pytester.makepyfile(ASKS)
+    online.queue(Reply(text="old", takes=0.5), Reply(text="new", takes=1.5))
+    monkeypatch.setenv("ASKS", "old")
+    pytester.runpytest("-p", "no:cacheprovider", plugins=[online.clock]).assert_outcomes(passed=1)
+    monkeypatch.setenv("ASKS", "old,new,new")
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "-s", "--llmeval-mode=record", plugins=[online.clock]
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ANSWER old",
+            "*ANSWER new",
+            "*ANSWER new",
+            "CALLS cassette:0.5 network:1.5 cassette:1.5",
+        ]
+    )
+    assert [r.json()["messages"][0]["content"] for r in online.requests] == ["old", "new"]
+    (path,) = cassettes(pytester.path)
+    written = yaml.safe_load(path.read_text())["interactions"]
+    assert [i["llmeval"]["duration_s"] for i in written] == [0.5, 1.5]
+    assert "x-llmeval" not in path.read_text()

@@ -172,11 +172,19 @@ def test_async_test_with_anyio(pytester, online):
 
 
 def test_budgets_hold_per_sample(pytester, online):
-    online.queue(Reply(text="30 days", latency=0.3), Reply(text="30 days"))
+    # Exact durations on the stand-in's clock: sample 1 takes the whole budget, sample 2 more.
+    online.queue(Reply(text="30 days", takes=0.25), Reply(text="30 days", takes=0.3))
     _write(pytester, "samples=2, min_pass_rate=1.0, latency_budget=0.25")
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest("-p", "no:cacheprovider", plugins=[online.clock])
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["sample 1 failed:", "  llmeval: latency budget exceeded: 0.3?s*"])
+    result.stdout.fnmatch_lines(
+        [
+            "llmeval: 1/2 passed (50%*) < 100% required*",
+            "sample 2 failed:",
+            "  llmeval: latency budget exceeded: 0.30s*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("sample 1 failed:")
 
 
 def test_xdist_reports_the_pass_rate(pytester, online):

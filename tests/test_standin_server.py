@@ -44,7 +44,6 @@ def test_create_returns_the_queued_reply_with_full_usage(server, client):
             cache_creation_input_tokens=5,
             cache_read_input_tokens=7,
             stop_reason="max_tokens",
-            latency=0.01,
         )
     )
     message = client.messages.create(**ASK)
@@ -59,6 +58,20 @@ def test_create_returns_the_queued_reply_with_full_usage(server, client):
     assert (usage.cache_creation_input_tokens, usage.cache_read_input_tokens) == (5, 7)
     assert usage.cache_creation.ephemeral_5m_input_tokens == 5
     assert usage.service_tier == "standard"
+
+
+def test_takes_advances_the_fake_clock_by_exactly_that_while_answering(server, client):
+    server.queue(Reply(text="slow", takes=2.5), Fault(500, takes=0.25))
+    assert server.clock() == 0.0
+    client.messages.create(**ASK)
+    assert server.clock() == 2.5
+    with pytest.raises(anthropic.InternalServerError):
+        client.messages.create(**ASK)
+    assert server.clock() == 2.75
+    client.messages.count_tokens(**_without_max_tokens(ASK))
+    assert server.clock() == 2.75
+    with pytest.raises(ValueError, match="does not go back"):
+        server.clock.advance(-1)
 
 
 def test_identical_requests_get_identical_default_replies_and_distinct_request_ids(client):

@@ -8,6 +8,7 @@ a warning and a miss, never a crash.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ from typing import Any
 
 from pytest_llmeval.constants import DEFAULT_CACHE_SIZE as DEFAULT_SIZE_LIMIT
 from pytest_llmeval.constants import DEFAULT_CACHE_TTL_S as DEFAULT_TTL_S
+from pytest_llmeval.traffic.wire import canonical_json
 
 NAMESPACES = ("app", "judge")
 _INDEX = "explain:"
@@ -47,11 +49,15 @@ class CacheKey:
     #: retries, or a test's samples, each get their own answer, as they do from the API.
     occurrence: int = 1
 
+    @functools.cached_property
+    def request_digest(self) -> str:
+        """``role:sha256``: the same for every occurrence of the request."""
+        parts = "\n".join((self.path, self.anthropic_version, self.anthropic_beta, self.body))
+        return f"{self.role}:{hashlib.sha256(parts.encode('utf-8')).hexdigest()}"
+
     @property
     def digest(self) -> str:
-        parts = "\n".join((self.path, self.anthropic_version, self.anthropic_beta, self.body))
-        digest = hashlib.sha256(parts.encode("utf-8")).hexdigest()
-        return f"{self.role}:{digest}:{self.occurrence}"
+        return f"{self.request_digest}:{self.occurrence}"
 
     def parts(self) -> dict[str, str]:
         """What ``llmeval cache explain`` shows: everything but the body, then the body's hash."""
@@ -72,28 +78,22 @@ class CacheKey:
         }
 
 
-def canonical_json(body: bytes) -> bytes:
-    """A JSON body with its keys sorted and no spaces; any other body as it is.
-
-    Cassette matching and cache keys both use it: the SDK sends nested keys in the
-    caller's order, so two equal requests may differ byte for byte.
-    """
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return body
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
-
-
 def make_key(
     role: str, path: str, headers: Mapping[str, str], body: bytes, occurrence: int = 1
 ) -> CacheKey:
+    return key_for(role, path, headers, canonical_json(body), occurrence)
+
+
+def key_for(
+    role: str, path: str, headers: Mapping[str, str], canonical_body: bytes, occurrence: int = 1
+) -> CacheKey:
+    """``make_key`` for a body already in ``canonical_json`` form."""
     return CacheKey(
         role=role,
         path=path,
         anthropic_version=headers.get("anthropic-version", ""),
         anthropic_beta=headers.get("anthropic-beta", ""),
-        body=canonical_json(body).decode("utf-8", errors="replace"),
+        body=canonical_body.decode("utf-8", errors="replace"),
         occurrence=occurrence,
     )
 

@@ -1,67 +1,144 @@
-"""The response cache as one test sees it: after the cassette, before the network.
+"""The response cache as one test sees it: the link of the answer chain after the cassette and
+before the network.
 
 Keys each request with its occurrence in the test (the n-th identical request has its own
 answer, as from the API), keeps the index ``llmeval cache explain`` shows, and stores only
-what the recorder has judged usable and scrubbed.
+what the recorder has judged usable, scrubbed as a cassette would be.
 """
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import httpx2
+
     from pytest_llmeval.traffic.cache import CachedResponse, CacheKey, ResponseCache
+    from pytest_llmeval.traffic.cassettes import SaveHook
+    from pytest_llmeval.traffic.live import LiveRequest
+    from pytest_llmeval.traffic.scrub import Scrubber
+
+
+class CacheOutcome(enum.Enum):
+    """What became of one request at the cache; the value is what ``cache explain`` prints."""
+
+    HIT = "hit"
+    MISS = "miss"
+    STORED = "miss; stored"
+    NOT_STORED = "miss; not stored"
+
+
+@dataclass
+class CacheEntry:
+    """One request of the test as the cache saw it."""
+
+    number: int
+    key: CacheKey
+    outcome: CacheOutcome
+    #: Why a miss was not stored (the answer's error type).
+    why: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        outcome = self.outcome.value + (f" ({self.why})" if self.why else "")
+        return {
+            "request": self.number,
+            "key": self.key.digest,
+            "parts": self.key.parts(),
+            "body": self.key.body,
+            "outcome": outcome,
+        }
 
 
 class CacheLayer:
     """One test's view of the run's ``ResponseCache``."""
 
-    def __init__(self, cache: ResponseCache) -> None:
+    def __init__(
+        self,
+        cache: ResponseCache,
+        *,
+        scrubber: Scrubber,
+        on_save: SaveHook | None,
+    ) -> None:
         self.cache = cache
-        #: This test's requests as the cache saw them, for ``llmeval cache explain``.
-        self.index: list[dict[str, Any]] = []
+        self.scrubber = scrubber
+        self.on_save = on_save
+        self.entries: list[CacheEntry] = []
         self._seen: Counter[str] = Counter()
 
-    def lookup(
-        self, role: str, path: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[CacheKey, CachedResponse | None]:
-        """The key of this request's next occurrence, and the cached answer if there is one.
-
-        ``body`` is the scrubbed view of the request body, as matching and cassettes see it.
-        """
-        from pytest_llmeval.traffic.cache import make_key
-
-        key = make_key(role, path, headers, body)
-        self._seen[key.digest] += 1
-        key = replace(key, occurrence=self._seen[key.digest])
-        hit = self.cache.get(key)
-        self.index.append(
-            {
-                "request": len(self.index) + 1,
-                "key": key.digest,
-                "parts": key.parts(),
-                "body": key.body,
-                "outcome": "miss" if hit is None else "hit",
-            }
-        )
-        return key, hit
-
-    def unconsume(self, key: CacheKey) -> None:
-        """A failed attempt is asked again (the SDK retries): the retry is the same occurrence."""
-        self._seen[key.digest] -= 1
-
-    def not_stored(self, why: str) -> None:
-        if self.index:
-            self.index[-1]["outcome"] = f"miss; not stored ({why})"
-
-    def store(self, key: CacheKey, answer: CachedResponse) -> None:
-        self.cache.put(key, answer)
-        if self.index:
-            self.index[-1]["outcome"] = "miss; stored"
+    @property
+    def index(self) -> list[dict[str, Any]]:
+        """This test's requests as the cache saw them, for ``llmeval cache explain``."""
+        return [entry.to_json() for entry in self.entries]
 
     @property
     def misses(self) -> int:
-        return sum(1 for e in self.index if str(e.get("outcome", "")).startswith("miss"))
+        return sum(1 for e in self.entries if e.outcome is not CacheOutcome.HIT)
+
+    def lookup(self, role: str, live: LiveRequest) -> tuple[CacheEntry, CachedResponse | None]:
+        """This request's next occurrence, and the cached answer if there is one.
+
+        Keyed on the scrubbed view of the request, as matching and cassettes see it.
+        """
+        from pytest_llmeval.traffic.cache import key_for
+
+        key = key_for(role, live.path, live.headers, live.canonical_body)
+        self._seen[key.request_digest] += 1
+        occurrence = self._seen[key.request_digest]
+        if occurrence != 1:
+            key = replace(key, occurrence=occurrence)
+        hit = self.cache.get(key)
+        outcome = CacheOutcome.MISS if hit is None else CacheOutcome.HIT
+        entry = CacheEntry(len(self.entries) + 1, key, outcome)
+        self.entries.append(entry)
+        return entry, hit
+
+    def unconsume(self, entry: CacheEntry) -> None:
+        """A failed attempt is asked again (the SDK retries): the retry is the same occurrence."""
+        self._seen[entry.key.request_digest] -= 1
+
+    def not_stored(self, entry: CacheEntry, why: str) -> None:
+        entry.outcome, entry.why = CacheOutcome.NOT_STORED, why
+
+    def store(
+        self,
+        entry: CacheEntry,
+        live: LiveRequest,
+        response: httpx2.Response,
+        body: bytes,
+        duration_s: float,
+    ) -> None:
+        """Keep a usable answer (``body`` decoded), scrubbed as a cassette is: secrets, then the
+        user's hook, then secrets again."""
+        from pytest_llmeval.traffic.cache import CachedResponse
+
+        headers = self.scrubber.response_headers(dict(response.headers.items()))
+        content_type = str(headers.get("content-type", ""))
+        text = self.scrubber.scrub_body(body.decode("utf-8"), content_type)
+        if self.on_save is not None:
+            interaction: dict[str, Any] = {
+                "request": live.view(),
+                "response": {
+                    "status": {"code": response.status_code, "message": ""},
+                    "headers": dict(headers),
+                    "body": text,
+                },
+                "llmeval": {},
+            }
+            self.on_save([interaction])
+            text = self.scrubber.scrub_text(str(interaction["response"].get("body") or ""))
+        answer = CachedResponse(
+            status=response.status_code,
+            headers=_strings(headers),
+            body=text.encode("utf-8"),
+            duration_s=duration_s,
+        )
+        self.cache.put(entry.key, answer)
+        entry.outcome = CacheOutcome.STORED
+
+
+def _strings(headers: Mapping[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in headers.items()}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
@@ -110,28 +110,29 @@ def _from_sse(text: str) -> tuple[str, Usage]:
     return model, usage
 
 
-def parse_response(body: bytes, content_type: str, request_model: str) -> tuple[str, Usage, bool]:
-    """(model, usage, streamed) from a decoded response body; best effort, never raises."""
+def parse_response(body: bytes, content_type: str) -> tuple[str, Usage, bool]:
+    """(model, usage, streamed) from a decoded response body, the model ``""`` where the body
+    does not name it; best effort, never raises."""
     text = body.decode("utf-8", errors="replace")
     if "text/event-stream" in content_type:
         model, usage = _from_sse(text)
-        return model or request_model, usage, True
+        return model, usage, True
     try:
         data = json.loads(text)
     except ValueError:
-        return request_model, Usage(), False
+        return "", Usage(), False
     if not isinstance(data, dict):
-        return request_model, Usage(), False
+        return "", Usage(), False
     if "usage" in data:
-        return str(data.get("model") or request_model), _usage(data["usage"]), False
+        return str(data.get("model") or ""), _usage(data["usage"]), False
     # count_tokens answers {"input_tokens": N}: tokens counted, none billed
-    return request_model, Usage(), False
+    return "", Usage(), False
 
 
 def make_call(
     *,
     endpoint: str,
-    request_model: str,
+    request_model: str | Callable[[], str],
     role: Role,
     source: Source,
     duration_s: float,
@@ -140,7 +141,11 @@ def make_call(
     content_type: str,
     prices: Mapping[str, Price] = DEFAULT_PRICES,
 ) -> Call:
-    model, usage, streamed = parse_response(body, content_type, request_model)
+    """``request_model`` names the model where the response does not (count_tokens, a broken
+    answer); a function giving it is asked only then (it parses the request body)."""
+    model, usage, streamed = parse_response(body, content_type)
+    if not model:
+        model = request_model() if callable(request_model) else request_model
     billed = endpoint.endswith("/messages") and status < 400
     cost = (
         cost_usd(

@@ -27,7 +27,9 @@ from pytest_llmeval.traffic.cassette_names import (
     display_path,
     item_cassette_path,
 )
+from pytest_llmeval.traffic.recording_hooks import RECORDED_HEADER, mark_recorded
 from pytest_llmeval.traffic.scrub import Scrubber
+from pytest_llmeval.traffic.wire import canonical_json
 
 __all__ = [
     "CASSETTE_DIR",
@@ -36,9 +38,10 @@ __all__ = [
     "CassetteFormat",
     "SaveHook",
     "cassette_path",
+    "cassette_text",
     "display_path",
     "item_cassette_path",
-    "match_on",
+    "json_body",
     "read_cassette",
 ]
 
@@ -68,8 +71,6 @@ def _flat_headers(headers: dict[str, Any]) -> dict[str, Any]:
 def _request_order(interaction: Interaction) -> tuple[str, str, bytes]:
     """Sort key: method, URI, body with JSON keys sorted. Identical requests keep their order
     (the sort is stable), which is the order vcrpy plays them back in."""
-    from pytest_llmeval.traffic.cache import canonical_json
-
     request = interaction["request"]
     body = request.get("body") or ""
     raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
@@ -107,6 +108,7 @@ class CassetteFormat:
         request, response = interaction["request"], dict(interaction["response"])
         meta = response.pop("llmeval", None)
         body = response.get("body", {})
+        headers = {k: v for k, v in response["headers"].items() if k != RECORDED_HEADER}
         out: Interaction = {
             "request": {
                 "method": request["method"],
@@ -116,7 +118,7 @@ class CassetteFormat:
             },
             "response": {
                 "status": response["status"],
-                "headers": _flat_headers(self.scrubber.response_headers(response["headers"])),
+                "headers": _flat_headers(self.scrubber.response_headers(headers)),
                 "body": readable_body(body.get("string") if isinstance(body, dict) else body),
             },
         }
@@ -125,7 +127,11 @@ class CassetteFormat:
         return out
 
     def deserialize(self, text: str) -> dict[str, Any]:
-        return {"version": FORMAT_VERSION, "interactions": vcr_form(load(text))}
+        interactions = vcr_form(load(text))
+        for interaction in interactions:
+            response = interaction["response"]
+            mark_recorded(response, response["llmeval"])
+        return {"version": FORMAT_VERSION, "interactions": interactions}
 
 
 class AtomicPersister:
@@ -140,13 +146,8 @@ class AtomicPersister:
         from vcr.serialize import deserialize
 
         path = Path(cassette_path)
-        if self.ignore_existing or not path.is_file():
-            raise CassetteNotFoundError()
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BrokenCassette(path, f"cannot be read ({exc})") from None
-        if not text.strip():
+        text = None if self.ignore_existing else cassette_text(path)
+        if text is None:
             raise CassetteNotFoundError()
         try:
             return deserialize(text, serializer)
@@ -171,8 +172,6 @@ def canonical_body(request: Any) -> bytes:
     cached: bytes | None = getattr(request, "_llmeval_canonical", None)
     if cached is not None:
         return cached
-    from pytest_llmeval.traffic.cache import canonical_json
-
     raw = request.body
     canonical = canonical_json(raw if isinstance(raw, bytes) else (raw or "").encode("utf-8"))
     request._llmeval_canonical = canonical
@@ -185,10 +184,15 @@ def json_body(r1: Any, r2: Any) -> None:
         raise AssertionError("request bodies differ")
 
 
-def match_on() -> tuple[Callable[[Any, Any], None], ...]:
-    from vcr import matchers
-
-    return (matchers.method, matchers.path, matchers.query, json_body)
+def cassette_text(path: Path) -> str | None:
+    """The file's text; ``None`` when there is no cassette (no file, or an empty one)."""
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BrokenCassette(path, f"cannot be read ({exc})") from None
+    return text if text.strip() else None
 
 
 def read_cassette(path: Path) -> list[Interaction]:

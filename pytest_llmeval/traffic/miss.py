@@ -189,20 +189,6 @@ def explain_miss(
     return "\n".join(lines)
 
 
-def recorded_requests(cassette: Any) -> list[Recorded]:
-    """A vcrpy cassette's requests as the miss report sees them (``data`` and
-    ``play_counts`` are vcrpy attributes with no public accessor)."""
-    return [
-        Recorded(
-            method=req.method,
-            path=req.path,
-            body=req.body if isinstance(req.body, bytes) else b"",
-            played=cassette.play_counts[index] > 0,
-        )
-        for index, (req, _) in enumerate(cassette.data)
-    ]
-
-
 def miss_response(request: httpx2.Request, message: str) -> httpx2.Response:
     """A 404 the SDK does not retry (``x-should-retry: false``) carrying the explanation, so
     nobody waits for back-off against a dead address to read "Connection error."."""

@@ -3,35 +3,65 @@
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
+from typing import Any
 
 from pytest_llmeval.traffic.calls import ROLE
 from pytest_llmeval.traffic.scrub import RequestHook, Scrubber
 from pytest_llmeval.traffic.usable import unusable
 from pytest_llmeval.traffic.wire import is_model_request
 
-if TYPE_CHECKING:
-    import httpx2
-
 #: When the call in flight started: its recorded duration is measured from here.
 CALL_START: ContextVar[float] = ContextVar("llmeval_call_start", default=0.0)
+
+#: Put on every answer vcrpy holds (loaded from the file or recorded in this test) and taken
+#: off before the SDK sees it: says that vcrpy played the answer rather than the network, and
+#: with what role and original duration. vcrpy builds the played response from the status,
+#: headers and body alone and has no public way to tell which recording it played.
+RECORDED_HEADER = "x-llmeval-recorded"
+
+
+def mark_recorded(response: dict[str, Any], meta: Mapping[str, Any]) -> None:
+    """Tag a response in vcrpy's form (headers as lists) with its role and duration."""
+    tag = {"role": meta.get("role", "app"), "duration_s": meta.get("duration_s", 0.0)}
+    response["headers"] = {**response["headers"], RECORDED_HEADER: [json.dumps(tag)]}
+
+
+def recorded_meta(headers: Any) -> dict[str, Any] | None:
+    """The tag of a played answer, removed from its headers; ``None`` for a live answer."""
+    value = headers.get(RECORDED_HEADER)
+    if value is None:
+        return None
+    del headers[RECORDED_HEADER]
+    meta: dict[str, Any] = json.loads(value)
+    return meta
 
 
 class RecordingHooks:
     """``before_record_request`` / ``before_record_response`` for one test's cassette."""
 
-    def __init__(self, scrubber: Scrubber, request_hook: RequestHook | None) -> None:
+    def __init__(
+        self,
+        scrubber: Scrubber,
+        request_hook: RequestHook | None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.scrubber = scrubber
+        #: What a recorded call's duration is measured on (see ``accounting``).
+        self.clock = clock
         #: The user's scrub hook for a request alone (``pytest_llmeval_scrub_interaction``).
         self.request_hook = request_hook
-        # The cache lookup, the cache store and a miss report each need the view of the same
-        # live request: scrub it (and run the user's hook) once per request, not per use.
-        self._views: WeakKeyDictionary[httpx2.Request, dict[str, Any]] = WeakKeyDictionary()
+        #: Lower-case names of the request headers a view is made of (see ``live``).
+        self.wanted_headers = frozenset(
+            name.encode("utf-8") for name in scrubber.read_request_headers
+        )
+        # vcrpy hands ``vcr_request`` a fresh deep copy of a request each time it asks
+        # (matching, playing, recording): scrubbed once per distinct request all the same.
+        self._scrubbed: dict[tuple[Any, ...], Any] = {}
 
     def view(
         self, method: str, uri: str, headers: Mapping[str, Any], body: bytes
@@ -52,26 +82,21 @@ class RecordingHooks:
             return None  # only the SDK's calls: other traffic of the test is none of ours
         done = getattr(request, "_llmeval_scrubbed", None)
         if done is not None:
-            return done  # vcrpy asks several times per request; and a scrubbed one is final
-        from vcr.request import Request as VcrRequest
-
+            return done  # a scrubbed request is final
         raw = request.body
         body = raw if isinstance(raw, bytes) else str(raw or "").encode("utf-8")
-        view = self.view(request.method, request.uri, request.headers, body)
-        scrubbed = VcrRequest(
-            view["method"], view["uri"], view["body"].encode("utf-8"), view["headers"]
-        )
-        scrubbed._llmeval_scrubbed = scrubbed
-        request._llmeval_scrubbed = scrubbed
-        return scrubbed
+        key = (request.method, request.uri, body, tuple(request.headers.items()))
+        scrubbed = self._scrubbed.get(key)
+        if scrubbed is None:
+            from vcr.request import Request as VcrRequest
 
-    def live_view(self, request: httpx2.Request) -> dict[str, Any]:
-        """The view of a live request; a copy each time, so a caller may edit it."""
-        view = self._views.get(request)
-        if view is None:
-            view = self.view(request.method, str(request.url), request.headers, request.content)
-            self._views[request] = view
-        return {**view, "headers": dict(view["headers"])}
+            view = self.view(request.method, request.uri, request.headers, body)
+            scrubbed = VcrRequest(
+                view["method"], view["uri"], view["body"].encode("utf-8"), view["headers"]
+            )
+            scrubbed._llmeval_scrubbed = scrubbed
+            self._scrubbed[key] = scrubbed
+        return scrubbed
 
     def before_record_response(self, response: dict[str, Any]) -> dict[str, Any] | None:
         """vcrpy applies this to an answer before recording it: only usable ones, scrubbed,
@@ -90,7 +115,9 @@ class RecordingHooks:
         response["body"]["string"] = self.scrubber.scrub_body(text, content_type).encode("utf-8")
         response["llmeval"] = {
             "role": ROLE.get(),
-            "duration_s": round(time.perf_counter() - CALL_START.get(), 4),
+            "duration_s": round(self.clock() - CALL_START.get(), 4),
             "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+        # What vcrpy saves is also what it plays if the test asks the same again.
+        mark_recorded(response, response["llmeval"])
         return response

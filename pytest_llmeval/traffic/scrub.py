@@ -24,6 +24,7 @@ PLACEHOLDER = "[scrubbed]"
 KEPT_REQUEST_HEADERS = frozenset({"anthropic-version", "anthropic-beta", "content-type", "accept"})
 #: Response headers written: what the SDK needs to parse a replayed answer and to report its id.
 KEPT_RESPONSE_HEADERS = frozenset({"content-type", "request-id"})
+_CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key"})
 _BEARER = re.compile(r"^\s*bearer\s+", re.IGNORECASE)
 #: A credential learned from a request header shorter than this is a test placeholder, not a
 #: secret; replacing it everywhere would mangle bodies.
@@ -49,6 +50,9 @@ class Scrubber:
         self.extra_headers = frozenset(h.lower() for h in extra_headers)
         self.keep_headers = frozenset(h.lower() for h in keep_headers) - self.extra_headers
         self._secrets: set[str] = {s for s in secrets if s}
+        self._replacements = _replacements(self._secrets)
+        # Header values already learned from: the SDK sends the same credential every call.
+        self._seen_credentials: set[str] = set()
 
     @property
     def secrets(self) -> frozenset[str]:
@@ -56,12 +60,19 @@ class Scrubber:
 
     def learn_from_request_headers(self, headers: Mapping[str, str]) -> None:
         """The credential actually sent is a secret even when it came from code, not env."""
-        for name in ("authorization", "x-api-key"):
+        for name in _CREDENTIAL_HEADERS:
             value = headers.get(name)
-            if value:
+            if value and value not in self._seen_credentials:
+                self._seen_credentials.add(value)
                 value = _BEARER.sub("", value).strip()
-                if len(value) >= _MIN_LEARNED:
+                if len(value) >= _MIN_LEARNED and value not in self._secrets:
                     self._secrets.add(value)
+                    self._replacements = _replacements(self._secrets)
+
+    @property
+    def read_request_headers(self) -> frozenset[str]:
+        """Every request header scrubbing reads: those kept, and the credentials it learns."""
+        return KEPT_REQUEST_HEADERS | self.keep_headers | _CREDENTIAL_HEADERS
 
     def request_headers(self, headers: Mapping[str, Any]) -> dict[str, Any]:
         kept = KEPT_REQUEST_HEADERS | self.keep_headers
@@ -72,13 +83,9 @@ class Scrubber:
         return {n.lower(): v for n, v in headers.items() if n.lower() in kept}
 
     def scrub_text(self, text: str) -> str:
-        # Longest first, so a secret that contains another is replaced whole.
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, PLACEHOLDER)
-            # The same value as it stands inside a JSON string (quotes, backslashes escaped).
-            escaped = json.dumps(secret)[1:-1]
-            if escaped != secret:
-                text = text.replace(escaped, PLACEHOLDER)
+        for value in self._replacements:
+            if value in text:
+                text = text.replace(value, PLACEHOLDER)
         return text
 
     def scrub_body(self, text: str, content_type: str) -> str:
@@ -124,6 +131,19 @@ class Scrubber:
             hook(request)
             request["uri"] = self.scrub_text(str(request.get("uri", "")))
             request["body"] = self.scrub_text(str(request.get("body") or ""))
+
+
+def _replacements(secrets: Iterable[str]) -> tuple[str, ...]:
+    """What ``scrub_text`` replaces, in order: longest secret first, so a secret that contains
+    another is replaced whole; each followed by its form inside a JSON string (quotes and
+    backslashes escaped) where that differs."""
+    out: list[str] = []
+    for secret in sorted(secrets, key=len, reverse=True):
+        out.append(secret)
+        escaped = json.dumps(secret)[1:-1]
+        if escaped != secret:
+            out.append(escaped)
+    return tuple(out)
 
 
 _DELTA_FIELDS = {

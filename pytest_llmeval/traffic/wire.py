@@ -10,6 +10,10 @@ from typing import Any
 
 def is_model_request(headers: Any) -> bool:
     """Every request the Anthropic SDK sends carries ``anthropic-version``."""
+    raw = getattr(headers, "raw", None)
+    if isinstance(raw, list):
+        # httpx2.Headers: its ``in`` works out the encoding of every header first.
+        return any(name.lower() == b"anthropic-version" for name, _ in raw)
     return "anthropic-version" in headers
 
 
@@ -22,6 +26,19 @@ def decoded(body: bytes, encoding: str) -> bytes:
     except zlib.error:
         pass
     return body
+
+
+def canonical_json(body: bytes) -> bytes:
+    """A JSON body with its keys sorted and no spaces; any other body as it is.
+
+    Cassette matching and cache keys both use it: the SDK sends nested keys in the
+    caller's order, so two equal requests may differ byte for byte.
+    """
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return body
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
 
 def request_model(body: bytes) -> str:

@@ -1,0 +1,129 @@
+"""Call accounting: what each model call of one test took and cost, and whether the last
+answer to each request was usable.
+
+Durations are read from an injected clock, as pytest-benchmark takes its timer:
+``time.perf_counter`` unless a ``pytest_llmeval_clock`` hook returns another. A test of
+latency budgets passes the stand-in's fake clock, which a reply advances by exactly the time
+it is said to take, so no test of this project reads the wall clock.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from pytest_llmeval.pricing import Price
+from pytest_llmeval.traffic.calls import Call, Role, Source, make_call
+from pytest_llmeval.traffic.recording_hooks import CALL_START
+from pytest_llmeval.traffic.usable import Unusable, unusable
+from pytest_llmeval.traffic.wire import canonical_json, request_model
+
+if TYPE_CHECKING:
+    import httpx2
+
+#: Seconds, from any fixed origin: only differences are used.
+Clock = Callable[[], float]
+
+_FailureKey = tuple[str, str, bytes]
+
+
+def clock_from(hook: Any) -> Clock:
+    """The clock a ``pytest_llmeval_clock`` implementation returns, else ``time.perf_counter``.
+
+    ``hook`` is ``config.hook``; taking it untyped keeps this layer free of pytest.
+    """
+    chosen: Clock | None = hook.pytest_llmeval_clock()
+    return time.perf_counter if chosen is None else chosen
+
+
+def _failure_key(request: httpx2.Request) -> _FailureKey:
+    return request.method, request.url.path, canonical_json(request.content)
+
+
+class CallAccounting:
+    """One test's ``Call`` records, and the requests whose last answer was unusable."""
+
+    def __init__(self, *, clock: Clock = time.perf_counter, prices: Mapping[str, Price]) -> None:
+        self.clock = clock
+        self.prices = prices
+        self.calls: list[Call] = []
+        # By request: an SDK retry that then succeeds sends the same request again and
+        # takes its failure off.
+        self._failed: dict[_FailureKey, str] = {}
+        # Calls in flight now, and whether two ever were: overlapping calls finish in a
+        # different order each run, so their cassette is written in a stable order.
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self.overlapped = False
+
+    @property
+    def failures(self) -> list[str]:
+        """Model calls whose final answer was unusable (error status, broken stream...)."""
+        return list(self._failed.values())
+
+    @contextmanager
+    def in_flight(self) -> Iterator[float]:
+        """One call to the transport below; yields when it started on the clock.
+
+        The start is also where a recording measures the call's duration from (vcrpy calls
+        ``before_record_response`` inside the call, in the same context).
+        """
+        start = self.clock()
+        token = CALL_START.set(start)
+        with self._lock:
+            self._in_flight += 1
+            self.overlapped = self.overlapped or self._in_flight > 1
+        try:
+            yield start
+        finally:
+            CALL_START.reset(token)
+            with self._lock:
+                self._in_flight -= 1
+
+    def answered(
+        self,
+        request: httpx2.Request,
+        *,
+        source: Source,
+        role: Role,
+        duration_s: float,
+        status: int,
+        content_type: str,
+        request_id: str,
+        body: bytes,
+        check: bool = True,
+    ) -> Unusable | None:
+        """Count one answer (``body`` decoded); what makes it unusable, or ``None``.
+
+        ``check=False`` for an answer known to be usable (the cache stores no other).
+        """
+        self.calls.append(
+            make_call(
+                endpoint=request.url.path,
+                request_model=lambda: request_model(request.content),
+                role=role,
+                source=source,
+                duration_s=duration_s,
+                status=status,
+                body=body,
+                content_type=content_type,
+                prices=self.prices,
+            )
+        )
+        problem = unusable(status, content_type, body, request_id) if check else None
+        if problem is None:
+            if self._failed:  # keyed by the canonical body: only worth building to clear one
+                self._failed.pop(_failure_key(request), None)
+        else:
+            self._failed[_failure_key(request)] = problem.describe(request.method, request.url.path)
+        return problem
+
+    def no_answer(self, request: httpx2.Request, exc: Exception) -> None:
+        """No answer at all: the SDK retries it; if the retries fail too, the test errors."""
+        reason = " ".join(str(exc).split())[:200]
+        self._failed[_failure_key(request)] = (
+            f"{request.method} {request.url.path}: no answer ({type(exc).__name__}: {reason})"
+        )

@@ -1,0 +1,69 @@
+"""One live model request on its way through the answer chain, with what the links read of
+it worked out once: its headers as a plain dict, its scrubbed view, its canonical body."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pytest_llmeval.traffic.wire import canonical_json
+
+if TYPE_CHECKING:
+    import httpx2
+
+    from pytest_llmeval.traffic.recording_hooks import RecordingHooks
+
+
+class LiveRequest:
+    """The cassette, the cache and a miss report each read the same request: scrub it (and
+    run the user's hook) once, not per use."""
+
+    def __init__(self, request: httpx2.Request, hooks: RecordingHooks) -> None:
+        self.request = request
+        self._hooks = hooks
+        #: The headers scrubbing and the cache read (``Scrubber.read_request_headers``).
+        self.headers = _plain_headers(request.headers.raw, hooks.wanted_headers)
+        self._view: dict[str, Any] | None = None
+        self._canonical: bytes | None = None
+
+    @property
+    def path(self) -> str:
+        return self.request.url.path
+
+    def view(self) -> dict[str, Any]:
+        """The scrubbed view (what is matched, keyed, shown, written); a copy, to edit."""
+        if self._view is None:
+            request = self.request
+            self._view = self._hooks.view(
+                request.method, str(request.url), self.headers, request.content
+            )
+        return {**self._view, "headers": dict(self._view["headers"])}
+
+    @property
+    def canonical_body(self) -> bytes:
+        """The view's body with JSON keys sorted: what the cassette and the cache match on."""
+        if self._canonical is None:
+            if self._view is None:
+                self.view()
+            assert self._view is not None
+            self._canonical = canonical_json(self._view["body"].encode("utf-8"))
+        return self._canonical
+
+
+def _text(value: bytes) -> str:
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin-1")
+
+
+def _plain_headers(raw: list[tuple[bytes, bytes]], wanted: frozenset[bytes]) -> dict[str, str]:
+    """The ``wanted`` headers (lower-case names) as ``httpx2.Headers.items()`` gives them:
+    names lower-cased, repeated names joined with ", ". Read from the raw pairs, and only
+    those: httpx2 works out its encoding anew for every name and value it decodes."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        lowered = name.lower()
+        if lowered in wanted:
+            key, text = lowered.decode("utf-8"), _text(value)
+            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers

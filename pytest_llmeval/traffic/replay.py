@@ -1,0 +1,145 @@
+"""Replay: the first link of the answer chain when nothing may be recorded.
+
+The cassette is parsed once when the test starts and answers in our own transport: the
+request is matched on method, path, query and JSON body (never headers, as vcrpy would with
+the matchers ``cassettes`` registers), and each recording answers once, in file order. vcrpy
+is not involved: with nothing to record it would only add its patching per test.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from pytest_llmeval.traffic.cassette_form import CassetteProblem, load, vcr_form
+from pytest_llmeval.traffic.cassettes import BrokenCassette, cassette_text
+from pytest_llmeval.traffic.miss import Recorded
+from pytest_llmeval.traffic.wire import canonical_json
+
+if TYPE_CHECKING:
+    import httpx2
+
+
+def _is_model_request(headers: dict[str, Any]) -> bool:
+    # Matched without regard to case, as vcrpy's header dictionary would.
+    return any(name.lower() == "anthropic-version" for name in headers)
+
+
+def _as_bytes(body: Any) -> bytes:
+    return body if isinstance(body, bytes) else str(body or "").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class _Where:
+    """What a request is matched on, besides its body."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, method: str, uri: str) -> _Where:
+        parts = urlsplit(uri)
+        return cls(method, parts.path or "/", tuple(sorted(parse_qsl(parts.query))))
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One recorded interaction, ready to match and to answer with."""
+
+    where: _Where
+    body: bytes
+    canonical: bytes
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    response_body: bytes
+    role: str
+    duration_s: float
+
+    @property
+    def header_values(self) -> dict[str, str]:
+        """The response headers by lower-case name (the last value of a repeated one)."""
+        return {name.lower(): value for name, value in self.headers}
+
+    def response(self, request: httpx2.Request) -> httpx2.Response:
+        import httpx2
+
+        # As vcrpy plays an answer: the recorded reason phrase, when there is one.
+        extensions = {"reason_phrase": self.reason.encode("ascii")} if self.reason else None
+        return httpx2.Response(
+            self.status,
+            headers=list(self.headers),
+            stream=httpx2.ByteStream(self.response_body),
+            extensions=extensions,
+            request=request,
+        )
+
+
+def _recording(interaction: dict[str, Any]) -> Recording:
+    request, response = interaction["request"], interaction["response"]
+    body = _as_bytes(request["body"])
+    meta = response["llmeval"]
+    return Recording(
+        where=_Where.of(request["method"], request["uri"]),
+        body=body,
+        canonical=canonical_json(body),
+        status=response["status"]["code"],
+        reason=str(response["status"].get("message") or ""),
+        headers=tuple((k, v) for k, values in response["headers"].items() for v in values),
+        response_body=_as_bytes(response["body"]["string"]),
+        role=str(meta.get("role") or "app"),
+        duration_s=float(meta.get("duration_s", 0.0)),
+    )
+
+
+class ReplayCassette:
+    """A test's cassette, read once, answering each recorded request once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._recordings: list[Recording] = []
+        self._played: list[bool] = []
+        self._lock = threading.Lock()  # calls a test makes from several threads
+
+    def load(self) -> None:
+        """Read the file; ``BrokenCassette`` if it exists and cannot be used."""
+        text = cassette_text(self.path)
+        if text is None:
+            return  # no cassette: every request is a miss that says so
+        try:
+            interactions = vcr_form(load(text))
+        except CassetteProblem as exc:
+            raise BrokenCassette(self.path, str(exc)) from None
+        self._recordings = [
+            _recording(i) for i in interactions if _is_model_request(i["request"]["headers"])
+        ]
+        self._played = [False] * len(self._recordings)
+
+    def play(self, method: str, uri: str, canonical_body: bytes) -> Recording | None:
+        """The first unplayed recording of this request, now played.
+
+        ``method``, ``uri`` and ``canonical_body`` are of the request's scrubbed view, the body
+        in ``canonical_json`` form.
+        """
+        where = _Where.of(method, uri)
+        with self._lock:
+            for index, recording in enumerate(self._recordings):
+                if self._played[index] or recording.where != where:
+                    continue
+                if recording.canonical == canonical_body:
+                    self._played[index] = True
+                    return recording
+        return None
+
+    def recorded(self) -> list[Recorded]:
+        """The recorded requests as a miss report sees them."""
+        with self._lock:
+            played = list(self._played)
+        return [
+            Recorded(r.where.method, r.where.path, r.body, was_played)
+            for r, was_played in zip(self._recordings, played, strict=True)
+        ]
