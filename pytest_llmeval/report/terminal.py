@@ -87,7 +87,11 @@ def calibration_lines(calibration: RunCalibration | None) -> list[Line]:
         lines.append(
             Line(
                 "calibration: "
-                + ", ".join(f"{c.rubric} {c.status} (kappa {c.kappa:.2f})" for c in good)
+                + ", ".join(
+                    f"{c.rubric} {c.status} (kappa {c.kappa:.2f}"
+                    + (f" >= {c.min_kappa:g})" if c.min_kappa is not None else ")")
+                    for c in good
+                )
             )
         )
     for use in calibration.rubrics:
