@@ -358,7 +358,7 @@ def render(results: Sequence[RubricCalibration], *, min_kappa: float | None = No
             name = f" ({d.id})" if d.id else ""
             lines.append(
                 f"  line {d.line}{name}: human {d.human}, judge {d.judge} "
-                f"(score {d.score:.2f}): {_short(d.reasoning, 100)}"
+                f"(score {d.score:.2f}): {_short(d.reasoning, 160)}"
             )
             lines.append(f"      output: {_short(d.output, 100)}")
     return lines

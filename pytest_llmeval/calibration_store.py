@@ -58,9 +58,14 @@ def merged(
     stored: Mapping[str, RubricCalibration], made: Iterable[RubricCalibration]
 ) -> dict[str, RubricCalibration]:
     """``made`` over ``stored``: each replaces the entry of its key, and any entry of the same
-    rubric name by the same judge (an older text of that rubric)."""
+    rubric name by the same judge (an older text of that rubric). An entry whose figures are
+    the same is kept as it was, with the command that made it: ``llmeval calibrate`` and a
+    suite's test reproduce one calibration, and the file must not flip between the two."""
     result = dict(stored)
     for calibration in made:
+        kept = result.get(calibration.key)
+        if kept is not None and _figures(kept) == _figures(calibration):
+            continue
         for key, old in list(result.items()):
             if old.rubric_name == calibration.rubric_name and (
                 old.judge_model == calibration.judge_model
@@ -68,6 +73,14 @@ def merged(
                 del result[key]
         result[calibration.key] = calibration
     return result
+
+
+def _figures(calibration: RubricCalibration) -> dict[str, Any]:
+    """What was measured, without where the labels were or how the measure was started."""
+    data = calibration.to_json()
+    for where in ("labels", "rerun"):
+        data.pop(where)
+    return data
 
 
 def _document(calibrations: Mapping[str, RubricCalibration]) -> dict[str, Any]:

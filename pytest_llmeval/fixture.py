@@ -41,6 +41,7 @@ class LlmEval:
         judge_client: Callable[[], Any] | None = None,
         calibration_book: CalibrationBook | None = None,
         test_dir: Path | None = None,
+        rootdir: Path | None = None,
     ) -> None:
         self.spec = spec
         self._judge_client = judge_client
@@ -59,6 +60,9 @@ class LlmEval:
         self._calibration_book = calibration_book
         #: Where a relative labels path given to ``calibrate`` is found: the test's directory.
         self._test_dir = test_dir
+        #: Labels paths are kept relative to it, so the calibration file reads the same
+        #: whichever directory pytest ran from.
+        self._rootdir = rootdir
         #: Calibrations this test made, and the rubrics its ``assert_rubric`` calls checked.
         self.calibrations_made: list[RubricCalibration] = []
         self.rubric_checks: list[RubricCheck] = []
@@ -285,14 +289,13 @@ class LlmEval:
         from pytest_llmeval.calibration import Calibration
         from pytest_llmeval.calibration_judge import grade_labels
         from pytest_llmeval.judge import Judge
-        from pytest_llmeval.traffic.cassette_names import display_path
 
         path = Path(labels)
         if not path.is_absolute() and self._test_dir is not None:
             path = self._test_dir / path
         if self._judge is None:
             self._judge = Judge(self.judge_model, self._judge_client)
-        shown = display_path(path.resolve())
+        shown = _relative(path.resolve(), self._rootdir)
         results = grade_labels(
             self._judge,
             path,
@@ -349,3 +352,9 @@ class LlmEval:
         from pytest_llmeval.calibration_checks import CalibrationNotes
 
         return CalibrationNotes(tuple(self.calibrations_made), tuple(self.rubric_checks))
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    if root is not None and path.is_relative_to(root.resolve()):
+        return path.relative_to(root.resolve()).as_posix()
+    return str(path)

@@ -152,6 +152,7 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         judge_client=session.judge_client,
         calibration_book=session.calibration_book(),
         test_dir=item.path.parent,
+        rootdir=item.config.rootpath,
     )
     try:
         yield running.llmeval

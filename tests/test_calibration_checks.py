@@ -50,6 +50,10 @@ def test_the_file_round_trips_and_is_not_rewritten_when_nothing_changed(tmp_path
     assert json.loads(path.read_text())["format"] == FORMAT
     assert read_calibrations(path) == {first.key: first}
     assert save_calibrations(path, [made()]) is None
+    # The same figures from another command (llmeval calibrate, a suite's test): kept as it was.
+    again = RubricCalibration.from_json({**made().to_json(), "rerun": "pytest t.py::t"})
+    assert save_calibrations(path, [again]) is None
+    assert read_calibrations(path)[first.key].rerun == "llmeval again"
     assert save_calibrations(path, [made(wrong=2)]) == path
     assert read_calibrations(path)[first.key].kappa == pytest.approx(0.6)
 

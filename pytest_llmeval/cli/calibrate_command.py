@@ -105,14 +105,15 @@ def rubric_option(spec: str) -> tuple[str, str]:
 class CalibrationPlugin:
     """Collects the labels file as the one test of the run, and keeps what it measured."""
 
-    def __init__(
-        self, labels: Path, rubrics: dict[str, str], threshold: float | None, rerun: str
-    ) -> None:
+    def __init__(self, args: argparse.Namespace, labels: Path, rubrics: dict[str, str]) -> None:
+        self.args = args
         self.labels = labels
         self.rubrics = rubrics
-        self.threshold = threshold
-        self.rerun = rerun
+        self.rootdir = Path.cwd()
         self.result: Calibration | None = None
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.rootdir = config.rootpath
 
     def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> Any:
         if file_path.resolve() != self.labels:
@@ -124,7 +125,10 @@ class CalibrationPlugin:
     def run(self, llmeval: LlmEval) -> None:
         __tracebackhide__ = True
         self.result = llmeval._calibrate(
-            self.labels, self.rubrics, threshold=self.threshold, rerun=self.rerun
+            self.labels,
+            self.rubrics,
+            threshold=self.args.threshold,
+            rerun=rerun_command(self.args, self.rootdir),
         )
 
 
@@ -177,9 +181,22 @@ def pytest_args(args: argparse.Namespace, labels: Path) -> list[str]:
     return argv
 
 
-def _rerun_command(args: argparse.Namespace) -> str:
-    words = ["llmeval", "calibrate", args.labels]
-    words += [f"--rubric={spec}" for spec in args.rubric]
+def _from_root(path: str, rootdir: Path) -> str:
+    absolute = Path(path).resolve()
+    root = rootdir.resolve()
+    return absolute.relative_to(root).as_posix() if absolute.is_relative_to(root) else path
+
+
+def rerun_command(args: argparse.Namespace, rootdir: Path) -> str:
+    """This command as it is run from the rootdir: what the calibration file tells a later run
+    to re-run when the rubric's calibration is stale or too low."""
+    words = ["llmeval", "calibrate", _from_root(args.labels, rootdir)]
+    for spec in args.rubric:
+        name, _, value = spec.partition("=")
+        if value.startswith("@"):
+            file, colons, constant = value[1:].partition("::")
+            value = f"@{_from_root(file, rootdir)}{colons}{constant}"
+        words.append(f"--rubric={name}={value}")
     if args.judge_model:
         words.append(f"--judge-model={args.judge_model}")
     if args.threshold is not None:
@@ -206,7 +223,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return EXIT_LABELS
     import pytest
 
-    plugin = CalibrationPlugin(labels.resolve(), rubrics, args.threshold, _rerun_command(args))
+    plugin = CalibrationPlugin(args, labels.resolve(), rubrics)
     # The step summary belongs to the suite's run in CI, not to this command's.
     summary = os.environ.pop("GITHUB_STEP_SUMMARY", None)
     try:
