@@ -136,3 +136,19 @@ def test_rubric_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     ]:
         with pytest.raises(RubricOptionError, match=problem):
             rubric_option(spec)
+
+
+def test_from_a_subdirectory_the_kept_paths_are_the_rootdirs(pytester, reader_b_judge, monkeypatch):
+    """The calibration file reads the same whichever directory the command ran from."""
+    pytester.makeini("[pytest]\n")
+    grant_labels(pytester.path / "labels.jsonl")
+    (pytester.path / "rubrics").mkdir()
+    (pytester.path / "rubrics" / "grant.txt").write_text(RUBRIC)
+    monkeypatch.chdir(pytester.mkdir("sub"))
+    result = calibrate(pytester, "../labels.jsonl", "--rubric=grant=@../rubrics/grant.txt")
+    assert result.ret == 0, result.stderr.str()
+    stored = json.loads((pytester.path / ".llmeval" / "calibration.json").read_text())
+    (entry,) = stored["rubrics"].values()
+    assert entry["labels"] == "labels.jsonl"
+    assert entry["rerun"] == "llmeval calibrate labels.jsonl --rubric=grant=@rubrics/grant.txt"
+    assert (pytester.path / "cassettes" / "labels" / "calibrate.yaml").is_file()

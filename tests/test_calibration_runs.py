@@ -71,7 +71,9 @@ def test_a_suite_calibration_reproduces_the_textbook_kappa_and_replays_offline(
     wrong = [i + 1 for i, (a, b) in enumerate(GRANTS) if (a == "pass") != (b == "yes")]
     assert f"WRONG {wrong}" in printed
     result.stdout.fnmatch_lines(
-        ["calibrated in this run: grant kappa 0.40 (50 labels, accuracy 70%) -> *calibration.json"]
+        [
+            "calibrated in this run: grant kappa 0.40 (50 labels, accuracy 70%); kept in *calibration.json"
+        ]
     )
     assert len(online.requests) == 50
     (cassette,) = cassettes(pytester.path)

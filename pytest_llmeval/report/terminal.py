@@ -106,7 +106,7 @@ def calibration_lines(calibration: RunCalibration | None) -> list[Line]:
             f"{c.rubric_name} kappa {c.kappa:.2f} ({c.n} labels, accuracy {c.accuracy:.0%})"
             for c in calibration.made
         )
-        saved = f" -> {display_path(Path(calibration.file))}" if calibration.file else ""
+        saved = f"; kept in {display_path(Path(calibration.file))}" if calibration.file else ""
         lines.append(Line(f"calibrated in this run: {made}{saved}"))
     return lines
 
