@@ -39,7 +39,7 @@ class LlmEval:
         threshold: float,
         samples: int = 1,
         judge_client: Callable[[], Any] | None = None,
-        calibration_book: CalibrationBook | None = None,
+        calibration_book: Callable[[], CalibrationBook] | None = None,
         test_dir: Path | None = None,
         rootdir: Path | None = None,
     ) -> None:
@@ -56,7 +56,8 @@ class LlmEval:
         self.sample_scores: list[dict[str, float]] = [self._scores]
         self._sample = 1
         self._first_call = 0
-        #: The run's stored calibrations, which ``assert_rubric`` looks its rubric up in.
+        #: Gives the run's stored calibrations, which ``assert_rubric`` looks its rubric up in
+        #: (the session's, read on first use).
         self._calibration_book = calibration_book
         #: Where a relative labels path given to ``calibrate`` is found: the test's directory.
         self._test_dir = test_dir
@@ -306,7 +307,7 @@ class LlmEval:
         )
         self.calibrations_made.extend(results)
         if self._calibration_book is not None:
-            self._calibration_book.add(results)
+            self._calibration_book().add(results)
         return Calibration(shown, tuple(results))
 
     def _check_calibration(
@@ -315,9 +316,9 @@ class LlmEval:
         """Skip the verdict of a rubric whose calibration is below the required agreement;
         warn, once per rubric, of one never calibrated or stale."""
         __tracebackhide__ = True
-        book = self._calibration_book
-        if book is None:
+        if self._calibration_book is None:
             return
+        book = self._calibration_book()
         from pytest_llmeval.calibration_store import CalibrationFileError
 
         try:

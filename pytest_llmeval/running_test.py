@@ -150,7 +150,7 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         threshold=settings.rubric_threshold,
         samples=settings.samples(spec.samples),
         judge_client=session.judge_client,
-        calibration_book=session.calibration_book(),
+        calibration_book=session.calibration_book,
         test_dir=item.path.parent,
         rootdir=item.config.rootpath,
     )

@@ -82,7 +82,8 @@ class LlmevalSession:
         return self._judge_clients()
 
     def calibration_book(self) -> CalibrationBook:
-        """The stored calibrations, read on first ``assert_rubric`` (per xdist worker)."""
+        """The stored calibrations, built on first ``assert_rubric`` or ``calibrate`` (per
+        xdist worker)."""
         if self._calibration_book is None:
             from pytest_llmeval.calibration_store import CalibrationBook
 

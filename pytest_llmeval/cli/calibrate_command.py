@@ -38,6 +38,11 @@ EXIT_USAGE = 2
 EXIT_NOT_RUN = 3
 EXIT_LABELS = 4
 
+DESCRIPTION = """\
+Grade the labelled outputs of LABELS with the judge, as a test would, and report per rubric
+its agreement with the humans: accuracy, Cohen's kappa with its 95% CI, the confusion table
+and the outputs it gets wrong."""
+
 EPILOG = """\
 Each line of LABELS is a JSON object: {"output": "...", "rubric": "NAME or text",
 "human": "pass" | "fail" | true | false | score in [0, 1], "input": "...", "reference": "...",
@@ -273,7 +278,7 @@ def add_commands(commands: Any) -> None:
     calibrate = commands.add_parser(
         "calibrate",
         help="Measure the judge's agreement with human labels (accuracy, Cohen's kappa)",
-        description=__doc__,
+        description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -304,7 +309,7 @@ def add_commands(commands: Any) -> None:
         "--mode",
         type=_checked(parse_mode),
         metavar="MODE",
-        help="As --llmeval-mode (default: auto)",
+        help="As --llmeval-mode (default: LLMEVAL_MODE, ini llmeval_mode, else auto)",
     )
     calibrate.add_argument("--json", action="store_true", help="The result as JSON on stdout")
     calibrate.set_defaults(handler=cmd_calibrate)
