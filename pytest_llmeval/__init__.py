@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pytest_llmeval.assertions import Grade, LlmevalUsageError
+    from pytest_llmeval.calibration import Calibration
     from pytest_llmeval.fixture import LlmEval
     from pytest_llmeval.judge import JudgeError
     from pytest_llmeval.markers import LlmSpec
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 # Imported on first use: pytest imports this package for the plugin in every run, and a
 # suite without llm tests should pay for none of it.
 _WHERE = {
+    "Calibration": "pytest_llmeval.calibration",
     "Call": "pytest_llmeval.traffic.calls",
     "Grade": "pytest_llmeval.assertions",
     "JudgeError": "pytest_llmeval.judge",
@@ -31,6 +33,7 @@ _WHERE = {
     "acting_as": "pytest_llmeval.traffic.calls",
 }
 __all__ = [
+    "Calibration",
     "Call",
     "Grade",
     "JudgeError",

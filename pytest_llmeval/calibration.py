@@ -5,9 +5,10 @@ A labels file is JSON Lines, one labelled output per line::
     {"output": "...", "rubric": "refund_policy", "human": "pass"}
     {"output": "...", "rubric": "Answers in French.", "input": "...", "human": 0.2}
 
-``rubric`` is a rubric's text or a name the caller maps to one; ``human`` is ``"pass"``,
-``"fail"``, ``true``/``false`` or a score in [0, 1] (passed at or above the threshold).
-``input`` and ``reference`` are optional, as in ``llmeval.grade``.
+``rubric`` is a rubric's text or a name the caller maps to one (a single word that is not
+mapped is refused, not graded as a one-word rubric); ``human`` is ``"pass"``, ``"fail"``,
+``true``/``false`` or a score in [0, 1] (passed at or above the threshold). ``input`` and
+``reference`` are optional, as in ``llmeval.grade``; ``id`` names the line in reports.
 
 Pure: the grading is a function passed in, so the judge's calls go through whatever records
 and replays them (the fixture's cassette, or the ``llmeval calibrate`` command's).
@@ -17,8 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,15 @@ def rubric_key(rubric: str, judge_model: str) -> str:
     """
     digest = hashlib.sha256(f"{judge_model}\n{rubric}".encode()).hexdigest()
     return digest[:16]
+
+
+def text_digest(rubric: str) -> str:
+    """The rubric's text alone, to tell "the text changed" from "the judge changed"."""
+    return hashlib.sha256(rubric.encode()).hexdigest()[:16]
+
+
+def _looks_like_name(text: str) -> bool:
+    return len(text.split()) == 1
 
 
 def _human_label(value: Any, threshold: float, where: str) -> str:
@@ -106,6 +116,13 @@ def load_labels(
         if "human" not in data:
             raise LabelsError(f"{where}: 'human' (the team's verdict) is missing")
         named = _text(data, "rubric", where, required=True) or ""
+        if named not in rubrics and _looks_like_name(named):
+            known = f" (known: {', '.join(sorted(rubrics))})" if rubrics else ""
+            raise LabelsError(
+                f"{where}: rubric {named!r} reads as a name, but no text is given for it"
+                f"{known}; pass its text (rubrics={{...}} to llmeval.calibrate, or "
+                f"--rubric {named}=TEXT to llmeval calibrate), or write the rubric's text here"
+            )
         rubric = rubrics.get(named, named)
         cases.append(
             LabelledCase(
@@ -139,6 +156,29 @@ class Disagreement:
     reasoning: str
     output: str
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "id": self.id,
+            "human": self.human,
+            "judge": self.judge,
+            "score": self.score,
+            "reasoning": self.reasoning,
+            "output": self.output,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Disagreement:
+        return cls(
+            line=int(data["line"]),
+            id=data.get("id"),
+            human=str(data["human"]),
+            judge=str(data["judge"]),
+            score=float(data["score"]),
+            reasoning=str(data.get("reasoning", "")),
+            output=str(data.get("output", "")),
+        )
+
 
 @dataclass(frozen=True)
 class RubricCalibration:
@@ -150,31 +190,100 @@ class RubricCalibration:
     threshold: float
     agreement: Agreement
     disagreements: tuple[Disagreement, ...]
+    #: :func:`text_digest` of the rubric's text: tells a changed text from a changed judge.
+    text_sha: str = ""
+    #: The labels file, as the user would name it.
+    labels: str = ""
+    #: The command that makes this calibration again (``llmeval calibrate ...``, ``pytest ...``).
+    rerun: str = ""
+
+    @property
+    def kappa(self) -> float:
+        return self.agreement.kappa
+
+    @property
+    def accuracy(self) -> float:
+        return self.agreement.accuracy
+
+    @property
+    def n(self) -> int:
+        return self.agreement.n
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        return self.agreement.interval
 
     def to_json(self) -> dict[str, Any]:
         a = self.agreement
         return {
             "rubric": self.rubric_name,
             "key": self.key,
+            "text_sha": self.text_sha,
             "judge_model": self.judge_model,
             "threshold": self.threshold,
+            "labels": self.labels,
+            "rerun": self.rerun,
             "n": a.n,
             "accuracy": a.accuracy,
             "kappa": a.kappa,
             "kappa_ci": list(a.interval) if a.interval is not None else None,
             "confusion": {f"{h}/{j}": n for (h, j), n in sorted(a.confusion.items())},
-            "disagreements": [
-                {
-                    "line": d.line,
-                    "id": d.id,
-                    "human": d.human,
-                    "judge": d.judge,
-                    "score": d.score,
-                    "reasoning": d.reasoning,
-                }
-                for d in self.disagreements
-            ],
+            "disagreements": [d.to_json() for d in self.disagreements],
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RubricCalibration:
+        """What :meth:`to_json` wrote; ``KeyError``/``ValueError``/``TypeError`` otherwise."""
+        ci = data.get("kappa_ci")
+        confusion = {
+            tuple(cell.split("/", 1)): int(count) for cell, count in data["confusion"].items()
+        }
+        return cls(
+            rubric_name=str(data["rubric"]),
+            key=str(data["key"]),
+            judge_model=str(data["judge_model"]),
+            threshold=float(data["threshold"]),
+            agreement=Agreement(
+                n=int(data["n"]),
+                accuracy=float(data["accuracy"]),
+                kappa=float(data["kappa"]),
+                interval=None if ci is None else (float(ci[0]), float(ci[1])),
+                confusion={(h, j): n for (h, j), n in confusion.items()},
+            ),
+            disagreements=tuple(Disagreement.from_json(d) for d in data["disagreements"]),
+            text_sha=str(data.get("text_sha", "")),
+            labels=str(data.get("labels", "")),
+            rerun=str(data.get("rerun", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What ``llmeval.calibrate`` returns: one :class:`RubricCalibration` per rubric of the
+    labels file, in file order, also reachable by rubric name (``calibration["policy"]``)."""
+
+    labels: str
+    rubrics: tuple[RubricCalibration, ...] = field(default_factory=tuple)
+
+    def __getitem__(self, name: str) -> RubricCalibration:
+        for result in self.rubrics:
+            if result.rubric_name == name:
+                return result
+        known = ", ".join(r.rubric_name for r in self.rubrics)
+        raise KeyError(f"no rubric {name!r} in {self.labels} (rubrics: {known})")
+
+    def __iter__(self) -> Iterator[RubricCalibration]:
+        return iter(self.rubrics)
+
+    def __len__(self) -> int:
+        return len(self.rubrics)
+
+    def below(self, min_kappa: float) -> list[RubricCalibration]:
+        """The rubrics whose judge agrees with the labels less than ``min_kappa``."""
+        return [r for r in self.rubrics if r.kappa < min_kappa]
+
+    def render(self, *, min_kappa: float | None = None) -> str:
+        return "\n".join(render(self.rubrics, min_kappa=min_kappa))
 
 
 @dataclass(frozen=True)
@@ -189,6 +298,8 @@ def calibrate(
     *,
     judge_model: str,
     threshold: float,
+    labels: str = "",
+    rerun: str = "",
 ) -> list[RubricCalibration]:
     """Grade every case with ``grade`` and measure agreement per rubric, in file order."""
     by_rubric: dict[str, list[tuple[LabelledCase, JudgeAnswer]]] = {}
@@ -210,20 +321,24 @@ def calibrate(
                 threshold=threshold,
                 agreement=cohen_kappa(pairs),
                 disagreements=wrong,
+                text_sha=text_digest(rubric),
+                labels=labels,
+                rerun=rerun,
             )
         )
     return results
 
 
 def render(results: Sequence[RubricCalibration], *, min_kappa: float | None = None) -> list[str]:
-    """The calibration as the terminal shows it: one block per rubric."""
+    """The calibration as the terminal shows it: per rubric, the figures, the confusion table
+    and each output the judge got wrong."""
     lines: list[str] = []
     for result in results:
         a = result.agreement
         ci = (
             f"95% CI {a.interval[0]:.2f}..{a.interval[1]:.2f}"
             if a.interval is not None
-            else "no CI: one label only"
+            else "no CI: one verdict throughout"
         )
         verdict = ""
         if min_kappa is not None:
@@ -232,17 +347,18 @@ def render(results: Sequence[RubricCalibration], *, min_kappa: float | None = No
             f"{result.rubric_name}: {a.n} labels, accuracy {a.accuracy:.0%}, "
             f"kappa {a.kappa:.2f} ({ci}){verdict}"
         )
-        lines.append(f"  judge {result.judge_model}, threshold {result.threshold}")
-        cells = [
-            f"human {h} / judge {j}: {a.confusion.get((h, j), 0)}"
-            for h in (PASS, FAIL)
-            for j in (PASS, FAIL)
-        ]
-        lines.append("  " + "; ".join(cells))
+        lines.append(f"  judge {result.judge_model}, pass at score >= {result.threshold:g}")
+        lines.append(f"  {'':<12}{'judge pass':>12}{'judge fail':>12}")
+        for human in (PASS, FAIL):
+            counts = [a.confusion.get((human, judge), 0) for judge in (PASS, FAIL)]
+            lines.append(f"  {'human ' + human:<12}{counts[0]:>12}{counts[1]:>12}")
+        if result.disagreements:
+            lines.append(f"  the judge disagrees on {len(result.disagreements)}:")
         for d in result.disagreements:
             name = f" ({d.id})" if d.id else ""
             lines.append(
                 f"  line {d.line}{name}: human {d.human}, judge {d.judge} "
-                f"(score {d.score:.2f}): {_short(d.reasoning, 100)}"
+                f"(score {d.score:.2f}): {_short(d.reasoning, 160)}"
             )
+            lines.append(f"      output: {_short(d.output, 100)}")
     return lines

@@ -17,6 +17,7 @@ DEFAULT_CACHE_SIZE = 1 << 30
 DEFAULT_CACHE_DIR = ".llmeval/cache"
 DEFAULT_HISTORY_DIR = ".llmeval/history"
 BASELINE_FILE = ".llmeval/baseline.json"
+DEFAULT_CALIBRATION_FILE = ".llmeval/calibration.json"
 #: Score a rubric needs when neither the call nor ini names a threshold.
 DEFAULT_RUBRIC_THRESHOLD = 0.7
 #: Samples per llm test when neither CLI, marker nor ini says.

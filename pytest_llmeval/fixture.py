@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,9 @@ from pytest_llmeval.markers import LlmSpec
 from pytest_llmeval.traffic.calls import Call
 
 if TYPE_CHECKING:
+    from pytest_llmeval.calibration import Calibration, RubricCalibration
+    from pytest_llmeval.calibration_checks import CalibrationNotes, RubricCheck
+    from pytest_llmeval.calibration_store import CalibrationBook
     from pytest_llmeval.judge import Judge
     from pytest_llmeval.traffic.recorder import TrafficRecorder
 
@@ -35,6 +39,9 @@ class LlmEval:
         threshold: float,
         samples: int = 1,
         judge_client: Callable[[], Any] | None = None,
+        calibration_book: Callable[[], CalibrationBook] | None = None,
+        test_dir: Path | None = None,
+        rootdir: Path | None = None,
     ) -> None:
         self.spec = spec
         self._judge_client = judge_client
@@ -49,6 +56,17 @@ class LlmEval:
         self.sample_scores: list[dict[str, float]] = [self._scores]
         self._sample = 1
         self._first_call = 0
+        #: Gives the run's stored calibrations, which ``assert_rubric`` looks its rubric up in
+        #: (the session's, read on first use).
+        self._calibration_book = calibration_book
+        #: Where a relative labels path given to ``calibrate`` is found: the test's directory.
+        self._test_dir = test_dir
+        #: Labels paths are kept relative to it, so the calibration file reads the same
+        #: whichever directory pytest ran from.
+        self._rootdir = rootdir
+        #: Calibrations this test made, and the rubrics its ``assert_rubric`` calls checked.
+        self.calibrations_made: list[RubricCalibration] = []
+        self.rubric_checks: list[RubricCheck] = []
 
     @property
     def sample(self) -> int:
@@ -191,11 +209,24 @@ class LlmEval:
         reference: str | None = None,
         name: str | None = None,
         votes: int = 1,
+        min_kappa: float | None = None,
     ) -> Grade:
-        """``grade``, failing the test with rubric, score, reasoning and output when not met."""
+        """``grade``, failing the test with rubric, score, reasoning and output when not met.
+
+        When the rubric's stored calibration (same text, same judge) is below ``min_kappa``
+        (default: ini ``llmeval_min_kappa``), the verdict counts as skipped instead.
+        """
         __tracebackhide__ = True
         from pytest_llmeval.judge import output_text
 
+        if min_kappa is not None and (
+            isinstance(min_kappa, bool)
+            or not isinstance(min_kappa, (int, float))
+            or not -1.0 <= min_kappa <= 1.0
+        ):
+            raise LlmevalUsageError(
+                f"llmeval.assert_rubric(min_kappa={min_kappa!r}): must be a kappa in [-1, 1]"
+            )
         grade = self.grade(
             output,
             rubric,
@@ -205,6 +236,7 @@ class LlmEval:
             name=name,
             votes=votes,
         )
+        self._check_calibration(rubric, name, grade, min_kappa)
         if not grade.passed:
             raise AssertionError(rubric_failure(grade, rubric, output_text(output)))
         return grade
@@ -220,3 +252,110 @@ class LlmEval:
                 + "\n".join(f"  {v}" for v in violations)
             )
         return data
+
+    # --- calibration -------------------------------------------------------------------------
+
+    def calibrate(
+        self,
+        labels: str | os.PathLike[str],
+        rubrics: Mapping[str, str] | None = None,
+        *,
+        threshold: float | None = None,
+    ) -> Calibration:
+        """Grade a file of human-labelled outputs with this test's judge and measure how well
+        it agrees with the humans, rubric by rubric (accuracy, Cohen's kappa with its 95% CI,
+        the confusion table, the outputs it gets wrong).
+
+        ``labels`` is JSON Lines (see ``pytest_llmeval.calibration``), relative to the test's
+        directory; ``rubrics`` maps the rubric names used in it to their text; ``threshold``
+        turns judge scores (and human scores) into pass/fail, by default the ini's
+        ``llmeval_rubric_threshold``. The judge's calls are this test's, recorded and replayed
+        from its cassette; the result is saved for later runs at the run's end.
+        """
+        __tracebackhide__ = True
+        return self._calibrate(
+            labels, rubrics, threshold=threshold, rerun=f"pytest '{self._recorder.nodeid}'"
+        )
+
+    def _calibrate(
+        self,
+        labels: str | os.PathLike[str],
+        rubrics: Mapping[str, str] | None,
+        *,
+        threshold: float | None,
+        rerun: str,
+    ) -> Calibration:
+        """``calibrate``, with the command that re-runs it (``llmeval calibrate`` gives its own)."""
+        __tracebackhide__ = True
+        from pytest_llmeval.calibration import Calibration
+        from pytest_llmeval.calibration_judge import grade_labels
+        from pytest_llmeval.judge import Judge
+
+        path = Path(labels)
+        if not path.is_absolute() and self._test_dir is not None:
+            path = self._test_dir / path
+        if self._judge is None:
+            self._judge = Judge(self.judge_model, self._judge_client)
+        shown = _relative(path.resolve(), self._rootdir)
+        results = grade_labels(
+            self._judge,
+            path,
+            rubrics,
+            threshold=self.default_threshold if threshold is None else threshold,
+            labels=shown,
+            rerun=rerun,
+        )
+        self.calibrations_made.extend(results)
+        if self._calibration_book is not None:
+            self._calibration_book().add(results)
+        return Calibration(shown, tuple(results))
+
+    def _check_calibration(
+        self, rubric: str, name: str | None, grade: Grade, min_kappa: float | None
+    ) -> None:
+        """Skip the verdict of a rubric whose calibration is below the required agreement;
+        warn, once per rubric, of one never calibrated or stale."""
+        __tracebackhide__ = True
+        if self._calibration_book is None:
+            return
+        book = self._calibration_book()
+        from pytest_llmeval.calibration_store import CalibrationFileError
+
+        try:
+            check = book.check(
+                rubric=rubric, name=name, judge_model=self.judge_model, min_kappa=min_kappa
+            )
+        except CalibrationFileError as exc:
+            raise LlmevalUsageError(f"llmeval: calibration file {exc}") from None
+        if check is None:
+            return
+        self.rubric_checks.append(check)
+        if check.skipped:
+            import pytest
+
+            verdict = "pass" if grade.passed else "fail"
+            pytest.skip(
+                f"llmeval: {check.message} (the judge scored {grade.score:.2f}, which would "
+                f"{verdict})"
+            )
+        unvouched = check.status in ("stale", "uncalibrated") and check.min_kappa is not None
+        if unvouched and book.first_warning(check):
+            import warnings
+
+            from pytest_llmeval.session import LlmevalWarning
+
+            warnings.warn(LlmevalWarning(f"llmeval: {check.message}"), stacklevel=3)
+
+    def calibration_notes(self) -> CalibrationNotes | None:
+        """What this test did with calibration, for its result; ``None`` when nothing."""
+        if not self.calibrations_made and not self.rubric_checks:
+            return None
+        from pytest_llmeval.calibration_checks import CalibrationNotes
+
+        return CalibrationNotes(tuple(self.calibrations_made), tuple(self.rubric_checks))
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    if root is not None and path.is_relative_to(root.resolve()):
+        return path.relative_to(root.resolve()).as_posix()
+    return str(path)

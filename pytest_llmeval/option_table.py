@@ -25,6 +25,7 @@ from pytest_llmeval.constants import (
     DEFAULT_CACHE_DIR,
     DEFAULT_CACHE_SIZE,
     DEFAULT_CACHE_TTL_S,
+    DEFAULT_CALIBRATION_FILE,
     DEFAULT_DRIFT_COST_RISE,
     DEFAULT_DRIFT_LATENCY_RISE,
     DEFAULT_DRIFT_SCORE_DROP,
@@ -170,6 +171,35 @@ FAIL_ON_DRIFT = Option(
     action="store_true",
     help="Exit non-zero when drift is flagged, even if every test passed",
 )
+#: The agreement (Cohen's kappa) a rubric's calibration needs for its verdicts to count.
+MIN_KAPPA: Option[float | None] = Option(
+    dest="llmeval_min_kappa",
+    default=None,
+    flag="--llmeval-min-kappa",
+    metavar="KAPPA",
+    help="An assert_rubric verdict counts as skipped when its rubric's calibration is below "
+    "this kappa",
+    ini="llmeval_min_kappa",
+    ini_help="Kappa a rubric's calibration needs for its assert_rubric verdicts to count",
+    parse=parse.score,
+    flag_type=parse.between_0_and_1,
+)
+REQUIRE_CALIBRATION = Option(
+    dest="llmeval_require_calibration",
+    default=False,
+    flag="--llmeval-require-calibration",
+    action="store_true",
+    help="Count the assert_rubric verdicts of a rubric never calibrated, or whose calibration "
+    "is stale, as skipped",
+)
+CALIBRATION_FILE = Option(
+    dest="llmeval_calibration_file",
+    default=Path(DEFAULT_CALIBRATION_FILE),
+    ini="llmeval_calibration_file",
+    ini_help="Where calibrations are kept, relative to the rootdir",
+    parse=Path,
+    under_rootdir=True,
+)
 REPORT_JSON = _report(
     "json", "JSON", "Write the run as JSON (schema: pytest_llmeval/report_schema.json)"
 )
@@ -275,6 +305,9 @@ OPTIONS: tuple[Option[Any], ...] = (
     DRIFT_LATENCY,
     DRIFT_COST,
     FAIL_ON_DRIFT,
+    MIN_KAPPA,
+    REQUIRE_CALIBRATION,
+    CALIBRATION_FILE,
     REPORT_JSON,
     REPORT_HTML,
     REPORT_MD,

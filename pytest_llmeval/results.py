@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pytest_llmeval.calibration_checks import CalibrationNotes, RunCalibration
 from pytest_llmeval.drift import DriftCheck
 from pytest_llmeval.results_schema import validate, validate_test
 from pytest_llmeval.sampling import SampleCounts
@@ -96,6 +97,8 @@ class TestResult:
     #: Why the cassette was left as it was instead of being (re)written, when it was.
     cassette_kept: str | None = None
     sampling: SampleCounts | None = None
+    #: Calibrations the test made and rubrics it checked; the run end gathers them.
+    calibration: CalibrationNotes | None = None
 
     def to_json(self, *, in_process: bool = False) -> dict[str, Any]:
         """The test's entry in the run document; ``in_process`` adds what the xdist controller
@@ -130,6 +133,7 @@ class TestResult:
                 "cache_misses": self.cache_misses,
                 "cassette_kept": self.cassette_kept,
                 "sampling": None if self.sampling is None else self.sampling.to_json(),
+                "calibration": None if self.calibration is None else self.calibration.to_json(),
             }
         return data
 
@@ -175,6 +179,9 @@ def _test_from_json(data: Mapping[str, Any]) -> TestResult:
         cache_misses=local.get("cache_misses"),
         cassette_kept=local.get("cassette_kept"),
         sampling=None if sampling is None else SampleCounts.from_json(sampling),
+        calibration=CalibrationNotes.from_json(local["calibration"])
+        if local.get("calibration")
+        else None,
     )
 
 
@@ -195,6 +202,7 @@ def measure_test(
     misses: int = 0,
     cache_misses: int | None = None,
     cassette_kept: str | None = None,
+    calibration: CalibrationNotes | None = None,
 ) -> TestResult:
     """One test's result from what it did: latency and cost are per-sample means over the app's
     calls, as budgets see them; each score the mean of the samples that recorded it."""
@@ -225,6 +233,7 @@ def measure_test(
         cache_misses=cache_misses,
         cassette_kept=cassette_kept,
         sampling=sampling,
+        calibration=calibration,
     )
 
 
@@ -334,6 +343,8 @@ class RunResult:
     baseline: str | None = None
     #: How many files (shards of one CI run) were merged into this run; ``None`` for one.
     shards: int | None = None
+    #: Calibrations made in the run and those its rubric verdicts relied on; ``None``: none.
+    calibration: RunCalibration | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The run document: the JSON report, a history file, ``llmeval report --json``."""
@@ -351,6 +362,8 @@ class RunResult:
         run["totals"] = self.totals.to_json()
         if self.shards is not None:
             run["shards"] = self.shards
+        if self.calibration is not None:
+            run["calibration"] = self.calibration.to_json()
         return {"format": FORMAT, "run": run, "tests": [t.to_json() for t in self.tests]}
 
     @classmethod
@@ -375,4 +388,7 @@ class RunResult:
             git=None if git is None else GitInfo(git.get("commit"), git.get("branch")),
             baseline=run.get("baseline"),
             shards=run.get("shards"),
+            calibration=RunCalibration.from_json(run["calibration"])
+            if "calibration" in run
+            else None,
         )

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pytest_llmeval import history
+from pytest_llmeval.calibration_checks import summarize
+from pytest_llmeval.calibration_store import save_calibrations
 from pytest_llmeval.drift import DriftCheck, DriftThresholds, compare, flagged
 from pytest_llmeval.files import write_atomic
 from pytest_llmeval.results import GitInfo, RunResult, RunTotals, TestResult
@@ -173,6 +175,10 @@ def finish_run(
         baseline=label if baseline_runs else None,
         totals=RunTotals.of(compared),
         tests=tuple(compared),
+        calibration=summarize(
+            [(t.nodeid, t.calibration) for t in tests if t.calibration is not None],
+            file=str(settings.calibration_file),
+        ),
     )
     end = RunEnd(run, label, len(baseline_runs), flagged(checks), problems=problems)
     end.drift_failed = drift_failed
@@ -190,6 +196,9 @@ def write_outputs(
 ) -> None:
     """The history file, the baseline, the reports: each written alone, its failure noted."""
     run = end.run
+    if run.calibration is not None and run.calibration.made:
+        made, calibration_file = run.calibration.made, settings.calibration_file
+        _attempt(end, "saving the calibration", lambda: save_calibrations(calibration_file, made))
     if not settings.no_history:
         _attempt(
             end,

@@ -103,6 +103,7 @@ class RunningTest:
             misses=len(recorder.misses),
             cache_misses=recorder.cache_misses,
             cassette_kept=self.cassette_kept,
+            calibration=self.llmeval.calibration_notes() if self.llmeval is not None else None,
         )
 
 
@@ -149,6 +150,9 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         threshold=settings.rubric_threshold,
         samples=settings.samples(spec.samples),
         judge_client=session.judge_client,
+        calibration_book=session.calibration_book,
+        test_dir=item.path.parent,
+        rootdir=item.config.rootpath,
     )
     try:
         yield running.llmeval

@@ -19,6 +19,7 @@ from pytest_llmeval.constants import PLACEHOLDER_KEY
 from pytest_llmeval.settings import Settings
 
 if TYPE_CHECKING:
+    from pytest_llmeval.calibration_store import CalibrationBook
     from pytest_llmeval.judge import JudgeClients
     from pytest_llmeval.pricing import Price
     from pytest_llmeval.results import Outcome, TestResult
@@ -44,6 +45,7 @@ class LlmevalSession:
         self._prices: dict[str, Price] | None = None
         self._cache: ResponseCache | None = None
         self._judge_clients: JudgeClients | None = None
+        self._calibration_book: CalibrationBook | None = None
         self._unpriced_warned: set[str] = set()
         self.started = datetime.now(timezone.utc)
         self._run_id = settings.run_id
@@ -78,6 +80,19 @@ class LlmevalSession:
 
             self._judge_clients = JudgeClients()
         return self._judge_clients()
+
+    def calibration_book(self) -> CalibrationBook:
+        """The stored calibrations, built on first ``assert_rubric`` or ``calibrate`` (per
+        xdist worker)."""
+        if self._calibration_book is None:
+            from pytest_llmeval.calibration_store import CalibrationBook
+
+            self._calibration_book = CalibrationBook(
+                self.settings.calibration_file,
+                min_kappa=self.settings.min_kappa,
+                required=self.settings.require_calibration,
+            )
+        return self._calibration_book
 
     @property
     def prices(self) -> dict[str, Price]:

@@ -28,6 +28,7 @@ from pytest_llmeval.constants import (
     DEFAULT_CACHE_DIR,
     DEFAULT_CACHE_SIZE,
     DEFAULT_CACHE_TTL_S,
+    DEFAULT_CALIBRATION_FILE,
     DEFAULT_DRIFT_COST_RISE,
     DEFAULT_DRIFT_LATENCY_RISE,
     DEFAULT_DRIFT_SCORE_DROP,
@@ -85,6 +86,11 @@ class Settings:
     drift_latency_rise: float = DEFAULT_DRIFT_LATENCY_RISE
     drift_cost_rise: float = DEFAULT_DRIFT_COST_RISE
     fail_on_drift: bool = False
+    #: Kappa a rubric's calibration needs for its ``assert_rubric`` verdicts to count.
+    min_kappa: float | None = None
+    #: Verdicts of rubrics never calibrated (or stale) count as skipped too.
+    require_calibration: bool = False
+    calibration_file: Path = Path(DEFAULT_CALIBRATION_FILE)
     report_json: Path | None = None
     report_html: Path | None = None
     report_md: Path | None = None
@@ -197,6 +203,9 @@ def settings_from(sources: Sources) -> Settings:
         drift_latency_rise=resolve(table.DRIFT_LATENCY, sources),
         drift_cost_rise=resolve(table.DRIFT_COST, sources),
         fail_on_drift=resolve(table.FAIL_ON_DRIFT, sources),
+        min_kappa=resolve(table.MIN_KAPPA, sources),
+        require_calibration=resolve(table.REQUIRE_CALIBRATION, sources),
+        calibration_file=resolve(table.CALIBRATION_FILE, sources),
         report_json=resolve(table.REPORT_JSON, sources),
         report_html=resolve(table.REPORT_HTML, sources),
         report_md=resolve(table.REPORT_MD, sources),

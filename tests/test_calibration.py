@@ -53,7 +53,8 @@ def test_labels_resolve_rubric_names_and_human_verdicts(tmp_path: Path) -> None:
 )
 def test_a_bad_line_is_named_with_what_to_fix(tmp_path: Path, line: str, message: str) -> None:
     labels = tmp_path / "labels.jsonl"
-    labels.write_text('{"output": "x", "rubric": "r", "human": "pass"}\n' + line + "\n")
+    first = '{"output": "x", "rubric": "Is polite.", "human": "pass"}\n'
+    labels.write_text(first + line.replace('"r"', '"Is polite."') + "\n")
     with pytest.raises(LabelsError, match=None) as caught:
         load_labels(labels)
     assert message in str(caught.value)

@@ -8,11 +8,17 @@ the real assistant and judge would. With a key, record against Claude instead:
 
     python examples/support_bot/record_with_standin.py            # the cassettes
     python examples/support_bot/record_with_standin.py --history  # history, then the cassettes
+    python examples/support_bot/record_with_standin.py --calibration  # only the calibration's
 
 ``--history`` replaces .llmeval/history with three replay runs of cassettes recorded from
 three good variants of the answers, then records the committed cassettes from a variant whose
 reply to an angry customer is curt: the judge's tone score drops from about 0.87 to 0.7, still
 above the test's threshold, so every test passes and the report flags one drift.
+
+The judge grades the labelled answers of ``tests/labels.jsonl`` as the support team did, except
+on the four in ``LABEL_DISAGREEMENTS``, as real judges go wrong: it counts no words, it is
+lenient with a curt answer, it hears a hedge as no promise. ``--calibration`` records the
+calibration test's cassette and ``llmeval calibrate``'s, and the kept calibration.
 """
 
 from __future__ import annotations
@@ -61,6 +67,42 @@ REASONS = {
 }
 
 
+LABELS = [json.loads(line) for line in (HERE / "tests" / "labels.jsonl").read_text().splitlines()]
+#: The labelled answers the scripted judge grades against the team: score, reasoning.
+LABEL_DISAGREEMENTS = {
+    "policy-07": (
+        7,
+        "States the 30-day limit and offers store credit; looking for an exception "
+        "is a hedge, not a promise of a refund.",
+    ),
+    "tone-04": (7, "Polite and to the point, with no blame; well under 80 words."),
+    "tone-08": (8, "Warm, apologetic and helpful; does not blame the customer; about 70 words."),
+    "reroute-11": (
+        5,
+        "Does not say which brand is better, but turns to choosing a Stride pair: "
+        "a sales pitch more than a note of what support can help with.",
+    ),
+}
+LABEL_REASONS = {
+    "pass": "Meets every criterion of the rubric.",
+    "fail": "Misses at least one criterion of the rubric.",
+}
+
+
+def _labelled_verdict(content: str) -> Reply | None:
+    """The scripted judge's verdict on an answer of labels.jsonl; ``None`` for any other."""
+    for label in LABELS:
+        if f"<output>\n{label['output']}\n</output>" in content:
+            if label["id"] in LABEL_DISAGREEMENTS:
+                score, reasoning = LABEL_DISAGREEMENTS[label["id"]]
+            else:
+                score = 9 if label["human"] == "pass" else 2
+                reasoning = LABEL_REASONS[label["human"]]
+            verdict = json.dumps({"reasoning": reasoning, "score": score})
+            return Reply(text=verdict, input_tokens=640, output_tokens=40, latency=0.2)
+    return None
+
+
 def _classify(message: str) -> str:
     text = message.lower()
     if "money back" in text or "refund" in text:
@@ -86,6 +128,9 @@ def responder(variant: str) -> Callable[[LoggedRequest], Reply]:
 
     def respond(request: LoggedRequest) -> Reply:
         body = request.json() or {}
+        labelled = _labelled_verdict(str(body["messages"][-1]["content"]))
+        if "output_config" in body and labelled is not None:  # calibration's judge
+            return labelled
         if "output_config" in body:  # the judge
             rubric = body["system"][-1]["text"]
             name = (
@@ -113,16 +158,47 @@ def responder(variant: str) -> Callable[[LoggedRequest], Reply]:
     return respond
 
 
-def run(variant: str, *args: str) -> None:
+def run(variant: str, *args: str, paths: tuple[str, ...] = (str(HERE),)) -> None:
     with StandInServer(responder=responder(variant)) as server:
         os.environ.update(ANTHROPIC_BASE_URL=server.url, ANTHROPIC_API_KEY="standin-key-0123456789")
         os.environ.pop("CI", None)
-        code = pytest.main([str(HERE), "-p", "no:cacheprovider", "-q", "--llmeval-no-cache", *args])
+        code = pytest.main([*paths, "-p", "no:cacheprovider", "-q", "--llmeval-no-cache", *args])
     if code != 0:
         raise SystemExit(f"pytest exited {code} for variant {variant}")
 
 
+#: ``llmeval calibrate``, run from this directory, reads the rubrics from the tests themselves.
+CALIBRATE_ARGS = [
+    "calibrate",
+    "tests/labels.jsonl",
+    "--rubric=policy=@tests/test_policy.py::POLICY_RUBRIC",
+    "--rubric=tone=@tests/test_policy.py::TONE_RUBRIC",
+    "--rubric=reroute=@tests/test_reroute.py::REROUTE_RUBRIC",
+]
+
+
+def calibrate() -> None:
+    """The calibration test's cassette, then ``llmeval calibrate``'s."""
+    from pytest_llmeval.cli import main as llmeval
+
+    calibration_test = str(HERE / "tests" / "test_calibration.py")
+    run("final", "--llmeval-mode=rewrite", "--llmeval-no-history", paths=(calibration_test,))
+    with StandInServer(responder=responder("final")) as server:
+        os.environ.update(ANTHROPIC_BASE_URL=server.url, ANTHROPIC_API_KEY="standin-key-0123456789")
+        here = Path.cwd()
+        os.chdir(HERE)
+        try:
+            code = llmeval([*CALIBRATE_ARGS, "--mode=rewrite"])
+        finally:
+            os.chdir(here)
+    if code != 0:
+        raise SystemExit(f"llmeval calibrate exited {code}")
+
+
 def main() -> None:
+    if "--calibration" in sys.argv:
+        calibrate()
+        return
     if "--history" in sys.argv:
         shutil.rmtree(HERE / ".llmeval" / "history", ignore_errors=True)
         for variant in ("good-1", "good-2", "good-3"):

@@ -14,7 +14,12 @@ import sys
 from collections.abc import Sequence
 
 from pytest_llmeval import __version__
-from pytest_llmeval.cli import cache_commands, cassette_commands, history_commands
+from pytest_llmeval.cli import (
+    cache_commands,
+    calibrate_command,
+    cassette_commands,
+    history_commands,
+)
 from pytest_llmeval.cli.cassette_commands import build_check_parser
 from pytest_llmeval.cli.project import dir_options
 from pytest_llmeval.project_ini import ProjectConfigError
@@ -39,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     cassette_commands.add_commands(commands)
     history_commands.add_commands(commands)
     cache_commands.add_commands(commands)
+    calibrate_command.add_commands(commands)
     return parser
 
 

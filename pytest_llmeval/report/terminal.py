@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
+from pytest_llmeval.calibration_checks import RunCalibration
 from pytest_llmeval.drift import DriftCheck
 from pytest_llmeval.money import total_money
 from pytest_llmeval.report import metric_text
-from pytest_llmeval.results import ERROR_OUTCOMES, TestResult
+from pytest_llmeval.results import ERROR_OUTCOMES, RunResult, TestResult
 from pytest_llmeval.traffic.calls import Call
 
 
@@ -38,6 +39,8 @@ class RunEndView(Protocol):
     def notes(self) -> Sequence[str]: ...
     @property
     def drift_failed(self) -> bool: ...
+    @property
+    def run(self) -> RunResult: ...
 
 
 def section_lines(
@@ -66,8 +69,46 @@ def section_lines(
     if end is not None:
         found += [Line(f"llmeval: {problem}", "red") for problem in end.problems]
         found += [Line(f"llmeval: {note}", "yellow") for note in end.notes]
+        found += calibration_lines(end.run.calibration)
         found += [Line(line) for line in drift_lines(end, fail=fail_on_drift)]
     return found
+
+
+def calibration_lines(calibration: RunCalibration | None) -> list[Line]:
+    """The rubrics whose verdicts rest on a calibration (one line), those that do not (a line
+    each, with what to do), and the calibrations this run made."""
+    if calibration is None:
+        return []
+    from pytest_llmeval.traffic.cassettes import display_path
+
+    lines = []
+    good = [u.check for u in calibration.rubrics if u.check.status in ("calibrated", "trusted")]
+    if good:
+        lines.append(
+            Line(
+                "calibration: "
+                + ", ".join(
+                    f"{c.rubric} {c.status} (kappa {c.kappa:.2f}"
+                    + (f" >= {c.min_kappa:g})" if c.min_kappa is not None else ")")
+                    for c in good
+                )
+            )
+        )
+    for use in calibration.rubrics:
+        if use.check.status in ("calibrated", "trusted"):
+            continue
+        tests = f"{len(use.tests)} test(s)"
+        if use.skipped:
+            tests = f"skipped in {len(use.skipped)} of {tests}"
+        lines.append(Line(f"llmeval: {use.check.message} [{tests}]", "yellow"))
+    if calibration.made:
+        made = ", ".join(
+            f"{c.rubric_name} kappa {c.kappa:.2f} ({c.n} labels, accuracy {c.accuracy:.0%})"
+            for c in calibration.made
+        )
+        saved = f"; kept in {display_path(Path(calibration.file))}" if calibration.file else ""
+        lines.append(Line(f"calibrated in this run: {made}{saved}"))
+    return lines
 
 
 def summary_lines(

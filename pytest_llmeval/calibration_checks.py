@@ -1,0 +1,242 @@
+"""What a rubric's verdict is worth, given the calibrations kept: trusted, below the required
+agreement, stale, or never calibrated; and what the run reports of them.
+
+A calibration holds for one rubric text graded by one judge model (``rubric_key``). A rubric
+with a stored calibration for its key is *calibrated*: with ``llmeval_min_kappa`` set it is
+*trusted* at or above it and *below* under it (its ``assert_rubric`` verdicts count as skipped).
+Without one, it is *stale* when the same rubric (same name, or same text) was calibrated with
+another text or another judge, else *uncalibrated*; either is reported, and skipped only under
+``--llmeval-require-calibration``.
+
+Pure: the stored calibrations come in as a mapping (``calibration_store`` reads the file).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pytest_llmeval.calibration import RubricCalibration, rubric_key, text_digest
+
+Status = Literal["calibrated", "trusted", "below", "stale", "uncalibrated"]
+#: The command that calibrates, for messages about a rubric with no calibration to re-run.
+CALIBRATE_HINT = "llmeval calibrate LABELS.jsonl"
+
+
+def display_name(rubric: str, name: str | None) -> str:
+    if name:
+        return name
+    line = " ".join(rubric.split())
+    return line if len(line) <= 40 else line[:39] + "…"
+
+
+@dataclass(frozen=True)
+class RubricCheck:
+    """One ``assert_rubric``'s rubric looked up among the stored calibrations."""
+
+    rubric: str
+    key: str
+    judge_model: str
+    status: Status
+    #: The verdict counts as skipped instead of passed or failed.
+    skipped: bool
+    #: What to tell the user: the figures, why the verdict is not counted, what to run.
+    message: str
+    kappa: float | None = None
+    min_kappa: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rubric": self.rubric,
+            "key": self.key,
+            "judge_model": self.judge_model,
+            "status": self.status,
+            "skipped": self.skipped,
+            "message": self.message,
+            "kappa": self.kappa,
+            "min_kappa": self.min_kappa,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RubricCheck:
+        return cls(
+            rubric=data["rubric"],
+            key=data["key"],
+            judge_model=data["judge_model"],
+            status=data["status"],
+            skipped=bool(data["skipped"]),
+            message=data["message"],
+            kappa=data.get("kappa"),
+            min_kappa=data.get("min_kappa"),
+        )
+
+
+def _figures(found: RubricCalibration) -> str:
+    ci = f", 95% CI {found.interval[0]:.2f}..{found.interval[1]:.2f}" if found.interval else ""
+    return f"kappa {found.kappa:.2f}{ci}, {found.n} labels"
+
+
+def _rerun(found: RubricCalibration | None) -> str:
+    return found.rerun if found is not None and found.rerun else CALIBRATE_HINT
+
+
+def check_rubric(
+    calibrations: Mapping[str, RubricCalibration],
+    *,
+    rubric: str,
+    name: str | None,
+    judge_model: str,
+    min_kappa: float | None,
+    required: bool = False,
+) -> RubricCheck | None:
+    """The rubric's standing; ``None`` when calibration is not in use at all (nothing stored,
+    no ``min_kappa``, not required), so a project that never calibrates hears nothing of it."""
+    shown = display_name(rubric, name)
+    key = rubric_key(rubric, judge_model)
+    found = calibrations.get(key)
+    if found is None and not calibrations and min_kappa is None and not required:
+        return None
+
+    def check(status: Status, skipped: bool, message: str) -> RubricCheck:
+        kappa = found.kappa if found is not None else None
+        return RubricCheck(shown, key, judge_model, status, skipped, message, kappa, min_kappa)
+
+    if found is not None:
+        figures = f"judge {judge_model} agrees with the human labels at {_figures(found)}"
+        if min_kappa is None:
+            return check("calibrated", False, f"rubric {shown!r}: {figures}")
+        if found.kappa >= min_kappa:
+            return check("trusted", False, f"rubric {shown!r}: {figures} (>= {min_kappa:g})")
+        return check(
+            "below",
+            True,
+            f"rubric {shown!r} is not trusted: {figures}, below llmeval_min_kappa "
+            f"{min_kappa:g}, so its verdict counts as skipped. Sharpen the rubric or choose "
+            f"another judge, then recalibrate: {_rerun(found)}",
+        )
+    digest = text_digest(rubric)
+    same_text = [c for c in calibrations.values() if c.text_sha == digest]
+    same_name = [
+        c for c in calibrations.values() if name and c.rubric_name == name and c not in same_text
+    ]
+    if same_text or same_name:
+        earlier = (same_text or same_name)[0]
+        if same_text:
+            why = (
+                f"it was calibrated with judge {earlier.judge_model}, and {judge_model} "
+                "grades it now"
+            )
+        elif earlier.judge_model == judge_model:
+            why = "its text changed since it was calibrated"
+        else:
+            why = (
+                f"its text and its judge (then {earlier.judge_model}) changed since it was "
+                "calibrated"
+            )
+        status: Status = "stale"
+        message = f"rubric {shown!r} has a stale calibration: {why}; recalibrate: {_rerun(earlier)}"
+    else:
+        status = "uncalibrated"
+        message = (
+            f"rubric {shown!r} was never calibrated for judge {judge_model}: nothing says the "
+            f"judge agrees with your team on it; calibrate it: {CALIBRATE_HINT}"
+        )
+    if required:
+        message += " (its verdict counts as skipped: --llmeval-require-calibration)"
+    return check(status, required, message)
+
+
+@dataclass(frozen=True)
+class CalibrationNotes:
+    """What one test did with calibration: the calibrations it made, the rubrics it checked."""
+
+    made: tuple[RubricCalibration, ...] = ()
+    checks: tuple[RubricCheck, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "made": [c.to_json() for c in self.made],
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CalibrationNotes:
+        return cls(
+            made=tuple(RubricCalibration.from_json(c) for c in data.get("made") or ()),
+            checks=tuple(RubricCheck.from_json(c) for c in data.get("checks") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class RubricUse:
+    """A rubric's standing over the run: its check, the tests that used it, those skipped."""
+
+    check: RubricCheck
+    tests: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.check.to_json(),
+            "tests": list(self.tests),
+            "skipped_tests": list(self.skipped),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RubricUse:
+        return cls(
+            RubricCheck.from_json(data),
+            tuple(data.get("tests") or ()),
+            tuple(data.get("skipped_tests") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class RunCalibration:
+    """The run document's ``run.calibration``: calibrations made in the run, and the
+    calibration behind each rubric its ``assert_rubric`` calls used."""
+
+    made: tuple[RubricCalibration, ...] = ()
+    rubrics: tuple[RubricUse, ...] = ()
+    #: Where ``made`` is kept for later runs; said on the terminal, not written to the document.
+    file: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "made": [c.to_json() for c in self.made],
+            "rubrics": [r.to_json() for r in self.rubrics],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RunCalibration:
+        return cls(
+            made=tuple(RubricCalibration.from_json(c) for c in data.get("made") or ()),
+            rubrics=tuple(RubricUse.from_json(r) for r in data.get("rubrics") or ()),
+        )
+
+
+def summarize(
+    notes: Sequence[tuple[str, CalibrationNotes]], *, file: str | None = None
+) -> RunCalibration | None:
+    """The run's calibration from each test's notes (``(nodeid, notes)``); ``None`` when no
+    test calibrated or checked a rubric. A rubric checked by several tests (or samples) is one
+    entry, in the order first seen."""
+    made: dict[str, RubricCalibration] = {}
+    uses: dict[tuple[str, str], tuple[RubricCheck, list[str], list[str]]] = {}
+    for nodeid, note in notes:
+        for calibration in note.made:
+            made[calibration.key] = calibration  # the last made wins, as in the file
+        for check in note.checks:
+            _, tests, skipped = uses.setdefault((check.key, check.status), (check, [], []))
+            if nodeid not in tests:
+                tests.append(nodeid)
+            if check.skipped and nodeid not in skipped:
+                skipped.append(nodeid)
+    if not made and not uses:
+        return None
+    return RunCalibration(
+        made=tuple(made.values()),
+        rubrics=tuple(RubricUse(c, tuple(t), tuple(s)) for c, t, s in uses.values()),
+        file=file if made else None,
+    )
