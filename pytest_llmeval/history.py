@@ -2,7 +2,9 @@
 
 File names sort by time and carry the mode and run id
 (``20261128T101500123456Z_live_<id>_<n>.json``), so finding the baseline window lists the
-directory and opens only the files it keeps. An interrupted run's file ends in
+directory once and opens only the files it keeps: a :class:`Listing` is that one listing, and a
+command that needs several things of the history (a run, then the runs before it) passes it
+around instead of listing again. An interrupted run's file ends in
 ``.incomplete.json``: the window passes over it by name, so it never enters a baseline. Runs
 that share a run id (shards of one CI run, ``LLMEVAL_RUN_ID``) are merged on reading.
 
@@ -15,12 +17,13 @@ line (:func:`document_text`).
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
 import secrets
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -49,12 +52,18 @@ class HistoryWarning(UserWarning):
 
 @dataclass(frozen=True)
 class RunFile:
-    path: Path
+    directory: Path
+    name: str
     stamp: str
     mode: str
     run_id: str
     #: The run was interrupted: never part of a baseline.
     incomplete: bool = False
+
+    @property
+    def path(self) -> Path:
+        # Built when asked: a listing of thousands of names opens a handful of them.
+        return self.directory / self.name
 
 
 def safe_id(run_id: str) -> str:
@@ -93,17 +102,62 @@ def write_run(directory: Path, run: RunResult, stamp: str) -> Path:
     return write_document(directory / name, run)
 
 
+class Listing:
+    """The run files of one history directory, listed once.
+
+    Names sort by time (stamp first), so the newest runs are found from the end of the sorted
+    names and a name is parsed only when a search reaches it: a window of five runs costs the
+    same in a history of a hundred runs or of five thousand, bar the listing itself.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        try:
+            names = os.listdir(directory)
+        except (FileNotFoundError, NotADirectoryError):
+            names = []
+        self._names = sorted(name for name in names if name.endswith(".json"))
+
+    def _parse(self, name: str) -> RunFile | None:
+        match = _NAME.match(name)
+        if match is None:
+            return None
+        stamp, mode, run_id, incomplete = match.groups()
+        return RunFile(self.directory, name, stamp, mode, run_id, bool(incomplete))
+
+    def files(self) -> list[RunFile]:
+        """Every run file, oldest first."""
+        return [f for f in map(self._parse, self._names) if f is not None]
+
+    def newest_first(self, before: str | None = None) -> Iterator[RunFile]:
+        """Run files from the newest back, only those stamped before ``before`` when given."""
+        # A name starts with its stamp, and no stamp is a prefix of another (each ends in Z):
+        # names before ``before`` in sort order are exactly the files stamped before it.
+        end = len(self._names) if before is None else bisect.bisect_left(self._names, before)
+        for index in range(end - 1, -1, -1):
+            run_file = self._parse(self._names[index])
+            if run_file is not None:
+                yield run_file
+
+    def of_run(self, run_id: str) -> list[RunFile]:
+        """The files of one run (its shards), oldest first."""
+        wanted = safe_id(run_id)
+        marker = f"_{wanted}_"  # a cheap test first: most names are other runs
+        found = (self._parse(name) for name in self._names if marker in name)
+        return [f for f in found if f is not None and f.run_id == wanted]
+
+    def latest(self) -> RunFile | None:
+        return next(self.newest_first(), None)
+
+
+def listing(history: Path | Listing) -> Listing:
+    """``history`` listed, unless it already is."""
+    return history if isinstance(history, Listing) else Listing(history)
+
+
 def list_runs(directory: Path) -> list[RunFile]:
     """Every run file by name alone, oldest first; nothing is opened."""
-    if not directory.is_dir():
-        return []
-    found = []
-    for entry in os.scandir(directory):
-        match = _NAME.match(entry.name)
-        if match and entry.is_file():
-            stamp, mode, run_id, incomplete = match.groups()
-            found.append(RunFile(Path(entry.path), stamp, mode, run_id, bool(incomplete)))
-    return sorted(found, key=lambda f: (f.stamp, f.path.name))
+    return Listing(directory).files()
 
 
 def load(path: Path) -> RunResult | None:
@@ -177,7 +231,7 @@ def merged_totals(shards: Sequence[RunResult], tests: Sequence[TestResult]) -> R
 
 
 def read_window(
-    directory: Path,
+    history: Path | Listing,
     *,
     mode: str,
     limit: int,
@@ -188,10 +242,9 @@ def read_window(
     oldest first, shards merged; opens only those."""
     by_id: dict[str, list[RunFile]] = {}
     order: list[str] = []
-    for run_file in reversed(list_runs(directory)):
-        if run_file.mode != mode or run_file.run_id == exclude_run_id or run_file.incomplete:
-            continue
-        if before is not None and run_file.stamp >= before:
+    excluded = None if exclude_run_id is None else safe_id(exclude_run_id)
+    for run_file in listing(history).newest_first(before):
+        if run_file.mode != mode or run_file.run_id == excluded or run_file.incomplete:
             continue
         if run_file.run_id not in by_id:
             if len(order) == limit:
@@ -209,10 +262,9 @@ def read_window(
     return runs
 
 
-def find_run(directory: Path, run_id: str) -> RunResult | None:
+def find_run(history: Path | Listing, run_id: str) -> RunResult | None:
     """A run by id, its shards merged."""
-    wanted = safe_id(run_id)
-    files = [f for f in list_runs(directory) if f.run_id == wanted]
+    files = listing(history).of_run(run_id)
     loaded = [r for r in (load(f.path) for f in files) if r is not None]
     return merge(loaded) if loaded else None
 
@@ -220,7 +272,7 @@ def find_run(directory: Path, run_id: str) -> RunResult | None:
 def all_runs(directory: Path, files: Iterable[RunFile] | None = None) -> list[RunResult]:
     """Every run, shards merged, oldest first: for ``llmeval runs`` and full reports."""
     grouped: dict[str, list[RunFile]] = {}
-    for run_file in files if files is not None else list_runs(directory):
+    for run_file in files if files is not None else Listing(directory).files():
         grouped.setdefault(run_file.run_id, []).append(run_file)
     runs = []
     for group in grouped.values():

@@ -104,18 +104,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pytest_llmeval.run_end import CHART_RUNS, write_html, write_markdown
 
     directory = history_dir(args)
-    # File names alone find the run and its predecessors; only those files are opened.
-    files = history.list_runs(directory)
-    run_id: str = args.run_id or (files[-1].run_id if files else "")
-    run = history.find_run(directory, run_id) if run_id else None
+    # One listing: file names alone find the run and, for the charts, its predecessors; only
+    # those files are opened.
+    files = history.Listing(directory)
+    latest = files.latest()
+    run_id: str = args.run_id or (latest.run_id if latest else "")
+    run = history.find_run(files, run_id) if run_id else None
     if run is None:
         # A run whose every file was skipped as unreadable is named, not reported as absent.
         where = shown(directory) if directory.is_dir() else f"{shown(directory)} (no history)"
         print(f"no readable run {run_id or 'at all'} in {where}", file=sys.stderr)
         return 1
-    first_stamp = min(f.stamp for f in files if f.run_id == history.safe_id(run_id))
-    # The charts' history: earlier runs of the same mode, as a live report would show.
-    earlier = history.read_window(directory, mode=run.mode, limit=CHART_RUNS, before=first_stamp)
+    earlier: list[RunResult] = []
+    if args.html:
+        # The charts' history: earlier runs of the same mode, as a live report would show.
+        first_stamp = files.of_run(run_id)[0].stamp
+        earlier = history.read_window(files, mode=run.mode, limit=CHART_RUNS, before=first_stamp)
     to_stdout = args.json == "-"
     if args.json and not to_stdout:
         history.write_document(Path(args.json), run)
@@ -124,7 +128,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.html:
         write_html(Path(args.html), run, earlier)
     if to_stdout:
-        _print_json(run.to_json())
+        print(history.document_text(run), end="")
     elif not (args.json or args.md or args.html):
         from pytest_llmeval.report.markdown import render_markdown
 
@@ -147,9 +151,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from pytest_llmeval.report import metric_text
 
     directory = history_dir(args)
+    files = history.Listing(directory)  # listed once for both runs
     runs = []
     for run_id in (args.run_a, args.run_b):
-        run = history.find_run(directory, run_id)
+        run = history.find_run(files, run_id)
         if run is None:
             print(f"no readable run {run_id} in {shown(directory)}", file=sys.stderr)
             return 2
