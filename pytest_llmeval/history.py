@@ -44,6 +44,9 @@ INCOMPLETE = "incomplete"
 #: How many schema violations a skipped file's warning lists: enough to find the fault.
 _SHOWN_VIOLATIONS = 3
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
+#: Up to this many runs' files are found by one search of the names; for more, parsing every
+#: name is quicker than a search for any of so many ids.
+_SEARCHED_IDS = 16
 
 
 class HistoryWarning(UserWarning):
@@ -139,12 +142,58 @@ class Listing:
             if run_file is not None:
                 yield run_file
 
+    def newest_run_ids(
+        self,
+        limit: int | None = None,
+        *,
+        mode: str | None = None,
+        before: str | None = None,
+        exclude: str | None = None,
+        complete: bool = False,
+    ) -> list[str]:
+        """The ids (as in file names) of the newest ``limit`` runs, newest first: every run with
+        ``None``; only runs of ``mode``, with a file stamped before ``before``, other than
+        ``exclude``, with a complete file, when given."""
+        excluded = None if exclude is None else safe_id(exclude)
+        found: list[str] = []
+        seen: set[str] = set()
+        for run_file in self.newest_first(before):
+            if (
+                run_file.run_id in seen
+                or run_file.run_id == excluded
+                or (mode is not None and run_file.mode != mode)
+                or (complete and run_file.incomplete)
+            ):
+                continue
+            if len(found) == limit:
+                break
+            found.append(run_file.run_id)
+            seen.add(run_file.run_id)
+        return found
+
+    def of_runs(self, run_ids: Iterable[str]) -> dict[str, list[RunFile]]:
+        """The files of each run (its shards), oldest first, in one pass over the names.
+
+        Shards of a run need not be next to each other: another run may have started between
+        them, so each run's files are searched for through the whole listing.
+        """
+        wanted = {safe_id(run_id): run_id for run_id in run_ids}
+        found: dict[str, list[RunFile]] = {run_id: [] for run_id in wanted.values()}
+        if not wanted:
+            return found
+        names: Iterable[str] = self._names
+        if len(wanted) <= _SEARCHED_IDS:  # a cheap test first, in C: most names are other runs
+            marker = re.compile("|".join(re.escape(f"_{name_id}_") for name_id in wanted))
+            names = filter(marker.search, names)
+        for name in names:
+            run_file = self._parse(name)
+            if run_file is not None and run_file.run_id in wanted:
+                found[wanted[run_file.run_id]].append(run_file)
+        return found
+
     def of_run(self, run_id: str) -> list[RunFile]:
         """The files of one run (its shards), oldest first."""
-        wanted = safe_id(run_id)
-        marker = f"_{wanted}_"  # a cheap test first: most names are other runs
-        found = (self._parse(name) for name in self._names if marker in name)
-        return [f for f in found if f is not None and f.run_id == wanted]
+        return self.of_runs([run_id])[run_id]
 
     def latest(self) -> RunFile | None:
         return next(self.newest_first(), None)
@@ -240,21 +289,15 @@ def read_window(
 ) -> list[RunResult]:
     """The last ``limit`` complete runs of ``mode`` (stamped before ``before``, when given),
     oldest first, shards merged; opens only those."""
-    by_id: dict[str, list[RunFile]] = {}
-    order: list[str] = []
-    excluded = None if exclude_run_id is None else safe_id(exclude_run_id)
-    for run_file in listing(history).newest_first(before):
-        if run_file.mode != mode or run_file.run_id == excluded or run_file.incomplete:
-            continue
-        if run_file.run_id not in by_id:
-            if len(order) == limit:
-                break
-            order.append(run_file.run_id)
-            by_id[run_file.run_id] = []
-        by_id[run_file.run_id].append(run_file)
+    files = listing(history)
+    chosen = files.newest_run_ids(
+        limit, mode=mode, before=before, exclude=exclude_run_id, complete=True
+    )
+    shards = files.of_runs(chosen)
     runs = []
-    for run_id in reversed(order):
-        loaded = [r for r in (load(f.path) for f in by_id[run_id]) if r is not None]
+    for run_id in reversed(chosen):
+        usable = [f for f in shards[run_id] if f.mode == mode and not f.incomplete]
+        loaded = [r for r in (load(f.path) for f in usable) if r is not None]
         # A file renamed by hand still says what it is inside: trust the document too.
         complete = [r for r in loaded if r.complete]
         if complete:

@@ -298,6 +298,25 @@ def test_report_opens_only_the_files_it_shows(tmp_path, capsys, monkeypatch):
     assert "Runs charted</dt><dd>3</dd>" in (tmp_path / "r.html").read_text()
 
 
+def test_runs_lists_the_last_runs_of_a_mode(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    directory = _history(tmp_path / ".llmeval" / "history")
+    live = json.loads(next(directory.iterdir()).read_text())
+    live["run"].update(id="nightly-1", mode="live", started_at="2026-11-28T09:00:00+00:00")
+    (directory / "20261128T090000Z_live_nightly-1_00.json").write_text(json.dumps(live))
+    assert main(["runs", "--json", "--last", "2"]) == 0
+    assert [r["id"] for r in json.loads(capsys.readouterr().out)["runs"]] == RUN_IDS[1:]
+    assert main(["runs", "--json", "--mode", "live"]) == 0
+    assert [r["id"] for r in json.loads(capsys.readouterr().out)["runs"]] == ["nightly-1"]
+    assert main(["runs", "--mode", "replay", "--last", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith(RUN_IDS[-1])
+    assert main(["runs"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "4 run(s) in .llmeval/history"
+    with pytest.raises(SystemExit):
+        main(["runs", "--last", "0"])
+    assert "must be 1 or more" in capsys.readouterr().err
+
+
 def test_json_shapes_are_in_the_help(capsys):
     for command in ("runs", "report", "compare"):
         with pytest.raises(SystemExit):

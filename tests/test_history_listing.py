@@ -170,3 +170,35 @@ def test_a_run_with_no_tests_is_still_one_document() -> None:
     text = history.document_text(_run("r1"))
     assert text.splitlines()[-2:] == [' "tests": []', "}"]
     assert json.loads(text)["tests"] == []
+
+
+# --- shards found wherever they stand --------------------------------------------------------
+
+
+def test_a_window_run_keeps_shards_that_another_run_started_between(tmp_path: Path) -> None:
+    history.write_run(tmp_path, _run("ci-1", _test("t.py::a", "passed")), "20261128T100000Z")
+    history.write_run(tmp_path, _run("other", _test("t.py::a", "passed")), "20261128T100100Z")
+    history.write_run(tmp_path, _run("ci-1", _test("t.py::b", "passed")), "20261128T100200Z")
+    (newest,) = history.read_window(tmp_path, mode="live", limit=1)
+    assert newest.id == "ci-1" and newest.shards == 2
+    assert [t.nodeid for t in newest.tests] == ["t.py::a", "t.py::b"]
+
+
+def test_in_a_window_too_the_later_shard_wins_a_repeated_test(tmp_path: Path) -> None:
+    history.write_run(tmp_path, _run("ci-1", _test("t.py::a", "failed")), "20261128T100000Z")
+    history.write_run(tmp_path, _run("ci-1", _test("t.py::a", "passed")), "20261128T100100Z")
+    (run,) = history.read_window(tmp_path, mode="live", limit=5)
+    assert [t.outcome for t in run.tests] == ["passed"]
+    assert history.find_run(tmp_path, "ci-1") == run
+
+
+def test_many_runs_are_found_by_parsing_every_name(tmp_path: Path) -> None:
+    for n in range(40):  # more ids than one search of the names takes
+        _write(tmp_path, f"202611{n // 24 + 10:02d}T{n % 24:02d}0000Z", f"r{n}")
+    listing = history.Listing(tmp_path)
+    ids = listing.newest_run_ids(30)
+    assert ids == [f"r{n}" for n in range(39, 9, -1)]
+    assert {run_id: len(files) for run_id, files in listing.of_runs(ids).items()} == {
+        run_id: 1 for run_id in ids
+    }
+    assert listing.newest_run_ids(3, mode="replay") == []

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.cli.project import dir_options, history_dir, shown
 from pytest_llmeval.cli.table import aligned
+from pytest_llmeval.constants import Mode
 from pytest_llmeval.money import total_money
 
 if TYPE_CHECKING:
@@ -37,6 +38,13 @@ With --json, one JSON document on stdout instead of the table (same exit codes):
 """
 
 
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
+
+
 def _print_json(document: Any) -> None:
     print(json.dumps(document, indent=1))
 
@@ -46,11 +54,17 @@ def _flagged(run: RunResult) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    """Every run in the history, oldest first: id, mode, start, outcome, cost, drift."""
+    """Every run in the history (or the last ``--last`` of ``--mode``), oldest first: id, mode,
+    start, outcome, cost, drift."""
     from pytest_llmeval import history
 
     directory = history_dir(args)
-    runs = history.all_runs(directory)
+    # Chosen by file name; only the chosen runs' files are opened.
+    files = history.Listing(directory)
+    chosen = files.newest_run_ids(args.last, mode=args.mode)
+    runs = history.all_runs(
+        directory, [f for group in files.of_runs(chosen).values() for f in group]
+    )
     if args.json:
         _print_json(
             {
@@ -211,6 +225,10 @@ def add_commands(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     runs.add_argument("--json", action="store_true", help="A JSON document on stdout")
+    runs.add_argument(
+        "--last", type=_positive, metavar="N", help="Only the newest N runs (default: every run)"
+    )
+    runs.add_argument("--mode", choices=[m.value for m in Mode], help="Only runs made in this mode")
     runs.set_defaults(handler=cmd_runs)
 
     report = commands.add_parser(
