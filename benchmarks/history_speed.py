@@ -219,16 +219,18 @@ def _cpu_note(cpu_a: list[float], cpu_b: list[float]) -> str:
     return f"CPU time: A median {a:.3f} s, B median {b:.3f} s (ratio {a / b:.2f})"
 
 
-#: What the profile (cProfile of each command, 5,000 runs of 500 tests) shows when a figure
-#: misses its target; the history size itself costs one directory listing (~5 ms).
+#: What the profile shows when a figure misses its target (5,000 runs of 500 tests, CPU time and
+#: cProfile); the history size itself costs one directory listing (~4 ms).
 WHY_MISSED = [
-    "the end of a run is mostly pytest's own end and the plugin's drift over the run's tests "
-    "and the terminal summary; the window read (5 files) and the run's file are the note below",
-    "a fixed cost: interpreter and CLI imports (yaml and the traffic modules through the "
-    "cassette commands), then one 500-test file read (json.loads, schema check, typed build)",
-    "a fixed cost: interpreter and CLI imports, then two 500-test files read and compared",
-    "rendering the page (report/html.py: ~60% of the command, cProfile), then the 11 files "
-    "read (run and 10 charted: json.loads, schema check and the typed build, ~1/3)",
+    "on a shared machine wall time is several times the CPU time (below); besides the history "
+    "work (note), the end of a run is pytest's own end, drift over the run's tests and the summary",
+    "a fixed cost: interpreter start and CLI imports (~0.15 s CPU; yaml and the traffic modules "
+    "come in through the cassette commands), then one 500-test file read (~22 ms CPU)",
+    "a fixed cost: interpreter start and CLI imports (~0.15 s CPU), then two 500-test files "
+    "read (~22 ms CPU each) and compared",
+    "rendering the page: report/html.py ~0.36 s CPU (ElementTree serialising ~57k elements, "
+    "cProfile), 11 files read (~22 ms CPU each: json.loads, schema check, typed build) and "
+    "turned back into documents for the renderer (~0.07 s), start-up and imports (~0.15 s)",
 ]
 
 
