@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_llmeval import history
 from pytest_llmeval.calibration_checks import summarize
@@ -19,7 +20,9 @@ from pytest_llmeval.calibration_store import save_calibrations
 from pytest_llmeval.drift import DriftCheck, DriftThresholds, compare, flagged
 from pytest_llmeval.files import write_atomic
 from pytest_llmeval.results import GitInfo, RunResult, RunTotals, TestResult
-from pytest_llmeval.settings import Settings
+
+if TYPE_CHECKING:  # settings imports pytest: `llmeval report` needs neither
+    from pytest_llmeval.settings import Settings
 
 #: How many earlier runs the HTML report charts.
 CHART_RUNS = 10

@@ -9,11 +9,13 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 
 from pytest_llmeval.cli import main
+from pytest_llmeval.history import HistoryWarning
 from pytest_llmeval.results_schema import validate
 from pytest_llmeval.traffic.cache import ResponseCache
 
@@ -272,6 +274,47 @@ def test_runs_report_and_compare_write_json_for_scripts(tmp_path, capsys, monkey
         "ci",
         "history",
     }
+
+
+def test_report_opens_only_the_files_it_shows(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    directory = _history(tmp_path / ".llmeval" / "history")
+    # Broken files that only a read of the chart window would open: one of the same mode,
+    # and one of another mode that even the charts must pass over by its name.
+    (directory / "20200101T000000Z_replay_old_00.json").write_text("{broken")
+    (directory / "20261128T104820000000Z_live_other_00.json").write_text("{broken")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["report", "--md", "r.md"]) == 0
+        assert main(["report", "--json", "r.json"]) == 0
+        assert main(["compare", RUN_IDS[0], RUN_IDS[2], "--json"]) == 0
+    capsys.readouterr()
+    with pytest.warns(HistoryWarning) as caught:
+        assert main(["report", "--html", "r.html"]) == 0
+    assert [str(w.message).split(": ")[1] for w in caught] == [
+        f"skipped history file {directory / '20200101T000000Z_replay_old_00.json'}"
+    ]
+    # The two earlier runs of the example, charted with the latest; the broken one skipped.
+    assert "Runs charted</dt><dd>3</dd>" in (tmp_path / "r.html").read_text()
+
+
+def test_runs_lists_the_last_runs_of_a_mode(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    directory = _history(tmp_path / ".llmeval" / "history")
+    live = json.loads(next(directory.iterdir()).read_text())
+    live["run"].update(id="nightly-1", mode="live", started_at="2026-11-28T09:00:00+00:00")
+    (directory / "20261128T090000Z_live_nightly-1_00.json").write_text(json.dumps(live))
+    assert main(["runs", "--json", "--last", "2"]) == 0
+    assert [r["id"] for r in json.loads(capsys.readouterr().out)["runs"]] == RUN_IDS[1:]
+    assert main(["runs", "--json", "--mode", "live"]) == 0
+    assert [r["id"] for r in json.loads(capsys.readouterr().out)["runs"]] == ["nightly-1"]
+    assert main(["runs", "--mode", "replay", "--last", "1"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith(RUN_IDS[-1])
+    assert main(["runs"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "4 run(s) in .llmeval/history"
+    with pytest.raises(SystemExit):
+        main(["runs", "--last", "0"])
+    assert "must be 1 or more" in capsys.readouterr().err
 
 
 def test_json_shapes_are_in_the_help(capsys):

@@ -77,6 +77,14 @@ def test_shards_sharing_a_run_id_are_merged(project, online, monkeypatch):
     (run,) = _runs(project)
     assert run["run"]["id"] == "ci-42" and run["run"]["shards"] == 2
     assert len(run["tests"]) == 2
+    # Both shards' totals, not the first one's: only test_tone made a call.
+    totals = run["run"]["totals"]
+    assert (totals["tests"], totals["passed"], totals["calls"], totals["input_tokens"]) == (
+        2,
+        2,
+        1,
+        100,
+    )
 
 
 def test_drift_flagged_for_score_latency_and_cost_not_for_noise(project, online):

@@ -24,7 +24,8 @@ from pytest_llmeval.sampling import SampleCounts
 from pytest_llmeval.traffic.calls import Call, Usage
 
 #: Written by the dict-building code this model replaced (report/document.py, kept here as
-#: the contract): every optional key, an unpriced call, sampling, drift, git.
+#: the contract): every optional key, an unpriced call, sampling, drift, git. Laid out one
+#: test per line since history writes use json's C encoder; keys, order and values unchanged.
 GOLDEN = Path(__file__).parent / "data" / "run_document_v1.json"
 EXAMPLE_HISTORY = Path(__file__).parents[1] / "examples" / "support_bot" / ".llmeval" / "history"
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.cli.project import dir_options, history_dir, shown
 from pytest_llmeval.cli.table import aligned
+from pytest_llmeval.constants import Mode
 from pytest_llmeval.money import total_money
 
 if TYPE_CHECKING:
@@ -37,6 +38,13 @@ With --json, one JSON document on stdout instead of the table (same exit codes):
 """
 
 
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
+
+
 def _print_json(document: Any) -> None:
     print(json.dumps(document, indent=1))
 
@@ -46,11 +54,17 @@ def _flagged(run: RunResult) -> int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    """Every run in the history, oldest first: id, mode, start, outcome, cost, drift."""
+    """Every run in the history (or the last ``--last`` of ``--mode``), oldest first: id, mode,
+    start, outcome, cost, drift."""
     from pytest_llmeval import history
 
     directory = history_dir(args)
-    runs = history.all_runs(directory)
+    # Chosen by file name; only the chosen runs' files are opened.
+    files = history.Listing(directory)
+    chosen = files.newest_run_ids(args.last, mode=args.mode)
+    runs = history.all_runs(
+        directory, [f for group in files.of_runs(chosen).values() for f in group]
+    )
     if args.json:
         _print_json(
             {
@@ -104,18 +118,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pytest_llmeval.run_end import CHART_RUNS, write_html, write_markdown
 
     directory = history_dir(args)
-    # File names alone find the run and its predecessors; only those files are opened.
-    files = history.list_runs(directory)
-    run_id: str = args.run_id or (files[-1].run_id if files else "")
-    run = history.find_run(directory, run_id) if run_id else None
+    # One listing: file names alone find the run and, for the charts, its predecessors; only
+    # those files are opened.
+    files = history.Listing(directory)
+    latest = files.latest()
+    run_id: str = args.run_id or (latest.run_id if latest else "")
+    run = history.find_run(files, run_id) if run_id else None
     if run is None:
         # A run whose every file was skipped as unreadable is named, not reported as absent.
         where = shown(directory) if directory.is_dir() else f"{shown(directory)} (no history)"
         print(f"no readable run {run_id or 'at all'} in {where}", file=sys.stderr)
         return 1
-    first_stamp = min(f.stamp for f in files if f.run_id == history.safe_id(run_id))
-    # The charts' history: earlier runs of the same mode, as a live report would show.
-    earlier = history.read_window(directory, mode=run.mode, limit=CHART_RUNS, before=first_stamp)
+    earlier: list[RunResult] = []
+    if args.html:
+        # The charts' history: earlier runs of the same mode, as a live report would show.
+        first_stamp = files.of_run(run_id)[0].stamp
+        earlier = history.read_window(files, mode=run.mode, limit=CHART_RUNS, before=first_stamp)
     to_stdout = args.json == "-"
     if args.json and not to_stdout:
         history.write_document(Path(args.json), run)
@@ -124,7 +142,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.html:
         write_html(Path(args.html), run, earlier)
     if to_stdout:
-        _print_json(run.to_json())
+        print(history.document_text(run), end="")
     elif not (args.json or args.md or args.html):
         from pytest_llmeval.report.markdown import render_markdown
 
@@ -147,9 +165,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from pytest_llmeval.report import metric_text
 
     directory = history_dir(args)
+    files = history.Listing(directory)  # listed once for both runs
     runs = []
     for run_id in (args.run_a, args.run_b):
-        run = history.find_run(directory, run_id)
+        run = history.find_run(files, run_id)
         if run is None:
             print(f"no readable run {run_id} in {shown(directory)}", file=sys.stderr)
             return 2
@@ -206,6 +225,10 @@ def add_commands(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     runs.add_argument("--json", action="store_true", help="A JSON document on stdout")
+    runs.add_argument(
+        "--last", type=_positive, metavar="N", help="Only the newest N runs (default: every run)"
+    )
+    runs.add_argument("--mode", choices=[m.value for m in Mode], help="Only runs made in this mode")
     runs.set_defaults(handler=cmd_runs)
 
     report = commands.add_parser(
