@@ -3,7 +3,7 @@
 Each comparison gives an interval for the change (current minus baseline, signed so that
 positive is better) and reads it against the smallest change that matters, ``margin``:
 
-- ``regressed``: the whole interval is on the worse side of zero and the change is at least
+- ``regressed``: the whole interval is on the worse side of zero and the change is beyond
   the margin: the data say it got worse, by enough to care.
 - ``improved``: the same on the better side.
 - ``unchanged``: the interval lies within the margin either way (nothing that matters
@@ -42,11 +42,17 @@ class Verdict:
     method: str = ""
 
 
+def _beyond(change: float, margin: float) -> bool:
+    """``change`` is past ``margin``, not merely at it: the ini thresholds have always read
+    "a fall beyond this is drift", and 0.9 - 0.8 is 0.10000000000000009 in floats."""
+    return change > margin * (1 + 1e-9) + 1e-12
+
+
 def _read(change: float, interval: tuple[float, float], margin: float, method: str) -> Verdict:
     low, high = interval
-    if high < 0 and -change >= margin:
+    if high < 0 and _beyond(-change, margin):
         return Verdict("regressed", change, interval, method=method)
-    if low > 0 and change >= margin:
+    if low > 0 and _beyond(change, margin):
         return Verdict("improved", change, interval, method=method)
     if (low > -margin and high < margin) or high < 0 or low > 0:
         # Within the margin, or a real change smaller than the margin: nothing that matters.

@@ -102,3 +102,11 @@ def test_score_noise_alone_is_rarely_a_regression() -> None:
         baseline = [rng.gauss(0.75, 0.08) for _ in range(15)]
         regressed += compare_means(current, baseline, margin=0.05).status == "regressed"
     assert regressed / 400 <= 0.05
+
+
+def test_a_change_exactly_at_the_margin_does_not_matter():
+    """The ini thresholds read "a fall beyond this is drift": at it is not, float rounding
+    (0.9 - 0.8 is 0.10000000000000009) included."""
+    assert compare_means([0.8, 0.8], [0.9, 0.9], margin=0.1).status == "unchanged"
+    assert compare_means([0.79, 0.79], [0.9, 0.9], margin=0.1).status == "regressed"
+    assert compare_means([1.0, 1.0], [0.9, 0.9], margin=0.1).status == "unchanged"
