@@ -141,6 +141,8 @@ def _per_run(evidence: Evidence, metric: str) -> Found:
         margin = max(baseline * thresholds.latency_rise, thresholds.latency_floor_s)
     elif baseline > 0:
         margin = baseline * thresholds.cost_rise
+    elif current == baseline:
+        return Found(baseline, Verdict("unchanged", 0.0, None, None, "equal values"), False)
     else:
         # A rise from $0 is infinite in relative terms: a threshold relative to it means nothing.
         method = "a baseline of $0 has no relative threshold"

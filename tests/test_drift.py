@@ -216,6 +216,8 @@ def test_cost_rise_from_zero_is_not_flagged():
     assert not result.flagged
     assert (result.status, result.samples_needed) == ("inconclusive", None)
     assert result.method == "a baseline of $0 has no relative threshold"
+    free = check(compare(run(entry(cost_usd=0.0)), before), "cost_usd")
+    assert free.status == "unchanged"
 
 
 @pytest.mark.parametrize(("now", "before"), [(None, 0.001), (1.0, None), (None, None)])
