@@ -44,7 +44,7 @@ REPLAY = ("-p", "no:cacheprovider", "--llmeval-mode=replay")
 def recorded(pytester: pytest.Pytester, online, monkeypatch) -> pytest.Pytester:
     """The suite recorded once, then offline: every later run replays the same answers."""
     pytester.makepyfile(test_suite=SUITE)
-    online.queue(*(Reply(text=f"{t} {r:g}") for t, r in zip(TONE, RETRIES)))
+    online.queue(*(Reply(text=f"{t} {r:g}") for t, r in zip(TONE, RETRIES, strict=True)))
     pytester.runpytest(
         "-p", "no:cacheprovider", "--llmeval-mode=record", "--llmeval-no-history"
     ).assert_outcomes(passed=1)
