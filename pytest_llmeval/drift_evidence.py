@@ -10,8 +10,8 @@ the intervals as if the app had been asked five times, and call noise a regressi
   per-sample values were kept gives its run's mean as one value. The score's direction says
   whether a rise is better.
 - latency and cost: one value per run (the test's per-sample mean), the current one read
-  against the spread of the baseline runs' (a t prediction interval). Their thresholds are
-  relative to the baseline; latency's by at least a floor in seconds.
+  against the spread of the baseline runs' (a t prediction interval; ``compare_runs``).
+  Their thresholds are relative to the baseline; latency's by at least a floor in seconds.
 
 A current run that reproduces the baseline exactly (a replay of the same answers) is
 ``unchanged``: nothing about it moved, whatever the sample size.
@@ -25,7 +25,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pytest_llmeval.significance import Verdict, compare_means, compare_rates
+from pytest_llmeval.significance import Verdict, compare_means, compare_rates, compare_runs
 
 if TYPE_CHECKING:
     from pytest_llmeval.drift import DriftThresholds
@@ -147,8 +147,7 @@ def _per_run(evidence: Evidence, metric: str) -> Found:
         # A rise from $0 is infinite in relative terms: a threshold relative to it means nothing.
         method = "a baseline of $0 has no relative threshold"
         return Found(baseline, Verdict("inconclusive", baseline - current, None, None, method))
-    decided = compare_means([current], values, margin=margin, higher_is_better=False)
-    return Found(baseline, decided, False)
+    return Found(baseline, compare_runs(current, values, margin=margin), False)
 
 
 def _missing(have_current: bool, have_baseline: bool) -> Verdict | None:

@@ -132,3 +132,38 @@ def compare_means(
         return verdict
     needed = stats.samples_for_means(margin, max(spread_c, spread_b), max(spread_c, spread_b))
     return Verdict("inconclusive", change, interval, needed, method)
+
+
+def compare_runs(
+    current: float, baseline: Sequence[float], *, margin: float, higher_is_better: bool = False
+) -> Verdict:
+    """One value a run (latency, cost): this run's against the baseline runs', by the t
+    prediction interval of a new run. ``samples_needed`` then counts baseline runs.
+
+    Runs of the window that measured exactly the same value (two or more) show a measure with
+    no noise: different recordings answered with the same tokens cost the same. The change is
+    then exact. (Replays of one recording never reach here as two runs: drift counts them
+    once.)
+    """
+    sign = 1.0 if higher_is_better else -1.0
+    if not baseline:
+        return Verdict("inconclusive", 0.0, None, method="no samples")
+    mean = sum(baseline) / len(baseline)
+    change = sign * (current - mean)
+    spread = _spread(baseline)
+    if len(baseline) >= 2 and spread == 0.0:
+        method = "every baseline run measured the same"
+        return _read(change, (change, change), margin, method)
+    if len(baseline) < 2:
+        if abs(change) < 1e-12:
+            return Verdict("unchanged", change, None, method="equal values")
+        # Two values, one difference: all there is to guess the runs' noise from.
+        needed = stats.runs_for_prediction(margin, abs(change) / math.sqrt(2))
+        return Verdict("inconclusive", change, None, needed, "one baseline run: no spread")
+    n = len(baseline)
+    half = stats.t_quantile(0.975, n - 1) * spread * math.sqrt(1 + 1 / n)
+    verdict = _read(change, (change - half, change + half), margin, "t prediction interval")
+    if verdict.status != "inconclusive":
+        return verdict
+    needed = stats.runs_for_prediction(margin, spread)
+    return Verdict("inconclusive", change, verdict.interval, needed, verdict.method)

@@ -156,7 +156,7 @@ def test_baseline_by_run_id_and_unknown_id(project, online):
         [
             f"drift against run {run_id}: *",
             "  INCONCLUSIVE  test_app.py::test_tone  score:tone  0.90 -> 0.50  change -0.40; "
-            "~16 samples a side would settle it  *",
+            "~17 samples a side would settle it  *",
         ]
     )
     bad = _run(project, online, "0.5", 0.0, 100, "--llmeval-baseline=nope")

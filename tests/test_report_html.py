@@ -478,6 +478,6 @@ def test_drift_table_shows_each_verdict_and_the_interval_of_the_change():
     rows = re.findall(r"<tr(?: class=\"flagged\")?><td>(?:score|latency|pass).*?</tr>", page)
     cells = [re.findall(r"<td>(.*?)</td>", row) for row in rows]
     assert cells[0] == ["score:tone", "0.80", "0.60", "-0.20", "-0.25 to -0.15", "n/a", "REGRESSED"]
-    assert cells[1][-1] == "inconclusive: ~16 runs a side would settle it"
+    assert cells[1][-1] == "inconclusive: ~16 baseline runs would settle it"
     assert cells[1][4] == "n/a"
     assert cells[2][-1] == "unchanged"

@@ -151,10 +151,10 @@ def _thresholds(args: argparse.Namespace) -> DriftThresholds:
 
 
 def _status_cell(check: DriftCheck) -> str:
-    """``REGRESSED``, ``improved``, ``unchanged``, ``inconclusive (~16 runs a side)``."""
+    """``REGRESSED``, ``improved``, ``unchanged``, ``inconclusive (~16 samples a side)``."""
     from pytest_llmeval.report.drift_text import needed_text
 
-    needed = needed_text(check).removesuffix(" would settle it")
+    needed = needed_text(check).removesuffix(" would settle it").split(":")[0]
     status = check.verdict.upper() if check.flagged else check.verdict
     return f"{status} ({needed})" if needed else status
 

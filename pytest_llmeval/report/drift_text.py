@@ -26,9 +26,21 @@ def change_text(check: DriftCheck) -> str:
 
 
 def needed_text(check: DriftCheck) -> str:
-    """``~71 samples a side would settle it`` for an inconclusive check that more data would
-    settle; ``""`` otherwise."""
-    if check.status != "inconclusive" or check.samples_needed is None:
+    """What would settle an inconclusive check: ``~71 samples a side would settle it``,
+    ``~4 baseline runs would settle it`` (latency and cost are one value a run); ``""``
+    otherwise."""
+    if check.status != "inconclusive":
         return ""
-    unit = "runs" if check.metric in _PER_RUN else "samples"
-    return f"~{check.samples_needed} {unit} a side would settle it"
+    return needed_words(check.metric, check.samples_needed, check.interval is not None)
+
+
+def needed_words(metric: str, needed: int | None, had_spread: bool) -> str:
+    """:func:`needed_text` from a check's fields, for renderers that read the JSON."""
+    if needed is not None:
+        if metric in _PER_RUN:
+            return f"~{needed} baseline runs would settle it"
+        return f"~{needed} samples a side would settle it"
+    if metric in _PER_RUN and had_spread:
+        # This run is one value: its own noise stays, however many runs came before.
+        return "the runs vary more than the threshold: more runs would not settle it"
+    return ""

@@ -13,6 +13,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 from pytest_llmeval.report.chart import line_chart, sparkline
+from pytest_llmeval.report.drift_text import needed_words
 from pytest_llmeval.report.markup import Part, add, el
 from pytest_llmeval.report.values import SCORE_PREFIX, delta_text, finite, value_text
 
@@ -134,11 +135,14 @@ def _status_text(check: Mapping[str, Any]) -> str:
     status = check.get("status")
     if not isinstance(status, str):
         return "DRIFT" if check.get("flagged") else "ok"
+    if status != "inconclusive":
+        return status.upper() if status == "regressed" else status
     needed = check.get("samples_needed")
-    if status == "inconclusive" and isinstance(needed, int):
-        unit = "runs" if str(check.get("metric")) in ("latency_s", "cost_usd") else "samples"
-        return f"inconclusive: ~{needed} {unit} a side would settle it"
-    return status.upper() if status == "regressed" else status
+    had_spread = isinstance(check.get("interval"), list)
+    words = needed_words(
+        str(check.get("metric")), needed if isinstance(needed, int) else None, had_spread
+    )
+    return f"inconclusive: {words}" if words else status
 
 
 def _figure(
