@@ -14,6 +14,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,26 +77,49 @@ def t_cdf(t: float, df: float) -> float:
     return 1.0 - tail if t > 0 else tail
 
 
+def t_pdf(t: float, df: float) -> float:
+    """The density of Student's t at ``t``."""
+    log_scale = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    return math.exp(log_scale - (df + 1) / 2 * math.log1p(t * t / df))
+
+
+@functools.lru_cache(maxsize=4096)
 def t_quantile(p: float, df: float) -> float:
-    """The ``p`` quantile of Student's t: ``t_quantile(0.975, 4)`` is 2.776."""
+    """The ``p`` quantile of Student's t: ``t_quantile(0.975, 4)`` is 2.776.
+
+    Newton's method from the Cornish-Fisher expansion, kept inside a bracket that only
+    narrows (so it cannot diverge in the heavy tails of 1 or 2 degrees of freedom). Cached:
+    drift asks for the same few quantiles for every test of a run.
+    """
     if not 0.0 < p < 1.0:
         raise ValueError(f"t_quantile: p must be in (0, 1), not {p!r}")
     if p < 0.5:
         return -t_quantile(1.0 - p, df)
     if p == 0.5:
         return 0.0
-    low, high = 0.0, 1.0
-    while t_cdf(high, df) < p:
-        low, high = high, high * 2.0
-    for _ in range(200):  # bisection: slow but cannot diverge, and called a few times a run
-        middle = (low + high) / 2.0
-        if t_cdf(middle, df) < p:
-            low = middle
+    if math.isinf(df):
+        return _STANDARD_NORMAL.inv_cdf(p)
+    low, high = 0.0, math.inf
+    z = _STANDARD_NORMAL.inv_cdf(p)
+    # The Cornish-Fisher expansion: close from a few degrees of freedom up, so Newton needs
+    # two or three steps; with fewer it is only a start.
+    x = z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df * df)
+    # t_cdf is good to about 1e-12 near the centre at many degrees of freedom: aiming closer
+    # than that would chase its rounding.
+    tolerance = 1e-12 * max(1.0, x)
+    for _ in range(100):
+        error = t_cdf(x, df) - p
+        step = error / t_pdf(x, df)
+        if abs(step) <= tolerance or high - low <= tolerance:
+            return x - step
+        if error < 0:
+            low = x
         else:
-            high = middle
-        if high - low <= 1e-12 * max(1.0, high):
-            break
-    return (low + high) / 2.0
+            high = x
+        x -= step
+        if not low < x < high:  # Newton left the bracket: halve it (or widen it)
+            x = (low + high) / 2.0 if math.isfinite(high) else 2.0 * low
+    return x
 
 
 # --- proportions --------------------------------------------------------------------------
@@ -311,10 +335,18 @@ def runs_for_prediction(
     z = z_quantile(confidence) + _STANDARD_NORMAL.inv_cdf(power)
     if z * spread >= margin:
         return None
-    n = 2
-    while n < _MOST_SAMPLES:
+
+    def enough(n: int) -> bool:
         t = t_quantile(0.5 + confidence / 2, n - 1) + t_quantile(power, n - 1)
-        if t * spread * math.sqrt(1 + 1 / n) <= margin:
-            return n
-        n = n + 1 if n < 64 else n * 2
-    return None
+        return t * spread * math.sqrt(1 + 1 / n) <= margin
+
+    # Enough runs only gets easier with more: double to a bracket, then halve it.
+    low, high = 1, 2
+    while not enough(high):
+        if high >= _MOST_SAMPLES:
+            return None
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if enough(middle) else (middle, high)
+    return high

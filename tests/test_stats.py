@@ -11,7 +11,7 @@ from scipy import stats as scipy_stats  # type: ignore[import-untyped]
 from pytest_llmeval import stats
 
 
-@pytest.mark.parametrize("df", [1, 2, 3, 4, 5, 9, 29, 2.5, 7.3, 120])
+@pytest.mark.parametrize("df", [1, 2, 3, 4, 5, 9, 29, 2.5, 7.3, 120, 1000])
 @pytest.mark.parametrize("p", [0.6, 0.9, 0.975, 0.995, 0.025])
 def test_t_quantile_matches_scipy(p: float, df: float) -> None:
     assert stats.t_quantile(p, df) == pytest.approx(scipy_stats.t.ppf(p, df), rel=1e-9)
