@@ -491,3 +491,31 @@ def test_the_interval_of_a_score_outside_0_to_1_is_not_clipped():
     result = check(compare(run(toned(3.0, 5.0, 4.0)), []), "score:tone")
     half = scipy_stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
     assert result.ci == pytest.approx((4.0 - half, 4.0 + half))
+
+
+def test_the_terminal_lists_regressions_and_only_the_first_inconclusive_changes():
+    from types import SimpleNamespace
+
+    from pytest_llmeval.report.terminal import drift_lines
+
+    before = [run(*(entry(f"t::{i}", tone=0.8) for i in range(8)), toned(*BASE_TONE))]
+    now = run(*(entry(f"t::{i}", tone=0.7) for i in range(8)), toned(0.5, 0.52, 0.48, 0.5, 0.5))
+    checks = compare(now, before)
+    every = [c for test_checks in checks.values() for c in test_checks]
+    end = SimpleNamespace(
+        baseline_label="1 earlier live run(s)", baseline_runs=1, flagged=flagged(checks),
+        checks=every, reports=[], problems=[], notes=[], drift_failed=False,
+    )  # fmt: skip
+    lines = drift_lines(end, fail=True)
+    assert (
+        lines[0]
+        == "drift against 1 earlier live run(s): 1 regressed, 18 unchanged, 17 inconclusive"
+    )
+    assert lines[1].startswith(
+        f"  REGRESSED  {NODE}  score:tone  0.80 -> 0.50  change -0.30 (95% CI"
+    )
+    unsure = [line for line in lines if line.startswith("  INCONCLUSIVE")]
+    assert len(unsure) == 5
+    assert unsure[0].startswith("  INCONCLUSIVE  t::0  score:tone  0.80 -> 0.70  change -0.10; ~")
+    assert lines[-2] == "  ... and 3 more inconclusive: see the reports"
+    assert lines[-1] == "llmeval: failing the run on drift (--llmeval-fail-on-drift)"
