@@ -265,12 +265,17 @@ def _check(
     found: Found,
 ) -> DriftCheck:
     baseline, decided = found.baseline, found.verdict
-    delta = current - baseline if current is not None and baseline is not None else None
+    scale = max(abs(current or 0.0), abs(baseline or 0.0))
+    delta = None
+    if current is not None and baseline is not None:
+        delta = _snap(current - baseline, scale)
     # The verdict's change is signed so that positive is better; the report's is
     # current - baseline, in the metric's unit.
     interval = decided.interval
     if interval is not None and not found.higher_is_better:
-        interval = (0.0 - interval[1], 0.0 - interval[0])  # 0.0 - x: no -0.0 in the JSON
+        interval = (-interval[1], -interval[0])
+    if interval is not None:
+        interval = (_snap(interval[0], scale), _snap(interval[1], scale))
     return DriftCheck(
         nodeid=nodeid,
         metric=metric,
@@ -285,6 +290,13 @@ def _check(
         samples_needed=decided.samples_needed,
         method=decided.method or None,
     )
+
+
+def _snap(value: float, scale: float) -> float:
+    """``value``, or 0.0 where it is float rounding: a mean of three costs of $0.00076 is
+    $0.0007600000000000001, and a report should not show a change of $1e-19. (0.0 also for
+    -0.0, which JSON would keep.)"""
+    return 0.0 if abs(value) <= _EPSILON * scale else value
 
 
 def _current_interval(metric: str, test: TestResult) -> tuple[float, float] | None:

@@ -519,3 +519,11 @@ def test_the_terminal_lists_regressions_and_only_the_first_inconclusive_changes(
     assert unsure[0].startswith("  INCONCLUSIVE  t::0  score:tone  0.80 -> 0.70  change -0.10; ~")
     assert lines[-2] == "  ... and 3 more inconclusive: see the reports"
     assert lines[-1] == "llmeval: failing the run on drift (--llmeval-fail-on-drift)"
+
+
+def test_float_rounding_is_no_change():
+    """fmean of 0.1, 0.2 and 0.3 is 0.20000000000000004: a report must not show +4e-17."""
+    before = [run(entry(tone=v, latency_s=v)) for v in (0.1, 0.2, 0.3)]
+    result = check(compare(run(entry(tone=0.2, latency_s=0.2)), before), "latency_s")
+    assert result.baseline != 0.2 and result.delta == 0.0
+    assert result.interval is not None and result.interval[0] == pytest.approx(-result.interval[1])
