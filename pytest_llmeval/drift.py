@@ -3,51 +3,54 @@
 Pure functions over :class:`~pytest_llmeval.results.TestResult`: no I/O, no pytest. The
 current run and each baseline run are given as their tests.
 
-Only regressions are flagged: a score or pass rate that drops, latency or cost that rises.
+Each metric gets a statistical verdict (``significance.py``): ``regressed``, ``improved``,
+``unchanged`` or ``inconclusive``. Only ``regressed`` is *flagged*: a score or pass rate that
+the data say dropped beyond the threshold, latency or cost that rose beyond it. How each
+metric's evidence is gathered is in ``drift_evidence.py``.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pytest_llmeval import stats
 from pytest_llmeval.constants import (
     DEFAULT_DRIFT_COST_RISE,
     DEFAULT_DRIFT_LATENCY_RISE,
     DEFAULT_DRIFT_SCORE_DROP,
 )
-from pytest_llmeval.sampling import wilson_interval
+from pytest_llmeval.drift_evidence import COST as _COST
+from pytest_llmeval.drift_evidence import LATENCY as _LATENCY
+from pytest_llmeval.drift_evidence import PASS_RATE as _PASS_RATE
+from pytest_llmeval.drift_evidence import SCORE_PREFIX as _SCORE_PREFIX
+from pytest_llmeval.drift_evidence import UNMEASURED as _UNMEASURED
+from pytest_llmeval.drift_evidence import Evidence, Found, verdict
+from pytest_llmeval.significance import STATUSES, Status
+from pytest_llmeval.stats import wilson_interval
 
 if TYPE_CHECKING:
     from pytest_llmeval.results import TestResult
 
-#: Keeps a change of exactly the threshold unflagged despite float rounding
-#: (0.9 - 0.8 is 0.10000000000000009): noise at the threshold is not drift.
+#: A range this narrow is flat for the sparkline, whatever float rounding left in it.
 _EPSILON = 1e-9
-#: Two-sided 95% normal quantile, for the mean interval (sampling.py has the Wilson one).
-_Z95 = 1.959963984540054
 _SPARK_BARS = "▁▂▃▄▅▆▇█"
-_SCORE_PREFIX = "score:"
-_LATENCY = "latency_s"
-_COST = "cost_usd"
-_PASS_RATE = "pass_rate"
-#: Outcomes that measured nothing about the app: counted apart (``totals.errors``), never drift.
-#: An ``error`` is the model, the judge or a file failing, not the app getting worse.
-_UNMEASURED = ("skipped", "error", "crashed", "interrupted")
 
 
 @dataclass(frozen=True)
 class DriftThresholds:
-    #: Absolute drop of a score mean (0..1 scale) or of pass_rate that is flagged.
+    """The smallest changes that matter (the *margin* of each verdict): a change the data
+    show but no larger than these is ``unchanged``."""
+
+    #: Absolute drop of a score mean or of pass_rate (a score rise, for a lower-is-better one).
     score_drop: float = DEFAULT_DRIFT_SCORE_DROP
-    #: Relative rise of latency_s that is flagged (0.25 = +25%).
+    #: Relative rise of latency_s (0.25 = +25%).
     latency_rise: float = DEFAULT_DRIFT_LATENCY_RISE
     #: And by at least this many seconds: +50% of 4 ms is scheduling noise, not a slower model.
     latency_floor_s: float = 0.1
-    #: Relative rise of cost_usd that is flagged.
+    #: Relative rise of cost_usd.
     cost_rise: float = DEFAULT_DRIFT_COST_RISE
 
 
@@ -55,15 +58,16 @@ class DriftThresholds:
 class DriftCheck:
     """One metric of one test, current against baseline.
 
-    ``flagged`` follows the threshold rule alone (see :func:`compare`); ``ci`` is the 95%
-    interval of ``current``, reported alongside so a reader can judge how noisy it is,
-    but never used to decide the flag.
+    ``status`` is the verdict; ``flagged`` is ``status == "regressed"``, kept for readers of
+    the JSON from before statuses. ``ci`` is the 95% interval of ``current`` alone, for a
+    reader to see how noisy it is; ``interval`` is the one of the change that decided.
     """
 
     nodeid: str
     #: ``"pass_rate"``, ``"latency_s"``, ``"cost_usd"`` or ``"score:<name>"``.
     metric: str
-    #: Mean of the metric over the baseline runs that have it.
+    #: Pass rates and scores: pooled over every baseline sample; latency and cost: the mean of
+    #: the baseline runs' values.
     baseline: float | None
     current: float | None
     #: ``current - baseline``; ``None`` if either is unknown.
@@ -72,10 +76,28 @@ class DriftCheck:
     ci: tuple[float, float] | None
     #: The metric in each baseline run, oldest first, then the current one.
     history: tuple[float | None, ...]
+    #: ``None`` in files written before verdicts existed (their ``flagged`` came from the
+    #: fixed-threshold rule).
+    status: Status | None = None
+    #: 95% interval of ``delta``, in the metric's unit; ``None`` when the data allow none.
+    interval: tuple[float, float] | None = None
+    #: For ``inconclusive``: samples per side (runs, for latency and cost) that would likely
+    #: settle it; ``None`` when more of them would not help (no baseline, say).
+    samples_needed: int | None = None
+    #: How the verdict was reached, in a few words.
+    method: str | None = None
+
+    @property
+    def verdict(self) -> str:
+        """The status as reports show it; a check from before statuses says what its rule
+        said."""
+        if self.status is not None:
+            return self.status
+        return "regressed" if self.flagged else "not flagged"
 
     def to_json(self) -> dict[str, Any]:
         # No nodeid: the JSON report already groups checks under their test.
-        return {
+        data: dict[str, Any] = {
             "metric": self.metric,
             "baseline": self.baseline,
             "current": self.current,
@@ -84,11 +106,17 @@ class DriftCheck:
             "ci": list(self.ci) if self.ci is not None else None,
             "history": list(self.history),
         }
+        if self.status is not None:  # a check read from an older file is written as it was
+            data["status"] = self.status
+            data["interval"] = list(self.interval) if self.interval is not None else None
+            data["samples_needed"] = self.samples_needed
+            data["method"] = self.method
+        return data
 
     @classmethod
     def from_json(cls, nodeid: str, data: Mapping[str, Any]) -> DriftCheck:
         """A check as a run document holds it, under its test ``nodeid``."""
-        ci = data.get("ci")
+        ci, interval = data.get("ci"), data.get("interval")
         return cls(
             nodeid=nodeid,
             metric=data["metric"],
@@ -98,6 +126,10 @@ class DriftCheck:
             flagged=data["flagged"],
             ci=None if ci is None else (ci[0], ci[1]),
             history=tuple(data.get("history") or ()),
+            status=data.get("status"),
+            interval=None if interval is None else (interval[0], interval[1]),
+            samples_needed=data.get("samples_needed"),
+            method=data.get("method"),
         )
 
 
@@ -136,22 +168,17 @@ def compare(
 
     Returns the checks keyed by nodeid, in the current run's test order, one check per
     metric found in the current test or in any baseline run of it, ordered ``pass_rate``,
-    ``score:*`` by name, ``latency_s``, ``cost_usd``.
-
-    A score or pass rate is flagged when it drops by more than ``thresholds.score_drop``;
-    latency or cost when it rises above ``baseline * (1 + rise)``. Exactly at a threshold
-    is not flagged, unknown values never are, and the confidence interval is reported but
-    does not decide: the rule stays one line a reader can check by hand.
+    ``score:*`` by name, ``latency_s``, ``cost_usd``. What each verdict weighs is in
+    ``drift_evidence.py``.
     """
     baseline_indexes = [{test.nodeid: test for test in run} for run in baseline_runs]
     checks: dict[str, list[DriftCheck]] = {}
     for test in current:
         nodeid = test.nodeid
         now = test_metrics(test)
-        past = [
-            test_metrics(index[nodeid]) if nodeid in index else {} for index in baseline_indexes
-        ]
-        names = _ordered_metrics([now, *past])
+        earlier = [index.get(nodeid) for index in baseline_indexes]
+        past = [test_metrics(t) if t is not None else {} for t in earlier]
+        evidence = Evidence.of(test, [t for t in earlier if t is not None], thresholds)
         checks[nodeid] = [
             _check(
                 nodeid,
@@ -159,16 +186,38 @@ def compare(
                 test,
                 now.get(name),
                 tuple(metrics.get(name) for metrics in past),
-                thresholds,
+                verdict(evidence, name),
             )
-            for name in names
+            for name in _ordered_metrics([now, *past])
         ]
     return checks
 
 
 def flagged(checks: Mapping[str, Sequence[DriftCheck]]) -> list[DriftCheck]:
-    """Every flagged check, in test order and then metric order as :func:`compare` gave them."""
+    """Every regressed check, in test order and then metric order as :func:`compare` gave
+    them."""
     return [check for test_checks in checks.values() for check in test_checks if check.flagged]
+
+
+def status_counts(checks: Iterable[DriftCheck]) -> dict[str, int]:
+    """How many compared checks have each :attr:`DriftCheck.verdict`, in :data:`STATUSES`
+    order (then ``not flagged``, from files without statuses), zeros left out.
+
+    A check with no baseline or no current value compared nothing (a new test, a score no
+    longer recorded) and is not counted.
+    """
+    compared = [c.verdict for c in checks if c.baseline is not None and c.current is not None]
+    counts = {status: compared.count(status) for status in (*STATUSES, "not flagged")}
+    return {status: n for status, n in counts.items() if n}
+
+
+def worth_showing(check: DriftCheck) -> bool:
+    """Whether a report lists the check: a regression, an improvement, or an inconclusive
+    change that moved at all (one that stayed put says nothing a count does not)."""
+    if check.flagged or check.status == "improved":
+        return True
+    moved = check.delta is not None and abs(check.delta) > _EPSILON * max(1.0, abs(check.delta))
+    return check.status == "inconclusive" and moved
 
 
 def sparkline(values: Sequence[float | None]) -> str:
@@ -194,14 +243,17 @@ def sparkline(values: Sequence[float | None]) -> str:
 
 
 def mean_interval(samples: Iterable[float | None]) -> tuple[float, float] | None:
-    """Normal-approximation 95% interval of the mean of the known samples, clipped to [0, 1];
-    ``None`` with fewer than two, where there is no spread to estimate."""
+    """The 95% t interval of the mean of the known samples (``stats.mean_interval``);
+    ``None`` with fewer than two, where there is no spread to estimate.
+
+    Samples that all lie in [0, 1] are taken as a 0..1 score (judge grades are), whose mean
+    cannot leave that range: the interval is clipped to it. Any other score keeps its own.
+    """
     known = [v for v in (_number(s) for s in samples) if v is not None]
-    if len(known) < 2:
-        return None
-    mean = statistics.fmean(known)
-    half = _Z95 * statistics.stdev(known) / math.sqrt(len(known))
-    return max(0.0, mean - half), min(1.0, mean + half)
+    interval = stats.mean_interval(known)
+    if interval is None or not all(0.0 <= v <= 1.0 for v in known):
+        return interval
+    return max(0.0, interval[0]), min(1.0, interval[1])
 
 
 def _check(
@@ -210,44 +262,41 @@ def _check(
     test: TestResult,
     current: float | None,
     past: tuple[float | None, ...],
-    thresholds: DriftThresholds,
+    found: Found,
 ) -> DriftCheck:
-    known_past = [v for v in past if v is not None]
-    baseline = statistics.fmean(known_past) if known_past else None
-    delta = current - baseline if current is not None and baseline is not None else None
+    baseline, decided = found.baseline, found.verdict
+    scale = max(abs(current or 0.0), abs(baseline or 0.0))
+    delta = None
+    if current is not None and baseline is not None:
+        delta = _snap(current - baseline, scale)
+    # The verdict's change is signed so that positive is better; the report's is
+    # current - baseline, in the metric's unit.
+    interval = decided.interval
+    if interval is not None and not found.higher_is_better:
+        interval = (-interval[1], -interval[0])
+    if interval is not None:
+        interval = (_snap(interval[0], scale), _snap(interval[1], scale))
     return DriftCheck(
         nodeid=nodeid,
         metric=metric,
         baseline=baseline,
         current=current,
         delta=delta,
-        flagged=_is_drift(metric, baseline, current, thresholds),
+        flagged=decided.status == "regressed",
         ci=_current_interval(metric, test) if current is not None else None,
         history=(*past, current),
+        status=decided.status,
+        interval=interval,
+        samples_needed=decided.samples_needed,
+        method=decided.method or None,
     )
 
 
-def _is_drift(
-    metric: str, baseline: float | None, current: float | None, thresholds: DriftThresholds
-) -> bool:
-    if baseline is None or current is None:
-        return False
-    if metric == _LATENCY:
-        return current - baseline >= thresholds.latency_floor_s and _rose(
-            baseline, current, thresholds.latency_rise
-        )
-    if metric == _COST:
-        return _rose(baseline, current, thresholds.cost_rise)
-    return baseline - current > thresholds.score_drop + _EPSILON
-
-
-def _rose(baseline: float, current: float, rise: float) -> bool:
-    # A zero baseline has no relative scale: any rise from it would be infinite.
-    if baseline <= 0:
-        return False
-    limit = baseline * (1 + rise)
-    # Relative slack, since costs are fractions of a cent and an absolute one would swamp them.
-    return current > limit * (1 + _EPSILON)
+def _snap(value: float, scale: float) -> float:
+    """``value``, or 0.0 where it is float rounding: a mean of three costs of $0.00076 is
+    $0.0007600000000000001, and a report should not show a change of $1e-19. (0.0 also for
+    -0.0, which JSON would keep.)"""
+    return 0.0 if abs(value) <= _EPSILON * scale else value
 
 
 def _current_interval(metric: str, test: TestResult) -> tuple[float, float] | None:

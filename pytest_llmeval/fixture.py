@@ -54,6 +54,8 @@ class LlmEval:
         self._scores: dict[str, float] = {}
         #: Each sample's scores, in order; the last is the current sample's.
         self.sample_scores: list[dict[str, float]] = [self._scores]
+        #: Scores recorded with ``higher_is_better=False``: drift reads their rise as worse.
+        self.lower_is_better: set[str] = set()
         self._sample = 1
         self._first_call = 0
         #: Gives the run's stored calibrations, which ``assert_rubric`` looks its rubric up in
@@ -132,9 +134,26 @@ class LlmEval:
         found = [p for p in problems if p]
         return "\n\n".join(found) if found else None
 
-    def record_score(self, name: str, value: float) -> None:
-        """Keep a custom metric (e.g. a BLEU score, a count) with the test's results."""
-        self._scores[str(name)] = finite_score(name, value)
+    def record_score(self, name: str, value: float, *, higher_is_better: bool = True) -> None:
+        """Keep a custom metric (e.g. a BLEU score, a count) with the test's results.
+
+        ``higher_is_better=False`` for a metric where less is better (retries, errors, words
+        over a limit): drift then calls a rise a regression, not an improvement.
+        """
+        name = str(name)
+        lower = name in self.lower_is_better
+        if name in self._recorded_names() and lower == higher_is_better:
+            # One score, two directions: drift could only read one of them, and silently.
+            raise LlmevalUsageError(
+                f"record_score({name!r}): higher_is_better={higher_is_better} here, but "
+                f"{not higher_is_better} earlier in this test"
+            )
+        if not higher_is_better:
+            self.lower_is_better.add(name)
+        self._scores[name] = finite_score(name, value)
+
+    def _recorded_names(self) -> set[str]:
+        return {name for scores in self.sample_scores for name in scores}
 
     def grade(
         self,

@@ -13,7 +13,7 @@ and in :func:`measure_test`, then the renderers that show it.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -54,6 +54,9 @@ class Score:
     #: In sample order; ``None`` where a sample did not record this score. Empty in history
     #: files from before per-sample values were kept.
     samples: tuple[float | None, ...] = ()
+    #: ``record_score(..., higher_is_better=False)``: a count of errors, say, where a rise is
+    #: worse. Drift reads the change that way round.
+    higher_is_better: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,6 +114,7 @@ class TestResult:
             "pass_rate": self.pass_rate,
             "scores": {name: score.mean for name, score in self.scores.items()},
             "score_samples": {name: list(score.samples) for name, score in self.scores.items()},
+            **_directions(self.scores),
             "latency_s": self.latency_s,
             "cost_usd": self.cost_usd,
             "calls": self.app_calls,
@@ -150,6 +154,7 @@ def _test_from_json(data: Mapping[str, Any]) -> TestResult:
     """An entry already checked against the schema. Keys added to the format later default to
     what a file from before them meant."""
     per_sample = data.get("score_samples") or {}
+    directions = data.get("score_higher_is_better") or {}
     local = data.get("in_process") or {}
     sampling = local.get("sampling")
     return TestResult(
@@ -159,7 +164,11 @@ def _test_from_json(data: Mapping[str, Any]) -> TestResult:
         passed_samples=data["passed_samples"],
         pass_rate=float(data["pass_rate"]),
         scores={
-            name: Score(float(mean), tuple(_number(v) for v in per_sample.get(name) or ()))
+            name: Score(
+                float(mean),
+                tuple(_number(v) for v in per_sample.get(name) or ()),
+                bool(directions.get(name, True)),
+            )
             for name, mean in data["scores"].items()
         },
         latency_s=float(data["latency_s"]),
@@ -189,12 +198,21 @@ def _number(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
+def _directions(scores: Mapping[str, Score]) -> dict[str, dict[str, bool]]:
+    """``score_higher_is_better``, only when a score is lower-is-better: absent means every
+    score is higher-is-better, as in files from before directions were kept."""
+    if all(score.higher_is_better for score in scores.values()):
+        return {}
+    return {"score_higher_is_better": {n: s.higher_is_better for n, s in scores.items()}}
+
+
 def measure_test(
     *,
     nodeid: str,
     outcome: Outcome,
     calls: Sequence[Call],
     sample_scores: Sequence[Mapping[str, float]],
+    lower_is_better: Collection[str] = (),
     sampling: SampleCounts | None = None,
     call_failures: Sequence[str] = (),
     failure: str | None = None,
@@ -205,7 +223,8 @@ def measure_test(
     calibration: CalibrationNotes | None = None,
 ) -> TestResult:
     """One test's result from what it did: latency and cost are per-sample means over the app's
-    calls, as budgets see them; each score the mean of the samples that recorded it."""
+    calls, as budgets see them; each score the mean of the samples that recorded it, and
+    higher-is-better unless named in ``lower_is_better``."""
     samples = sampling.run if sampling else 1
     passed_samples = sampling.passes if sampling else int(outcome == "passed")
     app = [c for c in calls if c.role == "app"]
@@ -216,7 +235,7 @@ def measure_test(
         samples=samples,
         passed_samples=passed_samples,
         pass_rate=passed_samples / samples if samples else 0.0,
-        scores=_scores(sample_scores),
+        scores=_scores(sample_scores, lower_is_better),
         latency_s=sum(c.duration_s for c in app) / max(samples, 1),
         cost_usd=None if None in costs else sum(c for c in costs if c) / max(samples, 1),
         app_calls=len(app),
@@ -237,7 +256,9 @@ def measure_test(
     )
 
 
-def _scores(per_sample: Sequence[Mapping[str, float]]) -> dict[str, Score]:
+def _scores(
+    per_sample: Sequence[Mapping[str, float]], lower_is_better: Collection[str]
+) -> dict[str, Score]:
     # A sample that recorded no score at all is left out, not counted as a sample of None.
     recorded = [s for s in per_sample if s]
     names: list[str] = []
@@ -246,7 +267,8 @@ def _scores(per_sample: Sequence[Mapping[str, float]]) -> dict[str, Score]:
     found = {}
     for name in names:
         values = tuple(s.get(name) for s in recorded)
-        found[name] = Score(statistics.fmean(v for v in values if v is not None), values)
+        mean = statistics.fmean(v for v in values if v is not None)
+        found[name] = Score(mean, values, name not in lower_is_better)
     return found
 
 

@@ -38,7 +38,10 @@ class RunEnd:
     #: What the run was compared with, for the summary: "3 earlier live run(s)", a path...
     baseline_label: str
     baseline_runs: int
+    #: The regressed checks: what ``--llmeval-fail-on-drift`` fails on.
     flagged: list[DriftCheck] = field(default_factory=list)
+    #: Every drift check, each with its status, in test and metric order.
+    checks: list[DriftCheck] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     #: The reports asked for (JSON, HTML, Markdown), among ``written``: the terminal lists them.
     reports: list[Path] = field(default_factory=list)
@@ -183,7 +186,8 @@ def finish_run(
             file=str(settings.calibration_file),
         ),
     )
-    end = RunEnd(run, label, len(baseline_runs), flagged(checks), problems=problems)
+    every_check = [check for test_checks in checks.values() for check in test_checks]
+    end = RunEnd(run, label, len(baseline_runs), flagged(checks), every_check, problems=problems)
     end.drift_failed = drift_failed
     if not complete:
         end.notes.append(

@@ -96,6 +96,7 @@ class RunningTest:
             outcome=self.outcome or unreported,
             calls=recorder.calls,
             sample_scores=self.llmeval.sample_scores if self.llmeval is not None else [],
+            lower_is_better=self.llmeval.lower_is_better if self.llmeval is not None else (),
             sampling=self.sampling,
             call_failures=recorder.failures,
             failure=self.failure,

@@ -3,7 +3,7 @@
 Each comparison gives an interval for the change (current minus baseline, signed so that
 positive is better) and reads it against the smallest change that matters, ``margin``:
 
-- ``regressed``: the whole interval is on the worse side of zero and the change is at least
+- ``regressed``: the whole interval is on the worse side of zero and the change is beyond
   the margin: the data say it got worse, by enough to care.
 - ``improved``: the same on the better side.
 - ``unchanged``: the interval lies within the margin either way (nothing that matters
@@ -42,11 +42,17 @@ class Verdict:
     method: str = ""
 
 
+def _beyond(change: float, margin: float) -> bool:
+    """``change`` is past ``margin``, not merely at it: the ini thresholds have always read
+    "a fall beyond this is drift", and 0.9 - 0.8 is 0.10000000000000009 in floats."""
+    return change > margin * (1 + 1e-9) + 1e-12
+
+
 def _read(change: float, interval: tuple[float, float], margin: float, method: str) -> Verdict:
     low, high = interval
-    if high < 0 and -change >= margin:
+    if high < 0 and _beyond(-change, margin):
         return Verdict("regressed", change, interval, method=method)
-    if low > 0 and change >= margin:
+    if low > 0 and _beyond(change, margin):
         return Verdict("improved", change, interval, method=method)
     if (low > -margin and high < margin) or high < 0 or low > 0:
         # Within the margin, or a real change smaller than the margin: nothing that matters.
@@ -126,3 +132,38 @@ def compare_means(
         return verdict
     needed = stats.samples_for_means(margin, max(spread_c, spread_b), max(spread_c, spread_b))
     return Verdict("inconclusive", change, interval, needed, method)
+
+
+def compare_runs(
+    current: float, baseline: Sequence[float], *, margin: float, higher_is_better: bool = False
+) -> Verdict:
+    """One value a run (latency, cost): this run's against the baseline runs', by the t
+    prediction interval of a new run. ``samples_needed`` then counts baseline runs.
+
+    Runs of the window that measured exactly the same value (two or more) show a measure with
+    no noise: different recordings answered with the same tokens cost the same. The change is
+    then exact. (Replays of one recording never reach here as two runs: drift counts them
+    once.)
+    """
+    sign = 1.0 if higher_is_better else -1.0
+    if not baseline:
+        return Verdict("inconclusive", 0.0, None, method="no samples")
+    mean = sum(baseline) / len(baseline)
+    change = sign * (current - mean)
+    spread = _spread(baseline)
+    if len(baseline) >= 2 and spread == 0.0:
+        method = "every baseline run measured the same"
+        return _read(change, (change, change), margin, method)
+    if len(baseline) < 2:
+        if abs(change) < 1e-12:
+            return Verdict("unchanged", change, None, method="equal values")
+        # Two values, one difference: all there is to guess the runs' noise from.
+        needed = stats.runs_for_prediction(margin, abs(change) / math.sqrt(2))
+        return Verdict("inconclusive", change, None, needed, "one baseline run: no spread")
+    n = len(baseline)
+    half = stats.t_quantile(0.975, n - 1) * spread * math.sqrt(1 + 1 / n)
+    verdict = _read(change, (change - half, change + half), margin, "t prediction interval")
+    if verdict.status != "inconclusive":
+        return verdict
+    needed = stats.runs_for_prediction(margin, spread)
+    return Verdict("inconclusive", change, verdict.interval, needed, verdict.method)

@@ -14,6 +14,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,26 +77,49 @@ def t_cdf(t: float, df: float) -> float:
     return 1.0 - tail if t > 0 else tail
 
 
+def t_pdf(t: float, df: float) -> float:
+    """The density of Student's t at ``t``."""
+    log_scale = math.lgamma((df + 1) / 2) - math.lgamma(df / 2) - 0.5 * math.log(df * math.pi)
+    return math.exp(log_scale - (df + 1) / 2 * math.log1p(t * t / df))
+
+
+@functools.lru_cache(maxsize=4096)
 def t_quantile(p: float, df: float) -> float:
-    """The ``p`` quantile of Student's t: ``t_quantile(0.975, 4)`` is 2.776."""
+    """The ``p`` quantile of Student's t: ``t_quantile(0.975, 4)`` is 2.776.
+
+    Newton's method from the Cornish-Fisher expansion, kept inside a bracket that only
+    narrows (so it cannot diverge in the heavy tails of 1 or 2 degrees of freedom). Cached:
+    drift asks for the same few quantiles for every test of a run.
+    """
     if not 0.0 < p < 1.0:
         raise ValueError(f"t_quantile: p must be in (0, 1), not {p!r}")
     if p < 0.5:
         return -t_quantile(1.0 - p, df)
     if p == 0.5:
         return 0.0
-    low, high = 0.0, 1.0
-    while t_cdf(high, df) < p:
-        low, high = high, high * 2.0
-    for _ in range(200):  # bisection: slow but cannot diverge, and called a few times a run
-        middle = (low + high) / 2.0
-        if t_cdf(middle, df) < p:
-            low = middle
+    if math.isinf(df):
+        return _STANDARD_NORMAL.inv_cdf(p)
+    low, high = 0.0, math.inf
+    z = _STANDARD_NORMAL.inv_cdf(p)
+    # The Cornish-Fisher expansion: close from a few degrees of freedom up, so Newton needs
+    # two or three steps; with fewer it is only a start.
+    x = z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df * df)
+    # t_cdf is good to about 1e-12 near the centre at many degrees of freedom: aiming closer
+    # than that would chase its rounding.
+    tolerance = 1e-12 * max(1.0, x)
+    for _ in range(100):
+        error = t_cdf(x, df) - p
+        step = error / t_pdf(x, df)
+        if abs(step) <= tolerance or high - low <= tolerance:
+            return x - step
+        if error < 0:
+            low = x
         else:
-            high = middle
-        if high - low <= 1e-12 * max(1.0, high):
-            break
-    return (low + high) / 2.0
+            high = x
+        x -= step
+        if not low < x < high:  # Newton left the bracket: halve it (or widen it)
+            x = (low + high) / 2.0 if math.isfinite(high) else 2.0 * low
+    return x
 
 
 # --- proportions --------------------------------------------------------------------------
@@ -270,9 +294,59 @@ def samples_for_means(
     confidence: float = CONFIDENCE,
     power: float = 0.8,
 ) -> int | None:
-    """Samples per side for a difference of means to be told from none (normal
-    approximation, then at least 2); ``None`` when there is no difference to find."""
+    """Samples per side for a difference of means to be told from none by a t test, with the
+    given power; ``None`` when there is no difference to find.
+
+    The normal formula ``(z + z_power)^2 (s_a^2 + s_b^2) / d^2`` is the start; t quantiles
+    with ``2n - 2`` degrees of freedom then raise it until it holds. At the handful of
+    samples LLM tests run, the normal answer alone is too small: it says 2 where a t test at
+    2 a side (2 degrees of freedom, quantile 4.3) would need about 5.
+    """
     if difference == 0.0:
         return None
     z = z_quantile(confidence) + _STANDARD_NORMAL.inv_cdf(power)
-    return max(2, math.ceil(z * z * (spread_a**2 + spread_b**2) / difference**2))
+    variance = (spread_a**2 + spread_b**2) / difference**2
+    n = max(2, math.ceil(z * z * variance))
+    while n < _MOST_SAMPLES:
+        df = 2 * n - 2
+        t = t_quantile(0.5 + confidence / 2, df) + t_quantile(power, df)
+        if t * t * variance <= n:
+            return n
+        n += 1
+    return n
+
+
+#: Where the sample-size searches stop: a verdict that needs more is told "more than this".
+_MOST_SAMPLES = 100_000
+
+
+def runs_for_prediction(
+    margin: float, spread: float, confidence: float = CONFIDENCE, power: float = 0.8
+) -> int | None:
+    """Baseline runs for one new run's value to be told ``margin`` away from them, with the
+    given power, when each run gives one value (latency, cost): the smallest ``n`` with
+    ``(t + t_power) * spread * sqrt(1 + 1/n) <= margin`` on ``n - 1`` degrees of freedom.
+
+    ``None`` when no number of runs would do: the new run is one value, so its own noise
+    stays however many runs came before, and a threshold inside that noise is never cleared.
+    """
+    if spread <= 0.0:
+        return 2
+    z = z_quantile(confidence) + _STANDARD_NORMAL.inv_cdf(power)
+    if z * spread >= margin:
+        return None
+
+    def enough(n: int) -> bool:
+        t = t_quantile(0.5 + confidence / 2, n - 1) + t_quantile(power, n - 1)
+        return t * spread * math.sqrt(1 + 1 / n) <= margin
+
+    # Enough runs only gets easier with more: double to a bracket, then halve it.
+    low, high = 1, 2
+    while not enough(high):
+        if high >= _MOST_SAMPLES:
+            return None
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if enough(middle) else (middle, high)
+    return high

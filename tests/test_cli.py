@@ -198,10 +198,14 @@ def test_runs_and_compare_print_aligned_rounded_columns(tmp_path, capsys, monkey
     # Rounded as the reports round them: no raw floats such as 0.1527 or 0.016900000000000002
     # (money keeps two significant digits however small: $0.00054).
     assert not [line for line in metric_rows if re.search(r"(?<![$\d])\d\.\d{5,}", line)]
-    latency = next(line for line in metric_rows if "latency_s" in line).split()
-    assert latency == ["latency_s", "0.15s", "->", "0.16s", "+0.00s"]
+    latency = next(line for line in metric_rows if "latency_s" in line)
+    status, values = latency.split("latency_s")
+    # One replay each side: no spread to judge a 10 ms change by, but one more run would do.
+    assert status.strip() == "inconclusive (~2 baseline runs)"
+    assert values.split() == ["0.15s", "->", "0.16s", "+0.00s"]
     assert out[-1] == (
-        f"37 metric(s) of 11 test(s) compared, 0 drifted ({RUN_IDS[2]} against {RUN_IDS[0]})"
+        f"37 metric(s) of 11 test(s) compared: 13 unchanged, 24 inconclusive "
+        f"({RUN_IDS[2]} against {RUN_IDS[0]})"
     )
 
 
@@ -262,6 +266,7 @@ def test_runs_report_and_compare_write_json_for_scripts(tmp_path, capsys, monkey
     assert main(["compare", RUN_IDS[0], RUN_IDS[2], "--json"]) == 0
     drift = json.loads(capsys.readouterr().out)
     assert (drift["run_a"], drift["run_b"], drift["flagged"]) == (RUN_IDS[0], RUN_IDS[2], 0)
+    assert drift["statuses"] == {"unchanged": 13, "inconclusive": 24}
     assert len(drift["tests"]) == 11
     first = drift["tests"][0]
     assert first["nodeid"] == "tests/test_classify.py::test_classification[exchange-size]"
@@ -273,6 +278,10 @@ def test_runs_report_and_compare_write_json_for_scripts(tmp_path, capsys, monkey
         "flagged",
         "ci",
         "history",
+        "status",
+        "interval",
+        "samples_needed",
+        "method",
     }
 
 

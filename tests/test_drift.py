@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 
 import pytest
+from scipy import stats as scipy_stats  # type: ignore[import-untyped]
 
 # The module, not its names: pytest would collect a bare `test_metrics` as a test.
 from pytest_llmeval import drift
@@ -19,6 +21,7 @@ def entry(
     tone: float | None = 0.8,
     tone_samples: list[float | None] | None = None,
     accuracy: float | None = None,
+    tone_higher_is_better: bool = True,
     pass_rate: float = 1.0,
     samples: int = 5,
     passed_samples: int | None = None,
@@ -29,7 +32,7 @@ def entry(
 ) -> TestResult:
     scores = {}
     if tone is not None:
-        scores["tone"] = Score(tone, tuple(tone_samples or [tone]))
+        scores["tone"] = Score(tone, tuple(tone_samples or [tone]), tone_higher_is_better)
     if accuracy is not None:
         scores["accuracy"] = Score(accuracy)
     return TestResult(
@@ -53,6 +56,23 @@ def entry(
 def run(*tests: TestResult) -> tuple[TestResult, ...]:
     """A run as drift reads it: its tests."""
     return tests
+
+
+def toned(*values: float, **fields) -> TestResult:
+    """A test whose tone score has these per-sample values."""
+    return entry(tone=sum(values) / len(values), tone_samples=list(values), **fields)
+
+
+def window(*tests: TestResult) -> list[tuple[TestResult, ...]]:
+    """Baseline runs, one test each, told apart by a latency that differs by a hair (runs
+    that reproduce one another exactly are replays of the same answers, and count once)."""
+    return [run(_jitter(test, n)) for n, test in enumerate(tests)]
+
+
+def _jitter(test: TestResult, n: int) -> TestResult:
+    from dataclasses import replace
+
+    return replace(test, latency_s=test.latency_s + n * 1e-4)
 
 
 def check(checks: dict[str, list[DriftCheck]], metric: str, nodeid: str = NODE) -> DriftCheck:
@@ -103,47 +123,77 @@ def test_checks_come_in_fixed_metric_order():
     ]
 
 
+BASE_TONE = (0.78, 0.82, 0.80, 0.79, 0.81)
+
+
 def test_score_drop_beyond_threshold_is_flagged():
-    result = check(compare(run(entry(tone=0.6)), [run(entry(tone=0.8))]), "score:tone")
-    assert result.flagged
+    now = toned(0.58, 0.62, 0.60, 0.59, 0.61)
+    result = check(compare(run(now), [run(toned(*BASE_TONE))]), "score:tone")
+    assert result.flagged and result.status == "regressed"
     assert result.baseline == pytest.approx(0.8)
     assert result.current == pytest.approx(0.6)
     assert result.delta == pytest.approx(-0.2)
+    # Welch's interval of the difference, as scipy computes it.
+    expected = scipy_stats.ttest_ind(now.scores["tone"].samples, BASE_TONE, equal_var=False)
+    interval = expected.confidence_interval(0.95)
+    assert result.interval == pytest.approx((interval.low, interval.high), rel=1e-7)
 
 
-@pytest.mark.parametrize("current", [0.75, 0.7], ids=["noise-0.05", "exactly-0.1"])
-def test_score_drop_at_or_under_threshold_is_not_flagged(current: float):
-    result = check(compare(run(entry(tone=current)), [run(entry(tone=0.8))]), "score:tone")
-    assert result.delta == pytest.approx(current - 0.8)
+@pytest.mark.parametrize("drop", [0.05, 0.1], ids=["noise-0.05", "exactly-0.1"])
+def test_score_drop_at_or_under_threshold_is_not_flagged(drop: float):
+    now = toned(*(v - drop for v in BASE_TONE))
+    result = check(compare(run(now), [run(toned(*BASE_TONE))]), "score:tone")
+    assert result.delta == pytest.approx(-drop)
     assert not result.flagged
+    # Ten samples with this little spread settle it: real, but within the threshold.
+    assert result.status == "unchanged"
 
 
 def test_exactly_at_threshold_is_not_flagged_despite_float_rounding():
     # 0.9 - 0.8 is 0.10000000000000009 in floats.
-    result = check(compare(run(entry(tone=0.8)), [run(entry(tone=0.9))]), "score:tone")
-    assert not result.flagged
-    assert check(compare(run(entry(tone=0.79)), [run(entry(tone=0.9))]), "score:tone").flagged
+    steady = [run(toned(0.9, 0.9, 0.9))]
+    result = check(compare(run(toned(0.8, 0.8, 0.8)), steady), "score:tone")
+    assert (result.flagged, result.status) == (False, "unchanged")
+    assert check(compare(run(toned(0.79, 0.79, 0.79)), steady), "score:tone").flagged
 
 
 def test_score_rise_is_not_flagged():
-    result = check(compare(run(entry(tone=1.0)), [run(entry(tone=0.2))]), "score:tone")
-    assert result.delta == pytest.approx(0.8)
-    assert not result.flagged
+    now = toned(0.98, 1.0, 0.99, 1.0)
+    result = check(compare(run(now), [run(toned(0.2, 0.25, 0.15, 0.2))]), "score:tone")
+    assert result.delta == pytest.approx(0.7925)
+    assert not result.flagged and result.status == "improved"
 
 
 def test_custom_score_threshold():
-    checks = compare(
-        run(entry(tone=0.75)), [run(entry(tone=0.8))], DriftThresholds(score_drop=0.02)
-    )
+    now, before = toned(0.75, 0.75, 0.75), toned(0.8, 0.8, 0.8)
+    assert check(compare(run(now), [run(before)]), "score:tone").status == "unchanged"
+    checks = compare(run(now), [run(before)], DriftThresholds(score_drop=0.02))
     assert check(checks, "score:tone").flagged
+
+
+def test_one_sample_against_one_cannot_say():
+    """The old rule flagged 0.8 -> 0.6 on one sample each; nothing shows it is not noise."""
+    result = check(compare(run(entry(tone=0.6)), [run(entry(tone=0.8))]), "score:tone")
+    assert (result.status, result.flagged, result.interval) == ("inconclusive", False, None)
+    assert result.samples_needed is not None and result.samples_needed > 1
+
+
+#: Five baseline runs around 2.0 s.
+STEADY_LATENCY = (1.95, 2.0, 2.05, 1.99, 2.01)
 
 
 @pytest.mark.parametrize(("latency", "expected"), [(2.6, True), (2.4, False), (2.5, False)])
 def test_latency_rise(latency: float, expected: bool):
     # Baseline 2.0s: +30% is flagged, +20% and exactly +25% are not.
-    result = check(compare(run(entry(latency_s=latency)), [run(entry(latency_s=2.0))]), "latency_s")
+    before = [run(entry(latency_s=v)) for v in STEADY_LATENCY]
+    result = check(compare(run(entry(latency_s=latency)), before), "latency_s")
     assert result.flagged is expected
+    assert result.status == ("regressed" if expected else "unchanged")
     assert result.ci is None
+    # One new value against the runs' spread: the t prediction interval, 4 degrees of freedom.
+    spread = statistics.stdev(STEADY_LATENCY)
+    half = scipy_stats.t.ppf(0.975, 4) * spread * math.sqrt(1 + 1 / 5)
+    assert result.interval == pytest.approx((latency - 2.0 - half, latency - 2.0 + half))
 
 
 def test_latency_drop_is_not_flagged():
@@ -152,15 +202,22 @@ def test_latency_drop_is_not_flagged():
 
 
 def test_cost_rise_is_flagged():
-    checks = compare(run(entry(cost_usd=0.006)), [run(entry(cost_usd=0.004))])
+    before = [run(entry(cost_usd=v)) for v in (0.0039, 0.004, 0.0041)]
+    checks = compare(run(entry(cost_usd=0.006)), before)
     assert check(checks, "cost_usd").flagged
-    checks = compare(run(entry(cost_usd=0.0048)), [run(entry(cost_usd=0.004))])
+    checks = compare(run(entry(cost_usd=0.0048)), before)
     assert not check(checks, "cost_usd").flagged
+    assert check(checks, "cost_usd").status == "unchanged"  # +20%: real, within +25%
 
 
 def test_cost_rise_from_zero_is_not_flagged():
-    checks = compare(run(entry(cost_usd=0.01)), [run(entry(cost_usd=0.0))])
-    assert not check(checks, "cost_usd").flagged
+    before = [run(entry(cost_usd=0.0, latency_s=v)) for v in (1.0, 2.0)]
+    result = check(compare(run(entry(cost_usd=0.01)), before), "cost_usd")
+    assert not result.flagged
+    assert (result.status, result.samples_needed) == ("inconclusive", None)
+    assert result.method == "a baseline of $0 has no relative threshold"
+    free = check(compare(run(entry(cost_usd=0.0)), before), "cost_usd")
+    assert free.status == "unchanged"
 
 
 @pytest.mark.parametrize(("now", "before"), [(None, 0.001), (1.0, None), (None, None)])
@@ -173,12 +230,31 @@ def test_unknown_cost_is_never_flagged(now: float | None, before: float | None):
 
 def test_pass_rate_drop_is_flagged_with_wilson_ci():
     current = entry(pass_rate=0.6, samples=5, passed_samples=3)
-    result = check(compare(run(current), [run(entry(pass_rate=1.0))]), "pass_rate")
-    assert result.flagged
+    result = check(compare(run(current), window(*[entry()] * 4)), "pass_rate")
+    assert result.flagged and result.status == "regressed"
+    assert result.baseline == 1.0  # 20 of 20 baseline samples, pooled
     assert result.delta == pytest.approx(-0.4)
     assert result.ci is not None
     # Wilson 95% for 3/5, as published: 0.2307 .. 0.8824.
     assert result.ci == pytest.approx((0.2307, 0.8824), abs=1e-4)
+    # Newcombe's interval from the Wilson ones: 20/20 is (0.8389, 1).
+    low, high = -0.4 - (0.6 - 0.2307), -0.4 + math.hypot(0.8824 - 0.6, 1 - 0.8389)
+    assert result.interval == pytest.approx((low, high), abs=1e-3)
+
+
+def test_pass_rate_baseline_is_pooled_over_the_window():
+    half = entry(samples=6, passed_samples=3, pass_rate=0.5)
+    before = window(entry(samples=4, passed_samples=4), half)
+    result = check(compare(run(entry(samples=5, passed_samples=5)), before), "pass_rate")
+    assert result.baseline == pytest.approx(7 / 10)  # not the mean of 100% and 50%
+    assert result.history == (1.0, 0.5, 1.0)
+
+
+def test_one_failed_sample_after_a_clean_window_is_inconclusive_and_says_how_many_would_do():
+    result = check(compare(run(entry(samples=5, passed_samples=4)), window(entry())), "pass_rate")
+    assert result.status == "inconclusive" and not result.flagged
+    # Enough samples to tell 100% from 90%: the threshold, not the 20 points seen.
+    assert result.samples_needed is not None and result.samples_needed > 5
 
 
 def test_pass_rate_ci_needs_two_samples():
@@ -198,10 +274,9 @@ def test_score_ci_from_non_null_samples():
     samples = [0.8, 0.6, 0.9, None, 0.7]
     result = check(compare(run(entry(tone=0.75, tone_samples=samples)), []), "score:tone")
     known = [0.8, 0.6, 0.9, 0.7]
-    mean = sum(known) / 4
-    sd = math.sqrt(sum((v - mean) ** 2 for v in known) / 3)
-    half = 1.959964 * sd / 2
-    assert result.ci == pytest.approx((mean - half, mean + half), abs=1e-6)
+    # Student's t with 3 degrees of freedom (3.18), not the normal 1.96: four samples.
+    half = scipy_stats.t.ppf(0.975, 3) * scipy_stats.sem(known)
+    assert result.ci == pytest.approx((0.75 - half, 0.75 + half), rel=1e-9)
 
 
 def test_score_ci_is_clipped_and_needs_two_samples():
@@ -244,7 +319,8 @@ def test_baseline_is_mean_of_runs_that_have_it_and_history_is_oldest_first():
     tone = check(checks, "score:tone")
     assert tone.baseline == pytest.approx(0.85)
     assert tone.history == (0.9, None, 0.8, 0.7)
-    assert tone.flagged  # 0.85 - 0.7 = 0.15 > 0.1
+    # 0.85 - 0.7 = 0.15, but two single samples spread 0.1 apart cannot tell that from noise.
+    assert tone.status == "inconclusive" and not tone.flagged
     latency = check(checks, "latency_s")
     assert latency.baseline == pytest.approx(2.0)
     assert latency.history == (1.0, None, 3.0, 2.0)
@@ -252,13 +328,22 @@ def test_baseline_is_mean_of_runs_that_have_it_and_history_is_oldest_first():
 
 
 def test_flagged_lists_every_flagged_check_in_order():
+    low = (0.3, 0.32, 0.28)
     current = run(
-        entry("t::a", tone=0.8, latency_s=2.0),
-        entry("t::b", tone=0.3, latency_s=9.0, cost_usd=0.1),
-        entry("t::c", tone=0.1),
+        toned(0.8, 0.82, 0.78, nodeid="t::a", latency_s=2.0),
+        toned(*low, nodeid="t::b", latency_s=9.0, cost_usd=0.1),
+        toned(*low, nodeid="t::c"),
     )
-    before = run(entry("t::a"), entry("t::b"), entry("t::c"))
-    found = flagged(compare(current, [before]))
+    before = [
+        run(
+            *(
+                toned(0.8, 0.82, 0.78, nodeid=f"t::{n}", latency_s=v, cost_usd=v / 500)
+                for n in "abc"
+            )
+        )
+        for v in (1.9, 2.0, 2.1)
+    ]
+    found = flagged(compare(current, before))
     assert [(c.nodeid, c.metric) for c in found] == [
         ("t::b", "score:tone"),
         ("t::b", "latency_s"),
@@ -286,14 +371,20 @@ def test_sparkline(values: list[float | None], expected: str):
 
 def test_to_json_shape():
     current = entry(pass_rate=0.6, samples=5, passed_samples=3)
-    result = check(compare(run(current), [run(entry())]), "pass_rate")
+    result = check(compare(run(current), window(*[entry()] * 4)), "pass_rate")
     data = result.to_json()
-    assert set(data) == {"metric", "baseline", "current", "delta", "flagged", "ci", "history"}
+    assert set(data) == {
+        "metric", "baseline", "current", "delta", "flagged", "ci", "history",
+        "status", "interval", "samples_needed", "method",
+    }  # fmt: skip
     assert data["metric"] == "pass_rate"
-    assert data["flagged"] is True
+    assert (data["flagged"], data["status"]) == (True, "regressed")
     assert isinstance(data["ci"], list) and len(data["ci"]) == 2
-    assert data["history"] == [1.0, 0.6]
+    assert isinstance(data["interval"], list) and data["interval"][1] < 0
+    assert data["method"] == "Newcombe interval of the difference"
+    assert data["history"] == [1.0, 1.0, 1.0, 1.0, 0.6]
     assert json.loads(json.dumps(data)) == data
+    assert DriftCheck.from_json(NODE, data) == result
 
 
 def test_to_json_without_ci():
@@ -303,11 +394,11 @@ def test_to_json_without_ci():
 
 
 def test_a_latency_rise_below_the_floor_is_noise():
-    base = run(entry("t", latency_s=0.004))
+    base = [run(entry("t", latency_s=v)) for v in (0.004, 0.005, 0.003)]
     now = run(entry("t", latency_s=0.009))
-    assert not check(drift.compare(now, [base]), "latency_s", "t").flagged
+    assert not check(drift.compare(now, base), "latency_s", "t").flagged
     slower = run(entry("t", latency_s=0.2))
-    assert check(drift.compare(slower, [base]), "latency_s", "t").flagged
+    assert check(drift.compare(slower, base), "latency_s", "t").flagged
 
 
 def test_a_test_whose_calls_were_never_answered_has_no_latency_or_cost():
@@ -327,3 +418,112 @@ def test_a_test_whose_calls_were_never_answered_has_no_latency_or_cost():
 def test_an_errored_test_measured_nothing():
     errored = entry("t", outcome="error", samples=1, pass_rate=0.0, latency_s=0.3, app_calls=1)
     assert drift.test_metrics(errored) == {}
+
+
+def test_runs_that_replayed_the_same_answers_count_once():
+    """Five replays of one recording are one observation: pooling them as five would narrow
+    the interval as if the app had been asked five times."""
+    before = toned(0.8, 0.9, 0.7, samples=3, passed_samples=3)
+    now = toned(0.6, 0.7, 0.5, samples=3, passed_samples=2, pass_rate=2 / 3)
+    once = compare(run(now), [run(before)])[NODE]
+    five = compare(run(now), [run(before)] * 5)[NODE]
+    assert [c.status for c in five] == [c.status for c in once]
+    assert [c.interval for c in five] == [c.interval for c in once]
+    assert check({NODE: five}, "pass_rate").baseline == 1.0
+    assert check({NODE: five}, "score:tone").history == pytest.approx((0.8,) * 5 + (0.6,))
+
+
+def test_a_run_that_reproduces_its_baseline_is_unchanged_whatever_the_sample_size():
+    same = entry(tone=0.5, samples=1)
+    checks = compare(run(same), [run(same)] * 3)[NODE]
+    assert {c.status for c in checks} == {"unchanged"}
+    assert {c.method for c in checks} == {"same results as the baseline (replayed answers)"}
+    assert all(c.interval == (0.0, 0.0) for c in checks)
+
+
+def test_a_lower_is_better_score_that_rises_has_regressed():
+    def retries(*values: float) -> TestResult:
+        return toned(*values, tone_higher_is_better=False)
+
+    more = check(compare(run(retries(5, 6, 5, 6)), [run(retries(1, 2, 1, 2))]), "score:tone")
+    assert (more.status, more.flagged) == ("regressed", True)
+    # The interval is of the delta as reported, current - baseline: a rise, positive.
+    assert more.delta == pytest.approx(4.0)
+    assert more.interval is not None and 0 < more.interval[0] < 4 < more.interval[1]
+    fewer = check(compare(run(retries(1, 2, 1, 2)), [run(retries(5, 6, 5, 6))]), "score:tone")
+    assert (fewer.status, fewer.flagged) == ("improved", False)
+    assert fewer.interval is not None and fewer.interval[1] < 0
+
+
+def test_latency_interval_is_of_the_delta_not_of_the_improvement():
+    before = [run(entry(latency_s=v)) for v in STEADY_LATENCY]
+    faster = check(compare(run(entry(latency_s=1.0)), before), "latency_s")
+    assert faster.status == "improved"
+    assert faster.interval is not None and faster.interval[1] < 0 < -faster.interval[0]
+
+
+def test_a_check_from_before_verdicts_reads_as_its_rule_said():
+    old = {"metric": "score:tone", "baseline": 0.9, "current": 0.5, "delta": -0.4}
+    flagged_old = DriftCheck.from_json(NODE, {**old, "flagged": True})
+    calm = DriftCheck.from_json(NODE, {**old, "flagged": False})
+    assert (flagged_old.status, flagged_old.verdict, calm.verdict) == (
+        None,
+        "regressed",
+        "not flagged",
+    )
+    assert "status" not in calm.to_json(), "an old check is written back as it was"
+    assert drift.status_counts([flagged_old, calm]) == {"regressed": 1, "not flagged": 1}
+
+
+def test_counts_leave_out_what_compared_nothing_and_reports_skip_what_did_not_move():
+    new = entry("t::new")
+    checks = compare(run(new, entry(tone=0.5)), [run(entry(tone=0.9))])
+    every = [c for test_checks in checks.values() for c in test_checks]
+    # The new test has no baseline: inconclusive, but not counted as a comparison.
+    assert {c.status for c in checks["t::new"]} == {"inconclusive"}
+    assert {c.method for c in checks["t::new"]} == {"no baseline"}
+    # 5/5 against 5/5 cannot rule out a drop of 10 points, but did not move: counted, not shown.
+    assert drift.status_counts(every) == {"inconclusive": 2, "unchanged": 2}
+    assert [c.metric for c in every if drift.worth_showing(c)] == ["score:tone"]
+
+
+def test_the_interval_of_a_score_outside_0_to_1_is_not_clipped():
+    result = check(compare(run(toned(3.0, 5.0, 4.0)), []), "score:tone")
+    half = scipy_stats.t.ppf(0.975, 2) * 1.0 / math.sqrt(3)
+    assert result.ci == pytest.approx((4.0 - half, 4.0 + half))
+
+
+def test_the_terminal_lists_regressions_and_only_the_first_inconclusive_changes():
+    from types import SimpleNamespace
+
+    from pytest_llmeval.report.terminal import drift_lines
+
+    before = [run(*(entry(f"t::{i}", tone=0.8) for i in range(8)), toned(*BASE_TONE))]
+    now = run(*(entry(f"t::{i}", tone=0.7) for i in range(8)), toned(0.5, 0.52, 0.48, 0.5, 0.5))
+    checks = compare(now, before)
+    every = [c for test_checks in checks.values() for c in test_checks]
+    end = SimpleNamespace(
+        baseline_label="1 earlier live run(s)", baseline_runs=1, flagged=flagged(checks),
+        checks=every, reports=[], problems=[], notes=[], drift_failed=False,
+    )  # fmt: skip
+    lines = drift_lines(end, fail=True)
+    assert (
+        lines[0]
+        == "drift against 1 earlier live run(s): 1 regressed, 18 unchanged, 17 inconclusive"
+    )
+    assert lines[1].startswith(
+        f"  REGRESSED  {NODE}  score:tone  0.80 -> 0.50  change -0.30 (95% CI"
+    )
+    unsure = [line for line in lines if line.startswith("  INCONCLUSIVE")]
+    assert len(unsure) == 5
+    assert unsure[0].startswith("  INCONCLUSIVE  t::0  score:tone  0.80 -> 0.70  change -0.10; ~")
+    assert lines[-2] == "  ... and 3 more inconclusive: see the reports"
+    assert lines[-1] == "llmeval: failing the run on drift (--llmeval-fail-on-drift)"
+
+
+def test_float_rounding_is_no_change():
+    """fmean of 0.1, 0.2 and 0.3 is 0.20000000000000004: a report must not show +4e-17."""
+    before = [run(entry(tone=v, latency_s=v)) for v in (0.1, 0.2, 0.3)]
+    result = check(compare(run(entry(tone=0.2, latency_s=0.2)), before), "latency_s")
+    assert result.baseline != 0.2 and result.delta == 0.0
+    assert result.interval is not None and result.interval[0] == pytest.approx(-result.interval[1])

@@ -26,12 +26,24 @@ def test_tone(llmeval):
 def test_other(llmeval):
     llmeval.record_score("length", 3)
 """
+#: test_tone asked three times a run: enough samples for a drop to be told from noise.
+SAMPLED = APP.replace(
+    "@pytest.mark.llm\ndef test_tone", "@pytest.mark.llm(samples=3)\ndef test_tone"
+)
 LIVE = ("-p", "no:cacheprovider", "--llmeval-mode=live")
 
 
 def _run(pytester, online, tone="0.9", latency=0.0, tokens=100, *args):
     online.queue(Reply(text=tone, takes=latency, input_tokens=tokens, output_tokens=10))
     return pytester.runpytest(*LIVE, *args, plugins=[online.clock])
+
+
+def _sampled(pytester, online, tones, latency=0.0, tokens=100, *args):
+    """A run of SAMPLED whose three samples of test_tone score ``tones``."""
+    online.queue(
+        *(Reply(text=t, latency=latency, input_tokens=tokens, output_tokens=10) for t in tones)
+    )
+    return pytester.runpytest(*LIVE, *args)
 
 
 def _runs(pytester):
@@ -89,37 +101,45 @@ def test_shards_sharing_a_run_id_are_merged(project, online, monkeypatch):
 
 def test_drift_flagged_for_score_latency_and_cost_not_for_noise(project, online):
     project.makeini("[pytest]\n")  # the default thresholds: +25% and at least 0.1 s
-    _run(project, online, "0.90", 0.2, 100).assert_outcomes(passed=2)
-    result = _run(project, online, "0.85", 0.2, 110)  # noise: -0.05 score, +10% cost
-    result.stdout.fnmatch_lines(["drift: none against 1 earlier live run(s)"])
-    result = _run(project, online, "0.60", 0.6, 400)
+    project.makepyfile(test_app=SAMPLED)
+    _sampled(project, online, ["0.90", "0.88", "0.92"], 0.2, 100).assert_outcomes(passed=2)
+    _sampled(project, online, ["0.89", "0.91", "0.90"], 0.2, 110).assert_outcomes(passed=2)
+    # Noise: a score 0.03 lower, cost between the two before.
+    result = _sampled(project, online, ["0.86", "0.88", "0.87"], 0.2, 105)
+    result.stdout.fnmatch_lines(["drift against 2 earlier live run(s): *"])
+    result.stdout.no_fnmatch_line("*REGRESSED*")
+    checks = {c["metric"]: c for c in _runs(project)[-1]["tests"][1]["drift"]}
+    assert checks["score:tone"]["status"] == "unchanged", "real, but within the threshold"
+    result = _sampled(project, online, ["0.60", "0.62", "0.58"], 0.8, 400)
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
         [
-            "drift: 3 flagged against 2 earlier live run(s)",
-            "  DRIFT test_app.py::test_tone  score:tone  0.88 -> 0.60  *",
-            "  DRIFT test_app.py::test_tone  latency_s  *",
-            "  DRIFT test_app.py::test_tone  cost_usd  *",
+            "drift against 3 earlier live run(s): 3 regressed, *",
+            "  REGRESSED  test_app.py::test_tone  score:tone  0.89 -> 0.60  change -0.29 (95% CI *",
+            "  REGRESSED  test_app.py::test_tone  latency_s  *",
+            "  REGRESSED  test_app.py::test_tone  cost_usd  *",
         ]
     )
     assert result.ret == 0, "drift is reported, not failed, unless asked"
     checks = {c["metric"]: c for c in _runs(project)[-1]["tests"][1]["drift"]}
-    assert checks["score:tone"]["flagged"] and checks["score:tone"]["baseline"] == pytest.approx(
-        0.875
-    )
+    tone = checks["score:tone"]
+    assert tone["flagged"] and tone["method"] == "Welch's t interval of the difference"
+    assert tone["baseline"] == pytest.approx(8.01 / 9), "the nine samples before, pooled"
     assert checks["pass_rate"]["flagged"] is False
 
 
 def test_fail_on_drift_with_every_test_green(project, online):
-    _run(project, online, "0.9").assert_outcomes(passed=2)
-    result = _run(project, online, "0.5", 0.0, 100, "--llmeval-fail-on-drift")
+    project.makepyfile(test_app=SAMPLED)
+    _sampled(project, online, ["0.9"] * 3).assert_outcomes(passed=2)
+    result = _sampled(project, online, ["0.5"] * 3, 0.0, 100, "--llmeval-fail-on-drift")
     result.assert_outcomes(passed=2)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["llmeval: failing the run on drift (--llmeval-fail-on-drift)"])
     # Against the last run only (0.5), 0.5 again is no drift.
-    steady = _run(
-        project, online, "0.5", 0.0, 100, "--llmeval-fail-on-drift", "--llmeval-baseline-window=1"
-    )
+    steady = _sampled(
+        project, online, ["0.5"] * 3, 0.0, 100, "--llmeval-fail-on-drift",
+        "--llmeval-baseline-window=1",
+    )  # fmt: skip
     assert steady.ret == 0
 
 
@@ -129,7 +149,9 @@ def test_update_pins_a_baseline_that_later_runs_use(project, online):
     assert json.loads(pinned.read_text())["tests"][1]["scores"] == {"tone": 0.5}
     _run(project, online, "0.95").assert_outcomes(passed=2)
     result = _run(project, online, "0.5")
-    result.stdout.fnmatch_lines([f"drift: none against {pinned}"])
+    result.stdout.fnmatch_lines([f"drift against {pinned}: *"])
+    tone = next(c for c in _runs(project)[-1]["tests"][1]["drift"] if c["metric"] == "score:tone")
+    assert (tone["baseline"], tone["status"]) == (0.5, "unchanged"), "the pinned run, not 0.95"
 
 
 def test_baseline_by_run_id_and_unknown_id(project, online):
@@ -137,7 +159,14 @@ def test_baseline_by_run_id_and_unknown_id(project, online):
     run_id = _runs(project)[0]["run"]["id"]
     _run(project, online, "0.9").assert_outcomes(passed=2)
     result = _run(project, online, "0.5", 0.0, 100, f"--llmeval-baseline={run_id}")
-    result.stdout.fnmatch_lines([f"drift: 1 flagged against run {run_id}"])
+    # One sample each side: 0.9 -> 0.5 could be noise, and is reported as not known.
+    result.stdout.fnmatch_lines(
+        [
+            f"drift against run {run_id}: *",
+            "  INCONCLUSIVE  test_app.py::test_tone  score:tone  0.90 -> 0.50  change -0.40; "
+            "~17 samples a side would settle it  *",
+        ]
+    )
     bad = _run(project, online, "0.5", 0.0, 100, "--llmeval-baseline=nope")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
     bad.stdout.fnmatch_lines(["llmeval: --llmeval-baseline=nope: no run with that id in *"])
@@ -151,7 +180,7 @@ def test_corrupt_and_foreign_history_files_are_skipped(project, online):
     result = _run(project, online, "0.5")
     result.assert_outcomes(passed=2, warnings=2)
     result.stdout.fnmatch_lines(["*HistoryWarning: llmeval: skipped history file*broken*"])
-    result.stdout.fnmatch_lines(["drift: 1 flagged against 1 earlier live run(s)"])
+    result.stdout.fnmatch_lines(["drift against 1 earlier live run(s): *"])
 
 
 def test_json_report_matches_its_schema_and_no_history(project, online):

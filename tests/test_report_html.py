@@ -460,3 +460,24 @@ def test_chromium_renders_the_page(tmp_path):
     if os.environ.get("LLMEVAL_UPDATE_SCREENSHOT") == "1":
         DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
         shutil.copyfile(shot, DOCS_SCREENSHOT)
+
+
+def test_drift_table_shows_each_verdict_and_the_interval_of_the_change():
+    checks = [
+        check(
+            "score:tone", 0.8, 0.6, flagged=True, status="regressed",
+            interval=[-0.25, -0.15], samples_needed=None, method="Welch's t",
+        ),
+        check(
+            "latency_s", 1.0, 1.3, status="inconclusive", interval=None, samples_needed=16,
+            method="too few samples for an interval",
+        ),
+        check("pass_rate", 1.0, 1.0, status="unchanged", interval=[0.0, 0.0]),
+    ]  # fmt: skip
+    page = render_html(run_doc([entry("t.py::test_a", scores={"tone": 0.6}, drift=checks)]), [])
+    rows = re.findall(r"<tr(?: class=\"flagged\")?><td>(?:score|latency|pass).*?</tr>", page)
+    cells = [re.findall(r"<td>(.*?)</td>", row) for row in rows]
+    assert cells[0] == ["score:tone", "0.80", "0.60", "-0.20", "-0.25 to -0.15", "n/a", "REGRESSED"]
+    assert cells[1][-1] == "inconclusive: ~16 baseline runs would settle it"
+    assert cells[1][4] == "n/a"
+    assert cells[2][-1] == "unchanged"

@@ -47,8 +47,12 @@ def test_markdown_report_and_step_summary(project, online, monkeypatch):
     _run(project, online, "0.5", "--llmeval-report-md=out/report.md").assert_outcomes(passed=2)
     markdown = (project.path / "out" / "report.md").read_text()
     assert markdown.startswith("## ❌ pytest-llmeval: 2/2 LLM tests passed")
-    assert "### Drift: 1 flagged against 1 earlier live run(s)" in markdown
-    assert "| `test_app.py::test_tone` | score:tone | 0.90 | 0.50 | █▁ |" in markdown
+    # Two samples of 0.9 each before, two of 0.5 now: no spread, the drop is exact.
+    assert "### Drift against 1 earlier live run(s): 1 regressed, " in markdown
+    assert (
+        "| `test_app.py::test_tone` | score:tone | **regressed** | 0.90 | 0.50 | "
+        "-0.40 (95% CI -0.40 to -0.40) | █▁ |"
+    ) in markdown
     assert "| `test_app.py::test_pipe` | passed | 1/1 | a\\|b 1.00 |" in markdown
     appended = summary.read_text()
     assert appended.startswith("# earlier step\n## ✅")  # the first run, then the second
@@ -101,7 +105,7 @@ def test_cli_runs_report_and_compare(project, online, capsys, monkeypatch):
     assert main(["compare", first, second]) == 1
     out = capsys.readouterr().out
     (line,) = (line for line in out.splitlines() if "score:tone" in line)
-    assert line.split() == ["DRIFT", "score:tone", "0.90", "->", "0.50", "-0.40"]
+    assert line.split()[:6] == ["REGRESSED", "score:tone", "0.90", "->", "0.50", "-0.40"]
     assert main(["compare", first, first]) == 0
     assert main(["compare", first, "missing"]) == 2
 

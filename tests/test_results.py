@@ -192,3 +192,46 @@ def test_the_results_and_their_renderers_import_neither_pytest_nor_settings():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_score_direction_travels_with_the_score():
+    scored = measure_test(
+        nodeid="t::a",
+        outcome="passed",
+        calls=[],
+        sample_scores=[{"retries": 2.0, "tone": 0.9}],
+        lower_is_better={"retries"},
+    )
+    data = json.loads(json.dumps(scored.to_json()))
+    assert data["score_higher_is_better"] == {"retries": False, "tone": True}
+    back = TestResult.from_json(data)
+    assert not back.scores["retries"].higher_is_better and back.scores["tone"].higher_is_better
+    plain = measure_test(nodeid="t::a", outcome="passed", calls=[], sample_scores=[{"tone": 1}])
+    assert "score_higher_is_better" not in plain.to_json(), "absent means higher is better"
+
+
+def test_drift_verdicts_are_kept_in_the_document():
+    from pytest_llmeval.drift import compare
+
+    def tone(*values: float) -> TestResult:
+        return measure_test(
+            nodeid="t::a",
+            outcome="passed",
+            calls=[_call("app", "network", 0.5, 0.001)],
+            sample_scores=[{"tone": v} for v in values],
+        )
+
+    now = tone(0.4, 0.45, 0.42)
+    checks = compare([now], [[tone(0.8, 0.85, 0.82)]])["t::a"]
+    run = replace(_golden_run(), tests=(replace(now, drift=tuple(checks)),))
+    document = json.loads(json.dumps(run.to_json()))
+    assert validate(document) == []
+    (entry,) = document["tests"]
+    statuses = {c["metric"]: (c["status"], c["flagged"]) for c in entry["drift"]}
+    assert statuses["score:tone"] == ("regressed", True)
+    assert RunResult.from_json(document).tests[0].drift == tuple(checks)
+    entry["drift"][0]["status"] = "worse"
+    assert validate(document) == [
+        "$.tests[0].drift[0].status: 'worse' is not one of "
+        "['regressed', 'improved', 'unchanged', 'inconclusive']"
+    ]

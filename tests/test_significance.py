@@ -7,7 +7,8 @@ import random
 import pytest
 from scipy import stats as scipy_stats  # type: ignore[import-untyped]
 
-from pytest_llmeval.significance import compare_means, compare_rates
+from pytest_llmeval import stats
+from pytest_llmeval.significance import compare_means, compare_rates, compare_runs
 
 
 def test_a_collapsed_pass_rate_is_a_regression() -> None:
@@ -102,3 +103,41 @@ def test_score_noise_alone_is_rarely_a_regression() -> None:
         baseline = [rng.gauss(0.75, 0.08) for _ in range(15)]
         regressed += compare_means(current, baseline, margin=0.05).status == "regressed"
     assert regressed / 400 <= 0.05
+
+
+def test_a_change_exactly_at_the_margin_does_not_matter():
+    """The ini thresholds read "a fall beyond this is drift": at it is not, float rounding
+    (0.9 - 0.8 is 0.10000000000000009) included."""
+    assert compare_means([0.8, 0.8], [0.9, 0.9], margin=0.1).status == "unchanged"
+    assert compare_means([0.79, 0.79], [0.9, 0.9], margin=0.1).status == "regressed"
+    assert compare_means([1.0, 1.0], [0.9, 0.9], margin=0.1).status == "unchanged"
+
+
+def test_one_value_a_run_is_read_by_the_prediction_interval_of_a_new_run():
+    runs = [2.0, 2.1, 1.9, 2.05, 1.95]
+    verdict = compare_runs(2.8, runs, margin=0.5)  # latency: lower is better
+    assert verdict.status == "regressed"
+    spread = scipy_stats.tstd(runs)
+    half = scipy_stats.t.ppf(0.975, 4) * spread * (1 + 1 / 5) ** 0.5
+    # Signed so that positive is better: slower is negative.
+    assert verdict.interval == pytest.approx((-0.8 - half, -0.8 + half))
+    assert compare_runs(2.2, runs, margin=0.5).status == "unchanged"
+
+
+def test_runs_that_all_measured_the_same_make_the_change_exact():
+    same = [0.004, 0.004, 0.004]
+    assert compare_runs(0.006, same, margin=0.001).status == "regressed"
+    assert compare_runs(0.0048, same, margin=0.001).status == "unchanged"
+
+
+def test_one_baseline_run_says_how_many_runs_would_settle_it():
+    verdict = compare_runs(0.16, [0.15], margin=0.1)
+    assert (verdict.status, verdict.interval) == ("inconclusive", None)
+    # The one difference seen is the only guess at the runs' noise: 0.01 / sqrt(2).
+    assert verdict.samples_needed == stats.runs_for_prediction(0.1, 0.01 / 2**0.5)
+    assert compare_runs(0.15, [0.15], margin=0.1).status == "unchanged"
+
+
+def test_runs_noisier_than_the_threshold_are_never_settled_by_more_runs():
+    verdict = compare_runs(2.0, [1.0, 3.0, 2.5, 1.5], margin=0.1)
+    assert verdict.status == "inconclusive" and verdict.samples_needed is None

@@ -11,7 +11,7 @@ from scipy import stats as scipy_stats  # type: ignore[import-untyped]
 from pytest_llmeval import stats
 
 
-@pytest.mark.parametrize("df", [1, 2, 3, 4, 5, 9, 29, 2.5, 7.3, 120])
+@pytest.mark.parametrize("df", [1, 2, 3, 4, 5, 9, 29, 2.5, 7.3, 120, 1000])
 @pytest.mark.parametrize("p", [0.6, 0.9, 0.975, 0.995, 0.025])
 def test_t_quantile_matches_scipy(p: float, df: float) -> None:
     assert stats.t_quantile(p, df) == pytest.approx(scipy_stats.t.ppf(p, df), rel=1e-9)
@@ -107,5 +107,54 @@ def test_samples_needed_shrink_as_the_difference_grows() -> None:
     assert small is not None and large is not None and small > large >= 2
     assert stats.samples_for_proportions(0.7, 0.7) is None
     assert stats.samples_for_means(0.0, 0.1, 0.1) is None
-    # The textbook formula: (1.96 + 0.84)^2 * (0.1^2 + 0.1^2) / 0.05^2 = 62.8 -> 63.
-    assert stats.samples_for_means(0.05, 0.1, 0.1) == 63
+    # The textbook normal formula: (1.96 + 0.84)^2 * (0.1^2 + 0.1^2) / 0.05^2 = 62.8 -> 63;
+    # t quantiles on 124 degrees of freedom make it 64.
+    assert stats.samples_for_means(0.05, 0.1, 0.1) == 64
+
+
+def _t_test_samples(difference: float, spread: float) -> int:
+    """The smallest n a side whose t quantiles (2n - 2 degrees of freedom) reach 80% power."""
+    n = 2
+    while True:
+        df = 2 * n - 2
+        t = scipy_stats.t.ppf(0.975, df) + scipy_stats.t.ppf(0.8, df)
+        if t * t * 2 * spread**2 / difference**2 <= n:
+            return n
+        n += 1
+
+
+@pytest.mark.parametrize(("difference", "spread"), [(0.1, 0.02), (0.1, 0.05), (0.2, 0.1)])
+def test_few_samples_are_counted_with_t_not_z(difference: float, spread: float) -> None:
+    needed = stats.samples_for_means(difference, spread, spread)
+    assert needed == _t_test_samples(difference, spread)
+    # The normal formula alone would promise less than a t test can deliver.
+    z = scipy_stats.norm.ppf(0.975) + scipy_stats.norm.ppf(0.8)
+    assert needed > math.ceil(z * z * 2 * spread**2 / difference**2)
+
+
+def test_samples_needed_for_means_reach_their_power_in_simulation() -> None:
+    rng = random.Random(5)
+    n = stats.samples_for_means(0.1, 0.08, 0.08)
+    assert n is not None
+    found = 0
+    for _ in range(2000):
+        a = [rng.gauss(0.8, 0.08) for _ in range(n)]
+        b = [rng.gauss(0.7, 0.08) for _ in range(n)]
+        found += scipy_stats.ttest_ind(a, b, equal_var=False).pvalue < 0.05
+    assert 0.75 <= found / 2000 <= 0.9
+
+
+def test_runs_for_prediction_against_scipy() -> None:
+    # The smallest n with (t_.975 + t_.8) on n - 1 degrees of freedom * s * sqrt(1 + 1/n) <= m.
+    def expected(margin: float, spread: float) -> int:
+        n = 2
+        while (
+            scipy_stats.t.ppf(0.975, n - 1) + scipy_stats.t.ppf(0.8, n - 1)
+        ) * spread * math.sqrt(1 + 1 / n) > margin:
+            n += 1
+        return n
+
+    for spread in (0.005, 0.02, 0.03):
+        assert stats.runs_for_prediction(0.1, spread) == expected(0.1, spread)
+    # One new run carries its own noise: past (1.96 + 0.84) * s, no number of runs clears it.
+    assert stats.runs_for_prediction(0.1, 0.036) is None

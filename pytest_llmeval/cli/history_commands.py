@@ -14,6 +14,7 @@ from pytest_llmeval.constants import Mode
 from pytest_llmeval.money import total_money
 
 if TYPE_CHECKING:
+    from pytest_llmeval.drift import DriftCheck, DriftThresholds
     from pytest_llmeval.results import RunResult
 
 RUNS_JSON = """\
@@ -32,9 +33,11 @@ pytest_llmeval/report_schema.json: {"format", "run": {...}, "tests": [...]}.
 
 COMPARE_JSON = """\
 With --json, one JSON document on stdout instead of the table (same exit codes):
-  {"run_a": str, "run_b": str, "flagged": int, "tests": [{"nodeid": str,
-    "drift": [{"metric", "baseline", "current", "delta", "flagged", "ci", "history"}]}]}
-"drift" entries as in the JSON report; baseline is RUN_A, current is RUN_B.
+  {"run_a": str, "run_b": str, "flagged": int, "statuses": {status: int},
+   "tests": [{"nodeid": str, "drift": [{"metric", "baseline", "current", "delta",
+     "flagged", "ci", "history", "status", "interval", "samples_needed", "method"}]}]}
+"drift" entries as in the JSON report; baseline is RUN_A, current is RUN_B; "flagged"
+counts the regressed ones. The thresholds are the project's (llmeval_drift_* in its ini).
 """
 
 
@@ -150,19 +153,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _delta_text(metric: str, delta: float | None) -> str:
-    from pytest_llmeval.report import metric_text
+def _thresholds(args: argparse.Namespace) -> DriftThresholds:
+    """The margins a test run in this project would use: its ini, else the defaults."""
+    from pytest_llmeval import option_table as table
+    from pytest_llmeval.cli.project import CommandSources
+    from pytest_llmeval.drift import DriftThresholds
+    from pytest_llmeval.option_spec import resolve
 
-    if delta is None:
-        return ""
-    return ("+" if delta >= 0 else "-") + metric_text(metric, abs(delta))
+    sources = CommandSources(args)
+    return DriftThresholds(
+        score_drop=resolve(table.DRIFT_THRESHOLD, sources),
+        latency_rise=resolve(table.DRIFT_LATENCY, sources),
+        cost_rise=resolve(table.DRIFT_COST, sources),
+    )
+
+
+def _status_cell(check: DriftCheck) -> str:
+    """``REGRESSED``, ``improved``, ``unchanged``, ``inconclusive (~16 samples a side)``."""
+    from pytest_llmeval.report.drift_text import needed_text
+
+    needed = needed_text(check).removesuffix(" would settle it").split(":")[0]
+    status = check.verdict.upper() if check.flagged else check.verdict
+    return f"{status} ({needed})" if needed else status
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Drift of RUN_B against RUN_A, every metric; exit 1 when anything is flagged."""
+    """Drift verdicts of RUN_B against RUN_A, every metric; exit 1 when anything regressed."""
     from pytest_llmeval import history
-    from pytest_llmeval.drift import compare, flagged
+    from pytest_llmeval.drift import compare, flagged, status_counts
     from pytest_llmeval.report import metric_text
+    from pytest_llmeval.report.drift_text import change_text
 
     directory = history_dir(args)
     files = history.Listing(directory)  # listed once for both runs
@@ -173,14 +193,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(f"no readable run {run_id} in {shown(directory)}", file=sys.stderr)
             return 2
         runs.append(run)
-    checks = compare(runs[1].tests, [runs[0].tests])
+    checks = compare(runs[1].tests, [runs[0].tests], _thresholds(args))
     drifted = flagged(checks)
+    counts = status_counts(c for test_checks in checks.values() for c in test_checks)
     if args.json:
         _print_json(
             {
                 "run_a": args.run_a,
                 "run_b": args.run_b,
                 "flagged": len(drifted),
+                "statuses": counts,
                 "tests": [
                     {"nodeid": nodeid, "drift": [c.to_json() for c in test_checks]}
                     for nodeid, test_checks in checks.items()
@@ -194,12 +216,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         rows.append([nodeid])
         rows += [
             [
-                "DRIFT" if c.flagged else "",
+                _status_cell(c),
                 c.metric,
                 metric_text(c.metric, c.baseline),
                 "->",
                 metric_text(c.metric, c.current),
-                _delta_text(c.metric, c.delta),
+                change_text(c),
             ]
             for c in test_checks
         ]
@@ -207,9 +229,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     lines = iter(aligned([r for r in rows if len(r) > 1], right=frozenset({2, 4, 5})))
     for row in rows:
         print(row[0] if len(row) == 1 else f"  {next(lines)}")
+    said = ", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing compared"
     print(
-        f"{sum(map(len, checks.values()))} metric(s) of {len(checks)} test(s) compared, "
-        f"{len(drifted)} drifted ({args.run_b} against {args.run_a})"
+        f"{sum(map(len, checks.values()))} metric(s) of {len(checks)} test(s) compared: "
+        f"{said} ({args.run_b} against {args.run_a})"
     )
     return 1 if drifted else 0
 
@@ -254,9 +277,10 @@ def add_commands(commands: Any) -> None:
     compare = commands.add_parser(
         "compare",
         parents=[options],
-        help="Drift of RUN_B against RUN_A",
-        description="Every metric of RUN_B against RUN_A; exit 1 when anything drifted, "
-        "2 when a run cannot be read.\n\n" + COMPARE_JSON,
+        help="Drift verdicts of RUN_B against RUN_A",
+        description="Every metric of RUN_B against RUN_A: regressed, improved, unchanged or "
+        "inconclusive; exit 1 when anything regressed, 2 when a run cannot be read.\n\n"
+        + COMPARE_JSON,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     compare.add_argument("run_a")

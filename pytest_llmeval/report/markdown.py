@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from html import escape
 
+from pytest_llmeval.drift import DriftCheck, sparkline, status_counts, worth_showing
 from pytest_llmeval.money import money, total_money
 from pytest_llmeval.report import metric_text
+from pytest_llmeval.report.drift_text import change_text, needed_text
 from pytest_llmeval.results import RunResult
 
 
@@ -16,8 +18,6 @@ def _cell(text: str) -> str:
 
 
 def render_markdown(run: RunResult) -> str:
-    from pytest_llmeval.drift import sparkline
-
     totals = run.totals
     flagged = [(t.nodeid, check) for t in run.tests for check in t.drift if check.flagged]
     errors = totals.errors
@@ -34,24 +34,7 @@ def render_markdown(run: RunResult) -> str:
         f"{totals.output_tokens:,} out tokens; cost {cost}.",
         "",
     ]
-    if flagged:
-        lines += [
-            f"### Drift: {len(flagged)} flagged against {run.baseline or 'the baseline'}",
-            "",
-            "| test | metric | baseline | current | trend |",
-            "|---|---|---|---|---|",
-        ]
-        for nodeid, check in flagged:
-            metric = check.metric
-            baseline = metric_text(metric, check.baseline)
-            current = metric_text(metric, check.current)
-            trend = sparkline(check.history)
-            lines.append(
-                f"| `{_cell(nodeid)}` | {_cell(metric)} | {baseline} | {current} | {trend} |"
-            )
-        lines.append("")
-    elif run.baseline:
-        lines += [f"No drift against {run.baseline}.", ""]
+    lines += _drift(run)
     lines += [
         "| test | outcome | pass rate | scores | latency | cost |",
         "|---|---|---|---|---|---|",
@@ -77,6 +60,47 @@ def render_markdown(run: RunResult) -> str:
             ]
         lines.pop()
     return "\n".join(lines) + "\n"
+
+
+def _drift(run: RunResult) -> list[str]:
+    """The verdicts: regressions and improvements in a table, inconclusive changes folded
+    below it (with one sample a test they can be many), the rest counted."""
+    checks = [check for test in run.tests for check in test.drift]
+    if not run.baseline:
+        return []
+    counts = status_counts(checks)
+    said = ", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing to compare"
+    shown = [c for c in checks if worth_showing(c)]
+    if not shown:
+        return [f"No drift against {run.baseline}: {said}.", ""]
+    lines = [f"### Drift against {run.baseline}: {said}", ""]
+    settled = [c for c in shown if c.status != "inconclusive"]
+    unsure = [c for c in shown if c.status == "inconclusive"]
+    if settled:
+        lines += [*_drift_table(settled), ""]
+    if unsure:
+        summary = f"{len(unsure)} inconclusive: too few samples to tell"
+        lines += [f"<details><summary>{summary}</summary>", "", *_drift_table(unsure), ""]
+        lines += ["</details>", ""]
+    return lines
+
+
+def _drift_table(checks: list[DriftCheck]) -> list[str]:
+    lines = [
+        "| test | metric | status | baseline | current | change | trend |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for check in checks:
+        metric = check.metric
+        needed = needed_text(check)
+        status = "**regressed**" if check.flagged else check.verdict
+        status += f": {needed}" if needed else ""
+        lines.append(
+            f"| `{_cell(check.nodeid)}` | {_cell(metric)} | {status} | "
+            f"{metric_text(metric, check.baseline)} | {metric_text(metric, check.current)} | "
+            f"{change_text(check)} | {sparkline(check.history)} |"
+        )
+    return lines
 
 
 def _fenced(text: str) -> list[str]:

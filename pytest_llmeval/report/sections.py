@@ -8,11 +8,12 @@ top holds every test's numbers without unfolding anything.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from xml.etree.ElementTree import Element
 
 from pytest_llmeval.report.chart import line_chart, sparkline
+from pytest_llmeval.report.drift_text import needed_words
 from pytest_llmeval.report.markup import Part, add, el
 from pytest_llmeval.report.values import SCORE_PREFIX, delta_text, finite, value_text
 
@@ -99,18 +100,19 @@ def _drift_table(checks: Sequence[Mapping[str, Any]]) -> Element:
             {"class": "none"},
             "No drift checks: no earlier run of this test to compare with.",
         )
-    head = ("metric", "baseline", "current", "delta", "95% CI", "status")
+    head = ("metric", "baseline", "current", "delta", "95% CI of delta", "95% CI now", "status")
     rows = []
     for check in checks:
         metric = str(check.get("metric", "?"))
-        ci = check.get("ci")
+        ci, interval = check.get("ci"), check.get("interval")
         cells = [
             metric,
             value_text(metric, check.get("baseline")),
             value_text(metric, check.get("current")),
             delta_text(metric, check.get("delta")),
-            f"{value_text(metric, ci[0])} to {value_text(metric, ci[1])}" if ci else "n/a",
-            "DRIFT" if check.get("flagged") else "ok",
+            _range(metric, interval, delta_text),
+            _range(metric, ci, value_text),
+            _status_text(check),
         ]
         css = {"class": "flagged" if check.get("flagged") else None}
         rows.append(el("tr", css, *(el("td", cell) for cell in cells)))
@@ -120,6 +122,27 @@ def _drift_table(checks: Sequence[Mapping[str, Any]]) -> Element:
         el("thead", el("tr", *(el("th", name) for name in head))),
         el("tbody", *rows),
     )
+
+
+def _range(metric: str, pair: Any, text: Callable[[str, Any], str]) -> str:
+    if not isinstance(pair, list) or len(pair) != 2:
+        return "n/a"
+    return f"{text(metric, pair[0])} to {text(metric, pair[1])}"
+
+
+def _status_text(check: Mapping[str, Any]) -> str:
+    """The verdict; a check from a file without verdicts says what its threshold rule did."""
+    status = check.get("status")
+    if not isinstance(status, str):
+        return "DRIFT" if check.get("flagged") else "ok"
+    if status != "inconclusive":
+        return status.upper() if status == "regressed" else status
+    needed = check.get("samples_needed")
+    had_spread = isinstance(check.get("interval"), list)
+    words = needed_words(
+        str(check.get("metric")), needed if isinstance(needed, int) else None, had_spread
+    )
+    return f"inconclusive: {words}" if words else status
 
 
 def _figure(

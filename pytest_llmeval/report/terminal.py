@@ -32,6 +32,8 @@ class RunEndView(Protocol):
     @property
     def flagged(self) -> Sequence[DriftCheck]: ...
     @property
+    def checks(self) -> Sequence[DriftCheck]: ...
+    @property
     def reports(self) -> Sequence[Path]: ...
     @property
     def problems(self) -> Sequence[str]: ...
@@ -178,8 +180,9 @@ def slowest_lines(calls: Sequence[tuple[Call, str]], count: int = 3) -> list[str
 
 
 def drift_lines(end: RunEndView, *, fail: bool) -> list[str]:
-    """The drift table: one line per flagged metric with a trend over the baseline runs."""
-    from pytest_llmeval.drift import sparkline
+    """The drift verdicts: a count per status, then a line per regression, improvement and
+    inconclusive change (the first few), each with the 95% interval of the change."""
+    from pytest_llmeval.drift import status_counts, worth_showing
     from pytest_llmeval.traffic.cassettes import display_path
 
     written = [f"report: {display_path(p)}" for p in end.reports]
@@ -190,15 +193,33 @@ def drift_lines(end: RunEndView, *, fail: bool) -> list[str]:
             "drift: no baseline yet (the next run of this mode will compare with this one)",
             *written,
         ]
-    if not end.flagged:
-        return [f"drift: none against {end.baseline_label}", *written]
-    lines = [f"drift: {len(end.flagged)} flagged against {end.baseline_label}"]
-    for check in end.flagged:
-        baseline = metric_text(check.metric, check.baseline)
-        change = f"{baseline} -> {metric_text(check.metric, check.current)}"
-        lines.append(
-            f"  DRIFT {check.nodeid}  {check.metric}  {change}  {sparkline(check.history)}"
-        )
-    if fail:
+    counts = status_counts(end.checks)
+    said = ", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing to compare"
+    lines = [f"drift against {end.baseline_label}: {said}"]
+    shown = [c for c in end.checks if worth_showing(c)]
+    unsure = [c for c in shown if c.status == "inconclusive"]
+    for check in [c for c in shown if c.status != "inconclusive"] + unsure[:_UNSURE_SHOWN]:
+        lines.append("  " + drift_line(check))
+    if len(unsure) > _UNSURE_SHOWN:
+        lines.append(f"  ... and {len(unsure) - _UNSURE_SHOWN} more inconclusive: see the reports")
+    if fail and end.flagged:
         lines.append("llmeval: failing the run on drift (--llmeval-fail-on-drift)")
     return lines + written
+
+
+#: Inconclusive changes listed by name; the rest are counted. With one sample a test most
+#: changes are, and a screen of them would bury the regressions.
+_UNSURE_SHOWN = 5
+
+
+def drift_line(check: DriftCheck) -> str:
+    """``REGRESSED  nodeid  metric  0.88 -> 0.60  change -0.28 (95% CI -0.41 to -0.15)  ▆▇▁``."""
+    from pytest_llmeval.drift import sparkline
+    from pytest_llmeval.report.drift_text import change_text, needed_text
+
+    metric = check.metric
+    values = f"{metric_text(metric, check.baseline)} -> {metric_text(metric, check.current)}"
+    line = f"{check.verdict.upper()}  {check.nodeid}  {metric}  {values}"
+    line += f"  change {change_text(check)}"
+    needed = needed_text(check)
+    return f"{line}{'; ' + needed if needed else ''}  {sparkline(check.history)}"
