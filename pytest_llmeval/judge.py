@@ -69,6 +69,21 @@ def output_text(output: Any) -> str:
     )
 
 
+def reply_text(body: bytes) -> str:
+    """The text blocks of a Messages API answer (after any thinking block), joined."""
+    try:
+        content = json.loads(body).get("content")
+    except (ValueError, AttributeError):
+        return ""
+    if not isinstance(content, list):
+        return ""
+    return "".join(
+        str(block.get("text", ""))
+        for block in content
+        if isinstance(block, dict) and block.get("type") == "text"
+    )
+
+
 def build_request(
     *, model: str, rubric: str, output: str, input: str | None, reference: str | None
 ) -> dict[str, Any]:
@@ -153,8 +168,10 @@ class Judge:
         self._get_client = client or _new_client
 
     def _ask(self, body: dict[str, Any]) -> str:
-        message = self._get_client().messages.create(**body)
-        return output_text(message)
+        # The raw answer, read as JSON here: the SDK's typed Message is a third of a replayed
+        # grade's time, and only the text of the reply is used.
+        raw = self._get_client().messages.with_raw_response.create(**body)
+        return reply_text(raw.http_response.content)
 
     def verdict(self, body: dict[str, Any]) -> Verdict:
         __tracebackhide__ = True

@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from pytest_llmeval.traffic.cassette_yaml import load_yaml
+
 FORMAT_VERSION = 1
 HEADER = "# Model API calls of "
 _HEADER_END = ", recorded by pytest-llmeval."
@@ -37,7 +39,6 @@ class CassetteProblem(ValueError):
 
 # libyaml emits in C; the pure-Python emitter takes over a minute for a 50 MB body.
 _BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Dumper(_BaseDumper):  # type: ignore[misc]
@@ -219,7 +220,7 @@ def load(text: str) -> list[Interaction]:
     Raises ``CassetteProblem`` saying what is wrong and where.
     """
     try:
-        data = yaml.load(text, Loader=_BaseLoader)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise CassetteProblem(f"not valid YAML ({' '.join(str(exc).split())[:200]})") from None
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
