@@ -481,3 +481,19 @@ def test_drift_table_shows_each_verdict_and_the_interval_of_the_change():
     assert cells[1][-1] == "inconclusive: ~16 baseline runs would settle it"
     assert cells[1][4] == "n/a"
     assert cells[2][-1] == "unchanged"
+
+
+def test_without_a_regression_the_summary_counts_the_other_verdicts():
+    checks = [
+        check("cost_usd", 0.001, 0.0006, status="improved", interval=[-0.0004, -0.0004]),
+        check("score:tone", 0.87, 0.7, status="inconclusive", interval=[-0.45, 0.12]),
+        check("pass_rate", 1.0, 1.0, status="unchanged", interval=[0.0, 0.0]),
+        check("latency_s", 0.3, 0.3, status="unchanged", interval=[-0.1, 0.1]),
+    ]
+    document = run_doc([entry("t.py::test_a", drift=checks)], baseline="3 earlier live run(s)")
+    page = render_html(document, [])
+    assert (
+        "No regression against 3 earlier live run(s): 1 improved, 2 unchanged, 1 inconclusive."
+        in page
+    )
+    assert "No drift checks ran." in render_html(run_doc([entry("t.py::test_a")]), [])

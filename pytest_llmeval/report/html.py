@@ -116,6 +116,13 @@ def _header(run: Mapping[str, Any], run_count: int) -> Element:
     )
 
 
+def _verdict_counts(tests: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
+    """How many checks got each verdict, for the summary: the terminal says the same."""
+    found = [str(c.get("status")) for t in tests for c in t.get("drift") or () if c.get("status")]
+    order = ("regressed", "improved", "unchanged", "inconclusive")
+    return [(status, found.count(status)) for status in order if found.count(status)]
+
+
 def _drift_summary(
     run: Mapping[str, Any], tests: Sequence[Mapping[str, Any]], anchors: Mapping[str, str]
 ) -> Element:
@@ -123,7 +130,12 @@ def _drift_summary(
     drifted = [(t, list(flagged_checks(t).values())) for t in tests]
     drifted = [(t, checks) for t, checks in drifted if checks]
     if not drifted:
-        text = f"No drift against {against}." if run.get("baseline") else "No drift checks ran."
+        text = (
+            f"No regression against {against}." if run.get("baseline") else "No drift checks ran."
+        )
+        verdicts = _verdict_counts(tests)
+        if verdicts and run.get("baseline"):
+            text = text[:-1] + ": " + ", ".join(f"{n} {status}" for status, n in verdicts) + "."
         return el("section", {"class": "summary"}, el("b", "Drift:"), f" {text}")
     count = sum(len(checks) for _, checks in drifted)
     items = []
