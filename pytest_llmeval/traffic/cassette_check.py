@@ -60,6 +60,24 @@ def recording_test_file(cassette: Path) -> Path:
     return cassette.parent.parent.parent / f"{cassette.parent.name}.py"
 
 
+#: ``llmeval calibrate`` collects a labels file as one test, ``<labels>.jsonl::calibrate``.
+LABELS_SUFFIX = ".jsonl"
+
+
+def _labels_problems(cassette: Path, nodeid: str) -> list[Problem]:
+    """A calibration's cassette sits in ``cassettes/<labels stem>/`` beside its labels file."""
+    labels = cassette.parent.parent.parent / f"{cassette.parent.name}{LABELS_SUFFIX}"
+    if labels.is_file():
+        return []
+    return [
+        Problem(
+            cassette,
+            f"records {nodeid} (an `llmeval calibrate` run), but {display_path(labels)} is "
+            "not there: restore the labels file, or delete this cassette",
+        )
+    ]
+
+
 def guessed_nodeid(cassette: Path) -> str:
     """For a file with no header (another tool's): the test its name suggests."""
     head, bracket, params = cassette.stem.partition("[")
@@ -199,6 +217,9 @@ def check(paths: Sequence[str], *, collect: bool = False) -> tuple[int, list[Pro
                     Problem(path, "no '# Model API calls of <test>' header: re-record it")
                 )
             continue
+        if nodeid.partition("::")[0].endswith(LABELS_SUFFIX):
+            problems += _labels_problems(path, nodeid)
+            continue  # not a pytest module: nothing to collect or resolve
         test_file = recording_test_file(path)
         root = _root(test_file, nodeid)
         if root is None:

@@ -140,3 +140,19 @@ def test_a_hostile_header_cannot_drive_the_terminal(tmp_path, capsys, monkeypatc
     assert main(["cassettes", "check"]) == 1
     out = capsys.readouterr().out
     assert "\x1b" not in out and "test_x\\x1b[2J" in out
+
+
+def test_a_calibration_cassette_belongs_to_its_labels_file(tmp_path, capsys, monkeypatch):
+    example = Path(__file__).parents[2] / "examples" / "support_bot" / "tests"
+    tests = tmp_path / "tests"
+    (tests / "cassettes" / "labels").mkdir(parents=True)
+    shutil.copy(example / "cassettes" / "labels" / "calibrate.yaml", tests / "cassettes" / "labels")
+    shutil.copy(example / "labels.jsonl", tests)
+    monkeypatch.chdir(tmp_path)
+    assert main(["cassettes", "check", "tests"]) == 0, capsys.readouterr().out
+    capsys.readouterr()
+    (tests / "labels.jsonl").unlink()
+    assert main(["cassettes", "check", "tests"]) == 1
+    (problem,) = _problems(capsys.readouterr().out)
+    assert "records tests/labels.jsonl::calibrate (an `llmeval calibrate` run)" in problem
+    assert "tests/labels.jsonl is not there" in problem
