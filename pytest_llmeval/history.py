@@ -317,9 +317,12 @@ def all_runs(directory: Path, files: Iterable[RunFile] | None = None) -> list[Ru
     grouped: dict[str, list[RunFile]] = {}
     for run_file in files if files is not None else Listing(directory).files():
         grouped.setdefault(run_file.run_id, []).append(run_file)
-    runs = []
+    runs: list[tuple[str, str, RunResult]] = []
     for group in grouped.values():
         loaded = [r for r in (load(f.path) for f in group) if r is not None]
         if loaded:
-            runs.append(merge(loaded))
-    return sorted(runs, key=lambda r: r.started_at)
+            run = merge(loaded)
+            # ``started_at`` is to the second; the file stamp (to the microsecond) orders two
+            # runs started in the same second, whatever order ``files`` came in.
+            runs.append((run.started_at, min(f.stamp for f in group), run))
+    return [run for _, _, run in sorted(runs, key=lambda entry: entry[:2])]
