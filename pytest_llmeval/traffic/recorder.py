@@ -120,7 +120,10 @@ class TrafficRecorder:
         cassette = self._recording.cassette if self._recording is not None else None
         self._undo += patch_transports(self._handle, self._handle_async, cassette)
         if self.plan.replay_only:
+            from pytest_llmeval.traffic.direct import answering
             from pytest_llmeval.traffic.guard import NetworkGuard
+
+            self._undo.append(answering(self.answer_directly))
 
             guard = NetworkGuard(os.environ.get("ANTHROPIC_BASE_URL"), self.misses.append)
             guard.start()
@@ -166,12 +169,46 @@ class TrafficRecorder:
             return f"{len(failures)} model call(s) got no usable answer ({failures[0]})"
         return None
 
+    def answer_directly(self, url: str, headers: dict[str, str], body: bytes) -> bytes | None:
+        """Replay: the body of the successful recording of ``POST url`` with ``body``, played
+        and counted as the transport would; ``None`` when there is none (see ``direct``)."""
+        from urllib.parse import urlsplit
+
+        assert self._replay is not None
+        wanted = self.hooks.wanted_headers
+        live = LiveRequest(
+            self.hooks,
+            method="POST",
+            url=url,
+            path=urlsplit(url).path,
+            headers={k.lower(): v for k, v in headers.items() if k.lower().encode() in wanted},
+            content=body,
+        )
+        self.scrubber.learn_from_request_headers(live.headers)
+        view = live.view()
+        recording = self._replay.play(
+            view["method"], view["uri"], live.canonical_body, succeeded_only=True
+        )
+        if recording is None:
+            return None
+        role = cast(Role, recording.role)
+        self._count(
+            live,
+            recording.status,
+            recording.header_values,
+            recording.response_body,
+            "cassette",
+            role,
+            recording.duration_s,
+        )
+        return recording.response_body
+
     # --- the transport wrapper: the chain ----------------------------------------------------
 
     def _handle(self, inner: Any, transport: Any, request: httpx2.Request) -> httpx2.Response:
         if not is_model_request(request.headers):
             return inner(transport, request)  # type: ignore[no-any-return]
-        live = LiveRequest(request, self.hooks)
+        live = LiveRequest.of(request, self.hooks)
         answer, entry = self._without_network(live)
         if answer is not None:
             return answer
@@ -184,7 +221,7 @@ class TrafficRecorder:
                 finally:
                     response.stream.close()
         except Exception as exc:
-            self._no_answer(request, exc, entry)
+            self._no_answer(live, exc, entry)
             raise
         return self._from_network(live, response, body, start, entry)
 
@@ -196,7 +233,7 @@ class TrafficRecorder:
     ) -> httpx2.Response:
         if not is_model_request(request.headers):
             return await inner(transport, request)
-        live = LiveRequest(request, self.hooks)
+        live = LiveRequest.of(request, self.hooks)
         answer, entry = self._without_network(live)
         if answer is not None:
             return answer
@@ -210,7 +247,7 @@ class TrafficRecorder:
                 finally:
                     await stream.aclose()
         except Exception as exc:
-            self._no_answer(request, exc, entry)
+            self._no_answer(live, exc, entry)
             raise
         return self._from_network(live, response, body, start, entry)
 
@@ -225,6 +262,7 @@ class TrafficRecorder:
         if self._cache is None:
             return None, None
         request = live.request
+        assert request is not None  # from the transport
         if self._recording is not None and self._recording.can_play(request):
             return None, None
         role = ROLE.get()
@@ -238,7 +276,7 @@ class TrafficRecorder:
         response = httpx2.Response(
             hit.status, headers=hit.headers, stream=httpx2.ByteStream(hit.body), request=request
         )
-        self._count(request, hit.status, hit.headers, hit.body, "cache", role, hit.duration_s)
+        self._count(live, hit.status, hit.headers, hit.body, "cache", role, hit.duration_s)
         return response, entry
 
     def _from_cassette(self, live: LiveRequest) -> httpx2.Response:
@@ -250,7 +288,7 @@ class TrafficRecorder:
             return self._answer_miss(live)
         role = cast(Role, recording.role)
         self._count(
-            live.request,
+            live,
             recording.status,
             recording.header_values,
             recording.response_body,
@@ -258,6 +296,7 @@ class TrafficRecorder:
             role,
             recording.duration_s,
         )
+        assert live.request is not None  # from the transport
         return recording.response(live.request)
 
     def _from_network(
@@ -281,7 +320,7 @@ class TrafficRecorder:
             role = cast(Role, played.get("role", role))
         decoded = wire.decoded(body, response.headers.get("content-encoding", ""))
         problem = self._count(
-            live.request, response.status_code, response.headers, decoded, source, role, duration
+            live, response.status_code, response.headers, decoded, source, role, duration
         )
         if entry is not None and self._cache is not None:
             if problem is not None:
@@ -293,7 +332,7 @@ class TrafficRecorder:
 
     def _count(
         self,
-        request: httpx2.Request,
+        request: LiveRequest,
         status: int,
         headers: Mapping[str, str],
         body: bytes,
@@ -318,7 +357,7 @@ class TrafficRecorder:
         )
         return None if problem is None else problem.error_type
 
-    def _no_answer(self, request: httpx2.Request, exc: Exception, entry: CacheEntry | None) -> None:
+    def _no_answer(self, request: LiveRequest, exc: Exception, entry: CacheEntry | None) -> None:
         """No answer at all (a connection error): the SDK retries the same occurrence."""
         if entry is not None and self._cache is not None:
             self._cache.unconsume(entry)
@@ -328,11 +367,12 @@ class TrafficRecorder:
         """An HTTP answer the SDK does not retry, carrying the whole explanation."""
         assert self._replay is not None
         request = live.request
+        assert request is not None  # from the transport
         # Only the scrubbed view is ever shown: the recorded side is scrubbed, and a diff
         # against the live request would print the very value scrubbing removed.
         message = explain_miss(
-            method=request.method,
-            path=request.url.path,
+            method=live.method,
+            path=live.path,
             body=live.view()["body"].encode("utf-8"),
             recorded=self._replay.recorded(),
             context=MissContext(

@@ -119,16 +119,20 @@ class ReplayCassette:
         ]
         self._played = [False] * len(self._recordings)
 
-    def play(self, method: str, uri: str, canonical_body: bytes) -> Recording | None:
+    def play(
+        self, method: str, uri: str, canonical_body: bytes, *, succeeded_only: bool = False
+    ) -> Recording | None:
         """The first unplayed recording of this request, now played.
 
         ``method``, ``uri`` and ``canonical_body`` are of the request's scrubbed view, the body
-        in ``canonical_json`` form.
+        in ``canonical_json`` form. ``succeeded_only``: pass over a recorded error answer.
         """
         where = _Where.of(method, uri)
         with self._lock:
             for index, recording in enumerate(self._recordings):
                 if self._played[index] or recording.where != where:
+                    continue
+                if succeeded_only and not 200 <= recording.status < 300:
                     continue
                 if recording.canonical == canonical_body:
                     self._played[index] = True
