@@ -25,10 +25,8 @@ from pytest_llmeval.constants import CREDENTIAL_ENV, PLACEHOLDER_KEY
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 from pytest_llmeval.traffic import wire
 from pytest_llmeval.traffic.accounting import CallAccounting, Clock, clock_from
-from pytest_llmeval.traffic.cache_layer import CacheEntry, CacheLayer
 from pytest_llmeval.traffic.calls import ROLE, Call, Role, Source
 from pytest_llmeval.traffic.live import LiveRequest
-from pytest_llmeval.traffic.miss import MissContext, explain_miss, miss_response
 from pytest_llmeval.traffic.plan import Plan, plan_for
 from pytest_llmeval.traffic.recording_hooks import RecordingHooks
 from pytest_llmeval.traffic.scrub import RequestHook, Scrubber
@@ -41,6 +39,7 @@ if TYPE_CHECKING:
     import httpx2
 
     from pytest_llmeval.traffic.cache import ResponseCache
+    from pytest_llmeval.traffic.cache_layer import CacheEntry, CacheLayer
     from pytest_llmeval.traffic.cassettes import SaveHook
     from pytest_llmeval.traffic.recording import RecordingCassette
     from pytest_llmeval.traffic.replay import ReplayCassette
@@ -87,9 +86,11 @@ class TrafficRecorder:
         self.misses: list[str] = []
         self._replay: ReplayCassette | None = None
         self._recording: RecordingCassette | None = None
-        self._cache = (
-            CacheLayer(cache, scrubber=scrubber, on_save=on_save) if cache is not None else None
-        )
+        self._cache: CacheLayer | None = None
+        if cache is not None:
+            from pytest_llmeval.traffic.cache_layer import CacheLayer
+
+            self._cache = CacheLayer(cache, scrubber=scrubber, on_save=on_save)
         self._undo: list[Callable[[], None]] = []
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -365,6 +366,8 @@ class TrafficRecorder:
 
     def _answer_miss(self, live: LiveRequest) -> httpx2.Response:
         """An HTTP answer the SDK does not retry, carrying the whole explanation."""
+        from pytest_llmeval.traffic.miss import MissContext, explain_miss, miss_response
+
         assert self._replay is not None
         request = live.request
         assert request is not None  # from the transport

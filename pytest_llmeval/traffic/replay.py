@@ -16,11 +16,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pytest_llmeval.traffic.cassette_form import CassetteProblem, load, vcr_form
 from pytest_llmeval.traffic.cassettes import BrokenCassette, cassette_text
-from pytest_llmeval.traffic.miss import Recorded
 from pytest_llmeval.traffic.wire import canonical_json
 
 if TYPE_CHECKING:
     import httpx2
+
+    from pytest_llmeval.traffic.miss import Recorded
 
 
 def _is_model_request(headers: dict[str, Any]) -> bool:
@@ -141,6 +142,8 @@ class ReplayCassette:
 
     def recorded(self) -> list[Recorded]:
         """The recorded requests as a miss report sees them."""
+        from pytest_llmeval.traffic.miss import Recorded
+
         with self._lock:
             played = list(self._played)
         return [
