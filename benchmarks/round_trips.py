@@ -182,8 +182,9 @@ def cache_hit_figure(root: Path, requests: int, rounds: int) -> Figure:
         op="<",
         limit=0.5,
         why_missed=(
-            "~75% of a cache hit is the SDK's own request building and response parsing "
-            "(cProfile), which the loopback reference pays as well"
+            "the SDK's own request building and response parsing, which the loopback reference "
+            "pays as well, is ~85% of a cache hit: ~0.7 ms against the plugin's ~0.1 ms "
+            "(a canned answer at the transport, and the plugin's handler timed alone)"
         ),
     )
     if leaked:

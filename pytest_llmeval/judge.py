@@ -168,9 +168,16 @@ class Judge:
         self._get_client = client or _new_client
 
     def _ask(self, body: dict[str, Any]) -> str:
+        from pytest_llmeval.traffic.direct import recorded_answer
+
+        client = self._get_client()
+        # Replaying, the verdict is read from the cassette without the SDK (traffic/direct.py).
+        recorded = recorded_answer(client, body)
+        if recorded is not None:
+            return reply_text(recorded)
         # The raw answer, read as JSON here: the SDK's typed Message is a third of a replayed
         # grade's time, and only the text of the reply is used.
-        raw = self._get_client().messages.with_raw_response.create(**body)
+        raw = client.messages.with_raw_response.create(**body)
         return reply_text(raw.http_response.content)
 
     def verdict(self, body: dict[str, Any]) -> Verdict:

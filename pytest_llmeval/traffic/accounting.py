@@ -16,13 +16,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.pricing import Price
-from pytest_llmeval.traffic.calls import Call, Role, Source, make_call
+from pytest_llmeval.traffic.calls import NOT_JSON, Call, Role, Source, make_call, parse_json
 from pytest_llmeval.traffic.recording_hooks import CALL_START
 from pytest_llmeval.traffic.usable import Unusable, unusable
 from pytest_llmeval.traffic.wire import canonical_json, request_model
 
 if TYPE_CHECKING:
-    import httpx2
+    from pytest_llmeval.traffic.live import LiveRequest
 
 #: Seconds, from any fixed origin: only differences are used.
 Clock = Callable[[], float]
@@ -39,8 +39,8 @@ def clock_from(hook: Any) -> Clock:
     return time.perf_counter if chosen is None else chosen
 
 
-def _failure_key(request: httpx2.Request) -> _FailureKey:
-    return request.method, request.url.path, canonical_json(request.content)
+def _failure_key(request: LiveRequest) -> _FailureKey:
+    return request.method, request.path, canonical_json(request.content)
 
 
 class CallAccounting:
@@ -85,7 +85,7 @@ class CallAccounting:
 
     def answered(
         self,
-        request: httpx2.Request,
+        request: LiveRequest,
         *,
         source: Source,
         role: Role,
@@ -100,9 +100,12 @@ class CallAccounting:
 
         ``check=False`` for an answer known to be usable (the cache stores no other).
         """
+        # Parsed once for the call's usage and for the usability check.
+        json_body = "json" in content_type and "event-stream" not in content_type
+        data = parse_json(body) if json_body else None
         self.calls.append(
             make_call(
-                endpoint=request.url.path,
+                endpoint=request.path,
                 request_model=lambda: request_model(request.content),
                 role=role,
                 source=source,
@@ -111,19 +114,23 @@ class CallAccounting:
                 body=body,
                 content_type=content_type,
                 prices=self.prices,
+                data=data,
             )
         )
-        problem = unusable(status, content_type, body, request_id) if check else None
+        is_json = data is not None and data is not NOT_JSON
+        problem = (
+            unusable(status, content_type, body, request_id, is_json=is_json) if check else None
+        )
         if problem is None:
             if self._failed:  # keyed by the canonical body: only worth building to clear one
                 self._failed.pop(_failure_key(request), None)
         else:
-            self._failed[_failure_key(request)] = problem.describe(request.method, request.url.path)
+            self._failed[_failure_key(request)] = problem.describe(request.method, request.path)
         return problem
 
-    def no_answer(self, request: httpx2.Request, exc: Exception) -> None:
+    def no_answer(self, request: LiveRequest, exc: Exception) -> None:
         """No answer at all: the SDK retries it; if the retries fail too, the test errors."""
         reason = " ".join(str(exc).split())[:200]
         self._failed[_failure_key(request)] = (
-            f"{request.method} {request.url.path}: no answer ({type(exc).__name__}: {reason})"
+            f"{request.method} {request.path}: no answer ({type(exc).__name__}: {reason})"
         )

@@ -110,17 +110,27 @@ def _from_sse(text: str) -> tuple[str, Usage]:
     return model, usage
 
 
-def parse_response(body: bytes, content_type: str) -> tuple[str, Usage, bool]:
-    """(model, usage, streamed) from a decoded response body, the model ``""`` where the body
-    does not name it; best effort, never raises."""
-    text = body.decode("utf-8", errors="replace")
-    if "text/event-stream" in content_type:
-        model, usage = _from_sse(text)
-        return model, usage, True
+#: ``parse_json``'s answer for a body that is not JSON.
+NOT_JSON: Any = object()
+
+
+def parse_json(body: bytes) -> Any:
+    """The body's JSON value, or ``NOT_JSON``."""
     try:
-        data = json.loads(text)
+        return json.loads(body)
     except ValueError:
-        return "", Usage(), False
+        return NOT_JSON
+
+
+def parse_response(body: bytes, content_type: str, data: Any = None) -> tuple[str, Usage, bool]:
+    """(model, usage, streamed) from a decoded response body, the model ``""`` where the body
+    does not name it; best effort, never raises. ``data``: the body already parsed by
+    ``parse_json``, when the caller has it."""
+    if "text/event-stream" in content_type:
+        model, usage = _from_sse(body.decode("utf-8", errors="replace"))
+        return model, usage, True
+    if data is None:
+        data = parse_json(body)
     if not isinstance(data, dict):
         return "", Usage(), False
     if "usage" in data:
@@ -140,10 +150,12 @@ def make_call(
     body: bytes,
     content_type: str,
     prices: Mapping[str, Price] = DEFAULT_PRICES,
+    data: Any = None,
 ) -> Call:
     """``request_model`` names the model where the response does not (count_tokens, a broken
-    answer); a function giving it is asked only then (it parses the request body)."""
-    model, usage, streamed = parse_response(body, content_type)
+    answer); a function giving it is asked only then (it parses the request body). ``data``:
+    the body already parsed by ``parse_json``."""
+    model, usage, streamed = parse_response(body, content_type, data)
     if not model:
         model = request_model() if callable(request_model) else request_model
     billed = endpoint.endswith("/messages") and status < 400

@@ -17,25 +17,45 @@ class LiveRequest:
     """The cassette, the cache and a miss report each read the same request: scrub it (and
     run the user's hook) once, not per use."""
 
-    def __init__(self, request: httpx2.Request, hooks: RecordingHooks) -> None:
-        self.request = request
+    def __init__(
+        self,
+        hooks: RecordingHooks,
+        *,
+        method: str,
+        url: str,
+        path: str,
+        headers: dict[str, str],
+        content: bytes,
+        request: httpx2.Request | None = None,
+    ) -> None:
         self._hooks = hooks
+        self.method = method
+        self.url = url
+        self.path = path
         #: The headers scrubbing and the cache read (``Scrubber.read_request_headers``).
-        self.headers = _plain_headers(request.headers.raw, hooks.wanted_headers)
+        self.headers = headers
+        self.content = content
+        #: The SDK's request, when it came through the transport.
+        self.request = request
         self._view: dict[str, Any] | None = None
         self._canonical: bytes | None = None
 
-    @property
-    def path(self) -> str:
-        return self.request.url.path
+    @classmethod
+    def of(cls, request: httpx2.Request, hooks: RecordingHooks) -> LiveRequest:
+        return cls(
+            hooks,
+            method=request.method,
+            url=str(request.url),
+            path=request.url.path,
+            headers=_plain_headers(request.headers.raw, hooks.wanted_headers),
+            content=request.content,
+            request=request,
+        )
 
     def view(self) -> dict[str, Any]:
         """The scrubbed view (what is matched, keyed, shown, written); a copy, to edit."""
         if self._view is None:
-            request = self.request
-            self._view = self._hooks.view(
-                request.method, str(request.url), self.headers, request.content
-            )
+            self._view = self._hooks.view(self.method, self.url, self.headers, self.content)
         return {**self._view, "headers": dict(self._view["headers"])}
 
     @property

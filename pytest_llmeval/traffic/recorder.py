@@ -25,10 +25,8 @@ from pytest_llmeval.constants import CREDENTIAL_ENV, PLACEHOLDER_KEY
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 from pytest_llmeval.traffic import wire
 from pytest_llmeval.traffic.accounting import CallAccounting, Clock, clock_from
-from pytest_llmeval.traffic.cache_layer import CacheEntry, CacheLayer
 from pytest_llmeval.traffic.calls import ROLE, Call, Role, Source
 from pytest_llmeval.traffic.live import LiveRequest
-from pytest_llmeval.traffic.miss import MissContext, explain_miss, miss_response
 from pytest_llmeval.traffic.plan import Plan, plan_for
 from pytest_llmeval.traffic.recording_hooks import RecordingHooks
 from pytest_llmeval.traffic.scrub import RequestHook, Scrubber
@@ -41,6 +39,7 @@ if TYPE_CHECKING:
     import httpx2
 
     from pytest_llmeval.traffic.cache import ResponseCache
+    from pytest_llmeval.traffic.cache_layer import CacheEntry, CacheLayer
     from pytest_llmeval.traffic.cassettes import SaveHook
     from pytest_llmeval.traffic.recording import RecordingCassette
     from pytest_llmeval.traffic.replay import ReplayCassette
@@ -87,9 +86,11 @@ class TrafficRecorder:
         self.misses: list[str] = []
         self._replay: ReplayCassette | None = None
         self._recording: RecordingCassette | None = None
-        self._cache = (
-            CacheLayer(cache, scrubber=scrubber, on_save=on_save) if cache is not None else None
-        )
+        self._cache: CacheLayer | None = None
+        if cache is not None:
+            from pytest_llmeval.traffic.cache_layer import CacheLayer
+
+            self._cache = CacheLayer(cache, scrubber=scrubber, on_save=on_save)
         self._undo: list[Callable[[], None]] = []
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -120,7 +121,10 @@ class TrafficRecorder:
         cassette = self._recording.cassette if self._recording is not None else None
         self._undo += patch_transports(self._handle, self._handle_async, cassette)
         if self.plan.replay_only:
+            from pytest_llmeval.traffic.direct import answering
             from pytest_llmeval.traffic.guard import NetworkGuard
+
+            self._undo.append(answering(self.answer_directly))
 
             guard = NetworkGuard(os.environ.get("ANTHROPIC_BASE_URL"), self.misses.append)
             guard.start()
@@ -166,12 +170,46 @@ class TrafficRecorder:
             return f"{len(failures)} model call(s) got no usable answer ({failures[0]})"
         return None
 
+    def answer_directly(self, url: str, headers: dict[str, str], body: bytes) -> bytes | None:
+        """Replay: the body of the successful recording of ``POST url`` with ``body``, played
+        and counted as the transport would; ``None`` when there is none (see ``direct``)."""
+        from urllib.parse import urlsplit
+
+        assert self._replay is not None
+        wanted = self.hooks.wanted_headers
+        live = LiveRequest(
+            self.hooks,
+            method="POST",
+            url=url,
+            path=urlsplit(url).path,
+            headers={k.lower(): v for k, v in headers.items() if k.lower().encode() in wanted},
+            content=body,
+        )
+        self.scrubber.learn_from_request_headers(live.headers)
+        view = live.view()
+        recording = self._replay.play(
+            view["method"], view["uri"], live.canonical_body, succeeded_only=True
+        )
+        if recording is None:
+            return None
+        role = cast(Role, recording.role)
+        self._count(
+            live,
+            recording.status,
+            recording.header_values,
+            recording.response_body,
+            "cassette",
+            role,
+            recording.duration_s,
+        )
+        return recording.response_body
+
     # --- the transport wrapper: the chain ----------------------------------------------------
 
     def _handle(self, inner: Any, transport: Any, request: httpx2.Request) -> httpx2.Response:
         if not is_model_request(request.headers):
             return inner(transport, request)  # type: ignore[no-any-return]
-        live = LiveRequest(request, self.hooks)
+        live = LiveRequest.of(request, self.hooks)
         answer, entry = self._without_network(live)
         if answer is not None:
             return answer
@@ -184,7 +222,7 @@ class TrafficRecorder:
                 finally:
                     response.stream.close()
         except Exception as exc:
-            self._no_answer(request, exc, entry)
+            self._no_answer(live, exc, entry)
             raise
         return self._from_network(live, response, body, start, entry)
 
@@ -196,7 +234,7 @@ class TrafficRecorder:
     ) -> httpx2.Response:
         if not is_model_request(request.headers):
             return await inner(transport, request)
-        live = LiveRequest(request, self.hooks)
+        live = LiveRequest.of(request, self.hooks)
         answer, entry = self._without_network(live)
         if answer is not None:
             return answer
@@ -210,7 +248,7 @@ class TrafficRecorder:
                 finally:
                     await stream.aclose()
         except Exception as exc:
-            self._no_answer(request, exc, entry)
+            self._no_answer(live, exc, entry)
             raise
         return self._from_network(live, response, body, start, entry)
 
@@ -225,6 +263,7 @@ class TrafficRecorder:
         if self._cache is None:
             return None, None
         request = live.request
+        assert request is not None  # from the transport
         if self._recording is not None and self._recording.can_play(request):
             return None, None
         role = ROLE.get()
@@ -238,7 +277,7 @@ class TrafficRecorder:
         response = httpx2.Response(
             hit.status, headers=hit.headers, stream=httpx2.ByteStream(hit.body), request=request
         )
-        self._count(request, hit.status, hit.headers, hit.body, "cache", role, hit.duration_s)
+        self._count(live, hit.status, hit.headers, hit.body, "cache", role, hit.duration_s)
         return response, entry
 
     def _from_cassette(self, live: LiveRequest) -> httpx2.Response:
@@ -250,7 +289,7 @@ class TrafficRecorder:
             return self._answer_miss(live)
         role = cast(Role, recording.role)
         self._count(
-            live.request,
+            live,
             recording.status,
             recording.header_values,
             recording.response_body,
@@ -258,6 +297,7 @@ class TrafficRecorder:
             role,
             recording.duration_s,
         )
+        assert live.request is not None  # from the transport
         return recording.response(live.request)
 
     def _from_network(
@@ -281,7 +321,7 @@ class TrafficRecorder:
             role = cast(Role, played.get("role", role))
         decoded = wire.decoded(body, response.headers.get("content-encoding", ""))
         problem = self._count(
-            live.request, response.status_code, response.headers, decoded, source, role, duration
+            live, response.status_code, response.headers, decoded, source, role, duration
         )
         if entry is not None and self._cache is not None:
             if problem is not None:
@@ -293,7 +333,7 @@ class TrafficRecorder:
 
     def _count(
         self,
-        request: httpx2.Request,
+        request: LiveRequest,
         status: int,
         headers: Mapping[str, str],
         body: bytes,
@@ -318,7 +358,7 @@ class TrafficRecorder:
         )
         return None if problem is None else problem.error_type
 
-    def _no_answer(self, request: httpx2.Request, exc: Exception, entry: CacheEntry | None) -> None:
+    def _no_answer(self, request: LiveRequest, exc: Exception, entry: CacheEntry | None) -> None:
         """No answer at all (a connection error): the SDK retries the same occurrence."""
         if entry is not None and self._cache is not None:
             self._cache.unconsume(entry)
@@ -326,13 +366,16 @@ class TrafficRecorder:
 
     def _answer_miss(self, live: LiveRequest) -> httpx2.Response:
         """An HTTP answer the SDK does not retry, carrying the whole explanation."""
+        from pytest_llmeval.traffic.miss import MissContext, explain_miss, miss_response
+
         assert self._replay is not None
         request = live.request
+        assert request is not None  # from the transport
         # Only the scrubbed view is ever shown: the recorded side is scrubbed, and a diff
         # against the live request would print the very value scrubbing removed.
         message = explain_miss(
-            method=request.method,
-            path=request.url.path,
+            method=live.method,
+            path=live.path,
             body=live.view()["body"].encode("utf-8"),
             recorded=self._replay.recorded(),
             context=MissContext(

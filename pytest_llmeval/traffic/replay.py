@@ -16,11 +16,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pytest_llmeval.traffic.cassette_form import CassetteProblem, load, vcr_form
 from pytest_llmeval.traffic.cassettes import BrokenCassette, cassette_text
-from pytest_llmeval.traffic.miss import Recorded
 from pytest_llmeval.traffic.wire import canonical_json
 
 if TYPE_CHECKING:
     import httpx2
+
+    from pytest_llmeval.traffic.miss import Recorded
 
 
 def _is_model_request(headers: dict[str, Any]) -> bool:
@@ -119,16 +120,20 @@ class ReplayCassette:
         ]
         self._played = [False] * len(self._recordings)
 
-    def play(self, method: str, uri: str, canonical_body: bytes) -> Recording | None:
+    def play(
+        self, method: str, uri: str, canonical_body: bytes, *, succeeded_only: bool = False
+    ) -> Recording | None:
         """The first unplayed recording of this request, now played.
 
         ``method``, ``uri`` and ``canonical_body`` are of the request's scrubbed view, the body
-        in ``canonical_json`` form.
+        in ``canonical_json`` form. ``succeeded_only``: pass over a recorded error answer.
         """
         where = _Where.of(method, uri)
         with self._lock:
             for index, recording in enumerate(self._recordings):
                 if self._played[index] or recording.where != where:
+                    continue
+                if succeeded_only and not 200 <= recording.status < 300:
                     continue
                 if recording.canonical == canonical_body:
                     self._played[index] = True
@@ -137,6 +142,8 @@ class ReplayCassette:
 
     def recorded(self) -> list[Recorded]:
         """The recorded requests as a miss report sees them."""
+        from pytest_llmeval.traffic.miss import Recorded
+
         with self._lock:
             played = list(self._played)
         return [

@@ -53,10 +53,12 @@ def _sse_problem(text: str) -> tuple[str, str] | None:
     return "incomplete_stream", "the stream ended before message_stop"
 
 
-def unusable(status: int, content_type: str, body: bytes, request_id: str = "") -> Unusable | None:
+def unusable(
+    status: int, content_type: str, body: bytes, request_id: str = "", *, is_json: bool = False
+) -> Unusable | None:
     """``None`` for an answer to keep; otherwise what is wrong with it.
 
-    ``body`` is the decoded (not gzip) body.
+    ``body`` is the decoded (not gzip) body; ``is_json`` when the caller has parsed it as JSON.
     """
     if not 200 <= status < 300:
         try:
@@ -71,7 +73,7 @@ def unusable(status: int, content_type: str, body: bytes, request_id: str = "") 
     if "text/event-stream" in content_type:
         problem = _sse_problem(text)
         return None if problem is None else Unusable(status, *problem, request_id)
-    if "json" in content_type:
+    if "json" in content_type and not is_json:
         try:
             json.loads(text)
         except ValueError as exc:

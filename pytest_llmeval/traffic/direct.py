@@ -1,0 +1,40 @@
+"""A replayed grade answered from the cassette without the SDK.
+
+In replay a grade's request is one the judge built itself, and its answer is in the
+cassette: sending it through the SDK only builds an HTTP request and parses a typed Message
+around a lookup that the recorder's transport answers anyway, most of a replayed grade's
+time. So while a test replays, its recorder is registered here, and the judge asks it first
+with what the SDK would send (the judge client's URL and headers, the JSON body). The
+recorder matches and counts it exactly as the transport would; when no successful recording
+matches, the judge goes through the SDK as always, and a miss is reported from there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+#: ``(url, headers, body) -> recorded answer or None``: ``TrafficRecorder.answer_directly``.
+Answering = Callable[[str, dict[str, str], bytes], "bytes | None"]
+
+# The recorder of the test that replays now (several only if tests nest recorders).
+_answering: list[Answering] = []
+
+
+def answering(answer: Answering) -> Callable[[], None]:
+    """Register ``answer`` while a test replays; returns the function that unregisters it."""
+    _answering.append(answer)
+    return lambda: _answering.remove(answer)
+
+
+def recorded_answer(client: Any, body: dict[str, Any]) -> bytes | None:
+    """The recorded answer to ``client.messages.create(**body)`` when a test replays and its
+    cassette holds a successful one; ``None`` otherwise (then ask through the SDK)."""
+    if not _answering:
+        return None
+    url = str(client.base_url).rstrip("/") + "/v1/messages"
+    headers = {
+        name: value for name, value in client.default_headers.items() if isinstance(value, str)
+    }
+    return _answering[-1](url, headers, json.dumps(body).encode("utf-8"))
