@@ -7,13 +7,12 @@ JSON, HTML and Markdown reports, the CLI. They become JSON only where they leave
 (DESIGN.md, "JSON report") and checks what it reads against it.
 
 A new per-test metric is a field of :class:`TestResult`, its line in ``to_json``/``from_json``
-and in :func:`measure_test`, then the renderers that show it.
+and in :func:`pytest_llmeval.measure.measure_test`, then the renderers that show it.
 """
 
 from __future__ import annotations
 
-import statistics
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -204,72 +203,6 @@ def _directions(scores: Mapping[str, Score]) -> dict[str, dict[str, bool]]:
     if all(score.higher_is_better for score in scores.values()):
         return {}
     return {"score_higher_is_better": {n: s.higher_is_better for n, s in scores.items()}}
-
-
-def measure_test(
-    *,
-    nodeid: str,
-    outcome: Outcome,
-    calls: Sequence[Call],
-    sample_scores: Sequence[Mapping[str, float]],
-    lower_is_better: Collection[str] = (),
-    sampling: SampleCounts | None = None,
-    call_failures: Sequence[str] = (),
-    failure: str | None = None,
-    mode: str = "",
-    misses: int = 0,
-    cache_misses: int | None = None,
-    cassette_kept: str | None = None,
-    calibration: CalibrationNotes | None = None,
-) -> TestResult:
-    """One test's result from what it did: latency and cost are per-sample means over the app's
-    calls, as budgets see them; each score the mean of the samples that recorded it, and
-    higher-is-better unless named in ``lower_is_better``."""
-    samples = sampling.run if sampling else 1
-    passed_samples = sampling.passes if sampling else int(outcome == "passed")
-    app = [c for c in calls if c.role == "app"]
-    costs = [c.cost_usd for c in app]
-    return TestResult(
-        nodeid=nodeid,
-        outcome=outcome,
-        samples=samples,
-        passed_samples=passed_samples,
-        pass_rate=passed_samples / samples if samples else 0.0,
-        scores=_scores(sample_scores, lower_is_better),
-        latency_s=sum(c.duration_s for c in app) / max(samples, 1),
-        cost_usd=None if None in costs else sum(c for c in costs if c) / max(samples, 1),
-        app_calls=len(app),
-        judge_calls=len(calls) - len(app),
-        judge_models=tuple(sorted({c.model for c in calls if c.role == "judge"})),
-        cache_hits=sum(1 for c in calls if c.source == "cache"),
-        input_tokens=sum(c.usage.input_tokens for c in calls),
-        output_tokens=sum(c.usage.output_tokens for c in calls),
-        call_failures=tuple(call_failures),
-        failure=failure,
-        mode=mode,
-        calls=tuple(calls),
-        misses=misses,
-        cache_misses=cache_misses,
-        cassette_kept=cassette_kept,
-        sampling=sampling,
-        calibration=calibration,
-    )
-
-
-def _scores(
-    per_sample: Sequence[Mapping[str, float]], lower_is_better: Collection[str]
-) -> dict[str, Score]:
-    # A sample that recorded no score at all is left out, not counted as a sample of None.
-    recorded = [s for s in per_sample if s]
-    names: list[str] = []
-    for scores in recorded:
-        names += [n for n in scores if n not in names]
-    found = {}
-    for name in names:
-        values = tuple(s.get(name) for s in recorded)
-        mean = statistics.fmean(v for v in values if v is not None)
-        found[name] = Score(mean, values, name not in lower_is_better)
-    return found
 
 
 @dataclass(frozen=True, kw_only=True)

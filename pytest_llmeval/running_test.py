@@ -88,7 +88,7 @@ class RunningTest:
     def result(self, unreported: Outcome = "error") -> TestResult:
         """The test as it ended; ``unreported`` is its outcome when no report decided one
         (the run stopped inside it)."""
-        from pytest_llmeval.results import measure_test
+        from pytest_llmeval.measure import measure_test
 
         recorder = self.recorder
         return measure_test(

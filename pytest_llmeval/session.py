@@ -167,7 +167,7 @@ class LlmevalSession:
 
     def _unpublished(self, nodeid: str, outcome: Outcome) -> None:
         """An llm test whose worker never published its result: crashed, or interrupted."""
-        from pytest_llmeval.results import measure_test
+        from pytest_llmeval.measure import measure_test
 
         if nodeid not in self.results:
             mode = self.settings.mode.value

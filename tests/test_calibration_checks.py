@@ -22,7 +22,8 @@ from pytest_llmeval.calibration_store import (
     read_calibrations,
     save_calibrations,
 )
-from pytest_llmeval.results import RunResult, RunTotals, measure_test
+from pytest_llmeval.measure import measure_test
+from pytest_llmeval.results import RunResult, RunTotals
 from pytest_llmeval.results_schema import validate
 
 POLICY = "States the 30-day window."

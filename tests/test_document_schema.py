@@ -10,7 +10,8 @@ from importlib import resources
 import pytest
 from jsonschema import validators
 
-from pytest_llmeval.results import RunResult, RunTotals, measure_test
+from pytest_llmeval.measure import measure_test
+from pytest_llmeval.results import RunResult, RunTotals
 from pytest_llmeval.results_schema import CONFORMS_KEYWORDS, conforms
 from pytest_llmeval.traffic.calls import make_call
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from pytest_llmeval import history
-from pytest_llmeval.results import Outcome, RunResult, RunTotals, TestResult, measure_test
+from pytest_llmeval.measure import measure_test
+from pytest_llmeval.results import Outcome, RunResult, RunTotals, TestResult
 from pytest_llmeval.traffic.calls import Call, Role, Usage
 
 

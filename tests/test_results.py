@@ -11,13 +11,13 @@ import pytest
 
 from pytest_llmeval import history
 from pytest_llmeval.drift import DriftCheck
+from pytest_llmeval.measure import measure_test
 from pytest_llmeval.results import (
     GitInfo,
     InvalidDocument,
     RunResult,
     RunTotals,
     TestResult,
-    measure_test,
 )
 from pytest_llmeval.results_schema import validate
 from pytest_llmeval.sampling import SampleCounts

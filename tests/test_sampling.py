@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import go_offline
 
-from pytest_llmeval.results import measure_test
+from pytest_llmeval.measure import measure_test
 from pytest_llmeval.sampling import (
     SampleResult,
     SamplingOutcome,

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from pytest_llmeval.results import RunResult, RunTotals, TestResult, measure_test
+from pytest_llmeval.measure import measure_test
+from pytest_llmeval.results import RunResult, RunTotals, TestResult
 from pytest_llmeval.results_schema import validate
 
 APP = """

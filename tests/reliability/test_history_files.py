@@ -13,7 +13,7 @@ import pytest
 from pytest_llmeval import history, run_end
 from pytest_llmeval.cli import main
 from pytest_llmeval.history import HistoryWarning
-from pytest_llmeval.results import measure_test
+from pytest_llmeval.measure import measure_test
 from pytest_llmeval.results_schema import validate
 from pytest_llmeval.settings import Mode, Settings
 

@@ -8,7 +8,7 @@ other xdist scenarios: see ``tests/test_xdist.py``.
 from __future__ import annotations
 
 from pytest_llmeval.drift import compare
-from pytest_llmeval.results import measure_test
+from pytest_llmeval.measure import measure_test
 
 
 def test_a_crashed_test_is_never_a_baseline_sample() -> None:

@@ -1,0 +1,81 @@
+"""A test's typed result measured from what it did: its calls, its samples' scores, its verdicts.
+
+Kept apart from :mod:`pytest_llmeval.results` (the shapes and their JSON) so that a new metric's
+computation reads in one place.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Collection, Mapping, Sequence
+
+from pytest_llmeval.calibration_checks import CalibrationNotes
+from pytest_llmeval.results import Outcome, Score, TestResult
+from pytest_llmeval.sampling import SampleCounts
+from pytest_llmeval.traffic.calls import Call
+
+
+def measure_test(
+    *,
+    nodeid: str,
+    outcome: Outcome,
+    calls: Sequence[Call],
+    sample_scores: Sequence[Mapping[str, float]],
+    lower_is_better: Collection[str] = (),
+    sampling: SampleCounts | None = None,
+    call_failures: Sequence[str] = (),
+    failure: str | None = None,
+    mode: str = "",
+    misses: int = 0,
+    cache_misses: int | None = None,
+    cassette_kept: str | None = None,
+    calibration: CalibrationNotes | None = None,
+) -> TestResult:
+    """One test's result from what it did: latency and cost are per-sample means over the app's
+    calls, as budgets see them; each score the mean of the samples that recorded it, and
+    higher-is-better unless named in ``lower_is_better``."""
+    samples = sampling.run if sampling else 1
+    passed_samples = sampling.passes if sampling else int(outcome == "passed")
+    app = [c for c in calls if c.role == "app"]
+    costs = [c.cost_usd for c in app]
+    return TestResult(
+        nodeid=nodeid,
+        outcome=outcome,
+        samples=samples,
+        passed_samples=passed_samples,
+        pass_rate=passed_samples / samples if samples else 0.0,
+        scores=_scores(sample_scores, lower_is_better),
+        latency_s=sum(c.duration_s for c in app) / max(samples, 1),
+        cost_usd=None if None in costs else sum(c for c in costs if c) / max(samples, 1),
+        app_calls=len(app),
+        judge_calls=len(calls) - len(app),
+        judge_models=tuple(sorted({c.model for c in calls if c.role == "judge"})),
+        cache_hits=sum(1 for c in calls if c.source == "cache"),
+        input_tokens=sum(c.usage.input_tokens for c in calls),
+        output_tokens=sum(c.usage.output_tokens for c in calls),
+        call_failures=tuple(call_failures),
+        failure=failure,
+        mode=mode,
+        calls=tuple(calls),
+        misses=misses,
+        cache_misses=cache_misses,
+        cassette_kept=cassette_kept,
+        sampling=sampling,
+        calibration=calibration,
+    )
+
+
+def _scores(
+    per_sample: Sequence[Mapping[str, float]], lower_is_better: Collection[str]
+) -> dict[str, Score]:
+    # A sample that recorded no score at all is left out, not counted as a sample of None.
+    recorded = [s for s in per_sample if s]
+    names: list[str] = []
+    for scores in recorded:
+        names += [n for n in scores if n not in names]
+    found = {}
+    for name in names:
+        values = tuple(s.get(name) for s in recorded)
+        mean = statistics.fmean(v for v in values if v is not None)
+        found[name] = Score(mean, values, name not in lower_is_better)
+    return found
