@@ -240,3 +240,28 @@ def summarize(
         rubrics=tuple(RubricUse(c, tuple(t), tuple(s)) for c, t, s in uses.values()),
         file=file if made else None,
     )
+
+
+def merged(shards: Sequence[RunCalibration | None]) -> RunCalibration | None:
+    """The calibration of a run split into shards (``LLMEVAL_RUN_ID``): each shard's
+    calibrations made (a later shard's wins a rubric, as in the file) and its rubrics' uses,
+    one entry per rubric and standing with the tests of every shard."""
+    made: dict[str, RubricCalibration] = {}
+    uses: dict[tuple[str, str], tuple[RubricCheck, list[str], list[str]]] = {}
+    for shard in shards:
+        if shard is None:
+            continue
+        for calibration in shard.made:
+            made[calibration.key] = calibration
+        for use in shard.rubrics:
+            _, tests, skipped = uses.setdefault(
+                (use.check.key, use.check.status), (use.check, [], [])
+            )
+            tests += [t for t in use.tests if t not in tests]
+            skipped += [t for t in use.skipped if t not in skipped]
+    if not made and not uses:
+        return None
+    return RunCalibration(
+        made=tuple(made.values()),
+        rubrics=tuple(RubricUse(c, tuple(t), tuple(s)) for c, t, s in uses.values()),
+    )

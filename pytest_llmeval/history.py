@@ -27,6 +27,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pytest_llmeval.calibration_checks import merged as merged_calibration
 from pytest_llmeval.files import write_atomic
 from pytest_llmeval.results import (
     ERROR_OUTCOMES,
@@ -251,6 +252,7 @@ def merge(runs: Sequence[RunResult]) -> RunResult:
         finished_at=max(r.finished_at for r in runs),
         shards=len(runs),
         complete=all(r.complete for r in runs),
+        calibration=merged_calibration([r.calibration for r in runs]),
     )
 
 

@@ -208,5 +208,7 @@ def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
         cache=session.cache() if settings.uses_cache(plan.mode, plan.record_mode) else None,
         request_hook=request_hook,
         rerecord_args=settings.rerecord_args(),
+        # An item that is not a pytest function on its nodeid says how it is re-run.
+        rerun_command=getattr(item, "llmeval_rerun_command", None),
         clock=clock_from(hook),
     )

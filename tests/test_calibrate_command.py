@@ -115,6 +115,11 @@ def test_a_missing_recording_in_ci_exits_3_with_pytests_explanation(
     assert result.ret == 3
     result.stderr.fnmatch_lines(["llmeval calibrate: labels.jsonl was not calibrated*"])
     assert "no recording" in result.stdout.str().lower()
+    # The miss says to re-run this command (pytest on a labels file collects nothing).
+    result.stdout.fnmatch_lines(
+        ["*llmeval calibrate labels.jsonl '--rubric=grant=*' --mode=record"]
+    )
+    assert "pytest --llmeval-mode" not in result.stdout.str()
 
 
 def test_rubric_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -171,3 +171,40 @@ def test_the_run_documents_calibration_is_valid_and_reads_back() -> None:
     assert validate(document) == []
     again = RunResult.from_json(json.loads(json.dumps(document)))
     assert again.calibration == RunCalibration(calibration.made, calibration.rubrics)
+
+
+def test_shards_of_one_run_keep_every_shards_calibration(tmp_path: Path) -> None:
+    from pytest_llmeval import history
+
+    low = made(wrong=3)
+    check = _check([low])
+    assert check is not None and check.skipped
+    first = summarize([("t.py::a", CalibrationNotes(made=(made(),)))])
+    second = summarize(
+        [
+            ("t.py::b", CalibrationNotes(checks=(check,))),
+            ("t.py::c", CalibrationNotes((), (check,))),
+        ]
+    )
+
+    def shard(calibration: RunCalibration | None, stamp: str) -> None:
+        test = measure_test(nodeid="t.py::a", outcome="passed", calls=(), sample_scores=())
+        run = RunResult(
+            id="ci-7",
+            mode="replay",
+            started_at="2026-11-28T10:00:00+00:00",
+            finished_at="2026-11-28T10:01:00+00:00",
+            judge_model="j1",
+            totals=RunTotals.of([test]),
+            tests=(test,),
+            calibration=calibration,
+        )
+        history.write_run(tmp_path, run, stamp)
+
+    shard(first, "20261128T100000000000Z")
+    shard(second, "20261128T100001000000Z")
+    run = history.find_run(tmp_path, "ci-7")
+    assert run is not None and run.shards == 2 and run.calibration is not None
+    assert [c.key for c in run.calibration.made] == [made().key]
+    (use,) = run.calibration.rubrics
+    assert use.tests == ("t.py::b", "t.py::c") and use.skipped == ("t.py::b", "t.py::c")

@@ -155,7 +155,12 @@ def _labels_file_class() -> Any:
                 __tracebackhide__ = True
                 plugin.run(llmeval)
 
-            yield pytest.Function.from_parent(self, name="calibrate", callobj=calibrate)
+            item = pytest.Function.from_parent(self, name="calibrate", callobj=calibrate)
+            # A cassette miss says to re-run this command, not pytest on the labels file.
+            item.llmeval_rerun_command = (  # type: ignore[attr-defined]
+                rerun_command(plugin.args, plugin.rootdir) + " --mode={mode}"
+            )
+            yield item
 
     return LabelsFile
 

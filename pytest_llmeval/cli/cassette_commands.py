@@ -10,12 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmeval.cli.project import dir_options, history_dir, project, shown
-from pytest_llmeval.traffic.cassette_check import cassette_files
-from pytest_llmeval.traffic.cassettes import BrokenCassette, read_cassette
+
+# The cassette modules (and PyYAML) are imported by the commands that read cassettes: every
+# 'llmeval' command builds this parser, and most never open one.
 
 
 def cmd_cassettes(args: argparse.Namespace) -> int:
     """List cassettes with their calls by endpoint and role; exit 1 if any is broken."""
+    from pytest_llmeval.traffic.cassette_check import cassette_files
+    from pytest_llmeval.traffic.cassettes import BrokenCassette, read_cassette
+
     broken = 0
     files = cassette_files(args.paths)
     for path in files:
@@ -126,6 +130,8 @@ _REPORT_SUFFIXES = (".json", ".html", ".md", ".xml")
 
 def _secret_targets(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
     """The files to scan, in order and once each, and the paths given that do not exist."""
+    from pytest_llmeval.traffic.cassette_check import cassette_files
+
     files: list[Path] = []
     missing: list[str] = []
     for raw in args.paths:

@@ -38,6 +38,15 @@ class MissContext:
     #: Options of this run that shape requests (``--llmeval-samples=5``): a re-record must
     #: repeat them, or it records what this run does not ask.
     rerecord_args: tuple[str, ...] = ()
+    #: The command that re-runs this test with ``{mode}`` for record or rewrite, when it is
+    #: not pytest on the nodeid (``llmeval calibrate`` runs its labels file as a test).
+    rerun_command: str | None = None
+
+    def command(self, mode: str) -> str:
+        if self.rerun_command is not None:
+            return self.rerun_command.replace("{mode}", mode)
+        extra = "".join(f" {arg}" for arg in self.rerecord_args)
+        return f"pytest --llmeval-mode={mode}{extra} '{self.nodeid}'"
 
 
 def _json(body: bytes) -> Any:
@@ -146,14 +155,13 @@ def explain_miss(
         f"  cassette: {display_path(context.cassette)}",
         f"  request:  {method} {path}{_model(requested)}",
     ]
-    extra = "".join(f" {arg}" for arg in context.rerecord_args)
-    rewrite = f"pytest --llmeval-mode=rewrite{extra} '{context.nodeid}'"
+    rewrite = context.command("rewrite")
     if not context.cassette_exists:
         lines += [
             "",
             f"The cassette does not exist{f' ({context.reason})' if context.reason else ''}.",
             "Record it where ANTHROPIC_API_KEY is set with:",
-            f"  pytest --llmeval-mode=record{extra} '{context.nodeid}'",
+            f"  {context.command('record')}",
         ]
         return "\n".join(lines)
     same_endpoint = [r for r in recorded if r.method == method and r.path == path]

@@ -70,6 +70,7 @@ class TrafficRecorder:
         cache: ResponseCache | None = None,
         request_hook: RequestHook | None = None,
         rerecord_args: tuple[str, ...] = (),
+        rerun_command: str | None = None,
         clock: Clock = time.perf_counter,
     ) -> None:
         self.nodeid = nodeid
@@ -80,6 +81,7 @@ class TrafficRecorder:
         #: Consulted after the cassette and before the network; ``None`` when off.
         self.cache = cache
         self.rerecord_args = rerecord_args
+        self.rerun_command = rerun_command
         self.hooks = RecordingHooks(scrubber, request_hook, clock)
         self.accounting = CallAccounting(clock=clock, prices=prices)
         self.calls: list[Call] = self.accounting.calls
@@ -385,6 +387,7 @@ class TrafficRecorder:
                 mode=self.plan.mode.value,
                 reason=self.plan.reason,
                 rerecord_args=self.rerecord_args,
+                rerun_command=self.rerun_command,
             ),
         )
         if message not in self.misses:  # once per test, not once per sample or thread
