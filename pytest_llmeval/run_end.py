@@ -51,6 +51,9 @@ class RunEnd:
     notes: list[str] = field(default_factory=list)
     #: Drift could not be computed (the reason is in ``problems``).
     drift_failed: bool = False
+    #: The run is written to the history (not ``--llmeval-no-history``): a later run can
+    #: compare with it.
+    kept: bool = True
 
 
 def utc_stamp(moment: datetime) -> str:
@@ -189,6 +192,7 @@ def finish_run(
     every_check = [check for test_checks in checks.values() for check in test_checks]
     end = RunEnd(run, label, len(baseline_runs), flagged(checks), every_check, problems=problems)
     end.drift_failed = drift_failed
+    end.kept = not settings.no_history
     if not complete:
         end.notes.append(
             "run incomplete (interrupted): its history file is marked so, and no baseline "

@@ -185,9 +185,11 @@ def test_corrupt_and_foreign_history_files_are_skipped(project, online):
 
 def test_json_report_matches_its_schema_and_no_history(project, online):
     report = project.path / "out" / "report.json"
-    _run(
+    result = _run(
         project, online, "0.9", 0.0, 100, f"--llmeval-report-json={report}", "--llmeval-no-history"
     )
+    # Not kept, so no later run will compare with it either.
+    result.stdout.fnmatch_lines(["drift: no baseline yet (and this run is not kept: *)"])
     document = json.loads(report.read_text())
     assert validate(document) == []
     totals = document["run"]["totals"]

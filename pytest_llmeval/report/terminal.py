@@ -43,6 +43,8 @@ class RunEndView(Protocol):
     def drift_failed(self) -> bool: ...
     @property
     def run(self) -> RunResult: ...
+    @property
+    def kept(self) -> bool: ...
 
 
 def section_lines(
@@ -189,10 +191,12 @@ def drift_lines(end: RunEndView, *, fail: bool) -> list[str]:
     if end.drift_failed:
         return written  # the reason is already among the problems above
     if not end.baseline_runs:
-        return [
-            "drift: no baseline yet (the next run of this mode will compare with this one)",
-            *written,
-        ]
+        later = (
+            "the next run of this mode will compare with this one"
+            if end.kept
+            else "and this run is not kept: --llmeval-no-history"
+        )
+        return [f"drift: no baseline yet ({later})", *written]
     counts = status_counts(end.checks)
     said = ", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing to compare"
     lines = [f"drift against {end.baseline_label}: {said}"]
