@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmeval.cli.project import dir_options, history_dir, project, shown
+from pytest_llmeval.constants import DEFAULT_CALIBRATION_FILE
 
 # The cassette modules (and PyYAML) are imported by the commands that read cassettes: every
 # 'llmeval' command builds this parser, and most never open one.
@@ -146,7 +147,9 @@ def _secret_targets(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
         found = project()
         files += cassette_files([str(found.rootdir)])
         files += sorted(history_dir(args).glob("*.json"))
-        named = [found.rootdir / ".llmeval" / "baseline.json"]
+        # The calibration file keeps labelled outputs, which may quote what a secret said.
+        calibration = found.get("llmeval_calibration_file") or DEFAULT_CALIBRATION_FILE
+        named = [found.rootdir / ".llmeval" / "baseline.json", found.rootdir / calibration]
         for kind in ("json", "html", "md"):
             ini = found.get(f"llmeval_report_{kind}")
             if ini:

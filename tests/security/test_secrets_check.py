@@ -62,6 +62,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (reports / "junit.xml").write_text(f"<testsuite>\n<!-- {PRIVATE_KEY} -->\n</testsuite>\n")
     (reports / "page.html").write_text(f"<p>{GOOGLE}</p>\n")
     (reports / "notes.txt").write_text(ANTHROPIC)  # not a report file: not scanned
+    labelled = {"format": "x", "rubrics": {"k": {"wrong": [{"output": f"use {GOOGLE}"}]}}}
+    (tmp_path / ".llmeval" / "calibration.json").write_text(json.dumps(labelled, indent=1))
     monkeypatch.chdir(tmp_path / "tests")
     return tmp_path
 
@@ -83,10 +85,11 @@ def test_every_kind_is_found_by_file_line_and_kind_and_never_printed(project, ca
         "cassettes/test_bot/test_refund.yaml:8: value of $SUPPORT_DB_PASSWORD (hu…)",
         "../.llmeval/history/20261128T100000Z_live_r1_00.json:4: AWS access key id (AKIAA…)",
         "../.llmeval/history/20261128T100000Z_live_r1_00.json:6: AWS secret access key (wJalrX…)",
+        "../.llmeval/calibration.json:7: Google API key (AIzaSy…)",
         "../out/report.md:3: value of $ANTHROPIC_API_KEY (sk-…)",
         "../ci-artifacts/junit.xml:2: private key (-----B…)",
         "../ci-artifacts/page.html:1: Google API key (AIzaSy…)",
-        "5 file(s) scanned, 8 secret(s) in 5 file(s): remove them, rotate the keys, and "
+        "6 file(s) scanned, 9 secret(s) in 6 file(s): remove them, rotate the keys, and "
         "re-record with the key in the environment (it is scrubbed) or name the variable in "
         "ini llmeval_scrub_env",
     ]
@@ -125,6 +128,7 @@ def test_scrubbed_values_and_the_replay_placeholder_are_not_findings(project, ca
     )
     for path in (project / ".llmeval" / "history").iterdir():
         path.unlink()
+    (project / ".llmeval" / "calibration.json").unlink()
     (project / "out" / "report.md").write_text("key: [scrubbed]\n")
     assert main(["cassettes", "check", "--secrets"]) == 0
     assert capsys.readouterr().out == "2 file(s) scanned, no secrets found\n"
