@@ -79,11 +79,13 @@ def test_calls_after_the_first_that_hit_pass_and_show_their_ratio(pytester, cach
         "    assert llmeval.cache_read_ratio == read / total"
     )
     _write(pytester, "min_cache_read_ratio=0.8", more=more)
-    result, report = _report(pytester)
+    result, report = _report(pytester, "--junitxml=junit.xml")
     result.assert_outcomes(passed=1)
     (test,) = report["tests"]
     assert 0.9 < test["cache_read_ratio"] < 1
     assert test["cache_read_ratio_samples"] == [test["cache_read_ratio"]]
+    junit = (pytester.path / "junit.xml").read_text()
+    assert f'name="llmeval_cache_read_ratio" value="{round(test["cache_read_ratio"], 4)}"' in junit
 
 
 def test_a_changed_prefix_fails_naming_the_call_that_missed(pytester, cache_server, monkeypatch):
