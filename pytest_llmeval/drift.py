@@ -22,6 +22,7 @@ from pytest_llmeval.constants import (
     DEFAULT_DRIFT_LATENCY_RISE,
     DEFAULT_DRIFT_SCORE_DROP,
 )
+from pytest_llmeval.drift_evidence import CACHE_READ as _CACHE_READ
 from pytest_llmeval.drift_evidence import COST as _COST
 from pytest_llmeval.drift_evidence import LATENCY as _LATENCY
 from pytest_llmeval.drift_evidence import PASS_RATE as _PASS_RATE
@@ -64,7 +65,8 @@ class DriftCheck:
     """
 
     nodeid: str
-    #: ``"pass_rate"``, ``"latency_s"``, ``"cost_usd"`` or ``"score:<name>"``.
+    #: ``"pass_rate"``, ``"latency_s"``, ``"cost_usd"``, ``"cache_read_ratio"`` or
+    #: ``"score:<name>"``.
     metric: str
     #: Pass rates and scores: pooled over every baseline sample; latency and cost: the mean of
     #: the baseline runs' values.
@@ -134,8 +136,8 @@ class DriftCheck:
 
 
 def test_metrics(test: TestResult) -> dict[str, float | None]:
-    """The drift metrics of one test: ``pass_rate``, ``score:<name>``, ``latency_s``,
-    ``cost_usd``. A metric the test has no value for maps to ``None``.
+    """The drift metrics of one test: ``pass_rate``, ``score:<name>``, ``cache_read_ratio``,
+    ``latency_s``, ``cost_usd``. A metric the test has no value for maps to ``None``.
 
     A skipped, errored (model, judge or file failure), crashed (its xdist worker died) or
     interrupted test measured nothing, so it has no metrics: otherwise its empty pass rate
@@ -147,6 +149,8 @@ def test_metrics(test: TestResult) -> dict[str, float | None]:
     metrics = {_PASS_RATE: None if test.samples == 0 else _number(test.pass_rate)}
     for name, score in test.scores.items():
         metrics[_SCORE_PREFIX + name] = _number(score.mean)
+    if test.cache_read_ratio is not None:
+        metrics[_CACHE_READ] = _number(test.cache_read_ratio.mean)
     # Latency and cost are sums over the app's answered calls: a test none of whose calls was
     # answered (a cassette miss, a model error) measured 0 s and $0, not a faster, cheaper app.
     if test.app_calls != 0:
@@ -309,6 +313,8 @@ def _current_interval(metric: str, test: TestResult) -> tuple[float, float] | No
         score = test.scores.get(metric[len(_SCORE_PREFIX) :])
         if score is not None:
             return mean_interval(score.samples)
+    if metric == _CACHE_READ and test.cache_read_ratio is not None:
+        return mean_interval(test.cache_read_ratio.samples)
     return None
 
 
@@ -316,7 +322,7 @@ def _ordered_metrics(all_metrics: Iterable[Mapping[str, float | None]]) -> list[
     present = {name for metrics in all_metrics for name in metrics}
     scores = sorted(name for name in present if name.startswith(_SCORE_PREFIX))
     head = [_PASS_RATE] if _PASS_RATE in present else []
-    tail = [name for name in (_LATENCY, _COST) if name in present]
+    tail = [name for name in (_CACHE_READ, _LATENCY, _COST) if name in present]
     return head + scores + tail
 
 

@@ -9,6 +9,10 @@ the intervals as if the app had been asked five times, and call noise a regressi
 - a score: its per-sample values, pooled over the baseline (Welch's t); a file from before
   per-sample values were kept gives its run's mean as one value. The score's direction says
   whether a rise is better.
+- the prompt-cache read ratio: as a score, higher is better (its per-sample values), except
+  that with no spread on either side the change is taken as exact: the ratio is counted from
+  the API's token figures, and a sample's calls after the first either read their prefix or
+  do not, so one sample that stopped hitting is a measured fall, not noise.
 - latency and cost: one value per run (the test's per-sample mean), the current one read
   against the spread of the baseline runs' (a t prediction interval; ``compare_runs``).
   Their thresholds are relative to the baseline; latency's by at least a floor in seconds.
@@ -25,7 +29,13 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pytest_llmeval.significance import Verdict, compare_means, compare_rates, compare_runs
+from pytest_llmeval.significance import (
+    Verdict,
+    compare_means,
+    compare_rates,
+    compare_runs,
+    exact_change,
+)
 
 if TYPE_CHECKING:
     from pytest_llmeval.drift import DriftThresholds
@@ -35,6 +45,7 @@ PASS_RATE = "pass_rate"
 SCORE_PREFIX = "score:"
 LATENCY = "latency_s"
 COST = "cost_usd"
+CACHE_READ = "cache_read_ratio"
 #: Outcomes that measured nothing about the app (see ``drift.test_metrics``).
 UNMEASURED = ("skipped", "error", "crashed", "interrupted")
 _SAME = "same results as the baseline (replayed answers)"
@@ -91,6 +102,8 @@ def verdict(evidence: Evidence, metric: str) -> Found:
         return _pass_rate(evidence)
     if metric.startswith(SCORE_PREFIX):
         return _score(evidence, metric[len(SCORE_PREFIX) :])
+    if metric == CACHE_READ:
+        return _cache_read(evidence)
     return _per_run(evidence, metric)
 
 
@@ -110,11 +123,12 @@ def _pass_rate(evidence: Evidence) -> Found:
     return Found(baseline, compare_rates(*current, passed, total, margin=thresholds.score_drop))
 
 
-def _score(evidence: Evidence, name: str) -> Found:
+def _score(evidence: Evidence, name: str | None) -> Found:
+    """A score's verdict; ``name`` ``None``: the cache read ratio, read the same way."""
     current = _score_values(evidence.current, name)
     pooled = [v for t in evidence.baseline for v in _score_values(t, name)]
     baseline = statistics.fmean(pooled) if pooled else None
-    higher_is_better = _direction(evidence, name)
+    higher_is_better = True if name is None else _direction(evidence, name)
     missing = _missing(bool(current), bool(pooled))
     if missing is not None:
         return Found(baseline, missing, higher_is_better)
@@ -124,6 +138,16 @@ def _score(evidence: Evidence, name: str) -> Found:
         current, pooled, margin=evidence.thresholds.score_drop, higher_is_better=higher_is_better
     )
     return Found(baseline, decided, higher_is_better)
+
+
+def _cache_read(evidence: Evidence) -> Found:
+    current = _score_values(evidence.current, None)
+    pooled = [v for t in evidence.baseline for v in _score_values(t, None)]
+    if not evidence.same and current and pooled and len({*current}) == len({*pooled}) == 1:
+        method = "counted token shares, no spread on either side"
+        decided = exact_change(current[0] - pooled[0], evidence.thresholds.score_drop, method)
+        return Found(pooled[0], decided)
+    return _score(evidence, None)
 
 
 def _per_run(evidence: Evidence, metric: str) -> Found:
@@ -169,8 +193,10 @@ def _counts(test: TestResult) -> tuple[int, int] | None:
     return test.passed_samples, test.samples
 
 
-def _score_values(test: TestResult | None, name: str) -> list[float]:
-    score = test.scores.get(name) if test is not None else None
+def _score_values(test: TestResult | None, name: str | None) -> list[float]:
+    if test is None:
+        return []
+    score = test.cache_read_ratio if name is None else test.scores.get(name)
     if score is None:
         return []
     # Files from before per-sample values were kept hold the mean alone: one value.
@@ -199,4 +225,6 @@ def _fingerprint(test: TestResult) -> Hashable:
     """Everything drift measures of a test: equal only for a reproduction of the same run."""
     scores = tuple(sorted((n, s.mean, s.samples) for n, s in test.scores.items()))
     app = (test.latency_s, test.cost_usd) if test.app_calls else None
-    return (test.outcome, test.samples, test.passed_samples, scores, test.app_calls, app)
+    cache = test.cache_read_ratio
+    cached = None if cache is None else (cache.mean, cache.samples)
+    return (test.outcome, test.samples, test.passed_samples, scores, test.app_calls, app, cached)

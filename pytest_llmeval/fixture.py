@@ -58,6 +58,8 @@ class LlmEval:
         self.lower_is_better: set[str] = set()
         self._sample = 1
         self._first_call = 0
+        #: Where each sample's calls start among the recorder's, in sample order.
+        self._sample_starts: list[int] = [0]
         #: Gives the run's stored calibrations, which ``assert_rubric`` looks its rubric up in
         #: (the session's, read on first use).
         self._calibration_book = calibration_book
@@ -82,6 +84,8 @@ class LlmEval:
             self.sample_scores.append(self._scores)
         self._sample = index
         self._first_call = len(self._recorder.calls)
+        if index != 1:
+            self._sample_starts.append(self._first_call)
 
     @property
     def calls(self) -> list[Call]:
@@ -92,6 +96,20 @@ class LlmEval:
     def all_calls(self) -> list[Call]:
         """The model calls of every sample of this test so far."""
         return list(self._recorder.calls)
+
+    @property
+    def cache_read_ratio(self) -> float | None:
+        """The share of input this sample's app calls after the first read from the prompt
+        cache; ``None`` with fewer than two app calls. See ``pytest_llmeval.prompt_cache``."""
+        from pytest_llmeval.prompt_cache import sample_ratio
+
+        return sample_ratio(self.calls)
+
+    def sample_cache_ratios(self) -> list[float | None]:
+        """Each sample's :attr:`cache_read_ratio`, in sample order (the test's result)."""
+        from pytest_llmeval.prompt_cache import sample_ratios
+
+        return sample_ratios(self._recorder.calls, self._sample_starts)
 
     @property
     def mode(self) -> str:
@@ -110,13 +128,15 @@ class LlmEval:
         return dict(self._scores)
 
     def budget_failures(self) -> str | None:
-        """What in this sample exceeds the latency or cost budget, or ``None``.
+        """What in this sample exceeds the latency or cost budget, or reads less from the
+        prompt cache than ``min_cache_read_ratio``; ``None`` when nothing does.
 
         A cost budget over a model with no price raises :class:`UncheckableBudget`: the test
         errors, as it cannot be measured, rather than pass on the part that was priced.
         """
         __tracebackhide__ = True
         from pytest_llmeval.assertions import cost_failure, latency_failure, unpriced_budget
+        from pytest_llmeval.prompt_cache import cache_failure
 
         calls = self.calls
         if self.spec.cost_budget is not None:
@@ -129,6 +149,9 @@ class LlmEval:
             else None,
             cost_failure(calls, self.spec.cost_budget)
             if self.spec.cost_budget is not None
+            else None,
+            cache_failure(calls, self.spec.min_cache_read_ratio)
+            if self.spec.min_cache_read_ratio is not None
             else None,
         ]
         found = [p for p in problems if p]

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from pytest_llmeval.calibration_checks import merged as merged_calibration
 from pytest_llmeval.files import write_atomic
+from pytest_llmeval.prompt_cache import combined
 from pytest_llmeval.results import (
     ERROR_OUTCOMES,
     FORMAT,
@@ -278,6 +279,7 @@ def merged_totals(shards: Sequence[RunResult], tests: Sequence[TestResult]) -> R
         unpriced_calls=sum(t.unpriced_calls for t in totals),
         input_tokens=sum(t.input_tokens for t in totals),
         output_tokens=sum(t.output_tokens for t in totals),
+        judge_cache=combined([t.judge_cache for t in totals]),
     )
 
 

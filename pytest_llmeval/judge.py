@@ -101,7 +101,14 @@ def build_request(
         "system": [
             {"type": "text", "text": INSTRUCTIONS},
             # The rubric closes the cached prefix: grading many outputs against one rubric
-            # re-reads it from Anthropic's prompt cache.
+            # re-reads it from Anthropic's prompt cache. The API caches a prefix only from a
+            # minimum length (docs: 512 tokens on Opus 5, 1,024 on Sonnet 5 and Sonnet/Opus
+            # 4.x, 2,048 on Opus 4.7, 4,096 on Opus 4.5/4.6 and Haiku 4.5); the instructions
+            # are ~150 tokens, so a short rubric stays below it. The mark stays anyway: below
+            # the minimum the API ignores it at no charge, and a long rubric (criteria with
+            # worked examples, the case where caching pays) is cached with no estimate of
+            # ours, which could not count tokens offline. Padding the prefix up to the
+            # minimum would cost more than it saved.
             {
                 "type": "text",
                 "text": f"<rubric>\n{rubric}\n</rubric>",

@@ -10,7 +10,8 @@ import pytest
 
 MARKER = "llm"
 MARKER_HELP = (
-    "llm(latency_budget=None, cost_budget=None, samples=1, min_pass_rate=1.0, judge_model=None): "
+    "llm(latency_budget=None, cost_budget=None, samples=1, min_pass_rate=1.0, judge_model=None, "
+    "min_cache_read_ratio=None): "
     "a test whose model calls pytest-llmeval records, replays and measures"
 )
 
@@ -25,6 +26,8 @@ class LlmSpec:
     samples: int | None = None
     min_pass_rate: float = 1.0
     judge_model: str | None = None
+    #: Share of input the app's calls after the first must read from the prompt cache.
+    min_cache_read_ratio: float | None = None
 
 
 def _number(name: str, value: Any, nodeid: str) -> float:
@@ -89,12 +92,23 @@ def _judge_model(value: Any, nodeid: str) -> str:
     return value.strip()
 
 
+def _min_cache_read_ratio(value: Any, nodeid: str) -> float:
+    ratio = _number("min_cache_read_ratio", value, nodeid)
+    if not 0.0 <= ratio <= 1.0:
+        raise pytest.UsageError(
+            f"{nodeid}: @pytest.mark.llm(min_cache_read_ratio={value!r}): must be a share of "
+            "input tokens between 0 and 1"
+        )
+    return ratio
+
+
 _VALIDATORS = {
     "latency_budget": _latency_budget,
     "cost_budget": _cost_budget,
     "samples": _samples,
     "min_pass_rate": _min_pass_rate,
     "judge_model": _judge_model,
+    "min_cache_read_ratio": _min_cache_read_ratio,
 }
 
 

@@ -30,10 +30,12 @@ def measure_test(
     cache_misses: int | None = None,
     cassette_kept: str | None = None,
     calibration: CalibrationNotes | None = None,
+    cache_ratios: Sequence[float | None] = (),
 ) -> TestResult:
     """One test's result from what it did: latency and cost are per-sample means over the app's
     calls, as budgets see them; each score the mean of the samples that recorded it, and
-    higher-is-better unless named in ``lower_is_better``."""
+    higher-is-better unless named in ``lower_is_better``; ``cache_ratios``: each sample's
+    prompt-cache read ratio (``None`` for a sample with fewer than two app calls)."""
     samples = sampling.run if sampling else 1
     passed_samples = sampling.passes if sampling else int(outcome == "passed")
     app = [c for c in calls if c.role == "app"]
@@ -55,6 +57,7 @@ def measure_test(
         output_tokens=sum(c.usage.output_tokens for c in calls),
         call_failures=tuple(call_failures),
         failure=failure,
+        cache_read_ratio=_cache_ratio(cache_ratios),
         mode=mode,
         calls=tuple(calls),
         misses=misses,
@@ -79,3 +82,8 @@ def _scores(
         mean = statistics.fmean(v for v in values if v is not None)
         found[name] = Score(mean, values, name not in lower_is_better)
     return found
+
+
+def _cache_ratio(per_sample: Sequence[float | None]) -> Score | None:
+    known = [r for r in per_sample if r is not None]
+    return Score(statistics.fmean(known), tuple(per_sample)) if known else None

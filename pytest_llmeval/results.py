@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 from pytest_llmeval.calibration_checks import CalibrationNotes, RunCalibration
 from pytest_llmeval.drift import DriftCheck
+from pytest_llmeval.pricing import DEFAULT_PRICES, Price
+from pytest_llmeval.prompt_cache import CacheSavings, savings
 from pytest_llmeval.results_schema import validate, validate_test
 from pytest_llmeval.sampling import SampleCounts
 from pytest_llmeval.traffic.calls import Call
@@ -86,6 +88,10 @@ class TestResult:
     call_failures: tuple[str, ...] = ()
     #: Why the test failed or errored, as pytest printed it, cut to its reason.
     failure: str | None = None
+    #: The share of input the app's calls after each sample's first read from the prompt
+    #: cache (``prompt_cache.py``), a drift metric where higher is better; ``None`` when no
+    #: sample had two calls, and in files from before it was kept.
+    cache_read_ratio: Score | None = None
     drift: tuple[DriftCheck, ...] = ()
 
     # What this run saw in-process, for the terminal summary: carried from xdist workers, never
@@ -128,6 +134,9 @@ class TestResult:
             data["call_failures"] = list(self.call_failures)
         if self.failure:
             data["failure"] = self.failure
+        if self.cache_read_ratio is not None:  # optional: absent means not measured
+            data["cache_read_ratio"] = self.cache_read_ratio.mean
+            data["cache_read_ratio_samples"] = list(self.cache_read_ratio.samples)
         if in_process:
             data["in_process"] = {
                 "mode": self.mode,
@@ -180,6 +189,12 @@ def _test_from_json(data: Mapping[str, Any]) -> TestResult:
         output_tokens=data.get("output_tokens", 0),
         call_failures=tuple(data.get("call_failures") or ()),
         failure=data.get("failure"),
+        cache_read_ratio=None
+        if "cache_read_ratio" not in data
+        else Score(
+            float(data["cache_read_ratio"]),
+            tuple(_number(v) for v in data.get("cache_read_ratio_samples") or ()),
+        ),
         drift=tuple(DriftCheck.from_json(data["nodeid"], c) for c in data["drift"]),
         mode=str(local.get("mode", "")),
         calls=tuple(Call.from_json(c) for c in local.get("calls") or ()),
@@ -219,11 +234,17 @@ class RunTotals:
     unpriced_calls: int
     input_tokens: int
     output_tokens: int
+    #: What the prompt cache did for the judge's calls; ``None`` when it did nothing (and in
+    #: files from before it was kept).
+    judge_cache: CacheSavings | None = None
 
     @classmethod
-    def of(cls, tests: Sequence[TestResult]) -> RunTotals:
+    def of(
+        cls, tests: Sequence[TestResult], prices: Mapping[str, Price] = DEFAULT_PRICES
+    ) -> RunTotals:
         """Counted over every call of every test, not over the per-sample means."""
         calls = [c for t in tests for c in t.calls]
+        judge_cache = savings([c for c in calls if c.role == "judge"], prices)
         unpriced = sum(1 for c in calls if c.cost_usd is None)
         return cls(
             tests=len(tests),
@@ -237,9 +258,11 @@ class RunTotals:
             unpriced_calls=unpriced,
             input_tokens=sum(c.usage.input_tokens for c in calls),
             output_tokens=sum(c.usage.output_tokens for c in calls),
+            judge_cache=judge_cache if judge_cache.any else None,
         )
 
     def to_json(self) -> dict[str, Any]:
+        cache = self.judge_cache
         return {
             "tests": self.tests,
             "passed": self.passed,
@@ -252,11 +275,13 @@ class RunTotals:
             "unpriced_calls": self.unpriced_calls,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            **({} if cache is None else {"judge_prompt_cache": cache.to_json()}),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunTotals:
         cost = data["cost_usd"]
+        cache = data.get("judge_prompt_cache")
         return cls(
             tests=data["tests"],
             passed=data["passed"],
@@ -271,6 +296,7 @@ class RunTotals:
             unpriced_calls=data.get("unpriced_calls", 0),
             input_tokens=data["input_tokens"],
             output_tokens=data["output_tokens"],
+            judge_cache=None if cache is None else CacheSavings.from_json(cache),
         )
 
 

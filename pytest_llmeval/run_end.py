@@ -182,7 +182,7 @@ def finish_run(
         judge_model=judge_model,
         git=git_info(settings.history_dir.parent),
         baseline=label if baseline_runs else None,
-        totals=RunTotals.of(compared),
+        totals=RunTotals.of(compared, settings.prices),
         tests=tuple(compared),
         calibration=summarize(
             [(t.nodeid, t.calibration) for t in tests if t.calibration is not None],

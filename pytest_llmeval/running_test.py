@@ -105,6 +105,7 @@ class RunningTest:
             cache_misses=recorder.cache_misses,
             cassette_kept=self.cassette_kept,
             calibration=self.llmeval.calibration_notes() if self.llmeval is not None else None,
+            cache_ratios=self.llmeval.sample_cache_ratios() if self.llmeval is not None else (),
         )
 
 

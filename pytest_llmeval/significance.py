@@ -60,6 +60,11 @@ def _read(change: float, interval: tuple[float, float], margin: float, method: s
     return Verdict("inconclusive", change, interval, method=method)
 
 
+def exact_change(change: float, margin: float, method: str) -> Verdict:
+    """A change measured without noise (counted, not sampled), read against ``margin``."""
+    return _read(change, (change, change), margin, method)
+
+
 def compare_rates(
     passed: int,
     total: int,

@@ -12,12 +12,12 @@ with sparklines (``sections``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from pytest_llmeval.money import total_money
+from pytest_llmeval.money import money, total_money
 from pytest_llmeval.report.html_style import CSS
 from pytest_llmeval.report.markup import Part, el, html_page
 from pytest_llmeval.report.sections import (
@@ -106,6 +106,7 @@ def _header(run: Mapping[str, Any], run_count: int) -> Element:
         card("Cache hits", number("cache_hits")),
         card("Tokens in / out", f"{number('input_tokens')} / {number('output_tokens')}"),
         card("Cost", _total_cost(totals)),
+        *_judge_cache_card(totals, card),
         card("Runs charted", str(run_count)),
     ]
     return el(
@@ -114,6 +115,18 @@ def _header(run: Mapping[str, Any], run_count: int) -> Element:
         el("p", {"class": "meta"}, *(el("span", *parts) for parts in meta)),
         el("dl", {"class": "cards"}, *cards),
     )
+
+
+def _judge_cache_card(
+    totals: Mapping[str, Any], card: Callable[[str, str, str], Element]
+) -> list[Element]:
+    """What prompt caching saved the judge, when it cached anything."""
+    cache = totals.get("judge_prompt_cache")
+    if not isinstance(cache, Mapping):
+        return []
+    read, written = cache.get("read_tokens", 0), cache.get("written_tokens", 0)
+    note = f"{read:,} tokens read from cache, {written:,} written"
+    return [card("Judge cache saved", money(finite(cache.get("saved_usd"))), note)]
 
 
 def _verdict_counts(tests: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
@@ -194,6 +207,10 @@ def _overview_row(test: Mapping[str, Any], anchor: str) -> Element:
         if scores:
             scores.append(", ")
         scores.append(el("b", {"class": "flag"}, text) if metric in flagged else text)
+    if "cache_read_ratio" in test:  # the prompt-cache share, read as a score is
+        text = f"cache read {value_text('cache_read_ratio', test['cache_read_ratio'])}"
+        flag = "cache_read_ratio" in flagged
+        scores += [", " if scores else None, el("b", {"class": "flag"}, text) if flag else text]
     drift: list[Part] = [drift_badge(), " ", ", ".join(flagged)] if flagged else []
     css = kind(test)
     return el(

@@ -1,4 +1,5 @@
-"""What JUnit XML carries per test as ``<property>``: pass rate, scores, latency, cost."""
+"""What JUnit XML carries per test as ``<property>``: pass rate, scores, latency, cost,
+prompt-cache read ratio."""
 
 from __future__ import annotations
 
@@ -14,4 +15,6 @@ def junit_properties(test: TestResult) -> list[tuple[str, object]]:
         ("llmeval_cost_usd", "unknown" if test.cost_usd is None else test.cost_usd),
     ]
     properties += [(f"llmeval_score_{name}", score.mean) for name, score in test.scores.items()]
+    if test.cache_read_ratio is not None:
+        properties.append(("llmeval_cache_read_ratio", round(test.cache_read_ratio.mean, 4)))
     return properties

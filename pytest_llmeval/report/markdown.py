@@ -34,6 +34,8 @@ def render_markdown(run: RunResult) -> str:
         f"{totals.output_tokens:,} out tokens; cost {cost}.",
         "",
     ]
+    if totals.judge_cache is not None:
+        lines[-1:-1] = ["", f"Judge prompt cache: {totals.judge_cache.describe()}."]
     lines += _drift(run)
     lines += [
         "| test | outcome | pass rate | scores | latency | cost |",
@@ -41,6 +43,9 @@ def render_markdown(run: RunResult) -> str:
     ]
     for test in run.tests:
         scores = ", ".join(f"{_cell(n)} {s.mean:.2f}" for n, s in sorted(test.scores.items()))
+        if test.cache_read_ratio is not None:
+            cache = f"cache read {test.cache_read_ratio.mean:.2f}"
+            scores = f"{scores}, {cache}" if scores else cache
         lines.append(
             f"| `{_cell(test.nodeid)}` | {test.outcome} | "
             f"{test.passed_samples}/{test.samples} | {scores or '-'} | "

@@ -61,7 +61,8 @@ def section_of(
         "h2", outcome_badge(str(test.get("outcome", "?"))), " ", el("code", nodeid), *badge
     )
     names = sorted({str(n) for t in runs if t for n in (t.get("scores") or {})})
-    metrics = [*(SCORE_PREFIX + n for n in names), "latency_s", "cost_usd"]
+    cached = ["cache_read_ratio"] if any(t and "cache_read_ratio" in t for t in runs) else []
+    metrics = [*(SCORE_PREFIX + n for n in names), *cached, "latency_s", "cost_usd"]
     series = {m: [_metric_value(t, m) for t in runs] for m in metrics}
     section = el("section", {"class": f"test {css}", "id": anchor})
     if css == "plain":
@@ -82,6 +83,11 @@ def _stats(test: Mapping[str, Any]) -> Element:
         *((f"score {name}", value_text(SCORE_PREFIX, v)) for name, v in sorted(scores.items())),
         ("latency", value_text("latency_s", test.get("latency_s"))),
         ("cost", value_text("cost_usd", test.get("cost_usd"))),
+        *(
+            [("cache read ratio", value_text("cache_read_ratio", test["cache_read_ratio"]))]
+            if "cache_read_ratio" in test
+            else []
+        ),
         ("calls (app / judge)", f"{test.get('calls', 0)} / {test.get('judge_calls', 0)}"),
     ]
     return el("dl", {"class": "stats"}, *(el("div", el("dt", k), el("dd", v)) for k, v in stats))

@@ -73,6 +73,8 @@ def section_lines(
     if end is not None:
         found += [Line(f"llmeval: {problem}", "red") for problem in end.problems]
         found += [Line(f"llmeval: {note}", "yellow") for note in end.notes]
+        if end.run.totals.judge_cache is not None:
+            found.append(Line(f"judge prompt cache: {end.run.totals.judge_cache.describe()}"))
         found += calibration_lines(end.run.calibration)
         found += [Line(line) for line in drift_lines(end, fail=fail_on_drift)]
     return found

@@ -61,6 +61,14 @@ class Call:
         return self.usage.output_tokens
 
     @property
+    def cache_read_ratio(self) -> float | None:
+        """The share of this call's input read from the prompt cache (``prompt_cache.py``
+        says how it is counted); ``None`` for a call with no input tokens."""
+        from pytest_llmeval.prompt_cache import read_ratio
+
+        return read_ratio(self.usage)
+
+    @property
     def recorded(self) -> bool:
         """True when the duration is a recorded figure rather than one measured now."""
         return self.source != "network"
