@@ -14,6 +14,7 @@ With no key the network is not an option: an ask the cache cannot answer is refu
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.constants import Mode
@@ -22,6 +23,7 @@ from pytest_llmeval.regrade import GradeAsked, TestRegrade, attribute, gather_ou
 if TYPE_CHECKING:
     import httpx2
 
+    from pytest_llmeval.judge import Judge
     from pytest_llmeval.running_test import RunningTest
     from pytest_llmeval.sampling import SampleCounts
     from pytest_llmeval.session import LlmevalSession
@@ -89,33 +91,15 @@ def regrade_test(
 ) -> TestRegrade:
     """Ask the judge ``k`` more times about each of ``asked`` (in order, so the cache's
     occurrences line up run after run); ``live``: whether an ask may be sent."""
-    from pytest_llmeval.judge import SCALE, Judge
+    from pytest_llmeval.judge import Judge
 
     recorder = _regrade_recorder(template, cache, live)
-    judge = Judge(judge_model, judge_client)
-    low, high = SCALE
-    regrades: list[list[float]] = []
-    unanswered = errors = 0
-    error: str | None = None
     recorder.start()
     try:
-        for grade in asked:
-            scores: list[float] = []
-            for _ in range(k):
-                try:
-                    verdict = judge.verdict(dict(grade.body))
-                except Exception as exc:  # a regrade never changes the test: note and go on
-                    if _refused(exc):
-                        unanswered += 1
-                        continue
-                    errors += 1
-                    error = error or _reason(exc)
-                    continue
-                scores.append((verdict.raw - low) / (high - low))
-            regrades.append(scores)
+        tally = _ask_all(Judge(judge_model, judge_client), asked, k)
     finally:
         recorder.stop()
-    outputs = gather_outputs(asked, regrades)
+    outputs = gather_outputs(asked, tally.scores)
     calls = [c for c in recorder.calls if c.status < 400]
     sent = [c for c in calls if c.source == "network"]
     costs = [c.cost_usd for c in sent]
@@ -125,13 +109,50 @@ def regrade_test(
         from_cache=sum(1 for c in calls if c.source == "cache"),
         from_network=len(sent),
         cost_usd=None if None in costs else sum(c or 0.0 for c in costs),
-        unanswered=unanswered,
-        errors=errors,
-        error=error,
+        unanswered=tally.unanswered,
+        errors=tally.errors,
+        error=tally.error,
         attribution=None
         if sampling is None
         else attribute(asked, outputs, passes=sampling.passes, samples=sampling.run),
     )
+
+
+@dataclass
+class _Tally:
+    #: Each grade's regrade scores, in [0, 1].
+    scores: list[list[float]]
+    unanswered: int = 0
+    errors: int = 0
+    error: str | None = None
+
+
+def _ask_all(judge: Judge, asked: Sequence[GradeAsked], k: int) -> _Tally:
+    """Every ask, in order. A regrade never changes the test, so a failure is counted and the
+    asking goes on; but once the API itself failed (after the SDK's own retries) the test's
+    remaining asks are given up, as they would wait on it in turn."""
+    from pytest_llmeval.judge import SCALE, JudgeError
+
+    low, high = SCALE
+    tally = _Tally([[] for _ in asked])
+    api_failed = False
+    for grade, scores in zip(asked, tally.scores, strict=True):
+        for _ in range(k):
+            if api_failed:
+                tally.errors += 1
+                continue
+            try:
+                verdict = judge.verdict(dict(grade.body))
+            except Exception as exc:
+                if _refused(exc):
+                    tally.unanswered += 1
+                    continue
+                tally.errors += 1
+                tally.error = tally.error or _reason(exc)
+                api_failed = not isinstance(exc, JudgeError)
+                continue
+            scores.append((verdict.raw - low) / (high - low))
+    return tally
 
 
 def _regrade_recorder(

@@ -9,11 +9,12 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from conftest import KEY, cassettes, go_offline
 
-from pytest_llmeval.testing import LoggedRequest, Reply, StandInServer
+from pytest_llmeval.testing import Fault, LoggedRequest, Reply, StandInServer
 
 FIVE = """
 import anthropic, pytest
@@ -42,11 +43,11 @@ FIVE_SCRIPT = {
 class ScriptedJudge:
     """Answers app requests with ``Hello`` and judge requests with the output's next score."""
 
-    def __init__(self, script: dict[str, list[int]]) -> None:
+    def __init__(self, script: dict[str, list[Any]]) -> None:
         self.script = script
         self.asked: Counter[str] = Counter()
 
-    def __call__(self, request: LoggedRequest) -> Reply:
+    def __call__(self, request: LoggedRequest) -> Reply | Fault:
         body = json.loads(request.body)
         if "output_config" not in body:
             return Reply(text="Hello")
@@ -56,6 +57,10 @@ class ScriptedJudge:
         scores = self.script[output]
         score = scores[min(self.asked[output], len(scores) - 1)]
         self.asked[output] += 1
+        if score == "fault":
+            return Fault(400, "invalid_request_error", "scripted")
+        if score is None:
+            return Reply(text="I would rather not say.")
         return Reply(text=json.dumps({"reasoning": "scripted", "score": score}))
 
 
@@ -181,6 +186,24 @@ def test_an_unstable_sampled_verdict_is_put_on_the_app_or_on_the_judge(pytester,
     assert "| helpful | 3 | 33% (1/3) | 6%-79% |" in markdown
     assert "`test_sampled.py::test_judge_varies`: unstable verdict" in markdown
     assert "reply" not in markdown.replace("test_sampled", "")
+
+
+def test_a_failed_regrade_is_counted_and_the_verdict_stands(pytester, server, judge):
+    # Recorded 8; regrade 1: three replies that are no verdict; regrade 2: the API refuses,
+    # so regrade 3 is given up unsent.
+    judge.script["Hello 1"] = [8, None, None, None, "fault"]
+    pytester.makepyfile(test_one=FIVE.replace("range(1, 6)", "range(1, 2)"))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-regrade=3")
+    result.assert_outcomes(passed=1)
+    assert _judge_requests(server.requests) == 5
+    result.stdout.fnmatch_lines(
+        [
+            "  no output got a second verdict",
+            "llmeval: 3 regrade ask(s) in 1 test(s) failed (the judge gave no valid verdict); "
+            "the tests' own verdicts stand",
+        ]
+    )
+    assert "would rather not" not in result.stdout.str()
 
 
 def test_no_key_and_no_cached_answer_says_regrading_needs_a_live_judge(
