@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pytest_llmeval.calibration_checks import CalibrationNotes, RubricCheck
     from pytest_llmeval.calibration_store import CalibrationBook
     from pytest_llmeval.judge import Judge
+    from pytest_llmeval.regrade import GradeAsked
     from pytest_llmeval.traffic.recorder import TrafficRecorder
 
 
@@ -42,6 +43,7 @@ class LlmEval:
         calibration_book: Callable[[], CalibrationBook] | None = None,
         test_dir: Path | None = None,
         rootdir: Path | None = None,
+        regrade: bool = False,
     ) -> None:
         self.spec = spec
         self._judge_client = judge_client
@@ -71,6 +73,8 @@ class LlmEval:
         #: Calibrations this test made, and the rubrics its ``assert_rubric`` calls checked.
         self.calibrations_made: list[RubricCalibration] = []
         self.rubric_checks: list[RubricCheck] = []
+        #: With ``--llmeval-regrade``, every grade, asked again once the test is over.
+        self.grades_asked: list[GradeAsked] | None = [] if regrade else None
 
     @property
     def sample(self) -> int:
@@ -230,6 +234,10 @@ class LlmEval:
             votes=tuple((v.raw - low) / (high - low) for v in verdicts),
         )
         self._scores[grade.name] = grade.score
+        if self.grades_asked is not None:
+            from pytest_llmeval.regrade import GradeAsked
+
+            self.grades_asked.append(GradeAsked(grade.name, body, self._sample, score, limit))
         return grade
 
     def _score_name(self, name: str | None) -> str:

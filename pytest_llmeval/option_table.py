@@ -40,6 +40,7 @@ from pytest_llmeval.constants import (
 )
 from pytest_llmeval.option_spec import Option
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
+from pytest_llmeval.regrade import parse_regrade
 
 
 def _report(kind: str, what: str, help_text: str) -> Option[Path | None]:
@@ -200,6 +201,18 @@ CALIBRATION_FILE = Option(
     parse=Path,
     under_rootdir=True,
 )
+#: ``--llmeval-regrade=K``: ask the judge K more times per grade to measure its noise (0: off).
+REGRADE = Option(
+    dest="llmeval_regrade",
+    default=0,
+    flag="--llmeval-regrade",
+    metavar="K",
+    help="Ask the judge K more times about every graded output (live or cached, never from "
+    "the cassette) and report its flip rate and score spread per rubric; 0 (default) is off",
+    ini="llmeval_regrade",
+    ini_help="Extra judge asks per grade to measure judge noise (default 0: off)",
+    parse=parse_regrade,
+)
 REPORT_JSON = _report(
     "json", "JSON", "Write the run as JSON (schema: pytest_llmeval/report_schema.json)"
 )
@@ -308,6 +321,7 @@ OPTIONS: tuple[Option[Any], ...] = (
     MIN_KAPPA,
     REQUIRE_CALIBRATION,
     CALIBRATION_FILE,
+    REGRADE,
     REPORT_JSON,
     REPORT_HTML,
     REPORT_MD,

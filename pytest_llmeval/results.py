@@ -20,6 +20,7 @@ from pytest_llmeval.calibration_checks import CalibrationNotes, RunCalibration
 from pytest_llmeval.drift import DriftCheck
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 from pytest_llmeval.prompt_cache import CacheSavings, savings
+from pytest_llmeval.regrade import TestRegrade
 from pytest_llmeval.results_schema import validate, validate_test
 from pytest_llmeval.sampling import SampleCounts
 from pytest_llmeval.traffic.calls import Call
@@ -93,6 +94,8 @@ class TestResult:
     #: sample had two calls, and in files from before it was kept.
     cache_read_ratio: Score | None = None
     drift: tuple[DriftCheck, ...] = ()
+    #: ``--llmeval-regrade``: the judge's verdicts on each output asked again; ``None``: off.
+    regrade: TestRegrade | None = None
 
     # What this run saw in-process, for the terminal summary: carried from xdist workers, never
     # written to a file, so empty in a result read back from history.
@@ -137,6 +140,8 @@ class TestResult:
         if self.cache_read_ratio is not None:  # optional: absent means not measured
             data["cache_read_ratio"] = self.cache_read_ratio.mean
             data["cache_read_ratio_samples"] = list(self.cache_read_ratio.samples)
+        if self.regrade is not None:
+            data["regrade"] = self.regrade.to_json()
         if in_process:
             data["in_process"] = {
                 "mode": self.mode,
@@ -196,6 +201,7 @@ def _test_from_json(data: Mapping[str, Any]) -> TestResult:
             tuple(_number(v) for v in data.get("cache_read_ratio_samples") or ()),
         ),
         drift=tuple(DriftCheck.from_json(data["nodeid"], c) for c in data["drift"]),
+        regrade=TestRegrade.from_json(data["regrade"]) if "regrade" in data else None,
         mode=str(local.get("mode", "")),
         calls=tuple(Call.from_json(c) for c in local.get("calls") or ()),
         misses=int(local.get("misses", 0)),

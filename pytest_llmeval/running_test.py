@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,6 +16,7 @@ from pytest_llmeval.markers import LlmSpec, parse_llm_marker
 
 if TYPE_CHECKING:
     from pytest_llmeval.fixture import LlmEval
+    from pytest_llmeval.regrade import TestRegrade
     from pytest_llmeval.results import Outcome, TestResult
     from pytest_llmeval.sampling import SampleCounts
     from pytest_llmeval.session import LlmevalSession
@@ -64,6 +66,8 @@ class RunningTest:
         #: How many of the recorder's misses a report has shown already.
         self.misses_shown = 0
         self.cassette_kept: str | None = None
+        #: ``--llmeval-regrade``: the judge asked again about this test's outputs.
+        self.regrade: TestRegrade | None = None
         self._stopped = False
 
     def note_report(self, report: pytest.TestReport) -> None:
@@ -91,7 +95,7 @@ class RunningTest:
         from pytest_llmeval.measure import measure_test
 
         recorder = self.recorder
-        return measure_test(
+        result = measure_test(
             nodeid=self.nodeid,
             outcome=self.outcome or unreported,
             calls=recorder.calls,
@@ -107,6 +111,7 @@ class RunningTest:
             calibration=self.llmeval.calibration_notes() if self.llmeval is not None else None,
             cache_ratios=self.llmeval.sample_cache_ratios() if self.llmeval is not None else (),
         )
+        return result if self.regrade is None else replace(result, regrade=self.regrade)
 
 
 def failure_text(report: pytest.TestReport) -> str:
@@ -155,11 +160,16 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         calibration_book=session.calibration_book,
         test_dir=item.path.parent,
         rootdir=item.config.rootpath,
+        regrade=settings.regrade > 0,
     )
     try:
         yield running.llmeval
     finally:
         running.stop()
+        if running.llmeval.grades_asked and running.call_reported:
+            from pytest_llmeval.regrade_asks import regrade_running
+
+            running.regrade = regrade_running(running, session)
         session.warn_unpriced(
             sorted({c.model for c in running.recorder.calls if c.cost_usd is None})
         )

@@ -57,6 +57,12 @@ class LlmevalSession:
     # --- configure and unconfigure ----------------------------------------------------------
 
     def configure(self) -> None:
+        if self.settings.regrade:
+            from pytest_llmeval.regrade_asks import usage_problem
+
+            problem = usage_problem(self.settings)
+            if problem:
+                raise pytest.UsageError(problem)
         if self.settings.replays_without_key:
             # Before collection, so `client = anthropic.Anthropic()` at import time works in a
             # CI replay; the key only ever reaches the recorder, which answers from cassettes.

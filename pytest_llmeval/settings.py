@@ -91,6 +91,8 @@ class Settings:
     #: Verdicts of rubrics never calibrated (or stale) count as skipped too.
     require_calibration: bool = False
     calibration_file: Path = Path(DEFAULT_CALIBRATION_FILE)
+    #: ``--llmeval-regrade``: extra judge asks per grade, to measure judge noise (0: off).
+    regrade: int = 0
     report_json: Path | None = None
     report_html: Path | None = None
     report_md: Path | None = None
@@ -206,6 +208,7 @@ def settings_from(sources: Sources) -> Settings:
         min_kappa=resolve(table.MIN_KAPPA, sources),
         require_calibration=resolve(table.REQUIRE_CALIBRATION, sources),
         calibration_file=resolve(table.CALIBRATION_FILE, sources),
+        regrade=resolve(table.REGRADE, sources),
         report_json=resolve(table.REPORT_JSON, sources),
         report_html=resolve(table.REPORT_HTML, sources),
         report_md=resolve(table.REPORT_MD, sources),

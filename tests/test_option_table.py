@@ -36,6 +36,7 @@ EXAMPLES: dict[str, tuple[str | None, Any]] = {
     "llmeval_drift_cost": ("0.75", 0.75),
     "llmeval_fail_on_drift": (None, True),
     "llmeval_min_kappa": ("0.6", 0.6),
+    "llmeval_regrade": ("2", 2),
     "llmeval_require_calibration": (None, True),
     "llmeval_calibration_file": ("calibrated.json", Path("calibrated.json")),
     "llmeval_report_json": ("out/run.json", Path("out/run.json")),

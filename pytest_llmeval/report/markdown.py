@@ -51,6 +51,7 @@ def render_markdown(run: RunResult) -> str:
             f"{test.passed_samples}/{test.samples} | {scores or '-'} | "
             f"{test.latency_s:.2f}s | {money(test.cost_usd)} |"
         )
+    lines += _judge_noise(run)
     failed = [t for t in run.tests if t.failure]
     if failed:
         lines += ["", f"### Why {len(failed)} test(s) did not pass", ""]
@@ -65,6 +66,13 @@ def render_markdown(run: RunResult) -> str:
             ]
         lines.pop()
     return "\n".join(lines) + "\n"
+
+
+def _judge_noise(run: RunResult) -> list[str]:
+    """``--llmeval-regrade``'s table (report/judge_noise.py); none when it was off."""
+    from pytest_llmeval.report.judge_noise import markdown_lines
+
+    return markdown_lines(run.tests)
 
 
 def _drift(run: RunResult) -> list[str]:

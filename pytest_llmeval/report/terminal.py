@@ -68,6 +68,7 @@ def section_lines(
     found += [Line(f"{t.nodeid}: {t.sampling.describe()}") for t in ordered if t.sampling]
     found += [Line(f"llmeval: {t.cassette_kept}", "yellow") for t in ordered if t.cassette_kept]
     found += [Line(f"llmeval: {t.nodeid}: {f}", "red") for t in ordered for f in t.call_failures]
+    found += judge_noise_lines(ordered)
     if run_error:
         found.append(Line(f"llmeval: {run_error}", "red"))
     if end is not None:
@@ -78,6 +79,13 @@ def section_lines(
         found += calibration_lines(end.run.calibration)
         found += [Line(line) for line in drift_lines(end, fail=fail_on_drift)]
     return found
+
+
+def judge_noise_lines(tests: Sequence[TestResult]) -> list[Line]:
+    """``--llmeval-regrade``'s section (report/judge_noise.py); none when it was off."""
+    from pytest_llmeval.report.judge_noise import terminal_lines
+
+    return [Line(text, color) for text, color in terminal_lines(tests)]
 
 
 def calibration_lines(calibration: RunCalibration | None) -> list[Line]:

@@ -72,6 +72,8 @@ class TrafficRecorder:
         rerecord_args: tuple[str, ...] = (),
         rerun_command: str | None = None,
         clock: Clock = time.perf_counter,
+        cache_namespace: str | None = None,
+        no_network: Callable[[httpx2.Request], httpx2.Response] | None = None,
     ) -> None:
         self.nodeid = nodeid
         self.plan = plan
@@ -94,6 +96,9 @@ class TrafficRecorder:
 
             self._cache = CacheLayer(cache, scrubber=scrubber, on_save=on_save)
         self._undo: list[Callable[[], None]] = []
+        # Regrades (regrade_asks.py): cached apart from the test's asks; refused with no key.
+        self.cache_namespace = cache_namespace
+        self.no_network = no_network
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -215,6 +220,8 @@ class TrafficRecorder:
         answer, entry = self._without_network(live)
         if answer is not None:
             return answer
+        if self.no_network is not None:
+            return self.no_network(request)
         _accept_what_vcrpy_decodes(request)
         try:
             with self.accounting.in_flight() as start:
@@ -240,6 +247,8 @@ class TrafficRecorder:
         answer, entry = self._without_network(live)
         if answer is not None:
             return answer
+        if self.no_network is not None:
+            return self.no_network(request)
         _accept_what_vcrpy_decodes(request)
         try:
             with self.accounting.in_flight() as start:
@@ -269,7 +278,7 @@ class TrafficRecorder:
         if self._recording is not None and self._recording.can_play(request):
             return None, None
         role = ROLE.get()
-        entry, hit = self._cache.lookup(role, live)
+        entry, hit = self._cache.lookup(self.cache_namespace or role, live)
         if hit is None:
             return None, entry
         import httpx2
