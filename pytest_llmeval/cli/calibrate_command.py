@@ -177,6 +177,11 @@ def pytest_args(args: argparse.Namespace, labels: Path) -> list[str]:
         "no:cacheprovider",
         "-o",
         "addopts=",
+        # pytest-recording's autouse fixture asks for a module-scoped one, which a labels
+        # file (not a Python module) cannot give: an internal error. Its cassettes are not
+        # this run's anyway.
+        "-p",
+        "no:recording",
         "--llmeval-no-history",
     ]
     for kind in ("json", "html", "md"):
