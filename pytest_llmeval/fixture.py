@@ -42,8 +42,11 @@ class LlmEval:
         calibration_book: Callable[[], CalibrationBook] | None = None,
         test_dir: Path | None = None,
         rootdir: Path | None = None,
+        judge_prompt: Callable[..., Any] | None = None,
     ) -> None:
         self.spec = spec
+        #: The ``pytest_llmeval_judge_prompt`` hook: a custom grading prompt, or ``None``.
+        self._judge_prompt = judge_prompt
         self._judge_client = judge_client
         #: How many times the test body runs (the marker, ``--llmeval-samples`` or ini).
         self.samples = samples
@@ -168,13 +171,8 @@ class LlmEval:
     ) -> Grade:
         """Claude's verdict on ``output`` (a string or a ``Message``) against ``rubric``."""
         __tracebackhide__ = True
-        from pytest_llmeval.judge import (
-            SCALE,
-            Judge,
-            build_request,
-            median_verdict,
-            output_text,
-        )
+        from pytest_llmeval.judge import SCALE, Judge, median_verdict, output_text
+        from pytest_llmeval.judge_prompt import judge_request
 
         limit = self.default_threshold if threshold is None else threshold
         if not 0.0 <= limit <= 1.0:
@@ -185,12 +183,13 @@ class LlmEval:
             raise LlmevalUsageError("llmeval.grade: the rubric is empty")
         if self._judge is None:
             self._judge = Judge(self.judge_model, self._judge_client)
-        body = build_request(
+        body = judge_request(
             model=self.judge_model,
             rubric=rubric,
             output=output_text(output),
             input=input,
             reference=reference,
+            custom=self._judge_prompt,
         )
         verdicts = self._judge.votes(body, votes)
         middle = median_verdict(verdicts)
@@ -349,6 +348,7 @@ class LlmEval:
             threshold=self.default_threshold if threshold is None else threshold,
             labels=shown,
             rerun=rerun,
+            custom_prompt=self._judge_prompt,
         )
         self.calibrations_made.extend(results)
         if self._calibration_book is not None:

@@ -154,6 +154,7 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         calibration_book=session.calibration_book,
         test_dir=item.path.parent,
         rootdir=item.config.rootpath,
+        judge_prompt=item.config.hook.pytest_llmeval_judge_prompt,
     )
     try:
         yield running.llmeval
