@@ -258,6 +258,16 @@ def _mismatch(label: str, held: str, cited: str, found: int, shown: Callable[[st
     )
 
 
+def citation_failure(
+    response: Any, documents: Any, must_cite: bool, min_words: int, shown: Callable[[str], str]
+) -> str | None:
+    """The failure message of :func:`citation_problems`; ``None`` when there are none."""
+    problems = citation_problems(
+        response, documents, must_cite=must_cite, min_words=min_words, shown=shown
+    )
+    return failure_message(problems, must_cite=must_cite, min_words=min_words) if problems else None
+
+
 def failure_message(problems: Sequence[str], *, must_cite: bool, min_words: int) -> str:
     lines = [f"llmeval: {len(problems)} citation problem(s):", *(f"  {p}" for p in problems)]
     if must_cite and any(" has no citation for: " in p for p in problems):

@@ -276,26 +276,18 @@ class LlmEval:
     def assert_citations(
         self, response_or_call: Any, documents: Any, *, must_cite: bool = True, min_words: int = 4
     ) -> None:
-        """Every citation quotes its document (``document_index``) where its location says; with
-        ``must_cite``, every claim-bearing text block has a citation. ``documents``: strings in
-        request order, or the request's document blocks. What is checked of each location
-        type, and what "claim-bearing" means, is in ``pytest_llmeval.citations``."""
+        """Every citation quotes its document where its location says; with ``must_cite``, every
+        claim-bearing text block is cited. ``documents``: strings in request order, or the
+        request's document blocks. What is checked is in ``pytest_llmeval.citations``."""
         __tracebackhide__ = True
-        from pytest_llmeval.citations import citation_problems, failure_message
+        from pytest_llmeval.citations import citation_failure
         from pytest_llmeval.secret_scan import redact
 
         scrub = self._recorder.scrubber.scrub_text
-        problems = citation_problems(
-            response_or_call,
-            documents,
-            must_cite=must_cite,
-            min_words=min_words,
-            shown=lambda text: scrub(redact(text)),
-        )
-        if problems:
-            raise AssertionError(
-                failure_message(problems, must_cite=must_cite, min_words=min_words)
-            )
+        shown = lambda text: scrub(redact(text))  # noqa: E731
+        failure = citation_failure(response_or_call, documents, must_cite, min_words, shown)
+        if failure:
+            raise AssertionError(failure)
 
     # --- calibration -------------------------------------------------------------------------
 

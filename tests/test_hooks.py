@@ -106,6 +106,24 @@ def test_none_keeps_the_built_in_prompt_and_a_bad_answer_is_a_usage_error(pytest
     assert sent["system"][0]["text"] == INSTRUCTIONS
 
 
+def test_calibration_grades_with_the_custom_prompt(pytester, online):
+    pytester.makeconftest(f"def pytest_llmeval_judge_prompt():\n    return {GERMAN!r}\n")
+    lines = [{"output": f"Answer {n}", "rubric": "limit", "human": "pass"} for n in range(2)]
+    (pytester.path / "labels.jsonl").write_text("\n".join(json.dumps(x) for x in lines))
+    pytester.makepyfile(
+        test_calibrate="""
+        import pytest
+
+        @pytest.mark.llm
+        def test_calibrate(llmeval):
+            llmeval.calibrate("labels.jsonl", rubrics={"limit": "States the 30-day limit."})
+        """
+    )
+    online.queue(VERDICT, VERDICT)
+    pytester.runpytest("-p", "no:cacheprovider", "--llmeval-no-history").assert_outcomes(passed=1)
+    assert [r.json()["system"][0]["text"] for r in online.requests] == [GERMAN, GERMAN]
+
+
 # --- pytest_llmeval_run_finished ------------------------------------------------------------------
 
 SCORED = """
@@ -203,8 +221,13 @@ def _twice(pytester, *args: str) -> pytest.RunResult:
 
 def test_a_custom_regression_fails_the_run_and_the_reports_say_which_rule(pytester):
     pytester.makeconftest(FLOOR)
-    markdown = pytester.path / "report.md"
-    result = _twice(pytester, "--llmeval-fail-on-drift", f"--llmeval-report-md={markdown}")
+    markdown, html = pytester.path / "report.md", pytester.path / "report.html"
+    result = _twice(
+        pytester,
+        "--llmeval-fail-on-drift",
+        f"--llmeval-report-md={markdown}",
+        f"--llmeval-report-html={html}",
+    )
     result.assert_outcomes(passed=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     note = "custom rule (conftest): 0.90 is under the 0.95 floor"
@@ -221,6 +244,7 @@ def test_a_custom_regression_fails_the_run_and_the_reports_say_which_rule(pytest
     assert (accuracy.status, accuracy.flagged, accuracy.method) == ("regressed", True, note)
     assert (pass_rate.metric, pass_rate.status) == ("pass_rate", "unchanged")
     assert f"| **regressed**: {note} |" in markdown.read_text()
+    assert f"<td>REGRESSED: {note}</td>" in html.read_text()
 
 
 def test_none_keeps_the_built_in_verdict(pytester, monkeypatch):
