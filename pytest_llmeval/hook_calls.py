@@ -60,6 +60,8 @@ def drift_rule(hook: Any) -> DriftRule | None:
     def rule(test: TestResult, check: DriftCheck, earlier: tuple[TestResult, ...]) -> DriftCheck:
         from pytest_llmeval.drift_rules import DriftRuleError, ruled
 
+        if check.baseline is None or check.current is None:
+            return check  # nothing compared (a new test, a score gone): no drift to rule on
         kwargs = {
             "test": test,
             "metric": check.metric,

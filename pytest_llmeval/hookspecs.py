@@ -131,17 +131,18 @@ def pytest_llmeval_run_finished(run: RunResult) -> None:
 def pytest_llmeval_drift(
     test: TestResult,
     metric: str,
-    baseline: float | None,
-    current: float | None,
+    baseline: float,
+    current: float,
     check: DriftCheck,
     earlier: tuple[TestResult, ...],
 ) -> str | Ruling | None:
     """A custom drift rule: the verdict of one metric of one test, or ``None`` for the
     built-in one.
 
-    Called for every (test, metric) drift compares: ``metric`` is ``pass_rate``,
+    Called for every (test, metric) drift compares, that is with a value on both sides (a new
+    test or a score no longer recorded is not compared): ``metric`` is ``pass_rate``,
     ``score:<name>``, ``latency_s`` or ``cost_usd``; ``baseline`` and ``current`` are the
-    values the reports show (``None`` when a side has none); ``check`` is the built-in
+    values the reports show; ``check`` is the built-in
     verdict (``check.status``, ``check.delta``, ``check.history``); ``test`` is this run's
     result and ``earlier`` the baseline's results of the test, oldest first (a replay of the
     same answers counted once), for rules that need per-sample values.
@@ -158,7 +159,7 @@ def pytest_llmeval_drift(
 
         def pytest_llmeval_drift(metric, current):
             # Latency is the SLO: over 2 s is a regression, whatever the baseline did.
-            if metric == "latency_s" and current is not None and current > 2.0:
+            if metric == "latency_s" and current > 2.0:
                 return Ruling("regressed", f"{current:.2f}s is over the 2 s SLO")
             return None
     """

@@ -204,8 +204,9 @@ def test_under_xdist_only_the_controller_calls_it_once(pytester):
 FLOOR = """
 from pytest_llmeval.drift_rules import Ruling
 
-def pytest_llmeval_drift(metric, current, check):
-    if metric == "score:accuracy" and current is not None and current < 0.95:
+def pytest_llmeval_drift(metric, baseline, current, check):
+    assert current is not None and baseline is not None  # only compared checks are ruled on
+    if metric == "score:accuracy" and current < 0.95:
         return Ruling("regressed", f"{current:.2f} is under the 0.95 floor")
     return None
 """
@@ -215,7 +216,10 @@ def _twice(pytester, *args: str) -> pytest.RunResult:
     """A baseline run, then the same scores again with ``args``: the built-in verdict is
     ``unchanged``."""
     pytester.makepyfile(test_app=SCORED.format(tests=1))
-    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    first = pytester.runpytest("-p", "no:cacheprovider", *args)
+    first.assert_outcomes(passed=1)
+    # With no baseline nothing is compared, so no rule is asked: the run passes.
+    assert first.ret == pytest.ExitCode.OK
     return pytester.runpytest("-p", "no:cacheprovider", *args)
 
 
