@@ -237,7 +237,7 @@ class LlmevalSession:
             warnings.warn(
                 LlmevalWarning(
                     f"llmeval: pytest_llmeval_run_finished in {plugin} failed "
-                    f"({type(exc).__name__}: {exc}); the history and reports were written"
+                    f"({type(exc).__name__}: {exc}); the run's history and reports are unaffected"
                 ),
                 stacklevel=1,
             )

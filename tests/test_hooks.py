@@ -182,7 +182,7 @@ def pytest_configure(config):
     result.stdout.fnmatch_lines(
         [
             "*LlmevalWarning: llmeval: pytest_llmeval_run_finished in dashboard failed "
-            "(ConnectionError: dashboard.example is down); the history and reports were written"
+            "(ConnectionError: dashboard.example is down); the run's history and reports are unaffected"
         ]
     )
     assert len(_pushed(pytester)) == 1
