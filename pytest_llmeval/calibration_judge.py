@@ -4,8 +4,9 @@ recorded and replayed with the test's (or ``llmeval calibrate``'s) cassette."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from pytest_llmeval.assertions import LlmevalUsageError
 from pytest_llmeval.calibration import (
@@ -16,7 +17,8 @@ from pytest_llmeval.calibration import (
     calibrate,
     load_labels,
 )
-from pytest_llmeval.judge import SCALE, Judge, build_request
+from pytest_llmeval.judge import SCALE, Judge
+from pytest_llmeval.judge_prompt import judge_request
 
 
 def grade_labels(
@@ -27,6 +29,7 @@ def grade_labels(
     threshold: float,
     labels: str,
     rerun: str,
+    custom_prompt: Callable[..., Any] | None = None,
 ) -> list[RubricCalibration]:
     """Per rubric of the file at ``path``, how the judge agrees with the humans.
 
@@ -43,12 +46,13 @@ def grade_labels(
     low, high = SCALE
 
     def grade(case: LabelledCase) -> JudgeAnswer:
-        body = build_request(
+        body = judge_request(
             model=judge.model,
             rubric=case.rubric,
             output=case.output,
             input=case.input,
             reference=case.reference,
+            custom=custom_prompt,
         )
         verdict = judge.verdict(body)
         return JudgeAnswer((verdict.raw - low) / (high - low), verdict.reasoning)

@@ -33,6 +33,7 @@ from pytest_llmeval.significance import STATUSES, Status
 from pytest_llmeval.stats import wilson_interval
 
 if TYPE_CHECKING:
+    from pytest_llmeval.drift_rules import DriftRule
     from pytest_llmeval.results import TestResult
 
 #: A range this narrow is flat for the sparkline, whatever float rounding left in it.
@@ -167,13 +168,14 @@ def compare(
     current: Sequence[TestResult],
     baseline_runs: Sequence[Sequence[TestResult]],
     thresholds: DriftThresholds = DriftThresholds(),
+    rule: DriftRule | None = None,
 ) -> dict[str, list[DriftCheck]]:
     """Check every test of ``current`` against the tests of ``baseline_runs`` (oldest first).
 
     Returns the checks keyed by nodeid, in the current run's test order, one check per
     metric found in the current test or in any baseline run of it, ordered ``pass_rate``,
     ``score:*`` by name, ``latency_s``, ``cost_usd``. What each verdict weighs is in
-    ``drift_evidence.py``.
+    ``drift_evidence.py``; ``rule`` (the ``pytest_llmeval_drift`` hook) may replace it.
     """
     baseline_indexes = [{test.nodeid: test for test in run} for run in baseline_runs]
     checks: dict[str, list[DriftCheck]] = {}
@@ -194,6 +196,8 @@ def compare(
             )
             for name in _ordered_metrics([now, *past])
         ]
+        if rule is not None:
+            checks[nodeid] = [rule(test, check, evidence.baseline) for check in checks[nodeid]]
     return checks
 
 

@@ -44,8 +44,11 @@ class LlmEval:
         test_dir: Path | None = None,
         rootdir: Path | None = None,
         regrade: bool = False,
+        judge_prompt: Callable[..., Any] | None = None,
     ) -> None:
         self.spec = spec
+        #: The ``pytest_llmeval_judge_prompt`` hook: a custom grading prompt, or ``None``.
+        self._judge_prompt = judge_prompt
         self._judge_client = judge_client
         #: How many times the test body runs (the marker, ``--llmeval-samples`` or ini).
         self.samples = samples
@@ -195,13 +198,8 @@ class LlmEval:
     ) -> Grade:
         """Claude's verdict on ``output`` (a string or a ``Message``) against ``rubric``."""
         __tracebackhide__ = True
-        from pytest_llmeval.judge import (
-            SCALE,
-            Judge,
-            build_request,
-            median_verdict,
-            output_text,
-        )
+        from pytest_llmeval.judge import SCALE, Judge, median_verdict, output_text
+        from pytest_llmeval.judge_prompt import judge_request
 
         limit = self.default_threshold if threshold is None else threshold
         if not 0.0 <= limit <= 1.0:
@@ -212,12 +210,13 @@ class LlmEval:
             raise LlmevalUsageError("llmeval.grade: the rubric is empty")
         if self._judge is None:
             self._judge = Judge(self.judge_model, self._judge_client)
-        body = build_request(
+        body = judge_request(
             model=self.judge_model,
             rubric=rubric,
             output=output_text(output),
             input=input,
             reference=reference,
+            custom=self._judge_prompt,
         )
         verdicts = self._judge.votes(body, votes)
         middle = median_verdict(verdicts)
@@ -303,6 +302,24 @@ class LlmEval:
             )
         return data
 
+    # --- citations ---------------------------------------------------------------------------
+
+    def assert_citations(
+        self, response_or_call: Any, documents: Any, *, must_cite: bool = True, min_words: int = 4
+    ) -> None:
+        """Every citation quotes its document where its location says; with ``must_cite``, every
+        claim-bearing text block is cited. ``documents``: strings in request order, or the
+        request's document blocks. What is checked is in ``pytest_llmeval.citations``."""
+        __tracebackhide__ = True
+        from pytest_llmeval.citations import citation_failure
+        from pytest_llmeval.secret_scan import redact
+
+        scrub = self._recorder.scrubber.scrub_text
+        shown = lambda text: scrub(redact(text))  # noqa: E731
+        failure = citation_failure(response_or_call, documents, must_cite, min_words, shown)
+        if failure:
+            raise AssertionError(failure)
+
     # --- calibration -------------------------------------------------------------------------
 
     def calibrate(
@@ -354,6 +371,7 @@ class LlmEval:
             threshold=self.default_threshold if threshold is None else threshold,
             labels=shown,
             rerun=rerun,
+            custom_prompt=self._judge_prompt,
         )
         self.calibrations_made.extend(results)
         if self._calibration_book is not None:

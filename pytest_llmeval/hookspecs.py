@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_llmeval.drift import DriftCheck
+    from pytest_llmeval.drift_rules import Ruling
     from pytest_llmeval.pricing import Price
+    from pytest_llmeval.results import RunResult, TestResult
 
 
 @pytest.hookspec
@@ -66,4 +69,97 @@ def pytest_llmeval_clock() -> Callable[[], float] | None:
 
         def pytest_llmeval_clock():
             return time.monotonic
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_llmeval_judge_prompt(
+    rubric: str,
+    output: str,
+    input: str | None,
+    reference: str | None,
+    model: str,
+    request: dict[str, Any],
+) -> str | dict[str, Any] | None:
+    """Replace the judge's grading prompt; ``None`` keeps the built-in one.
+
+    Called for every grading request (``grade``, ``assert_rubric``, each vote, and each case of
+    ``calibrate``, so a calibration measures the prompt the tests use). ``output`` is the text
+    graded; ``request`` is a copy of the built-in request body. Return either:
+
+    - a string: the judge's instructions, in place of the built-in ones (the rubric, the case
+      and the JSON-schema answer format are kept), or
+    - a dict: the whole Messages API request body (``model`` and ``max_tokens`` default to
+      the built-in ones).
+
+    Whatever the prompt, the judge's reply must be the JSON object ``{"reasoning": "...",
+    "score": N}`` with N an integer from 0 to 10 (``request["output_config"]`` asks for it);
+    a reply that is not is retried, then errors the test. The cassette records the request as
+    sent, so changing the prompt is a cassette miss until re-recorded.
+
+    Example, in ``conftest.py``::
+
+        def pytest_llmeval_judge_prompt(rubric, model):
+            return (
+                "You grade answers of a German bank's support bot. Be strict about "
+                "amounts and dates. Reason first, then score 0-10, and answer with "
+                '{"reasoning": "...", "score": N} only.'
+            )
+    """
+
+
+@pytest.hookspec
+def pytest_llmeval_run_finished(run: RunResult) -> None:
+    """The run's typed result, once it is complete: push it to a database or a dashboard.
+
+    Called once per run with ``llm`` tests, on the controller (never on an xdist worker),
+    after the history file and the reports are written; ``run.tests`` hold each test's drift
+    checks. An exception raised here is reported as a warning naming the plugin: it cannot
+    cost the run its history or reports, nor fail the tests.
+
+    Example, in ``conftest.py``::
+
+        import json, urllib.request
+
+        def pytest_llmeval_run_finished(run):
+            body = json.dumps(run.to_json()).encode()
+            urllib.request.urlopen("https://dashboard.example/runs", data=body, timeout=10)
+    """
+
+
+@pytest.hookspec(firstresult=True)
+def pytest_llmeval_drift(
+    test: TestResult,
+    metric: str,
+    baseline: float,
+    current: float,
+    check: DriftCheck,
+    earlier: tuple[TestResult, ...],
+) -> str | Ruling | None:
+    """A custom drift rule: the verdict of one metric of one test, or ``None`` for the
+    built-in one.
+
+    Called for every (test, metric) drift compares, that is with a value on both sides (a new
+    test or a score no longer recorded is not compared): ``metric`` is ``pass_rate``,
+    ``score:<name>``, ``latency_s`` or ``cost_usd``; ``baseline`` and ``current`` are the
+    values the reports show; ``check`` is the built-in
+    verdict (``check.status``, ``check.delta``, ``check.history``); ``test`` is this run's
+    result and ``earlier`` the baseline's results of the test, oldest first (a replay of the
+    same answers counted once), for rules that need per-sample values.
+
+    Return ``"regressed"``, ``"improved"``, ``"unchanged"`` or ``"inconclusive"``, or
+    ``pytest_llmeval.drift_rules.Ruling(status, reason)`` to say why. The verdict replaces the
+    built-in one everywhere: ``--llmeval-fail-on-drift`` fails on a custom ``regressed``, and
+    the reports say which rule decided. An exception, or another value, makes drift fail for
+    the run (the history and reports are still written, without drift).
+
+    Example, in ``conftest.py``::
+
+        from pytest_llmeval.drift_rules import Ruling
+
+        def pytest_llmeval_drift(metric, current):
+            # Latency is the SLO: over 2 s is a regression, whatever the baseline did.
+            if metric == "latency_s" and current > 2.0:
+                return Ruling("regressed", f"{current:.2f}s is over the 2 s SLO")
+            return None
     """

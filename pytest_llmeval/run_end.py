@@ -22,6 +22,7 @@ from pytest_llmeval.files import write_atomic
 from pytest_llmeval.results import GitInfo, RunResult, RunTotals, TestResult
 
 if TYPE_CHECKING:  # settings imports pytest: `llmeval report` needs neither
+    from pytest_llmeval.drift_rules import DriftRule
     from pytest_llmeval.settings import Settings
 
 #: How many earlier runs the HTML report charts.
@@ -127,6 +128,7 @@ def finish_run(
     judge_model: str,
     tests: Sequence[TestResult],
     complete: bool = True,
+    drift_rule: DriftRule | None = None,
 ) -> RunEnd:
     """Everything the end of a run decides; the caller only renders and sets the exit status.
 
@@ -161,6 +163,7 @@ def finish_run(
                 latency_rise=settings.drift_latency_rise,
                 cost_rise=settings.drift_cost_rise,
             ),
+            drift_rule,
         )
     except BaselineNotFound:
         raise

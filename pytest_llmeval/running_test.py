@@ -161,6 +161,7 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         test_dir=item.path.parent,
         rootdir=item.config.rootpath,
         regrade=settings.regrade > 0,
+        judge_prompt=item.config.hook.pytest_llmeval_judge_prompt,
     )
     try:
         yield running.llmeval

@@ -113,3 +113,21 @@ def scan_files(paths: Iterable[Path], named: Mapping[str, str] | None = None) ->
             continue
         findings += scan_text(path, text, named)
     return findings
+
+
+def redact(text: str) -> str:
+    """``text`` with each key-shaped string replaced by its kind and first characters, for a
+    failure message that shows response or document text."""
+    for kind, pattern in PATTERNS:
+        group = "secret" if "secret" in pattern.groupindex else 0
+
+        def hide(match: re.Match[str], kind: str = kind, group: str | int = group) -> str:
+            secret = match.group(group)
+            if secret in _ALLOWED:
+                return match.group(0)
+            begin, end = (at - match.start() for at in match.span(group))
+            whole = match.group(0)
+            return f"{whole[:begin]}<{kind} {hint(secret)}>{whole[end:]}"
+
+        text = pattern.sub(hide, text)
+    return text

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pytest_llmeval.calibration_store import CalibrationBook
     from pytest_llmeval.judge import JudgeClients
     from pytest_llmeval.pricing import Price
-    from pytest_llmeval.results import Outcome, TestResult
+    from pytest_llmeval.results import Outcome, RunResult, TestResult
     from pytest_llmeval.run_end import RunEnd
     from pytest_llmeval.running_test import RunningTest
     from pytest_llmeval.traffic.cache import ResponseCache
@@ -205,6 +205,7 @@ class LlmevalSession:
                 self._unpublished(nodeid, "crashed" if complete else "interrupted")
         if not self.results:
             return
+        from pytest_llmeval.hook_calls import drift_rule
         from pytest_llmeval.run_end import BaselineNotFound, finish_run
 
         try:
@@ -215,6 +216,7 @@ class LlmevalSession:
                 judge_model=self.settings.judge_model(None),
                 tests=list(self.results.values()),
                 complete=complete,
+                drift_rule=drift_rule(self.config.hook.pytest_llmeval_drift),
             )
         except BaselineNotFound as exc:
             self.run_error = str(exc)
@@ -227,9 +229,24 @@ class LlmevalSession:
                 "`pytest --full-trace`"
             )
             return
+        self._run_finished(self.run_end.run)
         if self.settings.fail_on_drift and self.run_end.flagged and session.exitstatus == 0:
             # Failing is done through the exit status, not by raising from the summary.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _run_finished(self, run: RunResult) -> None:
+        """``pytest_llmeval_run_finished``, each implementation alone: the history and the
+        reports are already written, and a failing plugin is a warning, not a lost run."""
+        from pytest_llmeval.hook_calls import call_each
+
+        for plugin, exc in call_each(self.config.hook.pytest_llmeval_run_finished, run=run):
+            warnings.warn(
+                LlmevalWarning(
+                    f"llmeval: pytest_llmeval_run_finished in {plugin} failed "
+                    f"({type(exc).__name__}: {exc}); the run's history and reports are unaffected"
+                ),
+                stacklevel=1,
+            )
 
     def terminal_summary(self, terminalreporter: Any) -> None:
         if self.is_worker or not self.results:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pytest_llmeval.drift import DriftCheck
+from pytest_llmeval.drift_rules import custom_note
 from pytest_llmeval.report import metric_text
 
 #: Metrics measured once a run: their samples needed count runs.
@@ -27,8 +28,10 @@ def change_text(check: DriftCheck) -> str:
 
 def needed_text(check: DriftCheck) -> str:
     """What would settle an inconclusive check: ``~71 samples a side would settle it``,
-    ``~4 baseline runs would settle it`` (latency and cost are one value a run); ``""``
-    otherwise."""
+    ``~4 baseline runs would settle it`` (latency and cost are one value a run); for a verdict
+    a custom rule gave, which rule and why; ``""`` otherwise."""
+    if custom_note(check.method):
+        return custom_note(check.method)
     if check.status != "inconclusive":
         return ""
     return needed_words(check.metric, check.samples_needed, check.interval is not None)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from xml.etree.ElementTree import Element
 
+from pytest_llmeval.drift_rules import custom_note
 from pytest_llmeval.report.chart import line_chart, sparkline
 from pytest_llmeval.report.drift_text import needed_words
 from pytest_llmeval.report.markup import Part, add, el
@@ -141,6 +142,9 @@ def _status_text(check: Mapping[str, Any]) -> str:
     status = check.get("status")
     if not isinstance(status, str):
         return "DRIFT" if check.get("flagged") else "ok"
+    custom = custom_note(check.get("method"))
+    if custom:  # a pytest_llmeval_drift rule decided: say which
+        return f"{status.upper() if status == 'regressed' else status}: {custom}"
     if status != "inconclusive":
         return status.upper() if status == "regressed" else status
     needed = check.get("samples_needed")
