@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pytest_llmeval.calibration_checks import CalibrationNotes, RunCalibration
 from pytest_llmeval.drift import DriftCheck
+from pytest_llmeval.model_compare import Comparison
 from pytest_llmeval.results_schema import validate, validate_test
 from pytest_llmeval.sampling import SampleCounts
 from pytest_llmeval.traffic.calls import Call
@@ -87,6 +88,8 @@ class TestResult:
     #: Why the test failed or errored, as pytest printed it, cut to its reason.
     failure: str | None = None
     drift: tuple[DriftCheck, ...] = ()
+    #: ``--llmeval-compare-model``: current model against candidate; ``None`` when not run.
+    comparison: Comparison | None = None
 
     # What this run saw in-process, for the terminal summary: carried from xdist workers, never
     # written to a file, so empty in a result read back from history.
@@ -128,6 +131,8 @@ class TestResult:
             data["call_failures"] = list(self.call_failures)
         if self.failure:
             data["failure"] = self.failure
+        if self.comparison is not None:  # optional in the schema: absent means not compared
+            data["comparison"] = self.comparison.to_json()
         if in_process:
             data["in_process"] = {
                 "mode": self.mode,
@@ -181,6 +186,7 @@ def _test_from_json(data: Mapping[str, Any]) -> TestResult:
         call_failures=tuple(data.get("call_failures") or ()),
         failure=data.get("failure"),
         drift=tuple(DriftCheck.from_json(data["nodeid"], c) for c in data["drift"]),
+        comparison=Comparison.from_json(data["comparison"]) if "comparison" in data else None,
         mode=str(local.get("mode", "")),
         calls=tuple(Call.from_json(c) for c in local.get("calls") or ()),
         misses=int(local.get("misses", 0)),

@@ -14,10 +14,12 @@ import pytest
 from pytest_llmeval.markers import LlmSpec, parse_llm_marker
 
 if TYPE_CHECKING:
+    from pytest_llmeval.compare_run import PairedRun
     from pytest_llmeval.fixture import LlmEval
     from pytest_llmeval.results import Outcome, TestResult
     from pytest_llmeval.sampling import SampleCounts
     from pytest_llmeval.session import LlmevalSession
+    from pytest_llmeval.traffic.candidate import CandidateTraffic
     from pytest_llmeval.traffic.recorder import TrafficRecorder
 
 SPEC_KEY = pytest.StashKey[LlmSpec]()
@@ -65,6 +67,8 @@ class RunningTest:
         self.misses_shown = 0
         self.cassette_kept: str | None = None
         self._stopped = False
+        #: ``--llmeval-compare-model``: the samples' pairs (current, candidate) as they run.
+        self.paired: PairedRun | None = None
 
     def note_report(self, report: pytest.TestReport) -> None:
         """Fold one phase's report into the outcome: a failure or error is never undone."""
@@ -91,7 +95,7 @@ class RunningTest:
         from pytest_llmeval.measure import measure_test
 
         recorder = self.recorder
-        return measure_test(
+        result = measure_test(
             nodeid=self.nodeid,
             outcome=self.outcome or unreported,
             calls=recorder.calls,
@@ -106,6 +110,11 @@ class RunningTest:
             cassette_kept=self.cassette_kept,
             calibration=self.llmeval.calibration_notes() if self.llmeval is not None else None,
         )
+        if self.paired is not None:
+            from dataclasses import replace
+
+            result = replace(result, comparison=self.paired.comparison())
+        return result
 
 
 def failure_text(report: pytest.TestReport) -> str:
@@ -130,6 +139,8 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
     running = RunningTest(item.nodeid, session.settings.mode.value, _recorder(item, session))
     item.stash[RUNNING_KEY] = running
     session.opened(running)
+    # Before the recorder starts: it reads the transports as no cassette has patched them.
+    candidate = _candidate_traffic(item, session)
     try:
         running.recorder.start()
     except BrokenCassette as exc:
@@ -155,13 +166,35 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         test_dir=item.path.parent,
         rootdir=item.config.rootpath,
     )
+    if candidate is not None:
+        from pytest_llmeval.compare_run import PairedRun
+
+        running.paired = PairedRun(candidate, running.recorder, running.llmeval)
     try:
         yield running.llmeval
     finally:
         running.stop()
+        if candidate is not None:
+            candidate.close(item.nodeid)
         session.warn_unpriced(
             sorted({c.model for c in running.recorder.calls if c.cost_usd is None})
         )
+
+
+def _candidate_traffic(item: pytest.Item, session: LlmevalSession) -> CandidateTraffic | None:
+    """The candidate's calls of ``--llmeval-compare-model``; ``None`` when not comparing."""
+    settings = session.settings
+    if settings.compare_model is None:
+        return None
+    from pytest_llmeval.traffic.accounting import clock_from
+    from pytest_llmeval.traffic.candidate import CandidateTraffic
+
+    return CandidateTraffic(
+        settings.compare_model,
+        prices=session.prices,
+        clock=clock_from(item.config.hook),
+        cache=session.cache() if settings.candidate_uses_cache() else None,
+    )
 
 
 def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:

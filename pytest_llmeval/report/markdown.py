@@ -35,6 +35,10 @@ def render_markdown(run: RunResult) -> str:
         "",
     ]
     lines += _drift(run)
+    # --llmeval-compare-model: the paired verdicts, before the table of tests.
+    from pytest_llmeval.report.compare_text import markdown_lines
+
+    lines += markdown_lines(run.tests)
     lines += [
         "| test | outcome | pass rate | scores | latency | cost |",
         "|---|---|---|---|---|---|",

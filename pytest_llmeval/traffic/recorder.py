@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
     from pytest_llmeval.traffic.cache import ResponseCache
     from pytest_llmeval.traffic.cache_layer import CacheEntry, CacheLayer
+    from pytest_llmeval.traffic.candidate import CandidateTraffic
     from pytest_llmeval.traffic.cassettes import SaveHook
+    from pytest_llmeval.traffic.guard import NetworkGuard
     from pytest_llmeval.traffic.recording import RecordingCassette
     from pytest_llmeval.traffic.replay import ReplayCassette
 
@@ -92,6 +94,11 @@ class TrafficRecorder:
 
             self._cache = CacheLayer(cache, scrubber=scrubber, on_save=on_save)
         self._undo: list[Callable[[], None]] = []
+        #: ``--llmeval-compare-model``: set while the body runs for the candidate model, which
+        #: then answers every request instead of this chain (``traffic/candidate.py``).
+        self.candidate: CandidateTraffic | None = None
+        #: Replay's network guard while the test runs; the candidate's pass lifts it.
+        self.guard: NetworkGuard | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -129,6 +136,7 @@ class TrafficRecorder:
             guard = NetworkGuard(os.environ.get("ANTHROPIC_BASE_URL"), self.misses.append)
             guard.start()
             self._undo.append(guard.stop)
+            self.guard = guard
 
     @property
     def cache_index(self) -> list[dict[str, Any]]:
@@ -209,6 +217,8 @@ class TrafficRecorder:
     def _handle(self, inner: Any, transport: Any, request: httpx2.Request) -> httpx2.Response:
         if not is_model_request(request.headers):
             return inner(transport, request)  # type: ignore[no-any-return]
+        if self.candidate is not None:
+            return self.candidate.handle(transport, request)
         live = LiveRequest.of(request, self.hooks)
         answer, entry = self._without_network(live)
         if answer is not None:
@@ -234,6 +244,8 @@ class TrafficRecorder:
     ) -> httpx2.Response:
         if not is_model_request(request.headers):
             return await inner(transport, request)
+        if self.candidate is not None:
+            return await self.candidate.handle_async(transport, request)
         live = LiveRequest.of(request, self.hooks)
         answer, entry = self._without_network(live)
         if answer is not None:
