@@ -4,6 +4,7 @@ report gives each score a paired verdict with its sign test, and cost and latenc
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 
@@ -13,6 +14,8 @@ from conftest import KEY
 from pytest_llmeval.testing import LoggedRequest, Reply, StandInServer
 
 CURRENT, CANDIDATE = "claude-sonnet-4-6", "claude-opus-4-6"
+#: A model the app may use besides the current one: never swapped.
+OTHER = "claude-haiku-4-5"
 FLAG = f"--llmeval-compare-model={CURRENT}={CANDIDATE}"
 
 APP = """
@@ -41,7 +44,7 @@ def _app_models(requests: list[LoggedRequest]) -> list[str]:
 def responder(
     *, candidate_text: str = "Within 30 days, with a receipt (candidate)."
 ) -> Callable[[LoggedRequest], Reply]:
-    """The current model answers plainly, the candidate as told; the judge gives 9 to an
+    """The current model (and ``OTHER``) answers plainly, the candidate as told; the judge gives 9 to an
     answer that mentions the receipt, 4 otherwise. Tokens and durations are fixed per model."""
 
     def answer(request: LoggedRequest) -> Reply:
@@ -50,7 +53,7 @@ def responder(
             graded = body["messages"][0]["content"]
             score = 9 if "receipt" in graded else 4
             return Reply(text=json.dumps({"reasoning": "checked", "score": score}), takes=0.25)
-        if body["model"] == CANDIDATE:
+        if body["model"] not in (CURRENT, OTHER):  # the candidate, whatever its name
             return Reply(text=candidate_text, input_tokens=100, output_tokens=40, takes=0.5)
         return Reply(text="Within 30 days.", input_tokens=100, output_tokens=20, takes=1.5)
 
@@ -153,3 +156,134 @@ def test_candidate_better_on_every_sample_then_replayed_from_cache(pytester, ser
     assert (replayed["network_calls"], replayed["cache_calls"]) == (0, 12)
     assert replayed["metrics"] == comparison["metrics"]
     assert replayed["latency_s"] == comparison["latency_s"]
+
+
+def test_candidate_answering_the_same_is_same(pytester, same_server):
+    pytester.makepyfile(test_app=APP.format(samples=2, model=CURRENT))
+    _run(pytester, same_server).assert_outcomes(passed=1)
+    comparison = _comparison(pytester)
+    for metric in comparison["metrics"]:
+        assert metric["verdict"] == "same", metric
+        assert (metric["better"], metric["worse"], metric["same"]) == (0, 0, 2)
+        assert metric["p_value"] == 1.0
+    assert _app_models(same_server.requests) == [CURRENT, CANDIDATE] * 2
+
+
+def test_one_sample_is_inconclusive_and_says_how_many_would_settle_it(pytester, server):
+    pytester.makepyfile(test_app=APP.format(samples=1, model=CURRENT))
+    result = _run(pytester, server)
+    result.assert_outcomes(passed=1)
+    policy = _metric(_comparison(pytester), "policy")
+    assert (policy["verdict"], policy["needed"]) == ("inconclusive", 6)
+    result.stdout.fnmatch_lines(
+        [
+            "    policy: inconclusive  0.40 -> 0.90  (1 better, 0 worse, 0 same; sign test p=1; "
+            "1 sample: a sign test needs 6 samples, all one way, to reach 5%)",
+        ]
+    )
+
+
+def test_judge_calls_are_never_rewritten(pytester, server):
+    # The judge is the current model itself: only the app's requests may change model.
+    pytester.makepyfile(test_app=APP.format(samples=2, model=CURRENT))
+    _run(pytester, server, f"--llmeval-judge-model={CURRENT}").assert_outcomes(passed=1)
+    judged = [r.json()["model"] for r in server.requests if _is_judge(r)]
+    assert judged == [CURRENT] * 4, "both passes are graded by the same judge"
+    assert _app_models(server.requests) == [CURRENT, CANDIDATE] * 2
+    assert _metric(_comparison(pytester), "policy")["better"] == 2
+
+
+def test_requests_for_other_models_are_left_alone(pytester, server):
+    pytester.makepyfile(test_app=APP.format(samples=1, model=OTHER))
+    # Without the cache: the candidate's pass asks the server too (with it, the current's
+    # answer to the very same request would do).
+    result = _run(pytester, server, "--llmeval-no-cache")
+    result.assert_outcomes(passed=1)
+    assert _app_models(server.requests) == [OTHER] * 2
+    assert _comparison(pytester)["rewritten_calls"] == 0
+    result.stdout.fnmatch_lines(
+        [f"    no app request asked for {CURRENT}: both passes asked the same models"]
+    )
+
+
+def test_the_test_keeps_the_current_models_verdict(pytester, monkeypatch):
+    # The candidate drops the return window on every sample: its pass fails, the test does not.
+    with contextlib.ExitStack() as stack:
+        answers = responder(candidate_text="Whenever you like.")
+        server = stack.enter_context(contextlib.contextmanager(_serve)(monkeypatch, answers))
+        pytester.makepyfile(test_app=APP.format(samples=6, model=CURRENT))
+        result = _run(pytester, server)
+    result.assert_outcomes(passed=1)
+    document = json.loads((pytester.path / "run.json").read_text())
+    (test,) = document["tests"]
+    assert (test["outcome"], test["passed_samples"], test["cost_usd"]) == (
+        "passed",
+        6,
+        pytest.approx((100 * 3 + 20 * 15) / 1e6),
+    )
+    passes = _metric(test["comparison"], "pass/fail")
+    assert (passes["verdict"], passes["worse"], passes["candidate"]) == ("worse", 6, 0.0)
+
+
+def test_unpriced_candidate_shows_unpriced_never_zero(pytester, server):
+    pytester.makepyfile(test_app=APP.format(samples=1, model=CURRENT))
+    result = pytester.runpytest(
+        "-p",
+        "no:cacheprovider",
+        f"--llmeval-compare-model={CURRENT}=claude-next-1",
+        "--llmeval-report-json=run.json",
+        "--llmeval-report-md=run.md",
+        plugins=[server.clock],
+    )
+    result.assert_outcomes(passed=1)
+    comparison = _comparison(pytester)
+    assert comparison["cost_usd"]["candidate"] is None
+    assert comparison["cost_usd"]["delta"] is None
+    assert comparison["unpriced"] == {"current": [], "candidate": ["claude-next-1"]}
+    result.stdout.fnmatch_lines(
+        ["    per sample: cost $0.00060 -> unpriced (no price for claude-next-1); latency *"]
+    )
+    markdown = (pytester.path / "run.md").read_text()
+    assert (
+        "| `test_app.py::test_policy` | 1 | $0.00060 -> unpriced (no price for claude-next-1) | "
+        "1.50s -> 0.50s (-1.00s) |"
+    ) in markdown
+    assert "| `test_app.py::test_policy` | policy | inconclusive (1 sample; needs 6) |" in markdown
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("claude-sonnet-4-6", "'claude-sonnet-4-6' is not CURRENT=CANDIDATE"),
+        ("=claude-opus-4-6", "'=claude-opus-4-6' is not CURRENT=CANDIDATE"),
+        ("a=b=c", "'a=b=c' is not CURRENT=CANDIDATE"),
+        ("claude-a=claude-a", "'claude-a=claude-a' compares 'claude-a' with itself"),
+        ("claude a=claude-b", "'claude a=claude-b': a model name has no spaces"),
+    ],
+)
+def test_a_malformed_value_is_a_usage_error_naming_the_flag(pytester, value, said):
+    pytester.makepyfile(test_app=APP.format(samples=1, model=CURRENT))
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--llmeval-compare-model={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*argument --llmeval-compare-model: {said}*"])
+
+
+def test_under_xdist_the_comparison_reaches_the_controllers_report(pytester, server):
+    pytester.makepyfile(
+        test_one=APP.format(samples=1, model=CURRENT),
+        test_two=APP.format(samples=1, model=CURRENT),
+    )
+    result = _run(pytester, server, "-n", "2")
+    result.assert_outcomes(passed=2)
+    document = json.loads((pytester.path / "run.json").read_text())
+    compared = {t["nodeid"]: t["comparison"]["metrics"] for t in document["tests"]}
+    assert sorted(compared) == ["test_one.py::test_policy", "test_two.py::test_policy"]
+    for metrics in compared.values():
+        assert [m["metric"] for m in metrics] == ["pass/fail", "policy"]
+        assert metrics[1]["better"] == 1
+    result.stdout.fnmatch_lines(
+        [
+            f"model comparison {CURRENT} -> {CANDIDATE} over 2 test(s): 0 better, 0 worse, "
+            "0 same, 4 inconclusive"
+        ]
+    )

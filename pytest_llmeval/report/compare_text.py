@@ -54,8 +54,9 @@ def cost_text(comparison: Comparison) -> str:
         else _unpriced(comparison.unpriced_candidate)
     )
     delta = cost.delta
-    change = "unpriced" if delta is None else _signed(delta, money(abs(delta)))
-    return f"{current} -> {candidate} ({change})"
+    if delta is None:
+        return f"{current} -> {candidate}"
+    return f"{current} -> {candidate} ({_signed(delta, money(abs(delta)))})"
 
 
 def latency_text(latency: Delta) -> str:
@@ -70,7 +71,7 @@ def _signed(value: float, text: str) -> str:
 
 
 def _unpriced(models: Sequence[str]) -> str:
-    return f"unpriced ({', '.join(models)})" if models else "unpriced"
+    return f"unpriced (no price for {', '.join(models)})" if models else "unpriced"
 
 
 def metric_line(metric: MetricVerdict) -> str:
