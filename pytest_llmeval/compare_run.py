@@ -68,12 +68,21 @@ class PairedRun:
             first = len(traffic.calls)
             try:
                 run_body()
-                # Held to the same budgets as the current pass; an unpriced one cannot be.
-                passed = self.llmeval.budget_failures() is None
+                # Held to the same budgets as the current pass where they can be checked: an
+                # unpriced candidate's cost shows as unpriced in the report, not as a failure.
+                passed = self._within_budgets()
             except _PASS_FAILED:
                 passed = False
             candidate = pass_result(passed, scores, traffic.calls[first:])
         self.pairs.append(SamplePair(current, candidate))
+
+    def _within_budgets(self) -> bool:
+        from pytest_llmeval.assertions import UncheckableBudget
+
+        try:
+            return self.llmeval.budget_failures() is None
+        except UncheckableBudget:
+            return True
 
     def comparison(self) -> Comparison | None:
         """``None`` when no sample ran for both models (the test was skipped, or broke first)."""

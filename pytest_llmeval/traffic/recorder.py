@@ -94,11 +94,9 @@ class TrafficRecorder:
 
             self._cache = CacheLayer(cache, scrubber=scrubber, on_save=on_save)
         self._undo: list[Callable[[], None]] = []
-        #: ``--llmeval-compare-model``: set while the body runs for the candidate model, which
-        #: then answers every request instead of this chain (``traffic/candidate.py``).
+        #: Answers every request instead of this chain during a candidate pass (candidate.py).
         self.candidate: CandidateTraffic | None = None
-        #: Replay's network guard while the test runs; the candidate's pass lifts it.
-        self.guard: NetworkGuard | None = None
+        self.guard: NetworkGuard | None = None  # replay's; a candidate pass lifts it
 
     # --- lifecycle ------------------------------------------------------------------------
 
