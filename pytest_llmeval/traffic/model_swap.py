@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-_EXAMPLE = "e.g. claude-sonnet-4-5=claude-sonnet-5-5"
+_EXAMPLE = "e.g. claude-sonnet-4-6=claude-opus-4-6"
 
 
 @dataclass(frozen=True)
