@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -413,6 +414,21 @@ class LlmEval:
             from pytest_llmeval.session import LlmevalWarning
 
             warnings.warn(LlmevalWarning(f"llmeval: {check.message}"), stacklevel=3)
+
+    # --- --llmeval-compare-model -------------------------------------------------------------
+
+    @contextmanager
+    def candidate_pass(self) -> Iterator[dict[str, float]]:
+        """The body runs again, for the candidate model: its scores go to the dict yielded,
+        not to the test's, and ``calls`` counts from the recorder's (the candidate's) calls
+        now. The plugin calls this (``compare_run.py``)."""
+        saved = self._scores, self._first_call
+        self._scores = {}
+        self._first_call = len(self._recorder.calls)
+        try:
+            yield self._scores
+        finally:
+            self._scores, self._first_call = saved
 
     def calibration_notes(self) -> CalibrationNotes | None:
         """What this test did with calibration, for its result; ``None`` when nothing."""

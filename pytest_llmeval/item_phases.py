@@ -5,6 +5,7 @@ rather than a failure); at teardown the test's result is built, once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
@@ -38,12 +39,26 @@ def run_body(item: pytest.Function) -> bool | None:
         if failure:
             pytest.fail(failure, pytrace=False)
 
+    run_sample: Callable[[int], None] = run_once
+    if running.paired is not None:
+        # --llmeval-compare-model: each sample runs the body again, for the candidate model.
+        def run_candidate() -> None:
+            running.in_sample = True
+            try:
+                item.ihook.pytest_pyfunc_call(pyfuncitem=item)
+            finally:
+                running.in_sample = False
+
+        run_sample = running.paired.paired(
+            run_once, run_candidate, lambda exc: _sample_failure(exc) is None
+        )
+
     planned = llmeval.samples
     if planned == 1:
-        run_once(1)  # one sample: the test's own traceback, untouched
+        run_sample(1)  # one sample: the test's own traceback, untouched
         return True
     outcome = run_samples(
-        run_once,
+        run_sample,
         planned=planned,
         min_pass_rate=llmeval.spec.min_pass_rate,
         describe_failure=_sample_failure,

@@ -41,6 +41,7 @@ from pytest_llmeval.constants import (
 from pytest_llmeval.option_spec import Option
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 from pytest_llmeval.regrade import parse_regrade
+from pytest_llmeval.traffic.model_swap import ModelSwap, parse_model_swap
 
 
 def _report(kind: str, what: str, help_text: str) -> Option[Path | None]:
@@ -305,6 +306,18 @@ STEP_SUMMARY: Option[Path | None] = Option(
     dest="llmeval_step_summary", default=None, env=ENV_STEP_SUMMARY, parse=Path
 )
 
+#: Each llm test runs for CURRENT (as the mode says) and again with CANDIDATE in its place.
+COMPARE_MODEL: Option[ModelSwap | None] = Option(
+    dest="llmeval_compare_model",
+    default=None,
+    flag="--llmeval-compare-model",
+    metavar="CURRENT=CANDIDATE",
+    help="Run each llm test again with the app's requests for model CURRENT sent to "
+    "CANDIDATE (live or cached, never recorded); report paired verdicts and cost and "
+    "latency deltas",
+    parse=parse_model_swap,
+)
+
 OPTIONS: tuple[Option[Any], ...] = (
     MODE,
     JUDGE_MODEL,
@@ -335,4 +348,5 @@ OPTIONS: tuple[Option[Any], ...] = (
     SCRUB_ENV,
     RUN_ID,
     STEP_SUMMARY,
+    COMPARE_MODEL,
 )

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from pytest_llmeval.calibration_checks import CalibrationNotes, RunCalibration
 from pytest_llmeval.drift import DriftCheck
+from pytest_llmeval.model_compare import Comparison
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 from pytest_llmeval.prompt_cache import CacheSavings, savings
 from pytest_llmeval.regrade import TestRegrade
@@ -96,6 +97,8 @@ class TestResult:
     drift: tuple[DriftCheck, ...] = ()
     #: ``--llmeval-regrade``: the judge's verdicts on each output asked again; ``None``: off.
     regrade: TestRegrade | None = None
+    #: ``--llmeval-compare-model``: current model against candidate; ``None`` when not run.
+    comparison: Comparison | None = None
 
     # What this run saw in-process, for the terminal summary: carried from xdist workers, never
     # written to a file, so empty in a result read back from history.
@@ -142,6 +145,8 @@ class TestResult:
             data["cache_read_ratio_samples"] = list(self.cache_read_ratio.samples)
         if self.regrade is not None:
             data["regrade"] = self.regrade.to_json()
+        if self.comparison is not None:  # optional in the schema: absent means not compared
+            data["comparison"] = self.comparison.to_json()
         if in_process:
             data["in_process"] = {
                 "mode": self.mode,
@@ -202,6 +207,7 @@ def _test_from_json(data: Mapping[str, Any]) -> TestResult:
         ),
         drift=tuple(DriftCheck.from_json(data["nodeid"], c) for c in data["drift"]),
         regrade=TestRegrade.from_json(data["regrade"]) if "regrade" in data else None,
+        comparison=Comparison.from_json(data["comparison"]) if "comparison" in data else None,
         mode=str(local.get("mode", "")),
         calls=tuple(Call.from_json(c) for c in local.get("calls") or ()),
         misses=int(local.get("misses", 0)),

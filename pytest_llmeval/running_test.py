@@ -15,11 +15,13 @@ import pytest
 from pytest_llmeval.markers import LlmSpec, parse_llm_marker
 
 if TYPE_CHECKING:
+    from pytest_llmeval.compare_run import PairedRun
     from pytest_llmeval.fixture import LlmEval
     from pytest_llmeval.regrade import TestRegrade
     from pytest_llmeval.results import Outcome, TestResult
     from pytest_llmeval.sampling import SampleCounts
     from pytest_llmeval.session import LlmevalSession
+    from pytest_llmeval.traffic.candidate import CandidateTraffic
     from pytest_llmeval.traffic.recorder import TrafficRecorder
 
 SPEC_KEY = pytest.StashKey[LlmSpec]()
@@ -69,6 +71,8 @@ class RunningTest:
         #: ``--llmeval-regrade``: the judge asked again about this test's outputs.
         self.regrade: TestRegrade | None = None
         self._stopped = False
+        #: ``--llmeval-compare-model``: the samples' pairs (current, candidate) as they run.
+        self.paired: PairedRun | None = None
 
     def note_report(self, report: pytest.TestReport) -> None:
         """Fold one phase's report into the outcome: a failure or error is never undone."""
@@ -111,7 +115,11 @@ class RunningTest:
             calibration=self.llmeval.calibration_notes() if self.llmeval is not None else None,
             cache_ratios=self.llmeval.sample_cache_ratios() if self.llmeval is not None else (),
         )
-        return result if self.regrade is None else replace(result, regrade=self.regrade)
+        if self.regrade is not None:
+            result = replace(result, regrade=self.regrade)
+        if self.paired is not None:
+            result = replace(result, comparison=self.paired.comparison())
+        return result
 
 
 def failure_text(report: pytest.TestReport) -> str:
@@ -136,6 +144,8 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
     running = RunningTest(item.nodeid, session.settings.mode.value, _recorder(item, session))
     item.stash[RUNNING_KEY] = running
     session.opened(running)
+    # Before the recorder starts: it reads the transports as no cassette has patched them.
+    candidate = _candidate_traffic(item, session)
     try:
         running.recorder.start()
     except BrokenCassette as exc:
@@ -163,6 +173,10 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         regrade=settings.regrade > 0,
         judge_prompt=item.config.hook.pytest_llmeval_judge_prompt,
     )
+    if candidate is not None:
+        from pytest_llmeval.compare_run import PairedRun
+
+        running.paired = PairedRun(candidate, running.recorder, running.llmeval)
     try:
         yield running.llmeval
     finally:
@@ -171,9 +185,27 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
             from pytest_llmeval.regrade_asks import regrade_running
 
             running.regrade = regrade_running(running, session)
+        if candidate is not None:
+            candidate.close(item.nodeid)
         session.warn_unpriced(
             sorted({c.model for c in running.recorder.calls if c.cost_usd is None})
         )
+
+
+def _candidate_traffic(item: pytest.Item, session: LlmevalSession) -> CandidateTraffic | None:
+    """The candidate's calls of ``--llmeval-compare-model``; ``None`` when not comparing."""
+    settings = session.settings
+    if settings.compare_model is None:
+        return None
+    from pytest_llmeval.traffic.accounting import clock_from
+    from pytest_llmeval.traffic.candidate import CandidateTraffic
+
+    return CandidateTraffic(
+        settings.compare_model,
+        prices=session.prices,
+        clock=clock_from(item.config.hook),
+        cache=session.cache() if settings.candidate_uses_cache() else None,
+    )
 
 
 def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:

@@ -40,6 +40,7 @@ from pytest_llmeval.constants import (
 )
 from pytest_llmeval.option_spec import OptionError, Sources, from_flag, from_ini, resolve
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
+from pytest_llmeval.traffic.model_swap import ModelSwap
 
 __all__ = ["CREDENTIAL_ENV", "DEFAULT_CACHE_SIZE", "DEFAULT_CACHE_TTL_S", "Mode", "Settings"]
 
@@ -101,6 +102,8 @@ class Settings:
     run_id: str | None = None
     #: Prices from ini ``llmeval_prices`` over the built-in table.
     prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
+    #: ``--llmeval-compare-model CURRENT=CANDIDATE``: each llm test runs for both.
+    compare_model: ModelSwap | None = None
 
     def samples(self, marker: int | None) -> int:
         """CLI > marker > ini > 1: a nightly run raises N for every test from the command line."""
@@ -113,6 +116,11 @@ class Settings:
         if self.cache is not None:
             return self.cache
         return mode in (Mode.AUTO, Mode.RECORD)
+
+    def candidate_uses_cache(self) -> bool:
+        """The candidate's calls are never recorded: the response cache is what makes a second
+        comparison free, so it is on in every mode but live, unless the flags say otherwise."""
+        return self.cache if self.cache is not None else self.mode is not Mode.LIVE
 
     def rerecord_args(self) -> tuple[str, ...]:
         """Options of this run that change what tests ask, for a suggested re-record command."""
@@ -214,6 +222,7 @@ def settings_from(sources: Sources) -> Settings:
         report_md=resolve(table.REPORT_MD, sources),
         step_summary=resolve(table.STEP_SUMMARY, sources),
         run_id=resolve(table.RUN_ID, sources),
+        compare_model=resolve(table.COMPARE_MODEL, sources),
     )
 
 

@@ -19,6 +19,7 @@ from pytest_llmeval.option_spec import Option, resolve
 from pytest_llmeval.option_table import OPTIONS
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 from pytest_llmeval.settings import Settings, build_settings
+from pytest_llmeval.traffic.model_swap import ModelSwap
 
 #: Each entry's example text and the value Settings must hold for it. A path is relative to
 #: where pytest runs when given as a flag, to the rootdir from the ini.
@@ -52,6 +53,7 @@ EXAMPLES: dict[str, tuple[str | None, Any]] = {
     "llmeval_scrub_env": ("MY_TOKEN", ("MY_TOKEN",)),
     "llmeval_run_id": ("nightly-7", "nightly-7"),
     "llmeval_step_summary": ("summary.md", Path("summary.md")),
+    "llmeval_compare_model": ("claude-a=claude-b", ModelSwap("claude-a", "claude-b")),
 }
 #: The Settings attribute each entry lands in; the marker sits between flag and ini for two.
 RENAMED = {

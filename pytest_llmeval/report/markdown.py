@@ -37,6 +37,10 @@ def render_markdown(run: RunResult) -> str:
     if totals.judge_cache is not None:
         lines[-1:-1] = ["", f"Judge prompt cache: {totals.judge_cache.describe()}."]
     lines += _drift(run)
+    # --llmeval-compare-model: the paired verdicts, before the table of tests.
+    from pytest_llmeval.report.compare_text import markdown_lines
+
+    lines += markdown_lines(run.tests)
     lines += [
         "| test | outcome | pass rate | scores | latency | cost |",
         "|---|---|---|---|---|---|",

@@ -69,6 +69,10 @@ def section_lines(
     found += [Line(f"llmeval: {t.cassette_kept}", "yellow") for t in ordered if t.cassette_kept]
     found += [Line(f"llmeval: {t.nodeid}: {f}", "red") for t in ordered for f in t.call_failures]
     found += judge_noise_lines(ordered)
+    # --llmeval-compare-model: the paired verdicts, after the per-test notes.
+    from pytest_llmeval.report.compare_text import terminal_lines
+
+    found += [Line(text, "yellow" if warn else None) for text, warn in terminal_lines(ordered)]
     if run_error:
         found.append(Line(f"llmeval: {run_error}", "red"))
     if end is not None:

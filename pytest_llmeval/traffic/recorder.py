@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 
     from pytest_llmeval.traffic.cache import ResponseCache
     from pytest_llmeval.traffic.cache_layer import CacheEntry, CacheLayer
+    from pytest_llmeval.traffic.candidate import CandidateTraffic
     from pytest_llmeval.traffic.cassettes import SaveHook
+    from pytest_llmeval.traffic.guard import NetworkGuard
     from pytest_llmeval.traffic.recording import RecordingCassette
     from pytest_llmeval.traffic.replay import ReplayCassette
 
@@ -99,6 +101,9 @@ class TrafficRecorder:
         # Regrades (regrade_asks.py): cached apart from the test's asks; refused with no key.
         self.cache_namespace = cache_namespace
         self.no_network = no_network
+        #: Answers every request instead of this chain during a candidate pass (candidate.py).
+        self.candidate: CandidateTraffic | None = None
+        self.guard: NetworkGuard | None = None  # replay's; a candidate pass lifts it
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -136,6 +141,7 @@ class TrafficRecorder:
             guard = NetworkGuard(os.environ.get("ANTHROPIC_BASE_URL"), self.misses.append)
             guard.start()
             self._undo.append(guard.stop)
+            self.guard = guard
 
     @property
     def cache_index(self) -> list[dict[str, Any]]:
@@ -216,6 +222,8 @@ class TrafficRecorder:
     def _handle(self, inner: Any, transport: Any, request: httpx2.Request) -> httpx2.Response:
         if not is_model_request(request.headers):
             return inner(transport, request)  # type: ignore[no-any-return]
+        if self.candidate is not None:
+            return self.candidate.handle(transport, request)
         live = LiveRequest.of(request, self.hooks)
         answer, entry = self._without_network(live)
         if answer is not None:
@@ -243,6 +251,8 @@ class TrafficRecorder:
     ) -> httpx2.Response:
         if not is_model_request(request.headers):
             return await inner(transport, request)
+        if self.candidate is not None:
+            return await self.candidate.handle_async(transport, request)
         live = LiveRequest.of(request, self.hooks)
         answer, entry = self._without_network(live)
         if answer is not None:
