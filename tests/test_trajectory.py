@@ -7,84 +7,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import KEY, go_offline
+from agent_project import (
+    CITED,
+    DB_PASSWORD,
+    FINAL,
+    LONG_INPUT,
+    SECRET_INPUT,
+    project,
+    serve_agent,
+)
+from conftest import go_offline
 
-from pytest_llmeval.testing import LoggedRequest, Reply, StandInServer
-
-#: An order-lookup agent as an app would write it: call the model, run the tools it asks
-#: for, send their results back, until it answers in text.
-AGENT = """
-import json
-import anthropic
-
-TOOLS = [
-    {"name": "lookup_order", "description": "An order's status.",
-     "input_schema": {"type": "object", "properties": {"order_id": {"type": "string"}}}},
-    {"name": "check_policy", "description": "The returns policy.",
-     "input_schema": {"type": "object", "properties": {"topic": {"type": "string"}}}},
-]
-
-
-def run_tool(name, tool_input):
-    if name == "lookup_order":
-        return {"status": "delivered", "days_ago": 12}
-    return {"returns_within_days": 30}
-
-
-def answer(question, stream=False):
-    client = anthropic.Anthropic()
-    messages = [{"role": "user", "content": question}]
-    while True:
-        params = dict(model="claude-sonnet-5-5", max_tokens=300, tools=TOOLS, messages=messages)
-        if stream:
-            with client.messages.stream(**params) as events:
-                reply = events.get_final_message()
-        else:
-            reply = client.messages.create(**params)
-        if reply.stop_reason != "tool_use":
-            return "".join(b.text for b in reply.content if b.type == "text")
-        messages.append({"role": "assistant", "content": [b.to_dict() for b in reply.content]})
-        messages.append({"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": b.id, "content": json.dumps(run_tool(b.name, b.input))}
-            for b in reply.content if b.type == "tool_use"
-        ]})
-"""
-
-FINAL = "Order A1042 arrived 12 days ago: you can still return it."
-SECRET_INPUT = "sk-ant-" + "api03-pasted-into-a-tool-input-0123456789"
-#: A value only ``llmeval_scrub_env`` names: no pattern would find it.
-DB_PASSWORD = "correct-horse-battery-staple"
-
-
-def agent_reply(request: LoggedRequest) -> Reply:
-    """First turn: two tool calls; once their results are back, the final answer."""
-    last = request.json()["messages"][-1]["content"]
-    if isinstance(last, list) and any(b.get("type") == "tool_result" for b in last):
-        return Reply(text=FINAL)
-    question = str(last)
-    note = {"note": SECRET_INPUT, "db": DB_PASSWORD} if "secret" in question else {}
-    return Reply(
-        content=[
-            {"type": "text", "text": "Let me check the order and the policy."},
-            {"type": "tool_use", "name": "lookup_order", "input": {"order_id": "A1042", **note}},
-            {"type": "tool_use", "name": "check_policy", "input": {"topic": "returns"}},
-        ]
-    )
+from pytest_llmeval.testing import StandInServer
 
 
 @pytest.fixture
 def agent_api(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInServer]:
-    with StandInServer(responder=agent_reply) as server:
-        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-        for name in ("CI", "LLMEVAL_MODE", "ANTHROPIC_AUTH_TOKEN"):
-            monkeypatch.delenv(name, raising=False)
-        yield server
-
-
-def project(pytester: pytest.Pytester, tests: str) -> None:
-    pytester.makepyfile(agent=AGENT)
-    pytester.makepyfile(test_agent="import pytest\nfrom agent import answer\n" + tests)
+    yield from serve_agent(monkeypatch)
 
 
 PASSING = """
@@ -223,3 +162,156 @@ def test_a_mismatch_shows_both_trajectories_side_by_side(pytester, agent_api, mo
         ]
     )
     assert SECRET_INPUT not in out.str() and DB_PASSWORD not in out.str()
+
+
+MATCHERS = """
+from pytest_llmeval import schema
+
+ORDER_SCHEMA = {
+    "type": "object",
+    "properties": {"order_id": {"type": "string", "pattern": "^A[0-9]+$"}},
+    "required": ["order_id"],
+}
+
+def known_order(tool_input):
+    return tool_input["order_id"] in {"A1042", "A2210"}
+
+@pytest.mark.llm
+@pytest.mark.parametrize("matcher", [
+    {"order_id": "A1042"},
+    schema(ORDER_SCHEMA),
+    known_order,
+    lambda tool_input: tool_input == {"order_id": "A1042"},
+], ids=["values", "schema", "callable", "lambda"])
+def test_matches(llmeval, matcher):
+    answer("Can I return order A1042?")
+    llmeval.assert_trajectory([("lookup_order", matcher), "check_policy"])
+
+@pytest.mark.llm
+def test_values_do_not_match(llmeval):
+    answer("Can I return order A1042?")
+    llmeval.assert_trajectory([("lookup_order", {"order_id": "A2210"}), "check_policy"])
+
+@pytest.mark.llm
+def test_a_dict_is_values_even_when_it_looks_like_a_schema(llmeval):
+    answer("Can I return order A1042?")
+    llmeval.assert_trajectory([("lookup_order", {"type": "object"}), "check_policy"])
+
+@pytest.mark.llm
+def test_schema_does_not_match(llmeval):
+    answer("Can I return order A1042?")
+    strict_ids = {**ORDER_SCHEMA, "properties": {"order_id": {"pattern": "^B"}}}
+    llmeval.assert_trajectory([("lookup_order", llmeval.schema(strict_ids)), "check_policy"])
+
+@pytest.mark.llm
+def test_callable_says_no(llmeval):
+    answer("Can I return order A1042?")
+    llmeval.assert_trajectory([("lookup_order", lambda i: i["order_id"] == "A7"), "check_policy"])
+
+@pytest.mark.llm
+def test_callable_asserts(llmeval):
+    def order_is_a7(tool_input):
+        assert tool_input["order_id"] == "A7", "not the order asked about"
+        return True
+    answer("Can I return order A1042?")
+    llmeval.assert_trajectory([("lookup_order", order_is_a7), "check_policy"])
+
+@pytest.mark.llm
+def test_a_malformed_step(llmeval):
+    answer("Can I return order A1042?")
+    llmeval.assert_trajectory([("lookup_order", "A1042")])
+
+@pytest.mark.llm
+def test_an_unknown_mode(llmeval):
+    answer("Can I return order A1042?")
+    llmeval.assert_trajectory(["lookup_order"], mode="prefix")
+"""
+
+
+def test_input_matchers_of_each_kind(pytester, agent_api):
+    project(pytester, MATCHERS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-no-history", "-rA")
+    result.assert_outcomes(passed=4, failed=5, errors=2)  # a malformed step is an error
+    result.stdout.fnmatch_lines(
+        [
+            "PASSED test_agent.py::test_matches[[]values[]]",
+            "PASSED test_agent.py::test_matches[[]schema[]]",
+            "PASSED test_agent.py::test_matches[[]callable[]]",
+            "PASSED test_agent.py::test_matches[[]lambda[]]",
+        ],
+        consecutive=False,
+    )
+    out = result.stdout
+    out.fnmatch_lines(
+        [
+            'E         > 1 lookup_order(order_id="A2210") | 1 lookup_order {"order_id": "A1042"}',
+            'E       first mismatch, step 1: input order_id: expected "A2210", got "A1042"',
+        ]
+    )
+    out.fnmatch_lines(
+        [
+            'E         > 1 lookup_order(type="object") | 1 lookup_order {"order_id": "A1042"}',
+            "E       first mismatch, step 1: input has no 'type'",
+        ]
+    )
+    out.fnmatch_lines(
+        [
+            "E         > 1 lookup_order(matches schema) | *",
+            "E       first mismatch, step 1: input violates the schema: $.order_id: "
+            "'A1042' does not match '^B'",
+        ]
+    )
+    out.fnmatch_lines(
+        [
+            "E         > 1 lookup_order(<lambda>(input)) | *",
+            "E       first mismatch, step 1: lookup_order(<lambda>(input)) returned False",
+        ]
+    )
+    out.fnmatch_lines(
+        [
+            "E       first mismatch, step 1: lookup_order(order_is_a7(input)) failed: "
+            "not the order asked about*",
+        ]
+    )
+    out.fnmatch_lines(
+        [
+            "*LlmevalUsageError: llmeval.assert_trajectory: step 1 is ('lookup_order', 'A1042'); "
+            "a step is a tool name or (name, matcher)*",
+            "*LlmevalUsageError: llmeval.assert_trajectory(mode='prefix'): one of strict, "
+            "unordered, subset, superset",
+        ]
+    )
+
+
+STREAMED = """
+LONG_INPUT = {long}
+CITED = {cited}
+
+@pytest.mark.llm
+def test_streamed(llmeval):
+    assert answer("Can I return order A1042? long cite", stream=True) == "{final}"
+    assert [c.streamed for c in llmeval.calls] == [True, True]
+    assert [(t.name, t.input) for t in llmeval.tool_calls] == [
+        ("lookup_order", LONG_INPUT), ("check_policy", {"topic": "returns"})
+    ]
+    llmeval.assert_trajectory([("lookup_order", {"items": LONG_INPUT["items"]}), "check_policy"])
+    first, second = llmeval.calls
+    assert first.content.stop_reason == "tool_use"
+    assert [b["type"] for b in first.content.blocks] == ["text", "tool_use", "tool_use"]
+    assert second.content.blocks == [CITED]
+    assert second.content.stop_reason == "end_turn"
+"""
+
+
+def test_streamed_tool_use_and_citations_are_assembled_from_the_events(
+    pytester, agent_api, monkeypatch
+):
+    tests = (
+        STREAMED.replace("{long}", repr(LONG_INPUT))
+        .replace("{cited}", repr(CITED))
+        .replace("{final}", FINAL)
+    )
+    project(pytester, tests)
+    pytester.runpytest("-p", "no:cacheprovider", "--llmeval-no-history").assert_outcomes(passed=1)
+    go_offline(monkeypatch, agent_api)  # and the same, assembled from the cassette's stream
+    pytester.runpytest("-p", "no:cacheprovider", "--llmeval-no-history").assert_outcomes(passed=1)
