@@ -93,17 +93,19 @@ def _jsonl_cases(text: str, shown: str) -> Iterator[tuple[str, Any]]:
             continue
         try:
             value = json.loads(line)
-        except ValueError as exc:
-            column = getattr(exc, "colno", None)
-            at = f", column {column}" if column else ""
-            reason = getattr(exc, "msg", str(exc))
-            _fail(f"{shown}:{number}: not JSON ({reason}{at})")
-        yield f"{shown}:{number}", value
+        except json.JSONDecodeError as exc:
+            problem = f"{exc.msg}, column {exc.colno}"
+        else:
+            yield f"{shown}:{number}", value
+            continue
+        # Outside the except block: the message alone, without the decoder's traceback.
+        _fail(f"{shown}:{number}: not JSON ({problem})")
 
 
 def _yaml_cases(text: str, shown: str) -> Iterator[tuple[str, Any]]:
     import yaml
 
+    broken: str | None = None
     try:
         data = yaml.safe_load(text)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -111,7 +113,9 @@ def _yaml_cases(text: str, shown: str) -> Iterator[tuple[str, Any]]:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        _fail(f"{shown}{line}: not YAML ({problem})")
+        broken = f"{shown}{line}: not YAML ({problem})"
+    if broken is not None:
+        _fail(broken)
     if data is None:
         return
     if not isinstance(data, list) or not isinstance(root, yaml.SequenceNode):
