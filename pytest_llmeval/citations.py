@@ -108,12 +108,12 @@ def message_of(response_or_call: Any) -> Any:
 
     if not isinstance(response_or_call, Call):
         return response_or_call
-    # Calls carry their response content only where the recorder keeps it (``response``).
-    response = getattr(response_or_call, "response", None)
+    # A call of a running test holds its content; a finished test's result lets it go.
+    response = None if response_or_call.content is None else response_or_call.content.response
     if response is None:
         raise CitationInputError(
-            "this Call does not carry its response content: pass the anthropic Message "
-            "the app received (or its dict form)"
+            "this Call carries no response message (an error answer, or a call from a "
+            "finished test's result): pass the anthropic Message the app received (or its dict)"
         )
     return response
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pytest_llmeval.judge import Judge
     from pytest_llmeval.regrade import GradeAsked
     from pytest_llmeval.traffic.recorder import TrafficRecorder
+    from pytest_llmeval.trajectory import InputSchema, ToolCall
 
 
 class LlmEval:
@@ -292,9 +293,13 @@ class LlmEval:
         return grade
 
     def assert_schema(self, value: Any, schema: dict[str, Any]) -> Any:
-        """The parsed JSON; fails listing every violation with its JSON path."""
+        """The parsed JSON (a tool call's input, for a ``ToolCall`` or ``tool_use`` block);
+        fails listing every violation with its JSON path."""
         __tracebackhide__ = True
-        data = parse_json_output(value)
+        from pytest_llmeval.trajectory import tool_input
+
+        is_tool_use, data = tool_input(value)  # a ToolCall or tool_use block: its input
+        data = data if is_tool_use else parse_json_output(value)
         violations = schema_violations(data, schema)
         if violations:
             raise AssertionError(
@@ -320,6 +325,30 @@ class LlmEval:
         failure = citation_failure(response_or_call, documents, must_cite, min_words, shown)
         if failure:
             raise AssertionError(failure)
+
+    # --- tool use ----------------------------------------------------------------------------
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The tools the model asked this sample's app calls to run, in order."""
+        from pytest_llmeval.trajectory import tool_calls
+
+        return tool_calls(self.calls)
+
+    @staticmethod
+    def schema(definition: Mapping[str, Any]) -> InputSchema:
+        """A JSON schema as a trajectory step's input matcher: ``("tool", llmeval.schema(s))``."""
+        from pytest_llmeval.trajectory import schema
+
+        return schema(definition)
+
+    def assert_trajectory(self, expected: list[Any], mode: str = "strict") -> list[ToolCall]:
+        """This sample's tool calls against ``expected`` steps: tool names or (name, matcher);
+        ``mode`` strict, unordered, subset or superset (see ``pytest_llmeval.trajectory``)."""
+        __tracebackhide__ = True
+        from pytest_llmeval.trajectory_text import assert_trajectory
+
+        return assert_trajectory(self.calls, expected, mode, self._recorder.scrubber.scrub_text)
 
     # --- calibration -------------------------------------------------------------------------
 

@@ -102,7 +102,8 @@ class RunningTest:
         result = measure_test(
             nodeid=self.nodeid,
             outcome=self.outcome or unreported,
-            calls=recorder.calls,
+            # The run keeps every result to its end: prompts and answers are let go here.
+            calls=[call.without_content() for call in recorder.calls],
             sample_scores=self.llmeval.sample_scores if self.llmeval is not None else [],
             lower_is_better=self.llmeval.lower_is_better if self.llmeval is not None else (),
             sampling=self.sampling,

@@ -46,6 +46,21 @@ class Reply:
     """A successful message. Fields left ``None`` are derived from the request.
 
     With ``tool_use`` set, the default ``stop_reason`` "end_turn" is sent as "tool_use".
+
+    ``content`` scripts the message's content blocks exactly as the API sends them, in place
+    of ``text``, ``thinking`` and ``tool_use``: several ``tool_use`` blocks, text with
+    ``citations``, thinking, or any other block type. A ``tool_use`` block may leave out its
+    ``id`` (one is derived) and ``input`` (``{}``); with one present, the default
+    ``stop_reason`` is "tool_use". Streamed, each block becomes ``content_block_start``, its
+    deltas (``text_delta``, ``citations_delta``, ``input_json_delta``, ``thinking_delta``,
+    ``signature_delta``) and ``content_block_stop``; a block type with no delta form arrives
+    whole in its ``content_block_start``.
+
+        Reply(content=[
+            {"type": "text", "text": "Let me look both up."},
+            {"type": "tool_use", "name": "lookup_order", "input": {"order_id": "A1042"}},
+            {"type": "tool_use", "name": "lookup_order", "input": {"order_id": "A2210"}},
+        ])
     """
 
     text: str = "Hello from the stand-in."
@@ -57,6 +72,7 @@ class Reply:
     stop_reason: str = "end_turn"
     thinking: str | None = None
     tool_use: dict[str, Any] | None = None
+    content: list[dict[str, Any]] | None = None
     #: Seconds the call takes on the server's fake clock (``StandInServer.clock``), which
     #: advances by this much while the reply is answered: no real wait, an exact duration.
     takes: float = 0.0

@@ -24,6 +24,8 @@ DEFAULT_ERRORS = {
     529: ("overloaded_error", "Overloaded"),
 }
 _CHUNK = 16  # characters per streamed delta: enough deltas to exercise the SDK's accumulation
+#: Block types whose ``input`` streams as ``input_json_delta``.
+_TOOL_INPUT = frozenset({"tool_use", "server_tool_use"})
 
 
 def sha256_hex(data: str | bytes) -> str:
@@ -113,21 +115,12 @@ def _prompt_blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
 def message_json(
     reply: Reply, body: dict[str, Any], cached: tuple[int, int] | None = None
 ) -> dict[str, Any]:
-    digest = sha256_hex(_prompt(body) + "\0" + reply.text)
-    content: list[dict[str, Any]] = []
-    if reply.thinking is not None:
-        signature = f"standin-signature-{digest[:32]}"
-        content.append({"type": "thinking", "thinking": reply.thinking, "signature": signature})
-    if reply.text or reply.tool_use is None:
-        content.append({"type": "text", "text": reply.text})
+    said = reply.text if reply.content is None else json.dumps(reply.content, sort_keys=True)
+    digest = sha256_hex(_prompt(body) + "\0" + said)
+    content = _content(reply, digest)
     stop_reason = reply.stop_reason
-    if reply.tool_use is not None:
-        tool_id = reply.tool_use.get("id", f"toolu_{digest[:24]}")
-        tool_input = reply.tool_use.get("input", {})
-        content.append(
-            {"type": "tool_use", "id": tool_id, "name": reply.tool_use["name"], "input": tool_input}
-        )
-        stop_reason = "tool_use" if stop_reason == "end_turn" else stop_reason
+    if stop_reason == "end_turn" and any(b.get("type") == "tool_use" for b in content):
+        stop_reason = "tool_use"
     created, read = reply.cache_creation_input_tokens, reply.cache_read_input_tokens
     uncached = prompt_tokens(body)
     if cached is not None and not (created or read):
@@ -136,7 +129,9 @@ def message_json(
     usage = {
         "input_tokens": uncached if reply.input_tokens is None else reply.input_tokens,
         "output_tokens": (
-            max(1, len(reply.text) // 4) if reply.output_tokens is None else reply.output_tokens
+            max(1, (len(reply.text) if reply.content is None else _said_chars(content)) // 4)
+            if reply.output_tokens is None
+            else reply.output_tokens
         ),
         "cache_creation_input_tokens": created,
         "cache_read_input_tokens": read,
@@ -155,6 +150,48 @@ def message_json(
     }
 
 
+def _content(reply: Reply, digest: str) -> list[dict[str, Any]]:
+    """The message's content blocks: ``reply.content`` as scripted, else built from its
+    ``thinking``, ``text`` and ``tool_use``."""
+    if reply.content is not None:
+        return [
+            _scripted(block, f"toolu_{digest[:20]}{i:04d}") for i, block in enumerate(reply.content)
+        ]
+    content: list[dict[str, Any]] = []
+    if reply.thinking is not None:
+        signature = f"standin-signature-{digest[:32]}"
+        content.append({"type": "thinking", "thinking": reply.thinking, "signature": signature})
+    if reply.text or reply.tool_use is None:
+        content.append({"type": "text", "text": reply.text})
+    if reply.tool_use is not None:
+        tool_id = reply.tool_use.get("id", f"toolu_{digest[:24]}")
+        tool_input = reply.tool_use.get("input", {})
+        content.append(
+            {"type": "tool_use", "id": tool_id, "name": reply.tool_use["name"], "input": tool_input}
+        )
+    return content
+
+
+def _scripted(block: dict[str, Any], tool_id: str) -> dict[str, Any]:
+    """A scripted block as sent: a ``tool_use`` gets the ``id`` and ``input`` it left out."""
+    if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+        raise ValueError(f"Reply(content=...): a block is an object with a 'type': {block!r}")
+    if block["type"] in _TOOL_INPUT:
+        return {"type": block["type"], "id": tool_id, "input": {}, **block}
+    return dict(block)
+
+
+def _said_chars(content: list[dict[str, Any]]) -> int:
+    """How much the model wrote, for the default ``output_tokens``."""
+    total = 0
+    for block in content:
+        if block.get("type") in _TOOL_INPUT:
+            total += len(json.dumps(block.get("input")))
+        else:
+            total += len(str(block.get("text") or block.get("thinking") or ""))
+    return total
+
+
 def _event(data: dict[str, Any]) -> str:
     return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n"
 
@@ -165,16 +202,24 @@ def _chunks(text: str) -> list[str]:
 
 def _block_events(index: int, block: dict[str, Any]) -> Iterator[str]:
     deltas: list[dict[str, Any]]
-    if block["type"] == "thinking":
+    kind = block["type"]
+    if kind == "thinking":
         start: dict[str, Any] = {"type": "thinking", "thinking": "", "signature": ""}
         deltas = [{"type": "thinking_delta", "thinking": c} for c in _chunks(block["thinking"])]
         deltas.append({"type": "signature_delta", "signature": block["signature"]})
-    elif block["type"] == "tool_use":
+    elif kind in _TOOL_INPUT:
+        # The input arrives as pieces of its JSON text, cut anywhere (mid-key, mid-string):
+        # the SDK, and any client assembling a stream, joins them before parsing.
         start = {**block, "input": {}}
-        deltas = [{"type": "input_json_delta", "partial_json": json.dumps(block["input"])}]
-    else:
+        pieces = _chunks(json.dumps(block.get("input", {})))
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces]
+    elif kind == "text":
         start = {"type": "text", "text": ""}
-        deltas = [{"type": "text_delta", "text": c} for c in _chunks(block["text"])]
+        # As the API streams a cited answer: each citation, then the text it supports.
+        deltas = [{"type": "citations_delta", "citation": c} for c in block.get("citations") or []]
+        deltas += [{"type": "text_delta", "text": c} for c in _chunks(block["text"])]
+    else:  # redacted_thinking, server tool results...: no delta form, whole at the start
+        start, deltas = block, []
     yield _event({"type": "content_block_start", "index": index, "content_block": start})
     if index == 0:
         yield _event({"type": "ping"})  # where the API sends it

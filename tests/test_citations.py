@@ -290,16 +290,15 @@ def test_request_document_blocks_can_be_given(pytester, online):
 
 
 def test_a_call_is_checked_by_its_response_content(pytester, online):
-    from dataclasses import fields
+    _run(pytester, online, GOOD, target="llmeval.calls[0]").assert_outcomes(passed=1)
 
-    from pytest_llmeval.traffic.calls import Call
 
-    result = _run(pytester, online, GOOD, target="llmeval.calls[0]")
-    if "response" in {f.name for f in fields(Call)}:
-        result.assert_outcomes(passed=1)
-    else:  # calls do not keep content yet: the test is told to pass the Message instead
-        result.assert_outcomes(errors=1)
-        result.stdout.fnmatch_lines(["*this Call does not carry its response content*"])
+def test_a_calls_made_up_quote_fails(pytester, online):
+    made_up = char("Refunds are issued within 90 days", start=0)
+    bad = message(("Refunds take 90 days.", [made_up]))
+    result = _run(pytester, online, bad, target="llmeval.calls[0]")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the cited text is nowhere in the document*"])
 
 
 def test_misquoted_and_unsupported_answer_fails_naming_both(pytester, online):

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.pricing import Price
+from pytest_llmeval.traffic.call_content import CallContent
 from pytest_llmeval.traffic.calls import NOT_JSON, Call, Role, Source, make_call, parse_json
 from pytest_llmeval.traffic.recording_hooks import CALL_START
 from pytest_llmeval.traffic.usable import Unusable, unusable
@@ -115,6 +116,7 @@ class CallAccounting:
                 content_type=content_type,
                 prices=self.prices,
                 data=data,
+                content=CallContent(request.content, body, content_type, data),
             )
         )
         is_json = data is not None and data is not NOT_JSON

@@ -6,10 +6,13 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price, cost_usd
+
+if TYPE_CHECKING:
+    from pytest_llmeval.traffic.call_content import CallContent
 
 Role = Literal["app", "judge"]
 #: Where a response came from: a recorded cassette, the response cache, or the API itself.
@@ -51,6 +54,9 @@ class Call:
     usage: Usage
     #: USD, ``None`` when the model's price is unknown (never silently 0).
     cost_usd: float | None
+    #: What was asked and answered (messages, tools, content blocks, stop reason): in the
+    #: test's process only, ``None`` once the call is read back from JSON (see ``to_json``).
+    content: CallContent | None = field(default=None, compare=False, repr=False)
 
     @property
     def input_tokens(self) -> int:
@@ -74,7 +80,14 @@ class Call:
         return self.source != "network"
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """Figures only: the content never leaves the process (worker payloads, history)."""
+        data = asdict(replace(self, content=None) if self.content is not None else self)
+        del data["content"]
+        return data
+
+    def without_content(self) -> Call:
+        """This call with its content let go: what a finished test's result keeps."""
+        return self if self.content is None else replace(self, content=None)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Call:
@@ -159,6 +172,7 @@ def make_call(
     content_type: str,
     prices: Mapping[str, Price] = DEFAULT_PRICES,
     data: Any = None,
+    content: CallContent | None = None,
 ) -> Call:
     """``request_model`` names the model where the response does not (count_tokens, a broken
     answer); a function giving it is asked only then (it parses the request body). ``data``:
@@ -189,4 +203,5 @@ def make_call(
         streamed=streamed,
         usage=usage,
         cost_usd=cost,
+        content=content,
     )

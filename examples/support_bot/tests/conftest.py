@@ -1,14 +1,5 @@
-import json
-from pathlib import Path
-
 import pytest
 from support_bot import SupportBot
-
-CASES = [
-    json.loads(line)
-    for line in (Path(__file__).parent / "cases.jsonl").read_text().splitlines()
-    if line.strip()
-]
 
 
 @pytest.fixture

@@ -1,12 +1,16 @@
 """Routing: messages classified into JSON the queue accepts, one case per line of cases.jsonl."""
 
 import pytest
-from conftest import CASES
 from support_bot import INTENT_SCHEMA
+
+from pytest_llmeval import cases
+
+#: One ``pytest.param`` per line, named by its ``id``: ``test_classification[refund-late]``.
+CASES = cases("cases.jsonl")
 
 
 @pytest.mark.llm(cost_budget=0.002)
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_classification(llmeval, bot, case):
     data = llmeval.assert_schema(bot.classify(case["message"]), INTENT_SCHEMA)
     assert data["intent"] == case["intent"]
@@ -15,5 +19,5 @@ def test_classification(llmeval, bot, case):
 
 @pytest.mark.llm
 def test_urgent_wedding_delivery_is_high(llmeval, bot):
-    message = next(c["message"] for c in CASES if c["id"] == "where-is-it")
-    assert bot.classify(message)["urgency"] == "high"
+    (case,) = next(param.values for param in CASES if param.id == "where-is-it")
+    assert bot.classify(case["message"])["urgency"] == "high"
