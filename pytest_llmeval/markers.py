@@ -10,7 +10,8 @@ import pytest
 
 MARKER = "llm"
 MARKER_HELP = (
-    "llm(latency_budget=None, cost_budget=None, samples=1, min_pass_rate=1.0, judge_model=None): "
+    "llm(latency_budget=None, cost_budget=None, samples=1, min_pass_rate=1.0, judge_model=None, "
+    "ttft_budget=None): "
     "a test whose model calls pytest-llmeval records, replays and measures"
 )
 
@@ -25,6 +26,8 @@ class LlmSpec:
     samples: int | None = None
     min_pass_rate: float = 1.0
     judge_model: str | None = None
+    #: Seconds from request to first token allowed to the slowest streamed app call.
+    ttft_budget: float | None = None
 
 
 def _number(name: str, value: Any, nodeid: str) -> float:
@@ -38,6 +41,15 @@ def _latency_budget(value: Any, nodeid: str) -> float:
     if seconds <= 0:
         raise pytest.UsageError(
             f"{nodeid}: @pytest.mark.llm(latency_budget={value!r}): must be > 0 seconds"
+        )
+    return seconds
+
+
+def _ttft_budget(value: Any, nodeid: str) -> float:
+    seconds = _number("ttft_budget", value, nodeid)
+    if seconds <= 0:
+        raise pytest.UsageError(
+            f"{nodeid}: @pytest.mark.llm(ttft_budget={value!r}): must be > 0 seconds"
         )
     return seconds
 
@@ -95,6 +107,7 @@ _VALIDATORS = {
     "samples": _samples,
     "min_pass_rate": _min_pass_rate,
     "judge_model": _judge_model,
+    "ttft_budget": _ttft_budget,
 }
 
 

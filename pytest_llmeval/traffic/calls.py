@@ -51,6 +51,9 @@ class Call:
     usage: Usage
     #: USD, ``None`` when the model's price is unknown (never silently 0).
     cost_usd: float | None
+    #: Seconds from the request to the first text or tool-input delta of a streamed answer
+    #: (on replay, the recorded figure); ``None`` when not streamed or not known.
+    ttft_s: float | None = None
 
     @property
     def input_tokens(self) -> int:
@@ -151,6 +154,7 @@ def make_call(
     content_type: str,
     prices: Mapping[str, Price] = DEFAULT_PRICES,
     data: Any = None,
+    ttft_s: float | None = None,
 ) -> Call:
     """``request_model`` names the model where the response does not (count_tokens, a broken
     answer); a function giving it is asked only then (it parses the request body). ``data``:
@@ -181,4 +185,5 @@ def make_call(
         streamed=streamed,
         usage=usage,
         cost_usd=cost,
+        ttft_s=ttft_s if streamed else None,
     )

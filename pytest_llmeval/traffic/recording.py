@@ -21,7 +21,12 @@ from pytest_llmeval.traffic.cassettes import (
     display_path,
     json_body,
 )
-from pytest_llmeval.traffic.recording_hooks import RecordingHooks, mark_recorded, recorded_meta
+from pytest_llmeval.traffic.recording_hooks import (
+    MEASURED,
+    RecordingHooks,
+    mark_recorded,
+    recorded_meta,
+)
 from pytest_llmeval.traffic.scrub import Scrubber
 
 if TYPE_CHECKING:
@@ -107,6 +112,8 @@ class RecordingCassette:
             "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "from_cache": True,
         }
+        if hit.ttft_s is not None:
+            meta["ttft_s"] = round(hit.ttft_s, 4)
         response: dict[str, Any] = {
             "status": {"code": hit.status, "message": ""},
             "headers": {name: [value] for name, value in hit.headers.items()},
@@ -115,6 +122,27 @@ class RecordingCassette:
         }
         mark_recorded(response, meta)
         self.cassette.append(_vcr_request(request), response)
+
+    def add_from_network(
+        self,
+        request: httpx2.Request,
+        response: httpx2.Response,
+        raw_body: bytes,
+        measured: dict[str, Any],
+    ) -> None:
+        """An answer the network gave, its body read to the end: recorded as vcrpy's stub would
+        (status, headers, the body as it came), with the ``measured`` role, duration and time
+        to first token; ``before_record_response`` still decides whether it is kept."""
+        headers: dict[str, list[str]] = {}
+        for name, value in response.headers.multi_items():
+            headers.setdefault(name, []).append(value)
+        recorded: dict[str, Any] = {
+            "status": {"code": response.status_code, "message": response.reason_phrase},
+            "headers": headers,
+            "body": {"string": raw_body},
+            MEASURED: measured,
+        }
+        self.cassette.append(_vcr_request(request), recorded)
 
     def close(self, why_not: str | None, *, stable_order: bool) -> str | None:
         """Save unless ``why_not`` says why the recording must not be kept; then unpatch.
