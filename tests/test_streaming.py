@@ -7,6 +7,7 @@ sets, after it has its first event: a recorder that buffered the body would neve
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -276,3 +277,23 @@ def rest_of_stream():
     for path in paths:
         (interaction,) = yaml.safe_load(path.read_text())["interactions"]
         assert interaction["llmeval"]["ttft_s"] >= 0
+
+
+def test_time_to_first_token_is_a_result_and_a_drift_metric(pytester, online):
+    pytester.makepyfile(test_app=APP.format(marker=""))
+    args = ("-p", "no:cacheprovider", "--llmeval-mode=live")
+    for first_token_after in (0.25, 1.0):
+        rest = RestOfStream()
+        online.queue(_paced(rest, first_token_after=first_token_after, takes=2.0))
+        result = pytester.runpytest(
+            *args, "--llmeval-report-md=report.md", plugins=[online.clock, rest]
+        )
+        result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*test_app.py::test_streamed  ttft_s  0.25s -> 1.00s  change +0.75s*"]
+    )
+    markdown = (pytester.path / "report.md").read_text()
+    assert "| 2.00s (first token 1.00s) |" in markdown
+    history = sorted((pytester.path / ".llmeval" / "history").rglob("*.json"))
+    documents = [json.loads(path.read_text()) for path in history]
+    assert [d["tests"][0]["ttft_s"] for d in documents] == [0.25, 1.0]
