@@ -44,7 +44,7 @@ import asyncio, anthropic, pytest
 @pytest.mark.llm
 def test_streamed(llmeval, rest_of_stream):
     async def main():
-        client = anthropic.AsyncAnthropic()
+        client = anthropic.AsyncAnthropic(http_client=HTTP_CLIENT)
         async with client.messages.stream(
             model="claude-sonnet-5-5", max_tokens=64,
             messages=[{"role": "user", "content": "Can I return shoes?"}],
@@ -93,8 +93,18 @@ def _meta(pytester: pytest.Pytester) -> list[dict]:
     return [i["llmeval"] for i in yaml.safe_load(path.read_text())["interactions"]]
 
 
-@pytest.mark.parametrize("app", [APP.format(marker=""), ASYNC_APP], ids=["sync", "async"])
+@pytest.mark.parametrize(
+    "app",
+    [
+        APP.format(marker=""),
+        ASYNC_APP.replace("HTTP_CLIENT", "None"),
+        ASYNC_APP.replace("HTTP_CLIENT", "anthropic.DefaultAioHttpClient()"),
+    ],
+    ids=["sync", "async", "aiohttp"],
+)
 def test_recording_passes_events_through_and_keeps_the_time_to_first_token(pytester, online, app):
+    if "Aio" in app:
+        pytest.importorskip("aiohttp")
     rest = RestOfStream()
     online.queue(_paced(rest))
     pytester.makepyfile(test_app=app)

@@ -9,6 +9,7 @@ own stub would have) and cached.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,7 @@ class NetworkLink:
         self._recording = recording
         # Bodies the SDK has not read to the end yet: ``finish`` settles them at the test's end.
         self._open: list[PassingStream | AsyncPassingStream] = []
+        self._lock = threading.Lock()  # a test may call the model from several threads
 
     def send(
         self,
@@ -73,7 +75,8 @@ class NetworkLink:
             raise
         body = self._tee(live, response, start, entry)
         response.stream = stream = PassingStream(response.stream, body)
-        self._open.append(stream)
+        with self._lock:
+            self._open.append(stream)
         return response
 
     async def send_async(
@@ -94,7 +97,8 @@ class NetworkLink:
             raise
         body = self._tee(live, response, start, entry)
         response.stream = stream = AsyncPassingStream(response.stream, body)
-        self._open.append(stream)
+        with self._lock:
+            self._open.append(stream)
         return response
 
     def finish(self, *, completed: bool) -> None:
@@ -103,8 +107,11 @@ class NetworkLink:
         them whole); any other counts as a call without a usable answer."""
         from pytest_llmeval.traffic.passthrough import PassingStream
 
-        while self._open:
-            stream = self._open.pop()
+        while True:
+            with self._lock:
+                if not self._open:
+                    return
+                stream = self._open.pop()
             if completed and isinstance(stream, PassingStream):
                 stream.drain()
             else:
@@ -130,7 +137,8 @@ class NetworkLink:
         return body
 
     def _forget(self, body: BodyTee) -> None:
-        self._open = [stream for stream in self._open if stream.body is not body]
+        with self._lock:
+            self._open = [stream for stream in self._open if stream.body is not body]
 
     def _ended(
         self,
@@ -143,11 +151,11 @@ class NetworkLink:
         error: BaseException | None,
         entry: CacheEntry | None,
     ) -> None:
-        duration = self.accounting.clock() - start
         if error is not None:
             exc = error if isinstance(error, Exception) else RuntimeError(str(error))
             self._failed(live, exc, entry)
             return
+        duration = self.accounting.clock() - start
         self.accounting.end()
         decoded = wire.decoded(raw, response.headers.get("content-encoding", ""))
         problem = self._count(

@@ -1,7 +1,8 @@
 """Recording: a test's cassette through vcrpy, below our transport wrapper.
 
-In record, rewrite and auto-recording runs vcrpy plays what the file holds and records what
-it does not; ``TrafficRecorder.stop`` then decides whether the recording is kept. Only
+In record, rewrite and auto-recording runs vcrpy plays what the file holds; what it does not
+hold goes to the network around vcrpy (``network_link``) and is handed to vcrpy here once its
+body has ended; ``TrafficRecorder.stop`` then decides whether the recording is kept. Only
 vcrpy's public API is used: ``VCR`` with a registered serializer, persister and matcher,
 ``use_cassette`` as a context manager, and the cassette's ``can_play_response_for``,
 ``append`` and ``dirty``. Which recording vcrpy played is read from a header we put on each
