@@ -27,8 +27,8 @@ from pytest_llmeval.drift_evidence import COST as _COST
 from pytest_llmeval.drift_evidence import LATENCY as _LATENCY
 from pytest_llmeval.drift_evidence import PASS_RATE as _PASS_RATE
 from pytest_llmeval.drift_evidence import SCORE_PREFIX as _SCORE_PREFIX
+from pytest_llmeval.drift_evidence import TTFT, Evidence, Found, verdict
 from pytest_llmeval.drift_evidence import UNMEASURED as _UNMEASURED
-from pytest_llmeval.drift_evidence import Evidence, Found, verdict
 from pytest_llmeval.significance import STATUSES, Status
 from pytest_llmeval.stats import wilson_interval
 
@@ -157,6 +157,8 @@ def test_metrics(test: TestResult) -> dict[str, float | None]:
     if test.app_calls != 0:
         metrics[_LATENCY] = _number(test.latency_s)
         metrics[_COST] = _number(test.cost_usd)
+    if test.ttft_s is not None:  # only tests whose app streamed have a first token to time
+        metrics[TTFT] = _number(test.ttft_s)
     return metrics
 
 
@@ -326,7 +328,7 @@ def _ordered_metrics(all_metrics: Iterable[Mapping[str, float | None]]) -> list[
     present = {name for metrics in all_metrics for name in metrics}
     scores = sorted(name for name in present if name.startswith(_SCORE_PREFIX))
     head = [_PASS_RATE] if _PASS_RATE in present else []
-    tail = [name for name in (_CACHE_READ, _LATENCY, _COST) if name in present]
+    tail = [name for name in (_CACHE_READ, _LATENCY, TTFT, _COST) if name in present]
     return head + scores + tail
 
 

@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 PASS_RATE = "pass_rate"
 SCORE_PREFIX = "score:"
 LATENCY = "latency_s"
+#: Time to first token: a time, read like latency (lower is better, the same thresholds).
+TTFT = "ttft_s"
 COST = "cost_usd"
 CACHE_READ = "cache_read_ratio"
 #: Outcomes that measured nothing about the app (see ``drift.test_metrics``).
@@ -161,7 +163,7 @@ def _per_run(evidence: Evidence, metric: str) -> Found:
     if evidence.same:
         return Found(baseline, _unchanged(), False)
     thresholds = evidence.thresholds
-    if metric == LATENCY:
+    if metric in (LATENCY, TTFT):
         margin = max(baseline * thresholds.latency_rise, thresholds.latency_floor_s)
     elif baseline > 0:
         margin = baseline * thresholds.cost_rise
@@ -217,14 +219,14 @@ def _run_value(test: TestResult, metric: str) -> float | None:
     # A test none of whose calls was answered measured no latency or cost (drift.test_metrics).
     if test.app_calls == 0:
         return None
-    value = test.latency_s if metric == LATENCY else test.cost_usd
+    value = {LATENCY: test.latency_s, TTFT: test.ttft_s}.get(metric, test.cost_usd)
     return float(value) if value is not None and math.isfinite(value) else None
 
 
 def _fingerprint(test: TestResult) -> Hashable:
     """Everything drift measures of a test: equal only for a reproduction of the same run."""
     scores = tuple(sorted((n, s.mean, s.samples) for n, s in test.scores.items()))
-    app = (test.latency_s, test.cost_usd) if test.app_calls else None
+    app = (test.latency_s, test.cost_usd, test.ttft_s) if test.app_calls else None
     cache = test.cache_read_ratio
     cached = None if cache is None else (cache.mean, cache.samples)
     return (test.outcome, test.samples, test.passed_samples, scores, test.app_calls, app, cached)

@@ -137,8 +137,9 @@ class LlmEval:
         return dict(self._scores)
 
     def budget_failures(self) -> str | None:
-        """What in this sample exceeds the latency or cost budget, or reads less from the
-        prompt cache than ``min_cache_read_ratio``; ``None`` when nothing does.
+        """What in this sample exceeds the latency, cost or time-to-first-token budget, or
+        reads less from the prompt cache than ``min_cache_read_ratio``; ``None`` when nothing
+        does.
 
         A cost budget over a model with no price raises :class:`UncheckableBudget`: the test
         errors, as it cannot be measured, rather than pass on the part that was priced.
@@ -146,12 +147,17 @@ class LlmEval:
         __tracebackhide__ = True
         from pytest_llmeval.assertions import cost_failure, latency_failure, unpriced_budget
         from pytest_llmeval.prompt_cache import cache_failure
+        from pytest_llmeval.ttft import ttft_failure, unmeasurable_ttft
 
         calls = self.calls
         if self.spec.cost_budget is not None:
             unpriced = unpriced_budget(calls, self.spec.cost_budget)
             if unpriced:
                 raise UncheckableBudget(unpriced)
+        if self.spec.ttft_budget is not None:
+            unmeasurable = unmeasurable_ttft(calls, self.spec.ttft_budget)
+            if unmeasurable:
+                raise UncheckableBudget(unmeasurable)
         problems = [
             latency_failure(calls, self.spec.latency_budget)
             if self.spec.latency_budget is not None
@@ -161,6 +167,9 @@ class LlmEval:
             else None,
             cache_failure(calls, self.spec.min_cache_read_ratio)
             if self.spec.min_cache_read_ratio is not None
+            else None,
+            ttft_failure(calls, self.spec.ttft_budget)
+            if self.spec.ttft_budget is not None
             else None,
         ]
         found = [p for p in problems if p]

@@ -11,7 +11,7 @@ import pytest
 MARKER = "llm"
 MARKER_HELP = (
     "llm(latency_budget=None, cost_budget=None, samples=1, min_pass_rate=1.0, judge_model=None, "
-    "min_cache_read_ratio=None): "
+    "min_cache_read_ratio=None, ttft_budget=None): "
     "a test whose model calls pytest-llmeval records, replays and measures"
 )
 
@@ -28,6 +28,8 @@ class LlmSpec:
     judge_model: str | None = None
     #: Share of input the app's calls after the first must read from the prompt cache.
     min_cache_read_ratio: float | None = None
+    #: Seconds from request to first token allowed to the slowest streamed app call.
+    ttft_budget: float | None = None
 
 
 def _number(name: str, value: Any, nodeid: str) -> float:
@@ -41,6 +43,15 @@ def _latency_budget(value: Any, nodeid: str) -> float:
     if seconds <= 0:
         raise pytest.UsageError(
             f"{nodeid}: @pytest.mark.llm(latency_budget={value!r}): must be > 0 seconds"
+        )
+    return seconds
+
+
+def _ttft_budget(value: Any, nodeid: str) -> float:
+    seconds = _number("ttft_budget", value, nodeid)
+    if seconds <= 0:
+        raise pytest.UsageError(
+            f"{nodeid}: @pytest.mark.llm(ttft_budget={value!r}): must be > 0 seconds"
         )
     return seconds
 
@@ -109,6 +120,7 @@ _VALIDATORS = {
     "min_pass_rate": _min_pass_rate,
     "judge_model": _judge_model,
     "min_cache_read_ratio": _min_cache_read_ratio,
+    "ttft_budget": _ttft_budget,
 }
 
 

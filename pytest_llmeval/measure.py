@@ -13,6 +13,7 @@ from pytest_llmeval.calibration_checks import CalibrationNotes
 from pytest_llmeval.results import Outcome, Score, TestResult
 from pytest_llmeval.sampling import SampleCounts
 from pytest_llmeval.traffic.calls import Call
+from pytest_llmeval.ttft import mean_ttft
 
 
 def measure_test(
@@ -49,6 +50,7 @@ def measure_test(
         scores=_scores(sample_scores, lower_is_better),
         latency_s=sum(c.duration_s for c in app) / max(samples, 1),
         cost_usd=None if None in costs else sum(c for c in costs if c) / max(samples, 1),
+        ttft_s=mean_ttft(app),
         app_calls=len(app),
         judge_calls=len(calls) - len(app),
         judge_models=tuple(sorted({c.model for c in calls if c.role == "judge"})),

@@ -77,6 +77,9 @@ class TestResult:
     #: Per-sample means over the app's calls, as budgets see them; cost ``None`` when unknown.
     latency_s: float
     cost_usd: float | None
+    #: Mean seconds to the first token over the app's streamed calls; ``None`` when none was
+    #: streamed (or its time is unknown), and in files from before it was kept.
+    ttft_s: float | None = None
     app_calls: int
     judge_calls: int
     #: The judge each test actually used (marker and CLI can differ from ``run.judge_model``):
@@ -128,6 +131,7 @@ class TestResult:
             **_directions(self.scores),
             "latency_s": self.latency_s,
             "cost_usd": self.cost_usd,
+            **({} if self.ttft_s is None else {"ttft_s": self.ttft_s}),
             "calls": self.app_calls,
             "judge_calls": self.judge_calls,
             **({} if self.judge_models is None else {"judge_models": list(self.judge_models)}),
@@ -191,6 +195,7 @@ def _test_from_json(data: Mapping[str, Any]) -> TestResult:
         },
         latency_s=float(data["latency_s"]),
         cost_usd=None if data["cost_usd"] is None else float(data["cost_usd"]),
+        ttft_s=_number(data.get("ttft_s")),
         app_calls=data["calls"],
         judge_calls=data.get("judge_calls", 0),
         judge_models=None if "judge_models" not in data else tuple(data["judge_models"]),

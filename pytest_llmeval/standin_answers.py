@@ -88,6 +88,17 @@ class Reply:
     stream_error: str | None = None
     #: Streamed only: the stream ends after this many events, before ``message_stop``.
     cut_after_events: int | None = None
+    #: Streamed only: seconds on the fake clock before the first content delta leaves; the
+    #: events before it leave at once, and ``takes`` stays the whole answer's time.
+    first_token_after: float = 0.0
+    #: Streamed only: the events after the first content delta are held until this is set,
+    #: so a test can see the app get its first token while the rest is not sent yet.
+    rest_after: threading.Event | None = None
+
+    @property
+    def paced(self) -> bool:
+        """Whether a streamed answer leaves in parts rather than in one write."""
+        return self.first_token_after > 0 or self.rest_after is not None
 
 
 @dataclass(frozen=True)

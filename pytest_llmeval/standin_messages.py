@@ -229,6 +229,16 @@ def _block_events(index: int, block: dict[str, Any]) -> Iterator[str]:
 
 
 def message_events(message: dict[str, Any], reply: Reply) -> str:
+    return "".join(message_event_list(message, reply))
+
+
+def first_delta(events: list[str]) -> int:
+    """Where the first ``content_block_delta`` is in ``events``; ``len(events)`` if none."""
+    starts = [i for i, e in enumerate(events) if e.startswith("event: content_block_delta\n")]
+    return starts[0] if starts else len(events)
+
+
+def message_event_list(message: dict[str, Any], reply: Reply) -> list[str]:
     usage = message["usage"]
     start_usage = {**usage, "output_tokens": min(1, usage["output_tokens"])}
     start = {**message, "content": [], "stop_reason": None, "usage": start_usage}
@@ -247,4 +257,4 @@ def message_events(message: dict[str, Any], reply: Reply) -> str:
         events.append(_event({"type": "message_stop"}))
     if reply.cut_after_events is not None:
         events = events[: reply.cut_after_events]
-    return "".join(events)
+    return events

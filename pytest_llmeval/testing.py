@@ -46,11 +46,12 @@ from pytest_llmeval.standin_answers import (
 from pytest_llmeval.standin_messages import (
     PromptCache,
     invalid_request,
-    message_events,
+    message_event_list,
     message_json,
     prompt_tokens,
     sha256_hex,
 )
+from pytest_llmeval.standin_pacing import Pace, pace_for, send_paced
 
 __all__ = ["FakeClock", "Fault", "Hangup", "LoggedRequest", "Raw", "Reply", "StandInServer"]
 
@@ -69,6 +70,8 @@ class _Response:
     latency: float = 0.0
     hold: threading.Event | None = None
     takes: float = 0.0
+    #: A streamed answer sent in parts (``Reply.first_token_after``, ``Reply.rest_after``).
+    pace: Pace | None = None
 
 
 class StandInServer:
@@ -226,14 +229,17 @@ class StandInServer:
             crash = Fault(500, message=f"stand-in reply failed: {exc!r}")
             return _fault(crash, request_id, {"x-should-retry": "false"})
         headers = {**_base_headers(request_id), **answer.headers}
+        pace = None
         if body.get("stream"):
-            sse = message_events(reply_json, answer)
+            events = message_event_list(reply_json, answer)
+            if answer.paced:
+                pace = pace_for(events, answer.first_token_after, answer.rest_after)
             headers = {"cache-control": "no-cache", **headers}
-            content_type, text = "text/event-stream; charset=utf-8", sse
+            content_type, text = "text/event-stream; charset=utf-8", "".join(events)
         else:
             content_type, text = "application/json", json.dumps(reply_json)
         return _Response(
-            200, content_type, text, headers, answer.latency, answer.hold, answer.takes
+            200, content_type, text, headers, answer.latency, answer.hold, answer.takes, pace
         )
 
     def _next(self, request: LoggedRequest) -> Answer:
@@ -328,6 +334,17 @@ class _Handler(BaseHTTPRequestHandler):
             response.hold.wait()
         if response.status == 0:  # Hangup
             self.close_connection = True
+            return
+        if response.pace is not None:
+            send_paced(
+                self,
+                status=response.status,
+                headers={"content-type": response.content_type, **response.headers},
+                pace=response.pace,
+                takes=response.takes,
+                advance=standin.clock.advance,
+                gzip=standin._gzip and _accepts_gzip(self.headers.get("accept-encoding", "")),
+            )
             return
         # Before the first byte leaves: the client reads the clock after the whole answer.
         standin.clock.advance(response.takes)

@@ -15,6 +15,6 @@ def metric_text(metric: str, value: Any) -> str:
         return "n/a"
     if metric == "cost_usd":
         return money(float(value))
-    if metric == "latency_s":
+    if metric in ("latency_s", "ttft_s"):
         return f"{float(value):.2f}s"
     return f"{float(value):.2f}"

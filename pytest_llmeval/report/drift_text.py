@@ -7,7 +7,7 @@ from pytest_llmeval.drift_rules import custom_note
 from pytest_llmeval.report import metric_text
 
 #: Metrics measured once a run: their samples needed count runs.
-_PER_RUN = ("latency_s", "cost_usd")
+_PER_RUN = ("latency_s", "ttft_s", "cost_usd")
 
 
 def signed(metric: str, value: float) -> str:

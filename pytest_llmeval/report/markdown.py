@@ -12,6 +12,11 @@ from pytest_llmeval.report.drift_text import change_text, needed_text
 from pytest_llmeval.results import RunResult
 
 
+def _first_token(ttft_s: float | None) -> str:
+    """After the latency, for a test whose app streamed: its mean time to first token."""
+    return "" if ttft_s is None else f" (first token {ttft_s:.2f}s)"
+
+
 def _cell(text: str) -> str:
     """Table cells: a ``|`` in a nodeid or score name would split the cell."""
     return text.replace("|", "\\|").replace("\n", " ")
@@ -53,7 +58,7 @@ def render_markdown(run: RunResult) -> str:
         lines.append(
             f"| `{_cell(test.nodeid)}` | {test.outcome} | "
             f"{test.passed_samples}/{test.samples} | {scores or '-'} | "
-            f"{test.latency_s:.2f}s | {money(test.cost_usd)} |"
+            f"{test.latency_s:.2f}s{_first_token(test.ttft_s)} | {money(test.cost_usd)} |"
         )
     lines += _judge_noise(run)
     failed = [t for t in run.tests if t.failure]

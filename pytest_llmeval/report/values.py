@@ -27,7 +27,7 @@ def value_text(metric: str, value: Any) -> str:
         return money(number)
     if number is None:
         return "n/a"
-    if metric == "latency_s":
+    if metric in ("latency_s", "ttft_s"):
         return f"{number:.2f} s"
     if metric == "pass_rate":
         return f"{number:.0%}"

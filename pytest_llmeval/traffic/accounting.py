@@ -72,17 +72,26 @@ class CallAccounting:
         The start is also where a recording measures the call's duration from (vcrpy calls
         ``before_record_response`` inside the call, in the same context).
         """
-        start = self.clock()
+        start = self.begin()
         token = CALL_START.set(start)
-        with self._lock:
-            self._in_flight += 1
-            self.overlapped = self.overlapped or self._in_flight > 1
         try:
             yield start
         finally:
             CALL_START.reset(token)
-            with self._lock:
-                self._in_flight -= 1
+            self.end()
+
+    def begin(self) -> float:
+        """A call starts (``in_flight`` for one whose end is not in this frame: a body passed
+        to the SDK as it arrives ends when the SDK has read it); when, on the clock."""
+        start = self.clock()
+        with self._lock:
+            self._in_flight += 1
+            self.overlapped = self.overlapped or self._in_flight > 1
+        return start
+
+    def end(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
 
     def answered(
         self,
@@ -96,10 +105,12 @@ class CallAccounting:
         request_id: str,
         body: bytes,
         check: bool = True,
+        ttft_s: float | None = None,
     ) -> Unusable | None:
         """Count one answer (``body`` decoded); what makes it unusable, or ``None``.
 
         ``check=False`` for an answer known to be usable (the cache stores no other).
+        ``ttft_s``: seconds to the first token of a streamed answer, where known.
         """
         # Parsed once for the call's usage and for the usability check.
         json_body = "json" in content_type and "event-stream" not in content_type
@@ -117,6 +128,7 @@ class CallAccounting:
                 prices=self.prices,
                 data=data,
                 content=CallContent(request.content, body, content_type, data),
+                ttft_s=ttft_s,
             )
         )
         is_json = data is not None and data is not NOT_JSON

@@ -105,17 +105,20 @@ class CachedResponse:
     body: bytes
     #: Seconds the original call took: a recording served from the cache keeps it.
     duration_s: float
+    #: Seconds to the first token of the original streamed call; ``None`` when unknown.
+    ttft_s: float | None = None
 
     def to_bytes(self) -> bytes:
-        return json.dumps(
-            {
-                "status": self.status,
-                "headers": self.headers,
-                "body": self.body.decode("utf-8"),
-                "duration_s": self.duration_s,
-                "stored_at": time.time(),
-            }
-        ).encode("utf-8")
+        entry: dict[str, Any] = {
+            "status": self.status,
+            "headers": self.headers,
+            "body": self.body.decode("utf-8"),
+            "duration_s": self.duration_s,
+            "stored_at": time.time(),
+        }
+        if self.ttft_s is not None:
+            entry["ttft_s"] = self.ttft_s
+        return json.dumps(entry).encode("utf-8")
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CachedResponse:
@@ -125,6 +128,7 @@ class CachedResponse:
             headers={str(k): str(v) for k, v in raw["headers"].items()},
             body=str(raw["body"]).encode("utf-8"),
             duration_s=float(raw["duration_s"]),
+            ttft_s=None if raw.get("ttft_s") is None else float(raw["ttft_s"]),
         )
 
 

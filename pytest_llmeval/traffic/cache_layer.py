@@ -110,6 +110,7 @@ class CacheLayer:
         response: httpx2.Response,
         body: bytes,
         duration_s: float,
+        ttft_s: float | None = None,
     ) -> None:
         """Keep a usable answer (``body`` decoded), scrubbed as a cassette is: secrets, then the
         user's hook, then secrets again."""
@@ -135,6 +136,7 @@ class CacheLayer:
             headers=_strings(headers),
             body=text.encode("utf-8"),
             duration_s=duration_s,
+            ttft_s=ttft_s,
         )
         self.cache.put(entry.key, answer)
         entry.outcome = CacheOutcome.STORED

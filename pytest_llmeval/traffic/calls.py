@@ -57,6 +57,9 @@ class Call:
     #: What was asked and answered (messages, tools, content blocks, stop reason): in the
     #: test's process only, ``None`` once the call is read back from JSON (see ``to_json``).
     content: CallContent | None = field(default=None, compare=False, repr=False)
+    #: Seconds from the request to the first text or tool-input delta of a streamed answer
+    #: (on replay, the recorded figure); ``None`` when not streamed or not known.
+    ttft_s: float | None = None
 
     @property
     def input_tokens(self) -> int:
@@ -173,6 +176,7 @@ def make_call(
     prices: Mapping[str, Price] = DEFAULT_PRICES,
     data: Any = None,
     content: CallContent | None = None,
+    ttft_s: float | None = None,
 ) -> Call:
     """``request_model`` names the model where the response does not (count_tokens, a broken
     answer); a function giving it is asked only then (it parses the request body). ``data``:
@@ -204,4 +208,5 @@ def make_call(
         usage=usage,
         cost_usd=cost,
         content=content,
+        ttft_s=ttft_s if streamed else None,
     )

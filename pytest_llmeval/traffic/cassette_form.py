@@ -273,6 +273,9 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
     duration = meta.get("duration_s", 0.0)
     if not isinstance(duration, (int, float)) or isinstance(duration, bool):
         raise fields.fail("llmeval.duration_s", f"must be a number, not {_kind(duration)}")
+    ttft = meta.get("ttft_s")  # absent in cassettes from before it was kept: unknown
+    if ttft is not None and (not isinstance(ttft, (int, float)) or isinstance(ttft, bool)):
+        raise fields.fail("llmeval.ttft_s", f"must be a number, not {_kind(ttft)}")
     if not isinstance(meta.get("role", ""), str):
         raise fields.fail("llmeval.role", f"must be text, not {_kind(meta.get('role'))}")
     for part, key in DIGESTS.items():

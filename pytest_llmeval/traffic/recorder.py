@@ -8,7 +8,8 @@ transports to call it) and is answered by the first link of the chain that can:
    letting the SDK retry a dead address); while recording, vcrpy answers from the file below
    this wrapper (``RecordingCassette``), so the links after it skip what it can play;
 2. the response cache (``CacheLayer``);
-3. the network, through vcrpy when recording, so the answer is recorded.
+3. the network (``NetworkLink``): its answer reaches the SDK as it arrives, and is recorded
+   (and cached) once its body has ended.
 
 ``CallAccounting`` counts every answer: duration on the injected clock, usage, cost, and
 whether it was usable.
@@ -27,10 +28,11 @@ from pytest_llmeval.traffic import wire
 from pytest_llmeval.traffic.accounting import CallAccounting, Clock, clock_from
 from pytest_llmeval.traffic.calls import ROLE, Call, Role, Source
 from pytest_llmeval.traffic.live import LiveRequest
+from pytest_llmeval.traffic.network_link import NetworkLink
 from pytest_llmeval.traffic.plan import Plan, plan_for
 from pytest_llmeval.traffic.recording_hooks import RecordingHooks
 from pytest_llmeval.traffic.scrub import RequestHook, Scrubber
-from pytest_llmeval.traffic.transports import patch_transports
+from pytest_llmeval.traffic.transports import patch_transports, unpatched
 from pytest_llmeval.traffic.wire import is_model_request
 
 __all__ = ["Plan", "TrafficRecorder", "clock_from", "is_model_request", "plan_for"]
@@ -104,6 +106,7 @@ class TrafficRecorder:
         #: Answers every request instead of this chain during a candidate pass (candidate.py).
         self.candidate: CandidateTraffic | None = None
         self.guard: NetworkGuard | None = None  # replay's; a candidate pass lifts it
+        self._network: NetworkLink | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -114,7 +117,8 @@ class TrafficRecorder:
 
             self._replay = ReplayCassette(self.plan.cassette)
             self._replay.load()
-        elif self.plan.record_mode is not None:
+        raw = None if self.plan.replay_only else unpatched()
+        if self.plan.record_mode is not None and not self.plan.replay_only:
             from pytest_llmeval.traffic.recording import RecordingCassette
 
             self._recording = RecordingCassette(
@@ -126,12 +130,20 @@ class TrafficRecorder:
                 on_save=self.on_save,
             )
             self._recording.open()
+        if not self.plan.replay_only:
+            self._network = NetworkLink(
+                accounting=self.accounting,
+                count=self._count,
+                no_answer=self._no_answer,
+                cache=self._cache,
+                recording=self._recording,
+            )
         if self.plan.replay_only and not any(os.environ.get(n) for n in CREDENTIAL_ENV):
             # The SDK refuses to build a client without a credential; replay needs none.
             os.environ["ANTHROPIC_API_KEY"] = PLACEHOLDER_KEY
             self._undo.append(_forget_placeholder)
         cassette = self._recording.cassette if self._recording is not None else None
-        self._undo += patch_transports(self._handle, self._handle_async, cassette)
+        self._undo += patch_transports(self._handle, self._handle_async, cassette, raw)
         if self.plan.replay_only:
             from pytest_llmeval.traffic.direct import answering
             from pytest_llmeval.traffic.guard import NetworkGuard
@@ -165,6 +177,8 @@ class TrafficRecorder:
         failed, leaves the previous cassette byte-identical (or none, on a first recording).
         Returns why a recording was not saved, for the terminal; ``None`` when nothing was lost.
         """
+        if self._network is not None:
+            self._network.finish(completed=completed)
         while self._undo:
             self._undo.pop()()
         if self.cache is not None and self._cache is not None and self._cache.entries:
@@ -214,38 +228,38 @@ class TrafficRecorder:
             "cassette",
             role,
             recording.duration_s,
+            recording.ttft_s,
         )
         return recording.response_body
 
     # --- the transport wrapper: the chain ----------------------------------------------------
 
-    def _handle(self, inner: Any, transport: Any, request: httpx2.Request) -> httpx2.Response:
+    def _handle(
+        self, inner: Any, raw: Any, transport: Any, request: httpx2.Request
+    ) -> httpx2.Response:
         if not is_model_request(request.headers):
             return inner(transport, request)  # type: ignore[no-any-return]
         if self.candidate is not None:
             return self.candidate.handle(transport, request)
         live = LiveRequest.of(request, self.hooks)
-        answer, entry = self._without_network(live)
+        plays = self._recording is not None and self._recording.can_play(request)
+        answer, entry = self._without_network(live, plays)
         if answer is not None:
             return answer
         if self.no_network is not None:
             return self.no_network(request)
         _accept_what_vcrpy_decodes(request)
-        try:
-            with self.accounting.in_flight() as start:
-                response = inner(transport, request)
-                try:
-                    body = b"".join(response.stream)
-                finally:
-                    response.stream.close()
-        except Exception as exc:
-            self._no_answer(live, exc, entry)
-            raise
-        return self._from_network(live, response, body, start, entry)
+        if not plays and self._network is not None:
+            return self._network.send(raw, transport, live, entry)
+        with self.accounting.in_flight() as start:  # vcrpy plays from memory, no network
+            response = inner(transport, request)
+            body = b"".join(response.stream)
+        return self._from_vcrpy(live, response, body, start)
 
     async def _handle_async(
         self,
         inner: Callable[[Any, httpx2.Request], Awaitable[httpx2.Response]],
+        raw: Callable[[Any, httpx2.Request], Awaitable[httpx2.Response]],
         transport: Any,
         request: httpx2.Request,
     ) -> httpx2.Response:
@@ -254,30 +268,27 @@ class TrafficRecorder:
         if self.candidate is not None:
             return await self.candidate.handle_async(transport, request)
         live = LiveRequest.of(request, self.hooks)
-        answer, entry = self._without_network(live)
+        plays = self._recording is not None and self._recording.can_play(request)
+        answer, entry = self._without_network(live, plays)
         if answer is not None:
             return answer
         if self.no_network is not None:
             return self.no_network(request)
         _accept_what_vcrpy_decodes(request)
-        try:
-            with self.accounting.in_flight() as start:
-                response = await inner(transport, request)
-                stream: Any = response.stream
-                try:
-                    body = b"".join([chunk async for chunk in stream])
-                finally:
-                    await stream.aclose()
-        except Exception as exc:
-            self._no_answer(live, exc, entry)
-            raise
-        return self._from_network(live, response, body, start, entry)
+        if not plays and self._network is not None:
+            return await self._network.send_async(raw, transport, live, entry)
+        with self.accounting.in_flight() as start:  # vcrpy plays from memory, no network
+            response = await inner(transport, request)
+            stream: Any = response.stream
+            body = b"".join([chunk async for chunk in stream])
+        return self._from_vcrpy(live, response, body, start)
 
     def _without_network(
-        self, live: LiveRequest
+        self, live: LiveRequest, plays: bool = False
     ) -> tuple[httpx2.Response | None, CacheEntry | None]:
         """The cassette's or the cache's answer; else the cache entry the network's answer
-        fills (``None`` when the cache is off or the cassette will answer)."""
+        fills (``None`` when the cache is off or the cassette will answer: ``plays``, vcrpy
+        holds a recording of it)."""
         self.scrubber.learn_from_request_headers(live.headers)
         if self._replay is not None:
             return self._from_cassette(live), None
@@ -285,7 +296,7 @@ class TrafficRecorder:
             return None, None
         request = live.request
         assert request is not None  # from the transport
-        if self._recording is not None and self._recording.can_play(request):
+        if plays:
             return None, None
         role = ROLE.get()
         entry, hit = self._cache.lookup(self.cache_namespace or role, live)
@@ -298,7 +309,9 @@ class TrafficRecorder:
         response = httpx2.Response(
             hit.status, headers=hit.headers, stream=httpx2.ByteStream(hit.body), request=request
         )
-        self._count(live, hit.status, hit.headers, hit.body, "cache", role, hit.duration_s)
+        self._count(
+            live, hit.status, hit.headers, hit.body, "cache", role, hit.duration_s, hit.ttft_s
+        )
         return response, entry
 
     def _from_cassette(self, live: LiveRequest) -> httpx2.Response:
@@ -317,22 +330,18 @@ class TrafficRecorder:
             "cassette",
             role,
             recording.duration_s,
+            recording.ttft_s,
         )
         assert live.request is not None  # from the transport
         return recording.response(live.request)
 
-    def _from_network(
-        self,
-        live: LiveRequest,
-        response: httpx2.Response,
-        body: bytes,
-        start: float,
-        entry: CacheEntry | None,
+    def _from_vcrpy(
+        self, live: LiveRequest, response: httpx2.Response, body: bytes, start: float
     ) -> httpx2.Response:
+        """Record modes: vcrpy answered from the recordings it holds (``plays``)."""
         import httpx2
 
-        # Read whole, as vcrpy does when recording: the duration is the full response's.
-        duration = self.accounting.clock() - start
+        duration, ttft_s = self.accounting.clock() - start, None
         response.stream = httpx2.ByteStream(body)
         source: Source = "network"
         role = ROLE.get()
@@ -340,16 +349,11 @@ class TrafficRecorder:
         if played is not None:
             source, duration = "cassette", float(played.get("duration_s", 0.0))
             role = cast(Role, played.get("role", role))
+            ttft_s = played.get("ttft_s")
         decoded = wire.decoded(body, response.headers.get("content-encoding", ""))
-        problem = self._count(
-            live, response.status_code, response.headers, decoded, source, role, duration
+        self._count(
+            live, response.status_code, response.headers, decoded, source, role, duration, ttft_s
         )
-        if entry is not None and self._cache is not None:
-            if problem is not None:
-                self._cache.not_stored(entry, problem)
-                self._cache.unconsume(entry)
-            elif source == "network":
-                self._cache.store(entry, live, response, decoded, duration)
         return response
 
     def _count(
@@ -361,6 +365,7 @@ class TrafficRecorder:
         source: Source,
         role: Role,
         duration_s: float,
+        ttft_s: float | None = None,
     ) -> str | None:
         """Account one answer (``body`` decoded); its error type if it is unusable.
 
@@ -376,6 +381,7 @@ class TrafficRecorder:
             request_id=headers.get("request-id", ""),
             body=body,
             check=source != "cache",
+            ttft_s=ttft_s,
         )
         return None if problem is None else problem.error_type
 

@@ -1,7 +1,8 @@
 """Recording: a test's cassette through vcrpy, below our transport wrapper.
 
-In record, rewrite and auto-recording runs vcrpy plays what the file holds and records what
-it does not; ``TrafficRecorder.stop`` then decides whether the recording is kept. Only
+In record, rewrite and auto-recording runs vcrpy plays what the file holds; what it does not
+hold goes to the network around vcrpy (``network_link``) and is handed to vcrpy here once its
+body has ended; ``TrafficRecorder.stop`` then decides whether the recording is kept. Only
 vcrpy's public API is used: ``VCR`` with a registered serializer, persister and matcher,
 ``use_cassette`` as a context manager, and the cassette's ``can_play_response_for``,
 ``append`` and ``dirty``. Which recording vcrpy played is read from a header we put on each
@@ -21,7 +22,12 @@ from pytest_llmeval.traffic.cassettes import (
     display_path,
     json_body,
 )
-from pytest_llmeval.traffic.recording_hooks import RecordingHooks, mark_recorded, recorded_meta
+from pytest_llmeval.traffic.recording_hooks import (
+    MEASURED,
+    RecordingHooks,
+    mark_recorded,
+    recorded_meta,
+)
 from pytest_llmeval.traffic.scrub import Scrubber
 
 if TYPE_CHECKING:
@@ -107,6 +113,8 @@ class RecordingCassette:
             "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "from_cache": True,
         }
+        if hit.ttft_s is not None:
+            meta["ttft_s"] = round(hit.ttft_s, 4)
         response: dict[str, Any] = {
             "status": {"code": hit.status, "message": ""},
             "headers": {name: [value] for name, value in hit.headers.items()},
@@ -115,6 +123,27 @@ class RecordingCassette:
         }
         mark_recorded(response, meta)
         self.cassette.append(_vcr_request(request), response)
+
+    def add_from_network(
+        self,
+        request: httpx2.Request,
+        response: httpx2.Response,
+        raw_body: bytes,
+        measured: dict[str, Any],
+    ) -> None:
+        """An answer the network gave, its body read to the end: recorded as vcrpy's stub would
+        (status, headers, the body as it came), with the ``measured`` role, duration and time
+        to first token; ``before_record_response`` still decides whether it is kept."""
+        headers: dict[str, list[str]] = {}
+        for name, value in response.headers.multi_items():
+            headers.setdefault(name, []).append(value)
+        recorded: dict[str, Any] = {
+            "status": {"code": response.status_code, "message": response.reason_phrase},
+            "headers": headers,
+            "body": {"string": raw_body},
+            MEASURED: measured,
+        }
+        self.cassette.append(_vcr_request(request), recorded)
 
     def close(self, why_not: str | None, *, stable_order: bool) -> str | None:
         """Save unless ``why_not`` says why the recording must not be kept; then unpatch.

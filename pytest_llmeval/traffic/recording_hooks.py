@@ -17,6 +17,9 @@ from pytest_llmeval.traffic.wire import is_model_request
 
 #: When the call in flight started: its recorded duration is measured from here.
 CALL_START: ContextVar[float] = ContextVar("llmeval_call_start", default=0.0)
+#: On a response handed to ``Cassette.append`` by the recorder: the call's duration and time
+#: to first token, measured when its body ended (taken off before the response is kept).
+MEASURED = "llmeval_measured"
 
 #: Put on every answer vcrpy holds (loaded from the file or recorded in this test) and taken
 #: off before the SDK sees it: says that vcrpy played the answer rather than the network, and
@@ -28,6 +31,8 @@ RECORDED_HEADER = "x-llmeval-recorded"
 def mark_recorded(response: dict[str, Any], meta: Mapping[str, Any]) -> None:
     """Tag a response in vcrpy's form (headers as lists) with its role and duration."""
     tag = {"role": meta.get("role", "app"), "duration_s": meta.get("duration_s", 0.0)}
+    if meta.get("ttft_s") is not None:
+        tag["ttft_s"] = meta["ttft_s"]
     response["headers"] = {**response["headers"], RECORDED_HEADER: [json.dumps(tag)]}
 
 
@@ -103,6 +108,7 @@ class RecordingHooks:
         with the metadata replay reports (role, the call's duration, when)."""
         if "llmeval" in response:  # loaded from the cassette, already in its final form
             return response
+        measured = response.pop(MEASURED, None) or {}
         from vcr.filters import decode_response
 
         response = decode_response(response)
@@ -113,11 +119,14 @@ class RecordingHooks:
             return None  # never kept: see traffic/usable.py
         text = body.decode("utf-8")
         response["body"]["string"] = self.scrubber.scrub_body(text, content_type).encode("utf-8")
+        duration = measured.get("duration_s", self.clock() - CALL_START.get())
         response["llmeval"] = {
-            "role": ROLE.get(),
-            "duration_s": round(self.clock() - CALL_START.get(), 4),
+            "role": measured.get("role", ROLE.get()),
+            "duration_s": round(duration, 4),
             "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+        if measured.get("ttft_s") is not None:
+            response["llmeval"]["ttft_s"] = round(measured["ttft_s"], 4)
         # What vcrpy saves is also what it plays if the test asks the same again.
         mark_recorded(response, response["llmeval"])
         return response

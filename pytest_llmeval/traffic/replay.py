@@ -60,6 +60,8 @@ class Recording:
     response_body: bytes
     role: str
     duration_s: float
+    #: ``None`` in a cassette recorded before time to first token was kept, or not streamed.
+    ttft_s: float | None = None
 
     @property
     def header_values(self) -> dict[str, str]:
@@ -94,6 +96,7 @@ def _recording(interaction: dict[str, Any]) -> Recording:
         response_body=_as_bytes(response["body"]["string"]),
         role=str(meta.get("role") or "app"),
         duration_s=float(meta.get("duration_s", 0.0)),
+        ttft_s=None if meta.get("ttft_s") is None else float(meta["ttft_s"]),
     )
 
 

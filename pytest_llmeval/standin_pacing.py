@@ -1,0 +1,84 @@
+"""A streamed stand-in answer sent in parts, as the API sends events while it generates them.
+
+Three parts, each flushed on its own (chunked transfer encoding, gzip flushed per part when
+the client accepts it): the events before the first content delta at once; the first delta
+after ``first_token_after`` seconds on the fake clock; the rest when ``rest_after`` is set and
+the remainder of ``takes`` has passed. A client that measures its time to first token on the
+fake clock reads exactly ``first_token_after``.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pytest_llmeval.standin_messages import first_delta
+
+#: A safety net for a broken test only: a client that never reads the first token (one that
+#: buffers the whole answer) would hold the rest forever. The connection is then dropped, so
+#: such a client fails instead of passing on a late answer.
+REST_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Pace:
+    head: bytes
+    first: bytes
+    rest: bytes
+    first_token_after: float
+    rest_after: threading.Event | None
+
+
+def pace_for(events: list[str], first_token_after: float, rest_after: Any) -> Pace:
+    at = first_delta(events)
+    return Pace(
+        head="".join(events[:at]).encode(),
+        first="".join(events[at : at + 1]).encode(),
+        rest="".join(events[at + 1 :]).encode(),
+        first_token_after=first_token_after,
+        rest_after=rest_after,
+    )
+
+
+def send_paced(
+    handler: Any,
+    *,
+    status: int,
+    headers: dict[str, str],
+    pace: Pace,
+    takes: float,
+    advance: Callable[[float], None],
+    gzip: bool,
+) -> None:
+    """Write the answer on ``handler`` (a ``BaseHTTPRequestHandler``) part by part."""
+    encoder = zlib.compressobj(wbits=31) if gzip else None  # 31: a gzip header and trailer
+
+    def send(data: bytes, last: bool = False) -> None:
+        if encoder is not None:
+            data = encoder.compress(data) + encoder.flush(
+                zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH
+            )
+        if data:
+            handler.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        if last:
+            handler.wfile.write(b"0\r\n\r\n")
+        handler.wfile.flush()
+
+    handler.send_response(status)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    if gzip:
+        handler.send_header("content-encoding", "gzip")
+    handler.send_header("transfer-encoding", "chunked")
+    handler.end_headers()
+    send(pace.head)
+    advance(pace.first_token_after)
+    send(pace.first)
+    if pace.rest_after is not None and not pace.rest_after.wait(REST_TIMEOUT):
+        handler.close_connection = True  # cut before the end: the client sees a broken body
+        return
+    advance(max(0.0, takes - pace.first_token_after))
+    send(pace.rest, last=True)

@@ -1,0 +1,173 @@
+"""The last link of the answer chain: the network, its answer passed to the SDK as it arrives.
+
+The SDK reads a streamed answer event by event while the body is still arriving, so the app
+sees each event when the API sends it, in ``live`` and while recording alike, and the time to
+its first token is measured (``first_token``). The call is counted when the body has ended:
+then, and only then, is it known to be usable, recorded (handed to vcrpy whole, as vcrpy's
+own stub would have) and cached.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pytest_llmeval.traffic import wire
+from pytest_llmeval.traffic.calls import ROLE, Role, Source
+
+if TYPE_CHECKING:
+    import httpx2
+
+    from pytest_llmeval.traffic.accounting import CallAccounting
+    from pytest_llmeval.traffic.cache_layer import CacheEntry, CacheLayer
+    from pytest_llmeval.traffic.live import LiveRequest
+    from pytest_llmeval.traffic.passthrough import AsyncPassingStream, BodyTee, PassingStream
+    from pytest_llmeval.traffic.recording import RecordingCassette
+
+#: ``count(request, status, headers, decoded_body, source, role, duration_s, ttft_s)``: the
+#: recorder accounts the answer; the error type when it is unusable, else ``None``.
+Count = Callable[
+    ["LiveRequest", int, Mapping[str, str], bytes, Source, Role, float, "float | None"],
+    "str | None",
+]
+NoAnswer = Callable[["LiveRequest", Exception, "CacheEntry | None"], None]
+
+_UNREAD = "the app never read the streamed answer to its end"
+
+
+class NetworkLink:
+    """One test's requests the cassette and the cache could not answer."""
+
+    def __init__(
+        self,
+        *,
+        accounting: CallAccounting,
+        count: Count,
+        no_answer: NoAnswer,
+        cache: CacheLayer | None,
+        recording: RecordingCassette | None,
+    ) -> None:
+        self.accounting = accounting
+        self._count = count
+        self._no_answer = no_answer
+        self._cache = cache
+        self._recording = recording
+        # Bodies the SDK has not read to the end yet: ``finish`` settles them at the test's end.
+        self._open: list[PassingStream | AsyncPassingStream] = []
+        self._lock = threading.Lock()  # a test may call the model from several threads
+
+    def send(
+        self,
+        send: Callable[[Any, httpx2.Request], httpx2.Response],
+        transport: Any,
+        live: LiveRequest,
+        entry: CacheEntry | None,
+    ) -> httpx2.Response:
+        from pytest_llmeval.traffic.passthrough import PassingStream
+
+        assert live.request is not None  # from the transport
+        start = self.accounting.begin()
+        try:
+            response = send(transport, live.request)
+        except Exception as exc:
+            self._failed(live, exc, entry)
+            raise
+        body = self._tee(live, response, start, entry)
+        response.stream = stream = PassingStream(response.stream, body)
+        with self._lock:
+            self._open.append(stream)
+        return response
+
+    async def send_async(
+        self,
+        send: Callable[[Any, httpx2.Request], Awaitable[httpx2.Response]],
+        transport: Any,
+        live: LiveRequest,
+        entry: CacheEntry | None,
+    ) -> httpx2.Response:
+        from pytest_llmeval.traffic.passthrough import AsyncPassingStream
+
+        assert live.request is not None  # from the transport
+        start = self.accounting.begin()
+        try:
+            response = await send(transport, live.request)
+        except Exception as exc:
+            self._failed(live, exc, entry)
+            raise
+        body = self._tee(live, response, start, entry)
+        response.stream = stream = AsyncPassingStream(response.stream, body)
+        with self._lock:
+            self._open.append(stream)
+        return response
+
+    def finish(self, *, completed: bool) -> None:
+        """Settle every body the SDK left unread, before the cassette is saved: a completed
+        test's synchronous ones are read to the end (so they are recorded, as when vcrpy read
+        them whole); any other counts as a call without a usable answer."""
+        from pytest_llmeval.traffic.passthrough import PassingStream
+
+        while True:
+            with self._lock:
+                if not self._open:
+                    return
+                stream = self._open.pop()
+            if completed and isinstance(stream, PassingStream):
+                stream.drain()
+            else:
+                stream.body.finish(RuntimeError(_UNREAD))
+
+    def _failed(self, live: LiveRequest, exc: Exception, entry: CacheEntry | None) -> None:
+        self.accounting.end()
+        self._no_answer(live, exc, entry)
+
+    def _tee(
+        self, live: LiveRequest, response: httpx2.Response, start: float, entry: CacheEntry | None
+    ) -> BodyTee:
+        from pytest_llmeval.traffic.passthrough import tee
+
+        body = tee(response, self.accounting.clock, start)
+        role = ROLE.get()  # the body may end in another context (the SDK closing it)
+
+        def ended(raw: bytes, ttft_s: float | None, error: BaseException | None) -> None:
+            self._forget(body)
+            self._ended(live, response, raw, start, role, ttft_s, error, entry)
+
+        body.on_end(ended)
+        return body
+
+    def _forget(self, body: BodyTee) -> None:
+        with self._lock:
+            self._open = [stream for stream in self._open if stream.body is not body]
+
+    def _ended(
+        self,
+        live: LiveRequest,
+        response: httpx2.Response,
+        raw: bytes,
+        start: float,
+        role: Role,
+        ttft_s: float | None,
+        error: BaseException | None,
+        entry: CacheEntry | None,
+    ) -> None:
+        if error is not None:
+            exc = error if isinstance(error, Exception) else RuntimeError(str(error))
+            self._failed(live, exc, entry)
+            return
+        duration = self.accounting.clock() - start
+        self.accounting.end()
+        decoded = wire.decoded(raw, response.headers.get("content-encoding", ""))
+        problem = self._count(
+            live, response.status_code, response.headers, decoded, "network", role, duration, ttft_s
+        )
+        if self._recording is not None:
+            assert live.request is not None
+            measured = {"role": role, "duration_s": duration, "ttft_s": ttft_s}
+            self._recording.add_from_network(live.request, response, raw, measured)
+        if entry is not None and self._cache is not None:
+            if problem is not None:
+                self._cache.not_stored(entry, problem)
+                self._cache.unconsume(entry)
+            else:
+                self._cache.store(entry, live, response, decoded, duration, ttft_s)

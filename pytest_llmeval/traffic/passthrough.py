@@ -1,0 +1,154 @@
+"""A network answer handed to the SDK as it arrives, and kept whole for what comes after.
+
+vcrpy reads a body whole before it returns the response, so an app streaming through it
+while recording got every event at once and its time to first token could not be measured.
+An answer from the network therefore goes around vcrpy: its body passes to the SDK chunk by
+chunk, each chunk is kept, the first token's arrival is read on the clock, and when the body
+ends (or the app closes the response) ``ended`` gets the whole of it. The recorder then counts
+the call and hands the finished interaction to vcrpy (``Cassette.append``), so the cassette is
+written exactly as before.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx2
+
+from pytest_llmeval.traffic.first_token import FirstTokenWatch
+
+#: ``ended(raw_body, ttft_s, error)``: the body as it came (still encoded), the seconds from
+#: the request to the first token (``None``: not streamed, or no token), and what broke the
+#: body off, if anything did.
+Ended = Callable[[bytes, "float | None", "BaseException | None"], None]
+
+
+class BodyTee:
+    """What the SDK has been handed of one answer so far; calls ``ended`` exactly once."""
+
+    def __init__(
+        self, *, watch: FirstTokenWatch | None, clock: Callable[[], float], start: float
+    ) -> None:
+        self._watch = watch
+        self._clock = clock
+        self._start = start
+        self._chunks: list[bytes] = []
+        self.ttft_s: float | None = None
+        self._ended: Ended | None = None
+        self._lock = threading.Lock()
+
+    def take(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        if self._watch is not None and self._watch.feed(chunk):
+            # Read as the chunk passes: the SDK gets it right after.
+            self.ttft_s = self._clock() - self._start
+
+    def on_end(self, ended: Ended) -> None:
+        self._ended = ended
+
+    @property
+    def finished(self) -> bool:
+        return self._ended is None
+
+    def finish(self, error: BaseException | None) -> None:
+        with self._lock:
+            ended, self._ended = self._ended, None
+        if ended is not None:
+            ended(b"".join(self._chunks), self.ttft_s, error)
+
+
+def _watch_for(response: httpx2.Response) -> FirstTokenWatch | None:
+    if "text/event-stream" not in response.headers.get("content-type", ""):
+        return None  # a JSON answer arrives in one piece: it has no first token to time
+    return FirstTokenWatch(response.headers.get("content-encoding", ""))
+
+
+def tee(response: httpx2.Response, clock: Callable[[], float], start: float) -> BodyTee:
+    return BodyTee(watch=_watch_for(response), clock=clock, start=start)
+
+
+class PassingStream(httpx2.SyncByteStream):
+    """The transport's body stream, passed through; closing early reads the rest, so the
+    recording is whole as when vcrpy read it."""
+
+    def __init__(self, upstream: Any, body: BodyTee) -> None:
+        self._upstream = upstream
+        self._chunks: Iterator[bytes] | None = None
+        self.body = body
+
+    def _source(self) -> Iterator[bytes]:
+        # One iterator for reading and draining alike: the connection keeps its place.
+        if self._chunks is None:
+            self._chunks = iter(self._upstream)
+        return self._chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self._source():
+                self.body.take(chunk)
+                yield chunk
+        except Exception as exc:
+            self.body.finish(exc)
+            raise
+        self.body.finish(None)
+
+    def drain(self) -> None:
+        """Read what the app left unread; a failure is counted, not raised (the app is done)."""
+        if self.body.finished:
+            return
+        try:
+            for chunk in self._source():
+                self.body.take(chunk)
+        except Exception as exc:
+            self.body.finish(exc)
+            return
+        self.body.finish(None)
+
+    def close(self) -> None:
+        try:
+            self.drain()
+        finally:
+            self._upstream.close()
+
+
+class AsyncPassingStream(httpx2.AsyncByteStream):
+    """``PassingStream`` for the async transports."""
+
+    def __init__(self, upstream: Any, body: BodyTee) -> None:
+        self._upstream = upstream
+        self._chunks: AsyncIterator[bytes] | None = None
+        self.body = body
+
+    def _source(self) -> AsyncIterator[bytes]:
+        if self._chunks is None:
+            self._chunks = self._upstream.__aiter__()
+        return self._chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._source():
+                self.body.take(chunk)
+                yield chunk
+        except Exception as exc:
+            self.body.finish(exc)
+            raise
+        self.body.finish(None)
+
+    async def drain(self) -> None:
+        if self.body.finished:
+            return
+        try:
+            async for chunk in self._source():
+                self.body.take(chunk)
+        except Exception as exc:
+            self.body.finish(exc)
+            return
+        self.body.finish(None)
+
+    async def aclose(self) -> None:
+        try:
+            await self.drain()
+        finally:
+            await self._upstream.aclose()
