@@ -13,6 +13,8 @@ from pytest_llmeval.traffic.cassettes import display_path
 if TYPE_CHECKING:
     import httpx2
 
+    from pytest_llmeval.traffic.live import LiveRequest
+
 _MAX_CHANGES = 20
 _MAX_VALUE = 120
 
@@ -233,3 +235,24 @@ class MissRepr:
 
     def __str__(self) -> str:
         return self.text
+
+
+def answer_miss(
+    live: LiveRequest, recorded: Sequence[Recorded], context: MissContext, misses: list[str]
+) -> httpx2.Response:
+    """The miss's answer to the SDK; its explanation added to ``misses`` once per test (not
+    once per sample or thread)."""
+    request = live.request
+    assert request is not None  # from the transport
+    # Only the scrubbed view is ever shown: the recorded side is scrubbed, and a diff against
+    # the live request would print the very value scrubbing removed.
+    message = explain_miss(
+        method=live.method,
+        path=live.path,
+        body=live.view()["body"].encode("utf-8"),
+        recorded=recorded,
+        context=context,
+    )
+    if message not in misses:
+        misses.append(message)
+    return miss_response(request, message)

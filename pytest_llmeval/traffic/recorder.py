@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from pytest_llmeval.traffic.cassettes import SaveHook
     from pytest_llmeval.traffic.guard import NetworkGuard
     from pytest_llmeval.traffic.recording import RecordingCassette
-    from pytest_llmeval.traffic.replay import ReplayCassette
+    from pytest_llmeval.traffic.replay import Recording, ReplayCassette
 
 _ENCODINGS_VCR_DECODES = "gzip, deflate"
 
@@ -219,17 +219,7 @@ class TrafficRecorder:
         )
         if recording is None:
             return None
-        role = cast(Role, recording.role)
-        self._count(
-            live,
-            recording.status,
-            recording.header_values,
-            recording.response_body,
-            "cassette",
-            role,
-            recording.duration_s,
-            recording.ttft_s,
-        )
+        self._count_played(live, recording)
         return recording.response_body
 
     # --- the transport wrapper: the chain ----------------------------------------------------
@@ -321,17 +311,7 @@ class TrafficRecorder:
         recording = self._replay.play(view["method"], view["uri"], live.canonical_body)
         if recording is None:
             return self._answer_miss(live)
-        role = cast(Role, recording.role)
-        self._count(
-            live,
-            recording.status,
-            recording.header_values,
-            recording.response_body,
-            "cassette",
-            role,
-            recording.duration_s,
-            recording.ttft_s,
-        )
+        self._count_played(live, recording)
         assert live.request is not None  # from the transport
         return recording.response(live.request)
 
@@ -355,6 +335,13 @@ class TrafficRecorder:
             live, response.status_code, response.headers, decoded, source, role, duration, ttft_s
         )
         return response
+
+    def _count_played(self, live: LiveRequest, recording: Recording) -> None:
+        """Account an answer replayed from the parsed cassette, with its recorded figures."""
+        role = cast(Role, recording.role)
+        body = recording.response_body
+        self._count(live, recording.status, recording.header_values, body, "cassette", role,
+                    recording.duration_s, recording.ttft_s)  # fmt: skip
 
     def _count(
         self,
@@ -393,28 +380,16 @@ class TrafficRecorder:
 
     def _answer_miss(self, live: LiveRequest) -> httpx2.Response:
         """An HTTP answer the SDK does not retry, carrying the whole explanation."""
-        from pytest_llmeval.traffic.miss import MissContext, explain_miss, miss_response
+        from pytest_llmeval.traffic.miss import MissContext, answer_miss
 
         assert self._replay is not None
-        request = live.request
-        assert request is not None  # from the transport
-        # Only the scrubbed view is ever shown: the recorded side is scrubbed, and a diff
-        # against the live request would print the very value scrubbing removed.
-        message = explain_miss(
-            method=live.method,
-            path=live.path,
-            body=live.view()["body"].encode("utf-8"),
-            recorded=self._replay.recorded(),
-            context=MissContext(
-                nodeid=self.nodeid,
-                cassette=self.plan.cassette,
-                cassette_exists=self.plan.cassette_exists,
-                mode=self.plan.mode.value,
-                reason=self.plan.reason,
-                rerecord_args=self.rerecord_args,
-                rerun_command=self.rerun_command,
-            ),
+        context = MissContext(
+            nodeid=self.nodeid,
+            cassette=self.plan.cassette,
+            cassette_exists=self.plan.cassette_exists,
+            mode=self.plan.mode.value,
+            reason=self.plan.reason,
+            rerecord_args=self.rerecord_args,
+            rerun_command=self.rerun_command,
         )
-        if message not in self.misses:  # once per test, not once per sample or thread
-            self.misses.append(message)
-        return miss_response(request, message)
+        return answer_miss(live, self._replay.recorded(), context, self.misses)
