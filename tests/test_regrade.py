@@ -132,6 +132,21 @@ def test_replayed_app_calls_and_live_regrades_give_the_scripted_flip_rate(pytest
             "  polite        5  40% (2/5; 95% CI 12%-77%)      0.15          0.60",
         ]
     )
+    # The regrades are the judge's too: counted apart, and cleared with --judge.
+    import contextlib
+    import io
+
+    from pytest_llmeval.cli import main
+
+    def llmeval(*args: str) -> str:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(["cache", "--cache-dir", str(pytester.path / ".llmeval/cache"), *args]) == 0
+        return out.getvalue()
+
+    assert ", 10 regrade response(s)" in llmeval("stats")
+    llmeval("clear", "--judge")
+    assert "regrade" not in llmeval("stats")
 
 
 def test_regrades_while_recording_are_neither_recorded_nor_the_tests_grades(pytester, server):

@@ -47,20 +47,21 @@ def cmd_cache_stats(args: argparse.Namespace) -> int:
         return 1
     size = counts["bytes"]
     amount = f"{size / 1e6:.1f} MB" if size >= 1e6 else f"{size / 1e3:.0f} kB"
+    regrades = f", {counts['regrade']} regrade" if counts.get("regrade") else ""
     print(
-        f"cache {shown(directory)}: {counts['app']} app and {counts['judge']} judge "
+        f"cache {shown(directory)}: {counts['app']} app and {counts['judge']} judge{regrades} "
         f"response(s), {amount}"
     )
     return 0
 
 
 def cmd_cache_clear(args: argparse.Namespace) -> int:
-    """Everything, or only the judge's verdicts with --judge."""
+    """Everything, or only the judge's verdicts with --judge (regrades are the judge's too)."""
     directory, cache = _cache(args)
     if cache is None:
         print(f"{_no_cache(directory)}: nothing to remove")
         return 0
-    removed = cache.clear("judge" if args.judge else None)
+    removed = cache.clear("judge", "regrade") if args.judge else cache.clear()
     print(f"removed {removed} {'judge ' if args.judge else ''}entr{'y' if removed == 1 else 'ies'}")
     return 0
 

@@ -23,7 +23,8 @@ from pytest_llmeval.constants import DEFAULT_CACHE_SIZE as DEFAULT_SIZE_LIMIT
 from pytest_llmeval.constants import DEFAULT_CACHE_TTL_S as DEFAULT_TTL_S
 from pytest_llmeval.traffic.wire import canonical_json
 
-NAMESPACES = ("app", "judge")
+#: ``regrade``: the judge asked again about recorded outputs (``--llmeval-regrade``).
+NAMESPACES = ("app", "judge", "regrade")
 _INDEX = "explain:"
 
 
@@ -322,10 +323,14 @@ class ResponseCache:
 
         return self._guard("stats", count) or {}
 
-    def clear(self, namespace: str | None = None) -> int:
-        if namespace is None:
+    def clear(self, *namespaces: str) -> int:
+        """Every entry, or those of ``namespaces``."""
+        if not namespaces:
             return int(self._guard("clear", lambda c: c.clear()) or 0)
-        return int(self._guard("clear", lambda c: c.evict(namespace)) or 0)
+        return sum(
+            int(self._guard("clear", lambda c, tag=n: c.evict(tag)) or 0)  # type: ignore[misc]
+            for n in namespaces
+        )
 
     def close(self) -> None:
         if self._cache is not None:
