@@ -214,7 +214,7 @@ def list_runs(directory: Path) -> list[RunFile]:
 def load(path: Path) -> RunResult | None:
     """A run, or ``None`` with a warning for a corrupt or foreign file."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
     except (OSError, ValueError) as exc:
         _skip(path, f"cannot be read as JSON ({exc})")
         return None
@@ -229,6 +229,13 @@ def load(path: Path) -> RunResult | None:
         shown += f" (and {more} more)" if more > 0 else ""
         _skip(path, f"does not match the run report schema: {shown}. Fix or delete the file")
         return None
+
+
+def _no_constant(name: str) -> float:
+    """Python's JSON reader takes ``NaN`` and ``Infinity``, which JSON has not: a NaN latency
+    or score passes the schema's bounds and every comparison, so drift would read it as no
+    change. A file that holds one is not a run this plugin wrote."""
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _skip(path: Path, why: str) -> None:

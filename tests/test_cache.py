@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 
 import diskcache
+import pytest
 import yaml
 from conftest import cassettes
 
@@ -215,3 +217,16 @@ def test_cli_stats_clear_and_explain(pytester, online, capsys):
     assert main(["cache", "--cache-dir", directory, "stats"]) == 0
     assert "2 app and 0 judge response(s)" in capsys.readouterr().out
     assert main(["cache", "--cache-dir", directory, "explain", "nope::x"]) == 1
+
+
+@pytest.mark.parametrize("field", ["duration_s", "ttft_s"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, "soon"])
+def test_an_entry_with_an_impossible_time_is_no_entry(field, value):
+    from pytest_llmeval.traffic.cache import CachedResponse
+
+    good = CachedResponse(200, {"content-type": "application/json"}, b"{}", 0.5, 0.25)
+    assert CachedResponse.from_bytes(good.to_bytes()) == good
+    raw = json.loads(good.to_bytes())
+    raw[field] = value
+    with pytest.raises(ValueError):
+        CachedResponse.from_bytes(json.dumps(raw).encode("utf-8"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 import time
 import warnings
@@ -128,9 +129,17 @@ class CachedResponse:
             status=int(raw["status"]),
             headers={str(k): str(v) for k, v in raw["headers"].items()},
             body=str(raw["body"]).encode("utf-8"),
-            duration_s=float(raw["duration_s"]),
-            ttft_s=None if raw.get("ttft_s") is None else float(raw["ttft_s"]),
+            duration_s=_seconds(raw["duration_s"]),
+            ttft_s=None if raw.get("ttft_s") is None else _seconds(raw["ttft_s"]),
         )
+
+
+def _seconds(value: Any) -> float:
+    """A recorded time; a NaN (which passes every budget) or a negative one is no entry."""
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"not a time: {value!r}")
+    return seconds
 
 
 def inside(directory: Path, filename: object) -> bool:

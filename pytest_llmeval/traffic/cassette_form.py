@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -270,12 +271,14 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
     fields.headers(response, "response.")
     bodies["response"] = fields.body(response, "response.")
     meta = fields.mapping(interaction, "llmeval", "", required=False)
-    duration = meta.get("duration_s", 0.0)
-    if not isinstance(duration, (int, float)) or isinstance(duration, bool):
-        raise fields.fail("llmeval.duration_s", f"must be a number, not {_kind(duration)}")
-    ttft = meta.get("ttft_s")  # absent in cassettes from before it was kept: unknown
-    if ttft is not None and (not isinstance(ttft, (int, float)) or isinstance(ttft, bool)):
-        raise fields.fail("llmeval.ttft_s", f"must be a number, not {_kind(ttft)}")
+    # Budgets compare against these: a NaN passes every comparison, a negative time any.
+    for key, value in (("duration_s", meta.get("duration_s", 0.0)), ("ttft_s", meta.get("ttft_s"))):
+        if value is None and key == "ttft_s":
+            continue  # absent in cassettes from before it was kept: unknown
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise fields.fail(f"llmeval.{key}", f"must be a number, not {_kind(value)}")
+        if not math.isfinite(value) or value < 0:
+            raise fields.fail(f"llmeval.{key}", f"must be seconds >= 0, not {value!r}")
     if not isinstance(meta.get("role", ""), str):
         raise fields.fail("llmeval.role", f"must be text, not {_kind(meta.get('role'))}")
     for part, key in DIGESTS.items():

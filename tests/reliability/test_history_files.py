@@ -165,3 +165,28 @@ def test_drift_that_raises_leaves_the_run_written(
     assert len(history.list_runs(tmp_path / "history")) == 1
     assert validate(json.loads((tmp_path / "report.json").read_text())) == []
     assert (tmp_path / "report.md").is_file()
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_file_with_a_non_json_number_is_skipped(tmp_path: Path, constant: str) -> None:
+    # Python's reader takes these, and a NaN latency passes the schema's bounds and every
+    # comparison: drift would read it as no change.
+    test = measure_test(nodeid="t.py::a", outcome="passed", calls=(), sample_scores=())
+    from pytest_llmeval.results import RunResult, RunTotals
+
+    result = RunResult(
+        id="r1",
+        mode="live",
+        started_at="2026-11-28T10:00:00+00:00",
+        finished_at="2026-11-28T10:01:00+00:00",
+        judge_model="m",
+        totals=RunTotals.of([test]),
+        tests=(test,),
+    )
+    path = history.write_run(tmp_path, result, "20261128T100000000000Z")
+    assert history.load(path) is not None
+    text = path.read_text()
+    path.write_text(re.sub(r'"latency_s": *[0-9.e-]+', f'"latency_s": {constant}', text, count=1))
+    assert constant in path.read_text()
+    with pytest.warns(HistoryWarning, match=f"cannot be read as JSON .*{constant}"):
+        assert history.load(path) is None
