@@ -229,3 +229,72 @@ def test_the_api_dying_mid_rewrite_keeps_the_old_cassette(pytester, online):
     )
     (path,) = cassettes(pytester.path)
     assert path.read_bytes() == before
+
+
+# --- interrupted mid-stream: the app has its first token, the rest is held -------------------
+
+STREAMING_APP = """
+import sys
+import anthropic, pytest
+
+@pytest.mark.llm
+def test_streamed(llmeval):
+    with anthropic.Anthropic(max_retries=0).messages.stream(
+        model="claude-sonnet-5-5", max_tokens=64,
+        messages=[{"role": "user", "content": "Can I return shoes?"}],
+    ) as stream:
+        for number, text in enumerate(stream.text_stream):
+            if number == 0:
+                print("FIRST TOKEN", flush=True)
+    assert text
+"""
+
+
+def _interrupt_mid_stream(pytester: pytest.Pytester, online, signum: int, *args: str) -> None:
+    """Send ``signum`` once the child's app has printed its first streamed token, while the
+    stand-in holds the rest of the stream (streamed answers pass through while recording)."""
+    rest = threading.Event()
+    online.queue(Reply(text="Yes, within 30 days of delivery.", rest_after=rest))
+    child = pytester.popen(
+        [sys.executable, "-m", "pytest", "-s", *NO_CACHE, *args],
+        stdin=None,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:  # blocks until the app has its first token
+            if b"FIRST TOKEN" in line:
+                break
+        else:
+            raise AssertionError("the child's app never got a first token")
+        child.send_signal(signum)
+        child.communicate(timeout=120)
+    finally:
+        rest.set()
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
+def test_a_rewrite_interrupted_mid_stream_keeps_the_old_cassette(pytester, online, signum):
+    pytester.makepyfile(test_app=STREAMING_APP)
+    online.queue(Reply(text="Old answer: 30 days."))
+    pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
+    (path,) = cassettes(pytester.path)
+    before = path.read_bytes()
+    _interrupt_mid_stream(pytester, online, signum, "--llmeval-mode=rewrite")
+    assert path.read_bytes() == before
+    assert not list(path.parent.glob(".*.tmp")), "no temporary file left behind"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
+def test_a_first_recording_interrupted_mid_stream_leaves_no_cassette(pytester, online, signum):
+    pytester.makepyfile(test_app=STREAMING_APP)
+    _interrupt_mid_stream(pytester, online, signum)
+    assert cassettes(pytester.path) == []
+    online.queue(Reply(text="Recorded whole."))
+    pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
+    (interaction,) = _interactions(pytester)
+    body = interaction["response"]["body"]
+    assert "whole" in body and body.rstrip().endswith('{"type": "message_stop"}')
