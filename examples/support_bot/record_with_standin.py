@@ -13,7 +13,9 @@ the real assistant and judge would. With a key, record against Claude instead:
 ``--history`` replaces .llmeval/history with three replay runs of cassettes recorded from
 three good variants of the answers, then records the committed cassettes from a variant whose
 reply to an angry customer is curt: the judge's tone score drops from about 0.87 to 0.7, still
-above the test's threshold, so every test passes and the report flags one drift.
+above the test's threshold, so every test passes; with one sample a side that drop is
+inconclusive (the report says how many samples would settle it), and the curt reply, being
+shorter, is an improvement in cost.
 
 The judge grades the labelled answers of ``tests/labels.jsonl`` as the support team did, except
 on the four in ``LABEL_DISAGREEMENTS``, as real judges go wrong: it counts no words, it is
