@@ -137,9 +137,13 @@ def test_replay_checks_the_recorded_time_to_first_token(pytester, online, monkey
     pytester.runpytest(*NO_CACHE, plugins=[online.clock, rest]).assert_outcomes(passed=1)
     go_offline(monkeypatch, online)
     rest.event.set()  # nothing is streamed in replay: the app's set() is a no-op here
-    result = pytester.runpytest("-s", "-p", "no:cacheprovider", plugins=[rest])
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest(
+        "-s", "-p", "no:cacheprovider", f"--junitxml={junit}", plugins=[rest]
+    )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*ttft 0.75 duration 2.0 source cassette"])
+    assert '<property name="llmeval_ttft_s" value="0.75" />' in junit.read_text()
 
     pytester.makepyfile(test_app=APP.format(marker="ttft_budget=0.5"))
     result = pytester.runpytest("-p", "no:cacheprovider", plugins=[rest])

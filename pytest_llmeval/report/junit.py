@@ -1,5 +1,5 @@
 """What JUnit XML carries per test as ``<property>``: pass rate, scores, latency, cost,
-prompt-cache read ratio."""
+prompt-cache read ratio, time to first token."""
 
 from __future__ import annotations
 
@@ -17,4 +17,6 @@ def junit_properties(test: TestResult) -> list[tuple[str, object]]:
     properties += [(f"llmeval_score_{name}", score.mean) for name, score in test.scores.items()]
     if test.cache_read_ratio is not None:
         properties.append(("llmeval_cache_read_ratio", round(test.cache_read_ratio.mean, 4)))
+    if test.ttft_s is not None:
+        properties.append(("llmeval_ttft_s", round(test.ttft_s, 4)))
     return properties
