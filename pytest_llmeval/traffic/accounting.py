@@ -93,6 +93,35 @@ class CallAccounting:
         with self._lock:
             self._in_flight -= 1
 
+    def count(
+        self,
+        request: LiveRequest,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes,
+        source: Source,
+        role: Role,
+        duration_s: float,
+        ttft_s: float | None = None,
+    ) -> str | None:
+        """Account one answer (``body`` decoded); its error type if it is unusable.
+
+        The cache keeps only usable answers: they are not checked again.
+        """
+        problem = self.answered(
+            request,
+            source=source,
+            role=role,
+            duration_s=duration_s,
+            status=status,
+            content_type=headers.get("content-type", ""),
+            request_id=headers.get("request-id", ""),
+            body=body,
+            check=source != "cache",
+            ttft_s=ttft_s,
+        )
+        return None if problem is None else problem.error_type
+
     def answered(
         self,
         request: LiveRequest,

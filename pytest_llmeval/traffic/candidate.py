@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.traffic import wire
 from pytest_llmeval.traffic.accounting import CallAccounting, Clock
-from pytest_llmeval.traffic.calls import ROLE, Call, Source
+from pytest_llmeval.traffic.calls import ROLE, Call
 from pytest_llmeval.traffic.live import LiveRequest
 from pytest_llmeval.traffic.model_swap import ModelSwap
 
@@ -141,7 +141,9 @@ class CandidateTraffic:
             return None, entry
         import httpx2
 
-        self._count(live, hit.status, hit.headers, hit.body, "cache", hit.duration_s)
+        self.accounting.count(
+            live, hit.status, hit.headers, hit.body, "cache", role, hit.duration_s
+        )
         response = httpx2.Response(
             hit.status,
             headers=hit.headers,
@@ -203,8 +205,8 @@ class CandidateTraffic:
         duration = self.accounting.clock() - start
         response.stream = httpx2.ByteStream(body)
         decoded = wire.decoded(body, response.headers.get("content-encoding", ""))
-        problem = self._count(
-            live, response.status_code, response.headers, decoded, "network", duration
+        problem = self.accounting.count(
+            live, response.status_code, response.headers, decoded, "network", ROLE.get(), duration
         )
         if entry is not None and self._cache is not None:
             if problem is not None:
@@ -213,28 +215,6 @@ class CandidateTraffic:
             else:
                 self._cache.store(entry, live, response, decoded, duration)
         return response
-
-    def _count(
-        self,
-        live: LiveRequest,
-        status: int,
-        headers: Mapping[str, str],
-        body: bytes,
-        source: Source,
-        duration_s: float,
-    ) -> str | None:
-        problem = self.accounting.answered(
-            live,
-            source=source,
-            role=ROLE.get(),
-            duration_s=duration_s,
-            status=status,
-            content_type=headers.get("content-type", ""),
-            request_id=headers.get("request-id", ""),
-            body=body,
-            check=source != "cache",
-        )
-        return None if problem is None else problem.error_type
 
     def _no_answer(self, live: LiveRequest, exc: Exception, entry: CacheEntry | None) -> None:
         if entry is not None and self._cache is not None:

@@ -10,11 +10,11 @@ own stub would have) and cached.
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.traffic import wire
-from pytest_llmeval.traffic.calls import ROLE, Role, Source
+from pytest_llmeval.traffic.calls import ROLE, Role
 
 if TYPE_CHECKING:
     import httpx2
@@ -25,12 +25,6 @@ if TYPE_CHECKING:
     from pytest_llmeval.traffic.passthrough import AsyncPassingStream, BodyTee, PassingStream
     from pytest_llmeval.traffic.recording import RecordingCassette
 
-#: ``count(request, status, headers, decoded_body, source, role, duration_s, ttft_s)``: the
-#: recorder accounts the answer; the error type when it is unusable, else ``None``.
-Count = Callable[
-    ["LiveRequest", int, Mapping[str, str], bytes, Source, Role, float, "float | None"],
-    "str | None",
-]
 NoAnswer = Callable[["LiveRequest", Exception, "CacheEntry | None"], None]
 
 _UNREAD = "the app never read the streamed answer to its end"
@@ -43,13 +37,11 @@ class NetworkLink:
         self,
         *,
         accounting: CallAccounting,
-        count: Count,
         no_answer: NoAnswer,
         cache: CacheLayer | None,
         recording: RecordingCassette | None,
     ) -> None:
         self.accounting = accounting
-        self._count = count
         self._no_answer = no_answer
         self._cache = cache
         self._recording = recording
@@ -158,7 +150,7 @@ class NetworkLink:
         duration = self.accounting.clock() - start
         self.accounting.end()
         decoded = wire.decoded(raw, response.headers.get("content-encoding", ""))
-        problem = self._count(
+        problem = self.accounting.count(
             live, response.status_code, response.headers, decoded, "network", role, duration, ttft_s
         )
         if self._recording is not None:

@@ -133,7 +133,6 @@ class TrafficRecorder:
         if not self.plan.replay_only:
             self._network = NetworkLink(
                 accounting=self.accounting,
-                count=self._count,
                 no_answer=self._no_answer,
                 cache=self._cache,
                 recording=self._recording,
@@ -299,7 +298,7 @@ class TrafficRecorder:
         response = httpx2.Response(
             hit.status, headers=hit.headers, stream=httpx2.ByteStream(hit.body), request=request
         )
-        self._count(
+        self.accounting.count(
             live, hit.status, hit.headers, hit.body, "cache", role, hit.duration_s, hit.ttft_s
         )
         return response, entry
@@ -331,46 +330,23 @@ class TrafficRecorder:
             role = cast(Role, played.get("role", role))
             ttft_s = played.get("ttft_s")
         decoded = wire.decoded(body, response.headers.get("content-encoding", ""))
-        self._count(
+        self.accounting.count(
             live, response.status_code, response.headers, decoded, source, role, duration, ttft_s
         )
         return response
 
     def _count_played(self, live: LiveRequest, recording: Recording) -> None:
         """Account an answer replayed from the parsed cassette, with its recorded figures."""
-        role = cast(Role, recording.role)
-        body = recording.response_body
-        self._count(live, recording.status, recording.header_values, body, "cassette", role,
-                    recording.duration_s, recording.ttft_s)  # fmt: skip
-
-    def _count(
-        self,
-        request: LiveRequest,
-        status: int,
-        headers: Mapping[str, str],
-        body: bytes,
-        source: Source,
-        role: Role,
-        duration_s: float,
-        ttft_s: float | None = None,
-    ) -> str | None:
-        """Account one answer (``body`` decoded); its error type if it is unusable.
-
-        The cache keeps only usable answers: they are not checked again.
-        """
-        problem = self.accounting.answered(
-            request,
-            source=source,
-            role=role,
-            duration_s=duration_s,
-            status=status,
-            content_type=headers.get("content-type", ""),
-            request_id=headers.get("request-id", ""),
-            body=body,
-            check=source != "cache",
-            ttft_s=ttft_s,
+        self.accounting.count(
+            live,
+            recording.status,
+            recording.header_values,
+            recording.response_body,
+            "cassette",
+            cast(Role, recording.role),
+            recording.duration_s,
+            recording.ttft_s,
         )
-        return None if problem is None else problem.error_type
 
     def _no_answer(self, request: LiveRequest, exc: Exception, entry: CacheEntry | None) -> None:
         """No answer at all (a connection error): the SDK retries the same occurrence."""
