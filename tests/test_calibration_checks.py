@@ -23,7 +23,7 @@ from pytest_llmeval.calibration_store import (
     save_calibrations,
 )
 from pytest_llmeval.measure import measure_test
-from pytest_llmeval.results import RunResult, RunTotals
+from pytest_llmeval.results import Outcome, RunResult, RunTotals
 from pytest_llmeval.results_schema import validate
 
 POLICY = "States the 30-day window."
@@ -152,13 +152,12 @@ def test_the_run_gathers_each_rubric_once_with_its_tests_and_skips() -> None:
     assert summarize([("t.py::c", CalibrationNotes())]) is None
 
 
-def test_the_run_documents_calibration_is_valid_and_reads_back() -> None:
-    weak = _check([made(wrong=3)])
-    assert weak is not None
-    calibration = summarize([("t.py::a", CalibrationNotes((made(),), (weak,)))])
-    test = measure_test(nodeid="t.py::a", outcome="skipped", calls=(), sample_scores=())
-    run = RunResult(
-        id="r1",
+def _one_test_run(
+    run_id: str, calibration: RunCalibration | None, *, outcome: Outcome = "passed"
+) -> RunResult:
+    test = measure_test(nodeid="t.py::a", outcome=outcome, calls=(), sample_scores=())
+    return RunResult(
+        id=run_id,
         mode="replay",
         started_at="2026-01-01T00:00:00+00:00",
         finished_at="2026-01-01T00:00:01+00:00",
@@ -167,7 +166,14 @@ def test_the_run_documents_calibration_is_valid_and_reads_back() -> None:
         tests=(test,),
         calibration=calibration,
     )
-    document = run.to_json()
+
+
+def test_the_run_documents_calibration_is_valid_and_reads_back() -> None:
+    weak = _check([made(wrong=3)])
+    assert weak is not None
+    calibration = summarize([("t.py::a", CalibrationNotes((made(),), (weak,)))])
+    assert calibration is not None
+    document = _one_test_run("r1", calibration, outcome="skipped").to_json()
     assert validate(document) == []
     again = RunResult.from_json(json.loads(json.dumps(document)))
     assert again.calibration == RunCalibration(calibration.made, calibration.rubrics)
@@ -187,22 +193,8 @@ def test_shards_of_one_run_keep_every_shards_calibration(tmp_path: Path) -> None
         ]
     )
 
-    def shard(calibration: RunCalibration | None, stamp: str) -> None:
-        test = measure_test(nodeid="t.py::a", outcome="passed", calls=(), sample_scores=())
-        run = RunResult(
-            id="ci-7",
-            mode="replay",
-            started_at="2026-11-28T10:00:00+00:00",
-            finished_at="2026-11-28T10:01:00+00:00",
-            judge_model="j1",
-            totals=RunTotals.of([test]),
-            tests=(test,),
-            calibration=calibration,
-        )
-        history.write_run(tmp_path, run, stamp)
-
-    shard(first, "20261128T100000000000Z")
-    shard(second, "20261128T100001000000Z")
+    history.write_run(tmp_path, _one_test_run("ci-7", first), "20261128T100000000000Z")
+    history.write_run(tmp_path, _one_test_run("ci-7", second), "20261128T100001000000Z")
     run = history.find_run(tmp_path, "ci-7")
     assert run is not None and run.shards == 2 and run.calibration is not None
     assert [c.key for c in run.calibration.made] == [made().key]

@@ -171,19 +171,14 @@ def test_drift_that_raises_leaves_the_run_written(
 def test_a_file_with_a_non_json_number_is_skipped(tmp_path: Path, constant: str) -> None:
     # Python's reader takes these, and a NaN latency passes the schema's bounds and every
     # comparison: drift would read it as no change.
-    test = measure_test(nodeid="t.py::a", outcome="passed", calls=(), sample_scores=())
-    from pytest_llmeval.results import RunResult, RunTotals
-
-    result = RunResult(
-        id="r1",
-        mode="live",
-        started_at="2026-11-28T10:00:00+00:00",
-        finished_at="2026-11-28T10:01:00+00:00",
+    run_end.finish_run(
+        settings=Settings(mode=Mode.LIVE, history_dir=tmp_path),
+        run_id="r1",
+        started=datetime.now(timezone.utc),
         judge_model="m",
-        totals=RunTotals.of([test]),
-        tests=(test,),
+        tests=[measure_test(nodeid="t::a", outcome="passed", calls=[], sample_scores=[])],
     )
-    path = history.write_run(tmp_path, result, "20261128T100000000000Z")
+    (path,) = tmp_path.glob("*.json")
     assert history.load(path) is not None
     text = path.read_text()
     path.write_text(re.sub(r'"latency_s": *[0-9.e-]+', f'"latency_s": {constant}', text, count=1))
