@@ -13,7 +13,7 @@ Pure: the stored calibrations come in as a mapping (``calibration_store`` reads 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -222,23 +222,14 @@ def summarize(
     """The run's calibration from each test's notes (``(nodeid, notes)``); ``None`` when no
     test calibrated or checked a rubric. A rubric checked by several tests (or samples) is one
     entry, in the order first seen."""
-    made: dict[str, RubricCalibration] = {}
-    uses: dict[tuple[str, str], tuple[RubricCheck, list[str], list[str]]] = {}
-    for nodeid, note in notes:
-        for calibration in note.made:
-            made[calibration.key] = calibration  # the last made wins, as in the file
-        for check in note.checks:
-            _, tests, skipped = uses.setdefault((check.key, check.status), (check, [], []))
-            if nodeid not in tests:
-                tests.append(nodeid)
-            if check.skipped and nodeid not in skipped:
-                skipped.append(nodeid)
-    if not made and not uses:
-        return None
-    return RunCalibration(
-        made=tuple(made.values()),
-        rubrics=tuple(RubricUse(c, tuple(t), tuple(s)) for c, t, s in uses.values()),
-        file=file if made else None,
+    return _gathered(
+        (calibration for _, note in notes for calibration in note.made),
+        (
+            (check, [nodeid], [nodeid] if check.skipped else [])
+            for nodeid, note in notes
+            for check in note.checks
+        ),
+        file=file,
     )
 
 
@@ -246,22 +237,33 @@ def merged(shards: Sequence[RunCalibration | None]) -> RunCalibration | None:
     """The calibration of a run split into shards (``LLMEVAL_RUN_ID``): each shard's
     calibrations made (a later shard's wins a rubric, as in the file) and its rubrics' uses,
     one entry per rubric and standing with the tests of every shard."""
-    made: dict[str, RubricCalibration] = {}
-    uses: dict[tuple[str, str], tuple[RubricCheck, list[str], list[str]]] = {}
-    for shard in shards:
-        if shard is None:
-            continue
-        for calibration in shard.made:
-            made[calibration.key] = calibration
-        for use in shard.rubrics:
-            _, tests, skipped = uses.setdefault(
-                (use.check.key, use.check.status), (use.check, [], [])
-            )
-            tests += [t for t in use.tests if t not in tests]
-            skipped += [t for t in use.skipped if t not in skipped]
-    if not made and not uses:
+    present = [shard for shard in shards if shard is not None]
+    return _gathered(
+        (calibration for shard in present for calibration in shard.made),
+        ((use.check, use.tests, use.skipped) for shard in present for use in shard.rubrics),
+    )
+
+
+def _gathered(
+    made: Iterable[RubricCalibration],
+    uses: Iterable[tuple[RubricCheck, Sequence[str], Sequence[str]]],
+    *,
+    file: str | None = None,
+) -> RunCalibration | None:
+    """Calibrations made (the last made wins a rubric, as in the file) and checks with the
+    tests that used them and those skipped, one entry per rubric and standing."""
+    kept: dict[str, RubricCalibration] = {}
+    for calibration in made:
+        kept[calibration.key] = calibration
+    gathered: dict[tuple[str, str], tuple[RubricCheck, list[str], list[str]]] = {}
+    for check, tests, skipped in uses:
+        _, all_tests, all_skipped = gathered.setdefault((check.key, check.status), (check, [], []))
+        all_tests += [nodeid for nodeid in tests if nodeid not in all_tests]
+        all_skipped += [nodeid for nodeid in skipped if nodeid not in all_skipped]
+    if not kept and not gathered:
         return None
     return RunCalibration(
-        made=tuple(made.values()),
-        rubrics=tuple(RubricUse(c, tuple(t), tuple(s)) for c, t, s in uses.values()),
+        made=tuple(kept.values()),
+        rubrics=tuple(RubricUse(c, tuple(t), tuple(s)) for c, t, s in gathered.values()),
+        file=file if kept else None,
     )
