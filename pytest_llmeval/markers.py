@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,22 +39,18 @@ def _number(name: str, value: Any, nodeid: str) -> float:
     return float(value)
 
 
-def _latency_budget(value: Any, nodeid: str) -> float:
-    seconds = _number("latency_budget", value, nodeid)
-    if seconds <= 0:
-        raise pytest.UsageError(
-            f"{nodeid}: @pytest.mark.llm(latency_budget={value!r}): must be > 0 seconds"
-        )
-    return seconds
+def _seconds_budget(name: str) -> Callable[[Any, str], float]:
+    """The validator of a budget in seconds (``latency_budget``, ``ttft_budget``)."""
 
+    def validate(value: Any, nodeid: str) -> float:
+        seconds = _number(name, value, nodeid)
+        if seconds <= 0:
+            raise pytest.UsageError(
+                f"{nodeid}: @pytest.mark.llm({name}={value!r}): must be > 0 seconds"
+            )
+        return seconds
 
-def _ttft_budget(value: Any, nodeid: str) -> float:
-    seconds = _number("ttft_budget", value, nodeid)
-    if seconds <= 0:
-        raise pytest.UsageError(
-            f"{nodeid}: @pytest.mark.llm(ttft_budget={value!r}): must be > 0 seconds"
-        )
-    return seconds
+    return validate
 
 
 def _cost_budget(value: Any, nodeid: str) -> float:
@@ -114,13 +111,13 @@ def _min_cache_read_ratio(value: Any, nodeid: str) -> float:
 
 
 _VALIDATORS = {
-    "latency_budget": _latency_budget,
+    "latency_budget": _seconds_budget("latency_budget"),
     "cost_budget": _cost_budget,
     "samples": _samples,
     "min_pass_rate": _min_pass_rate,
     "judge_model": _judge_model,
     "min_cache_read_ratio": _min_cache_read_ratio,
-    "ttft_budget": _ttft_budget,
+    "ttft_budget": _seconds_budget("ttft_budget"),
 }
 
 
