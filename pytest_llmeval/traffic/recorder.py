@@ -230,14 +230,9 @@ class TrafficRecorder:
             return inner(transport, request)  # type: ignore[no-any-return]
         if self.candidate is not None:
             return self.candidate.handle(transport, request)
-        live = LiveRequest.of(request, self.hooks)
-        plays = self._recording is not None and self._recording.can_play(request)
-        answer, entry = self._without_network(live, plays)
+        live, plays, answer, entry = self._before_sending(request)
         if answer is not None:
             return answer
-        if self.no_network is not None:
-            return self.no_network(request)
-        _accept_what_vcrpy_decodes(request)
         if not plays and self._network is not None:
             return self._network.send(raw, transport, live, entry)
         with self.accounting.in_flight() as start:  # vcrpy plays from memory, no network
@@ -256,14 +251,9 @@ class TrafficRecorder:
             return await inner(transport, request)
         if self.candidate is not None:
             return await self.candidate.handle_async(transport, request)
-        live = LiveRequest.of(request, self.hooks)
-        plays = self._recording is not None and self._recording.can_play(request)
-        answer, entry = self._without_network(live, plays)
+        live, plays, answer, entry = self._before_sending(request)
         if answer is not None:
             return answer
-        if self.no_network is not None:
-            return self.no_network(request)
-        _accept_what_vcrpy_decodes(request)
         if not plays and self._network is not None:
             return await self._network.send_async(raw, transport, live, entry)
         with self.accounting.in_flight() as start:  # vcrpy plays from memory, no network
@@ -271,6 +261,21 @@ class TrafficRecorder:
             stream: Any = response.stream
             body = b"".join([chunk async for chunk in stream])
         return self._from_vcrpy(live, response, body, start)
+
+    def _before_sending(
+        self, request: httpx2.Request
+    ) -> tuple[LiveRequest, bool, httpx2.Response | None, CacheEntry | None]:
+        """What the sync and async handlers share before sending: the request's live view,
+        whether vcrpy holds a recording of it, and an answer that needs no sending (the
+        cassette's, the cache's, or the refusal of a recorder that may not send)."""
+        live = LiveRequest.of(request, self.hooks)
+        plays = self._recording is not None and self._recording.can_play(request)
+        answer, entry = self._without_network(live, plays)
+        if answer is None and self.no_network is not None:
+            answer = self.no_network(request)
+        if answer is None:
+            _accept_what_vcrpy_decodes(request)
+        return live, plays, answer, entry
 
     def _without_network(
         self, live: LiveRequest, plays: bool = False
