@@ -216,6 +216,8 @@ class Judge:
 
 def median_verdict(verdicts: list[Verdict]) -> Verdict:
     """The median score; the reasoning of the first vote that gave it (or came closest)."""
+    if len(verdicts) == 1:  # one vote, the common case: its own score
+        return Verdict(raw=float(verdicts[0].raw), reasoning=verdicts[0].reasoning)
     middle = statistics.median(v.raw for v in verdicts)
     closest = min(verdicts, key=lambda v: abs(v.raw - middle))
     return Verdict(raw=float(middle), reasoning=closest.reasoning)

@@ -172,7 +172,7 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         test_dir=item.path.parent,
         rootdir=item.config.rootpath,
         regrade=settings.regrade > 0,
-        judge_prompt=item.config.hook.pytest_llmeval_judge_prompt,
+        judge_prompt=_implemented(item.config.hook.pytest_llmeval_judge_prompt),
     )
     if candidate is not None:
         from pytest_llmeval.compare_run import PairedRun
@@ -209,6 +209,12 @@ def _candidate_traffic(item: pytest.Item, session: LlmevalSession) -> CandidateT
     )
 
 
+def _implemented(hook: Any) -> Any:
+    """``hook`` if a plugin implements it, else ``None``: a hook nobody implements still
+    costs a call (and, for the judge's prompt, a copy of the request) per grade."""
+    return hook if hook.get_hookimpls() else None
+
+
 def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
     """The recorder of ``item``'s calls: its cassette, scrubbing, cache and hooks."""
     from pytest_llmeval.traffic.accounting import clock_from
@@ -240,6 +246,9 @@ def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
         on_save([interaction])
         request.update(interaction["request"])
 
+    # With no plugin implementing the scrub hook, asking it per request costs more than a
+    # replayed call: leave it out then (an implementation is never skipped).
+    scrubs = bool(hook.pytest_llmeval_scrub_interaction.get_hookimpls())
     return TrafficRecorder(
         nodeid=item.nodeid,
         plan=plan,
@@ -248,10 +257,10 @@ def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
             secrets=settings.secrets(os.environ),
             keep_headers=settings.keep_headers,
         ),
-        on_save=on_save,
+        on_save=on_save if scrubs else None,
         prices=session.prices,
         cache=session.cache() if settings.uses_cache(plan.mode, plan.record_mode) else None,
-        request_hook=request_hook,
+        request_hook=request_hook if scrubs else None,
         rerecord_args=settings.rerecord_args(),
         # An item that is not a pytest function on its nodeid says how it is re-run.
         rerun_command=getattr(item, "llmeval_rerun_command", None),

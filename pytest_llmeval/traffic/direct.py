@@ -11,9 +11,10 @@ matches, the judge goes through the SDK as always, and a miss is reported from t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
+
+from pytest_llmeval.traffic.wire import canonical_dumps
 
 #: ``(url, headers, body) -> recorded answer or None``: ``TrafficRecorder.answer_directly``.
 Answering = Callable[[str, dict[str, str], bytes], "bytes | None"]
@@ -28,13 +29,27 @@ def answering(answer: Answering) -> Callable[[], None]:
     return lambda: _answering.remove(answer)
 
 
+# The last client asked about, with its address: the judge's client serves a whole session,
+# and the SDK works its headers out anew (authentication included) each time they are read.
+_last: tuple[Any, str, dict[str, str]] | None = None
+
+
+def _address(client: Any) -> tuple[str, dict[str, str]]:
+    """The URL the SDK would send ``messages.create`` to, and its default headers."""
+    global _last
+    if _last is None or _last[0] is not client:
+        url = str(client.base_url).rstrip("/") + "/v1/messages"
+        headers = {k: v for k, v in client.default_headers.items() if isinstance(v, str)}
+        _last = (client, url, headers)
+    return _last[1], _last[2]
+
+
 def recorded_answer(client: Any, body: dict[str, Any]) -> bytes | None:
     """The recorded answer to ``client.messages.create(**body)`` when a test replays and its
     cassette holds a successful one; ``None`` otherwise (then ask through the SDK)."""
     if not _answering:
         return None
-    url = str(client.base_url).rstrip("/") + "/v1/messages"
-    headers = {
-        name: value for name, value in client.default_headers.items() if isinstance(value, str)
-    }
-    return _answering[-1](url, headers, json.dumps(body).encode("utf-8"))
+    url, headers = _address(client)
+    # Already in the form matching compares (``wire.canonical_json``): unless scrubbing
+    # changes it, the recorder need not parse and write it again.
+    return _answering[-1](url, headers, canonical_dumps(body))

@@ -27,7 +27,9 @@ class LiveRequest:
         headers: dict[str, str],
         content: bytes,
         request: httpx2.Request | None = None,
+        canonical: bool = False,
     ) -> None:
+        """``canonical``: ``content`` is already in ``canonical_json`` form."""
         self._hooks = hooks
         self.method = method
         self.url = url
@@ -39,6 +41,7 @@ class LiveRequest:
         self.request = request
         self._view: dict[str, Any] | None = None
         self._canonical: bytes | None = None
+        self._content_is_canonical = canonical
 
     @classmethod
     def of(cls, request: httpx2.Request, hooks: RecordingHooks) -> LiveRequest:
@@ -65,7 +68,10 @@ class LiveRequest:
             if self._view is None:
                 self.view()
             assert self._view is not None
-            self._canonical = canonical_json(self._view["body"].encode("utf-8"))
+            body = self._view["body"].encode("utf-8")
+            # Scrubbing and the user's hook left a canonical body as it was: still canonical.
+            unchanged = self._content_is_canonical and body == self.content
+            self._canonical = body if unchanged else canonical_json(body)
         return self._canonical
 
 

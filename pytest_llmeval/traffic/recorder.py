@@ -197,19 +197,19 @@ class TrafficRecorder:
         return None
 
     def answer_directly(self, url: str, headers: dict[str, str], body: bytes) -> bytes | None:
-        """Replay: the body of the successful recording of ``POST url`` with ``body``, played
-        and counted as the transport would; ``None`` when there is none (see ``direct``)."""
-        from urllib.parse import urlsplit
-
+        """Replay: the body of the successful recording of ``POST url`` with ``body`` (in
+        ``canonical_json`` form), played and counted as the transport would; ``None`` when
+        there is none (see ``direct``)."""
         assert self._replay is not None
         wanted = self.hooks.wanted_headers
         live = LiveRequest(
             self.hooks,
             method="POST",
             url=url,
-            path=urlsplit(url).path,
+            path=wire.url_path(url),
             headers={k.lower(): v for k, v in headers.items() if k.lower().encode() in wanted},
             content=body,
+            canonical=True,
         )
         self.scrubber.learn_from_request_headers(live.headers)
         view = live.view()

@@ -8,6 +8,7 @@ is not involved: with nothing to record it would only add its patching per test.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,8 +44,14 @@ class _Where:
 
     @classmethod
     def of(cls, method: str, uri: str) -> _Where:
-        parts = urlsplit(uri)
-        return cls(method, parts.path or "/", tuple(sorted(parse_qsl(parts.query))))
+        return _where(method, uri)
+
+
+@functools.lru_cache(maxsize=64)
+def _where(method: str, uri: str) -> _Where:
+    # Every call of a suite goes to the same few addresses: parsed once each.
+    parts = urlsplit(uri)
+    return _Where(method, parts.path or "/", tuple(sorted(parse_qsl(parts.query))))
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import zlib
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def is_model_request(headers: Any) -> bool:
@@ -38,7 +40,18 @@ def canonical_json(body: bytes) -> bytes:
         value = json.loads(body)
     except ValueError:
         return body
+    return canonical_dumps(value)
+
+
+def canonical_dumps(value: Any) -> bytes:
+    """``value`` as JSON in ``canonical_json``'s form (which gives it back unchanged)."""
     return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+@functools.lru_cache(maxsize=16)
+def url_path(url: str) -> str:
+    """The path of ``url`` (the few addresses a suite calls, parsed once each)."""
+    return urlsplit(url).path
 
 
 def request_model(body: bytes) -> str:
