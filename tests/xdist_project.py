@@ -95,15 +95,23 @@ def test_counts(llmeval):
 STREAMS = ("test_stream_a.py", "test_stream_b.py")
 PROMPT_CACHE = ("test_hits.py", "test_misses.py")
 REGRADE = ("test_regrade_a.py", "test_regrade_b.py")
-SIDE_BY_SIDE = ("test_agent.py", *STREAMS, *PROMPT_CACHE, *REGRADE, "test_cases.py")
-SIDE_BY_SIDE += ("test_counts.py", "test_calibrate.py")
+SIDE_BY_SIDE = (
+    "test_agent.py",
+    *STREAMS,
+    *PROMPT_CACHE,
+    *REGRADE,
+    "test_cases.py",
+    "test_counts.py",
+    "test_calibrate.py",
+)
 #: The model comparison reruns every test's body for the candidate: it has its run alone.
 COMPARED_FILES = ("test_compare_one.py", "test_compare_two.py")
 
 
 def write_side_by_side(pytester: pytest.Pytester) -> None:
-    """The features that share one ``-n 2`` run: none asks for a whole-run option that would
-    change what another's checks see (``--llmeval-regrade`` regrades only their grades)."""
+    """The features that share one ``-n 2`` run: no whole-run option changes what another
+    feature's checks see (``--llmeval-regrade`` asks every grade again, and only the regrade
+    tests grade: ``calibrate`` asks the judge without grading)."""
     agent_project(pytester, TWO_AGENTS)
     # Two streams asking different questions, so each is sent, never answered by the cache.
     streamed = STREAMED.format(marker="ttft_budget=60")
@@ -113,6 +121,7 @@ def write_side_by_side(pytester: pytest.Pytester) -> None:
     )
     hits = PROMPT_CACHED.format(marker="min_cache_read_ratio=0.8", third=SAME, more="")
     misses = PROMPT_CACHED.format(marker="min_cache_read_ratio=0.8", third=STAMPED, more="")
+    # Another shop's policy: neither test reads a prefix the other's worker cached.
     pytester.makepyfile(
         test_hits=hits, test_misses=misses.replace('POLICY = "', 'POLICY = "Other shop. ')
     )
