@@ -163,19 +163,6 @@ def test_cache_dir_option_and_ttl(pytester, online, tmp_path):
     assert len(online.requests) == 2, "an expired entry must miss"
 
 
-def test_xdist_workers_share_one_cache(pytester, online):
-    # Four different questions: each worker records its own, and reads the other's.
-    _write(pytester, question="question {n}", tests=4)
-    pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider").assert_outcomes(passed=4)
-    assert len(online.requests) == 4
-    assert len({r.json()["messages"][0]["content"] for r in online.requests}) == 4
-    _forget_cassettes(pytester)
-    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=4)
-    result.stdout.fnmatch_lines(["cache: 4 hit(s), 0 miss(es), *"])
-    assert len(online.requests) == 4
-
-
 def test_cli_stats_clear_and_explain(pytester, online, capsys):
     verdict = '{"reasoning": "ok", "score": 9}'
     online.queue(Reply(text="answer"), Reply(text=verdict))

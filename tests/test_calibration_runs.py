@@ -260,16 +260,6 @@ def test_min_kappa_without_any_calibration_warns_once_per_rubric(pytester, onlin
     )
 
 
-def test_a_calibration_made_on_an_xdist_worker_is_saved_by_the_controller(pytester, reader_b_judge):
-    grant_labels(pytester.path / "labels.jsonl")
-    pytester.makepyfile(test_calibrate=CALIBRATING)
-    result = pytester.runpytest("-p", "no:cacheprovider", "-n", "2")
-    result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["calibrated in this run: grant kappa 0.40 *"])
-    stored = json.loads((pytester.path / ".llmeval" / "calibration.json").read_text())
-    assert [e["kappa"] for e in stored["rubrics"].values()] == [pytest.approx(0.4)]
-
-
 def test_a_broken_calibration_file_errors_the_graded_test_saying_what_to_do(pytester, online):
     (pytester.path / ".llmeval").mkdir()
     (pytester.path / ".llmeval" / "calibration.json").write_text("<<<<<<< HEAD\n")

@@ -147,29 +147,3 @@ def test_a_broken_file_is_a_collection_error_naming_where(pytester, name, text, 
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*ERROR collecting test_cases.py*", message])
     assert "Traceback" not in result.stdout.str()
-
-
-def test_cases_parametrize_llm_tests_under_xdist(pytester, online):
-    """The support-bot shape: one cassette per case, named by its id, under ``-n 2``."""
-    pytester.path.joinpath("cases.jsonl").write_text(
-        '{"id": "refund", "q": "money back?"}\n{"id": "where is it", "q": "late parcel"}\n'
-    )
-    pytester.makepyfile(
-        test_cases="""
-import anthropic, pytest
-from pytest_llmeval import cases
-
-@pytest.mark.llm
-@pytest.mark.parametrize("case", cases("cases.jsonl"))
-def test_reply(llmeval, case):
-    reply = anthropic.Anthropic().messages.create(
-        model="claude-sonnet-5-5", max_tokens=50,
-        messages=[{"role": "user", "content": case["q"]}],
-    )
-    assert reply.content[0].text == "Stand-in reply to: " + case["q"]
-"""
-    )
-    result = pytester.runpytest("-p", "no:cacheprovider", "-n", "2", "--llmeval-no-history")
-    result.assert_outcomes(passed=2)
-    cassettes = sorted(p.name for p in (pytester.path / "cassettes" / "test_cases").iterdir())
-    assert cassettes == ["test_reply[refund].yaml", "test_reply[where-is-it].yaml"]

@@ -266,24 +266,3 @@ def test_a_malformed_value_is_a_usage_error_naming_the_flag(pytester, value, sai
     result = pytester.runpytest("-p", "no:cacheprovider", f"--llmeval-compare-model={value}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"*argument --llmeval-compare-model: {said}*"])
-
-
-def test_under_xdist_the_comparison_reaches_the_controllers_report(pytester, server):
-    pytester.makepyfile(
-        test_one=APP.format(samples=1, model=CURRENT),
-        test_two=APP.format(samples=1, model=CURRENT),
-    )
-    result = _run(pytester, server, "-n", "2")
-    result.assert_outcomes(passed=2)
-    document = json.loads((pytester.path / "run.json").read_text())
-    compared = {t["nodeid"]: t["comparison"]["metrics"] for t in document["tests"]}
-    assert sorted(compared) == ["test_one.py::test_policy", "test_two.py::test_policy"]
-    for metrics in compared.values():
-        assert [m["metric"] for m in metrics] == ["pass/fail", "policy"]
-        assert metrics[1]["better"] == 1
-    result.stdout.fnmatch_lines(
-        [
-            f"model comparison {CURRENT} -> {CANDIDATE} over 2 test(s): 0 better, 0 worse, "
-            "0 same, 4 inconclusive"
-        ]
-    )

@@ -239,23 +239,3 @@ def test_one_score_cannot_have_two_directions(pytester):
     result.stdout.fnmatch_lines(
         ["*record_score('retries'): higher_is_better=False here, but True earlier in this test"]
     )
-
-
-def test_a_score_direction_crosses_from_xdist_workers_to_the_history(pytester):
-    pytester.makepyfile(
-        """
-        import pytest
-
-        @pytest.mark.llm
-        def test_counts(llmeval):
-            llmeval.record_score("errors", 2, higher_is_better=False)
-            llmeval.record_score("tone", 0.9)
-        """
-    )
-    result = pytester.runpytest_subprocess(
-        "-p", "no:cacheprovider", "--llmeval-mode=replay", "-n", "2"
-    )
-    result.assert_outcomes(passed=1)
-    (run,) = history.all_runs(_history(pytester))
-    (test,) = run.to_json()["tests"]
-    assert test["score_higher_is_better"] == {"errors": False, "tone": True}

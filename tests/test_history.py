@@ -74,13 +74,6 @@ def test_one_file_per_run_with_every_test(project, online):
     assert validate(run) == []
 
 
-def test_xdist_writes_one_run(project, online):
-    online.queue(Reply(text="0.9"))
-    project.runpytest_subprocess(*LIVE, "-n", "2").assert_outcomes(passed=2)
-    (run,) = _runs(project)
-    assert len(run["tests"]) == 2
-
-
 def test_shards_sharing_a_run_id_are_merged(project, online, monkeypatch):
     monkeypatch.setenv("LLMEVAL_RUN_ID", "ci-42")
     _run(project, online, "0.9", 0.0, 100, "-k", "tone").assert_outcomes(passed=1, deselected=1)

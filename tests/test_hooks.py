@@ -190,15 +190,6 @@ def pytest_configure(config):
     assert len(history.all_runs(pytester.path / ".llmeval" / "history")) == 1
 
 
-def test_under_xdist_only_the_controller_calls_it_once(pytester):
-    pytester.makeconftest(PUSHED)
-    pytester.makepyfile(test_app=SCORED.format(tests=4))
-    result = pytester.runpytest("-p", "no:cacheprovider", "-n", "2")
-    result.assert_outcomes(passed=4)
-    (pushed,) = _pushed(pytester)
-    assert pushed["tests"] == 4
-
-
 # --- pytest_llmeval_drift ------------------------------------------------------------------------
 
 FLOOR = """

@@ -364,19 +364,3 @@ def test_a_fall_across_history_runs_is_reported_and_fails_the_run_on_drift(
     )
     assert result.ret != 0
     assert "cache read 0.49" in html.read_text()
-
-
-def test_under_xdist_the_ratio_and_the_miss_reach_the_controller(pytester, cache_server):
-    hits = APP.format(marker="min_cache_read_ratio=0.8", third=SAME, more="")
-    misses = APP.format(marker="min_cache_read_ratio=0.8", third=STAMPED, more="").replace(
-        'POLICY = "', 'POLICY = "Other shop. '
-    )
-    pytester.makepyfile(test_hits=hits, test_misses=misses)
-    result, report = _report(pytester, "-n", "2")
-    result.assert_outcomes(passed=1, failed=1)
-    tests = {t["nodeid"]: t for t in report["tests"]}
-    assert 0.9 < tests["test_hits.py::test_support"]["cache_read_ratio"] < 1
-    missed = tests["test_misses.py::test_support"]
-    assert missed["cache_read_ratio"] < 0.8
-    assert "First call that missed: call 3 (claude-sonnet-5-5)" in missed["failure"]
-    assert validate(report) == []

@@ -270,25 +270,3 @@ def test_regrades_answered_by_the_cache_need_no_key(pytester, server, monkeypatc
             "  polite        5  40% (2/5; 95% CI 12%-77%)      0.15          0.60",
         ]
     )
-
-
-def test_the_figures_of_xdist_workers_reach_the_controller(pytester, server, judge):
-    judge.script.update({"Hello 6": [8, 2]})
-    pytester.makepyfile(
-        test_a=FIVE,
-        test_b=FIVE.replace("test_five", "test_six").replace("range(1, 6)", "range(6, 7)"),
-    )
-    result = pytester.runpytest(
-        "-p", "no:cacheprovider", "-n", "2", "--llmeval-regrade=1", "--llmeval-report-json=r.json"
-    )
-    result.assert_outcomes(passed=2)
-    # K = 1: "Hello 1" (8, 8) agrees, "Hello 2" (8, 2) splits, "Hello 6" (8, 2) splits.
-    result.stdout.fnmatch_lines(
-        [
-            "judge noise (--llmeval-regrade=1): 6 extra judge ask(s), 6 sent ($*), "
-            "0 from the cache, none from cassettes",
-            "  polite        6  33% (2/6; 95% CI 10%-70%)*",
-        ]
-    )
-    tests = json.loads((pytester.path / "r.json").read_text())["tests"]
-    assert sorted(len(t["regrade"]["outputs"]) for t in tests) == [1, 5]

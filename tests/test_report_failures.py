@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from pytest_llmeval.report.failure import failure_excerpt
 from pytest_llmeval.results_schema import validate
 from pytest_llmeval.testing import Reply
@@ -94,16 +92,6 @@ def test_failed_tests_say_why_in_json_markdown_and_html(pytester, online):
     assert page.count('<pre class="failure">') == 3
     assert "  Curt &amp; &lt;no&gt; alternative offered." in page
     assert "the ticket should stay open until the refund is paid" in page
-
-
-def test_the_reason_reaches_the_controller_under_xdist(pytester, online):
-    pytest.importorskip("xdist")
-    pytester.makepyfile(test_app=APP.split("@pytest.mark.llm(cost_budget")[0])
-    result = pytester.runpytest(*REPORTS, "-n", "2")
-    result.assert_outcomes(failed=1)
-    document = json.loads((pytester.path / "out" / "run.json").read_text())
-    (test,) = document["tests"]
-    assert test["failure"].startswith("AssertionError: the ticket should stay open")
 
 
 def test_excerpt_keeps_what_was_raised_and_where():

@@ -187,14 +187,6 @@ def test_budgets_hold_per_sample(pytester, online):
     result.stdout.no_fnmatch_line("sample 1 failed:")
 
 
-def test_xdist_reports_the_pass_rate(pytester, online):
-    online.queue(GOOD, GOOD)
-    _write(pytester, "samples=2")
-    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["test_sampled.py::test_policy: 2/2 passed*"])
-
-
 def test_wilson_interval():
     low, high = wilson_interval(3, 5)
     assert (round(low, 2), round(high, 2)) == (0.23, 0.88)

@@ -269,30 +269,6 @@ def test_x(llmeval):
     result.stderr.fnmatch_lines(["*@pytest.mark.llm(ttft_budget=0): must be > 0 seconds*"])
 
 
-def test_streams_under_xdist(pytester, online):
-    # Workers are other processes: no shared event, no fake clock. The stand-in sends in parts
-    # (not held), and each worker records a time to first token for its stream.
-    pytester.makeconftest(
-        """
-import threading, pytest
-
-@pytest.fixture
-def rest_of_stream():
-    return threading.Event()
-"""
-    )
-    online.queue(*[Reply(text=ANSWER, first_token_after=0.25)] * 2)
-    app = APP.format(marker="ttft_budget=60")
-    pytester.makepyfile(test_a=app, test_b=app)
-    result = pytester.runpytest("-n", "2", *NO_CACHE)
-    result.assert_outcomes(passed=2)
-    paths = cassettes(pytester.path)
-    assert len(paths) == 2
-    for path in paths:
-        (interaction,) = yaml.safe_load(path.read_text())["interactions"]
-        assert interaction["llmeval"]["ttft_s"] >= 0
-
-
 def test_time_to_first_token_is_a_result_and_a_drift_metric(pytester, online):
     pytester.makepyfile(test_app=APP.format(marker=""))
     args = ("-p", "no:cacheprovider", "--llmeval-mode=live")
