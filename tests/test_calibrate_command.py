@@ -3,17 +3,21 @@ offline, the figures printed, the exit status, and labels or options that cannot
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from conftest import go_offline
 from grant_labels import RUBRIC, grant_labels, serve_reader_b
 
+from pytest_llmeval.cli import main
 from pytest_llmeval.cli.calibrate_command import RubricOptionError, rubric_option
 from pytest_llmeval.testing import StandInServer
+
+Calibrate = Callable[..., pytest.RunResult]
 
 
 @pytest.fixture
@@ -21,16 +25,43 @@ def reader_b_judge(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInServer]:
     yield from serve_reader_b(monkeypatch)
 
 
-def calibrate(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+@pytest.fixture
+def calibrate(pytester: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> Calibrate:
+    """``llmeval calibrate ARGS`` run in this process, from the current directory.
+
+    The command runs pytest in its own process (``pytest.main``), so it can run in the test's
+    as pytester's in-process runs do: what the run imports, and its ``sys.path``, are dropped
+    afterwards. One test below runs the real ``python -m pytest_llmeval.cli``.
+    """
+
+    def run(*args: str) -> pytest.RunResult:
+        capsys.readouterr()
+        modules, path, meta_path = dict(sys.modules), list(sys.path), list(sys.meta_path)
+        importlib.invalidate_caches()
+        try:
+            ret = main(["calibrate", *args])
+        except SystemExit as exc:  # argparse's usage errors
+            ret = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            sys.modules.clear()
+            sys.modules.update(modules)
+            sys.path[:], sys.meta_path[:] = path, meta_path
+        out, err = capsys.readouterr()
+        return pytest.RunResult(ret, out.splitlines(), err.splitlines(), 0.0)
+
+    return run
+
+
+def calibrate_in_a_subprocess(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.run(sys.executable, "-m", "pytest_llmeval.cli", "calibrate", *args)
 
 
 def test_the_command_records_beside_the_labels_then_replays_offline(
-    pytester, reader_b_judge, monkeypatch
+    pytester, calibrate, reader_b_judge, monkeypatch
 ):
     pytester.makeini("[pytest]\nllmeval_report_html = report.html\naddopts = -n 2\n")
     grant_labels(pytester.path / "labels.jsonl")
-    result = calibrate(pytester, "labels.jsonl", f"--rubric=grant={RUBRIC}")
+    result = calibrate("labels.jsonl", f"--rubric=grant={RUBRIC}")
     assert result.ret == 0, result.stderr.str()
     figures = [
         "grant: 50 labels, accuracy 70%, kappa 0.40 (95% CI 0.15..0.65)",
@@ -56,20 +87,23 @@ def test_the_command_records_beside_the_labels_then_replays_offline(
     assert not (pytester.path / "report.html").exists()
 
     go_offline(monkeypatch, reader_b_judge)
-    replayed = calibrate(pytester, "labels.jsonl", f"--rubric=grant={RUBRIC}", "--min-kappa=0.3")
+    replayed = calibrate("labels.jsonl", f"--rubric=grant={RUBRIC}", "--min-kappa=0.3")
     assert replayed.ret == 0, replayed.stderr.str()
     replayed.stdout.fnmatch_lines([f"{figures[0]}  OK", *figures[1:]])
     replayed.stdout.fnmatch_lines(["*50 model call(s) (0 app, 50 judge) answered by 50 cassette*"])
 
-    below = calibrate(pytester, "labels.jsonl", f"--rubric=grant={RUBRIC}", "--min-kappa=0.6")
+    below = calibrate("labels.jsonl", f"--rubric=grant={RUBRIC}", "--min-kappa=0.6")
     assert below.ret == 1
     below.stdout.fnmatch_lines([f"{figures[0]}  BELOW llmeval_min_kappa=0.6"])
     below.stderr.fnmatch_lines(["llmeval calibrate: below --min-kappa 0.6: grant"])
 
 
 def test_json_output_for_scripts(pytester, reader_b_judge):
+    """From a real ``python -m pytest_llmeval.cli``: what a script runs and reads."""
     grant_labels(pytester.path / "labels.jsonl")
-    result = calibrate(pytester, "labels.jsonl", f"--rubric=grant={RUBRIC}", "--json")
+    result = calibrate_in_a_subprocess(
+        pytester, "labels.jsonl", f"--rubric=grant={RUBRIC}", "--json"
+    )
     assert result.ret == 0, result.stderr.str()
     document = json.loads(result.stdout.lines[-1])
     (grant,) = document["rubrics"]
@@ -77,10 +111,12 @@ def test_json_output_for_scripts(pytester, reader_b_judge):
     assert grant["kappa"] == pytest.approx(0.4)
 
 
-def test_a_rubric_from_a_python_constant_is_the_text_the_tests_grade_with(pytester, reader_b_judge):
+def test_a_rubric_from_a_python_constant_is_the_text_the_tests_grade_with(
+    pytester, calibrate, reader_b_judge
+):
     grant_labels(pytester.path / "labels.jsonl")
     pytester.makepyfile(test_grants=f"GRANT = {RUBRIC!r}\nraise SystemExit('never run')\n")
-    result = calibrate(pytester, "labels.jsonl", "--rubric=grant=@test_grants.py::GRANT")
+    result = calibrate("labels.jsonl", "--rubric=grant=@test_grants.py::GRANT")
     assert result.ret == 0, result.stderr.str()
     judged = reader_b_judge.requests[0].json()["system"][-1]["text"]
     assert judged == f"<rubric>\n{RUBRIC}\n</rubric>"
@@ -95,23 +131,23 @@ def test_a_rubric_from_a_python_constant_is_the_text_the_tests_grade_with(pytest
     ],
 )
 def test_malformed_labels_exit_4_naming_file_and_line_before_any_call(
-    pytester, reader_b_judge, line, message
+    pytester, calibrate, reader_b_judge, line, message
 ):
     (pytester.path / "labels.jsonl").write_text(
         '{"output": "a", "rubric": "grant", "human": "pass"}\n\n' + line + "\n"
     )
-    result = calibrate(pytester, "labels.jsonl", f"--rubric=grant={RUBRIC}")
+    result = calibrate("labels.jsonl", f"--rubric=grant={RUBRIC}")
     assert result.ret == 4
     result.stderr.fnmatch_lines([f"llmeval calibrate: {message}*"])
     assert reader_b_judge.requests == []
 
 
 def test_a_missing_recording_in_ci_exits_3_with_pytests_explanation(
-    pytester, reader_b_judge, monkeypatch
+    pytester, calibrate, reader_b_judge, monkeypatch
 ):
     grant_labels(pytester.path / "labels.jsonl")
     go_offline(monkeypatch, reader_b_judge)
-    result = calibrate(pytester, "labels.jsonl", f"--rubric=grant={RUBRIC}")
+    result = calibrate("labels.jsonl", f"--rubric=grant={RUBRIC}")
     assert result.ret == 3
     result.stderr.fnmatch_lines(["llmeval calibrate: labels.jsonl was not calibrated*"])
     assert "no recording" in result.stdout.str().lower()
@@ -143,14 +179,16 @@ def test_rubric_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
             rubric_option(spec)
 
 
-def test_from_a_subdirectory_the_kept_paths_are_the_rootdirs(pytester, reader_b_judge, monkeypatch):
+def test_from_a_subdirectory_the_kept_paths_are_the_rootdirs(
+    pytester, calibrate, reader_b_judge, monkeypatch
+):
     """The calibration file reads the same whichever directory the command ran from."""
     pytester.makeini("[pytest]\n")
     grant_labels(pytester.path / "labels.jsonl")
     (pytester.path / "rubrics").mkdir()
     (pytester.path / "rubrics" / "grant.txt").write_text(RUBRIC)
     monkeypatch.chdir(pytester.mkdir("sub"))
-    result = calibrate(pytester, "../labels.jsonl", "--rubric=grant=@../rubrics/grant.txt")
+    result = calibrate("../labels.jsonl", "--rubric=grant=@../rubrics/grant.txt")
     assert result.ret == 0, result.stderr.str()
     stored = json.loads((pytester.path / ".llmeval" / "calibration.json").read_text())
     (entry,) = stored["rubrics"].values()

@@ -7,7 +7,7 @@ import os
 import stat
 
 import pytest
-from conftest import cassettes
+from conftest import cassettes, httpx2_transports
 
 ONE_TEST = """
 import anthropic, pytest
@@ -76,13 +76,15 @@ def test_a_failed_save_leaves_the_old_cassette_byte_identical(pytester, online):
     # started serialising): the test errors, the cassette is untouched, no temporary is left.
     pytester.makepyfile(test_one=ONE_TEST.replace("QUESTION", "'hello again'"))
     pytester.makeconftest(FAILING_HOOK)
-    # In a subprocess: vcrpy saves before it unpatches, so after a failed save its patch of
-    # httpx2 stays in place for the rest of the process (see TrafficRecorder.stop).
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--llmeval-mode=record")
+    # In this process: vcrpy saves before it unpatches, and the recording unpatches even when
+    # the save fails (see Recording.close), so no patch of httpx2 outlives the run.
+    patched = httpx2_transports()
+    result = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=record")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*RuntimeError: the scrubbing service is down*"])
     assert path.read_bytes() == before
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    assert httpx2_transports() == patched, "vcrpy's patch outlived the failed save"
 
 
 def test_a_write_that_fails_at_the_rename_keeps_the_old_file(tmp_path, monkeypatch):

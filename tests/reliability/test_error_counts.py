@@ -121,10 +121,10 @@ def test_a_test_whose_cassette_could_not_be_saved_is_an_error_in_every_report(
     pytester.makepyfile(test_one=SAVED_BY_A_BROKEN_HOOK.replace("QUESTION", "'hi'"))
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
     # A second call to record, and a save that fails (as in tests/reliability/
-    # test_cassette_writes.py); in a subprocess: after a failed save vcrpy's patch stays.
+    # test_cassette_writes.py, which checks that vcrpy's patch does not outlive it).
     pytester.makepyfile(test_one=SAVED_BY_A_BROKEN_HOOK.replace("QUESTION", "'hello again'"))
     pytester.makeconftest(BROKEN_HOOK)
-    result = pytester.runpytest_subprocess(
+    result = pytester.runpytest(
         "-p", "no:cacheprovider", "--llmeval-mode=record", "--llmeval-report-json=r.json"
     )
     result.assert_outcomes(passed=1, errors=1)  # the call passed, the teardown errored

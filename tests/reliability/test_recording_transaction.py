@@ -1,18 +1,19 @@
 """A recording is a transaction: a good cassette is only ever replaced by a complete one.
 
 Faults come from the stand-in through the real SDK; interruptions are real signals sent to a
-pytest subprocess while the stand-in holds its reply (no sleeps racing the clock).
+pytest child process while the stand-in holds its reply (no sleeps racing the clock). The
+children are forked by the zygote (``tests/zygote.py``), which has pytest and the SDK imported.
 """
 
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 
 import pytest
 import yaml
 from conftest import cassettes, go_offline
+from zygote import Zygote
 
 from pytest_llmeval.testing import Fault, Reply
 
@@ -162,22 +163,27 @@ def test_a_success_after_retries_is_recorded_and_cached(pytester, online, monkey
 # --- interruptions: a real signal while the stand-in holds the second reply ----------------
 
 
-def _interrupt(pytester: pytest.Pytester, online, signum: int, *args: str) -> str:
-    """Run pytest in a subprocess, send ``signum`` while its second call is held; its output."""
+#: The child's exit status: pytest turns Ctrl-C into its "interrupted" status; the others end it.
+_ENDED_BY = {
+    signal.SIGINT: pytest.ExitCode.INTERRUPTED,
+    signal.SIGTERM: -signal.SIGTERM,
+    signal.SIGKILL: -signal.SIGKILL,
+}
+
+
+def _interrupt(zygote: Zygote, online, signum: int, *args: str) -> str:
+    """Run pytest in a child process, send ``signum`` while its second call is held; its output."""
     release = threading.Event()
     online.queue(Reply(text="new first"), Reply(text="never sent", hold=release))
     asked = len(online.requests)
     # A shell that started this run in the background may have left SIGINT ignored; the child
-    # must get Python's default handler, as under a terminal.
-    child = pytester.popen(
-        [sys.executable, "-m", "pytest", *NO_CACHE, *args],
-        stdin=None,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    # gets Python's default handler all the same, as under a terminal.
+    child = zygote.popen_pytest(*NO_CACHE, *args)
     try:
         assert online.wait_for_requests(asked + 2), "the child never sent its second call"
         child.send_signal(signum)
         out, _ = child.communicate(timeout=120)
+        assert child.returncode == _ENDED_BY[signum], out.decode(errors="replace")
     finally:
         release.set()
         if child.poll() is None:
@@ -187,26 +193,28 @@ def _interrupt(pytester: pytest.Pytester, online, signum: int, *args: str) -> st
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL, signal.SIGTERM])
-def test_a_rewrite_interrupted_mid_call_keeps_the_old_cassette(pytester, online, signum):
+def test_a_rewrite_interrupted_mid_call_keeps_the_old_cassette(pytester, zygote, online, signum):
     before = _record_two_calls(pytester)
-    _interrupt(pytester, online, signum, "--llmeval-mode=rewrite")
+    _interrupt(zygote, online, signum, "--llmeval-mode=rewrite")
     (path,) = cassettes(pytester.path)
     assert path.read_bytes() == before
     assert not list(path.parent.glob(".*.tmp")), "no temporary file left behind"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
-def test_a_first_recording_interrupted_mid_call_leaves_no_cassette(pytester, online, signum):
+def test_a_first_recording_interrupted_mid_call_leaves_no_cassette(
+    pytester, zygote, online, signum
+):
     pytester.makepyfile(test_app=TWO_CALLS)
-    _interrupt(pytester, online, signum)
+    _interrupt(zygote, online, signum)
     assert cassettes(pytester.path) == []
     pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
     assert len(_interactions(pytester)) == 2
 
 
-def test_the_interrupted_run_says_which_cassette_it_kept(pytester, online):
+def test_the_interrupted_run_says_which_cassette_it_kept(pytester, zygote, online):
     before = _record_two_calls(pytester)
-    text = _interrupt(pytester, online, signal.SIGINT, "--llmeval-mode=rewrite")
+    text = _interrupt(zygote, online, signal.SIGINT, "--llmeval-mode=rewrite")
     assert "KeyboardInterrupt" in text
     assert "test_two_calls.yaml unchanged: the test did not run to its end (interrupted)" in text
     (path,) = cassettes(pytester.path)
@@ -250,25 +258,25 @@ def test_streamed(llmeval):
 """
 
 
-def _interrupt_mid_stream(pytester: pytest.Pytester, online, signum: int, *args: str) -> None:
+def _interrupt_mid_stream(zygote: Zygote, online, signum: int, *args: str) -> None:
     """Send ``signum`` once the child's app has printed its first streamed token, while the
     stand-in holds the rest of the stream (streamed answers pass through while recording)."""
     rest = threading.Event()
     online.queue(Reply(text="Yes, within 30 days of delivery.", rest_after=rest))
-    child = pytester.popen(
-        [sys.executable, "-m", "pytest", "-s", *NO_CACHE, *args],
-        stdin=None,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    child = zygote.popen_pytest("-s", *NO_CACHE, *args)
     try:
-        assert child.stdout is not None
         for line in child.stdout:  # blocks until the app has its first token
             if b"FIRST TOKEN" in line:
                 break
         else:
             raise AssertionError("the child's app never got a first token")
         child.send_signal(signum)
+        # The signal is pending before the rest is sent: the child is interrupted mid-stream
+        # all the same, and its close (which reads what the app left unread) ends at once
+        # instead of waiting for the stand-in's safety timeout to cut the stream.
+        rest.set()
         child.communicate(timeout=120)
+        assert child.returncode == _ENDED_BY[signum]
     finally:
         rest.set()
         if child.poll() is None:
@@ -277,21 +285,23 @@ def _interrupt_mid_stream(pytester: pytest.Pytester, online, signum: int, *args:
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
-def test_a_rewrite_interrupted_mid_stream_keeps_the_old_cassette(pytester, online, signum):
+def test_a_rewrite_interrupted_mid_stream_keeps_the_old_cassette(pytester, zygote, online, signum):
     pytester.makepyfile(test_app=STREAMING_APP)
     online.queue(Reply(text="Old answer: 30 days."))
     pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
     before = path.read_bytes()
-    _interrupt_mid_stream(pytester, online, signum, "--llmeval-mode=rewrite")
+    _interrupt_mid_stream(zygote, online, signum, "--llmeval-mode=rewrite")
     assert path.read_bytes() == before
     assert not list(path.parent.glob(".*.tmp")), "no temporary file left behind"
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
-def test_a_first_recording_interrupted_mid_stream_leaves_no_cassette(pytester, online, signum):
+def test_a_first_recording_interrupted_mid_stream_leaves_no_cassette(
+    pytester, zygote, online, signum
+):
     pytester.makepyfile(test_app=STREAMING_APP)
-    _interrupt_mid_stream(pytester, online, signum)
+    _interrupt_mid_stream(zygote, online, signum)
     assert cassettes(pytester.path) == []
     online.queue(Reply(text="Recorded whole."))
     pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
