@@ -136,7 +136,9 @@ class CachedResponse:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CachedResponse:
-        raw = json.loads(data)
+        # ``to_bytes`` writes UTF-8: decoded here, not sniffed for UTF-16/32 as ``json.loads``
+        # does (one of the Python calls a hit pays); anything else fails as garbled.
+        raw = _DECODE(data.decode("utf-8"))
         return cls(
             status=int(raw["status"]),
             headers={str(k): str(v) for k, v in raw["headers"].items()},
@@ -144,6 +146,9 @@ class CachedResponse:
             duration_s=_seconds(raw["duration_s"]),
             ttft_s=None if raw.get("ttft_s") is None else _seconds(raw["ttft_s"]),
         )
+
+
+_DECODE = json.JSONDecoder().decode
 
 
 def _seconds(value: Any) -> float:
