@@ -8,6 +8,8 @@ workers (or a run and ``llmeval cache clear``) do.
 
 from __future__ import annotations
 
+import threading
+
 import diskcache
 
 from pytest_llmeval.traffic.cache import CachedResponse, CacheKey, ResponseCache, make_key
@@ -43,6 +45,25 @@ def test_an_occurrence_stored_by_another_process_after_the_read_is_found(tmp_pat
     third = reader.get(FIRST.nth(3))
     assert third is not None and third.body == b'{"n": 3}', "a later store must not be a miss"
     assert reader.get(FIRST.nth(2)) is not None
+
+
+def test_a_cache_read_on_one_thread_answers_on_another(tmp_path):
+    # A test may call the SDK from threads: each reads with a connection of its own.
+    other = make_key("app", "/v1/messages", {"anthropic-version": "v"}, b'{"model": "m", "n": 2}')
+    cache = ResponseCache(tmp_path)
+    _fill(cache, FIRST, 3)
+    _fill(cache, other, 1)
+    assert cache.get(FIRST) is not None
+    got: list[CachedResponse | None] = []
+    worker = threading.Thread(
+        target=lambda: got.extend([cache.get(other), cache.get(FIRST.nth(2))])
+    )
+    worker.start()
+    worker.join()
+    assert None not in got and len(got) == 2
+    assert not cache.broken
+    cache.close()
+    cache.close()  # a second close is harmless
 
 
 def test_a_clear_by_another_process_takes_effect_for_the_next_run(tmp_path):

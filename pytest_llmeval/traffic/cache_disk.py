@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -142,8 +143,9 @@ class ReadAhead:
     def __init__(self, database: Path) -> None:
         self.database = database
         self._rows: dict[str, dict[str, Row]] = {}
-        self._con: sqlite3.Connection | None = None
-        self._pid = 0
+        # One connection per thread, as diskcache keeps: a test may call the SDK from threads,
+        # and sqlite3 refuses a connection on a thread other than its own.
+        self._local = threading.local()
 
     def take(self, request_digest: str, digest: str) -> tuple[Row | None, bool]:
         """The row of ``digest``, and whether a missing one is known missing (read just now)."""
@@ -166,10 +168,12 @@ class ReadAhead:
             self._rows.pop(request_digest, None)
 
     def close(self) -> None:
+        """Close this thread's connection (another thread's goes with it, as diskcache's)."""
         self._rows.clear()
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
 
     def _read(self, request_digest: str) -> dict[str, Row]:
         prefix = request_digest + ":"
@@ -180,7 +184,9 @@ class ReadAhead:
 
     def _connection(self) -> sqlite3.Connection:
         # A connection does not survive a fork: a child opens its own (as diskcache does).
-        if self._con is None or self._pid != os.getpid():
-            self._con = sqlite3.connect(str(self.database), timeout=5, isolation_level=None)
-            self._pid = os.getpid()
-        return self._con
+        local = self._local
+        con: sqlite3.Connection | None = getattr(local, "con", None)
+        if con is None or getattr(local, "pid", None) != os.getpid():
+            con = local.con = sqlite3.connect(str(self.database), timeout=5, isolation_level=None)
+            local.pid = os.getpid()
+        return con
