@@ -156,7 +156,7 @@ class CallAccounting:
                 content_type=content_type,
                 prices=self.prices,
                 data=data,
-                content=CallContent(request.content, body, content_type, data),
+                content=CallContent(request.content, body, content_type),
                 ttft_s=ttft_s,
             )
         )

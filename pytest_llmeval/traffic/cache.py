@@ -2,8 +2,8 @@
 
 diskcache pickles by default, so anyone who can write the cache directory could run code in
 the next test run (CVE-2025-69872). Here values are JSON bytes only, keys are plain strings,
-and a pickled value or key found on read is refused, not loaded. A broken or locked cache is
-a warning and a miss, never a crash.
+and a pickled value or key found on read is refused, not loaded (``cache_disk``). A broken or
+locked cache is a warning and a miss, never a crash.
 """
 
 from __future__ import annotations
@@ -22,15 +22,17 @@ from typing import Any
 
 from pytest_llmeval.constants import DEFAULT_CACHE_SIZE as DEFAULT_SIZE_LIMIT
 from pytest_llmeval.constants import DEFAULT_CACHE_TTL_S as DEFAULT_TTL_S
+from pytest_llmeval.traffic.cache_disk import (
+    ReadAhead,
+    UnsafeCacheEntry,
+    drop_rows_outside,
+    json_only_disk,
+)
 from pytest_llmeval.traffic.wire import canonical_json
 
 #: ``regrade``: the judge asked again about recorded outputs (``--llmeval-regrade``).
 NAMESPACES = ("app", "judge", "regrade")
 _INDEX = "explain:"
-
-
-class UnsafeCacheEntry(Exception):
-    """A pickled value or key in the cache directory: refused, never unpickled."""
 
 
 class CacheWarning(UserWarning):
@@ -60,6 +62,16 @@ class CacheKey:
     @property
     def digest(self) -> str:
         return f"{self.request_digest}:{self.occurrence}"
+
+    def nth(self, occurrence: int) -> CacheKey:
+        """This request's ``occurrence``-th sending in a test, its digest not hashed again."""
+        # Built directly: ``dataclasses.replace`` costs more than the rest of a key's making.
+        key = CacheKey(
+            self.role, self.path, self.anthropic_version, self.anthropic_beta, self.body, occurrence
+        )
+        if "request_digest" in self.__dict__:  # the cached_property's value
+            key.__dict__["request_digest"] = self.__dict__["request_digest"]
+        return key
 
     def parts(self) -> dict[str, str]:
         """What ``llmeval cache explain`` shows: everything but the body, then the body's hash."""
@@ -124,7 +136,9 @@ class CachedResponse:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CachedResponse:
-        raw = json.loads(data)
+        # ``to_bytes`` writes UTF-8: decoded here, not sniffed for UTF-16/32 as ``json.loads``
+        # does (one of the Python calls a hit pays); anything else fails as garbled.
+        raw = _DECODE(data.decode("utf-8"))
         return cls(
             status=int(raw["status"]),
             headers={str(k): str(v) for k, v in raw["headers"].items()},
@@ -134,90 +148,15 @@ class CachedResponse:
         )
 
 
+_DECODE = json.JSONDecoder().decode
+
+
 def _seconds(value: Any) -> float:
     """A recorded time; a NaN (which passes every budget) or a negative one is no entry."""
     seconds = float(value)
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"not a time: {value!r}")
     return seconds
-
-
-def inside(directory: Path, filename: object) -> bool:
-    """Whether a ``filename`` from the cache database names a file inside ``directory``.
-
-    diskcache joins it to the directory and reads, then deletes it on expiry (and removes its
-    parent directories while empty): an absolute path or ``..`` would reach outside.
-    """
-    if not isinstance(filename, str) or not filename or os.path.isabs(filename):
-        return False
-    if ".." in Path(filename).parts:
-        return False
-    root = os.path.realpath(directory)
-    return os.path.realpath(os.path.join(root, filename)).startswith(root + os.sep)
-
-
-def drop_rows_outside(directory: Path) -> list[str]:
-    """Delete database rows whose file lies outside ``directory``; the names dropped.
-
-    Run before diskcache opens the database, with sqlite3 alone: diskcache itself would act on
-    such a row (read it, or delete the file it names) before we could refuse it.
-    """
-    import sqlite3
-
-    database = directory / "cache.db"
-    if not database.is_file():
-        return []
-    con = sqlite3.connect(str(database), timeout=5)
-    try:
-        try:
-            rows = con.execute(
-                "SELECT rowid, filename FROM Cache WHERE filename IS NOT NULL"
-            ).fetchall()
-        except sqlite3.Error:
-            return []  # no table yet, or not diskcache's database: opening it will say
-        bad = [(rowid, name) for rowid, name in rows if not inside(directory, name)]
-        if bad:
-            con.executemany("DELETE FROM Cache WHERE rowid = ?", [(r,) for r, _ in bad])
-            con.commit()
-        return [str(name) for _, name in bad]
-    finally:
-        con.close()
-
-
-def _json_only_disk(directory: Path) -> type:
-    """A diskcache ``Disk`` that stores bytes, refuses to unpickle anything it reads, and never
-    touches a file outside the cache directory."""
-    import diskcache
-    from diskcache.core import MODE_PICKLE
-
-    class JsonOnlyDisk(diskcache.Disk):  # type: ignore[misc]
-        def remove(self, file_path: Any) -> None:
-            if inside(directory, file_path):
-                super().remove(file_path)
-
-        def put(self, key: Any) -> Any:
-            if not isinstance(key, str):
-                raise TypeError("llmeval cache keys are strings")
-            return super().put(key)
-
-        def get(self, key: Any, raw: bool) -> Any:
-            if not raw:
-                raise UnsafeCacheEntry("a pickled key")
-            return super().get(key, raw)
-
-        def store(self, value: Any, read: bool, **kwargs: Any) -> Any:
-            if not isinstance(value, bytes):
-                raise TypeError("llmeval cache values are JSON bytes")
-            return super().store(value, read, **kwargs)
-
-        def fetch(self, mode: int, filename: Any, value: Any, read: bool) -> Any:
-            if mode == MODE_PICKLE:
-                raise UnsafeCacheEntry("a pickled value")
-            if filename is not None and not inside(directory, filename):
-                raise UnsafeCacheEntry(f"an entry naming a file outside the cache ({filename!r})")
-            return super().fetch(mode, filename, value, read)
-
-    return JsonOnlyDisk
 
 
 class ResponseCache:
@@ -236,6 +175,7 @@ class ResponseCache:
         self.size_limit = size_limit
         self._warn = warn or _warn
         self._cache: Any = None
+        self._ahead = ReadAhead(directory / "cache.db")
         self.broken = False
 
     def _open(self) -> Any:
@@ -253,7 +193,7 @@ class ResponseCache:
                 )
             self._cache = diskcache.Cache(
                 str(self.directory),
-                disk=_json_only_disk(self.directory),
+                disk=json_only_disk(self.directory),
                 size_limit=self.size_limit,
                 eviction_policy="least-recently-stored",
                 timeout=5,
@@ -282,7 +222,7 @@ class ResponseCache:
             return None
 
     def get(self, key: CacheKey) -> CachedResponse | None:
-        data = self._guard("read", lambda c: c.get(key.digest))
+        data = self._guard("read", lambda c: self._read(c, key))
         if data is None:
             return None
         try:
@@ -290,7 +230,22 @@ class ResponseCache:
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             return None
 
+    def _read(self, cache: Any, key: CacheKey) -> bytes | None:
+        """The stored bytes of ``key``, through the ``Disk`` that refuses what is not ours."""
+        row, known = self._ahead.take(key.request_digest, key.digest)
+        data: bytes | None = None
+        if row is None:
+            if not known:
+                data = cache.get(key.digest)
+        elif row.live():
+            try:
+                data = cache.disk.fetch(row.mode, row.filename, row.value, False)
+            except OSError:  # its file went since the row was read: as diskcache's get does
+                data = cache.get(key.digest)
+        return data
+
     def put(self, key: CacheKey, response: CachedResponse) -> None:
+        self._ahead.forget(key.request_digest)
         self._guard(
             "write",
             lambda c: c.set(key.digest, response.to_bytes(), expire=self.ttl_s, tag=key.role),
@@ -334,12 +289,14 @@ class ResponseCache:
 
     def clear(self, *namespaces: str) -> int:
         """Every entry, or those of ``namespaces``."""
+        self._ahead.forget()
         if not namespaces:
             return int(self._guard("clear", lambda c: c.clear()) or 0)
         # One guarded pass: entries are tagged with their namespace when stored.
         return int(self._guard("clear", lambda c: sum(c.evict(n) for n in namespaces)) or 0)
 
     def close(self) -> None:
+        self._ahead.close()
         if self._cache is not None:
             self._cache.close()
             self._cache = None

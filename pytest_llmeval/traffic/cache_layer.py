@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class CacheLayer:
         self._seen[key.request_digest] += 1
         occurrence = self._seen[key.request_digest]
         if occurrence != 1:
-            key = replace(key, occurrence=occurrence)
+            key = key.nth(occurrence)
         hit = self.cache.get(key)
         outcome = CacheOutcome.MISS if hit is None else CacheOutcome.HIT
         entry = CacheEntry(len(self.entries) + 1, key, outcome)
