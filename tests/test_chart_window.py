@@ -99,3 +99,10 @@ def test_llmeval_report_html_charts_the_runs_before_the_reported_one(tmp_path, m
     written = page.read_text()
     assert "Runs charted</dt><dd>4</dd>" in written  # r0, r1, r2 and r3 itself; not r4
     assert "score:tone of t.py::test_a over 4 runs" in written
+
+
+def test_the_command_charts_as_many_runs_as_a_live_report():
+    from pytest_llmeval.cli import history_commands
+    from pytest_llmeval.run_end import CHART_RUNS
+
+    assert history_commands._CHART_RUNS == CHART_RUNS

@@ -42,6 +42,11 @@ counts the regressed ones. The thresholds are the project's (llmeval_drift_* in 
 """
 
 
+#: Runs charted on the page: run_end.CHART_RUNS, which a test keeps equal (importing run_end
+#: would bring the pytest side's modules into the command).
+_CHART_RUNS = 10
+
+
 def _positive(text: str) -> int:
     number = int(text)
     if number < 1:
@@ -119,7 +124,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Render a run from the history (the latest by default) without running any test."""
     from pytest_llmeval import history
-    from pytest_llmeval.run_end import write_markdown
 
     directory = history_dir(args)
     # One listing: file names alone find the run and, for the charts, its predecessors; only
@@ -137,6 +141,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.json and not to_stdout:
         history.write_document(Path(args.json), run)
     if args.md:
+        from pytest_llmeval.run_end import write_markdown
+
         write_markdown(Path(args.md), None, run)
     if args.html:
         # The charts' runs: those of the same mode before this one, as a live report shows.
@@ -160,9 +166,8 @@ def _write_html(path: Path, run: RunResult, files: Listing, before: str) -> None
     from pytest_llmeval import history
     from pytest_llmeval.files import write_atomic
     from pytest_llmeval.report.html import render_html
-    from pytest_llmeval.run_end import CHART_RUNS
 
-    earlier = history.read_window_documents(files, mode=run.mode, limit=CHART_RUNS, before=before)
+    earlier = history.read_window_documents(files, mode=run.mode, limit=_CHART_RUNS, before=before)
     write_atomic(path, render_html(run.to_json(), earlier))
 
 

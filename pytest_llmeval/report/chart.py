@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pytest_llmeval.report.markup import Markup, el, number
 from pytest_llmeval.report.values import value_text
@@ -29,9 +29,11 @@ _MIN_SPREAD = 0.1
 _Point = tuple[str, str]
 
 
-@dataclass(frozen=True)
-class _Scale:
+class _Scale(NamedTuple):
     """Where a value goes between ``top`` and ``bottom``: high values up."""
+
+    # A named tuple, not a frozen dataclass: the page builds two per chart, ~3,000 in all, and
+    # a frozen dataclass sets each field through ``object.__setattr__``.
 
     low: float
     high: float

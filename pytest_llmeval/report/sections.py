@@ -20,7 +20,7 @@ from pytest_llmeval.report.values import SCORE_PREFIX, delta_text, finite, value
 #: Outcomes of a test that did not pass (``error``: setup or teardown broke).
 FAILED = ("failed", "error", "crashed", "interrupted")
 _OUTCOMES = ("passed", *FAILED, "skipped")
-#: Outcomes that measured nothing: a gap in the charts, as drift.test_metrics also treats them.
+#: Outcomes that measured nothing: a gap in the charts.
 _UNMEASURED = ("skipped", "crashed", "interrupted")
 
 
@@ -63,7 +63,7 @@ def section_of(
     names = sorted({str(n) for t in runs if t for n in (t.get("scores") or {})})
     cached = ["cache_read_ratio"] if any(t and "cache_read_ratio" in t for t in runs) else []
     metrics = [*(SCORE_PREFIX + n for n in names), *cached, "latency_s", "cost_usd"]
-    series = {m: [_metric_value(t, m) for t in runs] for m in metrics}
+    series = _series(runs, metrics)
     attributes = {"class": f"test {css}", "id": anchor}
     if css == "plain":
         figures = [_spark_figure(nodeid, m, v, labels) for m, v in series.items()]
@@ -183,11 +183,23 @@ def _spark_figure(
     return el("figure", {"class": "small"}, el("figcaption", *caption), chart)
 
 
-def _metric_value(test: Mapping[str, Any] | None, metric: str) -> float | None:
-    if test is None or test.get("outcome") in _UNMEASURED:
-        return None
-    if not metric.startswith(SCORE_PREFIX):
-        return finite(test.get(metric))
-    raw = (test.get("scores") or {}).get(metric[len(SCORE_PREFIX) :])
+def _series(
+    runs: Sequence[Mapping[str, Any] | None], metrics: Sequence[str]
+) -> dict[str, list[float | None]]:
+    """Each metric's value in each run, ``None`` where the run has no value for it."""
+    # Outcomes that measured nothing leave a gap, as drift.test_metrics also treats them.
+    measured = [t if t is not None and t.get("outcome") not in _UNMEASURED else None for t in runs]
+    series = {}
+    for metric in metrics:
+        if metric.startswith(SCORE_PREFIX):
+            name = metric[len(SCORE_PREFIX) :]
+            series[metric] = [None if t is None else _score(t, name) for t in measured]
+        else:
+            series[metric] = [None if t is None else finite(t.get(metric)) for t in measured]
+    return series
+
+
+def _score(test: Mapping[str, Any], name: str) -> float | None:
+    raw = (test.get("scores") or {}).get(name)
     # Run documents hold the mean itself; drift's view of a test wraps it in {"mean": ...}.
     return finite(raw.get("mean") if isinstance(raw, Mapping) else raw)
