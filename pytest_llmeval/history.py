@@ -243,10 +243,10 @@ def _parsed(path: Path) -> dict[str, Any] | None:
     try:
         document = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
     except (OSError, ValueError) as exc:
-        _skip(path, f"cannot be read as JSON ({exc})")
+        _skip(path, f"cannot be read as JSON ({exc})", depth=2)
         return None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        _skip(path, f"is not a {FORMAT} file")
+        _skip(path, f"is not a {FORMAT} file", depth=2)
         return None
     return document
 
@@ -255,7 +255,7 @@ def _invalid(path: Path, violations: Sequence[str]) -> None:
     shown = "; ".join(violations[:_SHOWN_VIOLATIONS])
     more = len(violations) - _SHOWN_VIOLATIONS
     shown += f" (and {more} more)" if more > 0 else ""
-    _skip(path, f"does not match the run report schema: {shown}. Fix or delete the file")
+    _skip(path, f"does not match the run report schema: {shown}. Fix or delete the file", depth=2)
 
 
 def _no_constant(name: str) -> float:
@@ -265,8 +265,10 @@ def _no_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _skip(path: Path, why: str) -> None:
-    warnings.warn(HistoryWarning(f"llmeval: skipped history file {path}: {why}"), stacklevel=3)
+def _skip(path: Path, why: str, depth: int = 1) -> None:
+    """Warn at the caller of the reading function ``depth`` calls up from here."""
+    warning = HistoryWarning(f"llmeval: skipped history file {path}: {why}")
+    warnings.warn(warning, stacklevel=2 + depth)
 
 
 def merge(runs: Sequence[RunResult]) -> RunResult:
