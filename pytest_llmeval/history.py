@@ -11,8 +11,9 @@ that share a run id (shards of one CI run, ``LLMEVAL_RUN_ID``) are merged on rea
 Every file read is checked against the shipped ``report_schema.json`` first: a file of the
 right format but the wrong shape (hand-edited, from a buggy tool, cut short) is skipped with a
 ``HistoryWarning`` instead of crashing the run that reads it. What is read is a typed
-:class:`~pytest_llmeval.results.RunResult`; what is written is its ``to_json()``, one test per
-line (:func:`document_text`).
+:class:`~pytest_llmeval.results.RunResult` (or, for the HTML page's charts, the checked
+document itself); what is written is its ``to_json()``, one test per line
+(:func:`document_text`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from pytest_llmeval.calibration_checks import merged as merged_calibration
 from pytest_llmeval.files import write_atomic
@@ -38,6 +40,7 @@ from pytest_llmeval.results import (
     RunTotals,
     TestResult,
 )
+from pytest_llmeval.results_schema import validate
 
 _NAME = re.compile(
     r"^(\d{8}T\d{6}(?:\d{6})?Z)_([a-z]+)_([A-Za-z0-9._-]+)_[0-9a-f]+(\.incomplete)?\.json$"
@@ -213,22 +216,46 @@ def list_runs(directory: Path) -> list[RunFile]:
 
 def load(path: Path) -> RunResult | None:
     """A run, or ``None`` with a warning for a corrupt or foreign file."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
-    except (OSError, ValueError) as exc:
-        _skip(path, f"cannot be read as JSON ({exc})")
-        return None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        _skip(path, f"is not a {FORMAT} file")
+    document = _parsed(path)
+    if document is None:
         return None
     try:
         return RunResult.from_json(document)
     except InvalidDocument as exc:
-        shown = "; ".join(exc.violations[:_SHOWN_VIOLATIONS])
-        more = len(exc.violations) - _SHOWN_VIOLATIONS
-        shown += f" (and {more} more)" if more > 0 else ""
-        _skip(path, f"does not match the run report schema: {shown}. Fix or delete the file")
+        _invalid(path, exc.violations)
         return None
+
+
+def load_document(path: Path) -> dict[str, Any] | None:
+    """A run's document as its file holds it, checked as :func:`load` checks it; for a reader
+    of documents (the HTML page), which would otherwise get a typed run turned back."""
+    document = _parsed(path)
+    if document is None:
+        return None
+    violations = validate(document)
+    if violations:
+        _invalid(path, violations)
+        return None
+    return document
+
+
+def _parsed(path: Path) -> dict[str, Any] | None:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except (OSError, ValueError) as exc:
+        _skip(path, f"cannot be read as JSON ({exc})", depth=2)
+        return None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        _skip(path, f"is not a {FORMAT} file", depth=2)
+        return None
+    return document
+
+
+def _invalid(path: Path, violations: Sequence[str]) -> None:
+    shown = "; ".join(violations[:_SHOWN_VIOLATIONS])
+    more = len(violations) - _SHOWN_VIOLATIONS
+    shown += f" (and {more} more)" if more > 0 else ""
+    _skip(path, f"does not match the run report schema: {shown}. Fix or delete the file", depth=2)
 
 
 def _no_constant(name: str) -> float:
@@ -238,8 +265,10 @@ def _no_constant(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _skip(path: Path, why: str) -> None:
-    warnings.warn(HistoryWarning(f"llmeval: skipped history file {path}: {why}"), stacklevel=3)
+def _skip(path: Path, why: str, depth: int = 1) -> None:
+    """Warn at the caller of the reading function ``depth`` calls up from here."""
+    warning = HistoryWarning(f"llmeval: skipped history file {path}: {why}")
+    warnings.warn(warning, stacklevel=2 + depth)
 
 
 def merge(runs: Sequence[RunResult]) -> RunResult:
@@ -300,20 +329,51 @@ def read_window(
 ) -> list[RunResult]:
     """The last ``limit`` complete runs of ``mode`` (stamped before ``before``, when given),
     oldest first, shards merged; opens only those."""
-    files = listing(history)
-    chosen = files.newest_run_ids(
-        limit, mode=mode, before=before, exclude=exclude_run_id, complete=True
+    merged = (
+        _complete_run(usable) for usable in _window(history, mode, limit, exclude_run_id, before)
     )
+    return [run for run in merged if run is not None]
+
+
+def read_window_documents(
+    history: Path | Listing, *, mode: str, limit: int, before: str | None = None
+) -> list[dict[str, Any]]:
+    """:func:`read_window` as run documents: a run of one file is its document as read (a
+    typed run built and turned back into one took as long as reading it), shards are merged
+    as runs."""
+    documents = []
+    for usable in _window(history, mode, limit, None, before):
+        if len(usable) == 1:
+            document = load_document(usable[0].path)
+            # A file renamed by hand still says what it is inside: trust the document too.
+            if document is not None and document["run"].get("status") != INCOMPLETE:
+                documents.append(document)
+        elif (run := _complete_run(usable)) is not None:
+            documents.append(run.to_json())
+    return documents
+
+
+def _complete_run(usable: Sequence[RunFile]) -> RunResult | None:
+    """The run of these files (its shards), merged, unless none of them is complete."""
+    loaded = [r for r in (load(f.path) for f in usable) if r is not None]
+    # A file renamed by hand still says what it is inside: trust the document too.
+    complete = [r for r in loaded if r.complete]
+    return merge(complete) if complete else None
+
+
+def _window(
+    history: Path | Listing, mode: str, limit: int, exclude: str | None, before: str | None
+) -> list[list[RunFile]]:
+    """The files of each run in the window, oldest run first; runs with none usable left out."""
+    files = listing(history)
+    chosen = files.newest_run_ids(limit, mode=mode, before=before, exclude=exclude, complete=True)
     shards = files.of_runs(chosen)
-    runs = []
+    window = []
     for run_id in reversed(chosen):
         usable = [f for f in shards[run_id] if f.mode == mode and not f.incomplete]
-        loaded = [r for r in (load(f.path) for f in usable) if r is not None]
-        # A file renamed by hand still says what it is inside: trust the document too.
-        complete = [r for r in loaded if r.complete]
-        if complete:
-            runs.append(merge(complete))
-    return runs
+        if usable:
+            window.append(usable)
+    return window
 
 
 def find_run(history: Path | Listing, run_id: str) -> RunResult | None:

@@ -15,6 +15,7 @@ from pytest_llmeval.money import total_money
 
 if TYPE_CHECKING:
     from pytest_llmeval.drift import DriftCheck, DriftThresholds
+    from pytest_llmeval.history import Listing
     from pytest_llmeval.results import RunResult
 
 RUNS_JSON = """\
@@ -39,6 +40,11 @@ With --json, one JSON document on stdout instead of the table (same exit codes):
 "drift" entries as in the JSON report; baseline is RUN_A, current is RUN_B; "flagged"
 counts the regressed ones. The thresholds are the project's (llmeval_drift_* in its ini).
 """
+
+
+#: Runs charted on the page: run_end.CHART_RUNS, which a test keeps equal (importing run_end
+#: would bring the pytest side's modules into the command).
+_CHART_RUNS = 10
 
 
 def _positive(text: str) -> int:
@@ -118,7 +124,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     """Render a run from the history (the latest by default) without running any test."""
     from pytest_llmeval import history
-    from pytest_llmeval.run_end import CHART_RUNS, write_html, write_markdown
 
     directory = history_dir(args)
     # One listing: file names alone find the run and, for the charts, its predecessors; only
@@ -132,18 +137,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         where = shown(directory) if directory.is_dir() else f"{shown(directory)} (no history)"
         print(f"no readable run {run_id or 'at all'} in {where}", file=sys.stderr)
         return 1
-    earlier: list[RunResult] = []
-    if args.html:
-        # The charts' history: earlier runs of the same mode, as a live report would show.
-        first_stamp = files.of_run(run_id)[0].stamp
-        earlier = history.read_window(files, mode=run.mode, limit=CHART_RUNS, before=first_stamp)
     to_stdout = args.json == "-"
     if args.json and not to_stdout:
         history.write_document(Path(args.json), run)
     if args.md:
+        from pytest_llmeval.run_end import write_markdown
+
         write_markdown(Path(args.md), None, run)
     if args.html:
-        write_html(Path(args.html), run, earlier)
+        # The charts' runs: those of the same mode before this one, as a live report shows.
+        before = files.of_run(run_id)[0].stamp
+        _write_html(Path(args.html), run, files, before)
     if to_stdout:
         print(history.document_text(run), end="")
     elif not (args.json or args.md or args.html):
@@ -151,6 +155,20 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         print(render_markdown(run), end="")
     return 0
+
+
+def _write_html(path: Path, run: RunResult, files: Listing, before: str) -> None:
+    """The page, charting the runs of ``run``'s mode stamped before ``before``.
+
+    Those runs reach the renderer as the documents their files hold: building typed runs only
+    to turn them back into documents took as long as reading the files.
+    """
+    from pytest_llmeval import history
+    from pytest_llmeval.files import write_atomic
+    from pytest_llmeval.report.html import render_html
+
+    earlier = history.read_window_documents(files, mode=run.mode, limit=_CHART_RUNS, before=before)
+    write_atomic(path, render_html(run.to_json(), earlier))
 
 
 def _thresholds(args: argparse.Namespace) -> DriftThresholds:

@@ -8,11 +8,11 @@ strokes come from the page's CSS classes, not from attributes repeated on every 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
-from xml.etree.ElementTree import Element
+from typing import NamedTuple
 
-from pytest_llmeval.report.markup import el, number
+from pytest_llmeval.report.markup import Markup, el, number
 from pytest_llmeval.report.values import value_text
 
 # Chart geometry in SVG user units; the left margin holds the y-axis labels.
@@ -25,10 +25,15 @@ _FLAT = 1e-9
 #: The y axis spans at least this share of the values' size, so a 1% wiggle is not a cliff.
 _MIN_SPREAD = 0.1
 
+#: A point as written in the SVG: its x and y, each to one decimal.
+_Point = tuple[str, str]
 
-@dataclass(frozen=True)
-class _Scale:
+
+class _Scale(NamedTuple):
     """Where a value goes between ``top`` and ``bottom``: high values up."""
+
+    # A named tuple, not a frozen dataclass: the page builds two per chart, ~3,000 in all, and
+    # a frozen dataclass sets each field through ``object.__setattr__``.
 
     low: float
     high: float
@@ -55,6 +60,19 @@ class _Scale:
             return (self.top + self.bottom) / 2
         return self.top + (self.high - value) / (self.high - self.low) * (self.bottom - self.top)
 
+    def points(self, xs: Sequence[str], values: Sequence[float | None]) -> list[_Point | None]:
+        """Each value's point as written in the SVG, ``None`` where the value is missing."""
+        # ``y`` spelled out once for the whole series: a page of 500 tests places ~17,000
+        # points, and the same arithmetic (so the same coordinates) per point was the cost.
+        if self.flat:
+            middle = number((self.top + self.bottom) / 2)
+            return [None if v is None else (x, middle) for x, v in zip(xs, values, strict=True)]
+        top, high, span, height = self.top, self.high, self.high - self.low, self.bottom - self.top
+        return [
+            None if v is None else (x, number(top + (high - v) / span * height))
+            for x, v in zip(xs, values, strict=True)
+        ]
+
 
 def line_chart(
     subject: str,
@@ -63,112 +81,110 @@ def line_chart(
     labels: Sequence[str],
     baseline: float | None,
     flagged: bool,
-) -> Element:
+) -> Markup:
     """One line chart: oldest run left, current right, a gap wherever a value is missing."""
     count = len(values)
     bottom, right = _HEIGHT - _BOTTOM, _WIDTH - _RIGHT
-    svg = _svg("chart", _chart_label(subject, count), _WIDTH, _HEIGHT)
-    svg.append(el("path", {"class": "axis", "d": f"M{_LEFT} {_TOP}V{bottom}H{right}"}))
+    label = _chart_label(subject, count)
+    parts = [el("path", {"class": "axis", "d": f"M{_LEFT} {_TOP}V{bottom}H{right}"})]
     known = [v for v in values if v is not None]
     if not known:
-        svg.append(_text((_LEFT + right) / 2, (_TOP + bottom) / 2, "no data", "mid"))
-        return svg
+        parts.append(_text((_LEFT + right) / 2, (_TOP + bottom) / 2, "no data", "mid"))
+        return _svg("chart", label, _WIDTH, _HEIGHT, parts)
     scale = _Scale.of([*known, *([] if baseline is None else [baseline])], _TOP, bottom)
     xs = _spread(count, _LEFT + 10, right - 10)
     for bound in [scale.high] if scale.flat else [scale.high, scale.low]:
-        svg.append(_text(_LEFT - 6, scale.y(bound) + 3.5, value_text(metric, bound), "end"))
-    ticks = "".join(f"M{number(x)} {bottom}v4" for x in xs)
-    svg.append(el("path", {"class": "tick", "d": ticks}))
+        parts.append(_text(_LEFT - 6, scale.y(bound) + 3.5, value_text(metric, bound), "end"))
+    ticks = "".join(f"M{x} {bottom}v4" for x in xs)
+    parts.append(el("path", {"class": "tick", "d": ticks}))
     if count == 1:
-        svg.append(_text(xs[0], _HEIGHT - 8, labels[0], "mid"))
+        parts.append(_text((_LEFT + right) / 2, _HEIGHT - 8, labels[0], "mid"))
     else:
-        svg.append(_text(_LEFT, _HEIGHT - 8, labels[0]))
-        svg.append(_text(right, _HEIGHT - 8, f"{labels[-1]} (now)", "end"))
+        parts.append(_text(_LEFT, _HEIGHT - 8, labels[0]))
+        parts.append(_text(right, _HEIGHT - 8, f"{labels[-1]} (now)", "end"))
     if baseline is not None:
         level = number(scale.y(baseline))
         # A legend, not a label on the line: the line may run through points anywhere.
         legend = f"M{_LEFT} {level}H{right}M{right - 74} 8h18"
-        svg.append(el("path", {"class": "baseline", "d": legend}))
-        svg.append(_text(right, 11, "baseline", "baseline-label"))
-    points = [(x, None if v is None else scale.y(v)) for x, v in zip(xs, values, strict=True)]
+        parts.append(el("path", {"class": "baseline", "d": legend}))
+        parts.append(_text(right, 11, "baseline", "baseline-label"))
+    points = scale.points(xs, values)
     for segment in _segments(points):
         # A lone point between gaps has no line; its circle below still shows it.
         if len(segment) > 1:
-            line = " ".join(f"{number(x)},{number(y)}" for x, y in segment)
-            svg.append(el("polyline", {"class": "line", "points": line}))
-    for i, ((x, y), value) in enumerate(zip(points, values, strict=True)):
-        if y is None:
+            line = " ".join(f"{x},{y}" for x, y in segment)
+            parts.append(el("polyline", {"class": "line", "points": line}))
+    for i, (point, value) in enumerate(zip(points, values, strict=True)):
+        if point is None:
             continue
         now = i == count - 1
         css = ("now flagged" if flagged else "now") if now else None
         tip = f"{labels[i]}{' (now)' if now else ''}: {value_text(metric, value)}"
-        attributes = {"class": css, "cx": number(x), "cy": number(y), "r": 5 if now else 3}
-        svg.append(el("circle", attributes, el("title", tip)))
-    return svg
+        attributes = {"class": css, "cx": point[0], "cy": point[1], "r": 5 if now else 3}
+        parts.append(el("circle", attributes, el("title", tip)))
+    return _svg("chart", label, _WIDTH, _HEIGHT, parts)
 
 
 def sparkline(
     subject: str, metric: str, values: Sequence[float | None], labels: Sequence[str]
-) -> Element:
+) -> Markup:
     """The trend alone: the line with its gaps and the current run as a dot (its value on
     hover); the figure around it says the range in words."""
     count = len(values)
-    svg = _svg("spark", _chart_label(subject, count), _SPARK_WIDTH, _SPARK_HEIGHT)
+    label = _chart_label(subject, count)
     known = [v for v in values if v is not None]
     if not known:
-        svg.append(_text(_SPARK_WIDTH / 2, _SPARK_HEIGHT / 2 + 3.5, "no data", "mid"))
-        return svg
+        no_data = _text(_SPARK_WIDTH / 2, _SPARK_HEIGHT / 2 + 3.5, "no data", "mid")
+        return _svg("spark", label, _SPARK_WIDTH, _SPARK_HEIGHT, [no_data])
     scale = _Scale.of(known, _SPARK_PAD, _SPARK_HEIGHT - _SPARK_PAD)
     xs = _spread(count, _SPARK_PAD, _SPARK_WIDTH - _SPARK_PAD)
-    points = [(x, None if v is None else scale.y(v)) for x, v in zip(xs, values, strict=True)]
+    points = scale.points(xs, values)
     # One path: each segment a move and its lines; a lone point is a zero-length line, which
     # the round line cap of the CSS draws as a dot.
     path = "".join(
-        f"M{number(x)} {number(y)}"
-        + ("".join(f"L{number(x)} {number(y)}" for x, y in rest) if rest else "h0")
+        f"M{x} {y}" + ("".join(f"L{x} {y}" for x, y in rest) if rest else "h0")
         for (x, y), *rest in _segments(points)
     )
-    svg.append(el("path", {"class": "line", "d": path}))
-    x, y = points[-1]
-    if y is not None:
+    parts = [el("path", {"class": "line", "d": path})]
+    if points[-1] is not None:
         tip = f"{labels[-1]} (now): {value_text(metric, values[-1])}"
-        now = {"class": "now", "cx": number(x), "cy": number(y), "r": 2.5}
-        svg.append(el("circle", now, el("title", tip)))
-    return svg
+        x, y = points[-1]
+        parts.append(el("circle", {"class": "now", "cx": x, "cy": y, "r": 2.5}, el("title", tip)))
+    return _svg("spark", label, _SPARK_WIDTH, _SPARK_HEIGHT, parts)
 
 
 def _chart_label(subject: str, count: int) -> str:
     return f"{subject} over {count} run{'s' if count != 1 else ''}"
 
 
-def _svg(css: str, label: str, width: int, height: int) -> Element:
+def _svg(css: str, label: str, width: int, height: int, parts: Sequence[Markup]) -> Markup:
     # The size comes from the CSS class. The title is both the tooltip and, with role="img",
     # the name a screen reader reads out: no aria-label, so no document text in an attribute.
     attributes = {"class": css, "role": "img", "viewBox": f"0 0 {width} {height}"}
-    return el("svg", attributes, el("title", label))
+    return el("svg", attributes, el("title", label), *parts)
 
 
-def _spread(count: int, left: float, right: float) -> list[float]:
-    """The x of each run: evenly from ``left`` to ``right``, a single run in the middle."""
+@functools.cache
+def _spread(count: int, left: float, right: float) -> tuple[str, ...]:
+    """The x of each run, as written: evenly from ``left`` to ``right``, a single run in the
+    middle. The same for every chart of a page (each charts the same runs): worked out once."""
     if count == 1:
-        return [(left + right) / 2]
+        return (number((left + right) / 2),)
     step = (right - left) / max(count - 1, 1)
-    return [left + i * step for i in range(count)]
+    return tuple(number(left + i * step) for i in range(count))
 
 
-def _segments(
-    points: Sequence[tuple[float, float | None]],
-) -> list[list[tuple[float, float]]]:
+def _segments(points: Sequence[_Point | None]) -> list[list[_Point]]:
     """Runs of consecutive known points: a missing value ends the line."""
-    segments: list[list[tuple[float, float]]] = [[]]
-    for x, y in points:
-        if y is None:
+    segments: list[list[_Point]] = [[]]
+    for point in points:
+        if point is None:
             if segments[-1]:
                 segments.append([])
         else:
-            segments[-1].append((x, y))
+            segments[-1].append(point)
     return [s for s in segments if s]
 
 
-def _text(x: float, y: float, content: str, css: str | None = None) -> Element:
+def _text(x: float, y: float, content: str, css: str | None = None) -> Markup:
     return el("text", {"class": css, "x": number(x), "y": number(y)}, content)

@@ -2,7 +2,7 @@
 
 The page is opened from disk or downloaded as a CI artifact, so it must not fetch anything:
 the Content-Security-Policy in its head forbids every load, which also defuses any markup
-that slipped past escaping. The page is an element tree serialised once (``markup``).
+that slipped past escaping. Every element is built, and escaped, by ``markup.el``.
 
 Layout, for a run of a handful of tests as for one of 500: the run's header and totals, the
 drift summary, an overview table with one row per test (each linking to its section), then a
@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from xml.etree.ElementTree import Element
 
 from pytest_llmeval.money import money, total_money
 from pytest_llmeval.report.html_style import CSS
-from pytest_llmeval.report.markup import Part, el, html_page
+from pytest_llmeval.report.markup import Markup, Part, el, html_page, text_elements
 from pytest_llmeval.report.sections import (
     drift_badge,
     flagged_checks,
@@ -72,7 +71,7 @@ def render_html(document: dict[str, Any], history: Sequence[dict[str, Any]] = ()
     return html_page(el("html", {"lang": "en"}, head, body))
 
 
-def _header(run: Mapping[str, Any], run_count: int) -> Element:
+def _header(run: Mapping[str, Any], run_count: int) -> Markup:
     totals: Mapping[str, Any] = run.get("totals") or {}
     git: Mapping[str, Any] = run.get("git") or {}
     meta: list[list[Part]] = [
@@ -95,7 +94,7 @@ def _header(run: Mapping[str, Any], run_count: int) -> Element:
     def number(key: str) -> str:
         return f"{totals.get(key, 0):,}"
 
-    def card(name: str, value: str, note: str = "") -> Element:
+    def card(name: str, value: str, note: str = "") -> Markup:
         return el("div", el("dt", name), el("dd", value), note and el("dd", {"class": "sub"}, note))
 
     tests_note = f"{number('passed')} passed, {number('failed')} failed, {number('errors')} errors"
@@ -118,8 +117,8 @@ def _header(run: Mapping[str, Any], run_count: int) -> Element:
 
 
 def _judge_cache_card(
-    totals: Mapping[str, Any], card: Callable[[str, str, str], Element]
-) -> list[Element]:
+    totals: Mapping[str, Any], card: Callable[[str, str, str], Markup]
+) -> list[Markup]:
     """What prompt caching saved the judge, when it cached anything."""
     cache = totals.get("judge_prompt_cache")
     if not isinstance(cache, Mapping):
@@ -138,7 +137,7 @@ def _verdict_counts(tests: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]
 
 def _drift_summary(
     run: Mapping[str, Any], tests: Sequence[Mapping[str, Any]], anchors: Mapping[str, str]
-) -> Element:
+) -> Markup:
     against = str(run.get("baseline") or "the baseline")
     drifted = [(t, list(flagged_checks(t).values())) for t in tests]
     drifted = [(t, checks) for t, checks in drifted if checks]
@@ -181,22 +180,22 @@ def _drift_summary(
     )
 
 
-def _overview(tests: Sequence[Mapping[str, Any]], anchors: Mapping[str, str]) -> Element:
+def _overview(tests: Sequence[Mapping[str, Any]], anchors: Mapping[str, str]) -> Markup:
     """One row per test, in the order of the sections below: the whole run at a glance."""
     head = ("test", "outcome", "pass rate", "scores", "latency", "cost", "drift")
     rows = [_overview_row(t, anchors[str(t.get("nodeid", ""))]) for t in tests]
     table = el(
         "table",
-        el("thead", el("tr", *(el("th", name) for name in head))),
+        el("thead", el("tr", text_elements("th", head))),
         el("tbody", *rows),
     )
     return el("section", {"class": "overview"}, el("h2", "Tests"), table)
 
 
-def _overview_row(test: Mapping[str, Any], anchor: str) -> Element:
+def _overview_row(test: Mapping[str, Any], anchor: str) -> Markup:
     flagged = flagged_checks(test)
 
-    def cell(metric: str, text: str) -> Element:
+    def cell(metric: str, text: str) -> Markup:
         # A flagged metric's value stands out in the row as in its section.
         return el("td", {"class": "flag" if metric in flagged else None}, text)
 

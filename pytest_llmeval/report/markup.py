@@ -1,57 +1,102 @@
-"""HTML and SVG built as an element tree and written once, so no markup is written by hand.
+"""HTML and SVG built from elements, each escaped as it is built, so no markup is written by hand.
 
-Whatever comes from the run documents (nodeids, score names, run ids, failure text) reaches
-the page only as an element's text, which ``xml.etree.ElementTree`` escapes when it
-serialises: no string from a document can open or close a tag. Attributes hold the page's
-own class names, numbers and anchors only; ElementTree's HTML writer leaves ``<`` unescaped
-in attribute values (harmless inside quotes), and ``add`` refuses one rather than rely on it.
+``el`` is the only way markup is made: it returns a :class:`Markup` fragment, and a fragment
+is the only string it takes as it is. Any other string (a nodeid, a score name, a run id,
+failure text) is escaped as an element's text, and every attribute value is escaped too: no
+string from a document can open or close a tag. Attributes hold the page's own class names,
+numbers and anchors only, and ``el`` refuses a ``<`` in one rather than rely on quoting.
+
+Why not ``xml.etree.ElementTree``: a page of 500 tests has ~60,000 elements, and building
+that tree and then walking it again in ElementTree's pure-Python serialiser was most of the
+time ``llmeval report --html`` took. Writing each element once, as it is built, gives the same
+bytes as ElementTree's HTML writer did (void elements such as ``<meta>`` unclosed, SVG
+elements closed with end tags, which HTML parsers read the same as ``/>``) in a fraction of
+the time. The SVG of a chart is well-formed XML on its own, so a test can read it back with
+any XML parser.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from xml.etree.ElementTree import Element, tostring
+from collections.abc import Iterable, Mapping
+
+
+class Markup(str):
+    """A fragment made by :func:`el`: escaped already, so it is inserted as it is."""
+
+    __slots__ = ()
+
 
 #: What an element is built from: attributes (a mapping), text, child elements; ``None`` and
 #: ``""`` are skipped, so optional parts are written inline.
-Part = Element | str | Mapping[str, object] | None
+Part = Markup | str | Mapping[str, object] | None
+
+#: HTML's void elements among those the page uses: a start tag and nothing else.
+_VOID = frozenset({"meta"})
+#: HTML's raw-text elements among those the page uses: their text is not escaped (a browser
+#: reads ``&amp;`` in a stylesheet as five characters), so it must not be able to end them.
+_RAW_TEXT = frozenset({"style"})
 
 
-def el(tag: str, *parts: Part) -> Element:
+def el(tag: str, *parts: Part) -> Markup:
     """``el("td", {"class": "num"}, "1.2 s")``: an attribute whose value is ``None`` is left out."""
-    element = Element(tag)
-    add(element, *parts)
-    return element
-
-
-def add(element: Element, *parts: Part) -> Element:
+    attributes = ""
+    body: list[str] = []
     for part in parts:
-        if part is None or part == "":
-            continue
         if isinstance(part, str):
-            # Text after a child is that child's tail in ElementTree's model.
-            if len(element):
-                last = element[-1]
-                last.tail = (last.tail or "") + part
-            else:
-                element.text = (element.text or "") + part
-        elif isinstance(part, Element):
-            element.append(part)
-        else:
+            if isinstance(part, Markup):
+                body.append(part)
+            elif part:
+                body.append(_raw_text(tag, part) if tag in _RAW_TEXT else escape(part))
+        elif part is not None:
             for name, value in part.items():
-                if value is None:
-                    continue
-                text = str(value)
-                if "<" in text:
-                    raise ValueError(f"markup in the {name!r} attribute of <{element.tag}>")
-                element.set(name, text)
-    return element
+                if value is not None:
+                    attributes += f' {name}="{_attribute(tag, name, value)}"'
+    if tag in _VOID:
+        return Markup(f"<{tag}{attributes}>")
+    return Markup(f"<{tag}{attributes}>{''.join(body)}</{tag}>")
 
 
-def html_page(root: Element) -> str:
-    """The page: HTML serialisation (void elements such as ``<meta>`` are not closed, SVG
-    elements are closed with end tags, which HTML parsers read the same as ``/>``)."""
-    return "<!DOCTYPE html>\n" + tostring(root, encoding="unicode", method="html") + "\n"
+def text_elements(tag: str, texts: Iterable[str]) -> Markup:
+    """Sibling elements that hold text alone, ``<td>a</td><td>b</td>``, as :func:`el` would
+    write them one by one: a table of 500 tests has some 17,000 cells."""
+    if tag in _VOID or tag in _RAW_TEXT:
+        raise ValueError(f"<{tag}> holds no plain text")
+    return Markup("".join(f"<{tag}>{escape(text)}</{tag}>" for text in texts))
+
+
+def escape(text: str) -> str:
+    """Text as element content: ``&``, ``<`` and ``>`` escaped (a quote in text ends nothing)."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
+
+
+def _attribute(tag: str, name: str, value: object) -> str:
+    text = str(value)
+    if "<" in text:
+        raise ValueError(f"markup in the {name!r} attribute of <{tag}>")
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    return text
+
+
+def _raw_text(tag: str, text: str) -> str:
+    if f"</{tag}" in text.lower():
+        raise ValueError(f"text that would end <{tag}> early")
+    return text
+
+
+def html_page(root: Markup) -> str:
+    """The page: the doctype, then the ``<html>`` element."""
+    return f"<!DOCTYPE html>\n{root}\n"
 
 
 def number(value: float) -> str:

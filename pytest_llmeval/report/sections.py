@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
-from xml.etree.ElementTree import Element
 
 from pytest_llmeval.drift_rules import custom_note
 from pytest_llmeval.report.chart import line_chart, sparkline
 from pytest_llmeval.report.drift_text import needed_words
-from pytest_llmeval.report.markup import Part, add, el
+from pytest_llmeval.report.markup import Markup, Part, el, text_elements
 from pytest_llmeval.report.values import SCORE_PREFIX, delta_text, finite, value_text
 
 #: Outcomes of a test that did not pass (``error``: setup or teardown broke).
 FAILED = ("failed", "error", "crashed", "interrupted")
 _OUTCOMES = ("passed", *FAILED, "skipped")
-#: Outcomes that measured nothing: a gap in the charts, as drift.test_metrics also treats them.
+#: Outcomes that measured nothing: a gap in the charts.
 _UNMEASURED = ("skipped", "crashed", "interrupted")
 
 
@@ -37,12 +36,12 @@ def kind(test: Mapping[str, Any]) -> str:
     return "failed" if test.get("outcome") in FAILED else "plain"
 
 
-def outcome_badge(outcome: str) -> Element:
+def outcome_badge(outcome: str) -> Markup:
     css = outcome if outcome in _OUTCOMES else "other"
     return el("span", {"class": f"badge {css}"}, outcome.upper())
 
 
-def drift_badge() -> Element:
+def drift_badge() -> Markup:
     return el("span", {"class": "badge drift"}, "DRIFT")
 
 
@@ -51,7 +50,7 @@ def section_of(
     anchor: str,
     runs: Sequence[Mapping[str, Any] | None],
     labels: Sequence[str],
-) -> Element:
+) -> Markup:
     """The section of ``test``; ``runs`` holds the same test in each charted run, oldest
     first, ``None`` where a run did not have it."""
     nodeid = str(test.get("nodeid", ""))
@@ -64,20 +63,20 @@ def section_of(
     names = sorted({str(n) for t in runs if t for n in (t.get("scores") or {})})
     cached = ["cache_read_ratio"] if any(t and "cache_read_ratio" in t for t in runs) else []
     metrics = [*(SCORE_PREFIX + n for n in names), *cached, "latency_s", "cost_usd"]
-    series = {m: [_metric_value(t, m) for t in runs] for m in metrics}
-    section = el("section", {"class": f"test {css}", "id": anchor})
+    series = _series(runs, metrics)
+    attributes = {"class": f"test {css}", "id": anchor}
     if css == "plain":
         figures = [_spark_figure(nodeid, m, v, labels) for m, v in series.items()]
-        body = add(section, el("details", el("summary", heading)))[0]
     else:
         figures = [_figure(nodeid, m, v, labels, flagged.get(m)) for m, v in series.items()]
-        body = add(section, heading)
     charts = el("div", {"class": "charts"}, *figures)
-    add(body, _stats(test), _failure(test), charts, _drift_table(test.get("drift") or []))
-    return section
+    body = (_stats(test), _failure(test), charts, _drift_table(test.get("drift") or []))
+    if css == "plain":
+        return el("section", attributes, el("details", el("summary", heading), *body))
+    return el("section", attributes, heading, *body)
 
 
-def _stats(test: Mapping[str, Any]) -> Element:
+def _stats(test: Mapping[str, Any]) -> Markup:
     scores: Mapping[str, Any] = test.get("scores") or {}
     stats = [
         ("pass rate", f"{test.get('passed_samples', 0)}/{test.get('samples', 0)}"),
@@ -91,16 +90,17 @@ def _stats(test: Mapping[str, Any]) -> Element:
         ),
         ("calls (app / judge)", f"{test.get('calls', 0)} / {test.get('judge_calls', 0)}"),
     ]
-    return el("dl", {"class": "stats"}, *(el("div", el("dt", k), el("dd", v)) for k, v in stats))
+    pairs = (el("div", text_elements("dt", [k]), text_elements("dd", [v])) for k, v in stats)
+    return el("dl", {"class": "stats"}, *pairs)
 
 
-def _failure(test: Mapping[str, Any]) -> Element | None:
+def _failure(test: Mapping[str, Any]) -> Markup | None:
     """Why the test did not pass, as pytest printed it (cut to its reason by the run)."""
     text = test.get("failure")
     return el("pre", {"class": "failure"}, text) if isinstance(text, str) and text else None
 
 
-def _drift_table(checks: Sequence[Mapping[str, Any]]) -> Element:
+def _drift_table(checks: Sequence[Mapping[str, Any]]) -> Markup:
     if not checks:
         return el(
             "p",
@@ -122,11 +122,11 @@ def _drift_table(checks: Sequence[Mapping[str, Any]]) -> Element:
             _status_text(check),
         ]
         css = {"class": "flagged" if check.get("flagged") else None}
-        rows.append(el("tr", css, *(el("td", cell) for cell in cells)))
+        rows.append(el("tr", css, text_elements("td", cells)))
     return el(
         "table",
         {"class": "drift"},
-        el("thead", el("tr", *(el("th", name) for name in head))),
+        el("thead", el("tr", text_elements("th", head))),
         el("tbody", *rows),
     )
 
@@ -161,33 +161,45 @@ def _figure(
     values: Sequence[float | None],
     labels: Sequence[str],
     check: Mapping[str, Any] | None,
-) -> Element:
+) -> Markup:
     baseline = finite(check.get("baseline")) if check else None
-    caption = el("figcaption", el("b", metric), f" now {value_text(metric, values[-1])}")
+    caption: list[Part] = [el("b", metric), f" now {value_text(metric, values[-1])}"]
     if check:
-        add(caption, f", baseline {value_text(metric, baseline)} ", drift_badge())
+        caption += [f", baseline {value_text(metric, baseline)} ", drift_badge()]
     chart = line_chart(f"{metric} of {nodeid}", metric, values, labels, baseline, bool(check))
-    return el("figure", caption, chart)
+    return el("figure", el("figcaption", *caption), chart)
 
 
 def _spark_figure(
     nodeid: str, metric: str, values: Sequence[float | None], labels: Sequence[str]
-) -> Element:
+) -> Markup:
     known = [v for v in values if v is not None]
-    caption = el("figcaption", el("b", metric), f" now {value_text(metric, values[-1])}")
+    caption: list[Part] = [el("b", metric), f" now {value_text(metric, values[-1])}"]
     if len(known) > 1:
         # The sparkline has no axis: its range in words gives the line a scale.
         low, high = value_text(metric, min(known)), value_text(metric, max(known))
-        add(caption, el("small", f"{low} to {high}" if low != high else f"all {low}"))
+        caption.append(el("small", f"{low} to {high}" if low != high else f"all {low}"))
     chart = sparkline(f"{metric} of {nodeid}", metric, values, labels)
-    return el("figure", {"class": "small"}, caption, chart)
+    return el("figure", {"class": "small"}, el("figcaption", *caption), chart)
 
 
-def _metric_value(test: Mapping[str, Any] | None, metric: str) -> float | None:
-    if test is None or test.get("outcome") in _UNMEASURED:
-        return None
-    if not metric.startswith(SCORE_PREFIX):
-        return finite(test.get(metric))
-    raw = (test.get("scores") or {}).get(metric[len(SCORE_PREFIX) :])
+def _series(
+    runs: Sequence[Mapping[str, Any] | None], metrics: Sequence[str]
+) -> dict[str, list[float | None]]:
+    """Each metric's value in each run, ``None`` where the run has no value for it."""
+    # Outcomes that measured nothing leave a gap, as drift.test_metrics also treats them.
+    measured = [t if t is not None and t.get("outcome") not in _UNMEASURED else None for t in runs]
+    series = {}
+    for metric in metrics:
+        if metric.startswith(SCORE_PREFIX):
+            name = metric[len(SCORE_PREFIX) :]
+            series[metric] = [None if t is None else _score(t, name) for t in measured]
+        else:
+            series[metric] = [None if t is None else finite(t.get(metric)) for t in measured]
+    return series
+
+
+def _score(test: Mapping[str, Any], name: str) -> float | None:
+    raw = (test.get("scores") or {}).get(name)
     # Run documents hold the mean itself; drift's view of a test wraps it in {"mean": ...}.
     return finite(raw.get("mean") if isinstance(raw, Mapping) else raw)

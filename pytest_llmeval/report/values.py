@@ -16,6 +16,8 @@ SCORE_PREFIX = "score:"
 
 def finite(value: Any) -> float | None:
     """A number from a document, or ``None`` for anything else (a bool, ``NaN``, a string)."""
+    if value.__class__ is float:  # most values of a page (~37,000 for 500 tests): tested first
+        return value if math.isfinite(value) else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) else None
