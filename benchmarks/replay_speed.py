@@ -230,9 +230,10 @@ def replay_figures(root: Path, sizes: tuple[int, int], rounds: int) -> list[Figu
         unit="ms",
         limit=1.2,
         why_missed=(
-            "a graded test's cassette is twice the app's (the judge's long request body), and "
-            "parsing it is about 60% of what a grade adds (callgrind: 1.4 of 2.2 M instructions "
-            "a test); the verdict itself is read from the cassette without the SDK"
+            "what a grade still adds is mostly reading its recording: the judge's interaction "
+            "doubles the cassette's YAML nodes, each built and resolved through Python by "
+            "libyaml's loader (py-spy); the verdict is read from the cassette without the SDK, "
+            "its request built in the form matching compares"
         ),
     )
     ours_slopes, theirs_slopes = slopes("ours"), slopes("theirs")
