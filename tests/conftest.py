@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,14 @@ from pytest_llmeval.testing import StandInServer
 
 #: Imported once, here, before any pytester exists (``heavy_imports`` says why).
 import_heavy()
+
+#: Every SDK client loads the trust store when it first sends (~40 ms for the system's 140
+#: certificates), and the suite's inner runs build hundreds of clients: a fifth of its time.
+#: No test speaks TLS (the stand-in is plain HTTP on loopback), so the clients of this
+#: process, of pytester's runs, xdist workers and the zygote's children trust one throwaway
+#: certificate instead (public part only; httpx2 reads ``SSL_CERT_FILE`` as it would in a
+#: user's environment).
+os.environ["SSL_CERT_FILE"] = str(Path(__file__).parent / "data" / "no-tls-ca.pem")
 
 #: Looks like a key (built in two parts so secret scanners do not take it for a real one);
 #: every test that records checks it never reaches a file.
