@@ -18,6 +18,8 @@ any XML parser.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
+from html import escape as _escape
 
 
 class Markup(str):
@@ -29,6 +31,9 @@ class Markup(str):
 #: What an element is built from: attributes (a mapping), text, child elements; ``None`` and
 #: ``""`` are skipped, so optional parts are written inline.
 Part = Markup | str | Mapping[str, object] | None
+
+#: Text as element content: ``&``, ``<`` and ``>`` escaped (a quote in text ends nothing).
+escape = partial(_escape, quote=False)
 
 #: HTML's void elements among those the page uses: a start tag and nothing else.
 _VOID = frozenset({"meta"})
@@ -62,17 +67,6 @@ def text_elements(tag: str, texts: Iterable[str]) -> Markup:
     if tag in _VOID or tag in _RAW_TEXT:
         raise ValueError(f"<{tag}> holds no plain text")
     return Markup("".join(f"<{tag}>{escape(text)}</{tag}>" for text in texts))
-
-
-def escape(text: str) -> str:
-    """Text as element content: ``&``, ``<`` and ``>`` escaped (a quote in text ends nothing)."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
 
 
 def _attribute(tag: str, name: str, value: object) -> str:
