@@ -65,11 +65,7 @@ class NetworkLink:
         except Exception as exc:
             self._failed(live, exc, entry)
             raise
-        body = self._tee(live, response, start, entry)
-        response.stream = stream = PassingStream(response.stream, body)
-        with self._lock:
-            self._open.append(stream)
-        return response
+        return self._pass_through(live, response, start, entry, PassingStream)
 
     async def send_async(
         self,
@@ -87,11 +83,7 @@ class NetworkLink:
         except Exception as exc:
             self._failed(live, exc, entry)
             raise
-        body = self._tee(live, response, start, entry)
-        response.stream = stream = AsyncPassingStream(response.stream, body)
-        with self._lock:
-            self._open.append(stream)
-        return response
+        return self._pass_through(live, response, start, entry, AsyncPassingStream)
 
     def finish(self, *, completed: bool) -> None:
         """Settle every body the SDK left unread, before the cassette is saved: a completed
@@ -113,9 +105,16 @@ class NetworkLink:
         self.accounting.end()
         self._no_answer(live, exc, entry)
 
-    def _tee(
-        self, live: LiveRequest, response: httpx2.Response, start: float, entry: CacheEntry | None
-    ) -> BodyTee:
+    def _pass_through(
+        self,
+        live: LiveRequest,
+        response: httpx2.Response,
+        start: float,
+        entry: CacheEntry | None,
+        stream_type: type[PassingStream] | type[AsyncPassingStream],
+    ) -> httpx2.Response:
+        """``response`` with its body passed through to the app and kept as it goes (ended,
+        it is counted, cached and recorded; unread at the test's end, ``finish`` reads it)."""
         from pytest_llmeval.traffic.passthrough import tee
 
         body = tee(response, self.accounting.clock, start)
@@ -126,7 +125,10 @@ class NetworkLink:
             self._ended(live, response, raw, start, role, ttft_s, error, entry)
 
         body.on_end(ended)
-        return body
+        response.stream = stream = stream_type(response.stream, body)
+        with self._lock:
+            self._open.append(stream)
+        return response
 
     def _forget(self, body: BodyTee) -> None:
         with self._lock:
