@@ -172,7 +172,7 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         test_dir=item.path.parent,
         rootdir=item.config.rootpath,
         regrade=settings.regrade > 0,
-        judge_prompt=_implemented(item.config.hook.pytest_llmeval_judge_prompt),
+        judge_prompt=_if_implemented(item.config.hook.pytest_llmeval_judge_prompt),
     )
     if candidate is not None:
         from pytest_llmeval.compare_run import PairedRun
@@ -209,9 +209,9 @@ def _candidate_traffic(item: pytest.Item, session: LlmevalSession) -> CandidateT
     )
 
 
-def _implemented(hook: Any) -> Any:
+def _if_implemented(hook: Any) -> Any:
     """``hook`` if a plugin implements it, else ``None``: a hook nobody implements still
-    costs a call (and, for the judge's prompt, a copy of the request) per grade."""
+    costs a call per use (and, for the judge's prompt, a copy of the request)."""
     return hook if hook.get_hookimpls() else None
 
 
@@ -246,9 +246,8 @@ def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
         on_save([interaction])
         request.update(interaction["request"])
 
-    # With no plugin implementing the scrub hook, asking it per request costs more than a
-    # replayed call: leave it out then (an implementation is never skipped).
-    scrubs = bool(hook.pytest_llmeval_scrub_interaction.get_hookimpls())
+    # Asked per request and per save: left out when no plugin implements it.
+    scrubs = _if_implemented(hook.pytest_llmeval_scrub_interaction) is not None
     return TrafficRecorder(
         nodeid=item.nodeid,
         plan=plan,

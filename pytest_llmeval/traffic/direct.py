@@ -11,6 +11,7 @@ matches, the judge goes through the SDK as always, and a miss is reported from t
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -29,19 +30,13 @@ def answering(answer: Answering) -> Callable[[], None]:
     return lambda: _answering.remove(answer)
 
 
-# The last client asked about, with its address: the judge's client serves a whole session,
-# and the SDK works its headers out anew (authentication included) each time they are read.
-_last: tuple[Any, str, dict[str, str]] | None = None
-
-
+@functools.lru_cache(maxsize=4)
 def _address(client: Any) -> tuple[str, dict[str, str]]:
-    """The URL the SDK would send ``messages.create`` to, and its default headers."""
-    global _last
-    if _last is None or _last[0] is not client:
-        url = str(client.base_url).rstrip("/") + "/v1/messages"
-        headers = {k: v for k, v in client.default_headers.items() if isinstance(v, str)}
-        _last = (client, url, headers)
-    return _last[1], _last[2]
+    """The URL the SDK would send ``messages.create`` to, and its default headers: worked out
+    once per client (the judge's serves a whole session, and the SDK works its headers out
+    anew, authentication included, each time they are read)."""
+    url = str(client.base_url).rstrip("/") + "/v1/messages"
+    return url, {k: v for k, v in client.default_headers.items() if isinstance(v, str)}
 
 
 def recorded_answer(client: Any, body: dict[str, Any]) -> bytes | None:

@@ -42,10 +42,6 @@ class _Where:
     path: str
     query: tuple[tuple[str, str], ...]
 
-    @classmethod
-    def of(cls, method: str, uri: str) -> _Where:
-        return _where(method, uri)
-
 
 @functools.lru_cache(maxsize=64)
 def _where(method: str, uri: str) -> _Where:
@@ -94,7 +90,7 @@ def _recording(interaction: dict[str, Any]) -> Recording:
     body = _as_bytes(request["body"])
     meta = response["llmeval"]
     return Recording(
-        where=_Where.of(request["method"], request["uri"]),
+        where=_where(request["method"], request["uri"]),
         body=body,
         canonical=canonical_json(body),
         status=response["status"]["code"],
@@ -138,7 +134,7 @@ class ReplayCassette:
         ``method``, ``uri`` and ``canonical_body`` are of the request's scrubbed view, the body
         in ``canonical_json`` form. ``succeeded_only``: pass over a recorded error answer.
         """
-        where = _Where.of(method, uri)
+        where = _where(method, uri)
         with self._lock:
             for index, recording in enumerate(self._recordings):
                 if self._played[index] or recording.where != where:
