@@ -40,7 +40,6 @@ from pytest_llmeval.constants import (
 )
 from pytest_llmeval.option_spec import Option
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
-from pytest_llmeval.regrade import parse_regrade
 from pytest_llmeval.traffic.model_swap import ModelSwap, parse_model_swap
 
 
@@ -212,7 +211,7 @@ REGRADE = Option(
     "the cassette) and report its flip rate and score spread per rubric; 0 (default) is off",
     ini="llmeval_regrade",
     ini_help="Extra judge asks per grade to measure judge noise (default 0: off)",
-    parse=parse_regrade,
+    parse=parse.parse_regrade,
 )
 REPORT_JSON = _report(
     "json", "JSON", "Write the run as JSON (schema: pytest_llmeval/report_schema.json)"

@@ -20,6 +20,20 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}
 
 
+def parse_regrade(text: str) -> int:
+    """``--llmeval-regrade`` / ini ``llmeval_regrade``: a whole number >= 0 (0 is off).
+
+    Here rather than in ``regrade.py``, which the plugin imports only once a run regrades.
+    """
+    try:
+        number = int(text)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ValueError(f"{text!r} is not a whole number >= 0")
+    return number
+
+
 def parse_mode(text: str) -> Mode:
     try:
         return Mode(text.strip().lower())

@@ -68,12 +68,6 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
         yield llmeval
 
 
-def pytest_report_teststatus(report: pytest.TestReport) -> tuple[str, str, str] | None:
-    from pytest_llmeval.item_phases import phase_status
-
-    return phase_status(report)
-
-
 def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[SESSION_KEY].begin()
 
@@ -95,6 +89,11 @@ class LlmReporter:
         from pytest_llmeval.item_phases import run_body
 
         return run_body(pyfuncitem)
+
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
+        from pytest_llmeval.item_phases import phase_status
+
+        return phase_status(report)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(

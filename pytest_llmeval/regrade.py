@@ -23,17 +23,6 @@ from typing import Any, Literal
 Source = Literal["app", "judge", "both", "neither"]
 
 
-def parse_regrade(text: str) -> int:
-    """``--llmeval-regrade`` / ini ``llmeval_regrade``: a whole number >= 0 (0 is off)."""
-    try:
-        number = int(text)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise ValueError(f"{text!r} is not a whole number >= 0")
-    return number
-
-
 @dataclass(frozen=True)
 class GradeAsked:
     """One grade a test made, kept in memory until the test ends so it can be asked again."""

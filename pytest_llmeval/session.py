@@ -67,9 +67,6 @@ class LlmevalSession:
             # Before collection, so `client = anthropic.Anthropic()` at import time works in a
             # CI replay; the key only ever reaches the recorder, which answers from cassettes.
             os.environ.setdefault("ANTHROPIC_API_KEY", PLACEHOLDER_KEY)
-        if not self.is_worker:
-            self._relay = xdist_relay.ControllerRelay(self.add, self._crashed)
-            self.config.pluginmanager.register(self._relay, _RELAY)
 
     def unconfigure(self) -> None:
         if os.environ.get("ANTHROPIC_API_KEY") == PLACEHOLDER_KEY:
@@ -185,6 +182,10 @@ class LlmevalSession:
 
     def begin(self) -> None:
         self.started = datetime.now(timezone.utc)
+        # xdist registers its DSession in a trylast pytest_configure: known by now, not before.
+        if xdist_relay.is_controller(self.config):
+            self._relay = xdist_relay.ControllerRelay(self.add, self._crashed)
+            self.config.pluginmanager.register(self._relay, _RELAY)
 
     def finish(self, session: pytest.Session, exitstatus: int) -> None:
         """Close what the tests shared; on the controller, the run end: history, drift and

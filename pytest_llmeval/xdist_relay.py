@@ -29,6 +29,11 @@ def is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def is_controller(config: pytest.Config) -> bool:
+    """xdist distributes this run: its ``DSession`` is registered (by then, at session start)."""
+    return config.pluginmanager.has_plugin("dsession")
+
+
 def mark_started(report: pytest.TestReport) -> None:
     """Worker: the setup report of an ``llm`` test says it started."""
     setattr(report, _STARTED_ATTR, True)
@@ -50,8 +55,9 @@ def _payload(result: TestResult) -> str:
 
 
 class ControllerRelay:
-    """Registered as a plugin on the controller: these hooks carry no ``config`` to find the
-    run's session by, so the relay holds what it hands results to."""
+    """Registered as a plugin on the controller of a distributed run only (a plain run pays no
+    hook per report for it): these hooks carry no ``config`` to find the run's session by, so
+    the relay holds what it hands results to."""
 
     def __init__(self, add: Callable[[TestResult], None], crashed: Callable[[str], None]) -> None:
         self._add = add
@@ -62,16 +68,21 @@ class ControllerRelay:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if getattr(report, _STARTED_ATTR, False):
             self.in_flight.add(report.nodeid)
-        from pytest_llmeval.results import TestResult
-
         payload = getattr(report, _RESULT_ATTR, None)
         if payload:
+            from pytest_llmeval.results import TestResult
+
             self.in_flight.discard(report.nodeid)
             self._add(TestResult.from_json(json.loads(payload)))
         elif report.when not in _PHASES and report.nodeid in self.in_flight:
             # xdist reports the item a worker died in with a made-up phase ("???").
             self.in_flight.discard(report.nodeid)
             self._crashed(report.nodeid)
+
+    def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
+        from pytest_llmeval.item_phases import phase_status
+
+        return phase_status(report)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:

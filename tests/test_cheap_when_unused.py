@@ -5,6 +5,36 @@ from __future__ import annotations
 import pytest
 
 HEAVY = ("anthropic", "vcr", "diskcache", "jsonschema", "httpx2", "yaml")
+#: What declaring the options and hooks and checking the settings takes; nothing more.
+CONFIGURE_MODULES = (
+    "pytest_llmeval",
+    "pytest_llmeval.constants",
+    "pytest_llmeval.hookspecs",
+    "pytest_llmeval.markers",
+    "pytest_llmeval.option_spec",
+    "pytest_llmeval.option_table",
+    "pytest_llmeval.option_values",
+    "pytest_llmeval.options",
+    "pytest_llmeval.plugin",
+    "pytest_llmeval.pricing",
+    "pytest_llmeval.running_test",
+    "pytest_llmeval.session",
+    "pytest_llmeval.settings",
+    "pytest_llmeval.traffic",
+    "pytest_llmeval.traffic.model_swap",
+    "pytest_llmeval.xdist_relay",
+)
+#: Hooks called for every test or report: a plain run must not have ours in them.
+PER_TEST_HOOKS = (
+    "pytest_runtest_protocol",
+    "pytest_runtest_setup",
+    "pytest_runtest_call",
+    "pytest_runtest_teardown",
+    "pytest_runtest_makereport",
+    "pytest_runtest_logreport",
+    "pytest_report_teststatus",
+    "pytest_pyfunc_call",
+)
 
 
 def test_plain_suite_imports_nothing_heavy(pytester):
@@ -15,12 +45,27 @@ def test_plain_suite_imports_nothing_heavy(pytester):
         def pytest_sessionfinish(session):
             loaded = [m for m in {HEAVY!r} if m in sys.modules]
             print("LOADED", loaded)
+            ours = sorted(m for m in sys.modules if m.split(".")[0] == "pytest_llmeval")
+            print("OURS", ours)
+            hooked = sorted(
+                f"{{name}}:{{impl.plugin_name}}"
+                for name in {PER_TEST_HOOKS!r}
+                for impl in getattr(session.config.hook, name).get_hookimpls()
+                if "llmeval" in impl.plugin_name
+            )
+            print("HOOKED", hooked)
         """
     )
     pytester.makepyfile("def test_plain():\n    assert 1 + 1 == 2\n")
     result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
-    result.stdout.fnmatch_lines(["*LOADED []"])
+    printed = {
+        word: line.split(word, 1)[1].strip()
+        for line in result.stdout.lines
+        for word in ("LOADED", "OURS", "HOOKED")
+        if word in line
+    }
+    assert printed == {"LOADED": "[]", "OURS": repr(sorted(CONFIGURE_MODULES)), "HOOKED": "[]"}
     result.stdout.no_fnmatch_line("*= llmeval =*")
 
 

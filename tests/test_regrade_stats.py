@@ -11,6 +11,7 @@ import math
 
 import pytest
 
+from pytest_llmeval.option_values import parse_regrade
 from pytest_llmeval.regrade import (
     GradeAsked,
     RegradedOutput,
@@ -18,7 +19,6 @@ from pytest_llmeval.regrade import (
     attribute,
     gather_outputs,
     judge_noise,
-    parse_regrade,
 )
 from pytest_llmeval.results import RunResult, TestResult
 from pytest_llmeval.results_schema import validate
