@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -30,6 +32,7 @@ class Timing:
     #: User + system CPU time of the process (``RUSAGE_CHILDREN`` before and after).
     cpu: float
     stdout: str
+    stderr: str = ""
 
 
 def run(cmd: Sequence[str], cwd: Path, env: dict[str, str], ok: Sequence[int] = (0,)) -> Timing:
@@ -42,11 +45,26 @@ def run(cmd: Sequence[str], cwd: Path, env: dict[str, str], ok: Sequence[int] = 
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode not in ok:
         raise SystemExit(f"failed in {cwd}: {' '.join(cmd)}\n{done.stdout[-3000:]}{done.stderr}")
-    return Timing(wall, cpu, done.stdout)
+    return Timing(wall, cpu, done.stdout, done.stderr)
 
 
 def pytest(cwd: Path, args: Sequence[str], env: dict[str, str]) -> Timing:
     return run([*PYTEST, *args], cwd, env)
+
+
+def instructions(cwd: Path, args: Sequence[str], env: dict[str, str]) -> int | None:
+    """Instructions a pytest process executes, counted by callgrind: unlike a time, the same
+    on a busy machine as on a quiet one (``None`` when valgrind is not installed).
+
+    ``PYTHONHASHSEED`` is fixed, so set and dict orders, and with them the count, repeat."""
+    if shutil.which("valgrind") is None:
+        return None
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *PYTEST, *args]
+    done = run(cmd, cwd, {**env, "PYTHONHASHSEED": "0"})
+    found = re.search(r"Collected\s*:\s*(\d+)", done.stdout + done.stderr)
+    if found is None:
+        raise SystemExit(f"no instruction count from callgrind in {cwd}")
+    return int(found.group(1))
 
 
 def clean_env(**extra: str) -> dict[str, str]:

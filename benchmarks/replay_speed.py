@@ -30,6 +30,7 @@ from harness import (
     Figure,
     alternate,
     clean_env,
+    instructions,
     interleave,
     machine,
     pytest,
@@ -271,8 +272,9 @@ def replay_figures(root: Path, sizes: tuple[int, int], rounds: int) -> list[Figu
     return [graded, whole]
 
 
-def plain_figures(root: Path, tests: int, rounds: int) -> list[Figure]:
-    """Figure 3: the plugin's cost on a suite with no llm test, wall and CPU."""
+def plain_figures(root: Path, tests: int, rounds: int, count: bool = True) -> list[Figure]:
+    """Figure 3: the plugin's cost on a suite with no llm test, wall and CPU, and (with
+    ``count`` and valgrind installed) instructions."""
     plain = root / "plain"
     plain.mkdir(parents=True)
     (plain / "pytest.ini").write_text("[pytest]\n")
@@ -290,6 +292,10 @@ def plain_figures(root: Path, tests: int, rounds: int) -> list[Figure]:
 
     alternate(rounds, with_plugin, without)
     title = f"3. Plain-suite overhead: {tests} trivial tests, plugin (A) vs -p no:llmeval (B)"
+    counted = [
+        instructions(plain, args, env) if count else None
+        for args in (["-p", "no:recording"], ["-p", "no:recording", "-p", "no:llmeval"])
+    ]
     why = (
         "the plugin's import (~25 ms) and per-test hooks (~30 us a test; cProfile) are more "
         "than 1% of a run this short; the spread of the pairs is wider than 1% too"
@@ -313,6 +319,31 @@ def plain_figures(root: Path, tests: int, rounds: int) -> list[Figure]:
             limit=1.01,
             why_missed=why,
         ),
+        *_instruction_figure(f"3c{title[1:]}", counted),
+    ]
+
+
+def _instruction_figure(title: str, counted: list[int | None]) -> list[Figure]:
+    """Figure 3 once more in instructions: a 1% difference that times cannot show here."""
+    on, off = counted
+    if on is None or off is None:
+        return []
+    return [
+        Figure(
+            f"{title}, instructions (callgrind, one run each: the count repeats)",
+            "A plugin",
+            [float(on)],
+            "B no plugin",
+            [float(off)],
+            scale=1e-9,
+            unit="G instr",
+            limit=1.01,
+            why_missed=(
+                "the plugin's import and configure (its option table, settings and session: "
+                "~45M instructions) and checking each collected item for the llm marker; no "
+                "hook of the plugin runs per test"
+            ),
+        )
     ]
 
 

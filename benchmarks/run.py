@@ -10,7 +10,8 @@ files of 500 tests, about 4 GB) into /tmp/llmeval-bench-cache for the runs after
 Figures and targets:
  1. graded replay, per-test slope: one app call + one grade vs one app call, <= 1.2x
  2. replay, whole run of 240 one-call tests vs pytest-recording, <= 0.8x
- 3. plain suite of 1,000 tests, plugin vs -p no:llmeval, wall and CPU, <= 1.01x
+ 3. plain suite of 1,000 tests, plugin vs -p no:llmeval, wall and CPU, <= 1.01x; and
+    instructions (callgrind, if installed; full run only)
  4. response-cache hit vs a no-stall loopback round trip, per request, < 0.5x
  5. history of 5,000 vs 100 runs: end of run, llmeval report, compare, HTML report, each
     < 1 s and flat (<= 1.2x); HTML page for 500 tests < 2 MB
@@ -63,7 +64,9 @@ QUICK = Plan("quick", (20, 120), 1, 1000, 2, 500, 1, (100, 5000), 50, 1, 10.0, 1
 def _steps(plan: Plan, root: Path) -> dict[str, Callable[[], list[Figure]]]:
     return {
         "1": lambda: replay_speed.replay_figures(root, plan.suite_sizes, plan.replay_rounds),
-        "3": lambda: replay_speed.plain_figures(root, plan.plain_tests, plan.plain_rounds),
+        "3": lambda: replay_speed.plain_figures(
+            root, plan.plain_tests, plan.plain_rounds, count=plan.name == "full"
+        ),
         "4": lambda: [round_trips.cache_hit_figure(root, plan.requests, plan.cache_rounds)],
         "5": lambda: history_speed.history_figures(
             root, plan.history_runs, plan.history_tests, plan.history_rounds
