@@ -14,17 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pytest_llmeval.calibration_checks import CalibrationNotes, RunCalibration
-from pytest_llmeval.drift import DriftCheck
-from pytest_llmeval.model_compare import Comparison
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
-from pytest_llmeval.prompt_cache import CacheSavings, savings
-from pytest_llmeval.regrade import TestRegrade
 from pytest_llmeval.results_schema import validate, validate_test
-from pytest_llmeval.sampling import SampleCounts
-from pytest_llmeval.traffic.calls import Call
+
+# What the results hold is imported where a result is read back (xdist, history): a run's
+# tests end without calibration, drift, comparison, regrade or sampling code loaded.
+if TYPE_CHECKING:
+    from pytest_llmeval.calibration_checks import CalibrationNotes, RunCalibration
+    from pytest_llmeval.drift import DriftCheck
+    from pytest_llmeval.model_compare import Comparison
+    from pytest_llmeval.prompt_cache import CacheSavings
+    from pytest_llmeval.regrade import TestRegrade
+    from pytest_llmeval.sampling import SampleCounts
+    from pytest_llmeval.traffic.calls import Call
 
 FORMAT = "pytest-llmeval-run/1"
 Outcome = Literal["passed", "failed", "error", "skipped", "crashed", "interrupted"]
@@ -175,6 +179,13 @@ class TestResult:
 def _test_from_json(data: Mapping[str, Any]) -> TestResult:
     """An entry already checked against the schema. Keys added to the format later default to
     what a file from before them meant."""
+    from pytest_llmeval.calibration_checks import CalibrationNotes
+    from pytest_llmeval.drift import DriftCheck
+    from pytest_llmeval.model_compare import Comparison
+    from pytest_llmeval.regrade import TestRegrade
+    from pytest_llmeval.sampling import SampleCounts
+    from pytest_llmeval.traffic.calls import Call
+
     per_sample = data.get("score_samples") or {}
     directions = data.get("score_higher_is_better") or {}
     local = data.get("in_process") or {}
@@ -260,6 +271,8 @@ class RunTotals:
         cls, tests: Sequence[TestResult], prices: Mapping[str, Price] = DEFAULT_PRICES
     ) -> RunTotals:
         """Counted over every call of every test, not over the per-sample means."""
+        from pytest_llmeval.prompt_cache import savings
+
         calls = [c for t in tests for c in t.calls]
         judge_cache = savings([c for c in calls if c.role == "judge"], prices)
         unpriced = sum(1 for c in calls if c.cost_usd is None)
@@ -297,6 +310,8 @@ class RunTotals:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunTotals:
+        from pytest_llmeval.prompt_cache import CacheSavings
+
         cost = data["cost_usd"]
         cache = data.get("judge_prompt_cache")
         return cls(
@@ -368,6 +383,8 @@ class RunResult:
     def from_json(cls, data: Mapping[str, Any]) -> RunResult:
         """A run document as written by any version of this format; raises
         :class:`InvalidDocument` for one that breaks the schema."""
+        from pytest_llmeval.calibration_checks import RunCalibration
+
         violations = validate(data)
         if violations:
             raise InvalidDocument(violations)

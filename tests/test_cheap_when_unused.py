@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+
+import pytest_llmeval
 
 HEAVY = ("anthropic", "vcr", "diskcache", "jsonschema", "httpx2", "yaml")
 #: What declaring the options and hooks and checking the settings takes; nothing more.
@@ -98,6 +104,35 @@ def test_the_traffic_layer_imports_neither_pytest_nor_settings():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def _runtime_imports(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """Every module an import statement names, those inside functions included, except the
+    ones under ``if TYPE_CHECKING:`` (never run)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            yield from (item for child in node.orelse for item in _runtime_imports(child))
+            continue
+        if isinstance(node, ast.Import):
+            yield from ((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            yield node.lineno, node.module or ""
+        yield from _runtime_imports(node)
+
+
+@pytest.mark.parametrize("layer", ["traffic", "report"])
+def test_no_import_in_a_lower_layer_points_up(layer):
+    """traffic/ and report/ reach neither pytest, the settings, the plugin's session nor the
+    ``llmeval`` command, not even from inside a function."""
+    upward = ("pytest", "_pytest", "pytest_llmeval.settings", "pytest_llmeval.session")
+    upward += ("pytest_llmeval.plugin", "pytest_llmeval.cli")
+    found = [
+        f"{path.name}:{line} {name}"
+        for path in sorted((Path(pytest_llmeval.__file__).parent / layer).glob("*.py"))
+        for line, name in _runtime_imports(ast.parse(path.read_text()))
+        if any(name == up or name.startswith(f"{up}.") for up in upward)
+    ]
+    assert found == []
 
 
 def test_installed_under_its_own_distribution_name():

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.cli.project import dir_options, history_dir, shown
-from pytest_llmeval.cli.table import aligned
 from pytest_llmeval.constants import Mode
 from pytest_llmeval.money import total_money
+from pytest_llmeval.report.table import aligned
 
 if TYPE_CHECKING:
     from pytest_llmeval.drift import DriftCheck, DriftThresholds

@@ -24,8 +24,8 @@ def _flip(noise: RubricNoise) -> str:
 
 def terminal_lines(tests: Sequence[TestResult]) -> list[tuple[str, Color]]:
     """The "judge noise" lines; none when the run did not regrade."""
-    from pytest_llmeval.cli.table import aligned
     from pytest_llmeval.regrade_asks import unanswered_message
+    from pytest_llmeval.report.table import aligned
 
     regraded = _regraded(tests)
     if not regraded:

@@ -1,4 +1,4 @@
-"""Columns that line up, for the ``llmeval`` command's listings."""
+"""Columns that line up, for the terminal section and the ``llmeval`` command's listings."""
 
 from __future__ import annotations
 
