@@ -70,9 +70,10 @@ def section_lines(
     found += [Line(f"llmeval: {t.nodeid}: {f}", "red") for t in ordered for f in t.call_failures]
     found += judge_noise_lines(ordered)
     # --llmeval-compare-model: the paired verdicts, after the per-test notes.
-    from pytest_llmeval.report.compare_text import terminal_lines
+    if any(t.comparison is not None for t in ordered):
+        from pytest_llmeval.report.compare_text import terminal_lines
 
-    found += [Line(text, "yellow" if warn else None) for text, warn in terminal_lines(ordered)]
+        found += [Line(text, "yellow" if warn else None) for text, warn in terminal_lines(ordered)]
     if run_error:
         found.append(Line(f"llmeval: {run_error}", "red"))
     if end is not None:
@@ -87,6 +88,8 @@ def section_lines(
 
 def judge_noise_lines(tests: Sequence[TestResult]) -> list[Line]:
     """``--llmeval-regrade``'s section (report/judge_noise.py); none when it was off."""
+    if all(t.regrade is None for t in tests):
+        return []  # without importing the regrade code
     from pytest_llmeval.report.judge_noise import terminal_lines
 
     return [Line(text, color) for text, color in terminal_lines(tests)]
