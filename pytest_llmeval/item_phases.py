@@ -22,8 +22,6 @@ def run_body(item: pytest.Function) -> bool | None:
     running = item.stash.get(RUNNING_KEY, None)
     if running is None or running.llmeval is None or running.in_sample:
         return None
-    from pytest_llmeval.sampling import run_samples
-
     llmeval = running.llmeval
 
     def run_once(index: int) -> None:
@@ -57,6 +55,8 @@ def run_body(item: pytest.Function) -> bool | None:
     if planned == 1:
         run_sample(1)  # one sample: the test's own traceback, untouched
         return True
+    from pytest_llmeval.sampling import run_samples
+
     outcome = run_samples(
         run_sample,
         planned=planned,

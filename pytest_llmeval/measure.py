@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from pytest_llmeval.calibration_checks import CalibrationNotes
 from pytest_llmeval.results import Outcome, Score, TestResult
-from pytest_llmeval.sampling import SampleCounts
 from pytest_llmeval.traffic.calls import Call
 from pytest_llmeval.ttft import mean_ttft
+
+if TYPE_CHECKING:
+    from pytest_llmeval.calibration_checks import CalibrationNotes
+    from pytest_llmeval.sampling import SampleCounts
 
 
 def measure_test(

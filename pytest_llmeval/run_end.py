@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_llmeval import history
-from pytest_llmeval.calibration_checks import summarize
-from pytest_llmeval.calibration_store import save_calibrations
 from pytest_llmeval.drift import DriftCheck, DriftThresholds, compare, flagged
 from pytest_llmeval.files import write_atomic
 from pytest_llmeval.results import GitInfo, RunResult, RunTotals, TestResult
 
 if TYPE_CHECKING:  # settings imports pytest: `llmeval report` needs neither
+    from pytest_llmeval.calibration_checks import RunCalibration
     from pytest_llmeval.drift_rules import DriftRule
     from pytest_llmeval.settings import Settings
 
@@ -187,10 +186,7 @@ def finish_run(
         baseline=label if baseline_runs else None,
         totals=RunTotals.of(compared, settings.prices),
         tests=tuple(compared),
-        calibration=summarize(
-            [(t.nodeid, t.calibration) for t in tests if t.calibration is not None],
-            file=str(settings.calibration_file),
-        ),
+        calibration=_calibration(tests, settings.calibration_file),
     )
     every_check = [check for test_checks in checks.values() for check in test_checks]
     end = RunEnd(run, label, len(baseline_runs), flagged(checks), every_check, problems=problems)
@@ -205,12 +201,24 @@ def finish_run(
     return end
 
 
+def _calibration(tests: Sequence[TestResult], file: Path) -> RunCalibration | None:
+    """The run's calibration; the calibration code is loaded only when a test used it."""
+    notes = [(t.nodeid, t.calibration) for t in tests if t.calibration is not None]
+    if not notes:
+        return None
+    from pytest_llmeval.calibration_checks import summarize
+
+    return summarize(notes, file=str(file))
+
+
 def write_outputs(
     settings: Settings, end: RunEnd, started: datetime, earlier: list[RunResult]
 ) -> None:
     """The history file, the baseline, the reports: each written alone, its failure noted."""
     run = end.run
     if run.calibration is not None and run.calibration.made:
+        from pytest_llmeval.calibration_store import save_calibrations
+
         made, calibration_file = run.calibration.made, settings.calibration_file
         _attempt(end, "saving the calibration", lambda: save_calibrations(calibration_file, made))
     if not settings.no_history:
