@@ -143,3 +143,15 @@ def test_installed_under_its_own_distribution_name():
     plugins = [e for e in dist.entry_points if e.group == "pytest11"]
     assert [(e.name, e.value) for e in plugins] == [("llmeval", "pytest_llmeval.plugin")]
     assert any(e.group == "console_scripts" and e.name == "llmeval" for e in dist.entry_points)
+
+
+def test_the_package_description_stays_short():
+    """pytest parses each plugin's metadata twice per run for its header line ("plugins:
+    llmeval-claude-..."): with README.md as the description (145 KB) that cost every run of a
+    user's suite some 20 ms. The description is docs/pypi.md; the documentation is README.md."""
+    from importlib import metadata
+
+    dist = metadata.distribution("pytest-llmeval-claude")
+    text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
+    assert 0 < len(text) < 8_000
+    assert "pytest.mark.llm" in text  # the short description, not an empty one
