@@ -102,7 +102,7 @@ LLM_TESTS = 12  # test_plain is not one
 CALLS = 11  # 3 cached, 6 asked, 2 samples
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one server, however the tests of this file are scheduled
 def xdist() -> Iterator[tuple[str, ...]]:
     """``-n 2 --dist load``, the two workers forked warm where possible (``worker_zygote.py``)."""
     with xdist_workers(2) as workers:

@@ -3,26 +3,31 @@ start in milliseconds instead of seconds.
 
 A real worker is ``python -u -c "import sys;exec(eval(sys.stdin.readline()))"``, started by
 execnet's popen gateway and fed the gateway's code over its stdin; it then imports pytest,
-xdist, the plugin (from its entry point) and, as soon as a test asks the model, the SDK: about
-three seconds of CPU per worker, four ``-n 2`` runs each starting two or three of them. Here
-xdist is given ``--tx 2*popen//python=...`` (its documented way to choose the workers'
-interpreter) naming ``worker_python.py``, which passes its stdin/stdout/stderr, working
-directory, environment and arguments to this server. The server, started once (the
-``xdist_workers`` fixture), has done one pytest run that imported all of that, and forks a
-child per worker that runs the ``-c`` code as ``python -c`` would: ``sys.argv``, ``sys.path``
-('' first, then ``PYTHONPATH``), a fresh ``__main__``, new standard streams on the passed
-descriptors (unbuffered for ``-u``), Python's SIGINT handler, and the interpreter's exit.
+xdist, the plugin (from its entry point) and, once a test asks the model, the SDK, vcrpy and
+the rest: about 3.5 s of CPU per worker, against 0.15 s for a forked one. Here xdist is given
+``--tx 2*popen//python=...`` (its documented way to choose the workers' interpreter) naming
+``worker_python.py``, which passes its stdin/stdout/stderr, working directory, environment and
+arguments to this server. The server, started once per test process (``xdist_workers``), has
+done one pytest run that imported the libraries, and forks a child per worker that runs the
+``-c`` code as ``python -c`` would: ``sys.argv``, ``sys.path`` ('' first, then
+``PYTHONPATH``), a fresh ``__main__``, new standard streams on the passed descriptors
+(unbuffered for ``-u``), Python's SIGINT handler, and the interpreter's way of ending.
 
 So the runs stay real pytest-xdist: real worker processes, execnet's gateway bootstrapped over
 their pipes, each worker building its own config from the controller's arguments and loading
 the plugin (and every other plugin) through pytest's entry points, results crossing the
-channel as they do for a user. What differs from a user's run: the modules were imported
-before the worker's config existed (in the server's warm-up run, under pytest's assertion
-rewriting hook, so the worker finds them rewritten as a fresh one would), and the workers share
-the server's hash seed. Neither is something the plugin may depend on: its module state is
-built per config (``config.stash``), never at import, and nothing it sends depends on the hash
-seed. execnet sends a ``python=`` gateway its own source instead of importing it, as it does for
-any user who names an interpreter.
+channel as they do for a user. What differs from a user's run:
+
+- The libraries (pytest and its plugins, xdist, execnet, the SDK, httpx2, vcrpy, PyYAML,
+  diskcache, jsonschema) were imported before the worker's config existed, in the warm-up
+  run, under pytest's assertion-rewriting hook as in a fresh worker. The plugin was not: the
+  server drops its modules after the warm-up, and each worker imports it from its entry point.
+  Acceptable because none of those libraries keeps anything of a run from its import: the
+  plugin makes its clients, cassettes and caches per run, its state lives in ``config.stash``.
+- The workers share the server's hash seed (nothing the plugin sends depends on it).
+- ``-n 2`` is spelled ``--tx 2*popen//python=... --max-worker-restart=8`` (the restart limit
+  ``-n 2`` implies), with the tests' own ``--dist load``; and execnet sends a ``python=``
+  gateway its own source instead of importing it, as for any user who names an interpreter.
 
 The server is single-threaded (``fork`` copies only the calling thread, and a lock another
 thread held would stay locked in the child), never the test process (which runs the stand-in's
@@ -66,8 +71,9 @@ _MAX_REQUEST = 1 << 20
 
 @contextlib.contextmanager
 def xdist_workers(count: int) -> Iterator[tuple[str, ...]]:
-    """xdist's arguments for ``count`` workers: forked by a server started here where the
-    platform allows, plain ``-n COUNT`` (real interpreters) where it does not."""
+    """xdist's arguments for ``count`` workers, to go with a ``--dist`` mode: forked by a
+    server started here where the platform allows, plain ``-n COUNT`` (real interpreters) where
+    it does not."""
     needed = ((os, "fork"), (os, "pidfd_open"), (socket, "send_fds"))
     if not all(hasattr(module, name) for module, name in needed):
         yield ("-n", str(count))
@@ -126,7 +132,8 @@ class WorkerZygote:
         return [sys.executable, "-S", str(WRAPPER), os.path.join(self._home, "server")]
 
     def tx(self, workers: int) -> tuple[str, ...]:
-        """What ``-n WORKERS`` means to xdist, the workers started through this server."""
+        """What ``-n WORKERS`` means to xdist, the workers started through this server; unlike
+        ``-n``, ``--tx`` leaves ``--dist`` at ``no`` (tests run in the controller): pass one."""
         python = shlex.join(self.python)
         # -n N also sets how many crashed workers are replaced before the run gives up.
         return ("--tx", f"{workers}*popen//python={python}", f"--max-worker-restart={4 * workers}")
