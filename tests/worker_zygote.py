@@ -338,11 +338,13 @@ def _main() -> None:
 def _forget_the_plugin() -> None:
     """Each worker imports the plugin itself, from its entry point, as a user's worker does.
 
-    The warm-up imported it outside pytest's assertion-rewriting hook (an editable install is
-    found by its own finder, which the hook does not reach), so a worker that found it imported
-    would warn that it cannot rewrite it; a fresh one finds it unimported and says nothing. Its
-    modules are pure Python and change nothing outside themselves when imported, so importing
-    them again costs a fraction of a second and leaves the libraries' state as it was.
+    Whether pytest rewrites its asserts depends on the worker's ``sys.path`` (xdist sets the
+    controller's): with the checkout on it, ``pytest_llmeval`` is found there and marked for
+    rewriting, and a worker that found it already imported (through the editable install's
+    finder, unrewritten) would warn that it cannot rewrite it. So only the worker can import it
+    as a fresh one does. Its modules are pure Python and change nothing outside themselves when
+    imported: importing them again costs a fraction of a second and leaves the libraries' state
+    as it was.
     """
     for name in [n for n in sys.modules if n.split(".")[0] == "pytest_llmeval"]:
         del sys.modules[name]
