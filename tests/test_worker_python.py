@@ -93,7 +93,9 @@ def test_a_worker_ends_as_python_c_does(forked: list[str], code: str) -> None:
     assert fork[2].splitlines()[-1:] == real[2].splitlines()[-1:]  # a traceback's last line
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+@pytest.mark.parametrize(
+    "signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: signal.Signals(s).name
+)
 def test_a_signal_to_the_wrapper_reaches_the_worker(forked: list[str], signum: int) -> None:
     outcomes = []
     for python in ([sys.executable], forked):
