@@ -1,10 +1,11 @@
 """Every ``-n 2`` scenario of the suite: each feature's results crossing from two workers to
 the controller, checked in three test functions sharing four ``-n 2`` runs.
 
-Each ``-n 2`` run starts two interpreters that import the SDK (seconds each), so the features
-do not each have a run of their own: one project (``xdist_project.py``) holds a test file per
-feature and one stand-in answering all of them by what they ask, and each feature's checks are
-a named function run on the shared results. Every controller runs in-process.
+Each ``-n 2`` run starts two workers that import the SDK (seconds each, were they fresh
+interpreters: ``worker_zygote.py`` forks them warm), so the features do not each have a run of
+their own: one project (``xdist_project.py``) holds a test file per feature and one stand-in
+answering all of them by what they ask, and each feature's checks are a named function run on
+the shared results. Every controller runs in-process.
 
 - ``test_record_share_the_cache_and_replay_with_two_workers``: every cassette whole, one
   summary, report and history for the run, one cache shared by the workers, a crashed worker's
@@ -29,6 +30,7 @@ import pytest
 import yaml
 from conftest import cassettes, go_offline
 from test_compare_model import CANDIDATE, CURRENT, FLAG
+from worker_zygote import xdist_workers
 from xdist_project import (
     COMPARED_FILES,
     CONFTEST,
@@ -94,11 +96,17 @@ def test_zz_crash(llmeval):
     if os.path.exists("crash-here"):
         os._exit(1)
 """
-XDIST = ("-p", "no:cacheprovider", "-n", "2", "--dist", "load")
 SERIAL = ("-p", "no:cacheprovider", "--llmeval-no-history")
 ASKED = [f"question {n}" for n in range(6)]
 LLM_TESTS = 12  # test_plain is not one
 CALLS = 11  # 3 cached, 6 asked, 2 samples
+
+
+@pytest.fixture(scope="session")  # one server, however the tests of this file are scheduled
+def xdist() -> Iterator[tuple[str, ...]]:
+    """``-n 2 --dist load``, the two workers forked warm where possible (``worker_zygote.py``)."""
+    with xdist_workers(2) as workers:
+        yield ("-p", "no:cacheprovider", *workers, "--dist", "load")
 
 
 @pytest.fixture
@@ -116,12 +124,14 @@ def _asked(server: StandInServer, since: int) -> list[str]:
     return sorted(r.json()["messages"][0]["content"] for r in server.requests[since:])
 
 
-def _record_with_a_crash(pytester: pytest.Pytester, online: StandInServer) -> None:
+def _record_with_a_crash(
+    pytester: pytest.Pytester, online: StandInServer, xdist: tuple[str, ...]
+) -> None:
     """Workers record from the network, answer from the cache, and one of them dies."""
     asked_before = len(online.requests)
     (pytester.path / "pushed.jsonl").unlink(missing_ok=True)  # what serial runs told plugins
     (pytester.path / "crash-here").touch()
-    result = pytester.runpytest(*XDIST, "--llmeval-report-json=r.json")
+    result = pytester.runpytest(*xdist, "--llmeval-report-json=r.json")
     (pytester.path / "crash-here").unlink()
 
     result.assert_outcomes(passed=11, failed=2)
@@ -192,7 +202,10 @@ def _plugins_are_told_once(pytester: pytest.Pytester) -> None:
 
 
 def test_record_share_the_cache_and_replay_with_two_workers(
-    pytester: pytest.Pytester, online: StandInServer, monkeypatch: pytest.MonkeyPatch
+    pytester: pytest.Pytester,
+    online: StandInServer,
+    monkeypatch: pytest.MonkeyPatch,
+    xdist: tuple[str, ...],
 ) -> None:
     pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_app=APP)
@@ -201,7 +214,7 @@ def test_record_share_the_cache_and_replay_with_two_workers(
     for path in _named(pytester, "test_cached"):
         path.unlink()
 
-    _record_with_a_crash(pytester, online)
+    _record_with_a_crash(pytester, online, xdist)
 
     # Serial: what the two workers stored at the same time is all in the cache, whole.
     for path in _named(pytester, "test_ask"):
@@ -215,7 +228,7 @@ def test_record_share_the_cache_and_replay_with_two_workers(
     # CI, no key, the API unreachable, no cache: every answer from the cassettes.
     go_offline(monkeypatch, online)
     shutil.rmtree(pytester.path / ".llmeval" / "cache")
-    replayed = pytester.runpytest(*XDIST, "--llmeval-no-history")
+    replayed = pytester.runpytest(*xdist, "--llmeval-no-history")
     replayed.assert_outcomes(passed=12, failed=1)
     replayed.stdout.fnmatch_lines(
         [f"mode auto: {LLM_TESTS} llm test(s), {CALLS} model call(s)*{CALLS} cassette"]
@@ -330,13 +343,13 @@ def _calibration_saved(pytester: pytest.Pytester, result: pytest.RunResult) -> N
 
 
 def test_features_side_by_side_under_two_workers(
-    pytester: pytest.Pytester, online: StandInServer
+    pytester: pytest.Pytester, online: StandInServer, xdist: tuple[str, ...]
 ) -> None:
     """Each feature's tests and checks as they were in its own ``-n 2`` run, now in one."""
     pytester.makeconftest(CONFTEST)
     write_side_by_side(pytester)
     result = pytester.runpytest(
-        *XDIST, "--llmeval-regrade=1", "--llmeval-report-json=r.json", *SIDE_BY_SIDE
+        *xdist, "--llmeval-regrade=1", "--llmeval-report-json=r.json", *SIDE_BY_SIDE
     )
     document = _report(pytester, "r.json")
     _each_feature(
@@ -351,17 +364,18 @@ def test_features_side_by_side_under_two_workers(
         }
     )
     # Only the prompt cache's miss fails: 2 agent, 2 stream, 1 hit, 2 regrade, 2 case tests,
-    # the counts and the calibration pass.
-    result.assert_outcomes(passed=11, failed=1)
+    # the counts and the calibration pass. No warning: a forked worker that found the plugin
+    # imported before its config would say it cannot rewrite it.
+    result.assert_outcomes(passed=11, failed=1, warnings=0)
 
 
 def test_the_model_comparison_under_two_workers(
-    pytester: pytest.Pytester, online: StandInServer
+    pytester: pytest.Pytester, online: StandInServer, xdist: tuple[str, ...]
 ) -> None:
     """The comparison of both workers' tests reaches the controller's report."""
     pytester.makeconftest(CONFTEST)
     write_compared(pytester)
-    result = pytester.runpytest(*XDIST, FLAG, "--llmeval-report-json=run.json", *COMPARED_FILES)
+    result = pytester.runpytest(*xdist, FLAG, "--llmeval-report-json=run.json", *COMPARED_FILES)
     result.assert_outcomes(passed=2)
     document = _report(pytester, "run.json")
     compared = {t["nodeid"]: t["comparison"]["metrics"] for t in document["tests"]}

@@ -13,13 +13,15 @@ thread would stay locked in the child), and the test process itself is never for
 the stand-in's threads. The zygote is the children's parent, so it reports how each ended; it
 reaps a child only when the next request comes, so the pid a test signals is never reused.
 
-Run as a script by ``Zygote.start``, never imported by the child side.
+Run as a script by ``Zygote.start``, never imported by the child side; the fork server of the
+suite's xdist workers (``worker_zygote.py``) shares its warm-up.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import json
 import os
 import selectors
@@ -241,8 +243,6 @@ def _become_pytest(
         sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
         # Python's own handler, as at the start of an interpreter whose SIGINT is not ignored.
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        import importlib
-
         import pytest
 
         importlib.invalidate_caches()
@@ -252,18 +252,18 @@ def _become_pytest(
         code = exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
         # What the interpreter does with an unhandled one: end by the signal itself.
-        _run_exit_functions()
+        run_exit_functions()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGINT)
     except BaseException:
         import traceback
 
         traceback.print_exc()
-    _run_exit_functions()
+    run_exit_functions()
     os._exit(code)
 
 
-def _run_exit_functions() -> None:
+def run_exit_functions() -> None:
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
@@ -273,6 +273,9 @@ def _run_exit_functions() -> None:
 class _ImportHeavy:
     """A plugin for the zygote's one warm-up run of pytest."""
 
+    def __init__(self, modules: Sequence[str]) -> None:
+        self._modules = modules
+
     def pytest_configure(self) -> None:
         # Imported while pytest's assertion-rewriting import hook is in place, as in a fresh
         # 'python -m pytest' (which loads the plugin, and so the SDK, through it): the children's
@@ -281,12 +284,21 @@ class _ImportHeavy:
         from heavy_imports import import_heavy
 
         import_heavy()
+        for name in self._modules:
+            importlib.import_module(name)
 
 
-def _main() -> None:
-    sock = socket.socket(fileno=int(sys.argv[1]))
+def interpreter_path() -> list[str]:
+    """``sys.path`` without this script's directory: what a fresh interpreter has after the
+    entries it puts in front (the working directory or script's, ``PYTHONPATH``)."""
     here = Path(__file__).resolve().parent
-    base_path = [p for p in sys.path if p and Path(p).resolve() != here]
+    return [p for p in sys.path if p and Path(p).resolve() != here]
+
+
+def warm_up(*modules: str) -> list[str]:
+    """Imports what a pytest run imports, the heavy modules and ``modules``, as pytest does;
+    returns ``interpreter_path()`` as it was before."""
+    base_path = interpreter_path()
     import pytest
 
     with tempfile.TemporaryDirectory() as empty:
@@ -304,7 +316,13 @@ def _main() -> None:
             "-p",
             "no:llmeval",
         ]
-        pytest.main([*args, empty], plugins=[_ImportHeavy()])
+        pytest.main([*args, empty], plugins=[_ImportHeavy(modules)])
+    return base_path
+
+
+def _main() -> None:
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    base_path = warm_up()
     _serve(sock, base_path)
 
 
