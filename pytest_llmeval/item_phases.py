@@ -5,7 +5,8 @@ rather than a failure); at teardown the test's result is built, once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
@@ -124,6 +125,32 @@ def on_report(
     elif report.when == "teardown":
         session.test_ended(running.result(), report)
     return report
+
+
+@contextmanager
+def unrendered_when_replaced(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """While pytest makes the report of a phase that a miss will replace (see ``on_report``),
+    its traceback is cut to the test's own frames: pytest would otherwise read and parse every
+    SDK source file the miss went through (a tenth of a second and more) for a text nobody
+    sees. The exception is untouched, and the whole traceback is back for the hooks that run
+    after the report (``--pdb``)."""
+    running = item.stash.get(RUNNING_KEY, None)
+    excinfo = call.excinfo
+    if (
+        running is None
+        or excinfo is None
+        or call.when == "teardown"
+        or len(running.recorder.misses) <= running.misses_shown
+    ):
+        yield
+        return
+    whole = excinfo.traceback
+    # pytest renders at least one entry: the test's own, or the first (pytest's runner).
+    excinfo.traceback = whole.filter(lambda entry: entry.path == item.path) or whole[:1]
+    try:
+        yield
+    finally:
+        excinfo.traceback = whole
 
 
 def _model_calls_failed(report: pytest.TestReport, failures: list[str]) -> None:

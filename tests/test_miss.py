@@ -107,6 +107,48 @@ def test_a_miss_fails_even_when_the_app_swallows_the_error(pytester, online, mon
     result.stdout.fnmatch_lines(["*The cassette does not exist*"])
 
 
+#: Where each traceback ends: what pytest renders while the report is made, and what the
+#: hooks after it (``--pdb``'s among them) get.
+TRACEBACKS = """
+import pytest
+
+SEEN = {}
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    if call.excinfo is not None:
+        SEEN["rendered"] = [str(entry.path) for entry in call.excinfo.traceback]
+
+def pytest_exception_interact(node, call, report):
+    SEEN["interact"] = [str(entry.path) for entry in call.excinfo.traceback]
+
+def pytest_terminal_summary(terminalreporter):
+    for key, paths in sorted(SEEN.items()):
+        sdk = sum("anthropic" in path for path in paths)
+        terminalreporter.write_line(f"{key}: {len(paths)} frame(s), {sdk} in the SDK")
+"""
+
+
+def test_the_traceback_a_miss_replaces_is_not_rendered(pytester, online, monkeypatch):
+    """pytest would read and parse every SDK module the miss went through for a traceback the
+    miss's explanation replaces; the hooks after the report still get all of it."""
+    _write(pytester, ["Can I return shoes?"])
+    pytester.makeconftest(TRACEBACKS)
+    go_offline(monkeypatch, online)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "llmeval: no recorded response for this request (auto mode)",
+            "interact: * frame(s), * in the SDK",
+            "rendered: 1 frame(s), 0 in the SDK",
+        ]
+    )
+    interact = result.stdout.str().split("interact: ")[1].split(" ")
+    assert int(interact[0]) > 5 and int(interact[2]) > 3, interact
+    assert "_base_client.py" not in result.stdout.str()
+
+
 def test_json_changes_lists_every_leaf():
     old = {"a": 1, "m": [{"c": "x"}, {"c": "y"}], "gone": True}
     new = {"a": 2, "m": [{"c": "x"}], "new key": None}
