@@ -5,6 +5,7 @@ rather than a failure); at teardown the test's result is built, once.
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
@@ -130,10 +131,10 @@ def on_report(
 @contextmanager
 def unrendered_when_replaced(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """While pytest makes the report of a phase that a miss will replace (see ``on_report``),
-    its traceback is cut to the test's own frames: pytest would otherwise read and parse every
-    SDK source file the miss went through (a tenth of a second and more) for a text nobody
-    sees. The exception is untouched, and the whole traceback is back for the hooks that run
-    after the report (``--pdb``)."""
+    the traceback it renders is the test's own innermost frame: pytest would otherwise read
+    and parse every SDK source file the miss went through (a tenth of a second and more) for
+    a text nobody sees. The exception is untouched, and the whole traceback is back for the
+    hooks that run after the report (``--pdb``)."""
     running = item.stash.get(RUNNING_KEY, None)
     excinfo = call.excinfo
     if (
@@ -144,13 +145,29 @@ def unrendered_when_replaced(item: pytest.Item, call: pytest.CallInfo[None]) -> 
     ):
         yield
         return
+    own = _innermost_own_frame(excinfo.tb, str(item.path))
+    if own is None:  # raised outside the test's file (a fixture's): rendered as it is
+        yield
+        return
     whole = excinfo.traceback
-    # pytest renders at least one entry: the test's own, or the first (pytest's runner).
-    excinfo.traceback = whole.filter(lambda entry: entry.path == item.path) or whole[:1]
+    # A traceback of that frame alone: pytest cuts a traceback at the test's frame by
+    # following the frames after it, so dropping entries would not be enough.
+    excinfo.traceback = type(whole)(
+        types.TracebackType(None, own.tb_frame, own.tb_lasti, own.tb_lineno)
+    )
     try:
         yield
     finally:
         excinfo.traceback = whole
+
+
+def _innermost_own_frame(tb: types.TracebackType | None, path: str) -> types.TracebackType | None:
+    own = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            own = tb
+        tb = tb.tb_next
+    return own
 
 
 def _model_calls_failed(report: pytest.TestReport, failures: list[str]) -> None:
