@@ -129,45 +129,54 @@ def on_report(
 
 
 @contextmanager
-def unrendered_when_replaced(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """While pytest makes the report of a phase that a miss will replace (see ``on_report``),
-    the traceback it renders is the test's own innermost frame: pytest would otherwise read
-    and parse every SDK source file the miss went through (a tenth of a second and more) for
-    a text nobody sees. The exception is untouched, and the whole traceback is back for the
+def traceback_to_the_sdk(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """While pytest makes a phase's report, the traceback it renders ends where the test's
+    code called into the SDK, when the model is to blame: a miss (whose explanation then
+    replaces the report) or a model call that got no usable answer (the report's section
+    names the call, status and request id). The SDK's own frames, up to a hundred lines of
+    its retry loop, say nothing more to the reader, and pytest read and parsed every one of
+    its modules to show them (a tenth of a second and more per failure). ``--full-trace``
+    shows them all. The exception is untouched, and the whole traceback is back for the
     hooks that run after the report (``--pdb``)."""
     running = item.stash.get(RUNNING_KEY, None)
     excinfo = call.excinfo
+    cut = None
     if (
-        running is None
-        or excinfo is None
-        or call.when == "teardown"
-        or len(running.recorder.misses) <= running.misses_shown
+        running is not None
+        and excinfo is not None
+        and call.when != "teardown"
+        and (len(running.recorder.misses) > running.misses_shown or running.recorder.failures)
+        and not item.config.getoption("fulltrace", False)
     ):
-        yield
-        return
-    own = _innermost_own_frame(excinfo.tb, str(item.path))
-    if own is None:  # raised outside the test's file (a fixture's): rendered as it is
+        cut = _cut_at_the_sdk(excinfo.tb)
+    if excinfo is None or cut is None:
         yield
         return
     whole = excinfo.traceback
-    # A traceback of that frame alone: pytest cuts a traceback at the test's frame by
-    # following the frames after it, so dropping entries would not be enough.
-    excinfo.traceback = type(whole)(
-        types.TracebackType(None, own.tb_frame, own.tb_lasti, own.tb_lineno)
-    )
+    excinfo.traceback = type(whole)(cut)
     try:
         yield
     finally:
         excinfo.traceback = whole
 
 
-def _innermost_own_frame(tb: types.TracebackType | None, path: str) -> types.TracebackType | None:
-    own = None
+def _cut_at_the_sdk(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """The frames before the first of the SDK's, chained anew (pytest follows a traceback's
+    frames from the test's on, so leaving entries out of it would not do); ``None`` when the
+    exception did not come through the SDK."""
+    before: list[types.TracebackType] = []
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == path:
-            own = tb
+        module = str(tb.tb_frame.f_globals.get("__name__", ""))
+        if module == "anthropic" or module.startswith("anthropic."):
+            break
+        before.append(tb)
         tb = tb.tb_next
-    return own
+    if tb is None or not before:
+        return None
+    cut = None
+    for frame in reversed(before):
+        cut = types.TracebackType(cut, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    return cut
 
 
 def _model_calls_failed(report: pytest.TestReport, failures: list[str]) -> None:

@@ -100,8 +100,8 @@ class LlmReporter:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        from pytest_llmeval.item_phases import on_report, unrendered_when_replaced
+        from pytest_llmeval.item_phases import on_report, traceback_to_the_sdk
 
-        with unrendered_when_replaced(item, call):
+        with traceback_to_the_sdk(item, call):
             report = yield
         return on_report(item, call, report, item.config.stash[SESSION_KEY])
