@@ -132,24 +132,26 @@ def on_report(
 def traceback_to_the_sdk(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     """While pytest makes a phase's report, the traceback it renders ends where the test's
     code called into the SDK, when the model is to blame: a miss (whose explanation then
-    replaces the report) or a model call that got no usable answer (the report's section
-    names the call, status and request id). The SDK's own frames, up to a hundred lines of
-    its retry loop, say nothing more to the reader, and pytest read and parsed every one of
-    its modules to show them (a tenth of a second and more per failure). ``--full-trace``
-    shows them all. The exception is untouched, and the whole traceback is back for the
-    hooks that run after the report (``--pdb``)."""
+    replaces the report) or an SDK error from a model call that got no usable answer (the
+    report's section names the call, status and request id). The SDK's own frames, up to a
+    hundred lines of its retry loop, say nothing more to the reader, and pytest read and
+    parsed every one of its modules to show them (a tenth of a second and more per failure).
+    ``--full-trace`` shows them all. The exception is untouched, and the whole traceback is
+    back for the hooks that run after the report (``--pdb``)."""
     running = item.stash.get(RUNNING_KEY, None)
     excinfo = call.excinfo
-    cut = None
     if (
-        running is not None
-        and excinfo is not None
-        and call.when != "teardown"
-        and (len(running.recorder.misses) > running.misses_shown or running.recorder.failures)
-        and not item.config.getoption("fulltrace", False)
+        running is None
+        or excinfo is None
+        or call.when == "teardown"
+        or item.config.getoption("fulltrace", False)
     ):
-        cut = _cut_at_the_sdk(excinfo.tb)
-    if excinfo is None or cut is None:
+        yield
+        return
+    replaced = len(running.recorder.misses) > running.misses_shown
+    model_failed = bool(running.recorder.failures) and _in_sdk(type(excinfo.value).__module__)
+    cut = _cut_at_the_sdk(excinfo.tb) if replaced or model_failed else None
+    if cut is None:
         yield
         return
     whole = excinfo.traceback
@@ -160,21 +162,25 @@ def traceback_to_the_sdk(item: pytest.Item, call: pytest.CallInfo[None]) -> Iter
         excinfo.traceback = whole
 
 
+def _in_sdk(module: str) -> bool:
+    return module == "anthropic" or module.startswith("anthropic.")
+
+
 def _cut_at_the_sdk(tb: types.TracebackType | None) -> types.TracebackType | None:
-    """The frames before the first of the SDK's, chained anew (pytest follows a traceback's
-    frames from the test's on, so leaving entries out of it would not do); ``None`` when the
-    exception did not come through the SDK."""
-    before: list[types.TracebackType] = []
+    """The frames before the last call into the SDK, chained anew (pytest follows a
+    traceback's frames from the test's on, so leaving entries out would not do); ``None``
+    when the exception did not come through the SDK. The last call, not the first: app code
+    the SDK called back (a tool, an event handler) that called the SDK again stays shown."""
+    frames: list[types.TracebackType] = []
     while tb is not None:
-        module = str(tb.tb_frame.f_globals.get("__name__", ""))
-        if module == "anthropic" or module.startswith("anthropic."):
-            break
-        before.append(tb)
+        frames.append(tb)
         tb = tb.tb_next
-    if tb is None or not before:
+    sdk = [_in_sdk(str(frame.tb_frame.f_globals.get("__name__", ""))) for frame in frames]
+    entry = next((i for i in range(len(frames) - 1, 0, -1) if sdk[i] and not sdk[i - 1]), None)
+    if entry is None:
         return None
     cut = None
-    for frame in reversed(before):
+    for frame in reversed(frames[:entry]):
         cut = types.TracebackType(cut, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
     return cut
 
