@@ -5,7 +5,9 @@ rather than a failure); at teardown the test's result is built, once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 import pytest
@@ -124,6 +126,63 @@ def on_report(
     elif report.when == "teardown":
         session.test_ended(running.result(), report)
     return report
+
+
+@contextmanager
+def traceback_to_the_sdk(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """While pytest makes a phase's report, the traceback it renders ends where the test's
+    code called into the SDK, when the model is to blame: a miss (whose explanation then
+    replaces the report) or an SDK error from a model call that got no usable answer (the
+    report's section names the call, status and request id). The SDK's own frames, up to a
+    hundred lines of its retry loop, say nothing more to the reader, and pytest read and
+    parsed every one of its modules to show them (a tenth of a second and more per failure).
+    ``--full-trace`` shows them all. The exception is untouched, and the whole traceback is
+    back for the hooks that run after the report (``--pdb``)."""
+    running = item.stash.get(RUNNING_KEY, None)
+    excinfo = call.excinfo
+    if (
+        running is None
+        or excinfo is None
+        or call.when == "teardown"
+        or item.config.getoption("fulltrace", False)
+    ):
+        yield
+        return
+    replaced = len(running.recorder.misses) > running.misses_shown
+    model_failed = bool(running.recorder.failures) and _in_sdk(type(excinfo.value).__module__)
+    cut = _cut_at_the_sdk(excinfo.tb) if replaced or model_failed else None
+    if cut is None:
+        yield
+        return
+    whole = excinfo.traceback
+    excinfo.traceback = type(whole)(cut)
+    try:
+        yield
+    finally:
+        excinfo.traceback = whole
+
+
+def _in_sdk(module: str) -> bool:
+    return module == "anthropic" or module.startswith("anthropic.")
+
+
+def _cut_at_the_sdk(tb: types.TracebackType | None) -> types.TracebackType | None:
+    """The frames before the last call into the SDK, chained anew (pytest follows a
+    traceback's frames from the test's on, so leaving entries out would not do); ``None``
+    when the exception did not come through the SDK. The last call, not the first: app code
+    the SDK called back (a tool, an event handler) that called the SDK again stays shown."""
+    frames: list[types.TracebackType] = []
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    sdk = [_in_sdk(str(frame.tb_frame.f_globals.get("__name__", ""))) for frame in frames]
+    entry = next((i for i in range(len(frames) - 1, 0, -1) if sdk[i] and not sdk[i - 1]), None)
+    if entry is None:
+        return None
+    cut = None
+    for frame in reversed(frames[:entry]):
+        cut = types.TracebackType(cut, frame.tb_frame, frame.tb_lasti, frame.tb_lineno)
+    return cut
 
 
 def _model_calls_failed(report: pytest.TestReport, failures: list[str]) -> None:

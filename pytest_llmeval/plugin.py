@@ -99,6 +99,8 @@ class LlmReporter:
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        from pytest_llmeval.item_phases import on_report
+        from pytest_llmeval.item_phases import on_report, traceback_to_the_sdk
 
-        return on_report(item, call, (yield), item.config.stash[SESSION_KEY])
+        with traceback_to_the_sdk(item, call):
+            report = yield
+        return on_report(item, call, report, item.config.stash[SESSION_KEY])

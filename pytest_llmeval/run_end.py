@@ -64,16 +64,23 @@ def utc_stamp(moment: datetime) -> str:
 def git_info(root: Path) -> GitInfo:
     """Commit and branch when ``root`` is a git checkout; ``None`` each otherwise."""
 
-    def ask(*args: str) -> str | None:
-        try:
-            done = subprocess.run(
-                ["git", *args], cwd=root, capture_output=True, text=True, timeout=5, check=False
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip() or None if done.returncode == 0 else None
-
-    return GitInfo(commit=ask("rev-parse", "HEAD"), branch=ask("rev-parse", "--abbrev-ref", "HEAD"))
+    # One git for both (a process per run end is what it costs): the commit, then the branch
+    # ("HEAD" when detached). Either fails with the other: no checkout, or no commit yet.
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD", "--abbrev-ref", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return GitInfo(commit=None, branch=None)
+    answers = done.stdout.split() if done.returncode == 0 else []
+    if len(answers) != 2:
+        return GitInfo(commit=None, branch=None)
+    return GitInfo(commit=answers[0], branch=answers[1])
 
 
 def _baseline(

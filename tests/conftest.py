@@ -6,12 +6,15 @@ from pathlib import Path
 
 import pytest
 from heavy_imports import import_heavy
+from installed import parse_once
 from zygote import Zygote
 
 from pytest_llmeval.testing import StandInServer
 
 #: Imported once, here, before any pytester exists (``heavy_imports`` says why).
 import_heavy()
+#: Each in-process run reads the installed plugins' metadata (``installed`` says why once).
+parse_once()
 
 #: Every SDK client loads the trust store when it first sends (~40 ms for the system's 140
 #: certificates), and the suite's inner runs build hundreds of clients: a fifth of its time.

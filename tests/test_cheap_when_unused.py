@@ -85,10 +85,13 @@ def test_disabled_with_p_no_llmeval(pytester):
             pass
         """
     )
+    # A fresh process: pytest's mark generator keeps the markers earlier in-process runs
+    # registered, so in process `llm` would pass as known.
     result = pytester.runpytest_subprocess("-p", "no:llmeval", "--strict-markers")
     assert result.ret == pytest.ExitCode.INTERRUPTED
     result.stdout.fnmatch_lines(["*'llm' not found in `markers` configuration option*"])
-    result = pytester.runpytest_subprocess("-p", "no:llmeval", "--llmeval-mode=replay")
+    # In process: options are parsed anew by each run.
+    result = pytester.runpytest_inprocess("-p", "no:llmeval", "--llmeval-mode=replay")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 

@@ -39,11 +39,12 @@ def _run(pytester, online, tone="0.9", latency=0.0, tokens=100, *args):
 
 
 def _sampled(pytester, online, tones, latency=0.0, tokens=100, *args):
-    """A run of SAMPLED whose three samples of test_tone score ``tones``."""
+    """A run of SAMPLED whose three samples of test_tone score ``tones``, each call taking
+    ``latency`` on the stand-in's fake clock (exact, and no real wait)."""
     online.queue(
-        *(Reply(text=t, latency=latency, input_tokens=tokens, output_tokens=10) for t in tones)
+        *(Reply(text=t, takes=latency, input_tokens=tokens, output_tokens=10) for t in tones)
     )
-    return pytester.runpytest(*LIVE, *args)
+    return pytester.runpytest(*LIVE, *args, plugins=[online.clock])
 
 
 def _runs(pytester):

@@ -107,6 +107,51 @@ def test_a_miss_fails_even_when_the_app_swallows_the_error(pytester, online, mon
     result.stdout.fnmatch_lines(["*The cassette does not exist*"])
 
 
+#: What pytest rendered for the failing phase (before the miss replaced it) and the traceback
+#: the hooks after the report (``--pdb``'s among them) get.
+TRACEBACKS = """
+import pytest
+
+SEEN = {}
+
+@pytest.hookimpl(wrapper=True, trylast=True)  # inside the plugin's: pytest's own report
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.excinfo is not None:
+        paths = [str(e.reprfileloc.path) for e in report.longrepr.reprtraceback.reprentries]
+        SEEN["rendered"] = paths
+    return report
+
+def pytest_exception_interact(node, call, report):
+    SEEN["interact"] = [str(entry.path) for entry in call.excinfo.traceback]
+
+def pytest_terminal_summary(terminalreporter):
+    for key, paths in sorted(SEEN.items()):
+        installed = sum("site-packages" in path for path in paths)
+        terminalreporter.write_line(f"{key}: {len(paths)} frame(s), {installed} installed")
+"""
+
+
+def test_the_traceback_a_miss_replaces_is_not_rendered(pytester, online, monkeypatch):
+    """pytest would read and parse every SDK module the miss went through for a traceback the
+    miss's explanation replaces; the hooks after the report still get all of it."""
+    _write(pytester, ["Can I return shoes?"])
+    pytester.makeconftest(TRACEBACKS)
+    go_offline(monkeypatch, online)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "llmeval: no recorded response for this request (auto mode)",
+            "interact: * frame(s), * installed",
+            "rendered: 1 frame(s), 0 installed",
+        ]
+    )
+    interact = result.stdout.str().split("interact: ")[1].split(" ")
+    assert int(interact[2]) > 3, "the SDK's frames (anthropic, httpx2) are in the traceback"
+    assert "site-packages" not in result.stdout.str().replace("rootdir", "")
+
+
 def test_json_changes_lists_every_leaf():
     old = {"a": 1, "m": [{"c": "x"}, {"c": "y"}], "gone": True}
     new = {"a": 2, "m": [{"c": "x"}], "new key": None}

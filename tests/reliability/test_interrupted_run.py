@@ -51,10 +51,16 @@ def _interrupted(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *arg
     return result
 
 
-def test_interrupted_run_is_marked_incomplete(
+# Each interrupted run costs pytest's rendering of a KeyboardInterrupt through every frame of
+# the run (half a second): the checks that can share one run do.
+
+
+def test_interrupted_run_is_marked_incomplete_and_never_pinned(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    result = _interrupted(project, monkeypatch, "--llmeval-report-json=r.json")
+    result = _interrupted(
+        project, monkeypatch, "--llmeval-report-json=r.json", "--llmeval-baseline=update"
+    )
     result.stdout.fnmatch_lines(
         [
             "outcomes: 1 passed, 0 failed, 1 error(s) (1 interrupted)",
@@ -71,9 +77,14 @@ def test_interrupted_run_is_marked_incomplete(
     assert outcomes == {"test_a_first": "passed", "test_b_stopped": "interrupted"}
     assert document["run"]["totals"]["errors"] == 1
     assert json.loads((project.path / "r.json").read_text())["run"]["status"] == "incomplete"
+    # --llmeval-baseline=update refuses to pin it.
+    result.stdout.fnmatch_lines(
+        ["llmeval: --llmeval-baseline=update: *baseline.json left as it was, because this run*"]
+    )
+    assert not (project.path / ".llmeval" / "baseline.json").exists()
 
 
-def test_the_next_run_ignores_it_as_a_baseline(
+def test_the_next_run_ignores_it_and_naming_it_as_baseline_is_refused(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _interrupted(project, monkeypatch)
@@ -92,22 +103,7 @@ def test_the_next_run_ignores_it_as_a_baseline(
     assert lines[0].endswith("INCOMPLETE (interrupted)") and "1 error(s)" in lines[0]
     assert "INCOMPLETE" not in lines[1]
 
-
-def test_update_refuses_to_pin_an_interrupted_run(
-    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    result = _interrupted(project, monkeypatch, "--llmeval-baseline=update")
-    result.stdout.fnmatch_lines(
-        ["llmeval: --llmeval-baseline=update: *baseline.json left as it was, because this run*"]
-    )
-    assert not (project.path / ".llmeval" / "baseline.json").exists()
-
-
-def test_an_interrupted_run_named_as_baseline_is_refused(
-    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _interrupted(project, monkeypatch)
-    run_id = history.list_runs(_history(project))[0].run_id
+    (run_id,) = [r.run_id for r in history.list_runs(_history(project)) if r.incomplete]
     result = project.runpytest(*LIVE, f"--llmeval-baseline={run_id}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stdout.fnmatch_lines(

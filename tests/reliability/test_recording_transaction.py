@@ -35,6 +35,12 @@ def test_two_calls(llmeval):
 NO_CACHE = ("-p", "no:cacheprovider", "--llmeval-no-cache")
 
 
+def _overloaded() -> Fault:
+    """A 529 that asks for a 10 ms wait: the SDK retries it as any 529, without its own
+    half-second back-off."""
+    return Fault(529, retry_after=0.01)
+
+
 def _record_two_calls(pytester: pytest.Pytester) -> bytes:
     pytester.makepyfile(test_app=TWO_CALLS)
     pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
@@ -49,7 +55,7 @@ def _interactions(pytester: pytest.Pytester) -> list[dict]:
 
 def test_rewrite_whose_second_call_keeps_failing_keeps_the_old_cassette(pytester, online):
     before = _record_two_calls(pytester)
-    online.queue(Reply(text="new first"), Fault(529), Fault(529))
+    online.queue(Reply(text="new first"), _overloaded(), _overloaded())
     result = pytester.runpytest("--llmeval-mode=rewrite", *NO_CACHE)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(
@@ -65,7 +71,7 @@ def test_rewrite_whose_second_call_keeps_failing_keeps_the_old_cassette(pytester
 
 def test_a_first_recording_that_fails_leaves_no_cassette_and_the_next_run_records(pytester, online):
     pytester.makepyfile(test_app=TWO_CALLS)
-    online.queue(Reply(text="answer to first"), Fault(529), Fault(529))
+    online.queue(Reply(text="answer to first"), _overloaded(), _overloaded())
     result = pytester.runpytest(*NO_CACHE)  # auto mode, a key set: it records
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["llmeval: no cassette written to cassettes*test_two_calls.yaml*"])
@@ -148,7 +154,7 @@ def test_a_body_that_does_not_decode_is_not_retried_nor_kept(pytester, online):
 
 def test_a_success_after_retries_is_recorded_and_cached(pytester, online, monkeypatch):
     pytester.makepyfile(test_app=TWO_CALLS)
-    online.queue(Reply(text="answer to first"), Fault(529))  # the retry of call 2 succeeds
+    online.queue(Reply(text="answer to first"), _overloaded())  # the retry of call 2 succeeds
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
     assert len(online.requests) == 3
     assert len(_interactions(pytester)) == 2
