@@ -6,12 +6,15 @@
 from __future__ import annotations
 
 import contextlib
-import gzip
+import email.utils
+import functools
 import selectors
 import socket
 import socketserver
 import sys
 import threading
+import time
+import zlib
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
@@ -36,9 +39,28 @@ class Response:
     pace: Pace | None = None
 
 
+@functools.lru_cache(maxsize=64)
 def accepts_gzip(accept_encoding: str) -> bool:
+    # Cached: a client sends the same Accept-Encoding with every request.
     codings = (part.split(";")[0].strip().lower() for part in accept_encoding.split(","))
     return "gzip" in codings
+
+
+def gzipped(data: bytes) -> bytes:
+    """``data`` as one gzip member, cheaply.
+
+    Level 1, a 4 KiB window and small hash tables: with zlib's defaults (level 9, a 32 KiB
+    window, ~256 KiB of tables set up per stream) a 500-byte answer cost ~47 us of CPU, ~3% of
+    a loopback round trip, against ~10 us, for 14 bytes fewer. SSE repeats within a few
+    hundred bytes: 30 KB of events still shrink to 0.7 KB.
+    """
+    encoder = zlib.compressobj(1, zlib.DEFLATED, 16 + 12, 2)  # 16 +: a gzip header and trailer
+    return encoder.compress(data) + encoder.flush()
+
+
+@functools.lru_cache(maxsize=1)
+def _http_date(second: int) -> str:
+    return email.utils.formatdate(second, usegmt=True)
 
 
 class StandInHTTPServer(ThreadingHTTPServer):
@@ -131,17 +153,30 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: an access log line per request would drown test output."""
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Silent, and not even formatted: ``send_response`` calls it for every answer."""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header of every answer: formatted once a second, not once a request.
+        if timestamp is not None:
+            return super().date_time_string(timestamp)
+        return _http_date(int(time.time()))
+
     def do_POST(self) -> None:
         standin = cast(StandInHTTPServer, self.server).standin
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
+        # raw_items(), not items(): items() passes each value through compat32's fetch step,
+        # which only changes values holding surrogates, and http.client decodes header bytes
+        # as ISO-8859-1, which makes none; it cost ~20 Python calls a request.
+        headers = {name.lower(): value for name, value in self.headers.raw_items()}
         response = standin._answer(LoggedRequest(self.command, self.path, headers, body))
         if response.hold is not None:
             response.hold.wait()
         if response.status == 0:  # Hangup
             self.close_connection = True
             return
+        compress = standin._gzip and accepts_gzip(headers.get("accept-encoding", ""))
         if response.pace is not None:
             send_paced(
                 self,
@@ -150,19 +185,20 @@ class _Handler(BaseHTTPRequestHandler):
                 pace=response.pace,
                 takes=response.takes,
                 advance=standin.clock.advance,
-                gzip=standin._gzip and accepts_gzip(self.headers.get("accept-encoding", "")),
+                gzip=compress,
             )
             return
         # Before the first byte leaves: the client reads the clock after the whole answer.
-        standin.clock.advance(response.takes)
+        if response.takes:
+            standin.clock.advance(response.takes)
         if response.latency > 0:
             standin._stopping.wait(response.latency)
         text = response.text
         data = text.encode() if isinstance(text, str) else text
         sent = {"content-type": response.content_type}
-        if standin._gzip and accepts_gzip(self.headers.get("accept-encoding", "")):
+        if compress:
             # The whole body at once, SSE included: httpx decodes gzip as bytes arrive.
-            data = gzip.compress(data, mtime=0)
+            data = gzipped(data)
             sent["content-encoding"] = "gzip"
         sent.update(response.headers)
         sent["content-length"] = str(len(data))
