@@ -107,6 +107,13 @@ class StandInHTTPServer(ThreadingHTTPServer):
         """Make :meth:`serve` return, now or as soon as it starts: the byte waits to be read."""
         self._wake_write.send(b"\0")
 
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        # Blocking, as the handler expects: on BSD and macOS an accepted socket inherits the
+        # listening socket's O_NONBLOCK, and Python would not reset it for a timeout of 0.
+        connection.setblocking(True)
+        return connection, address
+
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
