@@ -32,11 +32,14 @@ def sha256_hex(data: str | bytes) -> str:
     return hashlib.sha256(data if isinstance(data, bytes) else data.encode()).hexdigest()
 
 
+#: Built once: ``json.dumps`` with options builds a new encoder on every call.
+_encode_prompt = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def _prompt(body: dict[str, Any]) -> str:
     # Without the keys count_tokens does not take, so it agrees with a message's input_tokens;
     # sorted, because the SDK orders nested keys as the caller wrote them.
-    prompt = {k: v for k, v in body.items() if k not in ("max_tokens", "stream")}
-    return json.dumps(prompt, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _encode_prompt({k: v for k, v in body.items() if k not in ("max_tokens", "stream")})
 
 
 def invalid_request(body: Any, *, count_tokens: bool) -> str | None:
@@ -52,8 +55,9 @@ def invalid_request(body: Any, *, count_tokens: bool) -> str | None:
     return None
 
 
-def prompt_tokens(body: dict[str, Any]) -> int:
-    return max(1, len(_prompt(body)) // 4)
+def prompt_tokens(body: dict[str, Any], prompt: str | None = None) -> int:
+    """``prompt``: ``_prompt(body)`` when the caller has it already."""
+    return max(1, len(_prompt(body) if prompt is None else prompt) // 4)
 
 
 class PromptCache:
@@ -116,13 +120,14 @@ def message_json(
     reply: Reply, body: dict[str, Any], cached: tuple[int, int] | None = None
 ) -> dict[str, Any]:
     said = reply.text if reply.content is None else json.dumps(reply.content, sort_keys=True)
-    digest = sha256_hex(_prompt(body) + "\0" + said)
+    prompt = _prompt(body)
+    digest = sha256_hex(prompt + "\0" + said)
     content = _content(reply, digest)
     stop_reason = reply.stop_reason
     if stop_reason == "end_turn" and any(b.get("type") == "tool_use" for b in content):
         stop_reason = "tool_use"
     created, read = reply.cache_creation_input_tokens, reply.cache_read_input_tokens
-    uncached = prompt_tokens(body)
+    uncached = prompt_tokens(body, prompt)
     if cached is not None and not (created or read):
         created, read = cached
         uncached -= created + read

@@ -19,19 +19,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import gzip
 import itertools
 import json
 import math
 import signal
-import socket
 import sys
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
 
 from pytest_llmeval.standin_answers import (
     Answer,
@@ -43,6 +38,7 @@ from pytest_llmeval.standin_answers import (
     Reply,
     default_reply,
 )
+from pytest_llmeval.standin_http import Response, StandInHTTPServer
 from pytest_llmeval.standin_messages import (
     PromptCache,
     invalid_request,
@@ -51,7 +47,7 @@ from pytest_llmeval.standin_messages import (
     prompt_tokens,
     sha256_hex,
 )
-from pytest_llmeval.standin_pacing import Pace, pace_for, send_paced
+from pytest_llmeval.standin_pacing import pace_for
 
 __all__ = ["FakeClock", "Fault", "Hangup", "LoggedRequest", "Raw", "Reply", "StandInServer"]
 
@@ -59,19 +55,6 @@ _MESSAGES = "/v1/messages"
 _COUNT_TOKENS = "/v1/messages/count_tokens"
 # Shaped like a real organisation id, so header scrubbing is tested on something realistic.
 _ORGANIZATION_ID = "5ca1ab1e-0000-4000-8000-57a9d1e50000"
-
-
-@dataclass(frozen=True)
-class _Response:
-    status: int
-    content_type: str
-    text: str | bytes
-    headers: dict[str, str]
-    latency: float = 0.0
-    hold: threading.Event | None = None
-    takes: float = 0.0
-    #: A streamed answer sent in parts (``Reply.first_token_after``, ``Reply.rest_after``).
-    pace: Pace | None = None
 
 
 class StandInServer:
@@ -109,7 +92,7 @@ class StandInServer:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._counter = itertools.count(1)
-        self._httpd: _HTTPServer | None = None
+        self._httpd: StandInHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -134,12 +117,9 @@ class StandInServer:
     def start(self) -> StandInServer:
         if self._httpd is not None:
             raise RuntimeError("StandInServer is already running")
-        self._httpd = _HTTPServer((self._host, self._port), self)
+        self._httpd = StandInHTTPServer((self._host, self._port), self)
         self._stopping.clear()
-        # A short poll so stop() returns within 50 ms instead of serve_forever's default 0.5 s.
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._httpd.serve, daemon=True)
         self._thread.start()
         return self
 
@@ -149,12 +129,14 @@ class StandInServer:
         if httpd is None:
             return
         self._stopping.set()
-        httpd.shutdown()
-        httpd.close_connections()
-        httpd.server_close()
+        httpd.wake()
         if self._thread is not None:
+            # Returns as soon as the serving loop reads the wake-up: no poll interval to wait.
             self._thread.join()
             self._thread = None
+        # Only now: no connection is accepted after the loop has returned.
+        httpd.close_connections()
+        httpd.server_close()
 
     def __enter__(self) -> StandInServer:
         return self.start()
@@ -180,7 +162,7 @@ class StandInServer:
             self._queue.clear()
             self._log.clear()
 
-    def _answer(self, request: LoggedRequest) -> _Response:
+    def _answer(self, request: LoggedRequest) -> Response:
         with self._lock:
             self._log.append(request)
             number = next(self._counter)
@@ -201,16 +183,16 @@ class StandInServer:
             return _fault(Fault(400, message=problem), request_id)
         if route == _COUNT_TOKENS:
             text = json.dumps({"input_tokens": prompt_tokens(body)})
-            return _Response(200, "application/json", text, _base_headers(request_id))
+            return Response(200, "application/json", text, _base_headers(request_id))
         try:
             answer = self._next(request)
             if isinstance(answer, Fault):
                 return _fault(answer, request_id)
             if isinstance(answer, Hangup):
-                return _Response(0, "", b"", {}, hold=answer.hold)
+                return Response(0, "", b"", {}, hold=answer.hold)
             if isinstance(answer, Raw):
                 headers = {**_base_headers(request_id), **answer.headers}
-                return _Response(
+                return Response(
                     answer.status,
                     answer.content_type,
                     answer.body,
@@ -238,7 +220,7 @@ class StandInServer:
             content_type, text = "text/event-stream; charset=utf-8", "".join(events)
         else:
             content_type, text = "application/json", json.dumps(reply_json)
-        return _Response(
+        return Response(
             200, content_type, text, headers, answer.latency, answer.hold, answer.takes, pace
         )
 
@@ -253,7 +235,7 @@ def _base_headers(request_id: str) -> dict[str, str]:
     return {"request-id": request_id, "anthropic-organization-id": _ORGANIZATION_ID}
 
 
-def _fault(fault: Fault, request_id: str, extra: dict[str, str] | None = None) -> _Response:
+def _fault(fault: Fault, request_id: str, extra: dict[str, str] | None = None) -> Response:
     headers = _base_headers(request_id)
     if fault.retry_after is not None:
         headers["retry-after-ms"] = str(math.ceil(fault.retry_after * 1000))
@@ -262,111 +244,9 @@ def _fault(fault: Fault, request_id: str, extra: dict[str, str] | None = None) -
     headers.update(fault.headers)
     error = {"type": fault.error_type, "message": fault.message}
     text = json.dumps({"type": "error", "error": error, "request_id": request_id})
-    return _Response(
+    return Response(
         fault.status, "application/json", text, headers, hold=fault.hold, takes=fault.takes
     )
-
-
-def _accepts_gzip(accept_encoding: str) -> bool:
-    codings = (part.split(";")[0].strip().lower() for part in accept_encoding.split(","))
-    return "gzip" in codings
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], standin: StandInServer) -> None:
-        self.standin = standin
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        #: Every TCP connection accepted, for tests that prove nothing connected.
-        self.accepted = 0
-        super().__init__(address, _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-            self.accepted += 1
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def close_connections(self) -> None:
-        # The SDK keeps connections alive; their handler threads would go on answering on them
-        # after stop() unless the sockets are shut.
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], OSError):
-            return  # a client that hung up, or stop() shutting a connection
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
-    # Headers and body leave in one send (flushed per response): two small writes meet Nagle's
-    # algorithm and the client's delayed ACK, a ~40 ms stall per request on loopback.
-    wbufsize = 1 << 16
-    server_version = "pytest-llmeval-standin"
-    sys_version = ""
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: an access log line per request would drown test output."""
-
-    def do_POST(self) -> None:
-        standin = cast(_HTTPServer, self.server).standin
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        response = standin._answer(LoggedRequest(self.command, self.path, headers, body))
-        if response.hold is not None:
-            response.hold.wait()
-        if response.status == 0:  # Hangup
-            self.close_connection = True
-            return
-        if response.pace is not None:
-            send_paced(
-                self,
-                status=response.status,
-                headers={"content-type": response.content_type, **response.headers},
-                pace=response.pace,
-                takes=response.takes,
-                advance=standin.clock.advance,
-                gzip=standin._gzip and _accepts_gzip(self.headers.get("accept-encoding", "")),
-            )
-            return
-        # Before the first byte leaves: the client reads the clock after the whole answer.
-        standin.clock.advance(response.takes)
-        if response.latency > 0:
-            standin._stopping.wait(response.latency)
-        text = response.text
-        data = text.encode() if isinstance(text, str) else text
-        sent = {"content-type": response.content_type}
-        if standin._gzip and _accepts_gzip(self.headers.get("accept-encoding", "")):
-            # The whole body at once, SSE included: httpx decodes gzip as bytes arrive.
-            data = gzip.compress(data, mtime=0)
-            sent["content-encoding"] = "gzip"
-        sent.update(response.headers)
-        sent["content-length"] = str(len(data))
-        self.send_response(response.status)
-        for name, value in sent.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-        self.wfile.flush()
-
-    do_GET = do_PUT = do_PATCH = do_DELETE = do_POST
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,10 +6,6 @@ import asyncio
 import gzip
 import json
 import re
-import signal
-import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import anthropic
@@ -347,43 +343,6 @@ def test_bad_requests_are_rejected_and_logged(server, path, headers, body, statu
     assert [r.body for r in server.requests] == [body]
     valid = httpx2.post(f"{server.url}/v1/messages", headers=WIRE_HEADERS, json=ASK)
     assert valid.json()["content"][0]["text"] == "kept for a valid request"
-
-
-def test_stop_closes_kept_alive_connections(server, client):
-    client.messages.create(**ASK)
-    url = server.url
-    server.stop()
-    with pytest.raises(anthropic.APIConnectionError):
-        client.messages.create(**ASK)
-    assert len(server.requests) == 1
-    server.stop()  # twice is harmless
-    with pytest.raises(RuntimeError, match="not running"):
-        _ = server.url
-    # A bare socket: httpx2's exception mapping breaks once an in-process pytester run in this
-    # session has re-imported httpcore2, and the listening socket is what is under test here.
-    host, port = url.removeprefix("http://").split(":")
-    with pytest.raises(ConnectionRefusedError):
-        socket.create_connection((host, int(port))).close()
-
-
-def test_module_runs_in_the_foreground_and_prints_its_url():
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pytest_llmeval.testing", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = process.stdout.readline()
-        match = re.search(r"http://127\.0\.0\.1:\d+", line)
-        assert match, line
-        with anthropic.Anthropic(base_url=match.group(), api_key="test-key", max_retries=0) as sdk:
-            assert sdk.messages.create(**ASK).content[0].text == "Stand-in reply to: What is 2+2?"
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.stdout.close()
 
 
 def _without_max_tokens(params: dict) -> dict:
