@@ -9,7 +9,8 @@ files of 500 tests, about 4 GB) into /tmp/llmeval-bench-cache for the runs after
 
 Figures and targets:
  1. graded replay, per-test slope: one app call + one grade vs one app call, <= 1.2x
- 2. replay, whole run of 240 one-call tests vs pytest-recording, <= 0.8x
+ 2. replay, whole run of 240 one-call tests vs pytest-recording, <= 0.8x (with --count,
+    in instructions as well)
  3. plain suite of 1,000 tests, plugin vs -p no:llmeval, wall and CPU, <= 1.01x; and
     instructions (callgrind, if installed; full run only)
  4. response-cache hit vs a no-stall loopback round trip, per request, < 0.5x
@@ -61,9 +62,11 @@ FULL = Plan("full", (40, 240), 5, 1000, 9, 500, 5, (100, 5000), 500, 5, 50.0, 3,
 QUICK = Plan("quick", (20, 120), 1, 1000, 2, 500, 1, (100, 5000), 50, 1, 10.0, 1, 50, 2)
 
 
-def _steps(plan: Plan, root: Path) -> dict[str, Callable[[], list[Figure]]]:
+def _steps(plan: Plan, root: Path, count: bool) -> dict[str, Callable[[], list[Figure]]]:
     return {
-        "1": lambda: replay_speed.replay_figures(root, plan.suite_sizes, plan.replay_rounds),
+        "1": lambda: replay_speed.replay_figures(
+            root, plan.suite_sizes, plan.replay_rounds, count=count
+        ),
         "3": lambda: replay_speed.plain_figures(
             root, plan.plain_tests, plan.plain_rounds, count=plan.name == "full"
         ),
@@ -85,6 +88,11 @@ def main() -> None:
         default="",
         help="Comma-separated figure numbers to run, e.g. 4,8 (1 and 2 come from one set of runs)",
     )
+    parser.add_argument(
+        "--count",
+        action="store_true",
+        help="Figure 2 in instructions too (callgrind: several minutes more)",
+    )
     args = parser.parse_args()
     plan = QUICK if args.quick else FULL
     wanted = {part.strip().replace("2", "1") for part in args.only.split(",") if part.strip()}
@@ -101,7 +109,7 @@ def main() -> None:
     print("A/B runs alternate (A B, B A, ...); ratio = median A / median B; per pair = A_i/B_i\n")
     root = Path(tempfile.mkdtemp(prefix="llmeval-bench-"))
     missed: list[str] = []
-    for number, step in _steps(plan, root).items():
+    for number, step in _steps(plan, root, args.count).items():
         if wanted and number not in wanted:
             continue
         step_started = time.perf_counter()

@@ -3,8 +3,9 @@
 Each pytest run, and so each of the suite's in-process ``pytester`` runs, looks through every
 installed distribution for ``pytest11`` entry points (pluggy reads each ``entry_points.txt``)
 and parses the ``METADATA`` of the plugins it loads for its header (``plugins: llmeval-...``).
-This package's ``METADATA`` carries the whole README (~150 KB): parsing it several times per
-run was a fifth of a one-test run (60 of 260 ms, measured alternately). Nothing is installed
+This package's ``METADATA`` carried the whole README (~150 KB; since then a short
+``docs/pypi.md``): parsing it several times per run was a fifth of a one-test run (60 of
+260 ms, measured alternately). Nothing is installed
 while the suite runs, so what a dist-info folder holds is read and parsed once; finding the
 folders is not cached (a run's working directory is on ``sys.path``), and autoload still
 loads every plugin a user's run would.
