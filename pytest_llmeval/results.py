@@ -19,8 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 from pytest_llmeval.results_schema import validate, validate_test
 
-# What the results hold is imported where a result is read back (xdist, history): a run's
-# tests end without calibration, drift, comparison, regrade or sampling code loaded.
+# Imported where a result is read back (xdist, history), not when a test's result is built.
 if TYPE_CHECKING:
     from pytest_llmeval.calibration_checks import CalibrationNotes, RunCalibration
     from pytest_llmeval.drift import DriftCheck
