@@ -262,12 +262,14 @@ def main(argv: list[str] | None = None) -> int:
     # background job with SIGINT ignored, and Python then installs no KeyboardInterrupt.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, signal.default_int_handler)
-    with StandInServer(host=args.host, port=args.port) as server:
-        # Ready to stop before saying where it listens: a Ctrl-C sent as soon as the line is
-        # read (a script, a test) must not land between the print and the wait.
-        with contextlib.suppress(KeyboardInterrupt):
-            print(f"Stand-in Messages API at {server.url} (Ctrl-C stops it)", flush=True)
-            threading.Event().wait()
+    # Ready to stop before saying where it listens: a Ctrl-C sent as soon as the line is read
+    # (a script, a test) must not land between the print and the wait.
+    with (
+        StandInServer(host=args.host, port=args.port) as server,
+        contextlib.suppress(KeyboardInterrupt),
+    ):
+        print(f"Stand-in Messages API at {server.url} (Ctrl-C stops it)", flush=True)
+        threading.Event().wait()
     return 0
 
 
