@@ -256,8 +256,9 @@ def replay_figures(
             f"{statistics.median(times[f'ours{small}']):.1f} of "
             f"{statistics.median(times[f'ours{big}']):.1f} s (mostly importing the anthropic "
             "SDK, ~2.5 s here). Start-up is the same for both (callgrind: 7.81 vs 7.82 G "
-            "instructions with every test deselected) and is 73% of pytest-recording's whole "
-            "run, so 0.8 is out of reach even at zero cost per test; per test, see below"
+            "instructions with every test deselected), two thirds of pytest-recording's run "
+            "in instructions (--count) and more in time, so a run's time is mostly noise "
+            "around it; per test, see below"
         ),
         notes=[
             f"median CPU time of a test (setup, call, teardown), {big}-test runs: pytest-llmeval "
