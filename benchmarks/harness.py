@@ -157,6 +157,23 @@ class Figure:
         return out
 
 
+def counted_figure(
+    title: str, a: tuple[str, int], b: tuple[str, int], *, limit: float, why_missed: str
+) -> Figure:
+    """A against B in instructions (one count each: it repeats), printed in billions."""
+    return Figure(
+        title,
+        a[0],
+        [float(a[1])],
+        b[0],
+        [float(b[1])],
+        scale=1e-9,
+        unit="G instr",
+        limit=limit,
+        why_missed=why_missed,
+    )
+
+
 def _spread(values: list[float], scale: float, unit: str) -> str:
     def show(x: float) -> str:
         return f"{x * scale:8.3f}" if x * scale < 100 else f"{x * scale:8.1f}"

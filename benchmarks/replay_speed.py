@@ -30,6 +30,7 @@ from harness import (
     Figure,
     alternate,
     clean_env,
+    counted_figure,
     instructions,
     interleave,
     machine,
@@ -289,15 +290,11 @@ def replay_figures(
     return [
         graded,
         whole,
-        Figure(
+        counted_figure(
             f"2b. Replay, whole run: {big} one-call tests, pytest-llmeval (A) vs "
             "pytest-recording (B); instructions of the whole process (callgrind, one run each)",
-            "A pytest-llmeval",
-            [float(ours_count)],
-            "B pytest-recording",
-            [float(theirs_count)],
-            scale=1e-9,
-            unit="G instr",
+            ("A pytest-llmeval", ours_count),
+            ("B pytest-recording", theirs_count),
             limit=0.8,
             why_missed=(
                 "start-up, the same for both (~7.8G instructions, mostly the SDK's import), "
@@ -365,14 +362,10 @@ def _instruction_figure(title: str, counted: list[int | None]) -> list[Figure]:
     if on is None or off is None:
         return []
     return [
-        Figure(
+        counted_figure(
             f"{title}, instructions (callgrind, one run each: the count repeats)",
-            "A plugin",
-            [float(on)],
-            "B no plugin",
-            [float(off)],
-            scale=1e-9,
-            unit="G instr",
+            ("A plugin", on),
+            ("B no plugin", off),
             limit=1.01,
             why_missed=(
                 "the plugin's import and configure (its option table, settings and session: "
