@@ -9,7 +9,7 @@ import stat
 import diskcache
 import pytest
 import yaml
-from conftest import cassettes
+from conftest import KEY, cassettes
 
 from pytest_llmeval.cli import main
 from pytest_llmeval.testing import Fault, Reply
@@ -95,6 +95,41 @@ def test_a_failure_is_never_cached(pytester, online):
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*SOURCE network*"])
     assert len(online.requests) == 2
+
+
+def test_a_failing_scrub_hook_is_not_an_sdk_retry(pytester, online):
+    """The user's hook also scrubs what the cache keeps, inside the SDK's read of a good
+    answer: its error must not be retried (and billed) as a connection error."""
+    pytester.makeconftest(
+        """
+        import os
+
+        def pytest_llmeval_scrub_interaction(interaction, nodeid):
+            if interaction["response"]["body"]:  # not the request alone, before matching
+                key = os.environ["ANTHROPIC_API_KEY"]
+                raise RuntimeError(f"the scrubbing service is down (it was sent {key})")
+        """
+    )
+    _write(pytester)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-s", "-W", "default")
+    assert len(online.requests) == 1, "the SDK retried a call that succeeded"
+    # The app got its answer; the cassette's save ran the hook again and errored the test.
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*SOURCE network*",
+            "*a response was not cached: pytest_llmeval_scrub_interaction raised RuntimeError*",
+            "*ERROR test_cached.py::test_ask*RuntimeError: the scrubbing*",
+        ]
+    )
+    result.stdout.no_fnmatch_line("*APIConnectionError*")
+    (warned,) = (line for line in result.stdout.lines if "not cached" in line)
+    assert KEY not in warned and "it was sent" in warned
+    assert not cassettes(pytester.path)
+    pytester.makeconftest("")
+    again = pytester.runpytest("-p", "no:cacheprovider", "-s")
+    again.assert_outcomes(passed=1)
+    again.stdout.fnmatch_lines(["*SOURCE network*"])  # nothing was cached
 
 
 def test_key_ignores_headers_but_not_the_body(pytester, online):
