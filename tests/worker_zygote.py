@@ -61,7 +61,7 @@ from pathlib import Path
 from selectors import EVENT_READ, PollSelector
 from typing import IO, Any, TextIO
 
-from zygote import interpreter_path, run_exit_functions, warm_up
+from zygote import end_by_sigint, interpreter_path, run_exit_functions, warm_up
 
 WRAPPER = Path(__file__).with_name("worker_python.py")
 #: One signed 64-bit number a message: a signal to pass on, or the child's Popen-style status.
@@ -279,12 +279,8 @@ def _become_worker(fds: Sequence[int], request: dict[str, Any], base_path: list[
     except SystemExit as exc:
         code = _exit_code(exc)
     except KeyboardInterrupt:
-        # What the interpreter does with an unhandled one: its traceback, then end by the
-        # signal itself.
-        traceback.print_exc()
-        run_exit_functions()
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
+        traceback.print_exc()  # as the interpreter does, before it ends by the signal
+        end_by_sigint()
     except BaseException:
         traceback.print_exc()
     run_exit_functions()

@@ -251,16 +251,21 @@ def _become_pytest(
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
-        # What the interpreter does with an unhandled one: end by the signal itself.
-        run_exit_functions()
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
+        end_by_sigint()
     except BaseException:
         import traceback
 
         traceback.print_exc()
     run_exit_functions()
     os._exit(code)
+
+
+def end_by_sigint() -> None:
+    """What the interpreter does with an unhandled ``KeyboardInterrupt`` (after printing its
+    traceback): run the exit functions, then end by the signal itself."""
+    run_exit_functions()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 def run_exit_functions() -> None:
