@@ -14,11 +14,12 @@ text ever leaves the process; a test keeps only each output's scores.
 from __future__ import annotations
 
 import hashlib
-import json
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from pytest_llmeval.traffic.wire import canonical_dumps
 
 Source = Literal["app", "judge", "both", "neither"]
 
@@ -38,7 +39,7 @@ class GradeAsked:
     @property
     def question(self) -> str:
         """Which output this is: the same text, rubric and input give the same hash."""
-        canonical = json.dumps(self.body, sort_keys=True, separators=(",", ":"))
+        canonical = canonical_dumps(self.body).decode()
         return hashlib.sha256(f"{self.rubric}\n{canonical}".encode()).hexdigest()
 
 
