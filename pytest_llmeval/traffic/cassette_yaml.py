@@ -1,5 +1,7 @@
 """A cassette's YAML read fast, to exactly what ``yaml.load`` with the safe loader gives.
 
+The plugin's own layout is read line by line (``cassette_lines``), building no nodes at
+all. Any other text (hand-edited, another tool's, hostile) is composed by libyaml here.
 PyYAML's C loader parses in C but builds every value through Python's ``SafeConstructor``,
 node by node: that was most of loading a cassette. A cassette is maps, lists and strings,
 so the node tree is walked here for those, and every other node (numbers, booleans, binary
@@ -12,10 +14,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from pytest_llmeval.traffic.cassette_lines import DECLINED, LOADER, read_lines
+
+_Loader: Any = LOADER
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -27,6 +30,9 @@ class _Shared(Exception):
 
 def load_yaml(text: str) -> Any:
     """``yaml.load(text, Loader=CSafeLoader)``, faster for what cassettes hold."""
+    document = read_lines(text)
+    if document is not DECLINED:
+        return document
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
