@@ -33,10 +33,11 @@ DECLINED: Any = object()
 # fast path needs none of them, so a text holding any goes to libyaml.
 _SAFE_ASCII = bytes(range(0x20, 0x7F)) + b"\n"
 # Keys are short plain words: the emitter writes a key over 128 characters as ``? key``,
-# and quotes any key a plain word would not read back as. Keys met before are remembered
-# (only their spelling: what they resolve to is asked each time).
-_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-_KEYS: set[str] = set()
+# and quotes any key a plain word would not read back as. A key's line up to its colon
+# ("    method") is remembered with its indentation and key, since the same few recur in
+# every cassette; what the key resolves to is asked each time.
+_HEAD = re.compile(r"( *)([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})")
+_HEADS: dict[str, tuple[int, str]] = {}
 # A plain scalar may not start with an indicator, except ``-?:`` followed by a non-space.
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@` ")
 _STR = "tag:yaml.org,2002:str"
@@ -54,9 +55,6 @@ def _resolve(value: str) -> str:
 _CONSTRUCTOR = SafeConstructor()
 # The emitter nests collections a few levels deep; far deeper is hostile, not a cassette.
 _MAX_DEPTH = 40
-#: Per content indentation: the line break after which a literal block has ended (a line
-#: neither empty nor indented as deep as the block).
-_BLOCK_ENDS: dict[int, re.Pattern[str]] = {}
 
 
 class _Decline(Exception):
@@ -73,16 +71,18 @@ def read_lines(text: str) -> Any:
         or not _loader_is_stock()
     ):
         return DECLINED
-    pos = 0
+    lines = text.split("\n")
+    lines.pop()  # the "" after the final line break
+    start = 0
     # Whole-line comments at the top (the writer's header); none anywhere else.
-    while text.startswith("#", pos):
-        pos = text.index("\n", pos) + 1
-    if pos == len(text):
+    while start < len(lines) and lines[start][:1] == "#":
+        start += 1
+    if start == len(lines):
         return DECLINED  # comments only: an empty document
-    reader = _Reader(text, pos)
+    reader = _Reader(lines, start)
     try:
         document = reader.mapping(0)
-        if reader.pos != len(text):
+        if reader.i != len(lines):
             return DECLINED
     except _Decline:
         return DECLINED
@@ -97,15 +97,22 @@ def _printable(text: str) -> bool:
     return text.replace("\n", "").isprintable()
 
 
-def _is_key(key: str) -> bool:
-    if key in _KEYS:
-        return True
-    if _KEY.fullmatch(key) is None:
-        return False
-    if len(_KEYS) > 1000:
-        _KEYS.clear()
-    _KEYS.add(key)
-    return True
+def _head(text: str) -> tuple[int, str] | None:
+    """Indentation and key of a line's text before ``:``, if it is a key we read."""
+    known = _HEADS.get(text)
+    if known is not None:
+        return known
+    head = _HEAD.fullmatch(text)
+    if head is None:
+        return None
+    if len(_HEADS) > 1000:
+        _HEADS.clear()
+    known = _HEADS[text] = (len(head[1]), head[2])
+    return known
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
 
 
 def _loader_is_stock() -> bool:
@@ -120,86 +127,76 @@ def _loader_is_stock() -> bool:
 class _Reader:
     """Block mappings and sequences at the columns the emitter uses, two spaces a level.
 
-    ``pos`` is always the start of the next line to read. A collection whose first line
-    starts after a ``- `` (``- key: v``, ``- - v``) gets ``start``, where that first line's
-    content begins: it counts as indented to that column, which is how YAML counts it too.
+    ``i`` is always the next line to read. A collection whose first line starts after a
+    ``- `` (``- key: v``, ``- - v``) reads that line with the dash turned into spaces: it
+    counts as indented to the column after the dash, which is how YAML counts it too.
     """
 
-    __slots__ = ("depth", "pos", "resolvers", "text")
+    __slots__ = ("depth", "i", "lines", "resolvers")
 
-    def __init__(self, text: str, pos: int) -> None:
-        self.text = text
-        self.pos = pos
+    def __init__(self, lines: list[str], start: int) -> None:
+        self.lines = lines
+        self.i = start
         self.depth = 0
         self.resolvers: dict[Any, Any] = LOADER.yaml_implicit_resolvers
 
-    def mapping(self, col: int, start: int = -1) -> dict[str, Any]:
+    def mapping(self, col: int) -> dict[str, Any]:
         self.enter()
-        text, resolvers = self.text, self.resolvers
-        pad = " " * col
-        pos = self.pos
+        lines, resolvers = self.lines, self.resolvers
         out: dict[str, Any] = {}
-        while pos < len(text):
-            if start < 0:
-                if not text.startswith(pad, pos):
-                    break  # less indented: the line belongs to a mapping further out
-                start = pos + col
-            end = text.index("\n", start)
-            colon = text.find(":", start, end)
-            key = text[start:colon]
-            if colon < 0 or key in out or not _is_key(key):
+        while self.i < len(lines):
+            line = lines[self.i]
+            text, colon, after = line.partition(": ")
+            value: str | None = after
+            if not colon:
+                text, value = line[:-1], None
+                if line[-1:] != ":":
+                    text = ""  # not a key's line
+            head = _head(text)
+            indent = _indent(line) if head is None else head[0]
+            if indent < col:
+                break  # the line belongs to a collection further out
+            if head is None or indent > col or head[1] in out:
                 raise _Decline  # a duplicate: libyaml keeps its last value at the first place
+            key = head[1]
             if (key[0] in resolvers or None in resolvers) and _resolve(key) != _STR:
                 raise _Decline
-            self.pos = end + 1
-            if colon + 1 == end:
-                out[key] = self.nested(col)
-            elif text[colon + 1] == " ":
-                out[key] = self.scalar(text[colon + 2 : end], col)
-            else:
-                raise _Decline
-            pos, start = self.pos, -1
+            self.i += 1
+            out[key] = self.nested(col) if value is None else self.scalar(value, col)
         self.depth -= 1
         return out
 
     def nested(self, col: int) -> Any:
         """The value of ``key:`` at ``col``: a mapping two spaces in, or a sequence at ``col``
         (the emitter writes a mapping's sequence without indenting it)."""
-        pad = " " * col
-        if self.text.startswith(pad + "- ", self.pos):
-            return self.sequence(col)
-        if self.text.startswith(pad + "  ", self.pos):
-            return self.mapping(col + 2)
+        if self.i < len(self.lines):
+            line = self.lines[self.i]
+            if line[: col + 2] == " " * col + "- ":
+                return self.sequence(col)
+            if _indent(line) == col + 2:
+                return self.mapping(col + 2)
         raise _Decline  # an empty value (null, which the writer spells out), or worse
 
-    def sequence(self, col: int, start: int = -1) -> list[Any]:
+    def sequence(self, col: int) -> list[Any]:
         self.enter()
-        text = self.text
-        pad = " " * col
-        pos = self.pos
+        lines = self.lines
+        dash = " " * col + "- "
         out: list[Any] = []
-        while pos < len(text):
-            if start < 0:
-                if not text.startswith("- ", pos + col) or not text.startswith(pad, pos):
-                    if text.startswith(pad + "-\n", pos):
-                        raise _Decline  # an item on the following lines: never written
-                    break  # less indented, or the mapping around an unindented sequence
-                start = pos + col
-            item = start + 2
-            end = text.index("\n", item)
-            colon = text.find(":", item, end)
-            if text.startswith("- ", item):
-                out.append(self.sequence(col + 2, item))
-            elif (
-                colon >= 0
-                and (colon + 1 == end or text[colon + 1] == " ")
-                and _is_key(text[item:colon])
-            ):
-                out.append(self.mapping(col + 2, item))  # ``- key: v``
+        while self.i < len(lines):
+            line = lines[self.i]
+            if line[: col + 2] != dash:
+                if _indent(line) > col or line == dash[:-1]:
+                    raise _Decline  # deeper, or an item on the following lines
+                break  # less indented, or the mapping around an unindented sequence
+            item = line[col + 2 :]
+            text, colon, _ = item.partition(": ")
+            if item[:2] == "- " or _head(text if colon else item[:-1] if item[-1:] == ":" else ""):
+                lines[self.i] = " " * (col + 2) + item
+                nested = self.sequence if item[:2] == "- " else self.mapping
+                out.append(nested(col + 2))
             else:
-                self.pos = end + 1
-                out.append(self.scalar(text[item:end], col))
-            pos, start = self.pos, -1
+                self.i += 1
+                out.append(self.scalar(item, col))
         self.depth -= 1
         return out
 
@@ -235,20 +232,25 @@ class _Reader:
 
     def literal(self, col: int) -> str:
         """A ``|`` block's lines, without the final line break (clip adds it back)."""
-        text = self.text
+        lines = self.lines
         width = col + 2
         prefix = " " * width
-        start = self.pos
+        start = end = last = self.i
         # The first line fixes the block's indentation in YAML; only the writer's own.
-        if not text.startswith(prefix, start) or text[start + width] in " \n":
+        if start == len(lines) or lines[start][:width] != prefix:
             raise _Decline
-        ends = _BLOCK_ENDS.get(width)
-        if ends is None:
-            ends = _BLOCK_ENDS[width] = re.compile(f"\n(?!\n| {{{width}}})")
-        found = ends.search(text, start)
-        self.pos = len(text) if found is None else found.end()
-        # Trailing empty lines belong to the block, chomped.
-        return text[start + width : self.pos].rstrip("\n").replace("\n" + prefix, "\n")
+        if lines[start][width : width + 1] == " ":
+            raise _Decline
+        while end < len(lines):
+            line = lines[end]
+            if line[:width] == prefix:
+                last = end
+            elif line:
+                break
+            end += 1
+        self.i = end  # trailing empty lines belong to the block, chomped
+        block = "\n".join(lines[start : last + 1])
+        return block[width:].replace("\n" + prefix, "\n")
 
     def enter(self) -> None:
         self.depth += 1
