@@ -55,6 +55,9 @@ def _resolve(value: str) -> str:
 _CONSTRUCTOR = SafeConstructor()
 # The emitter nests collections a few levels deep; far deeper is hostile, not a cassette.
 _MAX_DEPTH = 40
+#: Per content indentation: the line break after which a literal block has ended (a line
+#: neither empty nor indented as deep as the block).
+_BLOCK_ENDS: dict[int, re.Pattern[str]] = {}
 
 
 class _Decline(Exception):
@@ -79,7 +82,7 @@ def read_lines(text: str) -> Any:
         start += 1
     if start == len(lines):
         return DECLINED  # comments only: an empty document
-    reader = _Reader(lines, start)
+    reader = _Reader(text, lines, start)
     try:
         document = reader.mapping(0)
         if reader.i != len(lines):
@@ -127,16 +130,19 @@ def _loader_is_stock() -> bool:
 class _Reader:
     """Block mappings and sequences at the columns the emitter uses, two spaces a level.
 
-    ``i`` is always the next line to read. A collection whose first line starts after a
-    ``- `` (``- key: v``, ``- - v``) reads that line with the dash turned into spaces: it
-    counts as indented to the column after the dash, which is how YAML counts it too.
+    ``i`` is always the next line to read, ``at`` where it starts in the text. A collection
+    whose first line starts after a ``- `` (``- key: v``, ``- - v``) reads that line with
+    the dash turned into spaces: it counts as indented to the column after the dash, which
+    is how YAML counts it too (the line keeps its length, so ``at`` stays right).
     """
 
-    __slots__ = ("depth", "i", "lines", "resolvers")
+    __slots__ = ("at", "depth", "i", "lines", "resolvers", "text")
 
-    def __init__(self, lines: list[str], start: int) -> None:
+    def __init__(self, text: str, lines: list[str], start: int) -> None:
+        self.text = text
         self.lines = lines
         self.i = start
+        self.at = sum(len(line) + 1 for line in lines[:start])
         self.depth = 0
         self.resolvers: dict[Any, Any] = LOADER.yaml_implicit_resolvers
 
@@ -162,6 +168,7 @@ class _Reader:
             if (key[0] in resolvers or None in resolvers) and _resolve(key) != _STR:
                 raise _Decline
             self.i += 1
+            self.at += len(line) + 1
             out[key] = self.nested(col) if value is None else self.scalar(value, col)
         self.depth -= 1
         return out
@@ -196,6 +203,7 @@ class _Reader:
                 out.append(nested(col + 2))
             else:
                 self.i += 1
+                self.at += len(line) + 1
                 out.append(self.scalar(item, col))
         self.depth -= 1
         return out
@@ -232,25 +240,24 @@ class _Reader:
 
     def literal(self, col: int) -> str:
         """A ``|`` block's lines, without the final line break (clip adds it back)."""
-        lines = self.lines
         width = col + 2
         prefix = " " * width
-        start = end = last = self.i
+        first = self.lines[self.i] if self.i < len(self.lines) else ""
         # The first line fixes the block's indentation in YAML; only the writer's own.
-        if start == len(lines) or lines[start][:width] != prefix:
+        if first[:width] != prefix or first[width : width + 1] == " ":
             raise _Decline
-        if lines[start][width : width + 1] == " ":
-            raise _Decline
-        while end < len(lines):
-            line = lines[end]
-            if line[:width] == prefix:
-                last = end
-            elif line:
-                break
-            end += 1
-        self.i = end  # trailing empty lines belong to the block, chomped
-        block = "\n".join(lines[start : last + 1])
-        return block[width:].replace("\n" + prefix, "\n")
+        # The block goes on while lines are empty or indented as deep: found in C, not line
+        # by line (a recorded body can run to millions of lines).
+        ends = _BLOCK_ENDS.get(width)
+        if ends is None:
+            ends = _BLOCK_ENDS[width] = re.compile(f"\n(?!\n|{prefix})")
+        found = ends.search(self.text, self.at)
+        end = len(self.text) if found is None else found.end()
+        block = self.text[self.at : end]
+        self.i += block.count("\n")
+        self.at = end
+        # Trailing empty lines belong to the block, chomped.
+        return block.rstrip("\n")[width:].replace("\n" + prefix, "\n")
 
     def enter(self) -> None:
         self.depth += 1
