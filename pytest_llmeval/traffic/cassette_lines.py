@@ -45,13 +45,6 @@ _STR = "tag:yaml.org,2002:str"
 # or ``=`` never comes from the writer unquoted: declined.
 _BUILT = frozenset(f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null"))
 _RESOLVER: Any = Resolver()
-
-
-def _resolve(value: str) -> str:
-    tag: str = _RESOLVER.resolve(ScalarNode, value, (True, False))
-    return tag
-
-
 _CONSTRUCTOR = SafeConstructor()
 # The emitter nests collections a few levels deep; far deeper is hostile, not a cassette.
 _MAX_DEPTH = 40
@@ -112,6 +105,12 @@ def _head(text: str) -> tuple[int, str] | None:
         _HEADS.clear()
     known = _HEADS[text] = (len(head[1]), head[2])
     return known
+
+
+def _resolve(value: str) -> str:
+    """The tag PyYAML's resolver gives a plain scalar."""
+    tag: str = _RESOLVER.resolve(ScalarNode, value, (True, False))
+    return tag
 
 
 def _indent(line: str) -> int:
