@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import math
 import random
-import re
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +23,6 @@ from pytest_llmeval.traffic.cassette_yaml import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = sorted(ROOT.glob("examples/**/cassettes/**/*.yaml"))
-# Streamed bodies end in a blank line, which the writer keeps with ``|+``: the reader
-# leaves that chomping to libyaml.
-KEEP_BLOCK = re.compile(r": \|\+$", re.M)
 
 
 def reference(text: str) -> Any:
@@ -92,9 +88,10 @@ def friendly_text(rng: random.Random) -> str:
         return line_text(rng, PIECES)
     lines = [line_text(rng, PIECES).rstrip(" ") for _ in range(rng.randint(2, 8))]
     lines[0] = lines[0].lstrip(" ") or "x"
-    while not lines[-1]:  # two final line breaks or more: ``|+``
+    while not lines[-1]:
         lines.pop()
-    return "\n".join(lines) + rng.choice(["", "\n"])
+    # One final line break is ``|``, none ``|-``, more ``|+`` (a streamed body's end).
+    return "\n".join(lines) + rng.choice(["", "\n", "\n\n", "\n\n\n"])
 
 
 def wild_text(rng: random.Random) -> str:
@@ -185,7 +182,7 @@ def test_numbers_booleans_and_null_are_built_by_the_safe_constructor() -> None:
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: str(p.relative_to(ROOT)))
 def test_committed_cassettes_read_as_before(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
-    check(text, accepted=KEEP_BLOCK.search(text) is None)
+    check(text, accepted=True)
     assert same(load_yaml(text), reference(text))
 
 
@@ -205,7 +202,7 @@ DECLINED_TEXTS = [
     "a: {b: 1}\n",
     'a: "x"\n',
     "---\na: 1\n",
-    "a: 1\n...\n",
+    "a: 1\n...\nb: 2\n",  # a second document after the end marker
     "%YAML 1.1\n---\na: 1\n",
     "a:\tb\n",
     "a: b\r\n",
@@ -217,7 +214,6 @@ DECLINED_TEXTS = [
     "# top\na: b\n# middle\nc: d\n",
     "a:  b\n",
     "a: b \n",
-    "a: |+\n  x\n\n",
     "a: |2\n   x\n",
     "a: >\n  x\n",
     "a: | # note\n  x\n",
@@ -303,3 +299,17 @@ def test_mutated_cassettes_are_read_exactly_or_declined() -> None:
     for base in bases:
         for text in mutations(rng, base, 120):
             check(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: |+\n  x\n\n",  # a streamed body: its blank last line kept
+        "a: |+\n  x\n\n\nb: 1\n",
+        "a: |+\n  x\n\n  y\n\n",
+        "a:\n- |+\n  x\n\n- y\n",
+        "a: |+\n  x\n\n...\n",  # the emitter's document end after a final keep block
+    ],
+)
+def test_a_keep_block_is_read_with_every_final_line_break(text: str) -> None:
+    check(text, accepted=True)

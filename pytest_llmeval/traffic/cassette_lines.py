@@ -69,6 +69,10 @@ def read_lines(text: str) -> Any:
         return DECLINED
     lines = text.split("\n")
     lines.pop()  # the "" after the final line break
+    if lines[-1:] == ["..."]:
+        # The document end marker the emitter adds after a final ``|+`` block (a streamed
+        # body). Only there: anything after it would start another document.
+        lines.pop()
     start = 0
     # Whole-line comments at the top (the writer's header); none anywhere else.
     while start < len(lines) and lines[start][:1] == "#":
@@ -218,7 +222,9 @@ class _Reader:
                 return self.literal(col) + "\n"
             if text == "|-":
                 return self.literal(col)
-            raise _Decline  # |+, |2, comments after the header...
+            if text == "|+":  # a streamed body's final blank line: every line break kept
+                return self.literal(col, keep=True)
+            raise _Decline  # |2, comments after the header...
         if first == "'":
             return _single_quoted(text)
         if first in _INDICATORS and (first not in "-?:" or text[1:2] in ("", " ")):
@@ -237,8 +243,9 @@ class _Reader:
         except Exception:  # e.g. int("") for "0b_": yaml.load raises too
             raise _Decline from None
 
-    def literal(self, col: int) -> str:
-        """A ``|`` block's lines, without the final line break (clip adds it back)."""
+    def literal(self, col: int, *, keep: bool = False) -> str:
+        """A ``|`` block's lines, without the final line break (clip adds it back), or with
+        every final line break (``keep``: ``|+``)."""
         width = col + 2
         prefix = " " * width
         first = self.lines[self.i] if self.i < len(self.lines) else ""
@@ -255,8 +262,8 @@ class _Reader:
         block = self.text[self.at : end]
         self.i += block.count("\n")
         self.at = end
-        # Trailing empty lines belong to the block, chomped.
-        return block.rstrip("\n")[width:].replace("\n" + prefix, "\n")
+        # Trailing empty lines belong to the block, chomped unless kept.
+        return (block if keep else block.rstrip("\n"))[width:].replace("\n" + prefix, "\n")
 
     def enter(self) -> None:
         self.depth += 1
