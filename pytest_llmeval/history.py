@@ -29,7 +29,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pytest_llmeval.calibration_checks import merged as merged_calibration
 from pytest_llmeval.files import write_atomic
 from pytest_llmeval.prompt_cache import combined
 from pytest_llmeval.results import (
@@ -276,6 +275,9 @@ def merge(runs: Sequence[RunResult]) -> RunResult:
     totals of all of them (:func:`merged_totals`)."""
     if len(runs) == 1:
         return runs[0]
+    # Only shards are merged: a run's end, even with a history, loads no calibration code.
+    from pytest_llmeval.calibration_checks import merged as merged_calibration
+
     by_nodeid: dict[str, TestResult] = {}
     for run in runs:
         for test in run.tests:

@@ -6,14 +6,16 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
-from pytest_llmeval.calibration_checks import RunCalibration
 from pytest_llmeval.drift import DriftCheck
 from pytest_llmeval.money import total_money
 from pytest_llmeval.report import metric_text
 from pytest_llmeval.results import ERROR_OUTCOMES, RunResult, TestResult
 from pytest_llmeval.traffic.calls import Call
+
+if TYPE_CHECKING:  # loaded only by a run whose tests were calibrated
+    from pytest_llmeval.calibration_checks import RunCalibration
 
 
 @dataclass(frozen=True)
