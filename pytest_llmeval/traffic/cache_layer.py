@@ -69,6 +69,10 @@ class CacheLayer:
         self.on_save = on_save
         self.entries: list[CacheEntry] = []
         self._seen: Counter[str] = Counter()
+        # The first occurrence's key of each request this test sent, by what it is made of: a
+        # repeat (samples, votes) neither builds nor hashes it again. Only the key is kept,
+        # never an answer: each occurrence is still read from the cache.
+        self._keys: dict[tuple[str, str, str, str, bytes], CacheKey] = {}
 
     @property
     def index(self) -> list[dict[str, Any]]:
@@ -84,11 +88,16 @@ class CacheLayer:
 
         Keyed on the scrubbed view of the request, as matching and cassettes see it.
         """
-        from pytest_llmeval.traffic.cache import key_for
+        body, headers = live.canonical_body, live.headers
+        version, beta = headers.get("anthropic-version", ""), headers.get("anthropic-beta", "")
+        known = (role, live.path, version, beta, body)
+        key = self._keys.get(known)
+        if key is None:
+            from pytest_llmeval.traffic.cache import key_for
 
-        key = key_for(role, live.path, live.headers, live.canonical_body)
-        self._seen[key.request_digest] += 1
-        occurrence = self._seen[key.request_digest]
+            key = self._keys[known] = key_for(role, live.path, headers, body)
+        digest = key.request_digest
+        occurrence = self._seen[digest] = self._seen.get(digest, 0) + 1
         if occurrence != 1:
             key = key.nth(occurrence)
         hit = self.cache.get(key)
