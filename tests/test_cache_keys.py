@@ -64,3 +64,26 @@ def test_each_request_counts_its_own_occurrences(tmp_path: Path) -> None:
     expected = make_key("app", "/v1/messages", HEADERS, json.dumps(one).encode(), 3)
     assert digests[4] == expected.digest
     cache.close()
+
+
+def test_the_index_shows_each_entry_as_its_own_key_would(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "cache")
+    hooks = RecordingHooks(Scrubber(), None)
+    layer = CacheLayer(cache, scrubber=hooks.scrubber, on_save=None)
+    for body in ({"model": "a", "messages": []}, {"model": "b", "messages": []}) * 2:
+        layer.lookup("app", _live(hooks, body))
+    index = layer.index
+    assert [e["parts"] for e in index] == [e.key.parts() for e in layer.entries]
+    assert [e["parts"]["occurrence in the test"] for e in index] == ["1", "1", "2", "2"]
+    assert [e["parts"]["model"] for e in index] == ["a", "b", "a", "b"]
+    cache.close()
+
+
+def test_a_stored_body_parses_as_parse_json_would() -> None:
+    from pytest_llmeval.traffic.accounting import _parse_stored
+    from pytest_llmeval.traffic.calls import NOT_JSON, parse_json
+
+    for body in (b'{"a": [1, "\\u00e9"]}', '\ufeff{"a": 1}'.encode(), b"[]", b" 3 "):
+        assert _parse_stored(body) == parse_json(body)
+    for body in (b"not json", b"\xff\xfe", b'{"a": 1} x', b""):
+        assert _parse_stored(body) is parse_json(body) is NOT_JSON

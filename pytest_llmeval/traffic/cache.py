@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import sqlite3
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -209,12 +210,11 @@ class ResponseCache:
             )
         return self._cache
 
-    def _guard(self, action: str, fn: Callable[[Any], Any]) -> Any:
-        import sqlite3
-
+    def _guard(self, action: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(cache, *args)``, every failure a warning and ``None``."""
         try:
             cache = self._open()
-            return None if cache is None else fn(cache)
+            return None if cache is None else fn(cache, *args)
         except UnsafeCacheEntry as exc:
             self._warn(
                 f"llmeval: refused {exc} in the response cache at {self.directory} ({action}); "
@@ -231,7 +231,7 @@ class ResponseCache:
             return None
 
     def get(self, key: CacheKey) -> CachedResponse | None:
-        data = self._guard("read", lambda c: self._read(c, key))
+        data = self._guard("read", self._read, key)
         if data is None:
             return None
         try:

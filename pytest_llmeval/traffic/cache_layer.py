@@ -43,12 +43,23 @@ class CacheEntry:
     #: Why a miss was not stored (the answer's error type).
     why: str = ""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, parts: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+        """``parts``: the parts of the requests already shown, by ``request_digest``: every
+        occurrence of a request shares them but its number (the body is parsed and hashed
+        once, not once per repeat)."""
         outcome = self.outcome.value + (f" ({self.why})" if self.why else "")
+        key = self.key
+        if parts is None:
+            shown = key.parts()
+        else:
+            known = parts.get(key.request_digest)
+            if known is None:
+                known = parts[key.request_digest] = key.parts()
+            shown = {**known, "occurrence in the test": str(key.occurrence)}
         return {
             "request": self.number,
-            "key": self.key.digest,
-            "parts": self.key.parts(),
+            "key": key.digest,
+            "parts": shown,
             "body": self.key.body,
             "outcome": outcome,
         }
@@ -77,7 +88,8 @@ class CacheLayer:
     @property
     def index(self) -> list[dict[str, Any]]:
         """This test's requests as the cache saw them, for ``llmeval cache explain``."""
-        return [entry.to_json() for entry in self.entries]
+        parts: dict[str, dict[str, str]] = {}
+        return [entry.to_json(parts) for entry in self.entries]
 
     @property
     def misses(self) -> int:
