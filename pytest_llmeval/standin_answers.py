@@ -166,7 +166,11 @@ Answer = Reply | Fault | Raw | Hangup
 
 def default_reply(request: LoggedRequest) -> Reply:
     """``Stand-in reply to: <the last user message>``: the answer when nothing is queued."""
-    body = request.json()
+    return reply_to(request.json())
+
+
+def reply_to(body: dict[str, Any]) -> Reply:
+    """``default_reply`` for a body the server has already parsed (it is not parsed twice)."""
     text = ""
     for message in reversed(body.get("messages", [])):
         if isinstance(message, dict) and message.get("role") == "user":

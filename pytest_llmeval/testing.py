@@ -27,6 +27,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from pytest_llmeval.standin_answers import (
     Answer,
@@ -36,7 +37,7 @@ from pytest_llmeval.standin_answers import (
     LoggedRequest,
     Raw,
     Reply,
-    default_reply,
+    reply_to,
 )
 from pytest_llmeval.standin_http import Response, StandInHTTPServer
 from pytest_llmeval.standin_messages import (
@@ -185,7 +186,7 @@ class StandInServer:
             text = json.dumps({"input_tokens": prompt_tokens(body)})
             return Response(200, "application/json", text, _base_headers(request_id))
         try:
-            answer = self._next(request)
+            answer = self._next(request, body)
             if isinstance(answer, Fault):
                 return _fault(answer, request_id)
             if isinstance(answer, Hangup):
@@ -224,11 +225,11 @@ class StandInServer:
             200, content_type, text, headers, answer.latency, answer.hold, answer.takes, pace
         )
 
-    def _next(self, request: LoggedRequest) -> Answer:
+    def _next(self, request: LoggedRequest, body: dict[str, Any]) -> Answer:
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
-        return (self._responder or default_reply)(request)
+        return reply_to(body) if self._responder is None else self._responder(request)
 
 
 def _base_headers(request_id: str) -> dict[str, str]:

@@ -393,3 +393,15 @@ def test_prompt_cache_is_off_by_default_and_a_reply_figure_wins(server, client):
             for _ in range(2):
                 usage = other.messages.create(**_graded("Fine.")).usage
                 assert (usage.cache_creation_input_tokens, usage.cache_read_input_tokens) == (0, 3)
+
+
+def test_a_repeated_answer_is_the_same_gzip_member_as_a_fresh_one():
+    from pytest_llmeval.standin_http import _REMEMBERED_ANSWER, _gzip, gzipped
+
+    small = json.dumps({"type": "message", "text": "Returns within 30 days. " * 20}).encode()
+    big = json.dumps({"text": "x" * _REMEMBERED_ANSWER}).encode()
+    for data in (small, big):
+        first, again = gzipped(data), gzipped(data)
+        assert first == again == _gzip(data)
+        assert len(first) < len(data)  # compressed, not stored
+        assert gzip.decompress(first) == data

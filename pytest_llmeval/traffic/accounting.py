@@ -9,6 +9,7 @@ it is said to take, so no test of this project reads the wall clock.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -42,6 +43,19 @@ def clock_from(hook: Any) -> Clock:
 
 def _failure_key(request: LiveRequest) -> _FailureKey:
     return request.method, request.path, canonical_json(request.content)
+
+
+_DECODE = json.JSONDecoder().decode
+
+
+def _parse_stored(body: bytes) -> Any:
+    """``parse_json`` for a body the response cache stored: always UTF-8 text (it was decoded
+    as such to be stored), so not sniffed for UTF-16 or 32 as ``json.loads`` does for bytes.
+    ``utf-8-sig`` drops a leading BOM as that sniffing would."""
+    try:
+        return _DECODE(body.decode("utf-8-sig"))
+    except ValueError:  # UnicodeDecodeError included
+        return NOT_JSON
 
 
 class CallAccounting:
@@ -143,7 +157,12 @@ class CallAccounting:
         """
         # Parsed once for the call's usage and for the usability check.
         json_body = "json" in content_type and "event-stream" not in content_type
-        data = parse_json(body) if json_body else None
+        if not json_body:
+            data = None
+        elif source == "cache":
+            data = _parse_stored(body)
+        else:
+            data = parse_json(body)
         self.calls.append(
             make_call(
                 endpoint=request.path,

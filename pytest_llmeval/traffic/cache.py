@@ -8,15 +8,15 @@ locked cache is a warning and a miss, never a crash.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
 import os
+import sqlite3
 import time
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +52,19 @@ class CacheKey:
     #: 1 for the first identical request in a test, 2 for the second...: a judge's votes and
     #: retries, or a test's samples, each get their own answer, as they do from the API.
     occurrence: int = 1
+    #: ``request_digest`` once worked out (a plain slot: ``functools.cached_property`` takes
+    #: a lock on every read in Python 3.11, a cost each hit paid twice).
+    _request_digest: str | None = field(default=None, compare=False, repr=False)
 
-    @functools.cached_property
+    @property
     def request_digest(self) -> str:
         """``role:sha256``: the same for every occurrence of the request."""
-        parts = "\n".join((self.path, self.anthropic_version, self.anthropic_beta, self.body))
-        return f"{self.role}:{hashlib.sha256(parts.encode('utf-8')).hexdigest()}"
+        digest = self._request_digest
+        if digest is None:
+            parts = "\n".join((self.path, self.anthropic_version, self.anthropic_beta, self.body))
+            digest = f"{self.role}:{hashlib.sha256(parts.encode('utf-8')).hexdigest()}"
+            object.__setattr__(self, "_request_digest", digest)
+        return digest
 
     @property
     def digest(self) -> str:
@@ -66,12 +73,15 @@ class CacheKey:
     def nth(self, occurrence: int) -> CacheKey:
         """This request's ``occurrence``-th sending in a test, its digest not hashed again."""
         # Built directly: ``dataclasses.replace`` costs more than the rest of a key's making.
-        key = CacheKey(
-            self.role, self.path, self.anthropic_version, self.anthropic_beta, self.body, occurrence
+        return CacheKey(
+            self.role,
+            self.path,
+            self.anthropic_version,
+            self.anthropic_beta,
+            self.body,
+            occurrence,
+            self._request_digest,
         )
-        if "request_digest" in self.__dict__:  # the cached_property's value
-            key.__dict__["request_digest"] = self.__dict__["request_digest"]
-        return key
 
     def parts(self) -> dict[str, str]:
         """What ``llmeval cache explain`` shows: everything but the body, then the body's hash."""
@@ -200,12 +210,11 @@ class ResponseCache:
             )
         return self._cache
 
-    def _guard(self, action: str, fn: Callable[[Any], Any]) -> Any:
-        import sqlite3
-
+    def _guard(self, action: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(cache, *args)``, every failure a warning and ``None``."""
         try:
             cache = self._open()
-            return None if cache is None else fn(cache)
+            return None if cache is None else fn(cache, *args)
         except UnsafeCacheEntry as exc:
             self._warn(
                 f"llmeval: refused {exc} in the response cache at {self.directory} ({action}); "
@@ -222,7 +231,7 @@ class ResponseCache:
             return None
 
     def get(self, key: CacheKey) -> CachedResponse | None:
-        data = self._guard("read", lambda c: self._read(c, key))
+        data = self._guard("read", self._read, key)
         if data is None:
             return None
         try:

@@ -43,12 +43,23 @@ class CacheEntry:
     #: Why a miss was not stored (the answer's error type).
     why: str = ""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, parts: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+        """``parts``: the parts of the requests already shown, by ``request_digest``: every
+        occurrence of a request shares them but its number (the body is parsed and hashed
+        once, not once per repeat)."""
         outcome = self.outcome.value + (f" ({self.why})" if self.why else "")
+        key = self.key
+        if parts is None:
+            shown = key.parts()
+        else:
+            known = parts.get(key.request_digest)
+            if known is None:
+                known = parts[key.request_digest] = key.parts()
+            shown = {**known, "occurrence in the test": str(key.occurrence)}
         return {
             "request": self.number,
-            "key": self.key.digest,
-            "parts": self.key.parts(),
+            "key": key.digest,
+            "parts": shown,
             "body": self.key.body,
             "outcome": outcome,
         }
@@ -69,11 +80,16 @@ class CacheLayer:
         self.on_save = on_save
         self.entries: list[CacheEntry] = []
         self._seen: Counter[str] = Counter()
+        # The first occurrence's key of each request this test sent, by what it is made of: a
+        # repeat (samples, votes) neither builds nor hashes it again. Only the key is kept,
+        # never an answer: each occurrence is still read from the cache.
+        self._keys: dict[tuple[str, str, str, str, bytes], CacheKey] = {}
 
     @property
     def index(self) -> list[dict[str, Any]]:
         """This test's requests as the cache saw them, for ``llmeval cache explain``."""
-        return [entry.to_json() for entry in self.entries]
+        parts: dict[str, dict[str, str]] = {}
+        return [entry.to_json(parts) for entry in self.entries]
 
     @property
     def misses(self) -> int:
@@ -84,11 +100,16 @@ class CacheLayer:
 
         Keyed on the scrubbed view of the request, as matching and cassettes see it.
         """
-        from pytest_llmeval.traffic.cache import key_for
+        body, headers = live.canonical_body, live.headers
+        version, beta = headers.get("anthropic-version", ""), headers.get("anthropic-beta", "")
+        known = (role, live.path, version, beta, body)
+        key = self._keys.get(known)
+        if key is None:
+            from pytest_llmeval.traffic.cache import key_for
 
-        key = key_for(role, live.path, live.headers, live.canonical_body)
-        self._seen[key.request_digest] += 1
-        occurrence = self._seen[key.request_digest]
+            key = self._keys[known] = key_for(role, live.path, headers, body)
+        digest = key.request_digest
+        occurrence = self._seen[digest] = self._seen.get(digest, 0) + 1
         if occurrence != 1:
             key = key.nth(occurrence)
         hit = self.cache.get(key)

@@ -14,8 +14,9 @@ def is_model_request(headers: Any) -> bool:
     """Every request the Anthropic SDK sends carries ``anthropic-version``."""
     raw = getattr(headers, "raw", None)
     if isinstance(raw, list):
-        # httpx2.Headers: its ``in`` works out the encoding of every header first.
-        return any(name.lower() == b"anthropic-version" for name, _ in raw)
+        # httpx2.Headers: its ``in`` works out the encoding of every header first. A list, not
+        # ``any`` over a generator, which resumes a Python frame per header.
+        return b"anthropic-version" in [name.lower() for name, _ in raw]
     return "anthropic-version" in headers
 
 
@@ -36,6 +37,23 @@ def canonical_json(body: bytes) -> bytes:
     Cassette matching and cache keys both use it: the SDK sends nested keys in the
     caller's order, so two equal requests may differ byte for byte.
     """
+    if type(body) is bytes and len(body) <= _REMEMBERED_BODY:
+        return _canonical_remembered(body)
+    return _canonical(body)
+
+
+#: Bodies up to this size keep their canonical form: a test that repeats a request (samples,
+#: votes, a cache hit per repeat) parses and re-serialises it once. Bytes are immutable and
+#: the form is a function of them alone, so a remembered one is always the right one.
+_REMEMBERED_BODY = 64 * 1024
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical_remembered(body: bytes) -> bytes:
+    return _canonical(body)
+
+
+def _canonical(body: bytes) -> bytes:
     try:
         value = json.loads(body)
     except ValueError:
