@@ -26,21 +26,27 @@ SPEC_KEY: pytest.StashKey[LlmSpec] = pytest.StashKey()
 FIXTURE = "llmeval"
 
 
-def has_llm_marker(item: pytest.Item) -> bool:
-    """Whether ``item.iter_markers(name=MARKER)`` yields anything: the same nodes (the item,
-    then its parents) and the same test of each mark, without building either."""
-    node: pytest.Item | pytest.Collector | None = item
-    while node is not None:
-        for mark in node.own_markers:
-            if getattr(mark, "name", None) == MARKER:
-                return True
-        node = node.parent
-    return False
+def has_llm_marker(node: pytest.Item | pytest.Collector, parents: dict[int, bool]) -> bool:
+    """Whether ``node.iter_markers(name=MARKER)`` yields anything: the same nodes (the node, then
+    its parents) and the same test of each mark, without building either. A parent's answer is
+    kept in ``parents`` (by id) for the rest of the scan: a thousand tests share a few parents.
+    """
+    for mark in node.own_markers:
+        if getattr(mark, "name", None) == MARKER:
+            return True
+    parent = node.parent
+    if parent is None:
+        return False
+    known = parents.get(id(parent))
+    if known is None:
+        known = parents[id(parent)] = has_llm_marker(parent, parents)
+    return known
 
 
 def prepare_llm_items(items: list[pytest.Item]) -> bool:
     """Keep each ``llm`` test's validated marker and give it the fixture; whether any was."""
-    marked = [item for item in items if has_llm_marker(item)]
+    parents: dict[int, bool] = {}
+    marked = [item for item in items if has_llm_marker(item, parents)]
     if not marked:
         return False
     from pytest_llmeval.markers import parse_llm_marker
