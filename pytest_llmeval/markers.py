@@ -1,4 +1,7 @@
-"""Validates ``@pytest.mark.llm(...)`` into a typed spec; bad input is a UsageError."""
+"""Validates ``@pytest.mark.llm(...)`` into a typed spec; bad input is a UsageError.
+
+Imported once a collected item carries the marker (``llm_items.py`` finds them).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,7 @@ from typing import Any
 
 import pytest
 
-MARKER = "llm"
-MARKER_HELP = (
-    "llm(latency_budget=None, cost_budget=None, samples=1, min_pass_rate=1.0, judge_model=None, "
-    "min_cache_read_ratio=None, ttft_budget=None): "
-    "a test whose model calls pytest-llmeval records, replays and measures"
-)
+from pytest_llmeval.llm_items import MARKER
 
 
 @dataclass(frozen=True)
@@ -121,11 +119,9 @@ _VALIDATORS = {
 }
 
 
-def parse_llm_marker(item: pytest.Item) -> LlmSpec | None:
-    """The test's spec, ``None`` for an unmarked test. Several markers merge, closest first."""
+def parse_llm_marker(item: pytest.Item) -> LlmSpec:
+    """The spec of a test that carries the marker. Several markers merge, closest first."""
     markers = list(item.iter_markers(name=MARKER))
-    if not markers:
-        return None
     merged: dict[str, Any] = {}
     for mark in reversed(markers):  # iter_markers yields the closest first; it must win
         if mark.args:

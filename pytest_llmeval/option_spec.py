@@ -15,45 +15,116 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
 
 T = TypeVar("T")
 
+if TYPE_CHECKING:  # a Protocol class is typing alone here: not built in every pytest run
+    from typing import Protocol
 
-@dataclass(frozen=True, kw_only=True)
+    class Sources(Protocol):
+        """Where values come from: pytest's config (``settings.py``) or the ``llmeval`` command."""
+
+        @property
+        def rootdir(self) -> Path: ...
+
+        @property
+        def environ(self) -> Mapping[str, str]: ...
+
+        def flag(self, dest: str) -> Any:
+            """The parsed flag value; ``None`` when not given."""
+
+        def ini(self, key: str) -> str:
+            """A string key's value, stripped; ``""`` when unset."""
+
+        def ini_lines(self, key: str) -> Sequence[str]:
+            """A ``linelist`` key's lines."""
+
+
 class Option(Generic[T]):
-    """One setting: where it may be given, how its text is read, and its value when it is not."""
+    """One setting: where it may be given, how its text is read, and its value when it is not.
 
-    #: The argparse ``dest`` of its flags, and the entry's name when it has none.
-    dest: str
-    default: T
-    flag: str | None = None
-    help: str = ""
-    metavar: str | None = None
-    #: argparse ``action`` of a flag that takes no value (``store_true``).
-    action: str | None = None
-    #: A second flag that sets the opposite (``--llmeval-no-cache``), and its help.
-    off_flag: str | None = None
-    off_help: str = ""
-    env: str | None = None
-    ini: str | None = None
-    ini_help: str = ""
-    #: Text of the env var or ini key -> value; the flag's too unless ``flag_type`` is given.
-    parse: Callable[[str], T] | None = None
-    #: The flag's argparse ``type=`` where the command line reads differently; ``None`` from it
-    #: means "not given" (an empty path flag leaves the ini to decide).
-    flag_type: Callable[[str], T | None] | None = None
-    #: Makes the ini key a ``linelist``: its non-blank lines -> value.
-    parse_lines: Callable[[Sequence[str]], T] | None = None
-    #: A relative path from the ini or the default is under the rootdir.
-    under_rootdir: bool = False
-    #: How a bad ini value is reported; ``{key}`` and ``{error}`` are filled in.
-    ini_error: str = "ini {key}: {error}"
-    #: The ``llmeval`` command's flag for the same setting, and its help (the default is added).
-    command_flag: str | None = None
-    command_help: str = ""
+    A plain class with ``__slots__``, read-only to mypy (``Final``): the table builds thirty of
+    these in every pytest run, and a frozen dataclass generating and compiling its methods at
+    import cost a plain suite more than all the rest of declaring the options (issue 14).
+    """
+
+    __slots__ = (
+        "action",
+        "command_flag",
+        "command_help",
+        "default",
+        "dest",
+        "env",
+        "flag",
+        "flag_type",
+        "help",
+        "ini",
+        "ini_error",
+        "ini_help",
+        "metavar",
+        "off_flag",
+        "off_help",
+        "parse",
+        "parse_lines",
+        "under_rootdir",
+    )
+
+    def __init__(
+        self,
+        *,
+        dest: str,
+        default: T,
+        flag: str | None = None,
+        help: str = "",
+        metavar: str | None = None,
+        action: str | None = None,
+        off_flag: str | None = None,
+        off_help: str = "",
+        env: str | None = None,
+        ini: str | None = None,
+        ini_help: str = "",
+        parse: Callable[[str], T] | None = None,
+        flag_type: Callable[[str], T | None] | None = None,
+        parse_lines: Callable[[Sequence[str]], T] | None = None,
+        under_rootdir: bool = False,
+        ini_error: str = "ini {key}: {error}",
+        command_flag: str | None = None,
+        command_help: str = "",
+    ) -> None:
+        #: The argparse ``dest`` of its flags, and the entry's name when it has none.
+        self.dest: Final = dest
+        self.default: Final = default
+        self.flag: Final = flag
+        self.help: Final = help
+        self.metavar: Final = metavar
+        #: argparse ``action`` of a flag that takes no value (``store_true``).
+        self.action: Final = action
+        #: A second flag that sets the opposite (``--llmeval-no-cache``), and its help.
+        self.off_flag: Final = off_flag
+        self.off_help: Final = off_help
+        self.env: Final = env
+        self.ini: Final = ini
+        self.ini_help: Final = ini_help
+        #: Text of the env var or ini key -> value; the flag's too unless ``flag_type`` is given.
+        self.parse: Final = parse
+        #: The flag's argparse ``type=`` where the command line reads differently; ``None`` from
+        #: it means "not given" (an empty path flag leaves the ini to decide).
+        self.flag_type: Final = flag_type
+        #: Makes the ini key a ``linelist``: its non-blank lines -> value.
+        self.parse_lines: Final = parse_lines
+        #: A relative path from the ini or the default is under the rootdir.
+        self.under_rootdir: Final = under_rootdir
+        #: How a bad ini value is reported; ``{key}`` and ``{error}`` are filled in.
+        self.ini_error: Final = ini_error
+        #: The ``llmeval`` command's flag for the same setting, and its help (the default is
+        #: added).
+        self.command_flag: Final = command_flag
+        self.command_help: Final = command_help
+
+    def __repr__(self) -> str:
+        return f"Option(dest={self.dest!r}, default={self.default!r})"
 
     @property
     def ini_type(self) -> str:
@@ -62,25 +133,6 @@ class Option(Generic[T]):
 
 class OptionError(ValueError):
     """A bad value from the environment or the ini; the message names where it came from."""
-
-
-class Sources(Protocol):
-    """Where values come from: pytest's config (``settings.py``) or the ``llmeval`` command."""
-
-    @property
-    def rootdir(self) -> Path: ...
-
-    @property
-    def environ(self) -> Mapping[str, str]: ...
-
-    def flag(self, dest: str) -> Any:
-        """The parsed flag value; ``None`` when not given."""
-
-    def ini(self, key: str) -> str:
-        """A string key's value, stripped; ``""`` when unset."""
-
-    def ini_lines(self, key: str) -> Sequence[str]:
-        """A ``linelist`` key's lines."""
 
 
 def _placed(option: Option[T], value: T, sources: Sources) -> T:

@@ -8,15 +8,15 @@ The marker sits between the command line and the ini for ``samples`` and ``judge
 ``Settings`` keeps those as two values, read with ``from_flag`` and ``from_ini``.
 
 Defaults live in ``constants.py``. Importing this imports neither pytest nor the SDK: the
-``llmeval`` command declares its options without paying for pytest.
+``llmeval`` command declares its options without paying for pytest. Nor does it import the
+price table or the model swap: a pytest run declares every option, and a plain one reads none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval import option_values as parse
 from pytest_llmeval.constants import (
@@ -39,8 +39,10 @@ from pytest_llmeval.constants import (
     Mode,
 )
 from pytest_llmeval.option_spec import Option
-from pytest_llmeval.pricing import DEFAULT_PRICES, Price
-from pytest_llmeval.traffic.model_swap import ModelSwap, parse_model_swap
+
+if TYPE_CHECKING:
+    from pytest_llmeval.pricing import Price
+    from pytest_llmeval.traffic.model_swap import ModelSwap
 
 
 def _report(kind: str, what: str, help_text: str) -> Option[Path | None]:
@@ -264,9 +266,10 @@ CACHE_SIZE = Option(
     parse=parse.parse_size,
     ini_error=_CACHE_LIMIT_ERROR,
 )
-PRICES: Option[Mapping[str, Price]] = Option(
+#: ``None``: the built-in table alone (``Settings.prices`` reads it when a run prices a call).
+PRICES: Option[Mapping[str, Price] | None] = Option(
     dest="llmeval_prices",
-    default=MappingProxyType(DEFAULT_PRICES),
+    default=None,
     ini="llmeval_prices",
     ini_help="Model prices, one per line: 'model = input output cache_write cache_read' "
     "in USD per million tokens",
@@ -314,7 +317,7 @@ COMPARE_MODEL: Option[ModelSwap | None] = Option(
     help="Run each llm test again with the app's requests for model CURRENT sent to "
     "CANDIDATE (live or cached, never recorded); report paired verdicts and cost and "
     "latency deltas",
-    parse=parse_model_swap,
+    parse=parse.parse_model_swap,
 )
 
 OPTIONS: tuple[Option[Any], ...] = (

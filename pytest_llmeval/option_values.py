@@ -3,7 +3,8 @@
 Each parser takes the text as given (stripped by the reader) and raises ``ValueError`` with a
 message that quotes the bad text and says what is expected; the reader puts where the text
 came from in front (``ini llmeval_samples: '0' is not a whole number >= 1``). Importing this
-imports neither pytest nor the SDK.
+imports neither pytest nor the SDK, nor what only a value given needs (the price table, the
+model swap): a plain run declares every option and reads none.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_llmeval.constants import Mode
-from pytest_llmeval.pricing import DEFAULT_PRICES, Price, parse_price_line
+
+if TYPE_CHECKING:
+    from pytest_llmeval.pricing import Price
+    from pytest_llmeval.traffic.model_swap import ModelSwap
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZE_UNITS = {"": 1, "b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30}
@@ -128,9 +133,18 @@ def names(lines: Sequence[str]) -> tuple[str, ...]:
 
 def prices(lines: Sequence[str]) -> Mapping[str, Price]:
     """The built-in prices, with each ``model = ...`` line added over them."""
+    from pytest_llmeval.pricing import DEFAULT_PRICES, parse_price_line
+
     table = dict(DEFAULT_PRICES)
     for line in lines:
         if line.strip():
             model, price = parse_price_line(line)
             table[model] = price
     return table
+
+
+def parse_model_swap(text: str) -> ModelSwap:
+    """``--llmeval-compare-model CURRENT=CANDIDATE``, read by ``traffic/model_swap.py``."""
+    from pytest_llmeval.traffic import model_swap
+
+    return model_swap.parse_model_swap(text)

@@ -1,8 +1,9 @@
 """pytest hooks and fixtures only, each a line or two into the run's ``LlmevalSession``.
 
-Where the work is: ``session.py`` (the run's state and its end), ``running_test.py`` (one test's
-recorder and ``LlmEval``), ``item_phases.py`` (samples and each phase's report),
-``xdist_relay.py`` (workers to controller), ``run_end.py`` (history, drift, reports).
+Where the work is: ``session.py`` (the run's state and its end), ``llm_items.py`` (which
+collected items are ``llm`` tests), ``running_test.py`` (one test's recorder and ``LlmEval``),
+``item_phases.py`` (samples and each phase's report), ``xdist_relay.py`` (workers to
+controller), ``run_end.py`` (history, drift, reports).
 
 Heavy libraries (anthropic, vcrpy, diskcache, jsonschema) are imported only once an ``llm``
 test runs, so a suite without one pays nothing for the plugin.
@@ -16,9 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from pytest_llmeval import hookspecs
-from pytest_llmeval.markers import MARKER_HELP
+from pytest_llmeval.llm_items import MARKER_HELP, prepare_llm_items
 from pytest_llmeval.options import add_options
-from pytest_llmeval.running_test import open_test, prepare_llm_items
 from pytest_llmeval.session import LlmevalSession
 from pytest_llmeval.settings import build_settings
 
@@ -63,6 +63,10 @@ def _ensure_reporter(config: pytest.Config) -> None:
 @pytest.fixture
 def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
     """Records, replays and measures this test's model calls; grades what they produced."""
+    # Imported here: a plain run never needs it, and its name matches pytest's ``*_test.py``,
+    # so pytest rewrites its asserts (parse, rewrite, compile) in a run without bytecode cache.
+    from pytest_llmeval.running_test import open_test
+
     _ensure_reporter(request.config)  # a test may ask for the fixture without the marker
     with open_test(request.node, request.config.stash[SESSION_KEY]) as llmeval:
         yield llmeval

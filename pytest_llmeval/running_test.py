@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_llmeval.markers import LlmSpec, parse_llm_marker
+from pytest_llmeval.llm_items import SPEC_KEY
+from pytest_llmeval.markers import LlmSpec
 
 if TYPE_CHECKING:
     from pytest_llmeval.compare_run import PairedRun
@@ -24,25 +25,7 @@ if TYPE_CHECKING:
     from pytest_llmeval.traffic.candidate import CandidateTraffic
     from pytest_llmeval.traffic.recorder import TrafficRecorder
 
-SPEC_KEY = pytest.StashKey[LlmSpec]()
 RUNNING_KEY = pytest.StashKey["RunningTest"]()
-FIXTURE = "llmeval"
-
-
-def prepare_llm_items(items: list[pytest.Item]) -> bool:
-    """Keep each ``llm`` test's validated marker and give it the fixture; whether any was."""
-    found = False
-    for item in items:
-        spec = parse_llm_marker(item)
-        if spec is None:
-            continue
-        item.stash[SPEC_KEY] = spec
-        found = True
-        names = getattr(item, "fixturenames", None)
-        if isinstance(names, list) and FIXTURE not in names:
-            # First, so the cassette is in place before other fixtures may call the model.
-            names.insert(0, FIXTURE)
-    return found
 
 
 class RunningTest:

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 
@@ -38,9 +38,12 @@ from pytest_llmeval.constants import (
     DEFAULT_SAMPLES,
     Mode,
 )
-from pytest_llmeval.option_spec import OptionError, Sources, from_flag, from_ini, resolve
-from pytest_llmeval.pricing import DEFAULT_PRICES, Price
-from pytest_llmeval.traffic.model_swap import ModelSwap
+from pytest_llmeval.option_spec import OptionError, from_flag, from_ini, resolve
+
+if TYPE_CHECKING:
+    from pytest_llmeval.option_spec import Sources
+    from pytest_llmeval.pricing import Price
+    from pytest_llmeval.traffic.model_swap import ModelSwap
 
 __all__ = ["CREDENTIAL_ENV", "DEFAULT_CACHE_SIZE", "DEFAULT_CACHE_TTL_S", "Mode", "Settings"]
 
@@ -51,59 +54,166 @@ def is_ci(environ: Mapping[str, str]) -> bool:
     return value not in ("", "0", "false", "no", "off")
 
 
-@dataclass(frozen=True)
 class Settings:
-    mode: Mode = Mode.AUTO
-    ci: bool = False
-    has_credentials: bool = False
-    #: Extra header names to remove from cassettes, lower-cased (ini ``llmeval_scrub_headers``).
-    scrub_headers: frozenset[str] = field(default_factory=frozenset)
-    #: Environment variables whose values never reach a cassette (ini ``llmeval_scrub_env``).
-    scrub_env: tuple[str, ...] = ()
-    #: Header names written to cassettes beyond the built-in allow-list (``llmeval_keep_headers``).
-    keep_headers: frozenset[str] = field(default_factory=frozenset)
-    #: ``--llmeval-judge-model``: beats the marker's ``judge_model``.
-    judge_model_cli: str | None = None
-    #: ini ``llmeval_judge_model``: the marker's ``judge_model`` beats it.
-    judge_model_ini: str | None = None
-    rubric_threshold: float = DEFAULT_RUBRIC_THRESHOLD
-    #: ``--llmeval-samples``: beats the marker's ``samples``.
-    samples_cli: int | None = None
-    #: ini ``llmeval_samples``: the marker's ``samples`` beats it.
-    samples_ini: int | None = None
-    #: ``--llmeval-cache`` (True) or ``--llmeval-no-cache`` (False); None: by mode.
-    cache: bool | None = None
-    cache_dir: Path = Path(DEFAULT_CACHE_DIR)
-    cache_ttl_s: float = DEFAULT_CACHE_TTL_S
-    cache_size: int = DEFAULT_CACHE_SIZE
-    history_dir: Path = Path(DEFAULT_HISTORY_DIR)
-    no_history: bool = False
-    #: None (the pinned baseline file if there is one, else the window), "update", a run id
-    #: or a path to a run file.
-    baseline: str | None = None
-    baseline_file: Path = Path(BASELINE_FILE)
-    baseline_window: int = DEFAULT_BASELINE_WINDOW
-    drift_score_drop: float = DEFAULT_DRIFT_SCORE_DROP
-    drift_latency_rise: float = DEFAULT_DRIFT_LATENCY_RISE
-    drift_cost_rise: float = DEFAULT_DRIFT_COST_RISE
-    fail_on_drift: bool = False
-    #: Kappa a rubric's calibration needs for its ``assert_rubric`` verdicts to count.
-    min_kappa: float | None = None
-    #: Verdicts of rubrics never calibrated (or stale) count as skipped too.
-    require_calibration: bool = False
-    calibration_file: Path = Path(DEFAULT_CALIBRATION_FILE)
-    #: ``--llmeval-regrade``: extra judge asks per grade, to measure judge noise (0: off).
-    regrade: int = 0
-    report_json: Path | None = None
-    report_html: Path | None = None
-    report_md: Path | None = None
-    #: ``GITHUB_STEP_SUMMARY``: the Markdown report is appended there too.
-    step_summary: Path | None = None
-    run_id: str | None = None
-    #: Prices from ini ``llmeval_prices`` over the built-in table.
-    prices: Mapping[str, Price] = field(default_factory=lambda: dict(DEFAULT_PRICES))
-    #: ``--llmeval-compare-model CURRENT=CANDIDATE``: each llm test runs for both.
-    compare_model: ModelSwap | None = None
+    """Every setting of a run, read once at configure; read-only (``Final`` to mypy).
+
+    A plain class with ``__slots__`` and a keyword-only ``__init__`` rather than a frozen
+    dataclass: every pytest run builds it, and ``@dataclass`` generating and compiling
+    ``__init__``, ``__repr__``, ``__eq__`` and ``__hash__`` for its fields at import was the
+    biggest part of what the plugin cost a suite without ``llm`` tests (issue 14).
+    """
+
+    __slots__ = (
+        "_prices",
+        "baseline",
+        "baseline_file",
+        "baseline_window",
+        "cache",
+        "cache_dir",
+        "cache_size",
+        "cache_ttl_s",
+        "calibration_file",
+        "ci",
+        "compare_model",
+        "drift_cost_rise",
+        "drift_latency_rise",
+        "drift_score_drop",
+        "fail_on_drift",
+        "has_credentials",
+        "history_dir",
+        "judge_model_cli",
+        "judge_model_ini",
+        "keep_headers",
+        "min_kappa",
+        "mode",
+        "no_history",
+        "regrade",
+        "report_html",
+        "report_json",
+        "report_md",
+        "require_calibration",
+        "rubric_threshold",
+        "run_id",
+        "samples_cli",
+        "samples_ini",
+        "scrub_env",
+        "scrub_headers",
+        "step_summary",
+    )
+
+    def __init__(
+        self,
+        *,
+        mode: Mode = Mode.AUTO,
+        ci: bool = False,
+        has_credentials: bool = False,
+        scrub_headers: frozenset[str] = frozenset(),
+        scrub_env: tuple[str, ...] = (),
+        keep_headers: frozenset[str] = frozenset(),
+        judge_model_cli: str | None = None,
+        judge_model_ini: str | None = None,
+        rubric_threshold: float = DEFAULT_RUBRIC_THRESHOLD,
+        samples_cli: int | None = None,
+        samples_ini: int | None = None,
+        cache: bool | None = None,
+        cache_dir: Path = Path(DEFAULT_CACHE_DIR),
+        cache_ttl_s: float = DEFAULT_CACHE_TTL_S,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        history_dir: Path = Path(DEFAULT_HISTORY_DIR),
+        no_history: bool = False,
+        baseline: str | None = None,
+        baseline_file: Path = Path(BASELINE_FILE),
+        baseline_window: int = DEFAULT_BASELINE_WINDOW,
+        drift_score_drop: float = DEFAULT_DRIFT_SCORE_DROP,
+        drift_latency_rise: float = DEFAULT_DRIFT_LATENCY_RISE,
+        drift_cost_rise: float = DEFAULT_DRIFT_COST_RISE,
+        fail_on_drift: bool = False,
+        min_kappa: float | None = None,
+        require_calibration: bool = False,
+        calibration_file: Path = Path(DEFAULT_CALIBRATION_FILE),
+        regrade: int = 0,
+        report_json: Path | None = None,
+        report_html: Path | None = None,
+        report_md: Path | None = None,
+        step_summary: Path | None = None,
+        run_id: str | None = None,
+        prices: Mapping[str, Price] | None = None,
+        compare_model: ModelSwap | None = None,
+    ) -> None:
+        self.mode: Final = mode
+        self.ci: Final = ci
+        self.has_credentials: Final = has_credentials
+        #: Extra header names to remove from cassettes, lower-cased (ini ``llmeval_scrub_headers``).
+        self.scrub_headers: Final = scrub_headers
+        #: Environment variables whose values never reach a cassette (ini ``llmeval_scrub_env``).
+        self.scrub_env: Final = scrub_env
+        #: Header names written to cassettes beyond the built-in allow-list
+        #: (``llmeval_keep_headers``).
+        self.keep_headers: Final = keep_headers
+        #: ``--llmeval-judge-model``: beats the marker's ``judge_model``.
+        self.judge_model_cli: Final = judge_model_cli
+        #: ini ``llmeval_judge_model``: the marker's ``judge_model`` beats it.
+        self.judge_model_ini: Final = judge_model_ini
+        self.rubric_threshold: Final = rubric_threshold
+        #: ``--llmeval-samples``: beats the marker's ``samples``.
+        self.samples_cli: Final = samples_cli
+        #: ini ``llmeval_samples``: the marker's ``samples`` beats it.
+        self.samples_ini: Final = samples_ini
+        #: ``--llmeval-cache`` (True) or ``--llmeval-no-cache`` (False); None: by mode.
+        self.cache: Final = cache
+        self.cache_dir: Final = cache_dir
+        self.cache_ttl_s: Final = cache_ttl_s
+        self.cache_size: Final = cache_size
+        self.history_dir: Final = history_dir
+        self.no_history: Final = no_history
+        #: None (the pinned baseline file if there is one, else the window), "update", a run id or a
+        #: path to a run file.
+        self.baseline: Final = baseline
+        self.baseline_file: Final = baseline_file
+        self.baseline_window: Final = baseline_window
+        self.drift_score_drop: Final = drift_score_drop
+        self.drift_latency_rise: Final = drift_latency_rise
+        self.drift_cost_rise: Final = drift_cost_rise
+        self.fail_on_drift: Final = fail_on_drift
+        #: Kappa a rubric's calibration needs for its ``assert_rubric`` verdicts to count.
+        self.min_kappa: Final = min_kappa
+        #: Verdicts of rubrics never calibrated (or stale) count as skipped too.
+        self.require_calibration: Final = require_calibration
+        self.calibration_file: Final = calibration_file
+        #: ``--llmeval-regrade``: extra judge asks per grade, to measure judge noise (0: off).
+        self.regrade: Final = regrade
+        self.report_json: Final = report_json
+        self.report_html: Final = report_html
+        self.report_md: Final = report_md
+        #: ``GITHUB_STEP_SUMMARY``: the Markdown report is appended there too.
+        self.step_summary: Final = step_summary
+        self.run_id: Final = run_id
+        #: Prices from ini ``llmeval_prices`` over the built-in table; ``None``: the built-in
+        #: table alone, imported when first read (a plain run never reads it).
+        self._prices: Final = prices
+        #: ``--llmeval-compare-model CURRENT=CANDIDATE``: each llm test runs for both.
+        self.compare_model: Final = compare_model
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Settings):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name.lstrip('_')}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Settings({shown})"
+
+    @property
+    def prices(self) -> Mapping[str, Price]:
+        """The built-in prices, with ini ``llmeval_prices`` over them."""
+        if self._prices is not None:
+            return self._prices
+        from pytest_llmeval.pricing import DEFAULT_PRICES
+
+        return MappingProxyType(DEFAULT_PRICES)
 
     def samples(self, marker: int | None) -> int:
         """CLI > marker > ini > 1: a nightly run raises N for every test from the command line."""

@@ -4,7 +4,6 @@ options resolve exactly as a test run resolves them."""
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -220,8 +219,9 @@ def test_command_line_beats_environment_beats_ini_beats_default(flags, environ, 
 
 
 def test_paths_from_the_ini_and_the_default_are_under_the_rootdir():
-    option = Option(dest="d", default=Path("dflt"), flag="--d", ini="d", parse=Path)
-    placed = dataclasses.replace(option, under_rootdir=True)
+    given = {"dest": "d", "default": Path("dflt"), "flag": "--d", "ini": "d", "parse": Path}
+    option: Option[Path] = Option(**given)
+    placed: Option[Path] = Option(**given, under_rootdir=True)
     assert resolve(placed, _Given(ini={"d": "sub"})) == Path("/project/sub")
     assert resolve(placed, _Given()) == Path("/project/dflt")
     assert resolve(placed, _Given(flags={"d": Path("mine")})) == Path("mine")
