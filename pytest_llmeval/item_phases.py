@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from pytest_llmeval.running_test import RUNNING_KEY
+from pytest_llmeval.running import RUNNING_KEY
 
 if TYPE_CHECKING:
     from pytest_llmeval.session import LlmevalSession

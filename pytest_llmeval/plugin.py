@@ -1,7 +1,7 @@
 """pytest hooks and fixtures only, each a line or two into the run's ``LlmevalSession``.
 
 Where the work is: ``session.py`` (the run's state and its end), ``llm_items.py`` (which
-collected items are ``llm`` tests), ``running_test.py`` (one test's recorder and ``LlmEval``),
+collected items are ``llm`` tests), ``running.py`` (one test's recorder and ``LlmEval``),
 ``item_phases.py`` (samples and each phase's report), ``xdist_relay.py`` (workers to
 controller), ``run_end.py`` (history, drift, reports).
 
@@ -65,7 +65,7 @@ def llmeval(request: pytest.FixtureRequest) -> Iterator[LlmEval]:
     """Records, replays and measures this test's model calls; grades what they produced."""
     # Imported here: a plain run never needs it, and its name matches pytest's ``*_test.py``,
     # so pytest rewrites its asserts (parse, rewrite, compile) in a run without bytecode cache.
-    from pytest_llmeval.running_test import open_test
+    from pytest_llmeval.running import open_test
 
     _ensure_reporter(request.config)  # a test may ask for the fixture without the marker
     with open_test(request.node, request.config.stash[SESSION_KEY]) as llmeval:

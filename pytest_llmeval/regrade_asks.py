@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     import httpx2
 
     from pytest_llmeval.judge import Judge
-    from pytest_llmeval.running_test import RunningTest
+    from pytest_llmeval.running import RunningTest
     from pytest_llmeval.sampling import SampleCounts
     from pytest_llmeval.session import LlmevalSession
     from pytest_llmeval.settings import Settings

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from pytest_llmeval.pricing import Price
     from pytest_llmeval.results import Outcome, RunResult, TestResult
     from pytest_llmeval.run_end import RunEnd
-    from pytest_llmeval.running_test import RunningTest
+    from pytest_llmeval.running import RunningTest
     from pytest_llmeval.traffic.cache import ResponseCache
 
 _RELAY = "llmeval-xdist-relay"

@@ -154,3 +154,16 @@ def test_the_package_description_stays_short():
     text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or ""
     assert 0 < len(text) < 8_000
     assert "pytest.mark.llm" in text  # the short description, not an empty one
+
+
+def test_no_module_of_the_package_looks_like_a_test_file():
+    """pytest rewrites the asserts of every module whose name matches its default
+    ``python_files`` (``test_*.py``, ``*_test.py``), recompiling it on each run that writes no
+    bytecode: ``running_test.py`` cost a plain run 27M instructions that way."""
+    package = Path(pytest_llmeval.__file__).parent
+    named_like_tests = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.name.startswith("test_") or path.name.endswith("_test.py")
+    ]
+    assert named_like_tests == []
