@@ -235,10 +235,9 @@ def replay_figures(
         unit="ms",
         limit=1.2,
         why_missed=(
-            "what a grade still adds is mostly reading its recording: the judge's interaction "
-            "doubles the cassette's YAML nodes, each built and resolved through Python by "
-            "libyaml's loader (py-spy); the verdict is read from the cassette without the SDK, "
-            "its request built in the form matching compares"
+            "what a grade adds is mostly reading its recording, twice the size of the app "
+            "call's (the cassette holds the judge's interaction too); the verdict is read from "
+            "the cassette without the SDK, its request built in the form matching compares"
         ),
     )
     ours_slopes, theirs_slopes = slopes("ours"), slopes("theirs")
@@ -330,8 +329,8 @@ def plain_figures(root: Path, tests: int, rounds: int, count: bool = True) -> li
         for args in (["-p", "no:recording"], ["-p", "no:recording", "-p", "no:llmeval"])
     ]
     why = (
-        "the plugin's import (~25 ms) and per-test hooks (~30 us a test; cProfile) are more "
-        "than 1% of a run this short; the spread of the pairs is wider than 1% too"
+        "a 1% difference is far inside the spread of single timings here (see the per-pair "
+        "range); 3c counts instructions instead"
     )
     return [
         Figure(
@@ -368,9 +367,11 @@ def _instruction_figure(title: str, counted: list[int | None]) -> list[Figure]:
             ("B no plugin", off),
             limit=1.01,
             why_missed=(
-                "the plugin's import and configure (its option table, settings and session: "
-                "~45M instructions) and checking each collected item for the llm marker; no "
-                "hook of the plugin runs per test"
+                "importing and configuring the plugin (~14M instructions) and one look at each "
+                "test for the llm marker (~2M); no hook of the plugin runs per test. The rest "
+                "is when Python's garbage collector runs its full collections: the plugin's "
+                "long-lived objects move them (~20-30M here, and with as little as the "
+                "project's path); with the collector off the difference is ~10M (1.002x)"
             ),
         )
     ]
