@@ -117,6 +117,35 @@ def _resolve(value: str) -> str:
     return tag
 
 
+_DECLINED_PLAIN: Any = object()
+#: Plain scalars already read, to what they read as. Every cassette repeats the same few
+#: (``1``, ``200``, ``null``): resolving and constructing each was a fifth of reading one. The
+#: values are all immutable (str, int, float, bool, None), so sharing one is safe.
+_PLAINS: dict[str, Any] = {}
+
+
+def _plain(text: str) -> Any:
+    """What the safe loader makes of ``text`` as a plain scalar (``text`` itself for a
+    string), or ``_DECLINED_PLAIN`` for a type this reader leaves to libyaml."""
+    known = _PLAINS.get(text, _PLAINS)
+    if known is not _PLAINS:
+        return known
+    tag = _resolve(text)
+    if tag == _STR:
+        value: Any = text
+    elif tag not in _BUILT:
+        value = _DECLINED_PLAIN
+    else:
+        try:
+            value = LOADER.yaml_constructors[tag](_CONSTRUCTOR, ScalarNode(tag, text))
+        except Exception:  # e.g. int("") for "0b_": yaml.load raises too
+            value = _DECLINED_PLAIN
+    if len(_PLAINS) > 1000:
+        _PLAINS.clear()
+    _PLAINS[text] = value
+    return value
+
+
 def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
@@ -168,8 +197,8 @@ class _Reader:
             if head is None or indent > col or head[1] in out:
                 raise _Decline  # a duplicate: libyaml keeps its last value at the first place
             key = head[1]
-            if (key[0] in resolvers or None in resolvers) and _resolve(key) != _STR:
-                raise _Decline
+            if (key[0] in resolvers or None in resolvers) and type(_plain(key)) is not str:
+                raise _Decline  # a key that reads as a number, a boolean, null...
             self.i += 1
             self.at += len(line) + 1
             out[key] = self.nested(col) if value is None else self.scalar(value, col)
@@ -233,15 +262,10 @@ class _Reader:
             raise _Decline  # a mapping or a comment in YAML's eyes
         if text[0] not in self.resolvers and None not in self.resolvers:
             return text  # what ``resolve`` finds too, without a call
-        tag = _resolve(text)
-        if tag == _STR:
-            return text
-        if tag not in _BUILT:
+        value = _plain(text)
+        if value is _DECLINED_PLAIN:
             raise _Decline
-        try:
-            return LOADER.yaml_constructors[tag](_CONSTRUCTOR, ScalarNode(tag, text))
-        except Exception:  # e.g. int("") for "0b_": yaml.load raises too
-            raise _Decline from None
+        return value
 
     def literal(self, col: int, *, keep: bool = False) -> str:
         """A ``|`` block's lines, without the final line break (clip adds it back), or with
