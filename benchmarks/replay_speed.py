@@ -255,10 +255,10 @@ def replay_figures(
             f"start-up dominates both: the {small}-test run takes "
             f"{statistics.median(times[f'ours{small}']):.1f} of "
             f"{statistics.median(times[f'ours{big}']):.1f} s (mostly importing the anthropic "
-            "SDK, ~2.5 s here). Start-up is the same for both (callgrind: 7.81 vs 7.82 G "
-            "instructions with every test deselected), two thirds of pytest-recording's run "
-            "in instructions (--count) and more in time, so a run's time is mostly noise "
-            "around it; per test, see below"
+            "SDK, ~2.5 s here). Start-up is the same for both (callgrind: 7.54G instructions "
+            "each for a one-test run), two thirds of pytest-recording's run in instructions "
+            "(--count) and more in time, so a run's time is mostly noise around it; per "
+            "test, see below"
         ),
         notes=[
             f"median CPU time of a test (setup, call, teardown), {big}-test runs: pytest-llmeval "
@@ -296,9 +296,10 @@ def replay_figures(
             ("B pytest-recording", theirs_count),
             limit=0.8,
             why_missed=(
-                "start-up, the same for both (~7.8G instructions, mostly the SDK's import), "
-                "is most of each run; per test, reading a cassette is the plugin's biggest "
-                "part (~1.3M instructions, ~0.8M of them libyaml building nodes)"
+                "start-up, the same for both (7.54G instructions for a one-test run, mostly "
+                "the SDK's import), is most of each run; per test the plugin's biggest part "
+                "is reading the cassette (~0.75M instructions of ~8.2M a test), and the run's "
+                "end imports drift and history once (~40M)"
             ),
         ),
     ]
