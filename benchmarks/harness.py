@@ -140,7 +140,8 @@ class Figure:
         if self.b:
             pairs = [x / y for x, y in zip(self.a, self.b, strict=True) if y]
             what = (
-                f"ratio A/B {self.ratio:.3f} (per pair {min(pairs):.3f}..{max(pairs):.3f})"
+                f"ratio A/B {self.ratio:.3f} (per pair {min(pairs):.3f}..{max(pairs):.3f}, "
+                f"median {statistics.median(pairs):.3f})"
                 if pairs
                 else f"ratio A/B {self.ratio:.3f}"
             )
