@@ -1,4 +1,4 @@
-"""One frozen Settings built from CLI, ini and environment: the only reader of configuration.
+"""One read-only Settings built from CLI, ini and environment: the only reader of configuration.
 
 Every option is declared once in ``option_table.py``; its precedence, written down once in
 ``option_spec.resolve``, is
