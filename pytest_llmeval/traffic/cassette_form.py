@@ -296,6 +296,11 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
             )
 
 
+def response_headers(number: int, interaction: Interaction) -> dict[str, list[str]]:
+    """A checked written interaction's response headers as vcrpy holds them (lists of text)."""
+    return _Fields(number).headers(interaction["response"], "response.")
+
+
 def vcr_form(interactions: list[Interaction]) -> list[Interaction]:
     """Checked written interactions as vcrpy holds them (headers as lists, body wrapped)."""
     out: list[Interaction] = []

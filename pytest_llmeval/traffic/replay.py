@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pytest_llmeval.traffic.cassette_form import CassetteProblem, load, vcr_form
+from pytest_llmeval.traffic.cassette_form import CassetteProblem, load, response_headers
 from pytest_llmeval.traffic.cassettes import BrokenCassette, cassette_text
 from pytest_llmeval.traffic.wire import canonical_json
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 def _is_model_request(headers: dict[str, Any]) -> bool:
     # Matched without regard to case, as vcrpy's header dictionary would.
-    return any(name.lower() == "anthropic-version" for name in headers)
+    return any(str(name).lower() == "anthropic-version" for name in headers)
 
 
 def _as_bytes(body: Any) -> bytes:
@@ -85,18 +85,20 @@ class Recording:
         )
 
 
-def _recording(interaction: dict[str, Any]) -> Recording:
+def _recording(number: int, interaction: dict[str, Any]) -> Recording:
+    """One interaction in its checked written form (``cassette_form.load``), ready to play."""
     request, response = interaction["request"], interaction["response"]
-    body = _as_bytes(request["body"])
-    meta = response["llmeval"]
+    body = _as_bytes(request.get("body"))
+    meta = interaction.get("llmeval") or {}
+    headers = response_headers(number, interaction)
     return Recording(
         where=_where(request["method"], request["uri"]),
         body=body,
         canonical=canonical_json(body),
         status=response["status"]["code"],
         reason=str(response["status"].get("message") or ""),
-        headers=tuple((k, v) for k, values in response["headers"].items() for v in values),
-        response_body=_as_bytes(response["body"]["string"]),
+        headers=tuple((k, v) for k, values in headers.items() for v in values),
+        response_body=_as_bytes(response.get("body")),
         role=str(meta.get("role") or "app"),
         duration_s=float(meta.get("duration_s", 0.0)),
         ttft_s=None if meta.get("ttft_s") is None else float(meta["ttft_s"]),
@@ -118,11 +120,14 @@ class ReplayCassette:
         if text is None:
             return  # no cassette: every request is a miss that says so
         try:
-            interactions = vcr_form(load(text))
+            interactions = load(text)
         except CassetteProblem as exc:
             raise BrokenCassette(self.path, str(exc)) from None
+        # Checked by ``load``: headers are a mapping (or absent), every field of the right type.
         self._recordings = [
-            _recording(i) for i in interactions if _is_model_request(i["request"]["headers"])
+            _recording(number, i)
+            for number, i in enumerate(interactions, start=1)
+            if _is_model_request(i["request"].get("headers") or {})
         ]
         self._played = [False] * len(self._recordings)
 
