@@ -233,21 +233,32 @@ class RubricCalibration:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RubricCalibration:
-        """What :meth:`to_json` wrote; ``KeyError``/``ValueError``/``TypeError`` otherwise."""
+        """What :meth:`to_json` wrote; ``KeyError``/``ValueError``/``TypeError`` otherwise.
+
+        The figures must be ones a calibration can give: the file is committed and edited by
+        hand, and a kappa of ``Infinity`` (or 5) would pass every ``llmeval_min_kappa``."""
         ci = data.get("kappa_ci")
         confusion = {
             tuple(cell.split("/", 1)): int(count) for cell, count in data["confusion"].items()
         }
+        kappa = _within(float(data["kappa"]), -1.0, 1.0, "kappa")
+        interval = None
+        if ci is not None:
+            interval = (_within(float(ci[0]), -1.0, kappa, "kappa_ci"), float(ci[1]))
+            _within(interval[1], kappa, 1.0, "kappa_ci")
+        n = int(data["n"])
+        if n < 1 or any(count < 0 for count in confusion.values()):
+            raise ValueError("n must be at least 1 and every confusion count at least 0")
         return cls(
             rubric_name=str(data["rubric"]),
             key=str(data["key"]),
             judge_model=str(data["judge_model"]),
-            threshold=float(data["threshold"]),
+            threshold=_within(float(data["threshold"]), 0.0, 1.0, "threshold"),
             agreement=Agreement(
-                n=int(data["n"]),
-                accuracy=float(data["accuracy"]),
-                kappa=float(data["kappa"]),
-                interval=None if ci is None else (float(ci[0]), float(ci[1])),
+                n=n,
+                accuracy=_within(float(data["accuracy"]), 0.0, 1.0, "accuracy"),
+                kappa=kappa,
+                interval=interval,
                 confusion={(h, j): n for (h, j), n in confusion.items()},
             ),
             disagreements=tuple(Disagreement.from_json(d) for d in data["disagreements"]),
@@ -255,6 +266,13 @@ class RubricCalibration:
             labels=str(data.get("labels", "")),
             rerun=str(data.get("rerun", "")),
         )
+
+
+def _within(value: float, low: float, high: float, name: str) -> float:
+    """``value`` if it lies in [low, high]; a NaN lies nowhere."""
+    if not low <= value <= high:
+        raise ValueError(f"{name} {value!r} is not between {low:g} and {high:g}")
+    return value
 
 
 @dataclass(frozen=True)

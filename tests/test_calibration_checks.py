@@ -85,6 +85,40 @@ def test_a_broken_file_is_named_with_what_to_do(tmp_path: Path, text: str, probl
         save_calibrations(path, [made()])  # never replaced: it may hold other rubrics
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("kappa", 5.0, "kappa 5.0 is not between -1 and 1"),
+        ("kappa", -1.5, "kappa -1.5 is not between -1 and 1"),
+        ("accuracy", 1.5, "accuracy 1.5 is not between 0 and 1"),
+        ("threshold", -0.1, "threshold -0.1 is not between 0 and 1"),
+        ("n", 0, "n must be at least 1"),
+        ("kappa_ci", [0.9, 0.95], "kappa_ci 0.9 is not between -1 and 0.6"),
+    ],
+)
+def test_figures_no_calibration_gives_are_a_broken_entry(
+    tmp_path: Path, field: str, value: object, problem: str
+) -> None:
+    """A hand-edited kappa above any llmeval_min_kappa must not make a judge trusted."""
+    entry = made(wrong=2)
+    path = tmp_path / "calibration.json"
+    document = {"format": FORMAT, "rubrics": {entry.key: {**entry.to_json(), field: value}}}
+    path.write_text(json.dumps(document))
+    with pytest.raises(CalibrationFileError, match=f"is broken .*{problem}"):
+        read_calibrations(path)
+
+
+@pytest.mark.parametrize("constant", ["Infinity", "NaN", "-Infinity"])
+def test_a_kappa_that_is_not_a_json_number_cannot_be_read(tmp_path: Path, constant: str) -> None:
+    entry = made(wrong=2)
+    path = tmp_path / "calibration.json"
+    text = json.dumps({"format": FORMAT, "rubrics": {entry.key: {**entry.to_json(), "kappa": 0.5}}})
+    path.write_text(text.replace('"kappa": 0.5', f'"kappa": {constant}'))
+    assert constant in path.read_text()
+    with pytest.raises(CalibrationFileError, match=f"cannot be read .*{constant}"):
+        read_calibrations(path)
+
+
 def _check(stored: list[RubricCalibration], **overrides: object) -> RubricCheck | None:
     arguments: dict[str, object] = {
         "rubric": POLICY,
