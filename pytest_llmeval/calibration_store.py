@@ -20,7 +20,7 @@ from typing import Any
 
 from pytest_llmeval.calibration import RubricCalibration
 from pytest_llmeval.calibration_checks import RubricCheck, check_rubric
-from pytest_llmeval.files import write_atomic
+from pytest_llmeval.files import read_json, write_atomic
 
 FORMAT = "pytest-llmeval-calibration/1"
 
@@ -35,7 +35,7 @@ def read_calibrations(path: Path) -> dict[str, RubricCalibration]:
         return {}
     fix = "fix it (a merge conflict?) or delete it and recalibrate"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+        data = read_json(path)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise CalibrationFileError(f"{path}: cannot be read ({exc}); {fix}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -52,12 +52,6 @@ def read_calibrations(path: Path) -> dict[str, RubricCalibration]:
                 f"{path}: the entry {key!r} is broken ({type(exc).__name__}: {exc}); {fix}"
             ) from None
     return found
-
-
-def _no_constant(name: str) -> float:
-    """Python's JSON reader takes ``NaN`` and ``Infinity``, which JSON has not, and which no
-    calibration gives: a NaN passes no comparison, an infinite kappa every one."""
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def merged(

@@ -1,4 +1,5 @@
-"""The one way this package writes a file: whole or not at all, with ordinary permissions.
+"""The one way this package writes a file: whole or not at all, with ordinary permissions;
+and how it reads back a JSON file it wrote (history runs, the calibration file).
 
 A run can be killed at any line. Every file (cassette, history run, baseline, reports) is
 written to a temporary file beside its target and renamed over it, so a reader finds either
@@ -7,10 +8,12 @@ the old file or the new one, never half of either.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import threading
 from pathlib import Path
+from typing import Any
 
 _UMASK_LOCK = threading.Lock()
 
@@ -41,3 +44,17 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def read_json(path: Path) -> Any:
+    """The JSON of a file this package wrote; ``OSError`` or ``ValueError`` if it is not one.
+
+    Python's JSON reader takes ``NaN`` and ``Infinity``, which JSON has not and this package
+    never writes: a NaN passes no comparison and an infinity every one (a NaN latency reads as
+    no drift, an infinite kappa as a trusted judge), so a file holding one is refused.
+    """
+    return json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+
+
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pytest_llmeval.files import write_atomic
+from pytest_llmeval.files import read_json, write_atomic
 from pytest_llmeval.prompt_cache import combined
 from pytest_llmeval.results import (
     ERROR_OUTCOMES,
@@ -240,7 +240,7 @@ def load_document(path: Path) -> dict[str, Any] | None:
 
 def _parsed(path: Path) -> dict[str, Any] | None:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+        document = read_json(path)
     except (OSError, ValueError) as exc:
         _skip(path, f"cannot be read as JSON ({exc})", depth=2)
         return None
@@ -255,13 +255,6 @@ def _invalid(path: Path, violations: Sequence[str]) -> None:
     more = len(violations) - _SHOWN_VIOLATIONS
     shown += f" (and {more} more)" if more > 0 else ""
     _skip(path, f"does not match the run report schema: {shown}. Fix or delete the file", depth=2)
-
-
-def _no_constant(name: str) -> float:
-    """Python's JSON reader takes ``NaN`` and ``Infinity``, which JSON has not: a NaN latency
-    or score passes the schema's bounds and every comparison, so drift would read it as no
-    change. A file that holds one is not a run this plugin wrote."""
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _skip(path: Path, why: str, depth: int = 1) -> None:
