@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmeval import history
+from pytest_llmeval import history, run_shards
 from pytest_llmeval.measure import measure_test
 from pytest_llmeval.results import Outcome, RunResult, RunTotals, TestResult
 from pytest_llmeval.traffic.calls import Call, Role, Usage
@@ -72,7 +72,7 @@ def test_merged_shards_sum_their_totals(tmp_path: Path) -> None:
 def test_a_retried_shard_counts_its_tests_once_and_its_spending_twice() -> None:
     first = _run("ci-42", _test("t.py::a", "passed"), _test("t.py::b", "failed"))
     retried = _run("ci-42", _test("t.py::b", "passed"))
-    totals = history.merge([first, retried]).totals
+    totals = run_shards.merge([first, retried]).totals
     assert (totals.tests, totals.passed, totals.failed) == (2, 2, 0)
     assert (totals.calls, totals.judge_calls) == (3, 3)
 
@@ -80,7 +80,7 @@ def test_a_retried_shard_counts_its_tests_once_and_its_spending_twice() -> None:
 def test_one_unpriced_shard_makes_the_run_cost_unknown() -> None:
     priced = _run("ci-42", _test("t.py::a", "passed"))
     unpriced = _run("ci-42", _test("t.py::b", "passed", cost=None))
-    totals = history.merge([priced, unpriced]).totals
+    totals = run_shards.merge([priced, unpriced]).totals
     assert totals.cost_usd is None and totals.unpriced_calls == 1
 
 
