@@ -4,6 +4,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import anthropic
 import pytest
 from heavy_imports import import_heavy
 from installed import parse_once
@@ -41,6 +42,13 @@ def zygote() -> Iterator[Zygote]:
 def standin() -> Iterator[StandInServer]:
     with StandInServer() as server:
         yield server
+
+
+@pytest.fixture
+def standin_client(standin: StandInServer) -> Iterator[anthropic.Anthropic]:
+    """The real SDK pointed at ``standin``, without retries."""
+    with anthropic.Anthropic(base_url=standin.url, api_key="test-key", max_retries=0) as sdk:
+        yield sdk
 
 
 @pytest.fixture

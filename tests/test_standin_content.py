@@ -4,13 +4,11 @@ and the plugin's own assembly of a stream (``call_content``) agreeing with both.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import anthropic
-import pytest
 
 from pytest_llmeval.standin_messages import message_events, message_json
-from pytest_llmeval.testing import Reply, StandInServer
+from pytest_llmeval.testing import Reply
 from pytest_llmeval.traffic.call_content import CallContent, assemble_stream
 
 MODEL = "claude-sonnet-5-5"
@@ -33,18 +31,6 @@ BLOCKS = [
 ]
 
 
-@pytest.fixture
-def server() -> Iterator[StandInServer]:
-    with StandInServer() as running:
-        yield running
-
-
-@pytest.fixture
-def client(server: StandInServer) -> Iterator[anthropic.Anthropic]:
-    with anthropic.Anthropic(base_url=server.url, api_key="test-key", max_retries=0) as sdk:
-        yield sdk
-
-
 def _check(message: anthropic.types.Message) -> None:
     assert [b.type for b in message.content] == [
         "thinking",
@@ -63,14 +49,14 @@ def _check(message: anthropic.types.Message) -> None:
     assert message.stop_reason == "tool_use"  # the default end_turn, with tool_use blocks
 
 
-def test_scripted_blocks_come_back_as_sent(server, client):
-    server.queue(Reply(content=BLOCKS))
-    _check(client.messages.create(**ASK))
+def test_scripted_blocks_come_back_as_sent(standin, standin_client):
+    standin.queue(Reply(content=BLOCKS))
+    _check(standin_client.messages.create(**ASK))
 
 
-def test_scripted_blocks_stream_as_deltas_the_sdk_assembles(server, client):
-    server.queue(Reply(content=BLOCKS))
-    with client.messages.stream(**ASK) as stream:
+def test_scripted_blocks_stream_as_deltas_the_sdk_assembles(standin, standin_client):
+    standin.queue(Reply(content=BLOCKS))
+    with standin_client.messages.stream(**ASK) as stream:
         final = stream.get_final_message()
     _check(final)
 

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 
 import anthropic
 import pytest
@@ -23,28 +22,16 @@ ASK = {
 }
 
 
-@pytest.fixture
-def server() -> Iterator[StandInServer]:
-    with StandInServer() as running:
-        yield running
-
-
-@pytest.fixture
-def client(server: StandInServer) -> Iterator[anthropic.Anthropic]:
-    with anthropic.Anthropic(base_url=server.url, api_key="test-key", max_retries=0) as sdk:
-        yield sdk
-
-
-def test_stop_closes_kept_alive_connections(server, client):
-    client.messages.create(**ASK)
-    url = server.url
-    server.stop()
+def test_stop_closes_kept_alive_connections(standin, standin_client):
+    standin_client.messages.create(**ASK)
+    url = standin.url
+    standin.stop()
     with pytest.raises(anthropic.APIConnectionError):
-        client.messages.create(**ASK)
-    assert len(server.requests) == 1
-    server.stop()  # twice is harmless
+        standin_client.messages.create(**ASK)
+    assert len(standin.requests) == 1
+    standin.stop()  # twice is harmless
     with pytest.raises(RuntimeError, match="not running"):
-        _ = server.url
+        _ = standin.url
     # A bare socket: httpx2's exception mapping breaks once an in-process pytester run in this
     # session has re-imported httpcore2, and the listening socket is what is under test here.
     host, port = url.removeprefix("http://").split(":")
@@ -52,30 +39,30 @@ def test_stop_closes_kept_alive_connections(server, client):
         socket.create_connection((host, int(port))).close()
 
 
-def test_a_stopped_server_starts_again_and_answers(server, client):
-    client.messages.create(**ASK)
-    server.stop()
-    server.start()
-    with anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0) as again:
+def test_a_stopped_server_starts_again_and_answers(standin, standin_client):
+    standin_client.messages.create(**ASK)
+    standin.stop()
+    standin.start()
+    with anthropic.Anthropic(base_url=standin.url, api_key="k", max_retries=0) as again:
         assert again.messages.create(**ASK).content[0].text == "Stand-in reply to: What is 2+2?"
-    assert len(server.requests) == 2
+    assert len(standin.requests) == 2
 
 
-def test_stop_does_not_wait_for_a_held_answer_and_closes_its_connection(server, client):
+def test_stop_does_not_wait_for_a_held_answer_and_closes_its_connection(standin, standin_client):
     release = threading.Event()
-    server.queue(Reply(text="held", hold=release))
+    standin.queue(Reply(text="held", hold=release))
     failures: list[BaseException] = []
 
     def ask() -> None:
         try:
-            client.messages.create(**ASK)
+            standin_client.messages.create(**ASK)
         except BaseException as exc:
             failures.append(exc)
 
     asking = threading.Thread(target=ask)
     asking.start()
-    assert server.wait_for_requests(1)
-    server.stop()  # the handler thread is still held: stop() must not wait for it
+    assert standin.wait_for_requests(1)
+    standin.stop()  # the handler thread is still held: stop() must not wait for it
     asking.join(timeout=60)  # a safety net only: the closed connection ends the call
     release.set()
     assert not asking.is_alive()
