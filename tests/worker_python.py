@@ -56,6 +56,10 @@ def main() -> None:
     request = json.dumps(_request(args)).encode()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     server.connect(server_path)
+    # The child may be running (and say it is ready) before the handlers below are in place: a
+    # signal sent then would end this process by its default action, and the server would kill
+    # the child it was meant for. Held back until they are, then passed on.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _FORWARDED)
     socket.send_fds(server, [request], [0, 1, 2])
     # The child holds stdin and stdout now: execnet sees them close when the child dies, as
     # with a real worker, not when this process does. Stderr stays, for the lines below.
@@ -71,6 +75,7 @@ def main() -> None:
 
     for signum in _FORWARDED:
         signal.signal(signum, forward)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _FORWARDED)
     reply = server.recv(_STATUS.size)  # retried after each forwarding handler (PEP 475)
     if not reply:
         sys.stderr.write("worker_python: the fork server went away before its child ended\n")
