@@ -15,9 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import yaml
-
-from pytest_llmeval.traffic.cassette_yaml import load_yaml
+from pytest_llmeval.traffic.cassette_lines import DECLINED, read_lines
 
 FORMAT_VERSION = 1
 HEADER = "# Model API calls of "
@@ -37,24 +35,6 @@ class CassetteProblem(ValueError):
 
 
 # --- writing ------------------------------------------------------------------------------
-
-# libyaml emits in C; the pure-Python emitter takes over a minute for a 50 MB body.
-_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _Dumper(_BaseDumper):  # type: ignore[misc]
-    pass
-
-
-def _str_representer(dumper: Any, value: str) -> yaml.ScalarNode:
-    # A literal block keeps a body readable line by line; the emitter falls back to a quoted
-    # scalar by itself where a literal block could not hold the text exactly.
-    style = "|" if "\n" in value else None
-    node: yaml.ScalarNode = dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-    return node
-
-
-_Dumper.add_representer(str, _str_representer)
 
 
 def readable_body(body: Any) -> str | bytes:
@@ -123,14 +103,10 @@ def dump(nodeid: str, interactions: list[Interaction], scrub: Callable[[str], st
             meta[key] = body_digest(section.get("body") if isinstance(section, dict) else None)
         final["llmeval"] = meta
         written.append(final)
-    text = yaml.dump(
-        {"version": FORMAT_VERSION, COUNT: len(written), "interactions": written},
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        width=1_000_000,
-    )
-    return header(nodeid) + text
+    from pytest_llmeval.traffic.cassette_yaml import dump_yaml
+
+    document = {"version": FORMAT_VERSION, COUNT: len(written), "interactions": written}
+    return header(nodeid) + dump_yaml(document)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -220,10 +196,9 @@ def load(text: str) -> list[Interaction]:
 
     Raises ``CassetteProblem`` saying what is wrong and where.
     """
-    try:
-        data = load_yaml(text)
-    except yaml.YAMLError as exc:
-        raise CassetteProblem(f"not valid YAML ({' '.join(str(exc).split())[:200]})") from None
+    data = read_lines(text)
+    if data is DECLINED:
+        data = _libyaml_load(text)
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
         raise CassetteProblem("not a cassette: expected a mapping with an 'interactions' list")
     interactions: list[Any] = data["interactions"]
@@ -246,6 +221,17 @@ def load(text: str) -> list[Interaction]:
     for number, interaction in enumerate(interactions, start=1):
         _check(number, interaction, digests_required=count is not None)
     return interactions
+
+
+def _libyaml_load(text: str) -> Any:
+    """What the line reader declined (another tool's layout, a hand edit), parsed by libyaml:
+    PyYAML is imported only then."""
+    from pytest_llmeval.traffic.cassette_yaml import YAMLError, libyaml_load
+
+    try:
+        return libyaml_load(text)
+    except YAMLError as exc:
+        raise CassetteProblem(f"not valid YAML ({' '.join(str(exc).split())[:200]})") from None
 
 
 def _check(number: int, interaction: Any, *, digests_required: bool) -> None:

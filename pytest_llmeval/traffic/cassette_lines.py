@@ -10,7 +10,8 @@ The contract: whatever ``read_lines`` accepts, its result equals
 accepts a strict subset of YAML and returns ``DECLINED`` for anything else (anchors, tags,
 flow collections, double-quoted and multi-line scalars, odd indentation, any character
 libyaml treats specially), so the caller parses that text with libyaml as before. Cassettes
-come from pull requests: when in doubt it declines.
+come from pull requests: when in doubt it declines. It does not import PyYAML
+(``yaml_scalars``): a replay whose cassettes it takes never loads it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import yaml
-from yaml.constructor import SafeConstructor
-from yaml.nodes import ScalarNode
-from yaml.resolver import Resolver
-
-LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+from pytest_llmeval.traffic.yaml_scalars import BUILT, FIRSTS, STR, construct, loader_is_stock
+from pytest_llmeval.traffic.yaml_scalars import resolve as _resolve
 
 #: Returned for a text this reader does not take; the caller falls back to libyaml.
 DECLINED: Any = object()
@@ -40,12 +37,6 @@ _HEAD = re.compile(r"( *)([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})")
 _HEADS: dict[str, tuple[int, str]] = {}
 # A plain scalar may not start with an indicator, except ``-?:`` followed by a non-space.
 _INDICATORS = frozenset("-?:,[]{}#&*!|>'\"%@` ")
-_STR = "tag:yaml.org,2002:str"
-# Plain scalars the safe constructor turns into these types. A timestamp, merge key (``<<``)
-# or ``=`` never comes from the writer unquoted: declined.
-_BUILT = frozenset(f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null"))
-_RESOLVER: Any = Resolver()
-_CONSTRUCTOR = SafeConstructor()
 # The emitter nests collections a few levels deep; far deeper is hostile, not a cassette.
 _MAX_DEPTH = 40
 #: Per content indentation: the line break after which a literal block has ended (a line
@@ -64,7 +55,7 @@ def read_lines(text: str) -> Any:
         or not text.endswith("\n")
         or " \n" in text  # trailing blanks: the writer quotes text that would have them
         or not _printable(text)
-        or not _loader_is_stock()
+        or not loader_is_stock()
     ):
         return DECLINED
     lines = text.split("\n")
@@ -111,12 +102,6 @@ def _head(text: str) -> tuple[int, str] | None:
     return known
 
 
-def _resolve(value: str) -> str:
-    """The tag PyYAML's resolver gives a plain scalar."""
-    tag: str = _RESOLVER.resolve(ScalarNode, value, (True, False))
-    return tag
-
-
 _DECLINED_PLAIN: Any = object()
 #: Plain scalars already read, to what they read as. Every cassette repeats the same few
 #: (``1``, ``200``, ``null``): resolving and constructing each was a fifth of reading one. The
@@ -131,13 +116,13 @@ def _plain(text: str) -> Any:
     if known is not _PLAINS:
         return known
     tag = _resolve(text)
-    if tag == _STR:
+    if tag == STR:
         value: Any = text
-    elif tag not in _BUILT:
+    elif tag not in BUILT:
         value = _DECLINED_PLAIN
     else:
         try:
-            value = LOADER.yaml_constructors[tag](_CONSTRUCTOR, ScalarNode(tag, text))
+            value = construct(tag, text)
         except Exception:  # e.g. int("") for "0b_": yaml.load raises too
             value = _DECLINED_PLAIN
     if len(_PLAINS) > 1000:
@@ -150,15 +135,6 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-def _loader_is_stock() -> bool:
-    """Resolver and constructors are PyYAML's own (nobody registered others on the loader)."""
-    return (
-        LOADER.yaml_implicit_resolvers is _RESOLVER.yaml_implicit_resolvers
-        and not LOADER.yaml_path_resolvers
-        and LOADER.yaml_constructors is SafeConstructor.yaml_constructors
-    )
-
-
 class _Reader:
     """Block mappings and sequences at the columns the emitter uses, two spaces a level.
 
@@ -168,7 +144,7 @@ class _Reader:
     is how YAML counts it too (the line keeps its length, so ``at`` stays right).
     """
 
-    __slots__ = ("at", "depth", "i", "lines", "resolvers", "text")
+    __slots__ = ("at", "depth", "i", "lines", "text")
 
     def __init__(self, text: str, lines: list[str], start: int) -> None:
         self.text = text
@@ -176,11 +152,10 @@ class _Reader:
         self.i = start
         self.at = sum(len(line) + 1 for line in lines[:start])
         self.depth = 0
-        self.resolvers: dict[Any, Any] = LOADER.yaml_implicit_resolvers
 
     def mapping(self, col: int) -> dict[str, Any]:
         self.enter()
-        lines, resolvers = self.lines, self.resolvers
+        lines = self.lines
         out: dict[str, Any] = {}
         while self.i < len(lines):
             line = lines[self.i]
@@ -197,7 +172,7 @@ class _Reader:
             if head is None or indent > col or head[1] in out:
                 raise _Decline  # a duplicate: libyaml keeps its last value at the first place
             key = head[1]
-            if (key[0] in resolvers or None in resolvers) and type(_plain(key)) is not str:
+            if key[0] in FIRSTS and type(_plain(key)) is not str:
                 raise _Decline  # a key that reads as a number, a boolean, null...
             self.i += 1
             self.at += len(line) + 1
@@ -260,7 +235,7 @@ class _Reader:
             raise _Decline
         if text[-1] == ":" or ": " in text or " #" in text:
             raise _Decline  # a mapping or a comment in YAML's eyes
-        if text[0] not in self.resolvers and None not in self.resolvers:
+        if text[0] not in FIRSTS:
             return text  # what ``resolve`` finds too, without a call
         value = _plain(text)
         if value is _DECLINED_PLAIN:

@@ -1,4 +1,6 @@
-"""A cassette's YAML read fast, to exactly what ``yaml.load`` with the safe loader gives.
+"""A cassette's YAML through libyaml: written, and read back when the line reader declines.
+
+Reading gives exactly what ``yaml.load`` with the safe loader gives.
 
 The plugin's own layout is read line by line (``cassette_lines``), building no nodes at
 all. Any other text (hand-edited, another tool's, hostile) is composed by libyaml here.
@@ -14,11 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from pytest_llmeval.traffic.cassette_lines import DECLINED, LOADER, read_lines
+from pytest_llmeval.traffic.cassette_lines import DECLINED, read_lines
 
-_Loader: Any = LOADER
+LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+YAMLError = yaml.YAMLError
 _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -31,9 +35,12 @@ class _Shared(Exception):
 def load_yaml(text: str) -> Any:
     """``yaml.load(text, Loader=CSafeLoader)``, faster for what cassettes hold."""
     document = read_lines(text)
-    if document is not DECLINED:
-        return document
-    loader = _Loader(text)
+    return document if document is not DECLINED else libyaml_load(text)
+
+
+def libyaml_load(text: str) -> Any:
+    """``yaml.load(text, Loader=CSafeLoader)`` by libyaml alone."""
+    loader = LOADER(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -62,3 +69,32 @@ def _value(node: Node, loader: Any, seen: set[int]) -> Any:
     ):
         return {key.value: _value(item, loader, seen) for key, item in node.value}
     return loader.construct_object(node, deep=True)
+
+
+# --- writing ------------------------------------------------------------------------------
+
+# libyaml emits in C; the pure-Python emitter takes over a minute for a 50 MB body.
+_BaseDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Dumper(_BaseDumper):  # type: ignore[misc]
+    pass
+
+
+def _str_representer(dumper: Any, value: str) -> yaml.ScalarNode:
+    # A literal block keeps a body readable line by line; the emitter falls back to a quoted
+    # scalar by itself where a literal block could not hold the text exactly.
+    style = "|" if "\n" in value else None
+    node: yaml.ScalarNode = dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+    return node
+
+
+_Dumper.add_representer(str, _str_representer)
+
+
+def dump_yaml(document: dict[str, Any]) -> str:
+    """``document`` as block-style YAML, keys in their order, text unescaped, lines unwrapped."""
+    text: str = yaml.dump(
+        document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1_000_000
+    )
+    return text
