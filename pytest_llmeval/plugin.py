@@ -105,6 +105,9 @@ class LlmReporter:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         from pytest_llmeval.item_phases import on_report, traceback_to_the_sdk
 
-        with traceback_to_the_sdk(item, call):
+        if call.excinfo is None:  # nothing to cut short: most phases, spared the context manager
             report = yield
+        else:
+            with traceback_to_the_sdk(item, call):
+                report = yield
         return on_report(item, call, report, item.config.stash[SESSION_KEY])

@@ -15,6 +15,11 @@ import pytest
 from pytest_llmeval.llm_items import SPEC_KEY
 from pytest_llmeval.markers import LlmSpec
 
+# At the top, not in the methods: this module loads with the first ``llm`` test, and they
+# would otherwise be looked up again at every report of every test.
+from pytest_llmeval.measure import measure_test
+from pytest_llmeval.results import as_outcome
+
 if TYPE_CHECKING:
     from pytest_llmeval.compare_run import PairedRun
     from pytest_llmeval.fixture import LlmEval
@@ -59,8 +64,6 @@ class RunningTest:
 
     def note_report(self, report: pytest.TestReport) -> None:
         """Fold one phase's report into the outcome: a failure or error is never undone."""
-        from pytest_llmeval.results import as_outcome
-
         if (report.passed and report.when != "call") or self.outcome in ("failed", "error"):
             return
         if report.failed:
@@ -79,8 +82,6 @@ class RunningTest:
     def result(self, unreported: Outcome = "error") -> TestResult:
         """The test as it ended; ``unreported`` is its outcome when no report decided one
         (the run stopped inside it)."""
-        from pytest_llmeval.measure import measure_test
-
         recorder = self.recorder
         result = measure_test(
             nodeid=self.nodeid,
@@ -201,18 +202,18 @@ def _if_implemented(hook: Any) -> Any:
 def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
     """The recorder of ``item``'s calls: its cassette, scrubbing, cache and hooks."""
     from pytest_llmeval.traffic.accounting import clock_from
-    from pytest_llmeval.traffic.cassettes import item_cassette_path
+    from pytest_llmeval.traffic.cassettes import item_cassette
     from pytest_llmeval.traffic.plan import plan_for
     from pytest_llmeval.traffic.recorder import TrafficRecorder
     from pytest_llmeval.traffic.scrub import Scrubber
 
     settings = session.settings
     hook = item.config.hook
-    cassette = item_cassette_path(item)
+    cassette, exists = item_cassette(item)
     plan = plan_for(
         settings.mode,
         cassette,
-        exists=cassette.is_file(),
+        exists=exists,
         has_credentials=settings.has_credentials,
         ci=settings.ci,
     )
