@@ -95,6 +95,8 @@ class LlmReporter:
         return run_body(pyfuncitem)
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
+        if report.passed:
+            return None  # three times a test, nearly always this: nothing to import or ask
         from pytest_llmeval.item_phases import phase_status
 
         return phase_status(report)
