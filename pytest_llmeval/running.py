@@ -15,11 +15,6 @@ import pytest
 from pytest_llmeval.llm_items import SPEC_KEY
 from pytest_llmeval.markers import LlmSpec
 
-# At the top, not in the methods: this module loads with the first ``llm`` test, and they
-# would otherwise be looked up again at every report of every test.
-from pytest_llmeval.measure import measure_test
-from pytest_llmeval.results import as_outcome
-
 if TYPE_CHECKING:
     from pytest_llmeval.compare_run import PairedRun
     from pytest_llmeval.fixture import LlmEval
@@ -64,6 +59,8 @@ class RunningTest:
 
     def note_report(self, report: pytest.TestReport) -> None:
         """Fold one phase's report into the outcome: a failure or error is never undone."""
+        from pytest_llmeval.results import as_outcome
+
         if (report.passed and report.when != "call") or self.outcome in ("failed", "error"):
             return
         if report.failed:
@@ -82,6 +79,8 @@ class RunningTest:
     def result(self, unreported: Outcome = "error") -> TestResult:
         """The test as it ended; ``unreported`` is its outcome when no report decided one
         (the run stopped inside it)."""
+        from pytest_llmeval.measure import measure_test
+
         recorder = self.recorder
         result = measure_test(
             nodeid=self.nodeid,
