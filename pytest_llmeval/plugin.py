@@ -95,6 +95,8 @@ class LlmReporter:
         return run_body(pyfuncitem)
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
+        if report.passed:
+            return None  # three times a test, nearly always this: nothing to import or ask
         from pytest_llmeval.item_phases import phase_status
 
         return phase_status(report)
@@ -105,6 +107,9 @@ class LlmReporter:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         from pytest_llmeval.item_phases import on_report, traceback_to_the_sdk
 
-        with traceback_to_the_sdk(item, call):
+        if call.excinfo is None:  # nothing to cut short: most phases, spared the context manager
             report = yield
+        else:
+            with traceback_to_the_sdk(item, call):
+                report = yield
         return on_report(item, call, report, item.config.stash[SESSION_KEY])

@@ -201,18 +201,18 @@ def _if_implemented(hook: Any) -> Any:
 def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
     """The recorder of ``item``'s calls: its cassette, scrubbing, cache and hooks."""
     from pytest_llmeval.traffic.accounting import clock_from
-    from pytest_llmeval.traffic.cassettes import item_cassette_path
+    from pytest_llmeval.traffic.cassettes import item_cassette
     from pytest_llmeval.traffic.plan import plan_for
     from pytest_llmeval.traffic.recorder import TrafficRecorder
     from pytest_llmeval.traffic.scrub import Scrubber
 
     settings = session.settings
     hook = item.config.hook
-    cassette = item_cassette_path(item)
+    cassette, exists = item_cassette(item)
     plan = plan_for(
         settings.mode,
         cassette,
-        exists=cassette.is_file(),
+        exists=exists,
         has_credentials=settings.has_credentials,
         ci=settings.ci,
     )

@@ -35,9 +35,11 @@ _FailureKey = tuple[str, str, bytes]
 def clock_from(hook: Any) -> Clock:
     """The clock a ``pytest_llmeval_clock`` implementation returns, else ``time.perf_counter``.
 
-    ``hook`` is ``config.hook``; taking it untyped keeps this layer free of pytest.
+    ``hook`` is ``config.hook``; taking it untyped keeps this layer free of pytest. Asked per
+    test, so a hook may give each test its own clock; not called when nothing implements it.
     """
-    chosen: Clock | None = hook.pytest_llmeval_clock()
+    caller = hook.pytest_llmeval_clock
+    chosen: Clock | None = caller() if caller.get_hookimpls() else None
     return time.perf_counter if chosen is None else chosen
 
 

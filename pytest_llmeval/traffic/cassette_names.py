@@ -8,6 +8,7 @@ so ``test[a/b]`` and ``test[a:b]`` get two files instead of one silently replaci
 
 from __future__ import annotations
 
+import functools
 import re
 from hashlib import sha1
 from pathlib import Path
@@ -56,7 +57,13 @@ def legacy_cassette_name(name: str) -> str:
 
 def cassette_path(test_path: Path, module_name: str, test_name: str) -> Path:
     """``<test dir>/cassettes/<module>/<test name>.yaml``, distinct for distinct names."""
-    return test_path.parent / CASSETTE_DIR / module_name / f"{cassette_name(test_name)}.yaml"
+    return _cassette_dir(test_path, module_name) / f"{cassette_name(test_name)}.yaml"
+
+
+@functools.lru_cache(maxsize=256)
+def _cassette_dir(test_path: Path, module_name: str) -> Path:
+    # A module's tests share it: built once (each ``/`` parses its part again) per module.
+    return test_path.parent / CASSETTE_DIR / module_name
 
 
 def owner(path: Path) -> str | None:
@@ -75,21 +82,32 @@ def resolve(test_path: Path, nodeid: str) -> Path:
     A cassette recorded under the 0.1 name keeps being used, but only while its header names
     this very test: two tests that once shared that name cannot both claim it.
     """
+    return _resolved(test_path, nodeid)[0]
+
+
+def _resolved(test_path: Path, nodeid: str) -> tuple[Path, bool]:
+    """``resolve``, and whether that file exists (it was just asked)."""
     path = cassette_path(test_path, test_path.stem, name_in_nodeid(nodeid))
     if path.is_file():
-        return path
+        return path, True
     old_name = legacy_cassette_name(".".join(nodeid.split("::")[1:]))
     legacy = path.with_name(f"{old_name}.yaml")
     if legacy != path and legacy.is_file() and owner(legacy) == header_line(nodeid):
-        return legacy
-    return path
+        return legacy, True
+    return path, False
 
 
 def item_cassette_path(item: pytest.Item) -> Path:
     """The cassette of a collected test: ``Class.test[param]`` names as pytest-recording does."""
+    return item_cassette(item)[0]
+
+
+def item_cassette(item: pytest.Item) -> tuple[Path, bool]:
+    """``item_cassette_path`` and whether it is a file: the caller need not ask again."""
     if "::" not in item.nodeid:
-        return cassette_path(item.path, item.path.stem, item.name)
-    return resolve(item.path, item.nodeid)
+        path = cassette_path(item.path, item.path.stem, item.name)
+        return path, path.is_file()
+    return _resolved(item.path, item.nodeid)
 
 
 def display_path(path: Path) -> str:

@@ -25,6 +25,7 @@ from pytest_llmeval.traffic.cassette_names import (
     CASSETTE_DIR,
     cassette_path,
     display_path,
+    item_cassette,
     item_cassette_path,
 )
 from pytest_llmeval.traffic.recording_hooks import RECORDED_HEADER, mark_recorded
@@ -40,6 +41,7 @@ __all__ = [
     "cassette_path",
     "cassette_text",
     "display_path",
+    "item_cassette",
     "item_cassette_path",
     "json_body",
     "read_cassette",
@@ -184,14 +186,20 @@ def json_body(r1: Any, r2: Any) -> None:
         raise AssertionError("request bodies differ")
 
 
-def cassette_text(path: Path) -> str | None:
-    """The file's text; ``None`` when there is no cassette (no file, or an empty one)."""
-    if not path.is_file():
+def cassette_text(path: Path, *, is_file: bool | None = None) -> str | None:
+    """The file's text; ``None`` when there is no cassette (no file, or an empty one).
+
+    ``is_file``: whether ``path`` is a file, when the caller has just asked."""
+    if not (path.is_file() if is_file is None else is_file):
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        # ``read_text`` without its text layer (a replayed test reads one file): the same
+        # text, line ends translated as universal newlines mode does.
+        text = path.read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise BrokenCassette(path, f"cannot be read ({exc})") from None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text if text.strip() else None
 
 

@@ -9,6 +9,7 @@ database, a test server) is left alone.
 
 from __future__ import annotations
 
+import functools
 import socket
 import sys
 from collections.abc import Callable
@@ -24,8 +25,9 @@ class ReplayNetworkBlocked(ConnectionRefusedError):
     """Raised to the client that tried to reach the model API during replay."""
 
 
+@functools.lru_cache(maxsize=8)
 def api_address(base_url: str | None) -> tuple[str, int]:
-    """(host, port) of the model API the SDK would call."""
+    """(host, port) of the model API the SDK would call (a run has one or two: parsed once)."""
     parts = urlsplit(base_url or DEFAULT_BASE_URL)
     host = (parts.hostname or "api.anthropic.com").lower()
     port = parts.port or (443 if parts.scheme == "https" else 80)

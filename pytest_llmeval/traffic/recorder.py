@@ -115,7 +115,8 @@ class TrafficRecorder:
         if self.plan.replay_only:
             from pytest_llmeval.traffic.replay import ReplayCassette
 
-            self._replay = ReplayCassette(self.plan.cassette)
+            # The plan was made on whether the file exists: it was asked just before.
+            self._replay = ReplayCassette(self.plan.cassette, is_file=self.plan.cassette_exists)
             self._replay.load()
         raw = None if self.plan.replay_only else unpatched()
         if self.plan.record_mode is not None and not self.plan.replay_only:

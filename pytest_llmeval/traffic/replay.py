@@ -108,15 +108,17 @@ def _recording(number: int, interaction: dict[str, Any]) -> Recording:
 class ReplayCassette:
     """A test's cassette, read once, answering each recorded request once."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, is_file: bool | None = None) -> None:
+        """``is_file``: whether ``path`` is a file, when the caller has just asked."""
         self.path = path
+        self._is_file = is_file
         self._recordings: list[Recording] = []
         self._played: list[bool] = []
         self._lock = threading.Lock()  # calls a test makes from several threads
 
     def load(self) -> None:
         """Read the file; ``BrokenCassette`` if it exists and cannot be used."""
-        text = cassette_text(self.path)
+        text = cassette_text(self.path, is_file=self._is_file)
         if text is None:
             return  # no cassette: every request is a miss that says so
         try:

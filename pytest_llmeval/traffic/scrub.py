@@ -11,6 +11,7 @@ and for writing, so a scrubbed cassette replays and no output shows a scrubbed v
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -50,7 +51,7 @@ class Scrubber:
         self.extra_headers = frozenset(h.lower() for h in extra_headers)
         self.keep_headers = frozenset(h.lower() for h in keep_headers) - self.extra_headers
         self._secrets: set[str] = {s for s in secrets if s}
-        self._replacements = _replacements(self._secrets)
+        self._replacements = _replacements(frozenset(self._secrets))
         # Header values already learned from: the SDK sends the same credential every call.
         self._seen_credentials: set[str] = set()
 
@@ -67,7 +68,7 @@ class Scrubber:
                 value = _BEARER.sub("", value).strip()
                 if len(value) >= _MIN_LEARNED and value not in self._secrets:
                     self._secrets.add(value)
-                    self._replacements = _replacements(self._secrets)
+                    self._replacements = _replacements(frozenset(self._secrets))
 
     @property
     def read_request_headers(self) -> frozenset[str]:
@@ -133,12 +134,15 @@ class Scrubber:
             request["body"] = self.scrub_text(str(request.get("body") or ""))
 
 
-def _replacements(secrets: Iterable[str]) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=32)
+def _replacements(secrets: frozenset[str]) -> tuple[str, ...]:
     """What ``scrub_text`` replaces, in order: longest secret first, so a secret that contains
     another is replaced whole; each followed by its form inside a JSON string (quotes and
-    backslashes escaped) where that differs."""
+    backslashes escaped) where that differs. Every test's scrubber starts from the same
+    secrets: worked out once for them."""
     out: list[str] = []
-    for secret in sorted(secrets, key=len, reverse=True):
+    # Ties by text: the same order in every run (a set's order changes with the hash seed).
+    for secret in sorted(secrets, key=lambda s: (-len(s), s)):
         out.append(secret)
         escaped = json.dumps(secret)[1:-1]
         if escaped != secret:

@@ -5,6 +5,7 @@ method (``raw``): an answer from the network goes around vcrpy, which would read
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -53,15 +54,26 @@ def patch_transports(
     return undo
 
 
-def _patch_aiohttp(handle_async: AsyncHandler, cassette: Any) -> list[Callable[[], None]]:
-    """The SDK's aiohttp client (``DefaultAioHttpClient``) has a transport of its own."""
+@functools.cache
+def _aiohttp_transport() -> Any:
+    """The SDK's aiohttp transport class; ``None`` without aiohttp. Looked up once a process:
+    every replayed test patches it, and ``find_spec`` searches the path while aiohttp is
+    not imported yet."""
     import importlib.util
 
     if importlib.util.find_spec("aiohttp") is None:
-        return []  # without aiohttp the SDK cannot build that client
+        return None  # without aiohttp the SDK cannot build that client
     try:
         from anthropic._vendor.httpx_aiohttp.transport import AiohttpTransport
     except ImportError:
+        return None
+    return AiohttpTransport
+
+
+def _patch_aiohttp(handle_async: AsyncHandler, cassette: Any) -> list[Callable[[], None]]:
+    """The SDK's aiohttp client (``DefaultAioHttpClient``) has a transport of its own."""
+    AiohttpTransport = _aiohttp_transport()
+    if AiohttpTransport is None:
         return []
     import httpx2
 

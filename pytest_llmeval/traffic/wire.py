@@ -63,7 +63,11 @@ def _canonical(body: bytes) -> bytes:
 
 def canonical_dumps(value: Any) -> bytes:
     """``value`` as JSON in ``canonical_json``'s form (which gives it back unchanged)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return _CANONICAL_ENCODER.encode(value).encode("utf-8")
+
+
+# What ``json.dumps(value, sort_keys=True, separators=(",", ":"))`` builds for every call.
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 @functools.lru_cache(maxsize=16)
