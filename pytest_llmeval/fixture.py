@@ -145,13 +145,7 @@ class LlmEval(CalibrationMethods):
         errors, as it cannot be measured, rather than pass on the part that was priced.
         """
         __tracebackhide__ = True
-        spec = self.spec
-        if (
-            spec.latency_budget is None
-            and spec.cost_budget is None
-            and spec.min_cache_read_ratio is None
-            and spec.ttft_budget is None
-        ):
+        if not self.spec.budgeted:
             return None  # most tests: asked after every sample, nothing to look at
         from pytest_llmeval.assertions import cost_failure, latency_failure, unpriced_budget
         from pytest_llmeval.prompt_cache import cache_failure

@@ -30,6 +30,17 @@ class LlmSpec:
     #: Seconds from request to first token allowed to the slowest streamed app call.
     ttft_budget: float | None = None
 
+    @property
+    def budgeted(self) -> bool:
+        """Whether the test holds its calls to any budget: every budget above is named here
+        (``LlmEval.budget_failures`` looks at nothing when this is false)."""
+        return not (
+            self.latency_budget is None
+            and self.cost_budget is None
+            and self.min_cache_read_ratio is None
+            and self.ttft_budget is None
+        )
+
 
 def _number(name: str, value: Any, nodeid: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
