@@ -18,8 +18,8 @@ import pytest
 import yaml
 
 from pytest_llmeval.traffic import cassette_form
-from pytest_llmeval.traffic.cassette_lines import DECLINED, read_lines
-from pytest_llmeval.traffic.cassette_yaml import LOADER, load_yaml
+from pytest_llmeval.traffic.cassette_lines import DECLINED, load_yaml, read_lines
+from pytest_llmeval.traffic.cassette_yaml import LOADER
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = sorted(ROOT.glob("examples/**/cassettes/**/*.yaml"))

@@ -15,7 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from pytest_llmeval.traffic.cassette_lines import DECLINED, read_lines
+from pytest_llmeval.traffic.cassette_lines import load_yaml
 
 FORMAT_VERSION = 1
 HEADER = "# Model API calls of "
@@ -196,9 +196,7 @@ def load(text: str) -> list[Interaction]:
 
     Raises ``CassetteProblem`` saying what is wrong and where.
     """
-    data = read_lines(text)
-    if data is DECLINED:
-        data = _libyaml_load(text)
+    data = _document(text)
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
         raise CassetteProblem("not a cassette: expected a mapping with an 'interactions' list")
     interactions: list[Any] = data["interactions"]
@@ -223,14 +221,16 @@ def load(text: str) -> list[Interaction]:
     return interactions
 
 
-def _libyaml_load(text: str) -> Any:
-    """What the line reader declined (another tool's layout, a hand edit), parsed by libyaml:
-    PyYAML is imported only then."""
-    from pytest_llmeval.traffic.cassette_yaml import YAMLError, libyaml_load
-
+def _document(text: str) -> Any:
+    """The cassette's YAML document; text that is not YAML is a ``CassetteProblem``."""
     try:
-        return libyaml_load(text)
-    except YAMLError as exc:
+        return load_yaml(text)
+    except Exception as exc:
+        # Only libyaml raises (the line reader declines instead): PyYAML is loaded by now.
+        from pytest_llmeval.traffic.cassette_yaml import YAMLError
+
+        if not isinstance(exc, YAMLError):
+            raise
         raise CassetteProblem(f"not valid YAML ({' '.join(str(exc).split())[:200]})") from None
 
 

@@ -80,6 +80,17 @@ def read_lines(text: str) -> Any:
     return document
 
 
+def load_yaml(text: str) -> Any:
+    """``yaml.load(text, Loader=CSafeLoader)``: read here, or by libyaml (``cassette_yaml``,
+    PyYAML imported then) for a text this reader declines. Raises what ``yaml.load`` raises."""
+    document = read_lines(text)
+    if document is not DECLINED:
+        return document
+    from pytest_llmeval.traffic.cassette_yaml import libyaml_load
+
+    return libyaml_load(text)
+
+
 def _printable(text: str) -> bool:
     if text.isascii():
         return not text.encode("ascii").translate(None, _SAFE_ASCII)

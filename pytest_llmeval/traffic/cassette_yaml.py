@@ -19,8 +19,6 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from pytest_llmeval.traffic.cassette_lines import DECLINED, read_lines
-
 LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 YAMLError = yaml.YAMLError
 _STR = "tag:yaml.org,2002:str"
@@ -32,14 +30,9 @@ class _Shared(Exception):
     """A node appears twice in the tree: left to the safe constructor."""
 
 
-def load_yaml(text: str) -> Any:
-    """``yaml.load(text, Loader=CSafeLoader)``, faster for what cassettes hold."""
-    document = read_lines(text)
-    return document if document is not DECLINED else libyaml_load(text)
-
-
 def libyaml_load(text: str) -> Any:
-    """``yaml.load(text, Loader=CSafeLoader)`` by libyaml alone."""
+    """``yaml.load(text, Loader=CSafeLoader)`` by libyaml alone: for what the line reader
+    (``cassette_lines.load_yaml``) declines."""
     loader = LOADER(text)
     try:
         node = loader.get_single_node()

@@ -100,8 +100,8 @@ FIRSTS = frozenset(RESOLVERS)
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]{0,17})")
 _FLOAT = re.compile(r"-?(?:0|[1-9][0-9]{0,17})\.[0-9]{1,20}(?:e[-+][0-9]{1,3})?")
 _WORDS: dict[str, Any] = {"null": None, "true": True, "false": False}
-_BUILDERS = {"int": "construct_yaml_int", "float": "construct_yaml_float"}
-_BUILDERS.update(bool="construct_yaml_bool", null="construct_yaml_null")
+#: PyYAML's constructor of each type built here, which the loader must still have.
+_BUILDERS = {name: f"construct_yaml_{name}" for name in ("int", "float", "bool", "null")}
 
 
 def resolve(value: str) -> str:
