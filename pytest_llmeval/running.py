@@ -5,6 +5,7 @@ said so far. When the test ends this becomes a frozen ``TestResult``; nothing el
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -173,6 +174,22 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
             candidate.close(item.nodeid)
         session.warn_unpriced(
             sorted({c.model for c in running.recorder.calls if c.cost_usd is None})
+        )
+        if running.recorder.unrecorded:
+            _warn_at_test(item, running.recorder.unrecorded)
+
+
+def _warn_at_test(item: pytest.Item, messages: list[str]) -> None:
+    """Warnings about the test as a whole, shown at its definition (not in the plugin)."""
+    from pytest_llmeval.session import LlmevalWarning
+
+    path, line, _ = item.location
+    for message in messages:
+        warnings.warn_explicit(
+            LlmevalWarning(message),
+            LlmevalWarning,
+            str(item.config.rootpath / path),
+            (line or 0) + 1,
         )
 
 

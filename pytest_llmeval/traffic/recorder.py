@@ -30,6 +30,7 @@ from pytest_llmeval.traffic.calls import ROLE, Call, Role, Source
 from pytest_llmeval.traffic.live import LiveRequest
 from pytest_llmeval.traffic.network_link import NetworkLink
 from pytest_llmeval.traffic.plan import Plan, plan_for
+from pytest_llmeval.traffic.platforms import platform_request
 from pytest_llmeval.traffic.recording_hooks import RecordingHooks
 from pytest_llmeval.traffic.scrub import RequestHook, Scrubber
 from pytest_llmeval.traffic.transports import patch_transports, unpatched
@@ -92,6 +93,8 @@ class TrafficRecorder:
         self.accounting = CallAccounting(clock=clock, prices=prices)
         self.calls: list[Call] = self.accounting.calls
         self.misses: list[str] = []
+        #: Why the test warns at its end: requests to Claude on a cloud platform sent unrecorded.
+        self.unrecorded: list[str] = []
         self._replay: ReplayCassette | None = None
         self._recording: RecordingCassette | None = None
         self._cache: CacheLayer | None = None
@@ -228,7 +231,8 @@ class TrafficRecorder:
         self, inner: Any, raw: Any, transport: Any, request: httpx2.Request
     ) -> httpx2.Response:
         if not is_model_request(request.headers):
-            return inner(transport, request)  # type: ignore[no-any-return]
+            refused = self._platform_request(request)
+            return refused if refused is not None else inner(transport, request)
         if self.candidate is not None:
             return self.candidate.handle(transport, request)
         live, plays, answer, entry = self._before_sending(request)
@@ -249,7 +253,8 @@ class TrafficRecorder:
         request: httpx2.Request,
     ) -> httpx2.Response:
         if not is_model_request(request.headers):
-            return await inner(transport, request)
+            refused = self._platform_request(request)
+            return refused if refused is not None else await inner(transport, request)
         if self.candidate is not None:
             return await self.candidate.handle_async(transport, request)
         live, plays, answer, entry = self._before_sending(request)
@@ -262,6 +267,16 @@ class TrafficRecorder:
             stream: Any = response.stream
             body = b"".join([chunk async for chunk in stream])
         return self._from_vcrpy(live, response, body, start)
+
+    def _platform_request(self, request: httpx2.Request) -> httpx2.Response | None:
+        """Claude on Amazon Bedrock or Google Vertex AI, which no link of the chain takes: refused
+        in replay, else sent and noted (``platforms``); ``None`` for any other request."""
+        return platform_request(
+            request,
+            replaying=self._replay is not None,
+            misses=self.misses,
+            unrecorded=self.unrecorded,
+        )
 
     def _before_sending(
         self, request: httpx2.Request
