@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_llmeval.money import money
+from pytest_llmeval.figures import apart
+from pytest_llmeval.money import money, money_apart
 from pytest_llmeval.traffic.calls import Call
 
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)```", re.DOTALL)
@@ -53,9 +54,10 @@ def trim(text: str, limit: int = _TRIM) -> str:
 
 def rubric_failure(grade: Grade, rubric: str, output: str) -> str:
     which = "" if grade.name == "rubric" else f" {grade.name!r}"
+    score, threshold = apart(grade.score, grade.threshold)
     lines = [
-        f"llmeval: rubric{which} not met: score {grade.score:.2f} < threshold "
-        f"{grade.threshold:.2f} (judge {grade.judge_model}, raw {grade.raw:g}/10)",
+        f"llmeval: rubric{which} not met: score {score} < threshold {threshold} "
+        f"(judge {grade.judge_model}, raw {grade.raw:g}/10)",
         "rubric:",
         *(f"  {line}" for line in rubric.strip().splitlines()),
         "judge's reasoning:",
@@ -156,10 +158,11 @@ def latency_failure(calls: Sequence[Call], budget: float) -> str | None:
         return None
     recorded = any(c.recorded for c in app)
     kind = "recorded latency, as in the cassette" if recorded else "measured latency"
+    took, allowed = apart(total, budget)
     return "\n".join(
         [
-            f"llmeval: latency budget exceeded: {total:.2f}s of app model time ({kind}) "
-            f"> budget {budget:.2f}s",
+            f"llmeval: latency budget exceeded: {took}s of app model time ({kind}) "
+            f"> budget {allowed}s",
             *call_table(app),
             *_judge_note(calls),
         ]
@@ -207,10 +210,10 @@ def cost_failure(calls: Sequence[Call], budget: float) -> str | None:
     total, _ = app_cost(calls)
     if total <= budget:
         return None
+    spent, allowed = money_apart(total, budget)
     return "\n".join(
         [
-            f"llmeval: cost budget exceeded: {money(total)} for the app's calls "
-            f"> budget {money(budget)}",
+            f"llmeval: cost budget exceeded: {spent} for the app's calls > budget {allowed}",
             *call_table([c for c in calls if c.role == "app"]),
             *_judge_note(calls),
         ]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from pytest_llmeval.calibration import RubricCalibration, rubric_key, text_digest
+from pytest_llmeval.figures import apart
 
 Status = Literal["calibrated", "trusted", "below", "stale", "uncalibrated"]
 #: The command that calibrates, for messages about a rubric with no calibration to re-run.
@@ -72,9 +73,10 @@ class RubricCheck:
         )
 
 
-def _figures(found: RubricCalibration) -> str:
+def _figures(found: RubricCalibration, kappa: str | None = None) -> str:
+    """``kappa``: the kappa as a verdict against ``llmeval_min_kappa`` printed it."""
     ci = f", 95% CI {found.interval[0]:.2f}..{found.interval[1]:.2f}" if found.interval else ""
-    return f"kappa {found.kappa:.2f}{ci}, {found.n} labels"
+    return f"kappa {kappa or f'{found.kappa:.2f}'}{ci}, {found.n} labels"
 
 
 def _rerun(found: RubricCalibration | None) -> str:
@@ -108,11 +110,13 @@ def check_rubric(
             return check("calibrated", False, f"rubric {shown!r}: {figures}")
         if found.kappa >= min_kappa:
             return check("trusted", False, f"rubric {shown!r}: {figures} (>= {min_kappa:g})")
+        kappa, least = apart(found.kappa, min_kappa, (".2f", "g"))
+        figures = f"judge {judge_model} agrees with the human labels at {_figures(found, kappa)}"
         return check(
             "below",
             True,
-            f"rubric {shown!r} is not trusted: {figures}, below llmeval_min_kappa "
-            f"{min_kappa:g}, so its verdict counts as skipped. Sharpen the rubric or choose "
+            f"rubric {shown!r} is not trusted: {figures}, below llmeval_min_kappa {least}, "
+            f"so its verdict counts as skipped. Sharpen the rubric or choose "
             f"another judge, then recalibrate: {_rerun(found)}",
         )
     digest = text_digest(rubric)

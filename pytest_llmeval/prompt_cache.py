@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_llmeval.figures import apart
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price, price_for
 from pytest_llmeval.traffic.calls import Call, Usage
 
@@ -82,8 +83,9 @@ def cache_failure(calls: Sequence[Call], minimum: float) -> str | None:
         (n, c) for n, c in later if (read_ratio(c.usage) or 0.0) < minimum
     )  # exists: a pooled ratio below ``minimum`` has a call below it
     usage = missed.usage
+    shown, least = apart(ratio, minimum, (".2f", "g"))
     return (
-        f"llmeval: prompt cache read ratio {ratio:.2f} < min_cache_read_ratio {minimum:g} "
+        f"llmeval: prompt cache read ratio {shown} < min_cache_read_ratio {least} "
         f"over app calls 2-{later[-1][0]} of this sample.\n"
         f"First call that missed: call {number} ({missed.model}): "
         f"{usage.cache_read_input_tokens:,} tokens read from cache, "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Sequence
 
+from pytest_llmeval.figures import apart
 from pytest_llmeval.traffic.calls import Call
 
 
@@ -72,11 +73,12 @@ def ttft_failure(calls: Sequence[Call], budget: float) -> str | None:
     if seconds <= budget:
         return None
     kind = "recorded, as in the cassette" if slowest.recorded else "measured"
+    took, allowed = apart(seconds, budget)
     return "\n".join(
         [
             f"llmeval: time-to-first-token budget exceeded: app call #{number} "
-            f"({slowest.model}, {slowest.source}) took {seconds:.2f}s to its first token "
-            f"({kind}) > budget {budget:.2f}s",
+            f"({slowest.model}, {slowest.source}) took {took}s to its first token "
+            f"({kind}) > budget {allowed}s",
             *ttft_table(calls),
         ]
     )
