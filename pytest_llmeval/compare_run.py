@@ -89,15 +89,20 @@ class PairedRun:
         if not self.pairs:
             return None
         traffic = self.traffic
+        network = [c for c in traffic.calls if c.source == "network"]
         return compare(
             traffic.swap.current,
             traffic.swap.candidate,
             self.pairs,
             lower_is_better=self.llmeval.lower_is_better,
             rewritten=traffic.rewritten,
-            network_calls=sum(1 for c in traffic.calls if c.source == "network"),
+            network_calls=len(network),
             cache_calls=sum(1 for c in traffic.calls if c.source == "cache"),
             call_failures=traffic.failures,
+            # Never a partial sum: one unpriced call makes the spend unknown.
+            spent_usd=None
+            if any(c.cost_usd is None for c in network)
+            else sum(c.cost_usd or 0.0 for c in network),
         )
 
 

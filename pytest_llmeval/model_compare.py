@@ -204,6 +204,10 @@ class Comparison:
     cache_calls: int = 0
     #: Candidate calls that got no usable answer (method, path, error type; no content).
     call_failures: tuple[str, ...] = ()
+    #: What the candidate pass's calls (app and judge) answered by the network cost in this
+    #: run, on top of the test's own; ``None`` when one of them has no price (or, in a file
+    #: from before it was kept, unknown).
+    spent_usd: float | None = None
 
     def counts(self) -> dict[Verdict, int]:
         return {v: sum(1 for m in self.metrics if m.verdict == v) for v in VERDICTS}
@@ -223,6 +227,7 @@ class Comparison:
             "rewritten_calls": self.rewritten,
             "network_calls": self.network_calls,
             "cache_calls": self.cache_calls,
+            "spent_usd": self.spent_usd,
         }
         if self.call_failures:
             data["call_failures"] = list(self.call_failures)
@@ -244,6 +249,7 @@ class Comparison:
             network_calls=data.get("network_calls", 0),
             cache_calls=data.get("cache_calls", 0),
             call_failures=tuple(data.get("call_failures") or ()),
+            spent_usd=data.get("spent_usd"),
         )
 
 
@@ -257,6 +263,7 @@ def compare(
     network_calls: int = 0,
     cache_calls: int = 0,
     call_failures: Sequence[str] = (),
+    spent_usd: float | None = None,
 ) -> Comparison:
     """The test's comparison from its sample pairs: a verdict on pass/fail and on each score
     both passes of a sample recorded, and the per-sample cost and latency of each side."""
@@ -290,6 +297,7 @@ def compare(
         network_calls=network_calls,
         cache_calls=cache_calls,
         call_failures=tuple(call_failures),
+        spent_usd=spent_usd,
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from conftest import KEY
 
+from pytest_llmeval.money import money
 from pytest_llmeval.testing import LoggedRequest, Reply, StandInServer
 
 CURRENT, CANDIDATE = "claude-sonnet-4-6", "claude-opus-4-6"
@@ -134,6 +135,17 @@ def test_candidate_better_on_every_sample_then_replayed_from_cache(pytester, ser
     )
     assert comparison["latency_s"] == {"current": 1.5, "candidate": 0.5, "delta": -1.0}
     assert comparison["rewritten_calls"] == 6
+    # Paid in this run on top of the test's own calls: the six answers and their grading.
+    spent = comparison["spent_usd"]
+    assert spent > 6 * candidate_cost
+    first.stdout.fnmatch_lines(
+        [
+            f"tokens * spent now; the candidate model's calls spent {money(spent)} more",
+            "*",
+            f"model comparison {CURRENT} -> {CANDIDATE} over 1 test(s): 1 better, 0 worse, "
+            "1 same, 0 inconclusive",
+        ]
+    )
     first.stdout.fnmatch_lines(
         [
             f"model comparison {CURRENT} -> {CANDIDATE} over 1 test(s): 1 better, 0 worse, "
@@ -154,6 +166,8 @@ def test_candidate_better_on_every_sample_then_replayed_from_cache(pytester, ser
     assert cassette.read_bytes() == recorded
     replayed = _comparison(pytester)
     assert (replayed["network_calls"], replayed["cache_calls"]) == (0, 12)
+    assert replayed["spent_usd"] == 0
+    again.stdout.fnmatch_lines(["tokens * spent now; the candidate model's calls spent $0.00 more"])
     assert replayed["metrics"] == comparison["metrics"]
     assert replayed["latency_s"] == comparison["latency_s"]
 
@@ -240,10 +254,17 @@ def test_unpriced_candidate_shows_unpriced_never_zero(pytester, server):
     assert comparison["cost_usd"]["candidate"] is None
     assert comparison["cost_usd"]["delta"] is None
     assert comparison["unpriced"] == {"current": [], "candidate": ["claude-next-1"]}
+    assert comparison["spent_usd"] is None  # never a partial sum
+    result.stdout.fnmatch_lines(
+        ["tokens * the candidate model's calls spent an unknown amount (a model without a price)*"]
+    )
     result.stdout.fnmatch_lines(
         ["    per sample: cost $0.00060 -> unpriced (no price for claude-next-1); latency *"]
     )
     markdown = (pytester.path / "run.md").read_text()
+    assert "The candidate model's calls spent an unknown amount (a model without a price)" in (
+        markdown
+    )
     assert (
         "| `test_app.py::test_policy` | 1 | $0.00060 -> unpriced (no price for claude-next-1) | "
         "1.50s -> 0.50s (-1.00s) |"

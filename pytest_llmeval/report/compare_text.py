@@ -42,6 +42,15 @@ def value_text(metric: MetricVerdict, value: float | None) -> str:
     return f"{value:.0%} passed" if metric.metric == PASSED else f"{value:.2f}"
 
 
+def candidate_spent(tests: Sequence[TestResult]) -> str:
+    """What the candidate passes' calls answered by the network cost in the run: the bill the
+    run's own "spent now" does not hold. Never a partial sum."""
+    spent = [comparison.spent_usd for _, comparison in _compared(tests)]
+    if any(s is None for s in spent):
+        return "an unknown amount (a model without a price)"
+    return money(sum(s or 0.0 for s in spent))
+
+
 def cost_text(comparison: Comparison) -> str:
     """``$0.00060 -> $0.00070 (+$0.00010)``; a side with no price is ``unpriced``, never $0."""
     cost = comparison.cost_usd
@@ -127,6 +136,9 @@ def markdown_lines(tests: Sequence[TestResult]) -> list[str]:
         return []
     lines = [
         f"### {title[0].upper()}{title[1:]}",
+        "",
+        f"The candidate model's calls spent {candidate_spent(tests)} in this run, on top of "
+        "the cost above.",
         "",
         "| test | metric | verdict | current | candidate | better / worse / same | sign test p |",
         "|---|---|---|---|---|---|---|",

@@ -63,7 +63,18 @@ def section_lines(
     outcomes = Counter[str](t.outcome for t in tests)
     misses = sum(t.misses for t in tests)
     cache_misses = sum(cached) if cached else None
-    lines = summary_lines(mode, len(tests), calls, misses, cache_misses, outcomes)
+    compared = any(t.comparison is not None for t in tests)
+    if compared:
+        from pytest_llmeval.report.compare_text import candidate_spent, terminal_lines
+    lines = summary_lines(
+        mode,
+        len(tests),
+        calls,
+        misses,
+        cache_misses,
+        outcomes,
+        candidate_spent=candidate_spent(tests) if compared else None,
+    )
     lines += slowest_lines([(c, t.nodeid) for t in tests for c in t.calls])
     found = [Line(line) for line in lines]
     ordered = sorted(tests, key=lambda t: t.nodeid)
@@ -72,9 +83,7 @@ def section_lines(
     found += [Line(f"llmeval: {t.nodeid}: {f}", "red") for t in ordered for f in t.call_failures]
     found += judge_noise_lines(ordered)
     # --llmeval-compare-model: the paired verdicts, after the per-test notes.
-    if any(t.comparison is not None for t in ordered):
-        from pytest_llmeval.report.compare_text import terminal_lines
-
+    if compared:
         found += [Line(text, "yellow" if warn else None) for text, warn in terminal_lines(ordered)]
     if run_error:
         found.append(Line(f"llmeval: {run_error}", "red"))
@@ -141,15 +150,20 @@ def summary_lines(
     misses: int,
     cache_misses: int | None = None,
     outcomes: Mapping[str, int] | None = None,
+    *,
+    candidate_spent: str | None = None,
 ) -> list[str]:
     """A few lines: mode, outcomes unless all passed, calls by role and source, tokens and
-    cost (unknown said so)."""
+    cost (unknown said so). ``candidate_spent``: what ``--llmeval-compare-model``'s calls
+    cost on top, paid in this run as well."""
     roles = Counter(c.role for c in calls)
     sources = Counter(c.source for c in calls)
     tokens_in = sum(c.usage.input_tokens for c in calls)
     tokens_out = sum(c.usage.output_tokens for c in calls)
     cost = f"{_cost(calls)} as recorded, {_cost([c for c in calls if c.source == 'network'])}"
     cost += " spent now"
+    if candidate_spent is not None:
+        cost += f"; the candidate model's calls spent {candidate_spent} more"
     unknown = sorted({c.model for c in calls if c.cost_usd is None})
     if unknown:
         cost += f"; no price for {', '.join(unknown)}"
