@@ -11,9 +11,12 @@ and for writing, so a scrubbed cassette replays and no output shows a scrubbed v
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -25,8 +28,13 @@ PLACEHOLDER = "[scrubbed]"
 KEPT_REQUEST_HEADERS = frozenset({"anthropic-version", "anthropic-beta", "content-type", "accept"})
 #: Response headers written: what the SDK needs to parse a replayed answer and to report its id.
 KEPT_RESPONSE_HEADERS = frozenset({"content-type", "request-id"})
-_CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key"})
-_BEARER = re.compile(r"^\s*bearer\s+", re.IGNORECASE)
+_CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorization"})
+#: Headers whose values are secrets wherever else they turn up (a body that echoes them, an
+#: error message, a log line), not only in the header: never written, and learned like a key.
+_SECRET_VALUE_HEADERS = frozenset(
+    {"cookie", "set-cookie", "anthropic-organization-id", "anthropic-workspace-id"}
+)
+_SCHEME = re.compile(r"^\s*(bearer|basic|token)\s+", re.IGNORECASE)
 #: A credential learned from a request header shorter than this is a test placeholder, not a
 #: secret; replacing it everywhere would mangle bodies.
 _MIN_LEARNED = 8
@@ -60,20 +68,49 @@ class Scrubber:
         return frozenset(self._secrets)
 
     def learn_from_request_headers(self, headers: Mapping[str, str]) -> None:
-        """The credential actually sent is a secret even when it came from code, not env."""
-        for name in _CREDENTIAL_HEADERS:
-            value = headers.get(name)
-            if value and value not in self._seen_credentials:
+        """The credential actually sent is a secret even when it came from code, not env; so
+        are the values of cookies, organisation ids and the headers named in
+        ``llmeval_scrub_headers``, wherever else they turn up (a body that echoes them)."""
+        self._learn(headers, self.read_request_headers - KEPT_REQUEST_HEADERS)
+
+    def learn_from_response_headers(
+        self, headers: Mapping[str, Any] | Iterable[tuple[str, Any]]
+    ) -> None:
+        """``set-cookie`` values, the organisation id and the user's named headers of an
+        answer: never written as headers, and scrubbed from any text shown or stored after.
+        ``headers``: a mapping (a value may be a list) or pairs, a repeated name in each."""
+        self._learn(headers, _SECRET_VALUE_HEADERS | self.extra_headers)
+
+    def _learn(
+        self, headers: Mapping[str, Any] | Iterable[tuple[str, Any]], names: frozenset[str]
+    ) -> None:
+        found: list[str] = []
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        for name, raw in pairs:
+            if name.lower() not in names or not raw:
+                continue
+            for value in raw if isinstance(raw, list) else [raw]:
+                value = str(value)
+                if value in self._seen_credentials:
+                    continue
                 self._seen_credentials.add(value)
-                value = _BEARER.sub("", value).strip()
-                if len(value) >= _MIN_LEARNED and value not in self._secrets:
-                    self._secrets.add(value)
-                    self._replacements = _replacements(frozenset(self._secrets))
+                found += _header_secrets(name.lower(), value)
+        new = {v for v in found if len(v) >= _MIN_LEARNED} - self._secrets
+        if new:
+            self._secrets |= new
+            self._replacements = _replacements(frozenset(self._secrets))
 
     @property
     def read_request_headers(self) -> frozenset[str]:
-        """Every request header scrubbing reads: those kept, and the credentials it learns."""
-        return KEPT_REQUEST_HEADERS | self.keep_headers | _CREDENTIAL_HEADERS
+        """Every request header scrubbing reads: those kept, and those whose values it learns
+        (credentials, cookies, organisation ids, the user's named headers)."""
+        return (
+            KEPT_REQUEST_HEADERS
+            | self.keep_headers
+            | _CREDENTIAL_HEADERS
+            | _SECRET_VALUE_HEADERS
+            | self.extra_headers
+        )
 
     def request_headers(self, headers: Mapping[str, Any]) -> dict[str, Any]:
         kept = KEPT_REQUEST_HEADERS | self.keep_headers
@@ -82,6 +119,23 @@ class Scrubber:
     def response_headers(self, headers: Mapping[str, Any]) -> dict[str, Any]:
         kept = KEPT_RESPONSE_HEADERS | self.keep_headers
         return {n.lower(): v for n, v in headers.items() if n.lower() in kept}
+
+    def shown(self, text: str) -> str:
+        """``text`` fit to print or store: known secrets scrubbed, then any other key-shaped
+        string redacted (a key this run never saw, pasted into a prompt or an answer)."""
+        from pytest_llmeval.secret_scan import redact
+
+        return redact(self.scrub_text(text), self._named_headers)
+
+    @functools.cached_property
+    def _named_headers(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        """The values of the ``llmeval_scrub_headers`` headers where a text shows them: a
+        response header in the SDK's debug log, say, which live mode never learns."""
+        from pytest_llmeval.secret_scan import header_value_pattern
+
+        if not self.extra_headers:
+            return ()
+        return (("secret header value", header_value_pattern(self.extra_headers)),)
 
     def scrub_text(self, text: str) -> str:
         for value in self._replacements:
@@ -137,17 +191,72 @@ class Scrubber:
 @functools.lru_cache(maxsize=32)
 def _replacements(secrets: frozenset[str]) -> tuple[str, ...]:
     """What ``scrub_text`` replaces, in order: longest secret first, so a secret that contains
-    another is replaced whole; each followed by its form inside a JSON string (quotes and
-    backslashes escaped) where that differs. Every test's scrubber starts from the same
-    secrets: worked out once for them."""
+    another is replaced whole; each followed by the forms it takes where it is encoded (see
+    ``encoded_forms``). Every test's scrubber starts from the same secrets: worked out once
+    for them."""
     out: list[str] = []
     # Ties by text: the same order in every run (a set's order changes with the hash seed).
     for secret in sorted(secrets, key=lambda s: (-len(s), s)):
-        out.append(secret)
-        escaped = json.dumps(secret)[1:-1]
-        if escaped != secret:
-            out.append(escaped)
+        out += [secret, *(form for form in encoded_forms(secret) if form not in out)]
     return tuple(out)
+
+
+#: A secret at least this long is also looked for in base64; the middle of a shorter one's
+#: encoding is too short not to turn up by chance in an image or a signature.
+_MIN_BASE64 = 16
+
+
+def encoded_forms(secret: str) -> list[str]:
+    """How ``secret`` reads inside other text, where that differs from the secret itself:
+    in a JSON string (quotes and backslashes escaped, once or twice: JSON inside JSON, as a
+    tool's input is), in a Python string's repr (either quote style), in a URL
+    (percent-encoded, with ``+`` for spaces in a query), and, for a long one, in base64 (basic
+    auth, a data URL) at each of the three alignments it can start at, each cut to the
+    characters that depend on the secret alone."""
+    once = json.dumps(secret)[1:-1]
+    forms = [
+        once,
+        json.dumps(once)[1:-1],
+        # Python's repr (a traceback's locals, an assertion's diff), in either quotes.
+        repr(secret)[1:-1],
+        repr(secret + "'\"")[1:-4],  # with both quotes after it, repr escapes the single
+        urllib.parse.quote(secret, safe=""),
+        urllib.parse.quote(secret),
+        urllib.parse.quote_plus(secret),
+    ]
+    if len(secret) >= _MIN_BASE64:
+        data = secret.encode("utf-8")
+        for shift in range(3):
+            encoded = base64.b64encode(b"\0" * shift + data).decode("ascii")
+            # Characters touched by the padding bytes before or the unknown bytes after.
+            begin = (shift * 4 + 2) // 3
+            end = (shift + len(data)) * 4 // 3
+            forms.append(encoded[begin:end])
+    seen: list[str] = []
+    for form in forms:
+        if form != secret and form not in seen:
+            seen.append(form)
+    return seen
+
+
+def _header_secrets(name: str, value: str) -> list[str]:
+    """What in a header's value is secret: a credential without its scheme (and a basic
+    auth's password), each cookie's value, or the value whole."""
+    if name in ("cookie", "set-cookie"):
+        pairs = value.split(";") if name == "cookie" else value.split(";")[:1]
+        values = [pair.partition("=")[2].strip() for pair in pairs]
+        return [value.strip(), *values]
+    scheme = _SCHEME.match(value)
+    if scheme is None:
+        return [value.strip()]
+    token = value[scheme.end() :].strip()
+    if scheme.group(1).lower() != "basic":
+        return [value.strip(), token]
+    try:
+        user_password = base64.b64decode(token, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return [value.strip(), token]
+    return [value.strip(), token, user_password, user_password.partition(":")[2]]
 
 
 _DELTA_FIELDS = {
