@@ -90,7 +90,7 @@ class RunningTest:
             sample_scores=self.llmeval.sample_scores if self.llmeval is not None else [],
             lower_is_better=self.llmeval.lower_is_better if self.llmeval is not None else (),
             sampling=self.sampling,
-            call_failures=recorder.failures,
+            call_failures=[recorder.scrubber.shown(f) for f in recorder.failures],
             failure=self.failure,
             mode=self.mode,
             misses=len(recorder.misses),
