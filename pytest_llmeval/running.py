@@ -90,7 +90,7 @@ class RunningTest:
             sample_scores=self.llmeval.sample_scores if self.llmeval is not None else [],
             lower_is_better=self.llmeval.lower_is_better if self.llmeval is not None else (),
             sampling=self.sampling,
-            call_failures=[recorder.scrubber.shown(f) for f in recorder.failures],
+            call_failures=recorder.failures,
             failure=self.failure,
             mode=self.mode,
             misses=len(recorder.misses),
@@ -103,7 +103,9 @@ class RunningTest:
             result = replace(result, regrade=self.regrade)
         if self.paired is not None:
             result = replace(result, comparison=self.paired.comparison())
-        return result
+        from pytest_llmeval.report.scrubbed import scrubbed_result
+
+        return scrubbed_result(result, recorder.scrubber.shown)  # nothing leaves unscrubbed
 
 
 def failure_text(report: pytest.TestReport) -> str:

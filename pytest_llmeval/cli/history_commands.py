@@ -137,6 +137,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         where = shown(directory) if directory.is_dir() else f"{shown(directory)} (no history)"
         print(f"no readable run {run_id or 'at all'} in {where}", file=sys.stderr)
         return 1
+    from pytest_llmeval.cli.project import secret_free
+    from pytest_llmeval.report.scrubbed import scrubbed_run
+
+    run = scrubbed_run(run, secret_free())
     to_stdout = args.json == "-"
     if args.json and not to_stdout:
         history.write_document(Path(args.json), run)

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from pytest_llmeval.results import RunResult, TestResult
 
 Shown = Callable[[str], str]
 
@@ -80,3 +83,25 @@ def _scrubbed(value: Any, shown: Shown, depth: int, seen: set[int]) -> Any:
     if value is not None and not isinstance(value, (int, float, bool)):
         _scrub_fields(value, shown, depth, seen)
     return value
+
+
+def scrubbed_result(test: TestResult, shown: Shown) -> TestResult:
+    """``test`` with the texts it carries out of the run scrubbed: why it failed, and the model
+    calls (its own and a compared model's) that got no usable answer, whose API error
+    messages may echo what was sent."""
+    comparison = test.comparison
+    if comparison is not None and comparison.call_failures:
+        failures = tuple(shown(f) for f in comparison.call_failures)
+        comparison = dataclasses.replace(comparison, call_failures=failures)
+    return dataclasses.replace(
+        test,
+        failure=None if test.failure is None else shown(test.failure),
+        call_failures=tuple(shown(f) for f in test.call_failures),
+        comparison=comparison,
+    )
+
+
+def scrubbed_run(run: RunResult, shown: Shown) -> RunResult:
+    """``run`` with each test's texts scrubbed: a history file read back may predate the
+    scrubbing of failures, or come from anyone's pull request."""
+    return dataclasses.replace(run, tests=tuple(scrubbed_result(t, shown) for t in run.tests))
