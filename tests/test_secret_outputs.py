@@ -213,3 +213,27 @@ def test_a_bearer_token_and_two_workers_leave_no_secret(project, monkeypatch):
         replayed = _run(project, *workers, "--llmeval-mode=replay")
     replayed.stdout.fnmatch_lines(["*no recorded response for this request*"])
     _assert_no_secret(project, recorded, replayed)
+
+
+def test_a_key_the_client_refuses_to_send_is_not_shown_by_the_error(project, monkeypatch):
+    """httpx's "Illegal header value b'Bearer sk-ant-...\\n'" quotes the header it refused."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY + "\n")
+    project.makepyfile(
+        test_refused="""
+        import anthropic, pytest
+
+        @pytest.mark.llm
+        def test_refused(llmeval):
+            anthropic.Anthropic(max_retries=0).messages.create(
+                model="claude-sonnet-5-5", max_tokens=8,
+                messages=[{"role": "user", "content": "hi"}],
+            )
+        """
+    )
+    result = project.runpytest(*RUN, "test_refused.py", "--llmeval-mode=live")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*Illegal header value*[[]scrubbed[]]*"])
+    output = result.stdout.str() + result.stderr.str()
+    assert KEY not in output
+    for path in written_files(project.path):
+        assert KEY.encode() not in path.read_bytes(), path

@@ -58,7 +58,10 @@ class Scrubber:
         #: ini ``llmeval_scrub_headers``: never written, even when an allow-list names them.
         self.extra_headers = frozenset(h.lower() for h in extra_headers)
         self.keep_headers = frozenset(h.lower() for h in keep_headers) - self.extra_headers
-        self._secrets: set[str] = {s for s in secrets if s}
+        given = [s for s in secrets if s]
+        # A value read from a file or a CI variable often ends in a line break the client
+        # refuses to send: the error that says so shows the value without it.
+        self._secrets: set[str] = {*given, *(s.strip() for s in given if len(s.strip()) >= 4)}
         self._replacements = _replacements(frozenset(self._secrets))
         # Header values already learned from: the SDK sends the same credential every call.
         self._seen_credentials: set[str] = set()
