@@ -33,12 +33,13 @@ SECRET_HEADERS = (
 
 
 def header_value_pattern(names: Iterable[str]) -> re.Pattern[str]:
-    """The value (group ``secret``, 8 characters or more) of a header among ``names`` as a
-    header line, a YAML mapping, a dict's or tuple's repr, or JSON."""
+    """The value (group ``secret``, 12 characters or more: not a cookie's bare name in a
+    source line) of a header among ``names`` as a header line, a YAML mapping, a dict's or
+    tuple's repr, or JSON."""
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     return re.compile(
         rf"(?i)(?<![\w-])(?:{alternatives})(?:[\"']?\s*:\s*(?:-\s+)?|[\"'],\s*)"
-        r"(?:b?[\"'])?(?P<secret>[^\"'\s][^\"'\r\n]{7,})"
+        r"(?:b?[\"'])?(?P<secret>[^\"'\s][^\"'\r\n]{11,})"
     )
 
 

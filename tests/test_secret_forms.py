@@ -177,3 +177,14 @@ def test_a_key_in_base64_and_a_value_url_encoded_are_found():
     ]
     for finding in findings:
         assert finding.hint.endswith("…") and len(finding.hint) <= 7
+
+
+def test_pieces_of_a_secret_beside_a_cut_repr_are_scrubbed():
+    """pytest shortens a long string's repr around "...": the secret is no longer whole."""
+    scrubber = Scrubber(secrets=[KEY])
+    cut = f"'Your key is {KEY[:30]}...{KEY[-25:]} thanks'"
+    out = scrubber.shown(cut)
+    assert KEY[3:30] not in out and KEY[-25:] not in out
+    assert out == "'Your key is [scrubbed]...[scrubbed] thanks'"
+    # Text that merely sits beside a cut is left alone.
+    assert scrubber.shown("'a long answer ...and more'") == "'a long answer ...and more'"

@@ -40,6 +40,10 @@ _SCHEME = re.compile(r"^\s*(bearer|basic|token)\s+", re.IGNORECASE)
 _MIN_LEARNED = 8
 #: ``llmeval_scrub_env`` values shorter than this are refused (settings says why).
 MIN_SECRET = 4
+#: What a shortened repr puts where it cut: pytest's and this package's "...", an ellipsis.
+_CUT_MARKS = ("...", "…")
+#: The shortest piece of a secret, beside a cut, taken for one: ``hint`` shows as many.
+_MIN_PIECE = 6
 
 #: Edits a request in its written form (``method``, ``uri``, ``headers``, ``body`` as text).
 RequestHook = Callable[[dict[str, Any]], None]
@@ -128,7 +132,38 @@ class Scrubber:
         string redacted (a key this run never saw, pasted into a prompt or an answer)."""
         from pytest_llmeval.secret_scan import redact
 
-        return redact(self.scrub_text(text), self._named_headers)
+        return redact(self._scrub_cut(self.scrub_text(text)), self._named_headers)
+
+    def _scrub_cut(self, text: str) -> str:
+        """Pieces of a secret where a repr was cut short: pytest's assertion diffs and locals
+        keep a long string's start and end around "...", and a secret across the cut is no
+        longer whole to be found."""
+        for mark in _CUT_MARKS:
+            if mark in text:
+                parts = text.split(mark)
+                for i in range(len(parts)):
+                    if i > 0:
+                        parts[i] = self._tail_scrubbed(parts[i])
+                    if i < len(parts) - 1:
+                        parts[i] = self._head_scrubbed(parts[i])
+                text = mark.join(parts)
+        return text
+
+    def _tail_scrubbed(self, text: str) -> str:
+        """``text`` without the end of a secret it starts with."""
+        for secret in self._replacements:
+            for size in range(len(secret) - 1, _MIN_PIECE - 1, -1):
+                if text.startswith(secret[-size:]):
+                    return PLACEHOLDER + text[size:]
+        return text
+
+    def _head_scrubbed(self, text: str) -> str:
+        """``text`` without the start of a secret it ends with."""
+        for secret in self._replacements:
+            for size in range(len(secret) - 1, _MIN_PIECE - 1, -1):
+                if text.endswith(secret[:size]):
+                    return text[:-size] + PLACEHOLDER
+        return text
 
     @functools.cached_property
     def _named_headers(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
