@@ -124,6 +124,8 @@ def _values(named: Mapping[str, str]) -> list[tuple[str, str]]:
 
 #: A line break as a writer wraps a long string: YAML's escaped break (``\``) and the next
 #: line's indent, a terminal's or a Markdown writer's plain break.
+#: An item of a YAML block sequence: ``- value``.
+_YAML_ITEM = re.compile(r"\s*-\s+(\S.*)$")
 _WRAP = re.compile(r"\\?\r?\n[ \t]*")
 
 
@@ -134,7 +136,15 @@ def scan_text(path: Path, text: str, named: Mapping[str, str] | None = None) -> 
     found too, on the line it starts on."""
     values = _values(named or {})
     hits: list[tuple[int, int, str, str]] = []
+    key = ""
     for number, line in enumerate(text.splitlines(), start=1):
+        item = _YAML_ITEM.match(line)
+        if item is None:
+            key = line.strip() if line.rstrip().endswith(":") else ""
+        elif key:
+            # A YAML list under a bare key (vcrpy writes each header's values so): read
+            # "- value" as "key: value", so a header's value is known for one.
+            line = f"{key} {item.group(1)}"
         hits += [(number, *hit) for hit in _distinct(_candidates(line, values))]
     if "\n" in text.rstrip("\n"):
         lines = {(number, kind) for number, _, kind, _ in hits}
@@ -172,20 +182,26 @@ def _wrapped(text: str, values: list[tuple[str, str]]) -> list[tuple[int, int, s
     parts.append(text[last:])
     joined = "".join(parts)
     found = []
-    for begin, kind, secret in _distinct(_candidates(joined, values)):
+    for begin, kind, secret in _distinct(_candidates(joined, values, lines_joined=True)):
         line = bisect.bisect_right(starts, begin)
         if bisect.bisect_right(starts, begin + len(secret) - 1) != line:
             found.append((line, begin, kind, secret))
     return found
 
 
-def _candidates(line: str, values: list[tuple[str, str]]) -> Iterator[tuple[int, int, str, str]]:
+def _candidates(
+    line: str, values: list[tuple[str, str]], *, lines_joined: bool = False
+) -> Iterator[tuple[int, int, str, str]]:
+    """``lines_joined``: ``line`` is several lines run together, where a header's value
+    would run on into the next line's text: header values are left to the lines alone."""
     for kind, value in values:
         begin = line.find(value)
         while begin != -1:
             yield begin, begin + len(value), kind, value
             begin = line.find(value, begin + 1)
     for kind, pattern in PATTERNS:
+        if lines_joined and kind == _HEADER_VALUE:
+            continue
         for match in pattern.finditer(line):
             group = "secret" if "secret" in pattern.groupindex else 0
             yield match.start(group), match.end(group), kind, match.group(group)

@@ -188,3 +188,23 @@ def test_pieces_of_a_secret_beside_a_cut_repr_are_scrubbed():
     assert out == "'Your key is [scrubbed]...[scrubbed] thanks'"
     # Text that merely sits beside a cut is left alone.
     assert scrubber.shown("'a long answer ...and more'") == "'a long answer ...and more'"
+
+
+def test_header_values_a_foreign_cassette_writes_as_yaml_lists_are_found():
+    """vcrpy writes each header's values as a list under the header's name."""
+    text = (
+        "    headers:\n"
+        "      cookie:\n"
+        "      - session=" + "0f8a2c1e9b7d4a6f\n"
+        "      set-cookie:\n"
+        "      - a=" + "first-cookie-value-1\n"
+        "      - b=" + "second-cookie-value-2\n"
+        "      content-type:\n"
+        "      - application/json-with-a-long-name\n"
+    )
+    findings = scan_text(Path("c.yaml"), text)
+    assert [(f.line, f.kind) for f in findings] == [
+        (3, "secret header value"),
+        (5, "secret header value"),
+        (6, "secret header value"),
+    ]
