@@ -60,6 +60,9 @@ def client():
 def test_echo_fails(llmeval):
     key = os.environ.get("ANTHROPIC_API_KEY") or os.environ.get("ANTHROPIC_AUTH_TOKEN")
     secret = os.environ["APP_SECRET"]
+    client().messages.create(  # answered whatever is asked next
+        model="claude-sonnet-5-5", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+    )
     reply = client().messages.create(
         model="claude-sonnet-5-5", max_tokens=64,
         messages=[{"role": "user", "content": f"hello {secret} {os.environ.get('ASK', '')}"}],
@@ -198,6 +201,11 @@ def test_record_replay_with_misses_live_and_cache_leave_no_secret(project, onlin
     results.append(_run(project, "--llmeval-mode=live", "--llmeval-cache"))
     results.append(_run(project, "--llmeval-mode=live", "--llmeval-cache"))
     results.append(_run(project, "--llmeval-mode=rewrite"))
+    # The API refuses the echo test's call, saying what was sent: its cassette is kept.
+    monkeypatch.setenv("ASK", "FAULT")
+    results.append(project.runpytest(*RUN, "--llmeval-mode=rewrite"))
+    results[-1].stdout.fnmatch_lines(["llmeval: kept *test_echo_fails.yaml unchanged: *"])
+    monkeypatch.setenv("ASK", "changed")
     go_offline(monkeypatch, online)
     results.append(_run(project, "--llmeval-mode=replay"))
     _assert_no_secret(project, *results)

@@ -86,9 +86,9 @@ def _scrubbed(value: Any, shown: Shown, depth: int, seen: set[int]) -> Any:
 
 
 def scrubbed_result(test: TestResult, shown: Shown) -> TestResult:
-    """``test`` with the texts it carries out of the run scrubbed: why it failed, and the model
+    """``test`` with the texts it carries out of the run scrubbed: why it failed, the model
     calls (its own and a compared model's) that got no usable answer, whose API error
-    messages may echo what was sent."""
+    messages may echo what was sent, and why its cassette was kept (which quotes one)."""
     comparison = test.comparison
     if comparison is not None and comparison.call_failures:
         failures = tuple(shown(f) for f in comparison.call_failures)
@@ -98,6 +98,7 @@ def scrubbed_result(test: TestResult, shown: Shown) -> TestResult:
         failure=None if test.failure is None else shown(test.failure),
         call_failures=tuple(shown(f) for f in test.call_failures),
         comparison=comparison,
+        cassette_kept=None if test.cassette_kept is None else shown(test.cassette_kept),
     )
 
 
