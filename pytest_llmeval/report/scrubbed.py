@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from pytest_llmeval.calibration import RubricCalibration
     from pytest_llmeval.results import RunResult, TestResult
 
 Shown = Callable[[str], str]
@@ -106,3 +107,14 @@ def scrubbed_run(run: RunResult, shown: Shown) -> RunResult:
     """``run`` with each test's texts scrubbed: a history file read back may predate the
     scrubbing of failures, or come from anyone's pull request."""
     return dataclasses.replace(run, tests=tuple(scrubbed_result(t, shown) for t in run.tests))
+
+
+def scrubbed_calibration(calibration: RubricCalibration, shown: Shown) -> RubricCalibration:
+    """``calibration`` with what it keeps of each disagreement scrubbed: the judge's reasoning
+    (a live answer, which may echo a secret) and the output it graded. It is saved to the
+    calibration file, which is committed."""
+    wrong = tuple(
+        dataclasses.replace(d, reasoning=shown(d.reasoning), output=shown(d.output))
+        for d in calibration.disagreements
+    )
+    return dataclasses.replace(calibration, disagreements=wrong)
