@@ -208,3 +208,13 @@ def test_header_values_a_foreign_cassette_writes_as_yaml_lists_are_found():
         (5, "secret header value"),
         (6, "secret header value"),
     ]
+
+
+def test_a_header_the_user_keeps_is_not_learned_as_a_secret():
+    scrubber = Scrubber(keep_headers=["anthropic-organization-id", "x-tenant-region"])
+    scrubber.learn_from_request_headers(
+        {"anthropic-organization-id": "org-kept-on-purpose", "x-tenant-region": "eu-west-region"}
+    )
+    assert scrubber.scrub_text("org-kept-on-purpose eu-west-region") == (
+        "org-kept-on-purpose eu-west-region"
+    )

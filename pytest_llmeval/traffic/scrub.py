@@ -65,7 +65,8 @@ class Scrubber:
         given = [s for s in secrets if s]
         # A value read from a file or a CI variable often ends in a line break the client
         # refuses to send: the error that says so shows the value without it.
-        self._secrets: set[str] = {*given, *(s.strip() for s in given if len(s.strip()) >= 4)}
+        stripped = (s.strip() for s in given)
+        self._secrets: set[str] = {*given, *(s for s in stripped if len(s) >= MIN_SECRET)}
         self._replacements = _replacements(frozenset(self._secrets))
         # Header values already learned from: the SDK sends the same credential every call.
         self._seen_credentials: set[str] = set()
@@ -78,7 +79,7 @@ class Scrubber:
         """The credential actually sent is a secret even when it came from code, not env; so
         are the values of cookies, organisation ids and the headers named in
         ``llmeval_scrub_headers``, wherever else they turn up (a body that echoes them)."""
-        self._learn(headers, self.read_request_headers - KEPT_REQUEST_HEADERS)
+        self._learn(headers, _CREDENTIAL_HEADERS | self._secret_value_headers)
 
     def learn_from_response_headers(
         self, headers: Mapping[str, Any] | Iterable[tuple[str, Any]]
@@ -86,7 +87,13 @@ class Scrubber:
         """``set-cookie`` values, the organisation id and the user's named headers of an
         answer: never written as headers, and scrubbed from any text shown or stored after.
         ``headers``: a mapping (a value may be a list) or pairs, a repeated name in each."""
-        self._learn(headers, _SECRET_VALUE_HEADERS | self.extra_headers)
+        self._learn(headers, self._secret_value_headers)
+
+    @property
+    def _secret_value_headers(self) -> frozenset[str]:
+        """Cookies, organisation ids and the user's named headers, less those the user keeps
+        (``llmeval_keep_headers``: written as they are, so not a secret to them)."""
+        return (_SECRET_VALUE_HEADERS - self.keep_headers) | self.extra_headers
 
     def _learn(
         self, headers: Mapping[str, Any] | Iterable[tuple[str, Any]], names: frozenset[str]
