@@ -15,9 +15,9 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
 if TYPE_CHECKING:
+    import pytest
+
     from pytest_llmeval.calibration import RubricCalibration
     from pytest_llmeval.results import RunResult, TestResult
 
