@@ -145,13 +145,17 @@ class Scrubber:
         """Pieces of a secret where a repr was cut short: pytest's assertion diffs and locals
         keep a long string's start and end around "...", and a secret across the cut is no
         longer whole to be found."""
+        if not self._replacements:
+            return text
+        # Every piece a secret could leave beside a cut starts and ends with one of these.
+        pieces = _pieces(self._replacements)
         for mark in _CUT_MARKS:
             if mark in text:
                 parts = text.split(mark)
                 for i in range(len(parts)):
-                    if i > 0:
+                    if i > 0 and parts[i][:_MIN_PIECE] in pieces:
                         parts[i] = self._tail_scrubbed(parts[i])
-                    if i < len(parts) - 1:
+                    if i < len(parts) - 1 and parts[i][-_MIN_PIECE:] in pieces:
                         parts[i] = self._head_scrubbed(parts[i])
                 text = mark.join(parts)
         return text
@@ -244,6 +248,16 @@ def _replacements(secrets: frozenset[str]) -> tuple[str, ...]:
     for secret in sorted(secrets, key=lambda s: (-len(s), s)):
         out += [secret, *(form for form in encoded_forms(secret) if form not in out)]
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=32)
+def _pieces(replacements: tuple[str, ...]) -> frozenset[str]:
+    """Every run of ``_MIN_PIECE`` characters in the secrets' forms."""
+    return frozenset(
+        form[at : at + _MIN_PIECE]
+        for form in replacements
+        for at in range(len(form) - _MIN_PIECE + 1)
+    )
 
 
 #: A secret at least this long is also looked for in base64; the middle of a shorter one's
