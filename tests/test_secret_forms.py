@@ -218,3 +218,10 @@ def test_a_header_the_user_keeps_is_not_learned_as_a_secret():
     assert scrubber.scrub_text("org-kept-on-purpose eu-west-region") == (
         "org-kept-on-purpose eu-west-region"
     )
+
+
+def test_a_name_holds_a_secret_when_a_long_value_or_a_key_is_in_it():
+    scrubber = Scrubber(secrets=["prod", PASSWORD])
+    assert not scrubber.holds_secret("test_login[prod-eu]")  # a short value: part of words
+    assert scrubber.holds_secret(f"test_login[{PASSWORD}]")
+    assert scrubber.holds_secret("test_key[sk-ant-" + "api03-not-known-to-the-run-0123]")

@@ -245,3 +245,24 @@ def test_a_key_the_client_refuses_to_send_is_not_shown_by_the_error(project, mon
     assert KEY not in output
     for path in written_files(project.path):
         assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_a_secret_in_a_test_id_errors_before_a_cassette_is_named_after_it(project):
+    project.makepyfile(
+        test_param="""
+        import os, anthropic, pytest
+
+        @pytest.mark.llm
+        @pytest.mark.parametrize("key", [os.environ["ANTHROPIC_API_KEY"]])
+        def test_with(llmeval, key):
+            anthropic.Anthropic(api_key=key).messages.create(
+                model="claude-sonnet-5-5", max_tokens=8,
+                messages=[{"role": "user", "content": "hi"}],
+            )
+        """
+    )
+    result = project.runpytest("-p", "no:cacheprovider", "test_param.py")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["llmeval: this test's id holds a secret*ids=[[]...[]])."])
+    assert not list(project.path.rglob("*.yaml"))
+    assert not (project.path / ".llmeval" / "cache").exists()
