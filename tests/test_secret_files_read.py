@@ -8,7 +8,6 @@ Every fake secret is built from parts, so scanners of this repository do not fla
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import yaml
@@ -45,16 +44,17 @@ def project(pytester: pytest.Pytester, online, monkeypatch) -> pytest.Pytester:
     return pytester
 
 
-def _plant(project: pytest.Pytester) -> Path:
-    """A history file whose failure holds the key, a value to scrub and a stranger's key."""
-    (path,) = (project.path / ".llmeval" / "history").glob("*.json")
-    document = json.loads(path.read_text())
-    (test,) = document["tests"]
-    test["failure"] = f"AssertionError: {KEY} {PASSWORD!r} {OTHER_KEY}"
-    test["call_failures"] = [f"POST /v1/messages: 401 authentication_error: you sent {KEY}"]
-    path.write_text(json.dumps(document))
-    assert history.load(path) is not None  # still a valid run document
-    return path
+def _plant(project: pytest.Pytester) -> None:
+    """History files whose failures hold the key, a value to scrub and a stranger's key, and
+    whose node id shows the key as a parameter's value."""
+    for path in (project.path / ".llmeval" / "history").glob("*.json"):
+        document = json.loads(path.read_text())
+        (test,) = document["tests"]
+        test["nodeid"] = f"test_app.py::test_ask[{KEY}]"
+        test["failure"] = f"AssertionError: {KEY} {PASSWORD!r} {OTHER_KEY}"
+        test["call_failures"] = [f"POST /v1/messages: 401 authentication_error: you sent {KEY}"]
+        path.write_text(json.dumps(document))
+        assert history.load(path) is not None  # still a valid run document
 
 
 def _clean(text: str) -> None:
@@ -107,3 +107,14 @@ def test_a_miss_against_a_cassette_holding_a_secret_never_prints_it(project, mon
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*differs in a scrubbed value only: the cassette holds a secret"])
     _clean(result.stdout.str())
+
+
+def test_llmeval_compare_never_shows_a_secret_a_node_id_holds(project, capsys):
+    project.runpytest("-p", "no:cacheprovider").assert_outcomes(failed=1)
+    _plant(project)
+    run_ids = [f.run_id for f in history.list_runs(project.path / ".llmeval" / "history")]
+    assert main(["compare", *run_ids]) in (0, 1)
+    shown = capsys.readouterr().out
+    assert "test_app.py::test_ask[[scrubbed]]" in shown
+    assert main(["compare", "--json", *run_ids]) in (0, 1)
+    _clean(shown + capsys.readouterr().out)

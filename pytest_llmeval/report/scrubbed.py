@@ -104,9 +104,13 @@ def scrubbed_result(test: TestResult, shown: Shown) -> TestResult:
 
 
 def scrubbed_run(run: RunResult, shown: Shown) -> RunResult:
-    """``run`` with each test's texts scrubbed: a history file read back may predate the
-    scrubbing of failures, or come from anyone's pull request."""
-    return dataclasses.replace(run, tests=tuple(scrubbed_result(t, shown) for t in run.tests))
+    """``run`` with each test's texts scrubbed, its node id too (a parameter's value shows in
+    it), to be shown: a history file read back may predate the scrubbing of failures, or
+    come from anyone's pull request. Not for a run still to be matched by node id."""
+    tests = (
+        dataclasses.replace(scrubbed_result(t, shown), nodeid=shown(t.nodeid)) for t in run.tests
+    )
+    return dataclasses.replace(run, tests=tuple(tests))
 
 
 def scrubbed_calibration(calibration: RubricCalibration, shown: Shown) -> RubricCalibration:
