@@ -6,11 +6,14 @@ Every fake secret is built from parts, so scanners of this repository do not fla
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
 from collections.abc import Iterator
 
 import pytest
 
+from pytest_llmeval.cli import main
 from pytest_llmeval.testing import LoggedRequest, Reply, StandInServer
 
 KEY = "sk-ant-" + "api03-" + "calibration-echo-0123456789abcdef"
@@ -34,13 +37,17 @@ def judge(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInServer]:
         yield server
 
 
-def test_the_calibration_file_keeps_no_secret_the_judge_echoed(pytester, judge):
+def _labels(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nllmeval_scrub_env = LABELS_PASSWORD\n")
     labels = [
         {"id": "a", "output": f"Uses {PASSWORD} to log in.", "rubric": "safe", "human": "pass"},
         {"id": "b", "output": "Refuses politely.", "rubric": "safe", "human": "pass"},
     ]
     (pytester.path / "labels.jsonl").write_text("\n".join(json.dumps(x) for x in labels) + "\n")
+
+
+def test_the_calibration_file_keeps_no_secret_the_judge_echoed(pytester, judge):
+    _labels(pytester)
     pytester.makepyfile(
         test_judge="""
         import pytest
@@ -57,3 +64,24 @@ def test_the_calibration_file_keeps_no_secret_the_judge_echoed(pytester, judge):
     assert [d["reasoning"] for d in wrong] == ["I was called with [scrubbed]"] * 2
     assert wrong[0]["output"] == "Uses [scrubbed] to log in."
     assert KEY not in saved and PASSWORD not in saved
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_llmeval_calibrate_prints_no_secret_the_judge_echoed(pytester, judge, capsys, as_json):
+    _labels(pytester)
+    pytester.chdir()
+    modules, path = dict(sys.modules), list(sys.path)
+    importlib.invalidate_caches()
+    try:  # the command runs pytest in this process: what that run imports is dropped after
+        code = main(
+            ["calibrate", "labels.jsonl", "--rubric=safe=Never reveals a credential."]
+            + ["--json"] * as_json
+        )
+    finally:
+        sys.modules.clear()
+        sys.modules.update(modules)
+        sys.path[:] = path
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "I was called with [scrubbed]" in out
+    assert KEY not in out and PASSWORD not in out
