@@ -9,6 +9,7 @@ secret: at most its first characters, which the kind's own prefix already gives 
 from __future__ import annotations
 
 import bisect
+import html
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -124,13 +125,14 @@ def _known_shape(kind: str) -> bool:
 
 
 def _values(named: Mapping[str, str]) -> list[tuple[str, str]]:
-    """(kind, text) for each value, also as it reads encoded (JSON, repr, URL, base64: see
+    """(kind, text) for each value, also as it reads encoded (JSON, repr, URL, base64, HTML: see
     ``encoded_forms``); longest first."""
     from pytest_llmeval.traffic.scrub import encoded_forms
 
     found = []
     for name, value in named.items():
-        for form in {value, *encoded_forms(value)}:
+        # Escaped for HTML too: a report page another tool wrote.
+        for form in {value, html.escape(value), *encoded_forms(value)}:
             found.append((f"{_VALUE_OF}${name}", form))
     return sorted(found, key=lambda kv: (-len(kv[1]), kv[1]))
 

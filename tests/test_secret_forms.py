@@ -9,6 +9,7 @@ Every fake secret is built from parts, so scanners of this repository do not fla
 from __future__ import annotations
 
 import base64
+import html
 import json
 import urllib.parse
 from pathlib import Path
@@ -43,6 +44,7 @@ def _clean(scrubber: Scrubber, text: str, *secrets: str) -> str:
         lambda s: base64.b64encode(b"user:" + s.encode()).decode(),
         lambda s: base64.b64encode(b"x" + s.encode()).decode(),
         lambda s: base64.b64encode(s.encode()).decode(),
+        lambda s: json.dumps(s)[1:-1].replace("/", "\\/"),
     ],
     ids=[
         "bare",
@@ -56,6 +58,7 @@ def _clean(scrubber: Scrubber, text: str, *secrets: str) -> str:
         "basic",
         "b64-shift",
         "b64",
+        "json-solidus",
     ],
 )
 @pytest.mark.parametrize("secret", [KEY, PASSWORD], ids=["key", "password"])
@@ -167,13 +170,16 @@ def test_a_key_split_across_a_wrapped_line_is_found_on_the_line_it_starts():
     assert [(f.line, f.kind) for f in scan_text(Path("c.yaml"), text)] == [(2, "Anthropic API key")]
 
 
-def test_a_key_in_base64_and_a_value_url_encoded_are_found():
+def test_a_key_in_base64_and_a_value_url_encoded_or_html_escaped_are_found():
     basic = base64.b64encode(b"user:" + KEY.encode()).decode()
     query = "q=" + urllib.parse.quote(PASSWORD, safe="")
-    findings = scan_text(Path("r.md"), f"{basic}\n{query}\n", {"DB_PASSWORD": PASSWORD})
+    page = f"<pre>{html.escape(PASSWORD)}</pre>"
+    text = f"{basic}\n{query}\n{page}\n"
+    findings = scan_text(Path("r.md"), text, {"DB_PASSWORD": PASSWORD})
     assert [(f.line, f.kind) for f in findings] == [
         (1, "Anthropic API key in base64"),
         (2, "value of $DB_PASSWORD"),
+        (3, "value of $DB_PASSWORD"),
     ]
     for finding in findings:
         assert finding.hint.endswith("…") and len(finding.hint) <= 7

@@ -283,6 +283,7 @@ def encoded_forms(secret: str) -> list[str]:
     once = json.dumps(secret)[1:-1]
     forms = [
         once,
+        once.replace("/", "\\/"),  # as encoders that escape the solidus write it
         json.dumps(once)[1:-1],
         # Python's repr (a traceback's locals, an assertion's diff), in either quotes.
         repr(secret)[1:-1],
