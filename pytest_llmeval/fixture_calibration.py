@@ -84,6 +84,9 @@ class CalibrationMethods:
             rerun=rerun,
             custom_prompt=self._judge_prompt,
         )
+        from pytest_llmeval.report.scrubbed import scrubbed_calibration
+
+        results = [scrubbed_calibration(r, self._recorder.scrubber.shown) for r in results]
         self.calibrations_made.extend(results)
         if self._calibration_book is not None:
             self._calibration_book().add(results)

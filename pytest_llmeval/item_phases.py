@@ -120,6 +120,9 @@ def on_report(
         report.outcome = "failed"
         # Not a pytest TerminalRepr (private) but has what a report needs.
         report.longrepr = cast(Any, MissRepr("\n\n".join(misses[shown:])))
+    from pytest_llmeval.report.scrubbed import scrub_report
+
+    scrub_report(report, running.recorder.scrubber.shown)  # before anything reads it
     running.note_report(report)
     if report.when == "setup":
         session.test_started(report)

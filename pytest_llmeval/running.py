@@ -104,7 +104,9 @@ class RunningTest:
             result = replace(result, regrade=self.regrade)
         if self.paired is not None:
             result = replace(result, comparison=self.paired.comparison())
-        return result
+        from pytest_llmeval.report.scrubbed import scrubbed_result
+
+        return scrubbed_result(result, recorder.scrubber.shown)  # nothing leaves unscrubbed
 
 
 def failure_text(report: pytest.TestReport) -> str:
@@ -119,6 +121,14 @@ def failure_text(report: pytest.TestReport) -> str:
     return failure_excerpt("\n".join(p for p in parts if p.strip()))
 
 
+#: A parameter's value that is a secret, shown in the test's id (pytest's default ids).
+SECRET_IN_ID = (
+    "llmeval: this test's id holds a secret (a parameter's value, which pytest shows in the "
+    "id): the cassette's file name, the cache and the history would carry it. Give the "
+    'parameter an id: pytest.param(value, id="...") or parametrize(..., ids=[...]).'
+)
+
+
 @contextmanager
 def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
     """The ``llmeval`` fixture's work: plan, recorder and ``LlmEval`` for ``item``, the
@@ -129,6 +139,9 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
     running = RunningTest(item.nodeid, session.settings.mode.value, _recorder(item, session))
     item.stash[RUNNING_KEY] = running
     session.opened(running)
+    if running.recorder.scrubber.holds_secret(item.nodeid):
+        running.stop()  # before a cassette named after the id is read or written
+        raise pytest.fail.Exception(SECRET_IN_ID, pytrace=False)
     # Before the recorder starts: it reads the transports as no cassette has patched them.
     candidate = _candidate_traffic(item, session)
     try:

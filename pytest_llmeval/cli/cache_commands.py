@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_llmeval.cli.project import cache_dir, dir_options, shown
+from pytest_llmeval.cli.project import cache_dir, dir_options, secret_free, shown
 
 if TYPE_CHECKING:
     from pytest_llmeval.traffic.cache import ResponseCache
@@ -80,22 +80,29 @@ def cmd_cache_explain(args: argparse.Namespace) -> int:
             print("tests with cached requests:\n  " + "\n  ".join(known), file=sys.stderr)
         return 1
     previous = {e["request"]: e for e in cache.index(args.nodeid, previous=True) or []}
+    # The index holds scrubbed requests, unless the database came from someone else.
+    scrub = secret_free()
+
+    def say(text: str) -> None:
+        print(scrub(text))
+
     for entry in entries:
-        print(f"request #{entry['request']}: {entry['outcome']}")
+        say(f"request #{entry['request']}: {entry['outcome']}")
         for name, value in entry["parts"].items():
-            print(f"  {name + ':':<24}{value}")
+            say(f"  {name + ':':<24}{value}")
         before = previous.get(entry["request"])
         if entry["outcome"].startswith("miss") and before and before["key"] != entry["key"]:
-            print("  changed since the run before:")
+            say("  changed since the run before:")
             for name, value in entry["parts"].items():
                 if before["parts"].get(name) != value:
-                    print(f"    {name}: {before['parts'].get(name)} -> {value}")
+                    say(f"    {name}: {before['parts'].get(name)} -> {value}")
             try:
                 changes = json_changes(json.loads(before["body"]), json.loads(entry["body"]))
             except ValueError:
                 changes = []
             for where, old, new in changes[:20]:
-                print(f"    {where}: {json.dumps(old)[:80]} -> {json.dumps(new)[:80]}")
+                # Cut after scrubbing: a cut secret would no longer be recognised.
+                say(f"    {where}: {scrub(json.dumps(old))[:80]} -> {scrub(json.dumps(new))[:80]}")
     return 0
 
 

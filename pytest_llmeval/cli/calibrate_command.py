@@ -222,7 +222,7 @@ def rerun_command(args: argparse.Namespace, rootdir: Path) -> str:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Grade LABELS with the judge and report its agreement with the humans, per rubric."""
     from pytest_llmeval.calibration import LabelsError, load_labels
-    from pytest_llmeval.cli.project import shown
+    from pytest_llmeval.cli.project import secret_free, shown
 
     try:
         rubrics = dict(rubric_option(spec) for spec in args.rubric)
@@ -254,11 +254,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_NOT_RUN
+    # The judge's reasoning is quoted: it may echo a secret the labelled output held.
+    scrub = secret_free()
     if args.json:
-        print(json.dumps({"labels": result.labels, "rubrics": [r.to_json() for r in result]}))
+        document = {"labels": result.labels, "rubrics": [r.to_json() for r in result]}
+        print(scrub(json.dumps(document)))
     else:
         print()
-        print(result.render(min_kappa=args.min_kappa))
+        print(scrub(result.render(min_kappa=args.min_kappa)))
     sys.stdout.flush()  # the verdict below comes after the figures, on a terminal too
     if code != 0:
         return EXIT_NOT_RUN

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_llmeval.cli.project import dir_options, history_dir, shown
+from pytest_llmeval.cli.project import dir_options, history_dir, secret_free, shown
 from pytest_llmeval.constants import Mode
 from pytest_llmeval.money import total_money
 from pytest_llmeval.report.table import aligned
@@ -137,6 +137,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         where = shown(directory) if directory.is_dir() else f"{shown(directory)} (no history)"
         print(f"no readable run {run_id or 'at all'} in {where}", file=sys.stderr)
         return 1
+    from pytest_llmeval.report.scrubbed import scrubbed_run
+
+    run = scrubbed_run(run, secret_free())
     to_stdout = args.json == "-"
     if args.json and not to_stdout:
         history.write_document(Path(args.json), run)
@@ -213,6 +216,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         runs.append(run)
     checks = compare(runs[1].tests, [runs[0].tests], _thresholds(args))
     drifted = flagged(checks)
+    # A node id shows a parameter's value: a history file may hold one that is a secret.
+    scrub = secret_free()
     counts = status_counts(c for test_checks in checks.values() for c in test_checks)
     if args.json:
         _print_json(
@@ -222,7 +227,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 "flagged": len(drifted),
                 "statuses": counts,
                 "tests": [
-                    {"nodeid": nodeid, "drift": [c.to_json() for c in test_checks]}
+                    {"nodeid": scrub(nodeid), "drift": [c.to_json() for c in test_checks]}
                     for nodeid, test_checks in checks.items()
                 ],
             }
@@ -231,7 +236,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     # One table for every test, so columns line up across the whole listing.
     rows: list[list[str]] = []
     for nodeid, test_checks in checks.items():
-        rows.append([nodeid])
+        rows.append([scrub(nodeid)])
         rows += [
             [
                 _status_cell(c),

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from pytest_llmeval.option_spec import Option, command_arguments, resolve
 from pytest_llmeval.option_table import CACHE_DIR, HISTORY_DIR
-from pytest_llmeval.project_ini import ProjectIni, find_project
+from pytest_llmeval.project_ini import ProjectConfigError, ProjectIni, find_project
 
 #: The options the command shares with pytest, by the name ``dir_options`` takes.
 SHARED_OPTIONS: dict[str, Option[Path]] = {"history": HISTORY_DIR, "cache": CACHE_DIR}
@@ -82,3 +82,22 @@ def dir_options(*names: str) -> argparse.ArgumentParser:
         assert option.command_flag is not None
         options.add_argument(option.command_flag, **command_arguments(option))
     return options
+
+
+def secret_free() -> Callable[[str], str]:
+    """What the command shows or writes of a file's text, scrubbed as a test run would scrub
+    it: the key in the environment and the ``llmeval_scrub_env`` values out, and any other
+    key-shaped string redacted. A history file may predate scrubbing, or come from anyone."""
+    import pytest
+
+    from pytest_llmeval.settings import Settings
+    from pytest_llmeval.traffic.scrub import Scrubber
+
+    try:
+        names = tuple(project().getlist("llmeval_scrub_env"))
+        values = Settings(scrub_env=names).secrets(os.environ)
+    except (pytest.UsageError, ProjectConfigError):
+        # A broken ini or a value too short to scrub: what is key-shaped is still redacted
+        # (``cassettes check --secrets`` names the short value).
+        values = ()
+    return Scrubber(secrets=values).shown

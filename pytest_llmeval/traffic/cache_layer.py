@@ -138,6 +138,8 @@ class CacheLayer:
         user's hook, then secrets again."""
         from pytest_llmeval.traffic.cache import CachedResponse
 
+        # A cookie or organisation id the answer set is scrubbed from its body too.
+        self.scrubber.learn_from_response_headers(response.headers.multi_items())
         headers = self.scrubber.response_headers(dict(response.headers.items()))
         content_type = str(headers.get("content-type", ""))
         text = self.scrubber.scrub_body(body.decode("utf-8"), content_type)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import httpx2
 
     from pytest_llmeval.traffic.recording_hooks import RecordingHooks
+    from pytest_llmeval.traffic.scrub import Scrubber
 
 
 class LiveRequest:
@@ -54,6 +55,11 @@ class LiveRequest:
             content=request.content,
             request=request,
         )
+
+    @property
+    def scrubber(self) -> Scrubber:
+        """What made the view: it also scrubs what a message quotes of a recording."""
+        return self._hooks.scrubber
 
     def view(self) -> dict[str, Any]:
         """The scrubbed view (what is matched, keyed, shown, written); a copy, to edit."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,14 +74,25 @@ def _window(text: str, start: int, end: int) -> str:
     return f'"{"..." if left else ""}{shown}{"..." if right < len(text) else ""}"'
 
 
-def describe_change(where: str, old: Any, new: Any) -> list[str]:
+def _unchanged(text: str) -> str:
+    return text
+
+
+def describe_change(
+    where: str, old: Any, new: Any, shown: Callable[[str], str] = _unchanged
+) -> list[str]:
     """Lines saying how one value changed; long text shows where, not just how it starts.
 
     An edit at the end of a 2,000-character document must be visible: multi-line text gets a
     compact unified diff, one-line text a window around the first and last difference.
+    ``shown`` scrubs text before it is cut: a secret cut in two is no longer recognised.
     """
     if not (isinstance(old, str) and isinstance(new, str)):
-        return [f"  {where}: {_short(old)} -> {_short(new)}"]
+        return [f"  {where}: {shown(_short(old))} -> {shown(_short(new))}"]
+    raw_differ, old, new = old != new, shown(old), shown(new)
+    if raw_differ and old == new:
+        # A cassette recorded before a value was scrubbed, or edited: it holds the secret.
+        return [f"  {where}: differs in a scrubbed value only: the cassette holds a secret"]
     if len(old) + len(new) <= 2 * _MAX_VALUE - 20 and "\n" not in old + new:
         return [f"  {where}: {_short(old)} -> {_short(new)}"]
     if "\n" in old or "\n" in new:
@@ -149,8 +160,10 @@ def explain_miss(
     body: bytes,
     recorded: Sequence[Recorded],
     context: MissContext,
+    shown: Callable[[str], str] = _unchanged,
 ) -> str:
-    """The whole failure message for a request no recording answers."""
+    """The whole failure message for a request no recording answers; ``shown`` scrubs what
+    it quotes of the recordings (a cassette from anyone may hold a secret)."""
     requested = _json(body)
     lines = [
         f"llmeval: no recorded response for this request ({context.mode} mode)",
@@ -188,7 +201,7 @@ def explain_miss(
         else:
             lines += ["", f"Closest recording: #{number} of {len(recorded)}; what changed:"]
             for where, old, new in changes[:_MAX_CHANGES]:
-                lines += describe_change(where, old, new)
+                lines += describe_change(where, old, new, shown)
             if len(changes) > _MAX_CHANGES:
                 lines.append(f"  ... and {len(changes) - _MAX_CHANGES} more")
             lines += ["", "The request changed since the cassette was recorded."]
@@ -252,6 +265,7 @@ def answer_miss(
         body=live.view()["body"].encode("utf-8"),
         recorded=recorded,
         context=context,
+        shown=live.scrubber.shown,
     )
     if message not in misses:
         misses.append(message)

@@ -113,6 +113,7 @@ class RecordingHooks:
 
         response = decode_response(response)
         headers = {k.lower(): v for k, v in response["headers"].items()}
+        self.scrubber.learn_from_response_headers(headers)
         content_type = (headers.get("content-type") or [""])[0]
         body = response["body"]["string"]
         if unusable(response["status"]["code"], content_type, body) is not None:
