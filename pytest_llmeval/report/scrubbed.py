@@ -91,6 +91,9 @@ def scrubbed_result(test: TestResult, shown: Shown) -> TestResult:
     calls (its own and a compared model's) that got no usable answer, whose API error
     messages may echo what was sent, and why its cassette was kept (which quotes one)."""
     comparison = test.comparison
+    carries = test.failure or test.call_failures or test.cassette_kept
+    if not carries and (comparison is None or not comparison.call_failures):
+        return test  # nearly every passed test: nothing to scrub, nothing to copy
     if comparison is not None and comparison.call_failures:
         failures = tuple(shown(f) for f in comparison.call_failures)
         comparison = dataclasses.replace(comparison, call_failures=failures)
