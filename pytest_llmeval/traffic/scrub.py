@@ -70,6 +70,11 @@ class Scrubber:
         self._replacements = _replacements(frozenset(self._secrets))
         # Header values already learned from: the SDK sends the same credential every call.
         self._seen_credentials: set[str] = set()
+        # Asked of every request and answer: worked out once. Cookies, organisation ids and
+        # the user's named headers, less those the user keeps (``llmeval_keep_headers``:
+        # written as they are, so not a secret to them).
+        self._value_headers = (_SECRET_VALUE_HEADERS - self.keep_headers) | self.extra_headers
+        self._learned_from_requests = _CREDENTIAL_HEADERS | self._value_headers
 
     @property
     def secrets(self) -> frozenset[str]:
@@ -79,7 +84,7 @@ class Scrubber:
         """The credential actually sent is a secret even when it came from code, not env; so
         are the values of cookies, organisation ids and the headers named in
         ``llmeval_scrub_headers``, wherever else they turn up (a body that echoes them)."""
-        self._learn(headers, _CREDENTIAL_HEADERS | self._secret_value_headers)
+        self._learn(headers, self._learned_from_requests)
 
     def learn_from_response_headers(
         self, headers: Mapping[str, Any] | Iterable[tuple[str, Any]]
@@ -87,13 +92,7 @@ class Scrubber:
         """``set-cookie`` values, the organisation id and the user's named headers of an
         answer: never written as headers, and scrubbed from any text shown or stored after.
         ``headers``: a mapping (a value may be a list) or pairs, a repeated name in each."""
-        self._learn(headers, self._secret_value_headers)
-
-    @property
-    def _secret_value_headers(self) -> frozenset[str]:
-        """Cookies, organisation ids and the user's named headers, less those the user keeps
-        (``llmeval_keep_headers``: written as they are, so not a secret to them)."""
-        return (_SECRET_VALUE_HEADERS - self.keep_headers) | self.extra_headers
+        self._learn(headers, self._value_headers)
 
     def _learn(
         self, headers: Mapping[str, Any] | Iterable[tuple[str, Any]], names: frozenset[str]
