@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import enum
 
-#: The environment variables whose presence means "this machine can call the real API".
-CREDENTIAL_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+#: The environment variables whose presence means "this machine can call the real API": the
+#: Anthropic API's key or token, and the key of its client on Microsoft Foundry
+#: (``AnthropicFoundry``). Their values are scrubbed wherever they appear.
+CREDENTIAL_ENV = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_FOUNDRY_API_KEY")
+#: In replay, the variable each client builds without when unset (its own credential, or any
+#: of those listed), set to ``PLACEHOLDER_KEY`` for the test: the SDK refuses to build a client
+#: without a credential, and replay needs none.
+REPLAY_PLACEHOLDERS = (
+    ("ANTHROPIC_API_KEY", ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")),
+    ("ANTHROPIC_FOUNDRY_API_KEY", ("ANTHROPIC_FOUNDRY_API_KEY",)),
+)
 
 # Option defaults: the option table (option_table.py), Settings and the help texts read these.
 #: Response cache entries live two weeks (ini ``llmeval_cache_ttl``, help says ``14d``).

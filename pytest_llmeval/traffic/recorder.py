@@ -17,12 +17,13 @@ whether it was usable.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from pytest_llmeval.constants import CREDENTIAL_ENV, PLACEHOLDER_KEY
+from pytest_llmeval.constants import PLACEHOLDER_KEY, REPLAY_PLACEHOLDERS
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 from pytest_llmeval.traffic import wire
 from pytest_llmeval.traffic.accounting import CallAccounting, Clock, clock_from
@@ -52,8 +53,19 @@ if TYPE_CHECKING:
 _ENCODINGS_VCR_DECODES = "gzip, deflate"
 
 
-def _forget_placeholder() -> None:
-    os.environ.pop("ANTHROPIC_API_KEY", None)
+def _placeholder_credentials() -> list[Callable[[], None]]:
+    """Replay: ``PLACEHOLDER_KEY`` in each credential variable a client would miss (the SDK
+    refuses to build one without); the functions that take them away again."""
+    undo: list[Callable[[], None]] = []
+    for name, present in REPLAY_PLACEHOLDERS:
+        if not any(os.environ.get(n) for n in present):
+            os.environ[name] = PLACEHOLDER_KEY
+            undo.append(functools.partial(_forget, name))
+    return undo
+
+
+def _forget(name: str) -> None:
+    os.environ.pop(name, None)
 
 
 def _accept_what_vcrpy_decodes(request: httpx2.Request) -> None:
@@ -141,10 +153,8 @@ class TrafficRecorder:
                 cache=self._cache,
                 recording=self._recording,
             )
-        if self.plan.replay_only and not any(os.environ.get(n) for n in CREDENTIAL_ENV):
-            # The SDK refuses to build a client without a credential; replay needs none.
-            os.environ["ANTHROPIC_API_KEY"] = PLACEHOLDER_KEY
-            self._undo.append(_forget_placeholder)
+        if self.plan.replay_only:
+            self._undo += _placeholder_credentials()
         cassette = self._recording.cassette if self._recording is not None else None
         self._undo += patch_transports(self._handle, self._handle_async, cassette, raw)
         if self.plan.replay_only:

@@ -130,3 +130,46 @@ def test_other_modes_send_them_and_warn_that_nothing_was_recorded(pytester, onli
     assert all("invoke" not in p.read_text() for p in cassettes(pytester.path))
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=replay").assert_outcomes(failed=3)
+
+
+FOUNDRY_KEY = "foundry-" + "key-0123456789abcdef0123"
+
+FOUNDRY_APP = """
+import os
+import anthropic, pytest
+
+@pytest.mark.llm
+def test_foundry(llmeval):
+    client = anthropic.AnthropicFoundry(base_url=os.environ["PLATFORM_URL"], max_retries=0)
+    reply = client.messages.create(
+        model="claude-sonnet-5-5", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
+    )
+    assert reply.content[0].text.startswith("Stand-in reply to: hi")
+    assert [c.source for c in llmeval.calls] == [os.environ["SOURCE"]]
+
+def test_no_placeholder_left():
+    assert "ANTHROPIC_FOUNDRY_API_KEY" not in os.environ
+"""
+
+
+def test_foundry_records_with_its_own_key_and_replays_with_none(pytester, online, monkeypatch):
+    # AnthropicFoundry is the Anthropic API's client: recorded like Anthropic. Its key is a
+    # credential (auto mode records with it, its value is scrubbed), and replay builds the
+    # client without one, as it does Anthropic's.
+    pytester.makepyfile(test_app=FOUNDRY_APP)
+    monkeypatch.setenv("PLATFORM_URL", online.url)
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.setenv("ANTHROPIC_FOUNDRY_API_KEY", FOUNDRY_KEY)
+    monkeypatch.setenv("SOURCE", "network")
+    pytester.runpytest("-p", "no:cacheprovider", "test_app.py::test_foundry").assert_outcomes(
+        passed=1
+    )
+    (cassette,) = cassettes(pytester.path)
+    assert FOUNDRY_KEY not in cassette.read_text()
+    monkeypatch.delenv("ANTHROPIC_FOUNDRY_API_KEY")
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("SOURCE", "cassette")
+    before = len(online.requests)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    assert len(online.requests) == before, "replay sent a request"
