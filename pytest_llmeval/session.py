@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -153,12 +154,15 @@ class LlmevalSession:
 
     def test_ended(self, result: TestResult, report: pytest.TestReport) -> None:
         """The test's teardown report: keep its result, carry it to JUnit and the controller."""
+        from pytest_llmeval.junit_outcomes import OUTCOME_PROPERTY
         from pytest_llmeval.report.junit import junit_properties
 
         self._open.pop(result.nodeid, None)
         self.add(result)
         # pytest's record_property mechanism: --junitxml reads them from the teardown report.
         report.user_properties.extend(junit_properties(result))
+        # Read back at the run's end: a call that is an error here is a <failure> to pytest.
+        report.user_properties.append((OUTCOME_PROPERTY, result.outcome))
         if self.is_worker:
             xdist_relay.attach(report, result)
 
@@ -206,6 +210,7 @@ class LlmevalSession:
                 self._unpublished(nodeid, "crashed" if complete else "interrupted")
         if not self.results:
             return
+        self._junit_errors()
         from pytest_llmeval.hook_calls import drift_rule
         from pytest_llmeval.run_end import BaselineNotFound, finish_run
 
@@ -234,6 +239,22 @@ class LlmevalSession:
         if self.settings.fail_on_drift and self.run_end.flagged and session.exitstatus == 0:
             # Failing is done through the exit status, not by raising from the summary.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _junit_errors(self) -> None:
+        """pytest has written ``--junitxml`` by now (this hook runs last): the tests that are
+        errors in every other report become errors there too (``junit_outcomes``)."""
+        # pytest's own option, read as its junitxml plugin reads it; not one of ours.
+        xmlpath = self.config.getoption("xmlpath", None)
+        if not xmlpath:
+            return
+        from pytest_llmeval.junit_outcomes import mark_errors
+
+        path = os.path.abspath(os.path.expanduser(os.path.expandvars(str(xmlpath))))
+        try:
+            mark_errors(Path(path))
+        except OSError as exc:
+            message = f"llmeval: the JUnit file {path} still calls its errors failures ({exc})"
+            warnings.warn(LlmevalWarning(message), stacklevel=1)
 
     def _run_finished(self, run: RunResult) -> None:
         """``pytest_llmeval_run_finished``, each implementation alone: the history and the
