@@ -102,6 +102,10 @@ def on_report(
         from pytest_llmeval.judge import JudgeError
 
         report.llmeval_error = call.excinfo.errisinstance((JudgeError, LlmevalUsageError))  # type: ignore[attr-defined]
+        running = item.stash.get(RUNNING_KEY, None)
+        if running is not None and call.excinfo.errisinstance(JudgeError):
+            # Replies that are no verdict, recorded, would give the same error on every replay.
+            running.recorder.withhold("the judge gave no valid verdict")
         if call.excinfo.errisinstance(UncheckableBudget):
             report.longrepr = str(call.excinfo.value)
     running = item.stash.get(RUNNING_KEY, None)
@@ -149,7 +153,7 @@ def traceback_to_the_sdk(item: pytest.Item, call: pytest.CallInfo[None]) -> Iter
         yield
         return
     replaced = len(running.recorder.misses) > running.misses_shown
-    model_failed = bool(running.recorder.failures) and _in_sdk(type(excinfo.value).__module__)
+    model_failed = bool(running.recorder.failures) and _raised_below(type(excinfo.value).__module__)
     cut = _cut_at_the_sdk(excinfo.tb) if replaced or model_failed else None
     if cut is None:
         yield
@@ -166,6 +170,19 @@ def _in_sdk(module: str) -> bool:
     return module == "anthropic" or module.startswith("anthropic.")
 
 
+def _raised_below(module: str) -> bool:
+    """Whether an exception of ``module`` comes from the SDK or the HTTP library under it: a
+    streamed body that times out or breaks while the app reads it raises httpx2's own error
+    through the SDK's iterator, not one of the SDK's."""
+    return _in_sdk(module) or module.split(".")[0] in ("httpx2", "httpcore2")
+
+
+def _below_the_test(module: str) -> bool:
+    """The SDK, or this package's own grading on its way to the SDK (``llmeval.grade``): the
+    traceback stops where the test called either."""
+    return _in_sdk(module) or module.startswith("pytest_llmeval.")
+
+
 def _cut_at_the_sdk(tb: types.TracebackType | None) -> types.TracebackType | None:
     """The frames before the last call into the SDK, chained anew (pytest follows a
     traceback's frames from the test's on, so leaving entries out would not do); ``None``
@@ -175,7 +192,7 @@ def _cut_at_the_sdk(tb: types.TracebackType | None) -> types.TracebackType | Non
     while tb is not None:
         frames.append(tb)
         tb = tb.tb_next
-    sdk = [_in_sdk(str(frame.tb_frame.f_globals.get("__name__", ""))) for frame in frames]
+    sdk = [_below_the_test(str(frame.tb_frame.f_globals.get("__name__", ""))) for frame in frames]
     entry = next((i for i in range(len(frames) - 1, 0, -1) if sdk[i] and not sdk[i - 1]), None)
     if entry is None:
         return None
