@@ -108,6 +108,11 @@ def on_report(
             running.recorder.withhold("the judge gave no valid verdict")
         if call.excinfo.errisinstance(UncheckableBudget):
             report.longrepr = str(call.excinfo.value)
+    if call.excinfo is not None and report.when == "teardown":
+        from pytest_llmeval.traffic.recording import CassetteNotSaved
+
+        if call.excinfo.errisinstance(CassetteNotSaved):
+            report.longrepr = str(call.excinfo.value)  # says it all; the traceback is vcrpy's
     running = item.stash.get(RUNNING_KEY, None)
     if running is None:
         return report
