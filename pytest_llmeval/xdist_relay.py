@@ -64,6 +64,8 @@ class ControllerRelay:
         self._crashed = crashed
         #: llm tests a worker started and has not yet published.
         self.in_flight: set[str] = set()
+        #: llm tests a worker died in: errors in the terminal too, as in JUnit and the summary.
+        self._crashed_ids: set[str] = set()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if getattr(report, _STARTED_ATTR, False):
@@ -77,11 +79,18 @@ class ControllerRelay:
         elif report.when not in _PHASES and report.nodeid in self.in_flight:
             # xdist reports the item a worker died in with a made-up phase ("???").
             self.in_flight.discard(report.nodeid)
+            self._crashed_ids.add(report.nodeid)
             self._crashed(report.nodeid)
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
         from pytest_llmeval.item_phases import phase_status
 
+        # pytest would say "failed" of the llm test a worker died in; JUnit, the JSON report
+        # and the llmeval summary say it crashed, an error. Asked before or after this
+        # relay's own logreport: either set holds it.
+        crashed = report.nodeid in self.in_flight or report.nodeid in self._crashed_ids
+        if report.failed and report.when not in _PHASES and crashed:
+            return "error", "E", "ERROR"
         return phase_status(report)
 
     @pytest.hookimpl(optionalhook=True)
