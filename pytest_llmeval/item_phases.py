@@ -5,6 +5,7 @@ rather than a failure); at teardown the test's result is built, once.
 
 from __future__ import annotations
 
+import sys
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -183,9 +184,9 @@ def _raised_below(module: str) -> bool:
 
 
 def _below_the_test(module: str) -> bool:
-    """The SDK, or this package's own grading on its way to the SDK (``llmeval.grade``): the
-    traceback stops where the test called either."""
-    return _in_sdk(module) or module.startswith("pytest_llmeval.")
+    """The SDK, the HTTP library under it, or this package (its grading on the way to the SDK,
+    its transport under it): the traceback stops where the test called into them."""
+    return _raised_below(module) or module.startswith("pytest_llmeval.")
 
 
 def _cut_at_the_sdk(tb: types.TracebackType | None) -> types.TracebackType | None:
@@ -197,7 +198,12 @@ def _cut_at_the_sdk(tb: types.TracebackType | None) -> types.TracebackType | Non
     while tb is not None:
         frames.append(tb)
         tb = tb.tb_next
-    sdk = [_below_the_test(str(frame.tb_frame.f_globals.get("__name__", ""))) for frame in frames]
+    names = [str(frame.tb_frame.f_globals.get("__name__", "")) for frame in frames]
+    sdk = [_below_the_test(name) for name in names]
+    for i in range(1, len(frames)):
+        # The standard library called from below (contextlib re-raising httpcore2's error as
+        # httpx2's, asyncio running the SDK's coroutine) is below too: no call of the test's.
+        sdk[i] = sdk[i] or (sdk[i - 1] and names[i].split(".")[0] in sys.stdlib_module_names)
     entry = next((i for i in range(len(frames) - 1, 0, -1) if sdk[i] and not sdk[i - 1]), None)
     if entry is None:
         return None
