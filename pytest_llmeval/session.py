@@ -206,6 +206,7 @@ class LlmevalSession:
             xdist_relay.publish_all(self.config, list(self.results.values()))
             return
         if self._relay is not None:
+            self._relay.flush()
             for nodeid in sorted(self._relay.in_flight):
                 self._unpublished(nodeid, "crashed" if complete else "interrupted")
         if not self.results:
