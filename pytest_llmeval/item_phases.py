@@ -35,6 +35,9 @@ def run_body(item: pytest.Function) -> bool | None:
             item.ihook.pytest_pyfunc_call(pyfuncitem=item)
         finally:
             running.in_sample = False
+        if running.recorder.failures and llmeval.samples > 1:
+            # The app swallowed the SDK's error; the sample is the model's failure, not a pass.
+            pytest.fail(f"llmeval: sample {index}: {_MODEL_FAILED}", pytrace=False)
         # Only a sample that passed is held to its budgets: a failure already says more.
         failure = llmeval.budget_failures()
         if failure:
@@ -60,16 +63,25 @@ def run_body(item: pytest.Function) -> bool | None:
         return True
     from pytest_llmeval.sampling import run_samples
 
+    def describe_failure(exc: BaseException) -> str | None:
+        # A sample whose model call got no usable answer ends the test, an error: counted as
+        # a failed sample, the API's outage would lower the app's pass rate (and the same
+        # request answered in a later sample would clear the failure from every report).
+        return None if running.recorder.failures else _sample_failure(exc)
+
     outcome = run_samples(
         run_sample,
         planned=planned,
         min_pass_rate=llmeval.spec.min_pass_rate,
-        describe_failure=_sample_failure,
+        describe_failure=describe_failure,
     )
     running.sampling = outcome.counts
     if not outcome.passed:
         pytest.fail(outcome.failure_message(), pytrace=False)
     return True
+
+
+_MODEL_FAILED = "a model call got no usable answer; the test's remaining samples were not run"
 
 
 def _sample_failure(exc: BaseException) -> str | None:
