@@ -229,6 +229,16 @@ class LlmevalSession:
             self.run_error = str(exc)
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
             return
+        except KeyboardInterrupt:
+            # pytest handles Ctrl-C only while tests run: raised from here, it would end the
+            # process with a traceback of pytest's own frames and no summary of the tests.
+            # Each file is whole or absent (files.write_atomic), so saying which is enough.
+            self.run_error = (
+                "interrupted (Ctrl-C) while writing the run's history and reports: any of "
+                "them not yet written is missing, the files already written are whole"
+            )
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+            return
         except Exception as exc:  # a bug here must still leave the test results on screen
             self.run_error = (
                 f"the end of the run failed ({type(exc).__name__}: {exc}): no history file or "

@@ -48,7 +48,16 @@ os.replace = _blocked
 RUN = ("-p", "no:cacheprovider", "--llmeval-no-cache", "-s")
 
 
-def _killed_while_renaming(pytester: pytest.Pytester, zygote: Zygote, where: str, *args: str):
+def _killed_while_renaming(
+    pytester: pytest.Pytester,
+    zygote: Zygote,
+    where: str,
+    *args: str,
+    signum: int = signal.SIGKILL,
+    status: int = -signal.SIGKILL,
+) -> str:
+    """Run pytest in a child, send ``signum`` while it renames a file under ``where``; what
+    it printed after."""
     conftest = pytester.makeconftest(BLOCKED_RENAME.format(where=where))
     child = zygote.popen_pytest(*RUN, *args, cwd=pytester.path)
     try:
@@ -57,14 +66,15 @@ def _killed_while_renaming(pytester: pytest.Pytester, zygote: Zygote, where: str
                 break
         else:
             raise AssertionError("the child never renamed a file under " + where)
-        child.send_signal(signal.SIGKILL)
-        child.communicate(timeout=60)
-        assert child.returncode == -signal.SIGKILL
+        child.send_signal(signum)
+        out, _ = child.communicate(timeout=60)
+        assert child.returncode == status, out.decode(errors="replace")
     finally:
         if child.poll() is None:
             child.kill()
             child.communicate()
     conftest.unlink()
+    return out.decode(errors="replace")
 
 
 def _temporaries(directory: Path) -> list[str]:
@@ -103,6 +113,24 @@ def test_a_run_killed_while_writing_its_history_file(pytester, zygote, online):
     pytester.runpytest(*RUN).assert_outcomes(passed=1)
     assert _temporaries(directory) == []
     assert len(history.list_runs(directory)) == 1
+
+
+def test_ctrl_c_while_the_history_is_written_ends_with_the_summary(pytester, zygote, online):
+    """pytest handles Ctrl-C only while tests run: raised at the run's end, it printed a
+    traceback of pytest's own frames instead of the results."""
+    pytester.makepyfile(test_app=APP.replace("QUESTION", "hi"))
+    directory = pytester.path / ".llmeval" / "history"
+    out = _killed_while_renaming(
+        pytester,
+        zygote,
+        os.path.join(".llmeval", "history"),
+        signum=signal.SIGINT,
+        status=pytest.ExitCode.INTERRUPTED,
+    )
+    assert "Traceback" not in out, out
+    assert "llmeval: interrupted (Ctrl-C) while writing the run's history and reports" in out
+    assert "1 passed" in out
+    assert list(directory.iterdir()) == [], "no history file, and no temporary either"
 
 
 def _dead_pid() -> int:
