@@ -8,10 +8,12 @@ the old file or the new one, never half of either.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
 import threading
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,9 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    sweep_temporaries(path.parent)
+    owner = f"{_host_tag()}-{os.getpid()}"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{owner}.", suffix=_TEMP, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
@@ -44,6 +48,66 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+_TEMP = ".tmp"
+
+
+def _host_tag() -> str:
+    # Which machine wrote a temporary: a directory shared between machines (NFS) holds other
+    # hosts' temporaries, whose writers' liveness cannot be asked here.
+    return f"{zlib.crc32(os.uname().nodename.encode()):08x}"
+
+
+def sweep_temporaries(directory: Path) -> int:
+    """Remove the temporaries in ``directory`` that a writer of this host left when it was
+    killed between writing and renaming (SIGKILL, a power cut); how many were removed.
+
+    Readers skip them (hidden, ``.tmp``), but nothing else would ever remove them, and a
+    ``git add`` of a cassette directory would commit them. A temporary is named
+    ``.<target>.<host>-<pid>.<random>.tmp``: only this host's whose writer is gone are taken,
+    never one still being written, nor one of another host or of an older name.
+    """
+    host, removed = _host_tag(), 0
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(".") and name.endswith(_TEMP)):
+            continue
+        parts = name[: -len(_TEMP)].rsplit(".", 2)
+        tag, _, pid = parts[1].partition("-") if len(parts) == 3 else ("", "", "")
+        if tag != host or not pid.isdigit() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process: alive
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A writer killed but not yet reaped by its parent (a CI runner, a fork server) still
+    answers ``kill(pid, 0)``: dead all the same. Linux says so in ``/proc``; elsewhere, it is
+    taken as alive, and its temporary waits for a later write."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def read_json(path: Path) -> Any:

@@ -5,6 +5,7 @@ rather than a failure); at teardown the test's result is built, once.
 
 from __future__ import annotations
 
+import sys
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,9 @@ def run_body(item: pytest.Function) -> bool | None:
             item.ihook.pytest_pyfunc_call(pyfuncitem=item)
         finally:
             running.in_sample = False
+        if running.recorder.failures and llmeval.samples > 1:
+            # The app swallowed the SDK's error; the sample is the model's failure, not a pass.
+            pytest.fail(f"llmeval: sample {index}: {_MODEL_FAILED}", pytrace=False)
         # Only a sample that passed is held to its budgets: a failure already says more.
         failure = llmeval.budget_failures()
         if failure:
@@ -59,16 +63,25 @@ def run_body(item: pytest.Function) -> bool | None:
         return True
     from pytest_llmeval.sampling import run_samples
 
+    def describe_failure(exc: BaseException) -> str | None:
+        # A sample whose model call got no usable answer ends the test, an error: counted as
+        # a failed sample, the API's outage would lower the app's pass rate (and the same
+        # request answered in a later sample would clear the failure from every report).
+        return None if running.recorder.failures else _sample_failure(exc)
+
     outcome = run_samples(
         run_sample,
         planned=planned,
         min_pass_rate=llmeval.spec.min_pass_rate,
-        describe_failure=_sample_failure,
+        describe_failure=describe_failure,
     )
     running.sampling = outcome.counts
     if not outcome.passed:
         pytest.fail(outcome.failure_message(), pytrace=False)
     return True
+
+
+_MODEL_FAILED = "a model call got no usable answer; the test's remaining samples were not run"
 
 
 def _sample_failure(exc: BaseException) -> str | None:
@@ -102,8 +115,17 @@ def on_report(
         from pytest_llmeval.judge import JudgeError
 
         report.llmeval_error = call.excinfo.errisinstance((JudgeError, LlmevalUsageError))  # type: ignore[attr-defined]
+        running = item.stash.get(RUNNING_KEY, None)
+        if running is not None and call.excinfo.errisinstance(JudgeError):
+            # Replies that are no verdict, recorded, would give the same error on every replay.
+            running.recorder.withhold("the judge gave no valid verdict")
         if call.excinfo.errisinstance(UncheckableBudget):
             report.longrepr = str(call.excinfo.value)
+    if call.excinfo is not None and report.when == "teardown":
+        from pytest_llmeval.traffic.recording import CassetteNotSaved
+
+        if call.excinfo.errisinstance(CassetteNotSaved):
+            report.longrepr = str(call.excinfo.value)  # says it all; the traceback is vcrpy's
     running = item.stash.get(RUNNING_KEY, None)
     if running is None:
         return report
@@ -152,7 +174,7 @@ def traceback_to_the_sdk(item: pytest.Item, call: pytest.CallInfo[None]) -> Iter
         yield
         return
     replaced = len(running.recorder.misses) > running.misses_shown
-    model_failed = bool(running.recorder.failures) and _in_sdk(type(excinfo.value).__module__)
+    model_failed = bool(running.recorder.failures) and _raised_below(type(excinfo.value).__module__)
     cut = _cut_at_the_sdk(excinfo.tb) if replaced or model_failed else None
     if cut is None:
         yield
@@ -169,6 +191,19 @@ def _in_sdk(module: str) -> bool:
     return module == "anthropic" or module.startswith("anthropic.")
 
 
+def _raised_below(module: str) -> bool:
+    """Whether an exception of ``module`` comes from the SDK or the HTTP library under it: a
+    streamed body that times out or breaks while the app reads it raises httpx2's own error
+    through the SDK's iterator, not one of the SDK's."""
+    return _in_sdk(module) or module.split(".")[0] in ("httpx2", "httpcore2")
+
+
+def _below_the_test(module: str) -> bool:
+    """The SDK, the HTTP library under it, or this package (its grading on the way to the SDK,
+    its transport under it): the traceback stops where the test called into them."""
+    return _raised_below(module) or module.startswith("pytest_llmeval.")
+
+
 def _cut_at_the_sdk(tb: types.TracebackType | None) -> types.TracebackType | None:
     """The frames before the last call into the SDK, chained anew (pytest follows a
     traceback's frames from the test's on, so leaving entries out would not do); ``None``
@@ -178,7 +213,12 @@ def _cut_at_the_sdk(tb: types.TracebackType | None) -> types.TracebackType | Non
     while tb is not None:
         frames.append(tb)
         tb = tb.tb_next
-    sdk = [_in_sdk(str(frame.tb_frame.f_globals.get("__name__", ""))) for frame in frames]
+    names = [str(frame.tb_frame.f_globals.get("__name__", "")) for frame in frames]
+    sdk = [_below_the_test(name) for name in names]
+    for i in range(1, len(frames)):
+        # The standard library called from below (contextlib re-raising httpcore2's error as
+        # httpx2's, asyncio running the SDK's coroutine) is below too: no call of the test's.
+        sdk[i] = sdk[i] or (sdk[i - 1] and names[i].split(".")[0] in sys.stdlib_module_names)
     entry = next((i for i in range(len(frames) - 1, 0, -1) if sdk[i] and not sdk[i - 1]), None)
     if entry is None:
         return None

@@ -69,19 +69,47 @@ def output_text(output: Any) -> str:
     )
 
 
-def reply_text(body: bytes) -> str:
-    """The text blocks of a Messages API answer (after any thinking block), joined."""
+@dataclass(frozen=True)
+class JudgeReply:
+    """What a verdict is read from: the reply's text blocks, and why the model stopped."""
+
+    text: str
+    stop_reason: object = None
+
+
+#: Stop reasons of a finished reply. Any other (``refusal``, ``max_tokens``, ``pause_turn``,
+#: ``tool_use``, ``model_context_window_exceeded``) is no verdict, however its text parses: a
+#: refusal may still carry schema-shaped JSON, and a cut-off reply a score it never meant.
+FINISHED = ("end_turn", "stop_sequence", None)
+
+
+def read_reply(body: bytes) -> JudgeReply:
+    """The text blocks of a Messages API answer (after any thinking block), joined, and its
+    ``stop_reason``; an answer that is not a message has no text."""
     try:
-        content = json.loads(body).get("content")
-    except (ValueError, AttributeError):
-        return ""
+        data = json.loads(body)
+    except ValueError:
+        return JudgeReply("")
+    if not isinstance(data, dict):
+        return JudgeReply("")
+    content = data.get("content")
+    stop_reason = data.get("stop_reason")
     if not isinstance(content, list):
-        return ""
-    return "".join(
+        return JudgeReply("", stop_reason)
+    text = "".join(
         str(block.get("text", ""))
         for block in content
         if isinstance(block, dict) and block.get("type") == "text"
     )
+    return JudgeReply(text, stop_reason)
+
+
+def check_finished(reply: JudgeReply) -> None:
+    """``ValueError`` when the judge did not finish its reply: no verdict, whatever it says."""
+    if reply.stop_reason not in FINISHED:
+        if reply.stop_reason == "refusal":
+            raise ValueError("the judge refused to grade (stop_reason 'refusal')")
+        raise ValueError(f"the reply did not finish (stop_reason {reply.stop_reason!r})")
 
 
 def build_request(
@@ -174,26 +202,28 @@ class Judge:
         #: costs ~28 ms, more than a replayed grade), or a new one when none is given.
         self._get_client = client or _new_client
 
-    def _ask(self, body: dict[str, Any]) -> str:
+    def _ask(self, body: dict[str, Any]) -> JudgeReply:
         from pytest_llmeval.traffic.direct import recorded_answer
 
         client = self._get_client()
         # Replaying, the verdict is read from the cassette without the SDK (traffic/direct.py).
         recorded = recorded_answer(client, body)
         if recorded is not None:
-            return reply_text(recorded)
+            return read_reply(recorded)
         # The raw answer, read as JSON here: the SDK's typed Message is a third of a replayed
         # grade's time, and only the text of the reply is used.
         raw = client.messages.with_raw_response.create(**body)
-        return reply_text(raw.http_response.content)
+        return read_reply(raw.http_response.content)
 
     def verdict(self, body: dict[str, Any]) -> Verdict:
         __tracebackhide__ = True
         problems: list[str] = []
         with acting_as("judge"):
             for attempt in range(1, ATTEMPTS + 1):
-                reply = self._ask(body)
+                answer = self._ask(body)
+                reply = answer.text
                 try:
+                    check_finished(answer)
                     return parse_verdict(reply)
                 except ValueError as exc:
                     shown = reply if len(reply) <= 500 else reply[:497] + "..."

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -153,12 +154,15 @@ class LlmevalSession:
 
     def test_ended(self, result: TestResult, report: pytest.TestReport) -> None:
         """The test's teardown report: keep its result, carry it to JUnit and the controller."""
+        from pytest_llmeval.junit_outcomes import OUTCOME_PROPERTY
         from pytest_llmeval.report.junit import junit_properties
 
         self._open.pop(result.nodeid, None)
         self.add(result)
         # pytest's record_property mechanism: --junitxml reads them from the teardown report.
         report.user_properties.extend(junit_properties(result))
+        # Read back at the run's end: a call that is an error here is a <failure> to pytest.
+        report.user_properties.append((OUTCOME_PROPERTY, result.outcome))
         if self.is_worker:
             xdist_relay.attach(report, result)
 
@@ -202,10 +206,12 @@ class LlmevalSession:
             xdist_relay.publish_all(self.config, list(self.results.values()))
             return
         if self._relay is not None:
+            self._relay.flush()
             for nodeid in sorted(self._relay.in_flight):
                 self._unpublished(nodeid, "crashed" if complete else "interrupted")
         if not self.results:
             return
+        self._junit_errors()
         from pytest_llmeval.hook_calls import drift_rule
         from pytest_llmeval.run_end import BaselineNotFound, finish_run
 
@@ -223,6 +229,16 @@ class LlmevalSession:
             self.run_error = str(exc)
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
             return
+        except KeyboardInterrupt:
+            # pytest handles Ctrl-C only while tests run: raised from here, it would end the
+            # process with a traceback of pytest's own frames and no summary of the tests.
+            # Each file is whole or absent (files.write_atomic), so saying which is enough.
+            self.run_error = (
+                "interrupted (Ctrl-C) while writing the run's history and reports: any of "
+                "them not yet written is missing, the files already written are whole"
+            )
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+            return
         except Exception as exc:  # a bug here must still leave the test results on screen
             self.run_error = (
                 f"the end of the run failed ({type(exc).__name__}: {exc}): no history file or "
@@ -234,6 +250,22 @@ class LlmevalSession:
         if self.settings.fail_on_drift and self.run_end.flagged and session.exitstatus == 0:
             # Failing is done through the exit status, not by raising from the summary.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _junit_errors(self) -> None:
+        """pytest has written ``--junitxml`` by now (this hook runs last): the tests that are
+        errors in every other report become errors there too (``junit_outcomes``)."""
+        # pytest's own option, read as its junitxml plugin reads it; not one of ours.
+        xmlpath = self.config.getoption("xmlpath", None)
+        if not xmlpath:
+            return
+        from pytest_llmeval.junit_outcomes import mark_errors
+
+        path = os.path.abspath(os.path.expanduser(os.path.expandvars(str(xmlpath))))
+        try:
+            mark_errors(Path(path))
+        except OSError as exc:
+            message = f"llmeval: the JUnit file {path} still calls its errors failures ({exc})"
+            warnings.warn(LlmevalWarning(message), stacklevel=1)
 
     def _run_finished(self, run: RunResult) -> None:
         """``pytest_llmeval_run_finished``, each implementation alone: the history and the

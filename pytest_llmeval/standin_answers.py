@@ -88,6 +88,10 @@ class Reply:
     stream_error: str | None = None
     #: Streamed only: the stream ends after this many events, before ``message_stop``.
     cut_after_events: int | None = None
+    #: Streamed only: the stream ends after this many bytes of its events, wherever they fall
+    #: (inside an event, a line, its JSON), as when the API's connection drops mid-write; the
+    #: body is whole to HTTP (its length says so), so only the events show the cut. Not paced.
+    cut_after_bytes: int | None = None
     #: Streamed only: seconds on the fake clock before the first content delta leaves; the
     #: events before it leave at once, and ``takes`` stays the whole answer's time.
     first_token_after: float = 0.0

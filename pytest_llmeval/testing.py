@@ -218,11 +218,14 @@ class StandInServer:
             if answer.paced:
                 pace = pace_for(events, answer.first_token_after, answer.rest_after)
             headers = {"cache-control": "no-cache", **headers}
-            content_type, text = "text/event-stream; charset=utf-8", "".join(events)
+            content_type = "text/event-stream; charset=utf-8"
+            sent: str | bytes = "".join(events)
+            if answer.cut_after_bytes is not None and pace is None:
+                sent = "".join(events).encode()[: answer.cut_after_bytes]
         else:
-            content_type, text = "application/json", json.dumps(reply_json)
+            content_type, sent = "application/json", json.dumps(reply_json)
         return Response(
-            200, content_type, text, headers, answer.latency, answer.hold, answer.takes, pace
+            200, content_type, sent, headers, answer.latency, answer.hold, answer.takes, pace
         )
 
     def _next(self, request: LoggedRequest, body: dict[str, Any]) -> Answer:

@@ -64,24 +64,45 @@ class ControllerRelay:
         self._crashed = crashed
         #: llm tests a worker started and has not yet published.
         self.in_flight: set[str] = set()
+        #: llm tests a worker died in: errors in the terminal too, as in JUnit and the summary.
+        self._crashed_ids: set[str] = set()
+        #: Results as they came, read by ``flush``: a Ctrl-C reaches the controller too, and
+        #: lands where it spends its time; reading a result (and importing what reads it) in
+        #: the hook lost a finished test from the summary when it landed there.
+        self._unread: list[str] = []
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if getattr(report, _STARTED_ATTR, False):
             self.in_flight.add(report.nodeid)
         payload = getattr(report, _RESULT_ATTR, None)
         if payload:
-            from pytest_llmeval.results import TestResult
-
             self.in_flight.discard(report.nodeid)
-            self._add(TestResult.from_json(json.loads(payload)))
+            self._unread.append(payload)
         elif report.when not in _PHASES and report.nodeid in self.in_flight:
             # xdist reports the item a worker died in with a made-up phase ("???").
             self.in_flight.discard(report.nodeid)
+            self._crashed_ids.add(report.nodeid)
             self._crashed(report.nodeid)
+
+    def flush(self) -> None:
+        """Hand on every result received so far (at the run's end, before it is summed up)."""
+        if not self._unread:
+            return
+        from pytest_llmeval.results import TestResult
+
+        unread, self._unread = self._unread, []
+        for payload in unread:
+            self._add(TestResult.from_json(json.loads(payload)))
 
     def pytest_report_teststatus(self, report: pytest.TestReport) -> tuple[str, str, str] | None:
         from pytest_llmeval.item_phases import phase_status
 
+        # pytest would say "failed" of the llm test a worker died in; JUnit, the JSON report
+        # and the llmeval summary say it crashed, an error. Asked before or after this
+        # relay's own logreport: either set holds it.
+        crashed = report.nodeid in self.in_flight or report.nodeid in self._crashed_ids
+        if report.failed and report.when not in _PHASES and crashed:
+            return "error", "E", "ERROR"
         return phase_status(report)
 
     @pytest.hookimpl(optionalhook=True)
@@ -90,6 +111,7 @@ class ControllerRelay:
 
         payload = getattr(node, "workeroutput", {}).get(_WORKER_KEY)
         if payload:
+            self.flush()  # the per-test results first: the worker's whole list is as new
             for data in json.loads(payload):
                 self.in_flight.discard(data["nodeid"])
                 self._add(TestResult.from_json(data))

@@ -131,11 +131,14 @@ def _record_with_a_crash(
     asked_before = len(online.requests)
     (pytester.path / "pushed.jsonl").unlink(missing_ok=True)  # what serial runs told plugins
     (pytester.path / "crash-here").touch()
-    result = pytester.runpytest(*xdist, "--llmeval-report-json=r.json")
+    result = pytester.runpytest(*xdist, "--llmeval-report-json=r.json", "--junitxml=j.xml")
     (pytester.path / "crash-here").unlink()
 
-    result.assert_outcomes(passed=11, failed=2)
+    # The crashed llm test is an error in pytest's own line too, as in the llmeval summary
+    # and JUnit (it was "failed" there, an error everywhere else).
+    result.assert_outcomes(passed=11, failed=1, errors=1)
     result.stdout.fnmatch_lines(["*crashed while running*test_zz_crash*"])
+    assert 'errors="1" failures="1"' in (pytester.path / "j.xml").read_text()
     # One summary for the run, merged from both workers, the crashed one's tests included.
     result.stdout.fnmatch_lines(
         [

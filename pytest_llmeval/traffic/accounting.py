@@ -70,6 +70,9 @@ class CallAccounting:
         # By request: an SDK retry that then succeeds sends the same request again and
         # takes its failure off.
         self._failed: dict[_FailureKey, str] = {}
+        # By request: the model time of its unusable answers (counted calls) since its last
+        # usable one, which the usable one's recording and cache entry carry (``retried_s``).
+        self._retried: dict[_FailureKey, float] = {}
         # Calls in flight now, and whether two ever were: overlapping calls finish in a
         # different order each run, so their cassette is written in a stable order.
         self._in_flight = 0
@@ -189,8 +192,22 @@ class CallAccounting:
             if self._failed:  # keyed by the canonical body: only worth building to clear one
                 self._failed.pop(_failure_key(request), None)
         else:
-            self._failed[_failure_key(request)] = problem.describe(request.method, request.path)
+            key = _failure_key(request)
+            self._failed[key] = problem.describe(request.method, request.path)
+            self._retried[key] = self._retried.get(key, 0.0) + duration_s
         return problem
+
+    def retried_s(self, request: LiveRequest) -> float:
+        """The model time of ``request``'s unusable answers before the usable one just
+        counted (an SDK retry sends the same request again), and forget it.
+
+        The recording keeps it in its duration: replayed, the app's model time is then what it
+        was when recorded, and a latency budget blown by a 529 that took 2 s before the answer
+        fails in CI as it failed while recording, instead of passing on the answer's time alone.
+        """
+        if not self._retried:
+            return 0.0
+        return self._retried.pop(_failure_key(request), 0.0)
 
     def no_answer(self, request: LiveRequest, exc: Exception) -> None:
         """No answer at all: the SDK retries it; if the retries fail too, the test errors."""

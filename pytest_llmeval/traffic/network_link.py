@@ -155,6 +155,9 @@ class NetworkLink:
         problem = self.accounting.count(
             live, response.status_code, response.headers, decoded, "network", role, duration, ttft_s
         )
+        if problem is None:
+            # Kept with the answer: its recording and cache entry replay the same model time.
+            duration += self.accounting.retried_s(live)
         if self._recording is not None:
             assert live.request is not None
             measured = {"role": role, "duration_s": duration, "ttft_s": ttft_s}

@@ -122,6 +122,9 @@ class TrafficRecorder:
         self.candidate: CandidateTraffic | None = None
         self.guard: NetworkGuard | None = None  # replay's; a candidate pass lifts it
         self._network: NetworkLink | None = None
+        #: Why this test's recording must not be kept although every call was answered
+        #: (``withhold``); ``None`` while nothing says so.
+        self._withheld: str | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -202,9 +205,17 @@ class TrafficRecorder:
             self._why_not_saved(completed), stable_order=self.accounting.overlapped
         )
 
+    def withhold(self, reason: str) -> None:
+        """Keep this test's recording out of its cassette although every call was answered:
+        ``reason`` says what in the answers is no good (the judge's replies gave no verdict).
+        Saved, they would be replayed as they are on every later run."""
+        self._withheld = reason
+
     def _why_not_saved(self, completed: bool) -> str | None:
         if not completed:
             return "the test did not run to its end (interrupted)"
+        if self._withheld is not None:
+            return self._withheld
         failures = self.failures
         if failures:
             return f"{len(failures)} model call(s) got no usable answer ({failures[0]})"

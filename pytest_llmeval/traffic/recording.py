@@ -41,6 +41,11 @@ _JSON_BODY = "llmeval_json_body"
 MATCH_ON = ("method", "path", "query", _JSON_BODY)
 
 
+class CassetteNotSaved(Exception):
+    """The file system refused the cassette (read-only, full, gone): said in one sentence,
+    since the traceback through vcrpy's save and ``pathlib`` tells a reader nothing more."""
+
+
 class _NotSaved(Exception):
     """Handed to vcrpy's ``__exit__`` (with ``record_on_exception=False``): keep the old file."""
 
@@ -162,10 +167,27 @@ class RecordingCassette:
                 # disk) would leave its patch answering every later test from this cassette.
                 # Exiting again with the error skips the save and only unpatches.
                 ctx.__exit__(type(exc), exc, exc.__traceback__)
+                if isinstance(exc, OSError):
+                    raise CassetteNotSaved(self._unsaved(exc)) from exc
                 raise
             return None
         ctx.__exit__(_NotSaved, _NotSaved(why_not), None)
+        return self._kept(why_not)
+
+    def _unsaved(self, exc: OSError) -> str:
+        reason = exc.strerror or str(exc)
+        where = display_path(Path(exc.filename)) if exc.filename else display_path(self.path)
+        return (
+            f"llmeval: this test's recording could not be written ({reason}: {where}); "
+            f"{self._state()}. Make {display_path(self.path.parent)} writable (or free space) "
+            "and record again."
+        )
+
+    def _kept(self, why_not: str) -> str:
+        return f"{self._state()}: {why_not}"
+
+    def _state(self) -> str:
         where = display_path(self.path)
         if self.path.is_file():
-            return f"kept {where} unchanged: {why_not}"
-        return f"no cassette written to {where}: {why_not}"
+            return f"kept {where} unchanged"
+        return f"no cassette written to {where}"

@@ -35,14 +35,26 @@ def _error_of(data: object) -> tuple[str, str]:
     return "error", ""
 
 
+_CUT_IN_STOP = "the stream ended inside message_stop"
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _sse_problem(text: str) -> tuple[str, str] | None:
     """An ``error`` event, or a stream that never reached ``message_stop``."""
     event = ""
     for line in text.splitlines():
         if line.startswith("event:"):
             event = line[6:].strip()
-            if event == "message_stop":
-                return None
+        elif line.startswith("data:") and event == "message_stop":
+            # Its data whole, not only its name: a stream cut inside its last event is cut.
+            return None if _is_json(line[5:]) else ("incomplete_stream", _CUT_IN_STOP)
         elif line.startswith("data:") and event == "error":
             try:
                 data = json.loads(line[5:])
