@@ -18,7 +18,7 @@ from pytest_llmeval.constants import DEFAULT_CALIBRATION_FILE
 
 def cmd_cassettes(args: argparse.Namespace) -> int:
     """List cassettes with their calls by endpoint and role; exit 1 if any is broken."""
-    from pytest_llmeval.traffic.cassette_check import cassette_files
+    from pytest_llmeval.traffic.cassette_check import cassette_files, printable
     from pytest_llmeval.traffic.cassettes import BrokenCassette, read_cassette
 
     broken = 0
@@ -28,12 +28,15 @@ def cmd_cassettes(args: argparse.Namespace) -> int:
             interactions = read_cassette(path)
         except BrokenCassette as exc:
             broken += 1
-            print(f"BROKEN  {path}: {exc.reason}")
+            print(printable(f"BROKEN  {path}: {exc.reason}"))
             continue
-        roles = Counter(str(i.get("llmeval", {}).get("role", "app")) for i in interactions)
-        seconds = sum(float(i.get("llmeval", {}).get("duration_s", 0.0)) for i in interactions)
+        # Checked by reading: ``llmeval`` is a mapping or absent (``null`` included).
+        metas = [i.get("llmeval") or {} for i in interactions]
+        roles = Counter(str(meta.get("role", "app")) for meta in metas)
+        seconds = sum(float(meta.get("duration_s", 0.0)) for meta in metas)
         detail = ", ".join(f"{n} {role}" for role, n in sorted(roles.items())) or "empty"
-        print(f"ok      {path}: {len(interactions)} call(s) ({detail}), {seconds:.2f}s recorded")
+        line = f"ok      {path}: {len(interactions)} call(s) ({detail}), {seconds:.2f}s recorded"
+        print(printable(line))
     print(f"{len(files)} cassette(s), {broken} broken")
     return 1 if broken else 0
 

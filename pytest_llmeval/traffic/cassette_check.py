@@ -26,6 +26,7 @@ from pytest_llmeval.traffic.cassette_form import (
     rerecord_command,
 )
 from pytest_llmeval.traffic.cassette_names import CASSETTE_DIR, display_path, resolve
+from pytest_llmeval.traffic.cassettes import outside_problem
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,13 @@ class Problem:
     message: str
 
     def line(self) -> str:
-        # A header comes from a pull request: no terminal control characters reach the screen.
-        text = f"{display_path(self.path)}: {self.message}"
-        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+        return printable(f"{display_path(self.path)}: {self.message}")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character escaped: what a cassette says (its header, a
+    role, a reason quoting a value) comes from a pull request, and must not drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def cassette_files(paths: Sequence[str]) -> list[Path]:
@@ -47,10 +52,13 @@ def cassette_files(paths: Sequence[str]) -> list[Path]:
         if path.is_file():
             found.append(path)
         elif path.is_dir():
+            # Only regular files: reading a FIFO named ``x.yaml`` would wait forever.
             found += sorted(
                 p
                 for p in path.rglob("*.yaml")
-                if CASSETTE_DIR in p.parts and not any(part.startswith(".") for part in p.parts)
+                if CASSETTE_DIR in p.parts
+                and not any(part.startswith(".") for part in p.parts)
+                and p.is_file()
             )
     return found
 
@@ -204,6 +212,10 @@ def check(paths: Sequence[str], *, collect: bool = False) -> tuple[int, list[Pro
     problems: list[Problem] = []
     owned: list[tuple[Path, Path, str]] = []  # cassette, root, node id
     for path in files:
+        outside = outside_problem(path)
+        if outside is not None:
+            problems.append(Problem(path, outside))
+            continue
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -225,6 +226,13 @@ def _document(text: str) -> Any:
     """The cassette's YAML document; text that is not YAML is a ``CassetteProblem``."""
     try:
         return load_yaml(text)
+    except RecursionError:
+        # The safe constructor recurses per level (a nested value shared through an alias).
+        raise CassetteProblem("not a cassette: its collections are nested too deeply") from None
+    except (ValueError, OverflowError) as exc:
+        # The safe constructor's own limits: an integer of more than 4,300 digits...
+        why = str(exc).split(";")[0]  # not Python's advice on raising its limit
+        raise CassetteProblem(f"not a cassette: a value cannot be read ({why})") from None
     except Exception as exc:
         # Only libyaml raises (the line reader declines instead): PyYAML is loaded by now.
         from pytest_llmeval.traffic.cassette_yaml import YAMLError
@@ -251,10 +259,14 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
     code = status.get("code")
     if not isinstance(code, int) or isinstance(code, bool):
         raise fields.fail("response.status.code", f"must be a whole number, not {_kind(code)}")
+    if not 100 <= code <= 599:
+        raise fields.fail("response.status.code", f"must be an HTTP status (100-599), not {code}")
     message = status.get("message") or ""
     if not isinstance(message, str):
         raise fields.fail("response.status.message", f"must be text, not {_kind(message)}")
-    fields.headers(response, "response.")
+    if not _header_text(message):
+        raise fields.fail("response.status.message", f"must be printable ASCII, not {message!r}")
+    _check_answer_headers(fields, fields.headers(response, "response."))
     bodies["response"] = fields.body(response, "response.")
     meta = fields.mapping(interaction, "llmeval", "", required=False)
     # Budgets compare against these: a NaN passes every comparison, a negative time any.
@@ -263,8 +275,9 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
             continue  # absent in cassettes from before it was kept: unknown
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise fields.fail(f"llmeval.{key}", f"must be a number, not {_kind(value)}")
-        if not math.isfinite(value) or value < 0:
-            raise fields.fail(f"llmeval.{key}", f"must be seconds >= 0, not {value!r}")
+        if not _seconds(value):
+            shown = repr(value) if isinstance(value, float) or abs(value) < 10**15 else "huge"
+            raise fields.fail(f"llmeval.{key}", f"must be seconds >= 0, not {shown}")
     if not isinstance(meta.get("role", ""), str):
         raise fields.fail("llmeval.role", f"must be text, not {_kind(meta.get('role'))}")
     for part, key in DIGESTS.items():
@@ -279,6 +292,42 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
             raise CassetteProblem(
                 f"interaction #{number}: {part} body does not match its digest: "
                 "the file was cut or edited"
+            )
+
+
+def _seconds(value: float) -> bool:
+    """Whether a recorded time is one: finite (an int too large for a float is not), >= 0."""
+    try:
+        return math.isfinite(value) and value >= 0
+    except OverflowError:
+        return False
+
+
+#: A header name as HTTP allows one (a "token").
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _header_text(value: str) -> bool:
+    """Printable ASCII: what an answer can be built from (the HTTP client encodes as ASCII;
+    a line break or a control character in a header is never from a recording)."""
+    return value.isascii() and value.isprintable()
+
+
+def _check_answer_headers(fields: _Fields, headers: dict[str, list[str]]) -> None:
+    """The response headers replay answers with: each must make a valid HTTP answer, or the
+    SDK takes the failure for a dropped connection, retries and reports a wrong miss."""
+    for name, values in headers.items():
+        if not _TOKEN.fullmatch(name):
+            raise fields.fail(f"response.headers.{name!r}", "is not a valid header name")
+        for value in values:
+            if not _header_text(value):
+                shown = f"response.headers.{name}"
+                raise fields.fail(shown, f"must be printable ASCII, not {value!r}")
+        # Bodies are written decoded: a recorded encoding would make replay decode them again.
+        if name.lower() == "content-encoding" and any(v.lower() != "identity" for v in values):
+            raise fields.fail(
+                "response.headers.content-encoding",
+                f"is {values[0]!r}, but cassette bodies are stored decoded: delete the header",
             )
 
 

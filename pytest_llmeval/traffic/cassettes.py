@@ -44,6 +44,7 @@ __all__ = [
     "item_cassette",
     "item_cassette_path",
     "json_body",
+    "outside_problem",
     "read_cassette",
 ]
 
@@ -163,7 +164,11 @@ class AtomicPersister:
 
         from pytest_llmeval.files import write_atomic
 
-        write_atomic(Path(cassette_path), serialize(cassette_dict, serializer))
+        path = Path(cassette_path)
+        outside = outside_problem(path, writing=True)
+        if outside is not None:
+            raise BrokenCassette(path, outside)
+        write_atomic(path, serialize(cassette_dict, serializer))
 
 
 # --- matching: method, path, query and the JSON body; never headers ------------------------
@@ -186,12 +191,38 @@ def json_body(r1: Any, r2: Any) -> None:
         raise AssertionError("request bodies differ")
 
 
+def outside_problem(path: Path, *, writing: bool = False) -> str | None:
+    """Why a cassette path must not be used: it leads (through a symbolic link to the file or
+    to a directory on its way) outside the test directory it belongs to. A pull request can
+    commit a link: the run would read, or write a recording into, any file it points at.
+
+    ``writing``: only the directories count, as the atomic write replaces a link to a file."""
+    path = path.absolute()
+    if path.parent.parent.name != CASSETTE_DIR:
+        return None  # not in the ``<test dir>/cassettes/<module>/`` layout: a path a user named
+    test_dir = path.parent.parent.parent
+    try:
+        real = path.parent.resolve() / path.name if writing else path.resolve()
+        home = test_dir.resolve()
+    except (OSError, RuntimeError):  # a loop of links
+        return "is a loop of symbolic links: replace it with the cassette file"
+    if real.is_relative_to(home):
+        return None
+    return (
+        f"a symbolic link leads it out of its test directory (to {real}): cassettes are only "
+        "read and written inside the project; replace the link with the cassette file"
+    )
+
+
 def cassette_text(path: Path, *, is_file: bool | None = None) -> str | None:
     """The file's text; ``None`` when there is no cassette (no file, or an empty one).
 
     ``is_file``: whether ``path`` is a file, when the caller has just asked."""
     if not (path.is_file() if is_file is None else is_file):
         return None
+    outside = outside_problem(path)
+    if outside is not None:
+        raise BrokenCassette(path, outside)
     try:
         # ``read_text`` without its text layer (a replayed test reads one file): the same
         # text, line ends translated as universal newlines mode does.
@@ -205,6 +236,9 @@ def cassette_text(path: Path, *, is_file: bool | None = None) -> str | None:
 
 def read_cassette(path: Path) -> list[Interaction]:
     """A cassette's interactions in their written form; ``BrokenCassette`` if unusable."""
+    outside = outside_problem(path)
+    if outside is not None:
+        raise BrokenCassette(path, outside)
     try:
         return load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
