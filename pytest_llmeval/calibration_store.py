@@ -47,7 +47,7 @@ def read_calibrations(path: Path) -> dict[str, RubricCalibration]:
     for key, entry in rubrics.items():
         try:
             found[str(key)] = RubricCalibration.from_json(entry)
-        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError, OverflowError) as exc:
             raise CalibrationFileError(
                 f"{path}: the entry {key!r} is broken ({type(exc).__name__}: {exc}); {fix}"
             ) from None

@@ -239,7 +239,12 @@ def _parsed(path: Path) -> dict[str, Any] | None:
         _skip(path, f"cannot be read as JSON ({exc})", depth=2)
         return None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        _skip(path, f"is not a {FORMAT} file", depth=2)
+        found = document.get("format") if isinstance(document, dict) else None
+        if isinstance(found, str) and found.startswith(FORMAT.split("/")[0] + "/"):
+            why = f"is in format {found[:40]!r}, which this pytest-llmeval does not read ({FORMAT})"
+            _skip(path, f"{why}: upgrade pytest-llmeval to use it", depth=2)
+        else:
+            _skip(path, f"is not a {FORMAT} file", depth=2)
         return None
     return document
 
