@@ -292,3 +292,40 @@ def _glob(pattern: str) -> str:
     import fnmatch
 
     return fnmatch.translate(pattern)
+
+
+def test_an_alias_bomb_in_a_cassette_is_not_expanded_when_recording_more(
+    pytester, online, monkeypatch
+):
+    """vcrpy writes the loaded interactions out again when a test records another call: the
+    bomb's few lines used to be walked as 10**9 values (minutes, gigabytes)."""
+    good = _record(pytester, online, ["one"])
+    (path,) = cassettes(pytester.path)
+    path.write_text(good.replace("  llmeval:\n", "  llmeval:\n" + _bomb("    ")))
+    source = pytester.path / "test_h.py"
+    source.write_text(source.read_text().replace("assert ask()", "ask()\n    assert ask()"))
+    online.queue(Reply(text="hello"))
+    pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=record").assert_outcomes(passed=1)
+    text = path.read_text()
+    assert "&a0" not in text and "x0:" not in text
+    assert [i["llmeval"]["role"] for i in load(text)] == ["app", "app"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "record"])
+def test_a_directory_where_the_cassette_goes_is_named(pytester, online, monkeypatch, mode):
+    """It used to read as "no recorded response" in replay, and be an IsADirectoryError
+    traceback when recording."""
+    pytester.makepyfile(test_h=TESTS.replace("CASES", "['one']"))
+    (pytester.path / "cassettes" / "test_h" / "test_case[one].yaml").mkdir(parents=True)
+    online.queue(Reply(text="hello"))
+    if mode == "auto":
+        go_offline(monkeypatch, online)
+    result = pytester.runpytest("-p", "no:cacheprovider", f"--llmeval-mode={mode}")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*llmeval: broken cassette cassettes/test_h/test_case[[]one].yaml: "
+            "is a directory, not a cassette file"
+        ]
+    )
+    result.stdout.no_fnmatch_line("*IsADirectoryError*")

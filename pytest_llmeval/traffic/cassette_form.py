@@ -336,13 +336,23 @@ def response_headers(number: int, interaction: Interaction) -> dict[str, list[st
     return _Fields(number).headers(interaction["response"], "response.")
 
 
+#: The metadata values the plugin writes: anything else in a loaded file is not carried.
+_PLAIN = (str, int, float, bool)
+
+
 def vcr_form(interactions: list[Interaction]) -> list[Interaction]:
-    """Checked written interactions as vcrpy holds them (headers as lists, body wrapped)."""
+    """Checked written interactions as vcrpy holds them (headers as lists, body wrapped).
+
+    Only the fields read are carried, and of the metadata only plain values: vcrpy writes
+    the loaded interactions out again when a test records more, and walking a value that
+    YAML aliases built ("billion laughs", a few lines that expand to 10**9) took minutes
+    and gigabytes."""
     out: list[Interaction] = []
     for number, interaction in enumerate(interactions, start=1):
         fields = _Fields(number)
         request, response = interaction["request"], interaction["response"]
-        meta = interaction.get("llmeval")
+        meta = interaction.get("llmeval") or {}
+        status = response["status"]
         out.append(
             {
                 "request": {
@@ -352,10 +362,10 @@ def vcr_form(interactions: list[Interaction]) -> list[Interaction]:
                     "headers": fields.headers(request, "request."),
                 },
                 "response": {
-                    "status": response["status"],
+                    "status": {"code": status["code"], "message": status.get("message") or ""},
                     "headers": fields.headers(response, "response."),
                     "body": {"string": response.get("body") or ""},
-                    "llmeval": dict(meta) if isinstance(meta, dict) else {},
+                    "llmeval": {k: v for k, v in meta.items() if isinstance(v, _PLAIN)},
                 },
             }
         )

@@ -8,6 +8,7 @@ is written. Paths are in ``cassette_names``, the written form and its checks in 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -165,9 +166,12 @@ class AtomicPersister:
         from pytest_llmeval.files import write_atomic
 
         path = Path(cassette_path)
-        outside = outside_problem(path, writing=True)
-        if outside is not None:
-            raise BrokenCassette(path, outside)
+        # The write replaces a link to a file (a link out was refused on reading).
+        problem = outside_problem(path, writing=True) or (
+            None if path.is_symlink() else not_a_file_problem(path)
+        )
+        if problem is not None:
+            raise BrokenCassette(path, problem)
         write_atomic(path, serialize(cassette_dict, serializer))
 
 
@@ -214,11 +218,23 @@ def outside_problem(path: Path, *, writing: bool = False) -> str | None:
     )
 
 
+def not_a_file_problem(path: Path) -> str | None:
+    """Why there is something at ``path`` that is not a cassette file (a directory, a FIFO,
+    a link to nothing): it would read as "no recording", and recording could not replace it."""
+    if not os.path.lexists(path) or path.is_file():
+        return None
+    kind = "a directory" if path.is_dir() else "a link to nothing" if path.is_symlink() else None
+    return f"is {kind or 'not a regular file'}, not a cassette file"
+
+
 def cassette_text(path: Path, *, is_file: bool | None = None) -> str | None:
     """The file's text; ``None`` when there is no cassette (no file, or an empty one).
 
     ``is_file``: whether ``path`` is a file, when the caller has just asked."""
     if not (path.is_file() if is_file is None else is_file):
+        other = not_a_file_problem(path)
+        if other is not None:
+            raise BrokenCassette(path, other)
         return None
     outside = outside_problem(path)
     if outside is not None:
