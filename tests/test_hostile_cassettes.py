@@ -16,7 +16,7 @@ from conftest import cassettes, go_offline
 
 from pytest_llmeval.cli import main
 from pytest_llmeval.testing import Reply
-from pytest_llmeval.traffic.cassette_form import CassetteProblem, body_digest, load
+from pytest_llmeval.traffic.cassette_form import CassetteProblem, body_digest, header, load
 
 #: The same request in every test: one recording, copied to each test's cassette and mutated.
 TESTS = """
@@ -43,7 +43,7 @@ def _redigested(data: dict[str, object]) -> str:
         meta = interaction["llmeval"]
         meta["request_sha256"] = body_digest(interaction["request"]["body"])
         meta["response_sha256"] = body_digest(interaction["response"]["body"])
-    return "# Model API calls of x\n" + yaml.safe_dump(data, sort_keys=False)
+    return yaml.safe_dump(data, sort_keys=False)
 
 
 def _response(field: str, value: object) -> Edit:
@@ -159,6 +159,8 @@ def _record(pytester: pytest.Pytester, online: object, cases: list[str]) -> str:
     online.queue(Reply(text="hello"))  # type: ignore[attr-defined]
     pytester.runpytest("-p", "no:cacheprovider", "-k", cases[0]).assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
+    # The time the call took is the machine's: a fixed one, so output can be compared.
+    path.write_text(re.sub(r"duration_s: .*", "duration_s: 0.0012", path.read_text()))
     return path.read_text()
 
 
@@ -329,3 +331,22 @@ def test_a_directory_where_the_cassette_goes_is_named(pytester, online, monkeypa
         ]
     )
     result.stdout.no_fnmatch_line("*IsADirectoryError*")
+
+
+def test_the_check_names_an_answer_from_another_model(pytester, online, capsys):
+    """Replay matches on the request: a response edited to another model (with its digest
+    recomputed) would pass the test and be priced as that model. The check says so."""
+    good = _record(pytester, online, ["other", "dated"])
+    folder = pytester.path / "cassettes" / "test_h"
+    body = _body(lambda b: b | {"model": "claude-haiku-3"})(good)
+    (folder / "test_case[other].yaml").write_text(header("test_h.py::test_case[other]") + body)
+    # An alias answered by its dated model, as the API does: not a problem.
+    dated = _body(lambda b: b | {"model": "claude-sonnet-5-5-20261001"})(good)
+    (folder / "test_case[dated].yaml").write_text(header("test_h.py::test_case[dated]") + dated)
+    capsys.readouterr()
+    assert main(["cassettes", "check"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "cassettes/test_h/test_case[other].yaml: interaction #1: the request asks for model "
+        "'claude-sonnet-5-5' but the response is from 'claude-haiku-3'",
+        "2 cassette(s) checked, 1 problem(s) in 1 file(s)",
+    ]

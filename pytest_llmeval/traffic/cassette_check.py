@@ -127,11 +127,50 @@ def body_problem(body: Any, content_type: str) -> str | None:
 
 def _interaction_problems(interactions: list[Interaction]) -> Iterable[str]:
     for number, interaction in enumerate(interactions, start=1):
+        bodies_parse = True
         for part in ("request", "response"):
             section = interaction[part]
             problem = body_problem(section.get("body"), _content_type(section.get("headers")))
             if problem:
+                bodies_parse = False
                 yield f"interaction #{number}: {part} body {problem}"
+        mismatch = _model_mismatch(interaction) if bodies_parse else None
+        if mismatch:
+            yield f"interaction #{number}: {mismatch}"
+
+
+def _model_mismatch(interaction: Interaction) -> str | None:
+    """A response from another model than the request asked for: never recorded so, and the
+    test would pass on (and the report price) an answer its code did not get."""
+    asked = _json_model(interaction["request"].get("body"))
+    response = interaction["response"]
+    body = response.get("body")
+    if "text/event-stream" in _content_type(response.get("headers")) and isinstance(body, str):
+        start = body.find("data: ", body.find("event: message_start"))
+        body = body[start + 6 : body.find("\n", start)] if start >= 0 else None
+        answered = _json_model(body, "message")
+    else:
+        answered = _json_model(body)
+    if asked is None or answered is None or _same_model(asked, answered):
+        return None
+    return f"the request asks for model {asked!r} but the response is from {answered!r}"
+
+
+def _same_model(asked: str, answered: str) -> bool:
+    # An alias answers with the dated model it stands for (``claude-x`` -> ``claude-x-2025...``)
+    family = asked.removesuffix("-latest")
+    return answered == asked or answered.startswith(family + "-")
+
+
+def _json_model(body: Any, *inside: str) -> str | None:
+    try:
+        data = json.loads(body) if isinstance(body, str) and body.strip() else None
+    except ValueError:
+        return None
+    for key in inside:
+        data = data.get(key) if isinstance(data, dict) else None
+    model = data.get("model") if isinstance(data, dict) else None
+    return model if isinstance(model, str) else None
 
 
 def _file_problems(path: Path, text: str) -> list[str]:
