@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -57,7 +58,10 @@ def read_json(path: Path) -> Any:
     never writes: a NaN passes no comparison and an infinity every one (a NaN latency reads as
     no drift, an infinite kappa as a trusted judge), so a file holding one is refused.
     """
-    size = path.stat().st_size
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):  # a FIFO would block the read forever
+        raise ValueError("not a regular file")
+    size = status.st_size
     if size > MAX_JSON_BYTES:
         raise ValueError(f"{size:,} bytes, over the {MAX_JSON_BYTES:,} such a file can have")
     try:

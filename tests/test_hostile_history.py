@@ -5,6 +5,7 @@ unbounded time or memory to refuse."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -127,3 +128,22 @@ def test_a_hostile_calibration_file_is_refused_by_name(
     with pytest.raises(CalibrationFileError) as caught:
         read_calibrations(path)
     assert _fnmatch(str(caught.value), f"{path}: {problem}"), caught.value
+
+
+def test_a_fifo_named_as_a_run_file_is_skipped_not_waited_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Opening a FIFO for reading waits for a writer: ``llmeval runs``, the run's end (its
+    baseline window) and ``cassettes check --secrets`` all used to block forever."""
+    directory = tmp_path / "history"
+    good = _good_run(directory)
+    fifo = good.with_name("20990101T000000Z_live_fifo_00.json")
+    os.mkfifo(fifo)
+    with pytest.warns(HistoryWarning, match=f"skipped history file {fifo}: .*not a regular file"):
+        assert main(["runs", "--history-dir", str(directory)]) == 0
+    assert "1 run(s) in" in capsys.readouterr().out
+    with pytest.warns(HistoryWarning, match="not a regular file"):
+        assert history.read_window(directory, mode="live", limit=5) != []
+    monkeypatch.chdir(tmp_path)
+    assert main(["cassettes", "check", "--secrets", str(directory)]) == 0
+    assert "1 file(s) scanned, no secrets found" in capsys.readouterr().out
