@@ -107,3 +107,42 @@ def test_a_cache_directory_committed_as_a_link_is_not_used(pytester, online, tmp
     )
     assert list(elsewhere.iterdir()) == []
     assert elsewhere.stat().st_mode & 0o777 == 0o755
+
+
+def _value_file(directory: Any) -> Any:
+    """Store the test's entry again, large enough that diskcache keeps it in a file; that file."""
+    with diskcache.Cache(str(directory)) as raw:
+        (key,) = [k for k in raw.iterkeys() if k.startswith("app:")]
+        entry = json.loads(raw.get(key, read=False))
+        entry["padding"] = "x" * 100_000
+        raw.set(key, json.dumps(entry).encode("utf-8"))
+        (filename,) = raw._sql("SELECT filename FROM Cache WHERE key = ?", (key,)).fetchone()
+    return directory / filename
+
+
+@pytest.mark.parametrize("kind", ["fifo", "sparse"])
+def test_a_value_file_that_is_a_fifo_or_huge_is_refused(pytester, online, kind):
+    """A FIFO used to block the test forever; a sparse file of gigabytes was read whole."""
+    import os
+
+    from pytest_llmeval.traffic.cache_disk import MAX_VALUE_BYTES
+
+    _write(pytester)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    _forget_cassettes(pytester)
+    path = _value_file(pytester.path / ".llmeval" / "cache")
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        with path.open("wb") as handle:
+            handle.truncate(MAX_VALUE_BYTES + 1)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-s")
+    result.assert_outcomes(passed=1, warnings=1)
+    shown = (
+        "something other than a file"
+        if kind == "fifo"
+        else f"a file of {MAX_VALUE_BYTES + 1:,} bytes"
+    )
+    result.stdout.fnmatch_lines([f"*CacheWarning: llmeval: refused an entry naming {shown} (*"])
+    result.stdout.fnmatch_lines(["*SOURCE network*"])
