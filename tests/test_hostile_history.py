@@ -147,3 +147,36 @@ def test_a_fifo_named_as_a_run_file_is_skipped_not_waited_on(
     monkeypatch.chdir(tmp_path)
     assert main(["cassettes", "check", "--secrets", str(directory)]) == 0
     assert "1 file(s) scanned, no secrets found" in capsys.readouterr().out
+
+
+def test_control_characters_from_a_history_file_reach_the_terminal_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A node id or failure text can clear the screen, retitle the window or reorder what a
+    reviewer reads (a bidirectional override): printed as escapes by report, runs, compare."""
+    directory = tmp_path / "history"
+    nodeid = "t.py::test_\x1b[2J\x1b]0;title\x07\u202ex"
+    for run_id in ("r1", "r2"):
+        run_end.finish_run(
+            settings=Settings(mode=Mode.LIVE, history_dir=directory),
+            run_id=run_id,
+            started=datetime.now(timezone.utc),
+            judge_model="m",
+            tests=[
+                measure_test(
+                    nodeid=nodeid, outcome="failed", calls=[], sample_scores=[],
+                    failure="boom\r\x1b[1A",
+                )
+            ],
+        )  # fmt: skip
+    capsys.readouterr()
+    folder = ["--history-dir", str(directory)]
+    assert main(["report", *folder]) == 0
+    report = capsys.readouterr().out
+    assert "t.py::test_\\x1b[2J\\x1b]0;title\\x07\\u202ex" in report
+    assert "boom\n\\x1b[1A" in report  # the report turns \r into a line break
+    main(["compare", *folder, "r1", "r2"])
+    compared = capsys.readouterr().out
+    assert "t.py::test_\\x1b[2J" in compared
+    for out in (report, compared):
+        assert not any(c in out for c in "\x1b\x07\r\u202e")
