@@ -99,6 +99,13 @@ def write_document(path: Path, run: RunResult) -> Path:
 
 
 def write_run(directory: Path, run: RunResult, stamp: str) -> Path:
+    if directory.is_symlink():
+        # Committed as a link, it would have every run write where the link points; a history
+        # kept elsewhere is named as such (llmeval_history_dir).
+        raise OSError(
+            f"{directory} is a symbolic link (to {os.readlink(directory)}); remove it, or name "
+            "the directory you mean with llmeval_history_dir"
+        )
     name = run_file_name(stamp, run.mode, run.id, incomplete=not run.complete)
     return write_document(directory / name, run)
 

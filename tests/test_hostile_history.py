@@ -180,3 +180,21 @@ def test_control_characters_from_a_history_file_reach_the_terminal_escaped(
     assert "t.py::test_\\x1b[2J" in compared
     for out in (report, compared):
         assert not any(c in out for c in "\x1b\x07\r\u202e")
+
+
+def test_a_history_directory_committed_as_a_link_is_not_written_through(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    link = tmp_path / "history"
+    link.symlink_to(elsewhere, target_is_directory=True)
+    end = run_end.finish_run(
+        settings=Settings(mode=Mode.LIVE, history_dir=link),
+        run_id="r1",
+        started=datetime.now(timezone.utc),
+        judge_model="m",
+        tests=[measure_test(nodeid="t::a", outcome="passed", calls=[], sample_scores=[])],
+    )
+    assert list(elsewhere.iterdir()) == []
+    (problem,) = end.problems
+    assert problem.startswith(f"writing the history file failed (OSError: {link} is a symbolic")
+    assert problem.endswith("name the directory you mean with llmeval_history_dir)")
