@@ -350,3 +350,22 @@ def test_the_check_names_an_answer_from_another_model(pytester, online, capsys):
         "'claude-sonnet-5-5' but the response is from 'claude-haiku-3'",
         "2 cassette(s) checked, 1 problem(s) in 1 file(s)",
     ]
+
+
+def test_re_recording_replaces_a_link_out_and_leaves_its_target(
+    pytester, online, tmp_path_factory
+):
+    """What the broken-cassette message says to do: the target is never written."""
+    pytester.makepyfile(test_h=TESTS.replace("CASES", "['one']"))
+    target = tmp_path_factory.mktemp("outside") / "precious.txt"
+    target.write_text("keep me\n")
+    folder = pytester.path / "cassettes" / "test_h"
+    folder.mkdir(parents=True)
+    (folder / "test_case[one].yaml").symlink_to(target)
+    online.queue(Reply(text="hello"))
+    pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=rewrite").assert_outcomes(
+        passed=1
+    )
+    assert target.read_text() == "keep me\n"
+    written = folder / "test_case[one].yaml"
+    assert not written.is_symlink() and load(written.read_text())
