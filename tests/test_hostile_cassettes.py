@@ -276,7 +276,8 @@ def test_the_cassettes_commands_name_each_hostile_file(pytester, online, capsys)
         ("interactions: [1]\nx: \x00\n", "not valid YAML (unacceptable character #x0000*"),
         ("count: " + "9" * 5000 + "\ninteractions: []\n", "not a cassette: a value cannot be read*"),
         ("count: 10000000000000000000000\ninteractions: []\n", "has 0 interaction(s) but was written with 10000000000000000000000*"),
-        ("version: 2001-12-14\ninteractions: []\n", "format version datetime.date(2001, 12, 14) is not one*"),
+        ("version: 2001-12-14\ninteractions: []\n", "format version date is not one*"),
+        (_bomb("") + "version: *a8\ninteractions: []\n", "format version a list is not one*"),
         ("interactions: !!set {a, b}\n", "not a cassette*"),
         ("interactions: !!omap [a: 1]\n", "interaction #1 is malformed*"),
     ],
@@ -352,9 +353,7 @@ def test_the_check_names_an_answer_from_another_model(pytester, online, capsys):
     ]
 
 
-def test_re_recording_replaces_a_link_out_and_leaves_its_target(
-    pytester, online, tmp_path_factory
-):
+def test_re_recording_replaces_a_link_out_and_leaves_its_target(pytester, online, tmp_path_factory):
     """What the broken-cassette message says to do: the target is never written."""
     pytester.makepyfile(test_h=TESTS.replace("CASES", "['one']"))
     target = tmp_path_factory.mktemp("outside") / "precious.txt"
@@ -363,9 +362,7 @@ def test_re_recording_replaces_a_link_out_and_leaves_its_target(
     folder.mkdir(parents=True)
     (folder / "test_case[one].yaml").symlink_to(target)
     online.queue(Reply(text="hello"))
-    pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=rewrite").assert_outcomes(
-        passed=1
-    )
+    pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=rewrite").assert_outcomes(passed=1)
     assert target.read_text() == "keep me\n"
     written = folder / "test_case[one].yaml"
     assert not written.is_symlink() and load(written.read_text())

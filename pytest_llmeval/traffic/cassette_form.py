@@ -121,6 +121,15 @@ def header_nodeid(text: str) -> str | None:
     return first[len(HEADER) :].removesuffix(_HEADER_END)
 
 
+def _shown(value: Any) -> str:
+    """A value from the file, quoted in a message: short, and never a walk of a structure
+    (an alias bomb's repr would be 10**9 items)."""
+    if not isinstance(value, (str, int, float)):
+        return _kind(value)
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**40 else "a huge number"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _kind(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
@@ -206,7 +215,7 @@ def load(text: str) -> list[Interaction]:
     version = data.get("version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
         raise CassetteProblem(
-            f"format version {version!r} is not one this pytest-llmeval reads "
+            f"format version {_shown(version)} is not one this pytest-llmeval reads "
             f"({FORMAT_VERSION}): upgrade pytest-llmeval or re-record"
         )
     count = data.get(COUNT)
@@ -265,7 +274,9 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
     if not isinstance(message, str):
         raise fields.fail("response.status.message", f"must be text, not {_kind(message)}")
     if not _header_text(message):
-        raise fields.fail("response.status.message", f"must be printable ASCII, not {message!r}")
+        raise fields.fail(
+            "response.status.message", f"must be printable ASCII, not {_shown(message)}"
+        )
     _check_answer_headers(fields, fields.headers(response, "response."))
     bodies["response"] = fields.body(response, "response.")
     meta = fields.mapping(interaction, "llmeval", "", required=False)
@@ -318,16 +329,16 @@ def _check_answer_headers(fields: _Fields, headers: dict[str, list[str]]) -> Non
     SDK takes the failure for a dropped connection, retries and reports a wrong miss."""
     for name, values in headers.items():
         if not _TOKEN.fullmatch(name):
-            raise fields.fail(f"response.headers.{name!r}", "is not a valid header name")
+            raise fields.fail(f"response.headers.{_shown(name)}", "is not a valid header name")
         for value in values:
             if not _header_text(value):
                 shown = f"response.headers.{name}"
-                raise fields.fail(shown, f"must be printable ASCII, not {value!r}")
+                raise fields.fail(shown, f"must be printable ASCII, not {_shown(value)}")
         # Bodies are written decoded: a recorded encoding would make replay decode them again.
         if name.lower() == "content-encoding" and any(v.lower() != "identity" for v in values):
             raise fields.fail(
                 "response.headers.content-encoding",
-                f"is {values[0]!r}, but cassette bodies are stored decoded: delete the header",
+                f"is {_shown(values[0])}, but cassette bodies are stored decoded: delete the header",
             )
 
 
