@@ -338,7 +338,8 @@ def _check_answer_headers(fields: _Fields, headers: dict[str, list[str]]) -> Non
         if name.lower() == "content-encoding" and any(v.lower() != "identity" for v in values):
             raise fields.fail(
                 "response.headers.content-encoding",
-                f"is {_shown(values[0])}, but cassette bodies are stored decoded: delete the header",
+                f"is {_shown(values[0])}, but cassette bodies are stored decoded: "
+                "delete the header",
             )
 
 
