@@ -366,3 +366,18 @@ def test_re_recording_replaces_a_link_out_and_leaves_its_target(pytester, online
     assert target.read_text() == "keep me\n"
     written = folder / "test_case[one].yaml"
     assert not written.is_symlink() and load(written.read_text())
+
+
+def test_collect_never_takes_a_file_name_for_a_pytest_option(pytester, capsys):
+    """``--collect`` hands test files to ``pytest --collect-only``: a module a pull request
+    names ``--junitxml=victim.py`` used to make it write its XML over ``victim.py``."""
+    victim = pytester.path / "victim.py"
+    victim.write_text("KEEP = True\n")
+    module = "--junitxml=victim"
+    (pytester.path / f"{module}.py").write_text("def test_x():\n    pass\n")
+    folder = pytester.path / "cassettes" / module
+    folder.mkdir(parents=True)
+    (folder / "test_x.yaml").write_text(header(f"{module}.py::test_x") + "interactions: []\n")
+    main(["cassettes", "check", "--collect", str(folder / "test_x.yaml")])
+    capsys.readouterr()
+    assert victim.read_text() == "KEEP = True\n"

@@ -229,7 +229,8 @@ def _static_stale(test_file: Path, nodeid: str) -> str | None:
 
 def collected(root: Path, test_files: Iterable[Path]) -> tuple[set[str], str | None]:
     """Node ids pytest collects from ``test_files``, run in ``root``; or why it could not."""
-    args = sorted({str(f.resolve().relative_to(root)) for f in test_files if f.is_file()})
+    # "./" first: a file a pull request names ``--junitxml=setup.py`` is a path, not an option.
+    args = sorted({f"./{f.resolve().relative_to(root)}" for f in test_files if f.is_file()})
     if not args:
         return set(), None
     done = subprocess.run(
