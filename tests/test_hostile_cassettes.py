@@ -125,6 +125,11 @@ BROKEN: dict[str, tuple[Edit, str]] = {
         _header("x é", "v"),
         "*response.headers.'x é' is not a valid header name",
     ),
+    # A traceback (urlsplit's ValueError) before.
+    "uri_not_a_url": (
+        lambda text: re.sub(r"uri: .*", "uri: 'http://[::1/v1/messages'", text, count=1),
+        "interaction #1 is malformed: request.uri is not a URL (Invalid IPv6 URL)",
+    ),
     "gzip_header": (
         _header("content-encoding", "gzip"),
         "*response.headers.content-encoding is 'gzip', but cassette bodies are stored decoded*",

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from pytest_llmeval.traffic.cassette_lines import load_yaml
 
@@ -260,7 +261,11 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
         )
     request = fields.mapping(interaction, "request", "")
     fields.text(request, "method", "request.")
-    fields.text(request, "uri", "request.")
+    uri = fields.text(request, "uri", "request.")
+    try:
+        urlsplit(uri)  # what replay matches on: its path and query
+    except ValueError as exc:
+        raise fields.fail("request.uri", f"is not a URL ({exc})") from None
     fields.headers(request, "request.")
     bodies = {"request": fields.body(request, "request.")}
     response = fields.mapping(interaction, "response", "")
