@@ -198,3 +198,18 @@ def test_a_history_directory_committed_as_a_link_is_not_written_through(tmp_path
     (problem,) = end.problems
     assert problem.startswith(f"writing the history file failed (OSError: {link} is a symbolic")
     assert problem.endswith("name the directory you mean with llmeval_history_dir)")
+
+
+def test_a_huge_wrong_value_is_quoted_short(tmp_path: Path) -> None:
+    """jsonschema quotes the whole wrong value: a 10 MB string was a 10 MB warning."""
+    good = _good_run(tmp_path / "history")
+    document = json.loads(good.read_text())
+    test = document["tests"][0]
+    document["tests"] = [dict(test, nodeid=["x" * 10_000_000])]
+    document["tests"] += [dict(test, samples="many")] * 500
+    good.write_text(json.dumps(document))
+    with pytest.warns(HistoryWarning) as caught:
+        assert history.load(good) is None
+    (message,) = [str(w.message) for w in caught]
+    assert len(message) < 2_000, len(message)
+    assert "$.tests[0].nodeid: ['xxxxx" in message and " ... " in message
