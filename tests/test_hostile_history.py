@@ -117,6 +117,8 @@ def _calibration(entry: dict[str, object]) -> str:
         ("[" * 100_000 + "]" * 100_000, "cannot be read (nested too deeply to be one); fix it*"),
         (_calibration({"kappa": int("9" * 400), "confusion": {}, "n": 1}), "the entry 'k' is broken (OverflowError*"),
         (_calibration({"kappa": "x"}), "the entry 'k' is broken (*"),
+        # The value was quoted whole: a message of megabytes.
+        (_calibration({"kappa": "x" * 10_000_000, "confusion": {}, "n": 1}), "the entry 'k' is broken (ValueError: could not convert string to float: 'xxx* ... *x'); fix it*"),
         ('"a string"', "not a pytest-llmeval-calibration/1 file*"),
     ],
 )  # fmt: skip
