@@ -234,8 +234,9 @@ class ResponseCache:
             if dropped:
                 self._warn(
                     f"llmeval: removed {len(dropped)} entr(ies) from the response cache at "
-                    f"{self.directory} that named files outside it ({dropped[0]!r}); something "
-                    "other than pytest-llmeval wrote there. Nothing outside was read or deleted."
+                    f"{self.directory} that named files outside it ({dropped[0]!r:.120}); "
+                    "something other than pytest-llmeval wrote there. Nothing outside was read "
+                    "or deleted."
                 )
             self._cache = diskcache.Cache(
                 str(self.directory),

@@ -110,11 +110,12 @@ def json_only_disk(directory: Path) -> type:
             if mode == MODE_PICKLE:
                 raise UnsafeCacheEntry("a pickled value")
             if filename is not None and not inside(directory, filename):
-                raise UnsafeCacheEntry(f"an entry naming a file outside the cache ({filename!r})")
+                shown = f"{filename!r:.120}"
+                raise UnsafeCacheEntry(f"an entry naming a file outside the cache ({shown})")
             if filename is not None:
                 problem = _value_file_problem(directory / filename)
                 if problem is not None:
-                    raise UnsafeCacheEntry(f"an entry naming {problem} ({filename!r})")
+                    raise UnsafeCacheEntry(f"an entry naming {problem} ({filename!r:.120})")
             return super().fetch(mode, filename, value, read)
 
     return JsonOnlyDisk
