@@ -47,9 +47,12 @@ def read_calibrations(path: Path) -> dict[str, RubricCalibration]:
     for key, entry in rubrics.items():
         try:
             found[str(key)] = RubricCalibration.from_json(entry)
-        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError, OverflowError) as exc:
+            # Both come from the file: a value of megabytes would be a message of megabytes.
+            why = f"{type(exc).__name__}: {exc}"
+            why = why if len(why) <= 200 else why[:150] + " ... " + why[-40:]
             raise CalibrationFileError(
-                f"{path}: the entry {key!r} is broken ({type(exc).__name__}: {exc}); {fix}"
+                f"{path}: the entry {str(key)[:80]!r} is broken ({why}); {fix}"
             ) from None
     return found
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 import threading
 import zlib
@@ -18,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 _UMASK_LOCK = threading.Lock()
+#: What ``read_json`` reads at most. A run writes one to a few kB per test; a file from a
+#: pull request can be far bigger for nothing in git (100 MB of ``1,`` packs to 100 kB) and
+#: would take seconds and gigabytes per 100 MB to parse.
+MAX_JSON_BYTES = 64 * 1024 * 1024
 
 
 def _umask() -> int:
@@ -117,7 +122,16 @@ def read_json(path: Path) -> Any:
     never writes: a NaN passes no comparison and an infinity every one (a NaN latency reads as
     no drift, an infinite kappa as a trusted judge), so a file holding one is refused.
     """
-    return json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    status = path.stat()
+    if not stat.S_ISREG(status.st_mode):  # a FIFO would block the read forever
+        raise ValueError("not a regular file")
+    size = status.st_size
+    if size > MAX_JSON_BYTES:
+        raise ValueError(f"{size:,} bytes, over the {MAX_JSON_BYTES:,} such a file can have")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except RecursionError:  # ``[[[[...`` a hundred thousand deep: a file, not a traceback
+        raise ValueError("nested too deeply to be one") from None
 
 
 def _no_constant(name: str) -> float:

@@ -99,6 +99,13 @@ def write_document(path: Path, run: RunResult) -> Path:
 
 
 def write_run(directory: Path, run: RunResult, stamp: str) -> Path:
+    if directory.is_symlink():
+        # Committed as a link, it would have every run write where the link points; a history
+        # kept elsewhere is named as such (llmeval_history_dir).
+        raise OSError(
+            f"{directory} is a symbolic link (to {os.readlink(directory)}); remove it, or name "
+            "the directory you mean with llmeval_history_dir"
+        )
     name = run_file_name(stamp, run.mode, run.id, incomplete=not run.complete)
     return write_document(directory / name, run)
 
@@ -239,7 +246,12 @@ def _parsed(path: Path) -> dict[str, Any] | None:
         _skip(path, f"cannot be read as JSON ({exc})", depth=2)
         return None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        _skip(path, f"is not a {FORMAT} file", depth=2)
+        found = document.get("format") if isinstance(document, dict) else None
+        if isinstance(found, str) and found.startswith(FORMAT.split("/")[0] + "/"):
+            why = f"is in format {found[:40]!r}, which this pytest-llmeval does not read ({FORMAT})"
+            _skip(path, f"{why}: upgrade pytest-llmeval to use it", depth=2)
+        else:
+            _skip(path, f"is not a {FORMAT} file", depth=2)
         return None
     return document
 

@@ -100,7 +100,7 @@ SAMPLES = Option(
     help="Run every llm test N times; beats the marker's samples and the ini value",
     ini="llmeval_samples",
     ini_help=f"Samples per llm test when the marker does not say ({DEFAULT_SAMPLES})",
-    parse=parse.positive_int,
+    parse=parse.count,
 )
 HISTORY_DIR = Option(
     dest="llmeval_history_dir",
@@ -139,7 +139,7 @@ BASELINE_WINDOW = Option(
     metavar="N",
     help="Earlier runs of the same mode that make the baseline "
     f"(default {DEFAULT_BASELINE_WINDOW})",
-    parse=parse.positive_int,
+    parse=parse.count,
 )
 DRIFT_THRESHOLD = Option(
     dest="llmeval_drift_threshold",

@@ -57,6 +57,20 @@ def positive_int(text: str) -> int:
     return number
 
 
+#: The most samples or baseline runs a value may ask for: far beyond any real use, where a
+#: typo (or an ini from a pull request) ran for hours (every sample is a call) or overflowed
+#: where the count meets floating point (a window of 10**23 runs).
+MAX_COUNT = 10_000
+
+
+def count(text: str) -> int:
+    """A whole number from 1 to ``MAX_COUNT``."""
+    number = positive_int(text)
+    if number > MAX_COUNT:
+        raise ValueError(f"{text!r} is more than {MAX_COUNT:,}")
+    return number
+
+
 def _number(text: str) -> float:
     try:
         return float(text)
@@ -74,8 +88,9 @@ def between_0_and_1(text: str) -> float:
 
 def non_negative(text: str) -> float:
     number = _number(text)
-    if not number >= 0.0:
-        raise ValueError(f"{text!r} is not a number >= 0")
+    # An infinite threshold is no threshold: drift would never be flagged, silently.
+    if not 0.0 <= number < math.inf:
+        raise ValueError(f"{text!r} is not a finite number >= 0")
     return number
 
 

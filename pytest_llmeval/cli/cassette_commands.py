@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from pytest_llmeval.constants import DEFAULT_CALIBRATION_FILE
 
 def cmd_cassettes(args: argparse.Namespace) -> int:
     """List cassettes with their calls by endpoint and role; exit 1 if any is broken."""
-    from pytest_llmeval.traffic.cassette_check import cassette_files
+    from pytest_llmeval.traffic.cassette_check import cassette_files, printable
     from pytest_llmeval.traffic.cassettes import BrokenCassette, read_cassette
 
     broken = 0
@@ -28,12 +29,15 @@ def cmd_cassettes(args: argparse.Namespace) -> int:
             interactions = read_cassette(path)
         except BrokenCassette as exc:
             broken += 1
-            print(f"BROKEN  {path}: {exc.reason}")
+            print(printable(f"BROKEN  {path}: {exc.reason}"))
             continue
-        roles = Counter(str(i.get("llmeval", {}).get("role", "app")) for i in interactions)
-        seconds = sum(float(i.get("llmeval", {}).get("duration_s", 0.0)) for i in interactions)
+        # Checked by reading: ``llmeval`` is a mapping or absent (``null`` included).
+        metas = [i.get("llmeval") or {} for i in interactions]
+        roles = Counter(str(meta.get("role", "app")) for meta in metas)
+        seconds = sum(float(meta.get("duration_s", 0.0)) for meta in metas)
         detail = ", ".join(f"{n} {role}" for role, n in sorted(roles.items())) or "empty"
-        print(f"ok      {path}: {len(interactions)} call(s) ({detail}), {seconds:.2f}s recorded")
+        line = f"ok      {path}: {len(interactions)} call(s) ({detail}), {seconds:.2f}s recorded"
+        print(printable(line))
     print(f"{len(files)} cassette(s), {broken} broken")
     return 1 if broken else 0
 
@@ -129,6 +133,11 @@ def build_check_parser() -> argparse.ArgumentParser:
 _REPORT_SUFFIXES = (".json", ".html", ".md", ".xml")
 
 
+def _regular(paths: Iterable[Path]) -> list[Path]:
+    """Files only, sorted: a FIFO named ``x.json`` would block the scan forever."""
+    return sorted(p for p in paths if p.is_file())
+
+
 def _secret_targets(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
     """The files to scan, in order and once each, and the paths given that do not exist."""
     from pytest_llmeval.traffic.cassette_check import cassette_files
@@ -140,13 +149,13 @@ def _secret_targets(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            files += cassette_files([raw]) + sorted(path.glob("*.json"))
+            files += cassette_files([raw]) + _regular(path.glob("*.json"))
         else:
             missing.append(raw)
     if not args.paths:
         found = project()
         files += cassette_files([str(found.rootdir)])
-        files += sorted(history_dir(args).glob("*.json"))
+        files += _regular(history_dir(args).glob("*.json"))
         # The calibration file keeps labelled outputs, which may quote what a secret said.
         calibration = found.get("llmeval_calibration_file") or DEFAULT_CALIBRATION_FILE
         named = [found.rootdir / ".llmeval" / "baseline.json", found.rootdir / calibration]
@@ -160,7 +169,7 @@ def _secret_targets(args: argparse.Namespace) -> tuple[list[Path], list[str]]:
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix in _REPORT_SUFFIXES)
+            files += _regular(p for p in path.rglob("*") if p.suffix in _REPORT_SUFFIXES)
         else:
             missing.append(raw)
     seen: set[Path] = set()

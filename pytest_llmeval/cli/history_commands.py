@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,7 +114,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
             ]
         )
     for line in aligned(rows, right=frozenset({3, 4, 5})):
-        print(line)
+        print(terminal_text(line))
     if not directory.is_dir():
         print(f"no history at {shown(directory)}: run pytest with llm tests to start one")
     else:
@@ -156,7 +157,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     elif not (args.json or args.md or args.html):
         from pytest_llmeval.report.markdown import render_markdown
 
-        print(render_markdown(run), end="")
+        print(terminal_text(render_markdown(run)), end="")
     return 0
 
 
@@ -251,13 +252,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     # A node id is as wide as a row: it stands on its own line, outside the columns.
     lines = iter(aligned([r for r in rows if len(r) > 1], right=frozenset({2, 4, 5})))
     for row in rows:
-        print(row[0] if len(row) == 1 else f"  {next(lines)}")
+        print(terminal_text(row[0] if len(row) == 1 else f"  {next(lines)}"))
     said = ", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing compared"
     print(
         f"{sum(map(len, checks.values()))} metric(s) of {len(checks)} test(s) compared: "
         f"{said} ({args.run_b} against {args.run_a})"
     )
     return 1 if drifted else 0
+
+
+#: Characters that drive a terminal (C0 but tab and line feed, DEL, C1) or reorder what it
+#: shows (bidirectional overrides): a history file's node ids, failures and branch names
+#: come from a pull request, and are printed escaped.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` with every control character shown as its escape (``\\x1b``)."""
+    return _CONTROL.sub(lambda found: repr(found[0])[1:-1], text)
 
 
 def add_commands(commands: Any) -> None:

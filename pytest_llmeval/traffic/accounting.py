@@ -186,7 +186,9 @@ class CallAccounting:
         )
         is_json = data is not None and data is not NOT_JSON
         problem = (
-            unusable(status, content_type, body, request_id, is_json=is_json) if check else None
+            unusable(status, content_type, body, request_id, is_json=is_json, data=data)
+            if check
+            else None
         )
         if problem is None:
             if self._failed:  # keyed by the canonical body: only worth building to clear one

@@ -12,6 +12,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import sqlite3
 import time
 import warnings
@@ -146,14 +147,33 @@ class CachedResponse:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CachedResponse:
+        """What ``to_bytes`` wrote; ``ValueError`` for anything else: the directory is anyone's
+        to write, and an entry that cannot make a valid answer would be retried by the SDK as
+        a dropped connection."""
         # ``to_bytes`` writes UTF-8: decoded here, not sniffed for UTF-16/32 as ``json.loads``
         # does (one of the Python calls a hit pays); anything else fails as garbled.
-        raw = _DECODE(data.decode("utf-8"))
+        try:
+            raw = _DECODE(data.decode("utf-8"))
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+        if not isinstance(raw, dict):
+            raise ValueError("not an entry")
+        status, headers, body = raw.get("status"), raw.get("headers"), raw.get("body")
+        # Only usable answers are stored (``usable.py``): a 2xx, whole number.
+        if type(status) is not int or not 200 <= status < 300:
+            raise ValueError(f"not a stored status: {status!r}")
+        if not isinstance(headers, dict) or not all(
+            isinstance(v, str) and _ASCII_TOKEN.fullmatch(k) and v.isascii() and v.isprintable()
+            for k, v in headers.items()
+        ):
+            raise ValueError("headers an answer cannot carry")
+        if not isinstance(body, str):
+            raise ValueError("a body that is not text")
         return cls(
-            status=int(raw["status"]),
-            headers={str(k): str(v) for k, v in raw["headers"].items()},
-            body=str(raw["body"]).encode("utf-8"),
-            duration_s=_seconds(raw["duration_s"]),
+            status=status,
+            headers=headers,
+            body=body.encode("utf-8"),
+            duration_s=_seconds(raw.get("duration_s")),
             ttft_s=None if raw.get("ttft_s") is None else _seconds(raw["ttft_s"]),
         )
 
@@ -161,9 +181,18 @@ class CachedResponse:
 _DECODE = json.JSONDecoder().decode
 
 
+#: A header name HTTP allows (a "token"), as ``str.fullmatch`` takes it.
+_ASCII_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
 def _seconds(value: Any) -> float:
     """A recorded time; a NaN (which passes every budget) or a negative one is no entry."""
-    seconds = float(value)
+    if type(value) not in (int, float):
+        raise ValueError(f"not a time: {value!r}")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        raise ValueError("not a time: a huge number") from None
     if not math.isfinite(seconds) or seconds < 0:
         raise ValueError(f"not a time: {value!r}")
     return seconds
@@ -192,14 +221,22 @@ class ResponseCache:
         if self._cache is None and not self.broken:
             import diskcache
 
+            if self.directory.is_symlink():
+                # Committed as a link, it would have the run chmod and fill a directory of the
+                # link's choosing: a cache elsewhere is asked for by name (llmeval_cache_dir).
+                raise OSError(
+                    f"it is a symbolic link (to {os.readlink(self.directory)}); remove it, or "
+                    "name the directory you mean with llmeval_cache_dir"
+                )
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(self.directory, 0o700)  # mkdir's mode is masked by the umask
             dropped = drop_rows_outside(self.directory)
             if dropped:
                 self._warn(
                     f"llmeval: removed {len(dropped)} entr(ies) from the response cache at "
-                    f"{self.directory} that named files outside it ({dropped[0]!r}); something "
-                    "other than pytest-llmeval wrote there. Nothing outside was read or deleted."
+                    f"{self.directory} that named files outside it ({dropped[0]!r:.120}); "
+                    "something other than pytest-llmeval wrote there. Nothing outside was read "
+                    "or deleted."
                 )
             self._cache = diskcache.Cache(
                 str(self.directory),
@@ -272,9 +309,23 @@ class ResponseCache:
         self._guard("write", write)
 
     def index(self, nodeid: str, *, previous: bool = False) -> list[dict[str, Any]] | None:
+        """A test's requests as ``put_index`` stored them; ``None`` if none, or if what is
+        stored is not that (with a warning: the directory is anyone's to write)."""
         name = _INDEX + ("previous:" if previous else "") + nodeid
         data = self._guard("read", lambda c: c.get(name))
-        return None if data is None else list(json.loads(data))
+        if data is None:
+            return None
+        try:
+            entries = json.loads(data)
+        except (ValueError, RecursionError):
+            entries = None
+        if isinstance(entries, list) and all(map(_index_entry, entries)):
+            return entries
+        self._warn(
+            f"llmeval: the response cache at {self.directory} holds an index of {nodeid!r} "
+            "that pytest-llmeval did not write; ignored. Clear it with: llmeval cache clear"
+        )
+        return None
 
     def indexed_tests(self) -> list[str]:
         keys = self._guard("read", lambda c: list(c.iterkeys())) or []
@@ -309,6 +360,16 @@ class ResponseCache:
         if self._cache is not None:
             self._cache.close()
             self._cache = None
+
+
+#: An index entry's fields (``cache_layer``) and their types.
+_INDEX_FIELDS = {"request": int, "key": str, "parts": dict, "body": str, "outcome": str}
+
+
+def _index_entry(entry: Any) -> bool:
+    return isinstance(entry, dict) and all(
+        type(entry.get(name)) is kind for name, kind in _INDEX_FIELDS.items()
+    )
 
 
 def _warn(message: str) -> None:

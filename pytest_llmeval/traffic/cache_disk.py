@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import threading
 import time
 from pathlib import Path
@@ -33,6 +34,24 @@ def inside(directory: Path, filename: object) -> bool:
         return False
     root = os.path.realpath(directory)
     return os.path.realpath(os.path.join(root, filename)).startswith(root + os.sep)
+
+
+#: The largest value file read: a recorded answer is far smaller (50 MB is the benchmark's).
+MAX_VALUE_BYTES = 1 << 30
+
+
+def _value_file_problem(path: Path) -> str | None:
+    """What makes a value file unfit to read: reading a FIFO waits forever, and a sparse file
+    of gigabytes (a few bytes on disk) would be read into memory whole."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None  # gone: diskcache's own read says so, as for any missing value
+    if not stat.S_ISREG(status.st_mode):
+        return "something other than a file"
+    if status.st_size > MAX_VALUE_BYTES:
+        return f"a file of {status.st_size:,} bytes"
+    return None
 
 
 def drop_rows_outside(directory: Path) -> list[str]:
@@ -91,7 +110,12 @@ def json_only_disk(directory: Path) -> type:
             if mode == MODE_PICKLE:
                 raise UnsafeCacheEntry("a pickled value")
             if filename is not None and not inside(directory, filename):
-                raise UnsafeCacheEntry(f"an entry naming a file outside the cache ({filename!r})")
+                shown = f"{filename!r:.120}"
+                raise UnsafeCacheEntry(f"an entry naming a file outside the cache ({shown})")
+            if filename is not None:
+                problem = _value_file_problem(directory / filename)
+                if problem is not None:
+                    raise UnsafeCacheEntry(f"an entry naming {problem} ({filename!r:.120})")
             return super().fetch(mode, filename, value, read)
 
     return JsonOnlyDisk

@@ -26,6 +26,7 @@ from pytest_llmeval.traffic.cassette_form import (
     rerecord_command,
 )
 from pytest_llmeval.traffic.cassette_names import CASSETTE_DIR, display_path, resolve
+from pytest_llmeval.traffic.cassettes import outside_problem
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,13 @@ class Problem:
     message: str
 
     def line(self) -> str:
-        # A header comes from a pull request: no terminal control characters reach the screen.
-        text = f"{display_path(self.path)}: {self.message}"
-        return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+        return printable(f"{display_path(self.path)}: {self.message}")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character escaped: what a cassette says (its header, a
+    role, a reason quoting a value) comes from a pull request, and must not drive the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def cassette_files(paths: Sequence[str]) -> list[Path]:
@@ -47,10 +52,13 @@ def cassette_files(paths: Sequence[str]) -> list[Path]:
         if path.is_file():
             found.append(path)
         elif path.is_dir():
+            # Only regular files: reading a FIFO named ``x.yaml`` would wait forever.
             found += sorted(
                 p
                 for p in path.rglob("*.yaml")
-                if CASSETTE_DIR in p.parts and not any(part.startswith(".") for part in p.parts)
+                if CASSETTE_DIR in p.parts
+                and not any(part.startswith(".") for part in p.parts)
+                and p.is_file()
             )
     return found
 
@@ -119,11 +127,50 @@ def body_problem(body: Any, content_type: str) -> str | None:
 
 def _interaction_problems(interactions: list[Interaction]) -> Iterable[str]:
     for number, interaction in enumerate(interactions, start=1):
+        bodies_parse = True
         for part in ("request", "response"):
             section = interaction[part]
             problem = body_problem(section.get("body"), _content_type(section.get("headers")))
             if problem:
+                bodies_parse = False
                 yield f"interaction #{number}: {part} body {problem}"
+        mismatch = _model_mismatch(interaction) if bodies_parse else None
+        if mismatch:
+            yield f"interaction #{number}: {mismatch}"
+
+
+def _model_mismatch(interaction: Interaction) -> str | None:
+    """A response from another model than the request asked for: never recorded so, and the
+    test would pass on (and the report price) an answer its code did not get."""
+    asked = _json_model(interaction["request"].get("body"))
+    response = interaction["response"]
+    body = response.get("body")
+    if "text/event-stream" in _content_type(response.get("headers")) and isinstance(body, str):
+        start = body.find("data: ", body.find("event: message_start"))
+        body = body[start + 6 : body.find("\n", start)] if start >= 0 else None
+        answered = _json_model(body, "message")
+    else:
+        answered = _json_model(body)
+    if asked is None or answered is None or _same_model(asked, answered):
+        return None
+    return f"the request asks for model {asked!r} but the response is from {answered!r}"
+
+
+def _same_model(asked: str, answered: str) -> bool:
+    # An alias answers with the dated model it stands for (``claude-x`` -> ``claude-x-2025...``)
+    family = asked.removesuffix("-latest")
+    return answered == asked or answered.startswith(family + "-")
+
+
+def _json_model(body: Any, *inside: str) -> str | None:
+    try:
+        data = json.loads(body) if isinstance(body, str) and body.strip() else None
+    except ValueError:
+        return None
+    for key in inside:
+        data = data.get(key) if isinstance(data, dict) else None
+    model = data.get("model") if isinstance(data, dict) else None
+    return model if isinstance(model, str) else None
 
 
 def _file_problems(path: Path, text: str) -> list[str]:
@@ -182,7 +229,8 @@ def _static_stale(test_file: Path, nodeid: str) -> str | None:
 
 def collected(root: Path, test_files: Iterable[Path]) -> tuple[set[str], str | None]:
     """Node ids pytest collects from ``test_files``, run in ``root``; or why it could not."""
-    args = sorted({str(f.resolve().relative_to(root)) for f in test_files if f.is_file()})
+    # "./" first: a file a pull request names ``--junitxml=setup.py`` is a path, not an option.
+    args = sorted({f"./{f.resolve().relative_to(root)}" for f in test_files if f.is_file()})
     if not args:
         return set(), None
     done = subprocess.run(
@@ -204,6 +252,10 @@ def check(paths: Sequence[str], *, collect: bool = False) -> tuple[int, list[Pro
     problems: list[Problem] = []
     owned: list[tuple[Path, Path, str]] = []  # cassette, root, node id
     for path in files:
+        outside = outside_problem(path)
+        if outside is not None:
+            problems.append(Problem(path, outside))
+            continue
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

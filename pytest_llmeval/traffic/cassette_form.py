@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from pytest_llmeval.traffic.cassette_lines import load_yaml
 
@@ -120,6 +122,15 @@ def header_nodeid(text: str) -> str | None:
     return first[len(HEADER) :].removesuffix(_HEADER_END)
 
 
+def _shown(value: Any) -> str:
+    """A value from the file, quoted in a message: short, and never a walk of a structure
+    (an alias bomb's repr would be 10**9 items)."""
+    if not isinstance(value, (str, int, float)):
+        return _kind(value)
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**40 else "a huge number"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _kind(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
@@ -205,7 +216,7 @@ def load(text: str) -> list[Interaction]:
     version = data.get("version", FORMAT_VERSION)
     if version != FORMAT_VERSION:
         raise CassetteProblem(
-            f"format version {version!r} is not one this pytest-llmeval reads "
+            f"format version {_shown(version)} is not one this pytest-llmeval reads "
             f"({FORMAT_VERSION}): upgrade pytest-llmeval or re-record"
         )
     count = data.get(COUNT)
@@ -225,6 +236,13 @@ def _document(text: str) -> Any:
     """The cassette's YAML document; text that is not YAML is a ``CassetteProblem``."""
     try:
         return load_yaml(text)
+    except RecursionError:
+        # The safe constructor recurses per level (a nested value shared through an alias).
+        raise CassetteProblem("not a cassette: its collections are nested too deeply") from None
+    except (ValueError, OverflowError) as exc:
+        # The safe constructor's own limits: an integer of more than 4,300 digits...
+        why = str(exc).split(";")[0]  # not Python's advice on raising its limit
+        raise CassetteProblem(f"not a cassette: a value cannot be read ({why})") from None
     except Exception as exc:
         # Only libyaml raises (the line reader declines instead): PyYAML is loaded by now.
         from pytest_llmeval.traffic.cassette_yaml import YAMLError
@@ -243,7 +261,11 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
         )
     request = fields.mapping(interaction, "request", "")
     fields.text(request, "method", "request.")
-    fields.text(request, "uri", "request.")
+    uri = fields.text(request, "uri", "request.")
+    try:
+        urlsplit(uri)  # what replay matches on: its path and query
+    except ValueError as exc:
+        raise fields.fail("request.uri", f"is not a URL ({exc})") from None
     fields.headers(request, "request.")
     bodies = {"request": fields.body(request, "request.")}
     response = fields.mapping(interaction, "response", "")
@@ -251,10 +273,16 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
     code = status.get("code")
     if not isinstance(code, int) or isinstance(code, bool):
         raise fields.fail("response.status.code", f"must be a whole number, not {_kind(code)}")
+    if not 100 <= code <= 599:
+        raise fields.fail("response.status.code", f"must be an HTTP status (100-599), not {code}")
     message = status.get("message") or ""
     if not isinstance(message, str):
         raise fields.fail("response.status.message", f"must be text, not {_kind(message)}")
-    fields.headers(response, "response.")
+    if not _header_text(message):
+        raise fields.fail(
+            "response.status.message", f"must be printable ASCII, not {_shown(message)}"
+        )
+    _check_answer_headers(fields, fields.headers(response, "response."))
     bodies["response"] = fields.body(response, "response.")
     meta = fields.mapping(interaction, "llmeval", "", required=False)
     # Budgets compare against these: a NaN passes every comparison, a negative time any.
@@ -263,8 +291,9 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
             continue  # absent in cassettes from before it was kept: unknown
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise fields.fail(f"llmeval.{key}", f"must be a number, not {_kind(value)}")
-        if not math.isfinite(value) or value < 0:
-            raise fields.fail(f"llmeval.{key}", f"must be seconds >= 0, not {value!r}")
+        if not _seconds(value):
+            shown = repr(value) if isinstance(value, float) or abs(value) < 10**15 else "huge"
+            raise fields.fail(f"llmeval.{key}", f"must be seconds >= 0, not {shown}")
     if not isinstance(meta.get("role", ""), str):
         raise fields.fail("llmeval.role", f"must be text, not {_kind(meta.get('role'))}")
     for part, key in DIGESTS.items():
@@ -282,18 +311,65 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
             )
 
 
+def _seconds(value: float) -> bool:
+    """Whether a recorded time is one: finite (an int too large for a float is not), >= 0."""
+    try:
+        return math.isfinite(value) and value >= 0
+    except OverflowError:
+        return False
+
+
+#: A header name as HTTP allows one (a "token").
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _header_text(value: str) -> bool:
+    """Printable ASCII: what an answer can be built from (the HTTP client encodes as ASCII;
+    a line break or a control character in a header is never from a recording)."""
+    return value.isascii() and value.isprintable()
+
+
+def _check_answer_headers(fields: _Fields, headers: dict[str, list[str]]) -> None:
+    """The response headers replay answers with: each must make a valid HTTP answer, or the
+    SDK takes the failure for a dropped connection, retries and reports a wrong miss."""
+    for name, values in headers.items():
+        if not _TOKEN.fullmatch(name):
+            raise fields.fail(f"response.headers.{_shown(name)}", "is not a valid header name")
+        for value in values:
+            if not _header_text(value):
+                shown = f"response.headers.{name}"
+                raise fields.fail(shown, f"must be printable ASCII, not {_shown(value)}")
+        # Bodies are written decoded: a recorded encoding would make replay decode them again.
+        if name.lower() == "content-encoding" and any(v.lower() != "identity" for v in values):
+            raise fields.fail(
+                "response.headers.content-encoding",
+                f"is {_shown(values[0])}, but cassette bodies are stored decoded: "
+                "delete the header",
+            )
+
+
 def response_headers(number: int, interaction: Interaction) -> dict[str, list[str]]:
     """A checked written interaction's response headers as vcrpy holds them (lists of text)."""
     return _Fields(number).headers(interaction["response"], "response.")
 
 
+#: The metadata values the plugin writes: anything else in a loaded file is not carried.
+_PLAIN = (str, int, float, bool)
+
+
 def vcr_form(interactions: list[Interaction]) -> list[Interaction]:
-    """Checked written interactions as vcrpy holds them (headers as lists, body wrapped)."""
+    """Checked written interactions as vcrpy holds them (headers as lists, body wrapped).
+
+    Only the fields read are carried, and of the metadata only plain values: vcrpy writes
+    the loaded interactions out again when a test records more, and walking a value that
+    YAML aliases built ("billion laughs", a few lines that expand to 10**9) took minutes
+    and gigabytes."""
     out: list[Interaction] = []
     for number, interaction in enumerate(interactions, start=1):
         fields = _Fields(number)
         request, response = interaction["request"], interaction["response"]
-        meta = interaction.get("llmeval")
+        meta = interaction.get("llmeval") or {}
+        status = response["status"]
         out.append(
             {
                 "request": {
@@ -303,10 +379,10 @@ def vcr_form(interactions: list[Interaction]) -> list[Interaction]:
                     "headers": fields.headers(request, "request."),
                 },
                 "response": {
-                    "status": response["status"],
+                    "status": {"code": status["code"], "message": status.get("message") or ""},
                     "headers": fields.headers(response, "response."),
                     "body": {"string": response.get("body") or ""},
-                    "llmeval": dict(meta) if isinstance(meta, dict) else {},
+                    "llmeval": {k: v for k, v in meta.items() if isinstance(v, _PLAIN)},
                 },
             }
         )

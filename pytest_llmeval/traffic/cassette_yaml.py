@@ -26,8 +26,20 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 
+#: A cassette nests a few levels; libyaml allows a thousand, and walking that deep in Python
+#: (here, or in the safe constructor) would end in a RecursionError rather than a message.
+MAX_DEPTH = 64
+
+
 class _Shared(Exception):
     """A node appears twice in the tree: left to the safe constructor."""
+
+
+class TooDeep(yaml.YAMLError):
+    """Collections nested deeper than any cassette: a hostile file, not a recording."""
+
+    def __init__(self) -> None:
+        super().__init__(f"collections nested more than {MAX_DEPTH} levels deep")
 
 
 def libyaml_load(text: str) -> Any:
@@ -39,28 +51,30 @@ def libyaml_load(text: str) -> Any:
         if node is None:
             return None
         try:
-            return _value(node, loader, set())
+            return _value(node, loader, set(), 0)
         except _Shared:
             return loader.construct_document(node)
     finally:
         loader.dispose()
 
 
-def _value(node: Node, loader: Any, seen: set[int]) -> Any:
+def _value(node: Node, loader: Any, seen: set[int], depth: int) -> Any:
     if isinstance(node, ScalarNode):
         return node.value if node.tag == _STR else loader.construct_object(node, deep=True)
     if id(node) in seen:
         raise _Shared
     seen.add(id(node))
+    if depth > MAX_DEPTH:
+        raise TooDeep
     if isinstance(node, SequenceNode) and node.tag == _SEQ:
-        return [_value(item, loader, seen) for item in node.value]
+        return [_value(item, loader, seen, depth + 1) for item in node.value]
     # Keys all plain strings: no merge key (``<<``), no other key type.
     if (
         isinstance(node, MappingNode)
         and node.tag == _MAP
         and all(key.tag == _STR for key, _ in node.value)
     ):
-        return {key.value: _value(item, loader, seen) for key, item in node.value}
+        return {key.value: _value(item, loader, seen, depth + 1) for key, item in node.value}
     return loader.construct_object(node, deep=True)
 
 

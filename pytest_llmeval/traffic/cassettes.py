@@ -8,6 +8,7 @@ is written. Paths are in ``cassette_names``, the written form and its checks in 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ __all__ = [
     "item_cassette",
     "item_cassette_path",
     "json_body",
+    "outside_problem",
     "read_cassette",
 ]
 
@@ -163,7 +165,14 @@ class AtomicPersister:
 
         from pytest_llmeval.files import write_atomic
 
-        write_atomic(Path(cassette_path), serialize(cassette_dict, serializer))
+        path = Path(cassette_path)
+        # The write replaces a link to a file (a link out was refused on reading).
+        problem = outside_problem(path, writing=True) or (
+            None if path.is_symlink() else not_a_file_problem(path)
+        )
+        if problem is not None:
+            raise BrokenCassette(path, problem)
+        write_atomic(path, serialize(cassette_dict, serializer))
 
 
 # --- matching: method, path, query and the JSON body; never headers ------------------------
@@ -186,12 +195,55 @@ def json_body(r1: Any, r2: Any) -> None:
         raise AssertionError("request bodies differ")
 
 
+def outside_problem(path: Path, *, writing: bool = False) -> str | None:
+    """Why a cassette path must not be used: it leads (through a symbolic link to the file or
+    to a directory on its way) outside the test directory it belongs to. A pull request can
+    commit a link: the run would read, or write a recording into, any file it points at.
+
+    ``writing``: only the directories count, as the atomic write replaces a link to a file."""
+    absolute = os.path.join(os.getcwd(), path)  # not normalised: ``..`` after a link is real
+    module_dir = os.path.dirname(absolute)
+    if os.path.basename(os.path.dirname(module_dir)) != CASSETTE_DIR:
+        return None  # not in the ``<test dir>/cassettes/<module>/`` layout: a path a user named
+    checked = module_dir if writing else absolute
+    cassettes_dir = os.path.dirname(module_dir)
+    # Asked for every cassette a run reads: three ``lstat`` calls when no link is on the way
+    # from the test directory (``realpath`` of the whole path took a fifth of loading one).
+    parts = (cassettes_dir, module_dir) if writing else (cassettes_dir, module_dir, absolute)
+    if not any(os.path.islink(part) for part in parts):
+        return None
+    real = os.path.realpath(checked)
+    home = os.path.realpath(os.path.dirname(cassettes_dir))
+    if real.startswith(home + os.sep):
+        return None
+    shown = os.path.join(real, os.path.basename(absolute)) if writing else real
+    return (
+        f"a symbolic link leads it out of its test directory (to {shown}): cassettes are only "
+        "read and written inside the project; replace the link with the cassette file"
+    )
+
+
+def not_a_file_problem(path: Path) -> str | None:
+    """Why there is something at ``path`` that is not a cassette file (a directory, a FIFO,
+    a link to nothing): it would read as "no recording", and recording could not replace it."""
+    if not os.path.lexists(path) or path.is_file():
+        return None
+    kind = "a directory" if path.is_dir() else "a link to nothing" if path.is_symlink() else None
+    return f"is {kind or 'not a regular file'}, not a cassette file"
+
+
 def cassette_text(path: Path, *, is_file: bool | None = None) -> str | None:
     """The file's text; ``None`` when there is no cassette (no file, or an empty one).
 
     ``is_file``: whether ``path`` is a file, when the caller has just asked."""
     if not (path.is_file() if is_file is None else is_file):
+        other = not_a_file_problem(path)
+        if other is not None:
+            raise BrokenCassette(path, other)
         return None
+    outside = outside_problem(path)
+    if outside is not None:
+        raise BrokenCassette(path, outside)
     try:
         # ``read_text`` without its text layer (a replayed test reads one file): the same
         # text, line ends translated as universal newlines mode does.
@@ -205,6 +257,9 @@ def cassette_text(path: Path, *, is_file: bool | None = None) -> str | None:
 
 def read_cassette(path: Path) -> list[Interaction]:
     """A cassette's interactions in their written form; ``BrokenCassette`` if unusable."""
+    outside = outside_problem(path)
+    if outside is not None:
+        raise BrokenCassette(path, outside)
     try:
         return load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

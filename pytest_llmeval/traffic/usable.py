@@ -66,11 +66,18 @@ def _sse_problem(text: str) -> tuple[str, str] | None:
 
 
 def unusable(
-    status: int, content_type: str, body: bytes, request_id: str = "", *, is_json: bool = False
+    status: int,
+    content_type: str,
+    body: bytes,
+    request_id: str = "",
+    *,
+    is_json: bool = False,
+    data: object = None,
 ) -> Unusable | None:
     """``None`` for an answer to keep; otherwise what is wrong with it.
 
-    ``body`` is the decoded (not gzip) body; ``is_json`` when the caller has parsed it as JSON.
+    ``body`` is the decoded (not gzip) body; ``is_json`` when the caller has parsed it as JSON,
+    ``data`` what it parsed.
     """
     if not 200 <= status < 300:
         try:
@@ -87,7 +94,14 @@ def unusable(
         return None if problem is None else Unusable(status, *problem, request_id)
     if "json" in content_type and not is_json:
         try:
-            json.loads(text)
+            data = json.loads(text)
         except ValueError as exc:
             return Unusable(status, "undecodable_body", f"the body is not JSON ({exc})", request_id)
+    # The API answers a success with an object, never with an error body: a cassette or cache
+    # entry saying otherwise would fail the test with the SDK's TypeError, not with this.
+    if isinstance(data, dict) and data.get("type") == "error":
+        kind, message = _error_of(data)
+        return Unusable(status, kind, f"an error body in a {status} answer: {message}", request_id)
+    if data is not None and not isinstance(data, dict):
+        return Unusable(status, "unexpected_body", "the JSON body is not an object", request_id)
     return None
