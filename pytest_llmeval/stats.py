@@ -266,7 +266,8 @@ def sign_test(better: int, worse: int) -> float:
     if n == 0:
         return 1.0
     smaller = min(better, worse)
-    tail = sum(math.comb(n, k) for k in range(smaller + 1)) / 2.0**n
+    # Integers divided: exact to the last bit, where ``2.0**n`` overflowed above 1,023 pairs.
+    tail = sum(math.comb(n, k) for k in range(smaller + 1)) / (1 << n)
     return min(1.0, 2.0 * tail)
 
 
