@@ -264,8 +264,12 @@ def _invalid(path: Path, violations: Sequence[str]) -> None:
 
 
 def _skip(path: Path, why: str, depth: int = 1) -> None:
-    """Warn at the caller of the reading function ``depth`` calls up from here."""
-    warning = HistoryWarning(f"llmeval: skipped history file {path}: {why}")
+    """Warn at the caller of the reading function ``depth`` calls up from here. ``why`` may
+    quote the file (a schema violation shows the value): a key-shaped string in it is redacted,
+    as a file from a pull request may hold one."""
+    from pytest_llmeval.secret_scan import redact
+
+    warning = HistoryWarning(f"llmeval: skipped history file {path}: {redact(why)}")
     warnings.warn(warning, stacklevel=2 + depth)
 
 

@@ -41,6 +41,7 @@ def _sparse(path: Path, _: str) -> None:
         handle.truncate(MAX_JSON_BYTES + 1)
 
 
+PLANTED = "sk-ant-" + "api03-planted-in-a-history-file-0123456789"
 #: case -> (how the file is written from the good document's text, what the warning says).
 FILES: dict[str, tuple[Write, str]] = {
     "truncated": (lambda p, t: p.write_text(t[:200]), "cannot be read as JSON (*"),
@@ -68,6 +69,11 @@ FILES: dict[str, tuple[Write, str]] = {
         lambda p, t: p.write_text(t.replace('"samples": 1', '"samples": "1"', 1)),
         "does not match the run report schema: *",
     ),
+    # The violation quotes the value: a key planted there is redacted, not printed.
+    "key_in_a_value": (
+        lambda p, t: p.write_text(t.replace('"samples": 1', f'"samples": "{PLANTED}"', 1)),
+        "does not match the run report schema: *<Anthropic API key sk-ant…>*",
+    ),
     # Seconds and gigabytes per 100 MB to parse before (100 MB of "1," packs to ~100 kB).
     "oversized": (_sparse, f"cannot be read as JSON ({MAX_JSON_BYTES + 1:,} bytes, over the *"),
 }  # fmt: skip
@@ -85,6 +91,7 @@ def test_a_hostile_history_file_is_skipped_by_name(
         assert history.load(bad) is None
     (message,) = [str(w.message) for w in caught]
     assert _fnmatch(message, f"llmeval: skipped history file {bad}: {warning}"), message
+    assert PLANTED not in message
     # The commands read past it: the good run is listed, and only this file is named.
     with pytest.warns(HistoryWarning):
         assert main(["runs", "--history-dir", str(tmp_path / "history")]) == 0
