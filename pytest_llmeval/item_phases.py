@@ -118,7 +118,7 @@ def on_report(
         running = item.stash.get(RUNNING_KEY, None)
         if running is not None and call.excinfo.errisinstance(JudgeError):
             # Replies that are no verdict, recorded, would give the same error on every replay.
-            running.recorder.withhold("the judge gave no valid verdict")
+            running.recorder.withhold("the judge gave no valid verdict", role="judge")
         if call.excinfo.errisinstance(UncheckableBudget):
             report.longrepr = str(call.excinfo.value)
     if call.excinfo is not None and report.when == "teardown":

@@ -231,9 +231,9 @@ class Judge:
         raise JudgeError(
             f"llmeval: the judge ({self.model}) gave no valid verdict in {ATTEMPTS} attempts:\n"
             + "\n".join(problems)
-            + "\nThis is a problem of the grading, not of the output graded: rerun (after "
-            "'llmeval cache clear --judge' if the replies came from the cache), or choose "
-            "another judge with --llmeval-judge-model."
+            + "\nThis is a problem of the grading, not of the output graded: rerun (its "
+            "replies are kept in neither the cassette nor the cache: the judge is asked "
+            "again), or choose another judge with --llmeval-judge-model."
         )
 
     def votes(self, body: dict[str, Any], n: int) -> list[Verdict]:

@@ -91,6 +91,25 @@ def test_replies_that_gave_no_verdict_are_not_recorded(pytester, online, monkeyp
     assert path.is_file()
 
 
+def test_replies_that_gave_no_verdict_leave_the_response_cache(pytester, online):
+    """Cached, they would answer every rerun the same way until ``llmeval cache clear``; a
+    live run reads the cache first, so the cache matters even where no cassette is written."""
+    cached = ("-p", "no:cacheprovider", "--llmeval-mode=live", "--llmeval-cache")
+    online.queue(*[Reply(text="not a verdict")] * 3)
+    pytester.makepyfile(test_app=GRADED)
+    pytester.runpytest(*cached).assert_outcomes(errors=1)
+    assert len(online.requests) == 3
+    # Rerun, as the error says: the judge is asked again (not answered from the cache).
+    online.queue(Reply(text=GOOD))
+    pytester.runpytest(*cached).assert_outcomes(passed=1)
+    assert len(online.requests) == 4
+    # A verdict is kept as before: the next rerun reads it from the cache.
+    result = pytester.runpytest(*cached)
+    result.assert_outcomes(passed=1)
+    assert len(online.requests) == 4
+    result.stdout.fnmatch_lines(["*answered by 1 cache*"])
+
+
 def test_a_rewrite_whose_judge_gives_no_verdict_keeps_the_old_cassette(pytester, online):
     online.queue(Reply(text=GOOD))
     pytester.makepyfile(test_app=GRADED)

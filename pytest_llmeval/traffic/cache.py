@@ -297,6 +297,11 @@ class ResponseCache:
             lambda c: c.set(key.digest, response.to_bytes(), expire=self.ttl_s, tag=key.role),
         )
 
+    def delete(self, key: CacheKey) -> None:
+        """Drop ``key``'s answer: one that turned out to be no good (a judge's non-verdict)."""
+        self._ahead.forget(key.request_digest)
+        self._guard("delete", lambda c: c.delete(key.digest))
+
     def put_index(self, nodeid: str, entries: list[dict[str, Any]]) -> None:
         """For ``llmeval cache explain``: a test's requests in this run, and in the last."""
 

@@ -122,6 +122,14 @@ class CacheLayer:
         """A failed attempt is asked again (the SDK retries): the retry is the same occurrence."""
         self._seen[entry.key.request_digest] -= 1
 
+    def forget(self, role: str) -> None:
+        """Drop the answers this test read or stored for ``role``'s requests: the test found
+        them no good, and kept they would answer every rerun the same way."""
+        for entry in self.entries:
+            if entry.key.role == role and entry.outcome in (CacheOutcome.HIT, CacheOutcome.STORED):
+                self.cache.delete(entry.key)
+                entry.outcome, entry.why = CacheOutcome.NOT_STORED, "no good: dropped"
+
     def not_stored(self, entry: CacheEntry, why: str) -> None:
         entry.outcome, entry.why = CacheOutcome.NOT_STORED, why
 

@@ -205,11 +205,14 @@ class TrafficRecorder:
             self._why_not_saved(completed), stable_order=self.accounting.overlapped
         )
 
-    def withhold(self, reason: str) -> None:
+    def withhold(self, reason: str, *, role: str | None = None) -> None:
         """Keep this test's recording out of its cassette although every call was answered:
         ``reason`` says what in the answers is no good (the judge's replies gave no verdict).
-        Saved, they would be replayed as they are on every later run."""
+        Saved, they would be replayed as they are on every later run; so would the cache's
+        answers to ``role``'s requests, which are dropped from it."""
         self._withheld = reason
+        if role is not None and self._cache is not None:
+            self._cache.forget(role)
 
     def _why_not_saved(self, completed: bool) -> str | None:
         if not completed:
