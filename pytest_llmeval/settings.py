@@ -259,21 +259,18 @@ class Settings:
         user named in ``llmeval_scrub_env`` is always scrubbed; one too short to scrub safely
         is refused rather than skipped.
         """
-        from pytest_llmeval.traffic.scrub import MIN_SECRET
+        from pytest_llmeval.traffic.scrub import MIN_SECRET, env_secrets
 
-        found = [v for v in (environ.get(n, "") for n in CREDENTIAL_ENV) if len(v) >= 8]
-        for name in self.scrub_env:
-            value = environ.get(name, "")
-            if 0 < len(value) < MIN_SECRET:
-                raise pytest.UsageError(
-                    f"llmeval_scrub_env: ${name} is {len(value)} character(s) long; a value "
-                    f"under {MIN_SECRET} characters would be replaced wherever it occurs (in "
-                    "words, numbers, JSON), leaving cassettes unreadable. Use a longer secret, "
-                    "or scrub it precisely with the pytest_llmeval_scrub_interaction hook."
-                )
-            if value:
-                found.append(value)
-        return tuple(found)
+        found, short = env_secrets(environ, self.scrub_env)
+        if short:
+            name = short[0]
+            raise pytest.UsageError(
+                f"llmeval_scrub_env: ${name} is {len(environ[name])} character(s) long; a value "
+                f"under {MIN_SECRET} characters would be replaced wherever it occurs (in "
+                "words, numbers, JSON), leaving cassettes unreadable. Use a longer secret, "
+                "or scrub it precisely with the pytest_llmeval_scrub_interaction hook."
+            )
+        return found
 
 
 class _PytestSources:

@@ -343,3 +343,21 @@ def test_version_names_the_distribution(capsys):
         main(["--version"])
     assert exit_info.value.code == 0
     assert capsys.readouterr().out == f"pytest-llmeval-claude {__version__}\n"
+
+
+def test_the_history_commands_import_neither_pytest_nor_the_sdk(tmp_path):
+    """They scrub what they print (``cli.project.secret_free``) without the test run's settings:
+    importing pytest cost every command ~0.2 s."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pytest_llmeval.cli import main\n"
+        "from pytest_llmeval.cli.project import secret_free\n"
+        f"main(['report', '--history-dir', {str(tmp_path)!r}])\n"
+        "assert secret_free()('key sk-ant-api03-' + 'x' * 40) != 'key sk-ant-api03-' + 'x' * 40\n"
+        "print(sorted(m for m in ('pytest', '_pytest', 'anthropic') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout + done.stderr

@@ -88,16 +88,14 @@ def secret_free() -> Callable[[str], str]:
     """What the command shows or writes of a file's text, scrubbed as a test run would scrub
     it: the key in the environment and the ``llmeval_scrub_env`` values out, and any other
     key-shaped string redacted. A history file may predate scrubbing, or come from anyone."""
-    import pytest
-
-    from pytest_llmeval.settings import Settings
-    from pytest_llmeval.traffic.scrub import Scrubber
+    # Neither pytest nor the settings: a command pays ~0.2 s to import them.
+    from pytest_llmeval.traffic.scrub import Scrubber, env_secrets
 
     try:
-        names = tuple(project().getlist("llmeval_scrub_env"))
-        values = Settings(scrub_env=names).secrets(os.environ)
-    except (pytest.UsageError, ProjectConfigError):
-        # A broken ini or a value too short to scrub: what is key-shaped is still redacted
-        # (``cassettes check --secrets`` names the short value).
-        values = ()
+        names: Sequence[str] = project().getlist("llmeval_scrub_env")
+    except ProjectConfigError:
+        names = ()  # a broken ini: what is key-shaped is still redacted
+    # A value too short to scrub safely is left to the redaction of key-shaped strings
+    # (``cassettes check --secrets`` names it).
+    values, _ = env_secrets(os.environ, names)
     return Scrubber(secrets=values).shown

@@ -49,6 +49,27 @@ _MIN_PIECE = 6
 RequestHook = Callable[[dict[str, Any]], None]
 
 
+def env_secrets(
+    environ: Mapping[str, str], scrub_env: Iterable[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The values that must never be written, from ``environ``: the credentials (8 characters
+    or more: a shorter one is a test placeholder, not a key) and the variables named in
+    ``llmeval_scrub_env``; and the names of those too short to scrub safely (``MIN_SECRET``),
+    which the caller refuses rather than skips. Imports neither pytest nor the SDK: the
+    ``llmeval`` command scrubs what it prints with it."""
+    from pytest_llmeval.constants import CREDENTIAL_ENV
+
+    found = [v for v in (environ.get(n, "") for n in CREDENTIAL_ENV) if len(v) >= _MIN_LEARNED]
+    short: list[str] = []
+    for name in scrub_env:
+        value = environ.get(name, "")
+        if 0 < len(value) < MIN_SECRET:
+            short.append(name)
+        elif value:
+            found.append(value)
+    return tuple(found), tuple(short)
+
+
 class Scrubber:
     """Removes secrets from headers and from any text; learns the keys a test uses."""
 
