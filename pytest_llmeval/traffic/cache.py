@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
-import re
 import sqlite3
 import time
 import warnings
@@ -29,6 +27,7 @@ from pytest_llmeval.traffic.cache_disk import (
     drop_rows_outside,
     json_only_disk,
 )
+from pytest_llmeval.traffic.usable import header_name_ok, header_value_ok, recorded_time_ok
 from pytest_llmeval.traffic.wire import canonical_json
 
 #: ``regrade``: the judge asked again about recorded outputs (``--llmeval-regrade``).
@@ -163,7 +162,7 @@ class CachedResponse:
         if type(status) is not int or not 200 <= status < 300:
             raise ValueError(f"not a stored status: {status!r}")
         if not isinstance(headers, dict) or not all(
-            isinstance(v, str) and _ASCII_TOKEN.fullmatch(k) and v.isascii() and v.isprintable()
+            isinstance(v, str) and header_name_ok(k) and header_value_ok(v)
             for k, v in headers.items()
         ):
             raise ValueError("headers an answer cannot carry")
@@ -181,21 +180,11 @@ class CachedResponse:
 _DECODE = json.JSONDecoder().decode
 
 
-#: A header name HTTP allows (a "token"), as ``str.fullmatch`` takes it.
-_ASCII_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-
-
 def _seconds(value: Any) -> float:
     """A recorded time; a NaN (which passes every budget) or a negative one is no entry."""
-    if type(value) not in (int, float):
-        raise ValueError(f"not a time: {value!r}")
-    try:
-        seconds = float(value)
-    except OverflowError:
-        raise ValueError("not a time: a huge number") from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"not a time: {value!r}")
-    return seconds
+    if not recorded_time_ok(value):
+        raise ValueError("not a time")
+    return float(value)
 
 
 class ResponseCache:

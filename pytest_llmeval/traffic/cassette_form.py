@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 from pytest_llmeval.traffic.cassette_lines import load_yaml
+from pytest_llmeval.traffic.usable import header_name_ok, header_value_ok, recorded_time_ok
 
 FORMAT_VERSION = 1
 HEADER = "# Model API calls of "
@@ -278,7 +277,7 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
     message = status.get("message") or ""
     if not isinstance(message, str):
         raise fields.fail("response.status.message", f"must be text, not {_kind(message)}")
-    if not _header_text(message):
+    if not header_value_ok(message):
         raise fields.fail(
             "response.status.message", f"must be printable ASCII, not {_shown(message)}"
         )
@@ -291,7 +290,7 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
             continue  # absent in cassettes from before it was kept: unknown
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise fields.fail(f"llmeval.{key}", f"must be a number, not {_kind(value)}")
-        if not _seconds(value):
+        if not recorded_time_ok(value):
             shown = repr(value) if isinstance(value, float) or abs(value) < 10**15 else "huge"
             raise fields.fail(f"llmeval.{key}", f"must be seconds >= 0, not {shown}")
     if not isinstance(meta.get("role", ""), str):
@@ -311,32 +310,14 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
             )
 
 
-def _seconds(value: float) -> bool:
-    """Whether a recorded time is one: finite (an int too large for a float is not), >= 0."""
-    try:
-        return math.isfinite(value) and value >= 0
-    except OverflowError:
-        return False
-
-
-#: A header name as HTTP allows one (a "token").
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-
-
-def _header_text(value: str) -> bool:
-    """Printable ASCII: what an answer can be built from (the HTTP client encodes as ASCII;
-    a line break or a control character in a header is never from a recording)."""
-    return value.isascii() and value.isprintable()
-
-
 def _check_answer_headers(fields: _Fields, headers: dict[str, list[str]]) -> None:
     """The response headers replay answers with: each must make a valid HTTP answer, or the
     SDK takes the failure for a dropped connection, retries and reports a wrong miss."""
     for name, values in headers.items():
-        if not _TOKEN.fullmatch(name):
+        if not header_name_ok(name):
             raise fields.fail(f"response.headers.{_shown(name)}", "is not a valid header name")
         for value in values:
-            if not _header_text(value):
+            if not header_value_ok(value):
                 shown = f"response.headers.{name}"
                 raise fields.fail(shown, f"must be printable ASCII, not {_shown(value)}")
         # Bodies are written decoded: a recorded encoding would make replay decode them again.

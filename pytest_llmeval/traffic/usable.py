@@ -3,11 +3,16 @@
 A kept failure is replayed forever: a 401 from a key since fixed, an overload that arrived as
 an ``event: error`` inside a 200 stream, a stream cut before ``message_stop``. Each of those
 must be asked again next time, so none reaches a cassette or the cache.
+
+What a kept answer holds is checked the same way wherever it is read back (a cassette, a cache
+entry: files anyone can write): headers an HTTP answer can carry, and times that are times.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass
 
 
@@ -25,6 +30,32 @@ class Unusable:
         rid = f" (request-id {self.request_id})" if self.request_id else ""
         detail = f": {self.detail}" if self.detail else ""
         return f"{method} {path}: {self.status} {self.error_type}{rid}{detail}"
+
+
+#: A header name as HTTP allows one (a "token").
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def header_name_ok(name: str) -> bool:
+    """Whether an answer can carry a header of this name."""
+    return _TOKEN.fullmatch(name) is not None
+
+
+def header_value_ok(value: str) -> bool:
+    """Printable ASCII: what an answer can be built from (the HTTP client encodes as ASCII; a
+    line break or a control character in a header is never from a recording)."""
+    return value.isascii() and value.isprintable()
+
+
+def recorded_time_ok(value: object) -> bool:
+    """Whether a recorded time is one: a number (not a bool), finite (an int too large for a
+    float is not) and >= 0. A NaN passes every budget, a negative time any."""
+    if type(value) not in (int, float):
+        return False
+    try:
+        return math.isfinite(value) and value >= 0  # type: ignore[arg-type,operator]
+    except OverflowError:
+        return False
 
 
 def _error_of(data: object) -> tuple[str, str]:
