@@ -15,29 +15,20 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from pytest_llmeval.traffic.scrub import SECRET_HEADERS
+
 #: The credential replay hands the SDK: never sent, never a secret.
 REPLAY_PLACEHOLDER = "llmeval-replay-placeholder-not-a-key"
 _SHOWN_CHARS = 6
 _VALUE_OF = "value of "
 _HEADER_VALUE = "secret header value"
 
-#: Headers whose values are secrets: credentials, cookies, organisation and workspace ids.
-SECRET_HEADERS = (
-    "set-cookie",
-    "cookie",
-    "anthropic-organization-id",
-    "anthropic-workspace-id",
-    "x-api-key",
-    "proxy-authorization",
-    "authorization",
-)
-
 
 def header_value_pattern(names: Iterable[str]) -> re.Pattern[str]:
     """The value (group ``secret``, 12 characters or more: not a cookie's bare name in a
     source line) of a header among ``names`` as a header line, a YAML mapping, a dict's or
     tuple's repr, or JSON."""
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
     return re.compile(
         rf"(?i)(?<![\w-])(?:{alternatives})(?:[\"']?\s*:\s*(?:-\s+)?|[\"'],\s*)"
         r"(?:b?[\"'])?(?P<secret>[^\"'\s][^\"'\r\n]{11,})"
@@ -88,9 +79,7 @@ _ANY_CUE = (
     if all(kind in _CUES for kind, _ in PATTERNS)
     else None
 )
-_ALLOWED = frozenset({REPLAY_PLACEHOLDER})
 #: What scrubbing leaves, and what ``redact`` writes: neither is a secret.
-_SCRUBBED = "[scrubbed]"
 _NOT_SECRET = re.compile(
     r"(?i)(?:[\w.-]+=)?\[scrubbed\]|<[^<>]*…>|\b(?:bearer|basic)\b|[\s,;]"  # a cookie's name too
 )
@@ -143,10 +132,10 @@ def _values(named: Mapping[str, str]) -> list[tuple[str, str]]:
     return sorted(found, key=lambda kv: (-len(kv[1]), kv[1]))
 
 
-#: A line break as a writer wraps a long string: YAML's escaped break (``\``) and the next
-#: line's indent, a terminal's or a Markdown writer's plain break.
 #: An item of a YAML block sequence: ``- value``.
 _YAML_ITEM = re.compile(r"\s*-\s+(\S.*)$")
+#: A line break as a writer wraps a long string: YAML's escaped break (``\``) and the next
+#: line's indent, a terminal's or a Markdown writer's plain break.
 _WRAP = re.compile(r"\\?\r?\n[ \t]*")
 
 

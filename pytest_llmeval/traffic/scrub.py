@@ -34,6 +34,8 @@ _CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "proxy-authorizat
 _SECRET_VALUE_HEADERS = frozenset(
     {"cookie", "set-cookie", "anthropic-organization-id", "anthropic-workspace-id"}
 )
+#: Every header whose value is a secret: what ``secret_scan`` looks for as a header too.
+SECRET_HEADERS = _CREDENTIAL_HEADERS | _SECRET_VALUE_HEADERS
 _SCHEME = re.compile(r"^\s*(bearer|basic|token)\s+", re.IGNORECASE)
 #: A credential learned from a request header shorter than this is a test placeholder, not a
 #: secret; replacing it everywhere would mangle bodies.
@@ -96,6 +98,11 @@ class Scrubber:
         # written as they are, so not a secret to them).
         self._value_headers = (_SECRET_VALUE_HEADERS - self.keep_headers) | self.extra_headers
         self._learned_from_requests = _CREDENTIAL_HEADERS | self._value_headers
+        #: Every request header scrubbing reads: those kept, and those whose values it learns
+        #: (credentials, cookies, organisation ids, the user's named headers).
+        self.read_request_headers = (
+            KEPT_REQUEST_HEADERS | self.keep_headers | self._learned_from_requests
+        )
 
     @property
     def secrets(self) -> frozenset[str]:
@@ -133,18 +140,6 @@ class Scrubber:
         if new:
             self._secrets |= new
             self._replacements = _replacements(frozenset(self._secrets))
-
-    @property
-    def read_request_headers(self) -> frozenset[str]:
-        """Every request header scrubbing reads: those kept, and those whose values it learns
-        (credentials, cookies, organisation ids, the user's named headers)."""
-        return (
-            KEPT_REQUEST_HEADERS
-            | self.keep_headers
-            | _CREDENTIAL_HEADERS
-            | _SECRET_VALUE_HEADERS
-            | self.extra_headers
-        )
 
     def request_headers(self, headers: Mapping[str, Any]) -> dict[str, Any]:
         kept = KEPT_REQUEST_HEADERS | self.keep_headers
