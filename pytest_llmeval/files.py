@@ -109,10 +109,10 @@ def _zombie(pid: int) -> bool:
     answers ``kill(pid, 0)``: dead all the same. Linux says so in ``/proc``; elsewhere, it is
     taken as alive, and its temporary waits for a later write."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text()  # not the ``stat`` module of this file
     except OSError:
         return False
-    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+    return fields.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def read_json(path: Path) -> Any:
