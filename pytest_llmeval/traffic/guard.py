@@ -4,17 +4,22 @@ The recorder answers the SDK's own clients (httpx2 and aiohttp transports). A cl
 not know (plain httpx, requests, a hand-made socket) would go straight to the API, with the
 placeholder key. While a test replays, this guard refuses name lookups of the API's host and
 connections to its address, and says which client tried; every other connection (a local
-database, a test server) is left alone.
+database, a test server) is left alone. ``offline`` puts a replaying test in all it needs: the
+guard, a placeholder credential for the SDK's clients, and the judge answered directly.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import socket
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from pytest_llmeval.traffic.direct import Answering
 
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 #: Modules that name a client in the message, outermost first.
@@ -114,3 +119,30 @@ def _port(port: Any) -> int | None:
 
 def _is_inet(address: Any) -> bool:
     return isinstance(address, tuple) and len(address) >= 2 and isinstance(address[0], str)
+
+
+def offline(
+    answer: Answering, on_block: Callable[[str], None]
+) -> tuple[NetworkGuard, list[Callable[[], None]]]:
+    """A replaying test's surroundings, for its duration: ``PLACEHOLDER_KEY`` in each
+    credential variable a client would miss (the SDK refuses to build one without; replay needs
+    none), ``answer`` asked first for the judge's grades (``direct``), and the guard, which
+    tells ``on_block`` what it refused. The guard, and the functions that undo it all, in the
+    order they were applied."""
+    from pytest_llmeval.constants import PLACEHOLDER_KEY, REPLAY_PLACEHOLDERS
+    from pytest_llmeval.traffic.direct import answering
+
+    undo: list[Callable[[], None]] = []
+    for name, present in REPLAY_PLACEHOLDERS:
+        if not any(os.environ.get(n) for n in present):
+            os.environ[name] = PLACEHOLDER_KEY
+            undo.append(functools.partial(_forget, name))
+    undo.append(answering(answer))
+    guard = NetworkGuard(os.environ.get("ANTHROPIC_BASE_URL"), on_block)
+    guard.start()
+    undo.append(guard.stop)
+    return guard, undo
+
+
+def _forget(name: str) -> None:
+    os.environ.pop(name, None)

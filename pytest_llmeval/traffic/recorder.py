@@ -17,13 +17,10 @@ whether it was usable.
 
 from __future__ import annotations
 
-import functools
-import os
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from pytest_llmeval.constants import PLACEHOLDER_KEY, REPLAY_PLACEHOLDERS
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 from pytest_llmeval.traffic import wire
 from pytest_llmeval.traffic.accounting import CallAccounting, Clock, clock_from
@@ -51,21 +48,6 @@ if TYPE_CHECKING:
     from pytest_llmeval.traffic.replay import Recording, ReplayCassette
 
 _ENCODINGS_VCR_DECODES = "gzip, deflate"
-
-
-def _placeholder_credentials() -> list[Callable[[], None]]:
-    """Replay: ``PLACEHOLDER_KEY`` in each credential variable a client would miss (the SDK
-    refuses to build one without); the functions that take them away again."""
-    undo: list[Callable[[], None]] = []
-    for name, present in REPLAY_PLACEHOLDERS:
-        if not any(os.environ.get(n) for n in present):
-            os.environ[name] = PLACEHOLDER_KEY
-            undo.append(functools.partial(_forget, name))
-    return undo
-
-
-def _forget(name: str) -> None:
-    os.environ.pop(name, None)
 
 
 def _accept_what_vcrpy_decodes(request: httpx2.Request) -> None:
@@ -156,20 +138,13 @@ class TrafficRecorder:
                 cache=self._cache,
                 recording=self._recording,
             )
-        if self.plan.replay_only:
-            self._undo += _placeholder_credentials()
         cassette = self._recording.cassette if self._recording is not None else None
         self._undo += patch_transports(self._handle, self._handle_async, cassette, raw)
         if self.plan.replay_only:
-            from pytest_llmeval.traffic.direct import answering
-            from pytest_llmeval.traffic.guard import NetworkGuard
+            from pytest_llmeval.traffic.guard import offline
 
-            self._undo.append(answering(self.answer_directly))
-
-            guard = NetworkGuard(os.environ.get("ANTHROPIC_BASE_URL"), self.misses.append)
-            guard.start()
-            self._undo.append(guard.stop)
-            self.guard = guard
+            self.guard, undo = offline(self.answer_directly, self.misses.append)
+            self._undo += undo
 
     @property
     def cache_index(self) -> list[dict[str, Any]]:
