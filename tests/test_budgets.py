@@ -51,6 +51,24 @@ def test_latency_budget_fails_live_and_identically_on_replay(pytester, online, m
     )
 
 
+def test_a_budget_just_exceeded_says_by_what(pytester, online):
+    # The two figures are printed apart (``figures.apart``, ``money.money_apart``).
+    # $2/M in: 5,020 input tokens cost $0.01004. The duration is on the stand-in's fake clock.
+    online.queue(Reply(text="x", takes=1.004, input_tokens=5_020, output_tokens=0))
+    _write(pytester, "latency_budget=1, cost_budget=0.01")
+    result = pytester.runpytest("-p", "no:cacheprovider", plugins=[online.clock])
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "llmeval: latency budget exceeded: 1.004s of app model time (measured latency) "
+            "> budget 1.000s",
+            "*",
+            "llmeval: cost budget exceeded: $0.01004 for the app's calls > budget $0.01000",
+        ],
+        consecutive=False,
+    )
+
+
 def test_latency_within_budget_passes(pytester, online):
     online.queue(Reply(text="just in time", takes=5.0))  # exactly the budget: within it
     _write(pytester, "latency_budget=5")
