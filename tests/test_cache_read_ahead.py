@@ -12,6 +12,7 @@ import threading
 
 import diskcache
 
+from pytest_llmeval.traffic import cache_disk
 from pytest_llmeval.traffic.cache import CachedResponse, CacheKey, ResponseCache, make_key
 
 FIRST = make_key("app", "/v1/messages", {"anthropic-version": "v"}, b'{"model": "m", "n": 1}')
@@ -122,3 +123,36 @@ def test_the_nth_key_hashes_like_a_key_built_with_its_occurrence(tmp_path):
     assert FIRST.request_digest  # computed, then carried over
     assert FIRST.nth(3) == third
     assert FIRST.nth(3).digest == third.digest
+
+
+def test_occurrences_past_the_read_ahead_limit_are_still_hits(tmp_path, monkeypatch):
+    # A read cut short by its LIMIT cannot say a key it lacks is missing: keys sort as text,
+    # so ":10" and ":11" come before ":2" and a cut read lacks stored occurrences.
+    monkeypatch.setattr(cache_disk, "READ_AHEAD_LIMIT", 4)
+    _fill(ResponseCache(tmp_path), FIRST, 12)
+    reader = ResponseCache(tmp_path)
+    got = [reader.get(FIRST.nth(n)) for n in range(1, 13)]
+    assert [a.body if a else None for a in got] == [f'{{"n": {n}}}'.encode() for n in range(1, 13)]
+    assert reader.get(FIRST.nth(13)) is None
+
+
+def test_a_request_repeated_on_misses_reads_its_occurrences_ahead_once(tmp_path, monkeypatch):
+    # Recording: every repeat is a miss, then stored. A store used to drop every occurrence
+    # read ahead, so each next miss read them all again: a cost in the square of the repeats.
+    reads: list[int] = []
+    read = cache_disk.ReadAhead._read
+
+    def counted(self, request_digest):
+        rows = read(self, request_digest)
+        reads.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(cache_disk.ReadAhead, "_read", counted)
+    cache = ResponseCache(tmp_path)
+    for n in range(1, 41):
+        assert cache.get(FIRST.nth(n)) is None
+        cache.put(FIRST.nth(n), _answer(f'{{"n": {n}}}'))
+    assert sum(reads) <= 2, f"rows read ahead on 40 misses: {reads}"
+    again = ResponseCache(tmp_path)  # the next run reads them ahead once and serves them all
+    assert all(again.get(FIRST.nth(n)) is not None for n in range(1, 41))
+    assert len(reads) == 3 and reads[-1] == 40

@@ -280,7 +280,7 @@ class ResponseCache:
         return data
 
     def put(self, key: CacheKey, response: CachedResponse) -> None:
-        self._ahead.forget(key.request_digest)
+        self._ahead.forget(key.request_digest, key.digest)
         self._guard(
             "write",
             lambda c: c.set(key.digest, response.to_bytes(), expire=self.ttl_s, tag=key.role),
@@ -288,7 +288,7 @@ class ResponseCache:
 
     def delete(self, key: CacheKey) -> None:
         """Drop ``key``'s answer: one that turned out to be no good (a judge's non-verdict)."""
-        self._ahead.forget(key.request_digest)
+        self._ahead.forget(key.request_digest, key.digest)
         self._guard("delete", lambda c: c.delete(key.digest))
 
     def put_index(self, nodeid: str, entries: list[dict[str, Any]]) -> None:

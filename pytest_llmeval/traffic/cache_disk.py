@@ -133,13 +133,16 @@ class Row(NamedTuple):
         return self.expire_time is None or self.expire_time > time.time()
 
 
+#: The most occurrences of one request read ahead at once: it bounds memory only.
+READ_AHEAD_LIMIT = 1024
+
 # Every occurrence of one request: its keys are ``role:sha256:<occurrence>``, between
-# ``role:sha256:`` and ``role:sha256;`` (";" follows ":"). The LIMIT only bounds memory: an
-# occurrence it left out is read alone when asked.
+# ``role:sha256:`` and ``role:sha256;`` (";" follows ":"). A read cut short by the LIMIT does
+# not answer for the occurrences it lacks: they are read alone when asked.
 _OCCURRENCES = (
     "SELECT key, expire_time, mode, filename, value FROM Cache"
     " WHERE key >= ? AND key < ? AND raw = 1 AND (expire_time IS NULL OR expire_time > ?)"
-    " LIMIT 1024"
+    " LIMIT ?"
 )
 
 
@@ -158,10 +161,13 @@ class ReadAhead:
       caller's parsing, as a value read by key does; its expiry is checked when it is served.
     - A key missing from an earlier read is read from the database, never taken as a miss:
       another xdist worker may have stored it since. Only the read just taken answers for
-      the keys it lacks (it is as fresh as a read by key).
+      the keys it lacks (it is as fresh as a read by key), and only if it was whole: a read
+      cut at ``READ_AHEAD_LIMIT`` rows (keys sort as text, ``:1000`` before ``:2``) does not.
     - It lives in this process only: ``llmeval cache clear`` between runs takes effect for
-      the next run, which starts empty; a clear or a store in this process drops what it
-      touches.
+      the next run, which starts empty; a clear in this process drops every row read, a
+      store or a delete the one row of its key (the other occurrences are as they were:
+      dropping them too would read them all again on the next miss, a cost that grew with
+      the square of a test's repeats).
     """
 
     def __init__(self, database: Path) -> None:
@@ -174,9 +180,10 @@ class ReadAhead:
     def take(self, request_digest: str, digest: str) -> tuple[Row | None, bool]:
         """The row of ``digest``, and whether a missing one is known missing (read just now)."""
         rows = self._rows.get(request_digest)
-        fresh = rows is None
+        fresh = False
         if rows is None:
             rows = self._read(request_digest)
+            fresh = len(rows) < READ_AHEAD_LIMIT
         row = rows.pop(digest, None)
         if rows:
             self._rows[request_digest] = rows
@@ -184,12 +191,14 @@ class ReadAhead:
             self._rows.pop(request_digest, None)
         return row, fresh
 
-    def forget(self, request_digest: str | None = None) -> None:
-        """Drop what was read of one request (it was stored anew), or of every request."""
+    def forget(self, request_digest: str | None = None, digest: str | None = None) -> None:
+        """Drop what was read of one key (stored anew or deleted), or of every request."""
         if request_digest is None:
             self._rows.clear()
-        else:
-            self._rows.pop(request_digest, None)
+            return
+        rows = self._rows.get(request_digest)
+        if rows is not None:
+            rows.pop(digest, None)
 
     def close(self) -> None:
         """Close this thread's connection (another thread's goes with it, as diskcache's)."""
@@ -202,7 +211,7 @@ class ReadAhead:
     def _read(self, request_digest: str) -> dict[str, Row]:
         prefix = request_digest + ":"
         found = self._connection().execute(
-            _OCCURRENCES, (prefix, request_digest + ";", time.time())
+            _OCCURRENCES, (prefix, request_digest + ";", time.time(), READ_AHEAD_LIMIT)
         )
         return {key: Row(*rest) for key, *rest in found.fetchall()}
 
