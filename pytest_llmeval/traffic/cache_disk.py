@@ -197,7 +197,7 @@ class ReadAhead:
             self._rows.clear()
             return
         rows = self._rows.get(request_digest)
-        if rows is not None:
+        if rows is not None and digest is not None:
             rows.pop(digest, None)
 
     def close(self) -> None:
