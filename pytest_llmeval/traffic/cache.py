@@ -343,7 +343,7 @@ class ResponseCache:
 
     def clear(self, *namespaces: str) -> int:
         """Every entry, or those of ``namespaces``."""
-        self._ahead.forget()
+        self._ahead.forget_all()
         if not namespaces:
             return int(self._guard("clear", lambda c: c.clear()) or 0)
         # One guarded pass: entries are tagged with their namespace when stored.

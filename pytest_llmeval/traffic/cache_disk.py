@@ -191,14 +191,15 @@ class ReadAhead:
             self._rows.pop(request_digest, None)
         return row, fresh
 
-    def forget(self, request_digest: str | None = None, digest: str | None = None) -> None:
-        """Drop what was read of one key (stored anew or deleted), or of every request."""
-        if request_digest is None:
-            self._rows.clear()
-            return
+    def forget(self, request_digest: str, digest: str) -> None:
+        """Drop what was read of one key: it was stored anew, or deleted."""
         rows = self._rows.get(request_digest)
-        if rows is not None and digest is not None:
+        if rows is not None:
             rows.pop(digest, None)
+
+    def forget_all(self) -> None:
+        """Drop every row read (the cache was cleared)."""
+        self._rows.clear()
 
     def close(self) -> None:
         """Close this thread's connection (another thread's goes with it, as diskcache's)."""
