@@ -3,7 +3,10 @@ and how it reads back a JSON file it wrote (history runs, the calibration file).
 
 A run can be killed at any line. Every file (cassette, history run, baseline, reports) is
 written to a temporary file beside its target and renamed over it, so a reader finds either
-the old file or the new one, never half of either.
+the old file or the new one, never half of either. The file's bytes reach the disk before the
+rename and the rename before the function returns (``fsync``): a power cut or a crash of the
+machine right after a recording leaves the old cassette or the new one, not an empty file
+(what a rename over an unsynced file can leave on some file systems).
 """
 
 from __future__ import annotations
@@ -48,11 +51,29 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _sync_directory(path.parent)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the rename itself durable; where a directory cannot be synced (Windows, some
+    network file systems) the rename is as durable as the system makes it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 _TEMP = ".tmp"

@@ -103,3 +103,30 @@ def test_a_write_that_fails_at_the_rename_keeps_the_old_file(tmp_path, monkeypat
     monkeypatch.undo()
     assert path.read_bytes() == b"old\n"
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_a_write_reaches_the_disk_before_the_rename_and_the_rename_before_it_returns(
+    tmp_path, monkeypatch
+):
+    """A rename over a file whose bytes are still in memory can leave an empty file after a
+    power cut: the bytes are synced first, then the directory that holds the new name."""
+    from pytest_llmeval.files import write_atomic
+
+    path = tmp_path / "cassettes" / "test_ask.yaml"
+    steps: list[str] = []
+    fsync, replace = os.fsync, os.replace
+
+    def synced(fd: int) -> None:
+        kind = "directory" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"
+        steps.append(f"fsync {kind}")
+        fsync(fd)
+
+    def renamed(src: str, dst: str) -> None:
+        steps.append("rename")
+        replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", synced)
+    monkeypatch.setattr(os, "replace", renamed)
+    write_atomic(path, "new\n")
+    assert steps == ["fsync file", "rename", "fsync directory"]
+    assert path.read_bytes() == b"new\n"
