@@ -6,15 +6,23 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+#: USD per web search (``usage.server_tool_use.web_search_requests``): $10 per 1,000 searches.
+WEB_SEARCH_USD = 0.01
+
 
 @dataclass(frozen=True)
 class Price:
-    """USD per million tokens."""
+    """USD per million tokens. ``cache_write`` is the 5-minute cache's; a write to the 1-hour
+    cache is billed at twice the input price (both as Anthropic's price list gives them)."""
 
     input: float
     output: float
     cache_write: float
     cache_read: float
+
+    @property
+    def cache_write_1h(self) -> float:
+        return 2 * self.input
 
 
 _SONNET_5 = Price(2.0, 10.0, 2.50, 0.20)
@@ -110,15 +118,23 @@ def cost_usd(
     output_tokens: int,
     cache_creation_input_tokens: int = 0,
     cache_read_input_tokens: int = 0,
+    cache_creation_1h_tokens: int = 0,
+    web_search_requests: int = 0,
     prices: Mapping[str, Price] = DEFAULT_PRICES,
 ) -> float | None:
-    """Cost of one call, or ``None`` when the model's price is not known."""
+    """Cost of one call, or ``None`` when the model's price is not known.
+
+    ``cache_creation_1h_tokens`` is the part of ``cache_creation_input_tokens`` written to the
+    1-hour cache; ``web_search_requests`` are billed per search beside the tokens.
+    """
     price = price_for(model, prices)
     if price is None:
         return None
+    five_minute = cache_creation_input_tokens - cache_creation_1h_tokens
     return (
         input_tokens * price.input
         + output_tokens * price.output
-        + cache_creation_input_tokens * price.cache_write
+        + five_minute * price.cache_write
+        + cache_creation_1h_tokens * price.cache_write_1h
         + cache_read_input_tokens * price.cache_read
-    ) / 1_000_000
+    ) / 1_000_000 + web_search_requests * WEB_SEARCH_USD

@@ -150,9 +150,11 @@ def savings(calls: Sequence[Call], prices: Mapping[str, Price] = DEFAULT_PRICES)
         if price is None or saved is None:
             saved = None
             continue
+        one_hour = usage.cache_creation_1h_tokens
         saved += (
             usage.cache_read_input_tokens * (price.input - price.cache_read)
-            - usage.cache_creation_input_tokens * (price.cache_write - price.input)
+            - (usage.cache_creation_input_tokens - one_hour) * (price.cache_write - price.input)
+            - one_hour * (price.cache_write_1h - price.input)
         ) / 1_000_000
     return CacheSavings(read, written, saved)
 

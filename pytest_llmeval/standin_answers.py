@@ -69,6 +69,11 @@ class Reply:
     output_tokens: int | None = None
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    #: Of ``cache_creation_input_tokens``, those written to the 1-hour cache (``ttl: "1h"``,
+    #: billed at twice the input price); the rest are the 5-minute cache's.
+    cache_creation_1h_tokens: int = 0
+    #: Web searches the answer made (``usage.server_tool_use``), billed per search.
+    web_search_requests: int = 0
     stop_reason: str = "end_turn"
     thinking: str | None = None
     tool_use: dict[str, Any] | None = None

@@ -140,9 +140,14 @@ def message_json(
         ),
         "cache_creation_input_tokens": created,
         "cache_read_input_tokens": read,
-        "cache_creation": {"ephemeral_5m_input_tokens": created, "ephemeral_1h_input_tokens": 0},
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": created - reply.cache_creation_1h_tokens,
+            "ephemeral_1h_input_tokens": reply.cache_creation_1h_tokens,
+        },
         "service_tier": "standard",
     }
+    if reply.web_search_requests:
+        usage["server_tool_use"] = {"web_search_requests": reply.web_search_requests}
     return {
         "id": f"msg_{digest[:24]}",
         "type": "message",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pytest_llmeval.pricing import Price, parse_price_line, price_for
@@ -70,3 +72,29 @@ def test_an_ini_price_covers_its_dated_snapshots_only():
     prices = {model: price}
     assert price_for("claude-3-5-sonnet-20241022", prices) == Price(1, 2, 3, 4)
     assert price_for("claude-3-5-sonnet-2", prices) is None
+
+
+def test_a_streams_searches_and_one_hour_writes_are_read_from_its_events():
+    from pytest_llmeval.traffic.calls import parse_response
+
+    start = {
+        "type": "message_start",
+        "message": {
+            "model": "claude-sonnet-5-5",
+            "usage": {
+                "input_tokens": 10,
+                "output_tokens": 1,
+                "cache_creation_input_tokens": 500,
+                "cache_creation": {"ephemeral_1h_input_tokens": 900},  # more than written
+            },
+        },
+    }
+    delta = {
+        "type": "message_delta",
+        "usage": {"output_tokens": 40, "server_tool_use": {"web_search_requests": 2}},
+    }
+    body = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in (start, delta))
+    model, usage, streamed = parse_response(body.encode(), "text/event-stream")
+    assert (model, streamed) == ("claude-sonnet-5-5", True)
+    assert usage.output_tokens == 40 and usage.web_search_requests == 2
+    assert usage.cache_creation_1h_tokens == 500, "never billed for more than was written"

@@ -364,3 +364,25 @@ def test_a_fall_across_history_runs_is_reported_and_fails_the_run_on_drift(
     )
     assert result.ret != 0
     assert "cache read 0.49" in html.read_text()
+
+
+def test_what_one_hour_writes_cost_over_uncached_input_is_taken_from_the_saving():
+    from pytest_llmeval.prompt_cache import savings
+    from pytest_llmeval.traffic.calls import Call, Usage
+
+    def call(usage: Usage) -> Call:
+        return Call(
+            "/v1/messages", "claude-sonnet-5-5", "app", "network", 1.0, 200, False, usage, 0.0
+        )
+
+    five = call(Usage(cache_creation_input_tokens=1000, cache_read_input_tokens=4000))
+    hour = call(
+        Usage(
+            cache_creation_input_tokens=1000,
+            cache_creation_1h_tokens=1000,
+            cache_read_input_tokens=4000,
+        )
+    )
+    # Reads save $1.80/M each; a 5-minute write costs $0.50/M over input, a 1-hour one $2/M.
+    assert savings([five]).saved_usd == pytest.approx((4000 * 1.8 - 1000 * 0.5) / 1e6)
+    assert savings([hour]).saved_usd == pytest.approx((4000 * 1.8 - 1000 * 2.0) / 1e6)

@@ -82,3 +82,27 @@ def test_a_fully_priced_run_totals_its_cost(pytester, online):
     assert totals["unpriced_calls"] == 0
     assert abs(totals["cost_usd"] - 0.00042) < 1e-12
     assert "cost $0.00042." in (pytester.path / "out" / "run.md").read_text()
+
+
+def test_one_hour_cache_writes_and_web_searches_are_priced_as_billed(pytester, online):
+    # Sonnet 5.5: input $2/M, output $10/M, 5-minute write $2.50/M, 1-hour write $4/M
+    # (twice the input), read $0.20/M; a web search $0.01. Priced as 5-minute writes with no
+    # searches, this call would cost $0.0032; billed, it costs $0.0341.
+    online.queue(
+        Reply(
+            text="x",
+            input_tokens=100,
+            output_tokens=10,
+            cache_creation_input_tokens=1000,
+            cache_creation_1h_tokens=600,
+            cache_read_input_tokens=2000,
+            web_search_requests=3,
+        ),
+        Reply(text="x", input_tokens=100, output_tokens=10),
+    )
+    pytester.makepyfile(test_app=APP.replace("claude-fable-5-2", "claude-sonnet-5-5"))
+    pytester.runpytest(*REPORTS).assert_outcomes(passed=2)
+    document = json.loads((pytester.path / "out" / "run.json").read_text())
+    first = (100 * 2 + 10 * 10 + 400 * 2.5 + 600 * 4 + 2000 * 0.2) / 1e6 + 3 * 0.01
+    assert abs(first - 0.0341) < 1e-12
+    assert abs(document["run"]["totals"]["cost_usd"] - (first + 0.0003)) < 1e-12

@@ -37,6 +37,12 @@ class Usage:
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    #: Of ``cache_creation_input_tokens``, those written to the 1-hour cache (``usage.
+    #: cache_creation.ephemeral_1h_input_tokens``): billed at twice the input price, where a
+    #: 5-minute write is 1.25 times it.
+    cache_creation_1h_tokens: int = 0
+    #: ``usage.server_tool_use.web_search_requests``: billed per search, beside the tokens.
+    web_search_requests: int = 0
 
 
 @dataclass(frozen=True)
@@ -107,17 +113,31 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def _part(raw: dict[str, Any], name: str, field: str) -> int:
+    inner = raw.get(name)
+    return _int(inner.get(field)) if isinstance(inner, dict) else 0
+
+
 def _usage(raw: Any, base: Usage | None = None) -> Usage:
     if not isinstance(raw, dict):
         return base or Usage()
     prior = base or Usage()
+    created = _int(raw.get("cache_creation_input_tokens")) or prior.cache_creation_input_tokens
     return Usage(
         input_tokens=_int(raw.get("input_tokens")) or prior.input_tokens,
         output_tokens=_int(raw.get("output_tokens")) or prior.output_tokens,
-        cache_creation_input_tokens=_int(raw.get("cache_creation_input_tokens"))
-        or prior.cache_creation_input_tokens,
+        cache_creation_input_tokens=created,
         cache_read_input_tokens=_int(raw.get("cache_read_input_tokens"))
         or prior.cache_read_input_tokens,
+        # Never more than the writes it is a part of: a body that says otherwise is not
+        # billed for more than it wrote.
+        cache_creation_1h_tokens=min(
+            created,
+            _part(raw, "cache_creation", "ephemeral_1h_input_tokens")
+            or prior.cache_creation_1h_tokens,
+        ),
+        web_search_requests=_part(raw, "server_tool_use", "web_search_requests")
+        or prior.web_search_requests,
     )
 
 
@@ -198,6 +218,8 @@ def make_call(
             output_tokens=usage.output_tokens,
             cache_creation_input_tokens=usage.cache_creation_input_tokens,
             cache_read_input_tokens=usage.cache_read_input_tokens,
+            cache_creation_1h_tokens=usage.cache_creation_1h_tokens,
+            web_search_requests=usage.web_search_requests,
             prices=prices,
         )
         if billed
