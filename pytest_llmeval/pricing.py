@@ -13,31 +13,60 @@ WEB_SEARCH_USD = 0.01
 @dataclass(frozen=True)
 class Price:
     """USD per million tokens. ``cache_write`` is the 5-minute cache's; a write to the 1-hour
-    cache is billed at twice the input price (both as Anthropic's price list gives them)."""
+    cache is billed at twice the input price (both as Anthropic's price list gives them).
+
+    ``long_prompt``: some models bill a request whose prompt (input, cache writes and cache
+    reads) is over a number of tokens at other prices, on every token of that request, output
+    included (Claude Sonnet 4 and 4.5 over 200,000; Claude Haiku 5.5 over 100,000).
+    """
 
     input: float
     output: float
     cache_write: float
     cache_read: float
+    long_prompt: LongPrompt | None = None
 
     @property
     def cache_write_1h(self) -> float:
         return 2 * self.input
 
+    def for_prompt(self, prompt_tokens: int) -> Price:
+        """The price a request with ``prompt_tokens`` of prompt is billed at."""
+        long = self.long_prompt
+        return long.price if long is not None and prompt_tokens > long.over else self
 
+
+@dataclass(frozen=True)
+class LongPrompt:
+    """A request whose prompt is over ``over`` tokens is billed at ``price``."""
+
+    over: int
+    price: Price
+
+
+# Anthropic's price list (platform.claude.com/docs/en/about-claude/pricing), November 2026.
+_FABLE_5_1 = Price(10.0, 50.0, 12.50, 0.25)
+_FABLE_5 = Price(10.0, 50.0, 12.50, 1.0)
 _SONNET_5 = Price(2.0, 10.0, 2.50, 0.20)
 _OPUS_5_5 = Price(4.0, 20.0, 5.0, 0.20)
 _OPUS_4_5 = Price(5.0, 25.0, 6.25, 0.50)
-_SONNET_4_5 = Price(3.0, 15.0, 3.75, 0.30)
+_SONNET_4_6 = Price(3.0, 15.0, 3.75, 0.30)
+_HAIKU_5_5 = Price(0.10, 0.50, 0.125, 0.01, LongPrompt(100_000, Price(0.50, 2.50, 0.625, 0.05)))
 _HAIKU_4_5 = Price(1.0, 5.0, 1.25, 0.10)
-# Older models, still what much code in use names.
+# Older models, still what much code in use names. Sonnet 4 and 4.5 with a 1M-token window
+# bill a prompt over 200,000 tokens at twice the input prices and 1.5 times the output's.
 _OPUS_4 = Price(15.0, 75.0, 18.75, 1.50)
+_SONNET_4 = Price(3.0, 15.0, 3.75, 0.30, LongPrompt(200_000, Price(6.0, 22.50, 7.50, 0.60)))
 _SONNET_3 = Price(3.0, 15.0, 3.75, 0.30)
 _HAIKU_3_5 = Price(0.80, 4.0, 1.00, 0.08)
 _HAIKU_3 = Price(0.25, 1.25, 0.30, 0.03)
 
 #: Model names or prefixes, longest wins: a dated snapshot (``-20251001``) costs as its family.
 DEFAULT_PRICES: Mapping[str, Price] = {
+    "claude-fable-5-1": _FABLE_5_1,
+    "claude-mythos-5-1": _FABLE_5_1,
+    "claude-fable-5": _FABLE_5,
+    "claude-mythos-5": _FABLE_5,
     "claude-sonnet-5-5": _SONNET_5,
     "claude-sonnet-5": _SONNET_5,
     "claude-opus-5-5": _OPUS_5_5,
@@ -46,14 +75,15 @@ DEFAULT_PRICES: Mapping[str, Price] = {
     "claude-opus-4-6": _OPUS_4_5,
     "claude-opus-4-7": _OPUS_4_5,
     "claude-opus-4-8": _OPUS_4_5,
-    "claude-sonnet-4-5": _SONNET_4_5,
-    "claude-sonnet-4-6": _SONNET_4_5,
+    "claude-sonnet-4-5": _SONNET_4,
+    "claude-sonnet-4-6": _SONNET_4_6,
+    "claude-haiku-5-5": _HAIKU_5_5,
     "claude-haiku-4-5": _HAIKU_4_5,
     "claude-opus-4-1": _OPUS_4,
     "claude-opus-4": _OPUS_4,
     "claude-opus-4-0": _OPUS_4,
-    "claude-sonnet-4": _SONNET_3,
-    "claude-sonnet-4-0": _SONNET_3,
+    "claude-sonnet-4": _SONNET_4,
+    "claude-sonnet-4-0": _SONNET_4,
     "claude-3-7-sonnet": _SONNET_3,
     "claude-3-7-sonnet-latest": _SONNET_3,
     "claude-3-5-sonnet": _SONNET_3,
@@ -87,7 +117,7 @@ def parse_price_line(line: str) -> tuple[str, Price]:
             "'model = input output cache_write cache_read' in USD per million tokens, "
             "e.g. 'claude-sonnet-5-5 = 2 10 2.5 0.2'"
         ) from None
-    return model.strip(), Price(*values)
+    return model.strip(), Price(values[0], values[1], values[2], values[3])
 
 
 def price_for(model: str, prices: Mapping[str, Price] = DEFAULT_PRICES) -> Price | None:
@@ -127,9 +157,10 @@ def cost_usd(
     ``cache_creation_1h_tokens`` is the part of ``cache_creation_input_tokens`` written to the
     1-hour cache; ``web_search_requests`` are billed per search beside the tokens.
     """
-    price = price_for(model, prices)
-    if price is None:
+    listed = price_for(model, prices)
+    if listed is None:
         return None
+    price = listed.for_prompt(input_tokens + cache_creation_input_tokens + cache_read_input_tokens)
     five_minute = cache_creation_input_tokens - cache_creation_1h_tokens
     return (
         input_tokens * price.input

@@ -146,10 +146,13 @@ def savings(calls: Sequence[Call], prices: Mapping[str, Price] = DEFAULT_PRICES)
             continue
         read += usage.cache_read_input_tokens
         written += usage.cache_creation_input_tokens
-        price = price_for(call.model, prices)
-        if price is None or saved is None:
+        listed = price_for(call.model, prices)
+        if listed is None or saved is None:
             saved = None
             continue
+        price = listed.for_prompt(
+            usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens
+        )
         one_hour = usage.cache_creation_1h_tokens
         saved += (
             usage.cache_read_input_tokens * (price.input - price.cache_read)
