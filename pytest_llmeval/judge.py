@@ -44,6 +44,15 @@ meets it, quoting the output where it helps. Then give the score, an integer fro
 Answer with a JSON object {{"reasoning": "...", "score": N}} and nothing else."""
 
 
+#: Said when a reply stopped at ``max_tokens``: current models think before they answer unless
+#: told otherwise, and the thinking counts toward the limit.
+_OUT_OF_TOKENS = (
+    "\nThe reply ran out of max_tokens ({limit}); a model that thinks before it answers "
+    "spends them on its thinking too. Give the judge more with a pytest_llmeval_judge_prompt "
+    "hook that returns {{**request, 'max_tokens': 8000}} (README: \"Extension hooks\")."
+)
+
+
 class JudgeError(Exception):
     """The judge never produced a valid verdict: a problem of the grading, not of the app."""
 
@@ -234,10 +243,12 @@ class Judge:
     def verdict(self, body: dict[str, Any]) -> Verdict:
         __tracebackhide__ = True
         problems: list[str] = []
+        cut = False
         with acting_as("judge"):
             for attempt in range(1, ATTEMPTS + 1):
                 answer = self._ask(body)
                 reply = answer.text
+                cut = cut or answer.stop_reason == "max_tokens"
                 try:
                     check_finished(answer)
                     return parse_verdict(reply)
@@ -250,6 +261,7 @@ class Judge:
             + "\nThis is a problem of the grading, not of the output graded: rerun (its "
             "replies are kept in neither the cassette nor the cache: the judge is asked "
             "again), or choose another judge with --llmeval-judge-model."
+            + (_OUT_OF_TOKENS.format(limit=body.get("max_tokens")) if cut else "")
         )
 
     def votes(self, body: dict[str, Any], n: int) -> list[Verdict]:

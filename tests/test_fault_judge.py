@@ -171,3 +171,34 @@ def test_read_reply_takes_the_stop_reason_and_only_text_blocks():
     assert read_reply(b"not json") == JudgeReply("")
     with pytest.raises(ValueError, match="stop_reason 'tool_use'"):
         check_finished(JudgeReply(GOOD, "tool_use"))
+
+
+def test_a_judge_out_of_tokens_says_how_to_give_it_more_and_the_hook_does(pytester, online):
+    # Current models think before they answer, and the thinking counts toward max_tokens.
+    online.queue(*[Reply(text='{"reasoning": "Checking each crit', stop_reason="max_tokens")] * 3)
+    pytester.makepyfile(test_app=GRADED)
+    result = pytester.runpytest(*NO_CACHE)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*The reply ran out of max_tokens (2048); a model that thinks before it answers*"
+            "*hook that returns {[*][*]request, 'max_tokens': 8000}*",
+        ]
+    )
+    pytester.makeconftest(
+        """
+        def pytest_llmeval_judge_prompt(request):
+            return {**request, "max_tokens": 8000}
+        """
+    )
+    online.queue(Reply(text=GOOD))
+    pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
+    assert online.requests[-1].json()["max_tokens"] == 8000
+
+
+def test_a_judge_that_did_not_run_out_of_tokens_is_not_told_to_take_more(pytester, online):
+    online.queue(*[Reply(text="Looks fine to me!")] * 3)
+    pytester.makepyfile(test_app=GRADED)
+    result = pytester.runpytest(*NO_CACHE)
+    result.assert_outcomes(errors=1)
+    assert "ran out of max_tokens" not in result.stdout.str()
