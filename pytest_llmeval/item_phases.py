@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
+from pytest_llmeval.llm_items import SPEC_KEY
+from pytest_llmeval.reported import REPORTED_KEY, Reported
 from pytest_llmeval.running import RUNNING_KEY
 
 if TYPE_CHECKING:
@@ -128,6 +130,7 @@ def on_report(
             report.longrepr = str(call.excinfo.value)  # says it all; the traceback is vcrpy's
     running = item.stash.get(RUNNING_KEY, None)
     if running is None:
+        _unopened(item, report, session)
         return report
     misses = running.recorder.misses
     if report.when == "call":
@@ -146,11 +149,44 @@ def on_report(
 
     scrub_report(report, running.recorder.scrubber.shown)  # before anything reads it
     running.note_report(report)
+    reported = item.stash.setdefault(REPORTED_KEY, Reported())
+    reported.note(report)
     if report.when == "setup":
         session.test_started(report)
     elif report.when == "teardown":
-        session.test_ended(running.result(), report)
+        session.test_ended(reported.applied(running.result()), report)
     return report
+
+
+def _unopened(item: pytest.Item, report: pytest.TestReport, session: LlmevalSession) -> None:
+    """An ``llm`` test that never reached its fixture (a skip marker, ``xfail(run=False)``, a
+    broken module fixture) is still one of the run's tests, as pytest counts it."""
+    if SPEC_KEY not in item.stash:
+        return  # not an llm test
+    from pytest_llmeval.report.scrubbed import scrub_report, scrubbed_result
+
+    if report.failed:
+        scrub_report(report, _shown(session))  # a setup error may print a secret too
+    reported = item.stash.setdefault(REPORTED_KEY, Reported())
+    reported.note(report)
+    if report.when == "teardown":
+        result = reported.unopened(item.nodeid, session.settings.mode.value)
+        if result is not None:
+            session.test_ended(scrubbed_result(result, _shown(session)), report)
+
+
+def _shown(session: LlmevalSession) -> Callable[[str], str]:
+    """The run's scrubbing of text, as a test's recorder has it (for a test without one)."""
+    import os
+
+    from pytest_llmeval.traffic.scrub import Scrubber
+
+    settings = session.settings
+    return Scrubber(
+        extra_headers=settings.scrub_headers,
+        secrets=settings.secrets(os.environ),
+        keep_headers=settings.keep_headers,
+    ).shown
 
 
 @contextmanager

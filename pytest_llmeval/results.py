@@ -36,6 +36,11 @@ OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "error", "skipped", "crashe
 #: Outcomes that say the test could not be measured, not that the app did badly: counted in
 #: ``totals.errors``, apart from ``failed`` (quality failures).
 ERROR_OUTCOMES: tuple[Outcome, ...] = ("error", "crashed", "interrupted")
+#: pytest's word for a test marked ``xfail`` (or calling ``pytest.xfail``): its ``outcome``
+#: stays ``skipped`` (xfailed) or ``passed`` (xpassed), as readers of older files expect.
+XFail = Literal["xfailed", "xpassed"]
+#: An HTTP status from this on is an answer the app could not use: an attempt, not a call.
+ERROR_STATUS = 400
 
 
 class InvalidDocument(ValueError):
@@ -84,8 +89,12 @@ class TestResult:
     #: Mean seconds to the first token over the app's streamed calls; ``None`` when none was
     #: streamed (or its time is unknown), and in files from before it was kept.
     ttft_s: float | None = None
+    #: Answered calls only: an attempt the API answered with an error (a 429 or 529 the SDK
+    #: retried, or the last one, which errors the test) is in ``failed_attempts``. A replay
+    #: has none of them, so a recording and its replays count the same calls.
     app_calls: int
     judge_calls: int
+    failed_attempts: int = 0
     #: The judge each test actually used (marker and CLI can differ from ``run.judge_model``):
     #: a history compared across judges is not comparing the app. ``None`` in files from
     #: before it was kept, which say nothing of it.
@@ -106,6 +115,9 @@ class TestResult:
     regrade: TestRegrade | None = None
     #: ``--llmeval-compare-model``: current model against candidate; ``None`` when not run.
     comparison: Comparison | None = None
+    #: ``xfailed`` or ``xpassed`` when pytest said so (``outcome`` is then ``skipped`` or
+    #: ``passed``); ``None`` otherwise, and in files from before it was kept.
+    xfail: XFail | None = None
 
     # What this run saw in-process, for the terminal summary: carried from xdist workers, never
     # written to a file, so empty in a result read back from history.
@@ -120,6 +132,11 @@ class TestResult:
     sampling: SampleCounts | None = None
     #: Calibrations the test made and rubrics it checked; the run end gathers them.
     calibration: CalibrationNotes | None = None
+
+    @property
+    def shown_outcome(self) -> str:
+        """The outcome in pytest's words: ``xfailed``/``xpassed`` where pytest says so."""
+        return self.xfail or self.outcome
 
     def to_json(self, *, in_process: bool = False) -> dict[str, Any]:
         """The test's entry in the run document; ``in_process`` adds what the xdist controller
@@ -138,6 +155,8 @@ class TestResult:
             **({} if self.ttft_s is None else {"ttft_s": self.ttft_s}),
             "calls": self.app_calls,
             "judge_calls": self.judge_calls,
+            **({} if not self.failed_attempts else {"failed_attempts": self.failed_attempts}),
+            **({} if self.xfail is None else {"xfail": self.xfail}),
             **({} if self.judge_models is None else {"judge_models": list(self.judge_models)}),
             "cache_hits": self.cache_hits,
             "input_tokens": self.input_tokens,
@@ -188,6 +207,10 @@ def _directions(scores: Mapping[str, Score]) -> dict[str, dict[str, bool]]:
 
 @dataclass(frozen=True, kw_only=True)
 class RunTotals:
+    """The run's counts: ``tests`` is ``passed + failed + errors + skipped + xfailed +
+    xpassed``, each counted as pytest's summary counts it (an xpassed test is not among the
+    passed, an xfailed one not among the skipped)."""
+
     tests: int
     passed: int
     failed: int
@@ -203,6 +226,13 @@ class RunTotals:
     #: What the prompt cache did for the judge's calls; ``None`` when it did nothing (and in
     #: files from before it was kept).
     judge_cache: CacheSavings | None = None
+    # Absent (0) in files from before they were kept, which counted an xpassed test among
+    # the passed and an xfailed one nowhere.
+    skipped: int = 0
+    xfailed: int = 0
+    xpassed: int = 0
+    #: Attempts answered with an error status, not among ``calls`` and ``judge_calls``.
+    failed_attempts: int = 0
 
     @classmethod
     def of(
@@ -212,15 +242,21 @@ class RunTotals:
         from pytest_llmeval.prompt_cache import savings
 
         calls = [c for t in tests for c in t.calls]
+        answered = [c for c in calls if c.status < ERROR_STATUS]
         judge_cache = savings([c for c in calls if c.role == "judge"], prices)
         unpriced = sum(1 for c in calls if c.cost_usd is None)
+        shown = [t.shown_outcome for t in tests]
         return cls(
             tests=len(tests),
-            passed=sum(1 for t in tests if t.outcome == "passed"),
-            failed=sum(1 for t in tests if t.outcome == "failed"),
+            passed=shown.count("passed"),
+            failed=shown.count("failed"),
             errors=sum(1 for t in tests if t.outcome in ERROR_OUTCOMES),
-            calls=sum(1 for c in calls if c.role == "app"),
-            judge_calls=sum(1 for c in calls if c.role == "judge"),
+            skipped=shown.count("skipped"),
+            xfailed=shown.count("xfailed"),
+            xpassed=shown.count("xpassed"),
+            calls=sum(1 for c in answered if c.role == "app"),
+            judge_calls=sum(1 for c in answered if c.role == "judge"),
+            failed_attempts=len(calls) - len(answered),
             cache_hits=sum(1 for c in calls if c.source == "cache"),
             cost_usd=None if unpriced else sum(c.cost_usd or 0.0 for c in calls),
             unpriced_calls=unpriced,
@@ -244,6 +280,17 @@ class RunTotals:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             **({} if cache is None else {"judge_prompt_cache": cache.to_json()}),
+            # Optional in the schema: absent means none.
+            **{
+                name: count
+                for name, count in (
+                    ("skipped", self.skipped),
+                    ("xfailed", self.xfailed),
+                    ("xpassed", self.xpassed),
+                    ("failed_attempts", self.failed_attempts),
+                )
+                if count
+            },
         }
 
     @classmethod
@@ -267,6 +314,10 @@ class RunTotals:
             input_tokens=data["input_tokens"],
             output_tokens=data["output_tokens"],
             judge_cache=None if cache is None else CacheSavings.from_json(cache),
+            skipped=data.get("skipped", 0),
+            xfailed=data.get("xfailed", 0),
+            xpassed=data.get("xpassed", 0),
+            failed_attempts=data.get("failed_attempts", 0),
         )
 
 

@@ -134,6 +134,7 @@ def finish_run(
     judge_model: str,
     tests: Sequence[TestResult],
     complete: bool = True,
+    why_incomplete: str = "interrupted",
     drift_rule: DriftRule | None = None,
 ) -> RunEnd:
     """Everything the end of a run decides; the caller only renders and sets the exit status.
@@ -201,7 +202,7 @@ def finish_run(
     end.kept = not settings.no_history
     if not complete:
         end.notes.append(
-            "run incomplete (interrupted): its history file is marked so, and no baseline "
+            f"run incomplete ({why_incomplete}): its history file is marked so, and no baseline "
             "will include it"
         )
     write_outputs(settings, end, started, recent or [])

@@ -162,7 +162,7 @@ class LlmevalSession:
         # pytest's record_property mechanism: --junitxml reads them from the teardown report.
         report.user_properties.extend(junit_properties(result))
         # Read back at the run's end: a call that is an error here is a <failure> to pytest.
-        report.user_properties.append((OUTCOME_PROPERTY, result.outcome))
+        report.user_properties.append((OUTCOME_PROPERTY, result.shown_outcome))
         if self.is_worker:
             xdist_relay.attach(report, result)
 
@@ -198,6 +198,10 @@ class LlmevalSession:
             self._cache.close()
         # Ctrl-C, pytest.exit() and a stop requested by a plugin all end as INTERRUPTED.
         complete = exitstatus != pytest.ExitCode.INTERRUPTED and not session.shouldstop
+        # -x / --maxfail: pytest said "stopping after N failures"; the tests after it never
+        # ran, so the run pinned as a baseline would have lost them.
+        failed = session.shouldfail
+        stopped = "" if not failed else failed if isinstance(failed, str) else "-x/--maxfail"
         # No teardown report: the run stopped inside the test (or it broke).
         for running in list(self._open.values()):
             self.add(running.result("error" if complete else "interrupted"))
@@ -222,7 +226,8 @@ class LlmevalSession:
                 started=self.started,
                 judge_model=self.settings.judge_model(None),
                 tests=list(self.results.values()),
-                complete=complete,
+                complete=complete and not stopped,
+                why_incomplete="interrupted" if not complete else stopped,
                 drift_rule=drift_rule(self.config.hook.pytest_llmeval_drift),
             )
         except BaselineNotFound as exc:

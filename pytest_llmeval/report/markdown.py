@@ -28,13 +28,20 @@ def render_markdown(run: RunResult) -> str:
     errors = totals.errors
     cost = total_money(totals.cost_usd, totals.unpriced_calls)
     verdict = "✅" if totals.failed == 0 and not errors and not flagged else "❌"
-    counts = f" ({totals.failed} failed, {errors} error(s))" if totals.failed or errors else ""
+    counts = f"{totals.failed} failed, {errors} error(s)" if totals.failed or errors else ""
+    # As pytest's summary counts them: neither among the passed nor among the failed.
+    others = [(totals.skipped, "skipped"), (totals.xfailed, "xfailed"), (totals.xpassed, "xpassed")]
+    counts = ", ".join([counts] * bool(counts) + [f"{n} {word}" for n, word in others if n])
+    counts = f" ({counts})" if counts else ""
+    attempts = totals.failed_attempts
+    retried = f" ({attempts} more attempt(s) answered with an error)" if attempts else ""
+    per = " / sample" if any(t.samples > 1 for t in run.tests) else ""
     lines = [
         f"## {verdict} pytest-llmeval: {totals.passed}/{totals.tests} LLM tests passed" + counts,
         "",
-        *([] if run.complete else ["**Incomplete run**: interrupted before every test ran.", ""]),
+        *([] if run.complete else ["**Incomplete run**: stopped before every test ran.", ""]),
         f"Run `{run.id}`, mode **{run.mode}**, judge `{run.judge_model}`; "
-        f"{totals.calls} app and {totals.judge_calls} judge call(s), "
+        f"{totals.calls} app and {totals.judge_calls} judge call(s){retried}, "
         f"{totals.cache_hits} from the cache; {totals.input_tokens:,} in / "
         f"{totals.output_tokens:,} out tokens; cost {cost}.",
         "",
@@ -47,7 +54,9 @@ def render_markdown(run: RunResult) -> str:
 
     lines += markdown_lines(run.tests)
     lines += [
-        "| test | outcome | pass rate | scores | latency | cost |",
+        # Latency and cost are each sample's mean (as budgets see them): with samples, the
+        # column does not add up to the run's cost above, and says so.
+        f"| test | outcome | pass rate | scores | latency{per} | cost{per} |",
         "|---|---|---|---|---|---|",
     ]
     for test in run.tests:
@@ -56,7 +65,7 @@ def render_markdown(run: RunResult) -> str:
             cache = f"cache read {test.cache_read_ratio.mean:.2f}"
             scores = f"{scores}, {cache}" if scores else cache
         lines.append(
-            f"| `{_cell(test.nodeid)}` | {test.outcome} | "
+            f"| `{_cell(test.nodeid)}` | {test.shown_outcome} | "
             f"{test.passed_samples}/{test.samples} | {scores or '-'} | "
             f"{test.latency_s:.2f}s{_first_token(test.ttft_s)} | {money(test.cost_usd)} |"
         )
@@ -66,7 +75,8 @@ def render_markdown(run: RunResult) -> str:
         lines += ["", f"### Why {len(failed)} test(s) did not pass", ""]
         for test in failed:
             lines += [
-                f"<details><summary><code>{escape(test.nodeid)}</code>: {test.outcome}</summary>",
+                f"<details><summary><code>{escape(test.nodeid)}</code>: "
+                f"{test.shown_outcome}</summary>",
                 "",
                 *_fenced(test.failure or ""),
                 "",

@@ -19,7 +19,7 @@ from pytest_llmeval.report.values import SCORE_PREFIX, delta_text, finite, value
 
 #: Outcomes of a test that did not pass (``error``: setup or teardown broke).
 FAILED = ("failed", "error", "crashed", "interrupted")
-_OUTCOMES = ("passed", *FAILED, "skipped")
+_OUTCOMES = ("passed", *FAILED, "skipped", "xfailed", "xpassed")
 #: Outcomes that measured nothing: a gap in the charts.
 _UNMEASURED = ("skipped", "crashed", "interrupted")
 
@@ -34,6 +34,12 @@ def kind(test: Mapping[str, Any]) -> str:
     if flagged_checks(test):
         return "drifted"
     return "failed" if test.get("outcome") in FAILED else "plain"
+
+
+def shown_outcome(test: Mapping[str, Any]) -> str:
+    """The outcome in pytest's words (``xfailed``, ``xpassed``), as every report says it."""
+    xfail = test.get("xfail")
+    return xfail if xfail in ("xfailed", "xpassed") else str(test.get("outcome", "?"))
 
 
 def outcome_badge(outcome: str) -> Markup:
@@ -57,9 +63,7 @@ def section_of(
     flagged = flagged_checks(test)
     css = kind(test)
     badge: list[Part] = [" ", drift_badge()] if flagged else []
-    heading = el(
-        "h2", outcome_badge(str(test.get("outcome", "?"))), " ", el("code", nodeid), *badge
-    )
+    heading = el("h2", outcome_badge(shown_outcome(test)), " ", el("code", nodeid), *badge)
     names = sorted({str(n) for t in runs if t for n in (t.get("scores") or {})})
     cached = ["cache_read_ratio"] if any(t and "cache_read_ratio" in t for t in runs) else []
     metrics = [*(SCORE_PREFIX + n for n in names), *cached, "latency_s", "cost_usd"]

@@ -128,6 +128,10 @@ def test_a_test_whose_cassette_could_not_be_saved_is_an_error_in_every_report(
         "-p", "no:cacheprovider", "--llmeval-mode=record", "--llmeval-report-json=r.json"
     )
     result.assert_outcomes(passed=1, errors=1)  # the call passed, the teardown errored
-    result.stdout.fnmatch_lines(["outcomes: 0 passed, 0 failed, 1 error(s)"])
+    result.stdout.fnmatch_lines(
+        [
+            "outcomes: 0 passed, 0 failed, 1 error(s) (1 after a passing call, which pytest also counts passed)"
+        ]
+    )
     (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
     assert test["outcome"] == "error" and "the scrubbing service is down" in test["failure"]
