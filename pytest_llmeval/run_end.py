@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from pytest_llmeval import history
 from pytest_llmeval.drift import DriftCheck, DriftThresholds, compare, flagged
 from pytest_llmeval.files import write_atomic
-from pytest_llmeval.results import GitInfo, RunResult, RunTotals, TestResult
+from pytest_llmeval.results import GitInfo, RunResult, TestResult
+from pytest_llmeval.run_totals import RunTotals
 
 if TYPE_CHECKING:  # settings imports pytest: `llmeval report` needs neither
     from pytest_llmeval.calibration_checks import RunCalibration
@@ -136,6 +137,7 @@ def finish_run(
     complete: bool = True,
     why_incomplete: str = "interrupted",
     drift_rule: DriftRule | None = None,
+    reruns: Sequence[TestResult] = (),
 ) -> RunEnd:
     """Everything the end of a run decides; the caller only renders and sets the exit status.
 
@@ -192,7 +194,7 @@ def finish_run(
         judge_model=judge_model,
         git=git_info(settings.history_dir.parent),
         baseline=label if baseline_runs else None,
-        totals=RunTotals.of(compared, settings.prices),
+        totals=RunTotals.of(compared, settings.prices, reruns),
         tests=tuple(compared),
         calibration=_calibration(tests, settings.calibration_file),
     )

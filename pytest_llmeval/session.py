@@ -41,6 +41,9 @@ class LlmevalSession:
         self.settings = settings
         #: Every llm test that ended, by nodeid, in the order they ended.
         self.results: dict[str, TestResult] = {}
+        #: Earlier attempts of tests run again (pytest-rerunfailures): pytest reports each
+        #: as "rerun"; their calls were made and paid for.
+        self.reruns: list[TestResult] = []
         #: Tests whose fixture opened and that have no result yet.
         self._open: dict[str, RunningTest] = {}
         self._prices: dict[str, Price] | None = None
@@ -167,6 +170,9 @@ class LlmevalSession:
             xdist_relay.attach(report, result)
 
     def add(self, result: TestResult) -> None:
+        earlier = self.results.get(result.nodeid)
+        if earlier is not None:  # each attempt ends once (xdist_relay hands on each once)
+            self.reruns.append(earlier)
         self.results[result.nodeid] = result
 
     def _crashed(self, nodeid: str) -> None:
@@ -227,6 +233,7 @@ class LlmevalSession:
                 judge_model=self.settings.judge_model(None),
                 tests=list(self.results.values()),
                 complete=complete and not stopped,
+                reruns=self.reruns,
                 why_incomplete="interrupted" if not complete else stopped,
                 drift_rule=drift_rule(self.config.hook.pytest_llmeval_drift),
             )
@@ -299,6 +306,7 @@ class LlmevalSession:
             self.run_end,
             self.run_error,
             fail_on_drift=self.settings.fail_on_drift,
+            reruns=self.reruns,
         )
         for line in lines:
             markup = {line.color: True} if line.color else {}

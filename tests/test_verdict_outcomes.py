@@ -203,3 +203,35 @@ def test_a_run_stopped_by_maxfail_is_incomplete_as_pytest_says(pytester, online)
     )
     (file,) = (pytester.path / ".llmeval" / "history").iterdir()
     assert re.search(r"\.incomplete\.json$", file.name)
+
+
+def test_shards_merged_count_the_tests_as_one_run_does():
+    """``llmeval report`` on a run split into shards says what the run said in one piece."""
+    from pytest_llmeval.measure import measure_test
+    from pytest_llmeval.results import RunResult
+    from pytest_llmeval.run_shards import merge
+    from pytest_llmeval.run_totals import RunTotals
+
+    tests = [
+        measure_test(nodeid="t::a", outcome="passed", calls=(), sample_scores=()),
+        measure_test(nodeid="t::b", outcome="passed", calls=(), sample_scores=(), xfail="xpassed"),
+        measure_test(nodeid="t::c", outcome="skipped", calls=(), sample_scores=(), xfail="xfailed"),
+        measure_test(nodeid="t::d", outcome="skipped", calls=(), sample_scores=()),
+    ]
+
+    def run(part: list) -> RunResult:
+        return RunResult(
+            id="r",
+            mode="replay",
+            started_at="2026-01-01T00:00:00+00:00",
+            finished_at="2026-01-01T00:00:01+00:00",
+            judge_model="j",
+            totals=RunTotals.of(part),
+            tests=tuple(part),
+        )
+
+    whole = RunTotals.of(tests)
+    merged = merge([run(tests[:2]), run(tests[2:])]).totals
+    counted = ("tests", "passed", "failed", "errors", "skipped", "xfailed", "xpassed")
+    assert [getattr(merged, k) for k in counted] == [getattr(whole, k) for k in counted]
+    assert [getattr(whole, k) for k in counted] == [4, 1, 0, 0, 1, 1, 1]

@@ -100,9 +100,8 @@ def _header(run: Mapping[str, Any], run_count: int) -> Markup:
 
     tests_note = f"{number('passed')} passed, {number('failed')} failed, {number('errors')} errors"
     # As pytest's summary and the terminal count them.
-    tests_note += "".join(
-        f", {number(k)} {k}" for k in ("skipped", "xfailed", "xpassed") if totals.get(k)
-    )
+    others = {"skipped": "skipped", "xfailed": "xfailed", "xpassed": "xpassed", "reruns": "rerun"}
+    tests_note += "".join(f", {number(k)} {word}" for k, word in others.items() if totals.get(k))
     attempts = totals.get("failed_attempts")
     calls_note = f"+ {number('failed_attempts')} answered with an error" if attempts else ""
     cards = [

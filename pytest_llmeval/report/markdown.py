@@ -30,7 +30,12 @@ def render_markdown(run: RunResult) -> str:
     verdict = "✅" if totals.failed == 0 and not errors and not flagged else "❌"
     counts = f"{totals.failed} failed, {errors} error(s)" if totals.failed or errors else ""
     # As pytest's summary counts them: neither among the passed nor among the failed.
-    others = [(totals.skipped, "skipped"), (totals.xfailed, "xfailed"), (totals.xpassed, "xpassed")]
+    others = [
+        (totals.skipped, "skipped"),
+        (totals.xfailed, "xfailed"),
+        (totals.xpassed, "xpassed"),
+        (totals.reruns, "rerun"),
+    ]
     counts = ", ".join([counts] * bool(counts) + [f"{n} {word}" for n, word in others if n])
     counts = f" ({counts})" if counts else ""
     attempts = totals.failed_attempts

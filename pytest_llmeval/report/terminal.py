@@ -56,12 +56,17 @@ def section_lines(
     run_error: str | None,
     *,
     fail_on_drift: bool,
+    reruns: Sequence[TestResult] = (),
 ) -> list[Line]:
-    """The whole section: totals, slowest calls, per-test notes, problems, drift."""
-    calls = [c for t in tests for c in t.calls]
-    cached = [t.cache_misses for t in tests if t.cache_misses is not None]
+    """The whole section: totals, slowest calls, per-test notes, problems, drift. ``reruns``:
+    earlier attempts of tests run again, whose calls count as the JSON report's totals do."""
+    attempts = [*reruns, *tests]
+    calls = [c for t in attempts for c in t.calls]
+    cached = [t.cache_misses for t in attempts if t.cache_misses is not None]
     outcomes = Counter[str](t.shown_outcome for t in tests)
-    misses = sum(t.misses for t in tests)
+    if reruns:
+        outcomes["rerun"] = len(reruns)
+    misses = sum(t.misses for t in attempts)
     cache_misses = sum(cached) if cached else None
     compared = any(t.comparison is not None for t in tests)
     if compared:
@@ -76,7 +81,7 @@ def section_lines(
         candidate_spent=candidate_spent(tests) if compared else None,
         errors_after_pass=sum(1 for t in tests if t.outcome == "error" and _all_passed(t)),
     )
-    lines += slowest_lines([(c, t.nodeid) for t in tests for c in t.calls])
+    lines += slowest_lines([(c, t.nodeid) for t in attempts for c in t.calls])
     found = [Line(line) for line in lines]
     ordered = sorted(tests, key=lambda t: t.nodeid)
     found += [Line(f"{t.nodeid}: {t.sampling.describe()}") for t in ordered if t.sampling]
@@ -219,7 +224,8 @@ def outcome_line(outcomes: Mapping[str, int], errors_after_pass: int = 0) -> str
         f"{errors} error(s)" + (f" ({', '.join(why)})" if why else "")
     )
     # In pytest's words: an xfailed test is not "skipped", an xpassed one not "passed".
-    rest = [f"{outcomes[o]} {o}" for o in ("skipped", "xfailed", "xpassed") if outcomes.get(o)]
+    others = ("skipped", "xfailed", "xpassed", "rerun")
+    rest = [f"{outcomes[o]} {o}" for o in others if outcomes.get(o)]
     return ", ".join([line, *rest])
 
 

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from pytest_llmeval.measure import measure_test
-from pytest_llmeval.results import RunResult, RunTotals, TestResult
+from pytest_llmeval.results import RunResult, TestResult
 from pytest_llmeval.results_schema import validate
+from pytest_llmeval.run_totals import RunTotals
 
 APP = """
 import pytest
