@@ -82,11 +82,14 @@ def section_of(
 
 def _stats(test: Mapping[str, Any]) -> Markup:
     scores: Mapping[str, Any] = test.get("scores") or {}
+    samples = test.get("samples")
+    # Each sample's mean, as budgets see them: said so where there were several.
+    per = " / sample" if isinstance(samples, int) and samples > 1 else ""
     stats = [
         ("pass rate", f"{test.get('passed_samples', 0)}/{test.get('samples', 0)}"),
         *((f"score {name}", value_text(SCORE_PREFIX, v)) for name, v in sorted(scores.items())),
-        ("latency", value_text("latency_s", test.get("latency_s"))),
-        ("cost", value_text("cost_usd", test.get("cost_usd"))),
+        (f"latency{per}", value_text("latency_s", test.get("latency_s"))),
+        (f"cost{per}", value_text("cost_usd", test.get("cost_usd"))),
         *(
             [("cache read ratio", value_text("cache_read_ratio", test["cache_read_ratio"]))]
             if "cache_read_ratio" in test

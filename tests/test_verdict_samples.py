@@ -1,0 +1,56 @@
+"""A sampled test's latency and cost are each sample's mean (budgets hold each sample to
+them): the reports' columns say so, and the run's total is those means times the samples.
+
+Before, the Markdown and HTML tables headed them "latency" and "cost": a test of three samples
+that spent $0.00095 showed $0.00032, and the column did not add up to the run's cost above it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+APP = """
+import anthropic, pytest, pathlib
+
+@pytest.mark.llm(samples=3, min_pass_rate=0.6)
+def test_sampled(llmeval):
+    tries = pathlib.Path("tries")
+    n = int(tries.read_text()) if tries.exists() else 0
+    tries.write_text(str(n + 1))
+    anthropic.Anthropic(max_retries=0).messages.create(
+        model="claude-sonnet-5-5", max_tokens=5,
+        messages=[{"role": "user", "content": "a longer question " * n}],
+    )
+    assert n != 1, "the second sample fails"
+
+@pytest.mark.llm
+def test_once(llmeval):
+    anthropic.Anthropic(max_retries=0).messages.create(
+        model="claude-sonnet-5-5", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+    )
+"""
+
+
+def test_per_sample_figures_say_so_and_add_up_to_the_total(pytester, online):
+    pytester.makepyfile(test_app=APP)
+    result = pytester.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "--llmeval-no-cache",
+        "--llmeval-report-json=r.json",
+        "--llmeval-report-md=r.md",
+        "--llmeval-report-html=r.html",
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["test_app.py::test_sampled: 2/3 passed*"])
+    document = json.loads((pytester.path / "r.json").read_text())
+    tests = document["tests"]
+    assert sorted(t["samples"] for t in tests) == [1, 3]
+    spent = sum(t["cost_usd"] * t["samples"] for t in tests)
+    assert document["run"]["totals"]["cost_usd"] == pytest.approx(spent)
+    markdown = (pytester.path / "r.md").read_text()
+    assert "| test | outcome | pass rate | scores | latency / sample | cost / sample |" in markdown
+    page = (pytester.path / "r.html").read_text()
+    assert "<th>cost / sample</th>" in page and "<dt>cost / sample</dt>" in page
