@@ -230,6 +230,9 @@ class RunResult:
     shards: int | None = None
     #: Calibrations made in the run and those its rubric verdicts relied on; ``None``: none.
     calibration: RunCalibration | None = None
+    #: ``--llmeval-fail-on-drift``: whether a regression failed the run (its exit status);
+    #: ``None`` in files from before it was kept.
+    fail_on_drift: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The run document: the JSON report, a history file, ``llmeval report --json``."""
@@ -249,6 +252,8 @@ class RunResult:
             run["shards"] = self.shards
         if self.calibration is not None:
             run["calibration"] = self.calibration.to_json()
+        if self.fail_on_drift is not None:  # optional in the schema
+            run["fail_on_drift"] = self.fail_on_drift
         return {"format": FORMAT, "run": run, "tests": [t.to_json() for t in self.tests]}
 
     @classmethod
@@ -280,4 +285,5 @@ class RunResult:
             calibration=RunCalibration.from_json(run["calibration"])
             if "calibration" in run
             else None,
+            fail_on_drift=run.get("fail_on_drift"),
         )

@@ -197,6 +197,7 @@ def finish_run(
         totals=RunTotals.of(compared, settings.prices, reruns),
         tests=tuple(compared),
         calibration=_calibration(tests, settings.calibration_file),
+        fail_on_drift=settings.fail_on_drift,
     )
     every_check = [check for test_checks in checks.values() for check in test_checks]
     end = RunEnd(run, label, len(baseline_runs), flagged(checks), every_check, problems=problems)

@@ -54,3 +54,40 @@ def test_per_sample_figures_say_so_and_add_up_to_the_total(pytester, online):
     assert "| test | outcome | pass rate | scores | latency / sample | cost / sample |" in markdown
     page = (pytester.path / "r.html").read_text()
     assert "<th>cost / sample</th>" in page and "<dt>cost / sample</dt>" in page
+
+
+DRIFTING = """
+import anthropic, pytest
+
+@pytest.mark.llm(samples=2)
+def test_tone(llmeval):
+    reply = anthropic.Anthropic(max_retries=0).messages.create(
+        model="claude-sonnet-5-5", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+    )
+    llmeval.record_score("tone", float(reply.content[0].text))
+"""
+
+
+@pytest.mark.parametrize(
+    ("flags", "status", "mark"),
+    [
+        ((), pytest.ExitCode.OK, "⚠️"),
+        (("--llmeval-fail-on-drift",), pytest.ExitCode.TESTS_FAILED, "❌"),
+    ],
+)
+def test_the_markdown_verdict_is_the_exit_status(pytester, online, flags, status, mark):
+    """A regression without ``--llmeval-fail-on-drift`` leaves the run green: the pull request's
+    comment said ❌ (failed) of a run whose CI check passed."""
+    from pytest_llmeval.testing import Reply
+
+    pytester.makepyfile(test_app=DRIFTING)
+    pytester.makeini("[pytest]\nllmeval_drift_latency = 1000\n")
+    run = ("-p", "no:cacheprovider", "--llmeval-mode=live", "--llmeval-report-md=r.md")
+    online.queue(Reply(text="0.9"), Reply(text="0.9"))
+    assert pytester.runpytest(*run).ret == pytest.ExitCode.OK
+    online.queue(Reply(text="0.1"), Reply(text="0.1"))
+    result = pytester.runpytest(*run, *flags)
+    result.stdout.fnmatch_lines(["drift against 1 earlier live run(s): 1 regressed*"])
+    assert result.ret == status
+    headline = (pytester.path / "r.md").read_text().splitlines()[0]
+    assert headline == f"## {mark} pytest-llmeval: 1/1 LLM tests passed"

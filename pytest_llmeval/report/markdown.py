@@ -27,7 +27,10 @@ def render_markdown(run: RunResult) -> str:
     flagged = [(t.nodeid, check) for t in run.tests for check in t.drift if check.flagged]
     errors = totals.errors
     cost = total_money(totals.cost_usd, totals.unpriced_calls)
-    verdict = "✅" if totals.failed == 0 and not errors and not flagged else "❌"
+    # The run's exit status: a regression fails it only with --llmeval-fail-on-drift (files
+    # from before that was kept say nothing of it, and fail as they did).
+    fails = totals.failed or errors or (flagged and run.fail_on_drift is not False)
+    verdict = "❌" if fails else "⚠️" if flagged else "✅"
     counts = f"{totals.failed} failed, {errors} error(s)" if totals.failed or errors else ""
     # As pytest's summary counts them: neither among the passed nor among the failed.
     others = [
