@@ -7,8 +7,7 @@ from html import escape
 
 from pytest_llmeval.drift import DriftCheck, sparkline, status_counts, worth_showing
 from pytest_llmeval.money import money, total_money
-from pytest_llmeval.report import metric_text
-from pytest_llmeval.report.drift_text import change_text, needed_text
+from pytest_llmeval.report.drift_text import check_figures, needed_text
 from pytest_llmeval.results import RunResult
 
 
@@ -135,10 +134,10 @@ def _drift_table(checks: list[DriftCheck]) -> list[str]:
         needed = needed_text(check)
         status = "**regressed**" if check.flagged else check.verdict
         status += f": {needed}" if needed else ""
+        baseline, current, change = check_figures(check)
         lines.append(
             f"| `{_cell(check.nodeid)}` | {_cell(metric)} | {status} | "
-            f"{metric_text(metric, check.baseline)} | {metric_text(metric, check.current)} | "
-            f"{change_text(check)} | {sparkline(check.history)} |"
+            f"{baseline} | {current} | {change} | {sparkline(check.history)} |"
         )
     return lines
 

@@ -15,7 +15,13 @@ from pytest_llmeval.drift_rules import custom_note
 from pytest_llmeval.report.chart import line_chart, sparkline
 from pytest_llmeval.report.drift_text import needed_words
 from pytest_llmeval.report.markup import Markup, Part, el, text_elements
-from pytest_llmeval.report.values import SCORE_PREFIX, delta_text, finite, value_text
+from pytest_llmeval.report.values import (
+    SCORE_PREFIX,
+    agreeing_places,
+    delta_text,
+    finite,
+    value_text,
+)
 
 #: Outcomes of a test that did not pass (``error``: setup or teardown broke).
 FAILED = ("failed", "error", "crashed", "interrupted")
@@ -119,13 +125,23 @@ def _drift_table(checks: Sequence[Mapping[str, Any]]) -> Markup:
     for check in checks:
         metric = str(check.get("metric", "?"))
         ci, interval = check.get("ci"), check.get("interval")
+        baseline, current, delta = check.get("baseline"), check.get("current"), check.get("delta")
+        # The places at which the change shown is the current value shown minus the baseline.
+        places = agreeing_places(baseline, current, delta)
+
+        def values(metric: str, value: Any, places: int = places) -> str:
+            return value_text(metric, value, places)
+
+        def change(metric: str, value: Any, places: int = places) -> str:
+            return delta_text(metric, value, places)
+
         cells = [
             metric,
-            value_text(metric, check.get("baseline")),
-            value_text(metric, check.get("current")),
-            delta_text(metric, check.get("delta")),
-            _range(metric, interval, delta_text),
-            _range(metric, ci, value_text),
+            values(metric, baseline),
+            values(metric, current),
+            change(metric, delta),
+            _range(metric, interval, change),
+            _range(metric, ci, values),
             _status_text(check),
         ]
         css = {"class": "flagged" if check.get("flagged") else None}

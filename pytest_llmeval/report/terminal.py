@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pytest_llmeval.drift import DriftCheck
 from pytest_llmeval.money import total_money
-from pytest_llmeval.report import metric_text
 from pytest_llmeval.results import ERROR_OUTCOMES, ERROR_STATUS, RunResult, TestResult
 from pytest_llmeval.traffic.calls import Call
 
@@ -283,11 +282,10 @@ _UNSURE_SHOWN = 5
 def drift_line(check: DriftCheck) -> str:
     """``REGRESSED  nodeid  metric  0.88 -> 0.60  change -0.28 (95% CI -0.41 to -0.15)  ▆▇▁``."""
     from pytest_llmeval.drift import sparkline
-    from pytest_llmeval.report.drift_text import change_text, needed_text
+    from pytest_llmeval.report.drift_text import check_figures, needed_text
 
-    metric = check.metric
-    values = f"{metric_text(metric, check.baseline)} -> {metric_text(metric, check.current)}"
-    line = f"{check.verdict.upper()}  {check.nodeid}  {metric}  {values}"
-    line += f"  change {change_text(check)}"
+    baseline, current, change = check_figures(check)
+    line = f"{check.verdict.upper()}  {check.nodeid}  {check.metric}  {baseline} -> {current}"
+    line += f"  change {change}"
     needed = needed_text(check)
     return f"{line}{'; ' + needed if needed else ''}  {sparkline(check.history)}"
