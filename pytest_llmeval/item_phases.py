@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
-from pytest_llmeval.llm_items import SPEC_KEY
+from pytest_llmeval.llm_items import FIXTURE, SPEC_KEY
 from pytest_llmeval.reported import REPORTED_KEY, Reported
 from pytest_llmeval.running import RUNNING_KEY
 
@@ -161,8 +161,8 @@ def on_report(
 def _unopened(item: pytest.Item, report: pytest.TestReport, session: LlmevalSession) -> None:
     """An ``llm`` test that never reached its fixture (a skip marker, ``xfail(run=False)``, a
     broken module fixture) is still one of the run's tests, as pytest counts it."""
-    if SPEC_KEY not in item.stash:
-        return  # not an llm test
+    if SPEC_KEY not in item.stash and FIXTURE not in getattr(item, "fixturenames", ()):
+        return  # not an llm test (marked, or asking for the fixture without the marker)
     from pytest_llmeval.report.scrubbed import scrub_report, scrubbed_result
 
     if report.failed:

@@ -55,6 +55,9 @@ class RunEnd:
     #: The run is written to the history (not ``--llmeval-no-history``): a later run can
     #: compare with it.
     kept: bool = True
+    #: Tests pytest deselected (``-k``, ``-m``, ``--lf``, ``--deselect``): a baseline pinned
+    #: from this run has none of them.
+    deselected: int = 0
 
 
 def utc_stamp(moment: datetime) -> str:
@@ -138,6 +141,7 @@ def finish_run(
     why_incomplete: str = "interrupted",
     drift_rule: DriftRule | None = None,
     reruns: Sequence[TestResult] = (),
+    deselected: int = 0,
 ) -> RunEnd:
     """Everything the end of a run decides; the caller only renders and sets the exit status.
 
@@ -203,6 +207,7 @@ def finish_run(
     end = RunEnd(run, label, len(baseline_runs), flagged(checks), every_check, problems=problems)
     end.drift_failed = drift_failed
     end.kept = not settings.no_history
+    end.deselected = deselected
     if not complete:
         end.notes.append(
             f"run incomplete ({why_incomplete}): its history file is marked so, and no baseline "
@@ -241,11 +246,17 @@ def write_outputs(
     if settings.baseline == "update" and not run.complete:
         end.notes.append(
             f"--llmeval-baseline=update: {settings.baseline_file} left as it was, because this "
-            "run was interrupted; run the suite to the end to pin a new baseline"
+            "run stopped before every test ran; run the suite to the end to pin a new baseline"
         )
     elif settings.baseline == "update":
         baseline_file = settings.baseline_file
         _attempt(end, "updating the baseline", lambda: history.write_document(baseline_file, run))
+        if end.deselected:
+            end.notes.append(
+                f"--llmeval-baseline=update: pinned from a run that deselected "
+                f"{end.deselected} test(s) (-k, -m, --lf, --deselect): they have no baseline "
+                "now; pin it from a run of the whole suite to keep them"
+            )
     if settings.report_json is not None:
         report_json = settings.report_json
         _attempt(

@@ -234,6 +234,7 @@ class LlmevalSession:
                 tests=list(self.results.values()),
                 complete=complete and not stopped,
                 reruns=self.reruns,
+                deselected=self._deselected(),
                 why_incomplete="interrupted" if not complete else stopped,
                 drift_rule=drift_rule(self.config.hook.pytest_llmeval_drift),
             )
@@ -262,6 +263,12 @@ class LlmevalSession:
         if self.settings.fail_on_drift and self.run_end.flagged and session.exitstatus == 0:
             # Failing is done through the exit status, not by raising from the summary.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _deselected(self) -> int:
+        """How many tests pytest deselected, as its summary counts them ("N deselected")."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        stats = getattr(reporter, "stats", None) or {}
+        return len(stats.get("deselected", ()))
 
     def _junit_errors(self) -> None:
         """pytest has written ``--junitxml`` by now (this hook runs last): the tests that are

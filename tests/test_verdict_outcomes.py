@@ -235,3 +235,43 @@ def test_shards_merged_count_the_tests_as_one_run_does():
     counted = ("tests", "passed", "failed", "errors", "skipped", "xfailed", "xpassed")
     assert [getattr(merged, k) for k in counted] == [getattr(whole, k) for k in counted]
     assert [getattr(whole, k) for k in counted] == [4, 1, 0, 0, 1, 1, 1]
+
+
+def test_a_baseline_pinned_from_a_partial_run_says_which_tests_it_lacks(pytester, online):
+    """``--deselect`` (or ``-k``, ``--lf``): pytest says "N deselected"; the pinned baseline
+    has none of them, so later runs have nothing to compare them with."""
+    pytester.makepyfile(test_app=APP)
+    result = pytester.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "test_pass or test_xpass",
+        "--llmeval-baseline=update",
+    )
+    result.stdout.fnmatch_lines(["collected 11 items / 8 deselected / 3 selected"])
+    result.stdout.fnmatch_lines(
+        ["llmeval: --llmeval-baseline=update: pinned from a run that deselected 8 test(s)*"]
+    )
+
+
+def test_a_test_asking_for_the_fixture_without_the_marker_is_counted_when_skipped(pytester, online):
+    pytester.makepyfile(
+        test_app="""
+import pytest
+
+@pytest.mark.skipif(True, reason="not today")
+def test_skipped(llmeval):
+    pass
+
+def test_ran(llmeval):
+    pass
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "mode *: 2 llm test(s), 0 model call(s)*",
+            "outcomes: 1 passed, 0 failed, 0 error(s), 1 skipped",
+        ]
+    )
