@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from pytest_llmeval.calibration_store import CalibrationBook
     from pytest_llmeval.judge import JudgeClients
     from pytest_llmeval.pricing import Price
+    from pytest_llmeval.rerun_outcomes import RerunOutcomes
     from pytest_llmeval.results import Outcome, RunResult, TestResult
     from pytest_llmeval.run_end import RunEnd
     from pytest_llmeval.running import RunningTest
@@ -57,6 +58,7 @@ class LlmevalSession:
         self.run_error: str | None = None
         self.is_worker = xdist_relay.is_worker(config)
         self._relay: xdist_relay.ControllerRelay | None = None
+        self._rerun_outcomes: RerunOutcomes | None = None
 
     # --- configure and unconfigure ----------------------------------------------------------
 
@@ -77,6 +79,8 @@ class LlmevalSession:
             del os.environ["ANTHROPIC_API_KEY"]
         if self._relay is not None:
             self.config.pluginmanager.unregister(self._relay)
+        if self._rerun_outcomes is not None:
+            self.config.pluginmanager.unregister(self._rerun_outcomes)
 
     # --- what the tests share ---------------------------------------------------------------
 
@@ -166,6 +170,8 @@ class LlmevalSession:
         report.user_properties.extend(junit_properties(result))
         # Read back at the run's end: a call that is an error here is a <failure> to pytest.
         report.user_properties.append((OUTCOME_PROPERTY, result.shown_outcome))
+        if self._rerun_outcomes is not None:
+            self._rerun_outcomes.attempt_ended(report)
         if self.is_worker:
             xdist_relay.attach(report, result)
 
@@ -192,6 +198,11 @@ class LlmevalSession:
 
     def begin(self) -> None:
         self.started = datetime.now(timezone.utc)
+        if self.config.pluginmanager.has_plugin("rerunfailures"):  # rerun_outcomes.PLUGIN
+            from pytest_llmeval.rerun_outcomes import RerunOutcomes
+
+            self._rerun_outcomes = RerunOutcomes()
+            self.config.pluginmanager.register(self._rerun_outcomes, "llmeval-rerun-outcomes")
         # xdist registers its DSession in a trylast pytest_configure: known by now, not before.
         if xdist_relay.is_controller(self.config):
             self._relay = xdist_relay.ControllerRelay(self.add, self._crashed)

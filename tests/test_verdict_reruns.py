@@ -10,6 +10,7 @@ calls, tokens and cost count every attempt, with the reruns counted as pytest co
 from __future__ import annotations
 
 import json
+from xml.etree import ElementTree
 
 import pytest
 
@@ -59,6 +60,7 @@ def test_every_attempt_is_paid_for_and_each_rerun_counted(pytester, online, spre
         "--llmeval-no-cache",
         "--llmeval-report-json=r.json",
         "--llmeval-report-md=r.md",
+        "--junitxml=j.xml",
         *spread,
     )
     assert result.parseoutcomes() == {"passed": 2, "rerun": 2}
@@ -80,5 +82,16 @@ def test_every_attempt_is_paid_for_and_each_rerun_counted(pytester, online, spre
     flaky = next(t for t in document["tests"] if t["nodeid"].endswith("flaky"))
     assert (flaky["outcome"], flaky["calls"]) == ("passed", 1)  # its last attempt
     assert "(2 rerun)" in (pytester.path / "r.md").read_text().splitlines()[0]
+    # JUnit: each attempt is a test case, the earlier ones without a failure (the plugin
+    # logged them as "rerun"): their llmeval_outcome says so, not "failed".
+    junit = ElementTree.parse(pytester.path / "j.xml").getroot()
+    said = [
+        prop.get("value")
+        for case in junit.iter("testcase")
+        if case.get("name") == "test_flaky"
+        for prop in case.iter("property")
+        if prop.get("name") == "llmeval_outcome"
+    ]
+    assert said == ["rerun", "rerun", "passed"]
     (run,) = history.all_runs(pytester.path / ".llmeval" / "history")
     assert (run.totals.calls, run.totals.reruns) == (4, 2)
