@@ -133,7 +133,9 @@ def on_report(
         _unopened(item, report, session)
         return report
     misses = running.recorder.misses
-    if report.when == "call":
+    if report.when == "call" and not running.in_sample:
+        # Not a subtest's report (pytest's ``subtests`` makes one inside the body as each
+        # subtest ends): only the body's end says the recording is whole.
         running.call_reported = True
         if running.recorder.failures:
             _model_calls_failed(report, running.recorder.failures)
