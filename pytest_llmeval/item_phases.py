@@ -63,7 +63,7 @@ def run_body(item: pytest.Function) -> bool | None:
     if planned == 1:
         run_sample(1)  # one sample: the test's own traceback, untouched
         return True
-    from pytest_llmeval.sampling import run_samples
+    from pytest_llmeval.sampling import SampleCounts, SampleResult, run_samples
 
     def describe_failure(exc: BaseException) -> str | None:
         # A sample whose model call got no usable answer ends the test, an error: counted as
@@ -71,12 +71,23 @@ def run_body(item: pytest.Function) -> bool | None:
         # request answered in a later sample would clear the failure from every report).
         return None if running.recorder.failures else _sample_failure(exc)
 
-    outcome = run_samples(
-        run_sample,
-        planned=planned,
-        min_pass_rate=llmeval.spec.min_pass_rate,
-        describe_failure=describe_failure,
-    )
+    progress: list[SampleResult] = []
+    try:
+        outcome = run_samples(
+            run_sample,
+            planned=planned,
+            min_pass_rate=llmeval.spec.min_pass_rate,
+            describe_failure=describe_failure,
+            progress=progress,
+        )
+    except BaseException as exc:
+        # The samples that ran are what the test's per-sample figures are over (its calls
+        # are theirs), the one that ended it included: not one sample of all their calls.
+        passes = sum(1 for r in progress if r.passed)
+        running.sampling = SampleCounts(
+            planned, len(progress) + 1, passes, llmeval.spec.min_pass_rate, _ended_by(exc)
+        )
+        raise
     running.sampling = outcome.counts
     if not outcome.passed:
         pytest.fail(outcome.failure_message(), pytrace=False)
@@ -84,6 +95,23 @@ def run_body(item: pytest.Function) -> bool | None:
 
 
 _MODEL_FAILED = "a model call got no usable answer; the test's remaining samples were not run"
+
+
+def _ended_by(exc: BaseException) -> str:
+    """What ended a sampled test in one of its samples, in a few words."""
+    from pytest_llmeval.judge import JudgeError
+
+    if isinstance(exc, pytest.skip.Exception):
+        return "a skip"
+    if isinstance(exc, pytest.xfail.Exception):
+        return "an xfail"
+    if isinstance(exc, JudgeError):
+        return "the judge's error"
+    if isinstance(exc, (KeyboardInterrupt, pytest.exit.Exception)):
+        return "an interruption"
+    if isinstance(exc, pytest.fail.Exception) and _MODEL_FAILED in str(exc.msg):
+        return "a model call with no usable answer"
+    return f"an error ({type(exc).__name__})"
 
 
 def _sample_failure(exc: BaseException) -> str | None:

@@ -91,3 +91,47 @@ def test_the_markdown_verdict_is_the_exit_status(pytester, online, flags, status
     assert result.ret == status
     headline = (pytester.path / "r.md").read_text().splitlines()[0]
     assert headline == f"## {mark} pytest-llmeval: 1/1 LLM tests passed"
+
+
+ENDED = """
+import anthropic, pytest, pathlib
+
+@pytest.mark.llm(samples=3, min_pass_rate=0.6)
+def test_sampled(llmeval):
+    tries = pathlib.Path("tries")
+    n = int(tries.read_text()) if tries.exists() else 0
+    tries.write_text(str(n + 1))
+    anthropic.Anthropic(max_retries=0).messages.create(
+        model="claude-sonnet-5-5", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+    )
+    if n == 1:
+        ENDING
+"""
+
+
+@pytest.mark.parametrize(
+    ("ending", "outcome", "said"),
+    [
+        ('pytest.skip("not today")', "skipped", "a skip"),
+        ("raise SystemExit(3)", "failed", "an error (SystemExit)"),
+    ],
+)
+def test_a_sample_that_ends_the_test_leaves_figures_per_sample_run(
+    pytester, online, ending, outcome, said
+):
+    """A skip (or an exception no sample can fail on) in sample 2 of 3 ended the test: its
+    figures were those of 1 sample made of both samples' calls (twice the cost a sample)."""
+    pytester.makepyfile(test_app=ENDED.replace("ENDING", ending))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-report-json=r.json")
+    result.stdout.fnmatch_lines(
+        [f"test_app.py::test_sampled: 1/2 sample(s) passed, then {said} in sample 2 of 3 *"]
+    )
+    (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
+    assert (test["outcome"], test["passed_samples"], test["samples"], test["calls"]) == (
+        outcome,
+        1,
+        2,
+        2,
+    )
+    once = json.loads((pytester.path / "r.json").read_text())["run"]["totals"]["cost_usd"] / 2
+    assert test["cost_usd"] == pytest.approx(once)  # a sample's, not both samples'
