@@ -209,13 +209,14 @@ def _shown(session: LlmevalSession) -> Callable[[str], str]:
     """The run's scrubbing of text, as a test's recorder has it (for a test without one)."""
     import os
 
-    from pytest_llmeval.traffic.scrub import Scrubber
+    from pytest_llmeval.traffic.scrub import Scrubber, env_secrets
 
     settings = session.settings
+    # Not ``settings.secrets``: a value too short to scrub is refused there, an error of the
+    # test's fixture (maybe this one's); here the rest is still scrubbed.
+    secrets, _ = env_secrets(os.environ, settings.scrub_env)
     return Scrubber(
-        extra_headers=settings.scrub_headers,
-        secrets=settings.secrets(os.environ),
-        keep_headers=settings.keep_headers,
+        extra_headers=settings.scrub_headers, secrets=secrets, keep_headers=settings.keep_headers
     ).shown
 
 

@@ -275,3 +275,33 @@ def test_ran(llmeval):
             "outcomes: 1 passed, 0 failed, 0 error(s), 1 skipped",
         ]
     )
+
+
+def test_a_setup_error_before_the_fixture_is_scrubbed_like_any_failure(pytester, online):
+    """The error of an ``llm`` test that never reached its fixture reaches every report now:
+    scrubbed as a failure of the test itself is."""
+    from conftest import KEY
+
+    pytester.makepyfile(
+        test_app="""
+import os, pytest
+
+@pytest.fixture(scope="module")
+def client():
+    raise RuntimeError("bad key " + os.environ["ANTHROPIC_API_KEY"])
+
+@pytest.mark.llm
+def test_uses_client(client, llmeval):
+    pass
+"""
+    )
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--llmeval-report-json=r.json", "--junitxml=j.xml"
+    )
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["outcomes: 0 passed, 0 failed, 1 error(s)"])
+    (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
+    assert test["outcome"] == "error" and "bad key" in test["failure"]
+    for written in (result.stdout.str(), (pytester.path / "r.json").read_text()):
+        assert KEY not in written
+    assert KEY not in (pytester.path / "j.xml").read_text()
