@@ -196,28 +196,13 @@ def _unopened(item: pytest.Item, report: pytest.TestReport, session: LlmevalSess
     from pytest_llmeval.report.scrubbed import scrub_report, scrubbed_result
 
     if report.failed:
-        scrub_report(report, _shown(session))  # a setup error may print a secret too
+        scrub_report(report, session.text_scrub())  # a setup error may print a secret too
     reported = item.stash.setdefault(REPORTED_KEY, Reported())
     reported.note(report)
     if report.when == "teardown":
         result = reported.unopened(item.nodeid, session.settings.mode.value)
         if result is not None:
-            session.test_ended(scrubbed_result(result, _shown(session)), report)
-
-
-def _shown(session: LlmevalSession) -> Callable[[str], str]:
-    """The run's scrubbing of text, as a test's recorder has it (for a test without one)."""
-    import os
-
-    from pytest_llmeval.traffic.scrub import Scrubber, env_secrets
-
-    settings = session.settings
-    # Not ``settings.secrets``: a value too short to scrub is refused there, an error of the
-    # test's fixture (maybe this one's); here the rest is still scrubbed.
-    secrets, _ = env_secrets(os.environ, settings.scrub_env)
-    return Scrubber(
-        extra_headers=settings.scrub_headers, secrets=secrets, keep_headers=settings.keep_headers
-    ).shown
+            session.test_ended(scrubbed_result(result, session.text_scrub()), report)
 
 
 @contextmanager

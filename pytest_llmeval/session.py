@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,7 @@ class LlmevalSession:
         self.is_worker = xdist_relay.is_worker(config)
         self._relay: xdist_relay.ControllerRelay | None = None
         self._rerun_outcomes: RerunOutcomes | None = None
+        self._text_scrub: Callable[[str], str] | None = None
 
     # --- configure and unconfigure ----------------------------------------------------------
 
@@ -125,6 +127,23 @@ class LlmevalSession:
                 size_limit=self.settings.cache_size,
             )
         return self._cache
+
+    def text_scrub(self) -> Callable[[str], str]:
+        """The run's scrubbing of text as a test's recorder has it, for the tests that never
+        reached their fixture (and so have none); built once."""
+        if self._text_scrub is None:
+            from pytest_llmeval.traffic.scrub import Scrubber, env_secrets
+
+            settings = self.settings
+            # Not ``settings.secrets``: a value too short to scrub is refused there, an error
+            # of the tests' fixture; here the rest is still scrubbed.
+            secrets, _ = env_secrets(os.environ, settings.scrub_env)
+            self._text_scrub = Scrubber(
+                extra_headers=settings.scrub_headers,
+                secrets=secrets,
+                keep_headers=settings.keep_headers,
+            ).shown
+        return self._text_scrub
 
     def warn_unpriced(self, models: list[str]) -> None:
         """One warning per model per run: its cost is unknown, not 0."""
