@@ -136,6 +136,7 @@ def test_every_report_says_what_pytest_says(pytester, online, spread, capsys):
         "--llmeval-report-json=r.json",
         "--llmeval-report-md=r.md",
         "--junitxml=j.xml",
+        "--llmeval-report-html=r.html",
         *spread,
     )
     # pytest counts the teardown error's test twice: passed and an error.
@@ -162,6 +163,11 @@ def test_every_report_says_what_pytest_says(pytester, online, spread, capsys):
     assert markdown.splitlines()[0] == HEADLINE
     for name, (_, shown, rate) in EXPECTED.items():
         assert f"| `test_app.py::{name}` | {shown} | {rate} |" in markdown
+
+    page = (pytester.path / "r.html").read_text()
+    assert "1 passed, 2 failed, 2 errors, 2 skipped, 3 xfailed, 1 xpassed" in page
+    badges = re.findall(r'<td><span class="badge (\w+)">', page)
+    assert sorted(badges) == sorted(shown for _, shown, _ in EXPECTED.values())
 
     junit = ElementTree.parse(pytester.path / "j.xml").getroot()
     said = {
