@@ -233,6 +233,9 @@ class RunResult:
     #: ``--llmeval-fail-on-drift``: whether a regression failed the run (its exit status);
     #: ``None`` in files from before it was kept.
     fail_on_drift: bool | None = None
+    #: Drift could not be computed (the run's terminal said why): with ``fail_on_drift`` the
+    #: run failed on it, as on a regression it could not rule out.
+    drift_failed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The run document: the JSON report, a history file, ``llmeval report --json``."""
@@ -254,6 +257,8 @@ class RunResult:
             run["calibration"] = self.calibration.to_json()
         if self.fail_on_drift is not None:  # optional in the schema
             run["fail_on_drift"] = self.fail_on_drift
+        if self.drift_failed:  # optional: absent means drift was computed (or not asked for)
+            run["drift_failed"] = True
         return {"format": FORMAT, "run": run, "tests": [t.to_json() for t in self.tests]}
 
     @classmethod
@@ -286,4 +291,5 @@ class RunResult:
             if "calibration" in run
             else None,
             fail_on_drift=run.get("fail_on_drift"),
+            drift_failed=bool(run.get("drift_failed", False)),
         )

@@ -202,6 +202,7 @@ def finish_run(
         tests=tuple(compared),
         calibration=_calibration(tests, settings.calibration_file),
         fail_on_drift=settings.fail_on_drift,
+        drift_failed=drift_failed,
     )
     every_check = [check for test_checks in checks.values() for check in test_checks]
     end = RunEnd(run, label, len(baseline_runs), flagged(checks), every_check, problems=problems)

@@ -290,8 +290,11 @@ class LlmevalSession:
             )
             return
         self._run_finished(self.run_end.run)
-        if self.settings.fail_on_drift and self.run_end.flagged and session.exitstatus == 0:
-            # Failing is done through the exit status, not by raising from the summary.
+        unsure = self.run_end.flagged or self.run_end.drift_failed
+        if self.settings.fail_on_drift and unsure and session.exitstatus == 0:
+            # Failing is done through the exit status, not by raising from the summary. Drift
+            # that could not be computed cannot rule out a regression: a gate that passed on
+            # it would pass whatever broke the computation.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _deselected(self) -> int:

@@ -135,3 +135,32 @@ def test_a_sample_that_ends_the_test_leaves_figures_per_sample_run(
     )
     once = json.loads((pytester.path / "r.json").read_text())["run"]["totals"]["cost_usd"] / 2
     assert test["cost_usd"] == pytest.approx(once)  # a sample's, not both samples'
+
+
+def test_drift_that_could_not_be_checked_fails_a_run_that_fails_on_drift(pytester, online):
+    """``--llmeval-fail-on-drift`` is a gate: drift that could not be computed (here a custom
+    rule that raises) passed it, exit 0, while the terminal said in red that drift failed."""
+    from pytest_llmeval.testing import Reply
+
+    pytester.makepyfile(test_app=DRIFTING)
+    pytester.makeconftest(
+        "def pytest_llmeval_drift(metric):\n    raise RuntimeError('the rule broke')\n"
+    )
+    run = ("-p", "no:cacheprovider", "--llmeval-mode=live", "--llmeval-report-md=r.md")
+    online.queue(Reply(text="0.9"), Reply(text="0.9"))
+    assert pytester.runpytest(*run).ret == pytest.ExitCode.OK  # no baseline: nothing to rule
+    online.queue(Reply(text="0.9"), Reply(text="0.9"))
+    result = pytester.runpytest(*run, "--llmeval-fail-on-drift")
+    result.stdout.fnmatch_lines(
+        [
+            "llmeval: drift against the baseline failed (*the rule broke*",
+            "llmeval: failing the run: drift could not be checked (--llmeval-fail-on-drift)",
+        ]
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    markdown = (pytester.path / "r.md").read_text()
+    assert markdown.startswith("## ❌ pytest-llmeval: 1/1 LLM tests passed")
+    assert "**Drift could not be checked** in this run" in markdown
+    online.queue(Reply(text="0.9"), Reply(text="0.9"))
+    assert pytester.runpytest(*run).ret == pytest.ExitCode.OK  # not asked to fail on drift
+    assert (pytester.path / "r.md").read_text().startswith("## ⚠️ pytest-llmeval")

@@ -28,8 +28,13 @@ def render_markdown(run: RunResult) -> str:
     cost = total_money(totals.cost_usd, totals.unpriced_calls)
     # The run's exit status: a regression fails it only with --llmeval-fail-on-drift (files
     # from before that was kept say nothing of it, and fail as they did).
-    fails = totals.failed or errors or (flagged and run.fail_on_drift is not False)
-    verdict = "❌" if fails else "⚠️" if flagged else "✅"
+    fails = (
+        totals.failed
+        or errors
+        or (flagged and run.fail_on_drift is not False)
+        or (run.drift_failed and run.fail_on_drift)
+    )
+    verdict = "❌" if fails else "⚠️" if flagged or run.drift_failed else "✅"
     counts = f"{totals.failed} failed, {errors} error(s)" if totals.failed or errors else ""
     # As pytest's summary counts them: neither among the passed nor among the failed.
     others = [
@@ -55,6 +60,8 @@ def render_markdown(run: RunResult) -> str:
     ]
     if totals.judge_cache is not None:
         lines[-1:-1] = ["", f"Judge prompt cache: {totals.judge_cache.describe()}."]
+    if run.drift_failed:
+        lines += ["**Drift could not be checked** in this run (its terminal output says why).", ""]
     lines += _drift(run)
     # --llmeval-compare-model: the paired verdicts, before the table of tests.
     from pytest_llmeval.report.compare_text import markdown_lines

@@ -251,8 +251,9 @@ def drift_lines(end: RunEndView, *, fail: bool) -> list[str]:
     from pytest_llmeval.traffic.cassettes import display_path
 
     written = [f"report: {display_path(p)}" for p in end.reports]
-    if end.drift_failed:
-        return written  # the reason is already among the problems above
+    if end.drift_failed:  # the reason is already among the problems above
+        failing = ["llmeval: failing the run: drift could not be checked (--llmeval-fail-on-drift)"]
+        return (failing if fail else []) + written
     if not end.baseline_runs:
         later = (
             "the next run of this mode will compare with this one"
