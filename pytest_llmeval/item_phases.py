@@ -179,13 +179,21 @@ def on_report(
 
     scrub_report(report, running.recorder.scrubber.shown)  # before anything reads it
     running.note_report(report)
-    reported = item.stash.setdefault(REPORTED_KEY, Reported())
+    reported = _reported(item, report)
     reported.note(report)
     if report.when == "setup":
         session.test_started(report)
     elif report.when == "teardown":
         session.test_ended(reported.applied(running.result()), report)
     return report
+
+
+def _reported(item: pytest.Item, report: pytest.TestReport) -> Reported:
+    """What the reports of this attempt of the test said so far: a new attempt (a rerun by
+    pytest-rerunfailures) starts afresh at its setup."""
+    if report.when == "setup":
+        item.stash[REPORTED_KEY] = Reported()
+    return item.stash.setdefault(REPORTED_KEY, Reported())
 
 
 def _unopened(item: pytest.Item, report: pytest.TestReport, session: LlmevalSession) -> None:
@@ -197,7 +205,7 @@ def _unopened(item: pytest.Item, report: pytest.TestReport, session: LlmevalSess
 
     if report.failed:
         scrub_report(report, session.text_scrub())  # a setup error may print a secret too
-    reported = item.stash.setdefault(REPORTED_KEY, Reported())
+    reported = _reported(item, report)
     reported.note(report)
     if report.when == "teardown":
         result = reported.unopened(item.nodeid, session.settings.mode.value)

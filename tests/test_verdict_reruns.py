@@ -95,3 +95,28 @@ def test_every_attempt_is_paid_for_and_each_rerun_counted(pytester, online, spre
     assert said == ["rerun", "rerun", "passed"]
     (run,) = history.all_runs(pytester.path / ".llmeval" / "history")
     assert (run.totals.calls, run.totals.reruns) == (4, 2)
+
+
+def test_an_attempt_is_judged_on_its_own_reports(pytester, online):
+    """A setup that broke on the first attempt does not make an error of the attempt that
+    passed: each attempt's reports are its own."""
+    pytester.makepyfile(
+        test_app="""
+import pathlib, pytest
+
+@pytest.fixture(scope="module")  # set up before the llmeval fixture: never reaches it
+def flaky_setup():
+    tries = pathlib.Path("tries")
+    n = int(tries.read_text()) if tries.exists() else 0
+    tries.write_text(str(n + 1))
+    if n == 0:
+        raise RuntimeError("setup broke once")
+
+@pytest.mark.llm
+def test_setup_once(flaky_setup, llmeval):
+    pass
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--reruns=1")
+    assert result.parseoutcomes() == {"passed": 1, "rerun": 1}
+    result.stdout.fnmatch_lines(["outcomes: 1 passed, 0 failed, 0 error(s), 1 rerun"])
