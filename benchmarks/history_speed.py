@@ -36,9 +36,10 @@ from harness import Figure, alternate, cache_root, clean_env, machine, pytest, r
 from pytest_llmeval import history
 from pytest_llmeval.drift import compare
 from pytest_llmeval.measure import measure_test
-from pytest_llmeval.results import GitInfo, RunResult, RunTotals
+from pytest_llmeval.results import GitInfo, RunResult
 from pytest_llmeval.results_schema import validate
 from pytest_llmeval.run_end import utc_stamp
+from pytest_llmeval.run_totals import RunTotals
 from pytest_llmeval.traffic.calls import Call, Usage
 
 MODEL = "claude-sonnet-5-5"

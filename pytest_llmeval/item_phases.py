@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
+from pytest_llmeval.llm_items import FIXTURE, SPEC_KEY
+from pytest_llmeval.reported import REPORTED_KEY, Reported
 from pytest_llmeval.running import RUNNING_KEY
 
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ def run_body(item: pytest.Function) -> bool | None:
     if planned == 1:
         run_sample(1)  # one sample: the test's own traceback, untouched
         return True
-    from pytest_llmeval.sampling import run_samples
+    from pytest_llmeval.sampling import SampleCounts, SampleResult, run_samples
 
     def describe_failure(exc: BaseException) -> str | None:
         # A sample whose model call got no usable answer ends the test, an error: counted as
@@ -69,12 +71,23 @@ def run_body(item: pytest.Function) -> bool | None:
         # request answered in a later sample would clear the failure from every report).
         return None if running.recorder.failures else _sample_failure(exc)
 
-    outcome = run_samples(
-        run_sample,
-        planned=planned,
-        min_pass_rate=llmeval.spec.min_pass_rate,
-        describe_failure=describe_failure,
-    )
+    progress: list[SampleResult] = []
+    try:
+        outcome = run_samples(
+            run_sample,
+            planned=planned,
+            min_pass_rate=llmeval.spec.min_pass_rate,
+            describe_failure=describe_failure,
+            progress=progress,
+        )
+    except BaseException as exc:
+        # The samples that ran are what the test's per-sample figures are over (its calls
+        # are theirs), the one that ended it included: not one sample of all their calls.
+        passes = sum(1 for r in progress if r.passed)
+        running.sampling = SampleCounts(
+            planned, len(progress) + 1, passes, llmeval.spec.min_pass_rate, _ended_by(exc)
+        )
+        raise
     running.sampling = outcome.counts
     if not outcome.passed:
         pytest.fail(outcome.failure_message(), pytrace=False)
@@ -82,6 +95,23 @@ def run_body(item: pytest.Function) -> bool | None:
 
 
 _MODEL_FAILED = "a model call got no usable answer; the test's remaining samples were not run"
+
+
+def _ended_by(exc: BaseException) -> str:
+    """What ended a sampled test in one of its samples, in a few words."""
+    from pytest_llmeval.judge import JudgeError
+
+    if isinstance(exc, pytest.skip.Exception):
+        return "a skip"
+    if isinstance(exc, pytest.xfail.Exception):
+        return "an xfail"
+    if isinstance(exc, JudgeError):
+        return "the judge's error"
+    if isinstance(exc, (KeyboardInterrupt, pytest.exit.Exception)):
+        return "an interruption"
+    if isinstance(exc, pytest.fail.Exception) and _MODEL_FAILED in str(exc.msg):
+        return "a model call with no usable answer"
+    return f"an error ({type(exc).__name__})"
 
 
 def _sample_failure(exc: BaseException) -> str | None:
@@ -128,9 +158,12 @@ def on_report(
             report.longrepr = str(call.excinfo.value)  # says it all; the traceback is vcrpy's
     running = item.stash.get(RUNNING_KEY, None)
     if running is None:
+        _unopened(item, report, session)
         return report
     misses = running.recorder.misses
-    if report.when == "call":
+    if report.when == "call" and not running.in_sample:
+        # Not a subtest's report (pytest's ``subtests`` makes one inside the body as each
+        # subtest ends): only the body's end says the recording is whole.
         running.call_reported = True
         if running.recorder.failures:
             _model_calls_failed(report, running.recorder.failures)
@@ -146,11 +179,38 @@ def on_report(
 
     scrub_report(report, running.recorder.scrubber.shown)  # before anything reads it
     running.note_report(report)
+    reported = _reported(item, report)
+    reported.note(report)
     if report.when == "setup":
         session.test_started(report)
     elif report.when == "teardown":
-        session.test_ended(running.result(), report)
+        session.test_ended(reported.applied(running.result()), report)
     return report
+
+
+def _reported(item: pytest.Item, report: pytest.TestReport) -> Reported:
+    """What the reports of this attempt of the test said so far: a new attempt (a rerun by
+    pytest-rerunfailures) starts afresh at its setup."""
+    if report.when == "setup":
+        item.stash[REPORTED_KEY] = Reported()
+    return item.stash.setdefault(REPORTED_KEY, Reported())
+
+
+def _unopened(item: pytest.Item, report: pytest.TestReport, session: LlmevalSession) -> None:
+    """An ``llm`` test that never reached its fixture (a skip marker, ``xfail(run=False)``, a
+    broken module fixture) is still one of the run's tests, as pytest counts it."""
+    if SPEC_KEY not in item.stash and FIXTURE not in getattr(item, "fixturenames", ()):
+        return  # not an llm test (marked, or asking for the fixture without the marker)
+    from pytest_llmeval.report.scrubbed import scrub_report, scrubbed_result
+
+    if report.failed:
+        scrub_report(report, session.text_scrub())  # a setup error may print a secret too
+    reported = _reported(item, report)
+    reported.note(report)
+    if report.when == "teardown":
+        result = reported.unopened(item.nodeid, session.settings.mode.value)
+        if result is not None:
+            session.test_ended(scrubbed_result(result, session.text_scrub()), report)
 
 
 @contextmanager

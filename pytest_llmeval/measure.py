@@ -10,7 +10,7 @@ import statistics
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from pytest_llmeval.results import Outcome, Score, TestResult
+from pytest_llmeval.results import ERROR_STATUS, Outcome, Score, TestResult, XFail
 from pytest_llmeval.traffic.calls import Call
 from pytest_llmeval.ttft import mean_ttft
 
@@ -35,14 +35,23 @@ def measure_test(
     cassette_kept: str | None = None,
     calibration: CalibrationNotes | None = None,
     cache_ratios: Sequence[float | None] = (),
+    retries: int = 0,
+    xfail: XFail | None = None,
 ) -> TestResult:
     """One test's result from what it did: latency and cost are per-sample means over the app's
     calls, as budgets see them; each score the mean of the samples that recorded it, and
     higher-is-better unless named in ``lower_is_better``; ``cache_ratios``: each sample's
-    prompt-cache read ratio (``None`` for a sample with fewer than two app calls)."""
+    prompt-cache read ratio (``None`` for a sample with fewer than two app calls).
+
+    An attempt answered with an error status counts among ``failed_attempts``, not among the
+    calls; its time is the app's (latency) all the same. ``retries``: attempts that were sent
+    again (the SDK retried them); each asked the cache once more for the same request, so the
+    cache's misses are counted by request, as its hits are."""
     samples = sampling.run if sampling else 1
     passed_samples = sampling.passes if sampling else int(outcome == "passed")
     app = [c for c in calls if c.role == "app"]
+    answered = [c for c in calls if c.status < ERROR_STATUS]
+    app_answered = sum(1 for c in answered if c.role == "app")
     costs = [c.cost_usd for c in app]
     return TestResult(
         nodeid=nodeid,
@@ -54,8 +63,9 @@ def measure_test(
         latency_s=sum(c.duration_s for c in app) / max(samples, 1),
         cost_usd=None if None in costs else sum(c for c in costs if c) / max(samples, 1),
         ttft_s=mean_ttft(app),
-        app_calls=len(app),
-        judge_calls=len(calls) - len(app),
+        app_calls=app_answered,
+        judge_calls=len(answered) - app_answered,
+        failed_attempts=len(calls) - len(answered),
         judge_models=tuple(sorted({c.model for c in calls if c.role == "judge"})),
         cache_hits=sum(1 for c in calls if c.source == "cache"),
         input_tokens=sum(c.usage.input_tokens for c in calls),
@@ -66,10 +76,11 @@ def measure_test(
         mode=mode,
         calls=tuple(calls),
         misses=misses,
-        cache_misses=cache_misses,
+        cache_misses=None if cache_misses is None else max(cache_misses - retries, 0),
         cassette_kept=cassette_kept,
         sampling=sampling,
         calibration=calibration,
+        xfail=xfail,
     )
 
 

@@ -12,11 +12,10 @@ and in :func:`pytest_llmeval.measure.measure_test`, then the renderers that show
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 from pytest_llmeval.results_schema import validate, validate_test
 
 # Imported where a result is read back (xdist, history: results_read.py), not when a test's
@@ -25,8 +24,8 @@ if TYPE_CHECKING:
     from pytest_llmeval.calibration_checks import CalibrationNotes, RunCalibration
     from pytest_llmeval.drift import DriftCheck
     from pytest_llmeval.model_compare import Comparison
-    from pytest_llmeval.prompt_cache import CacheSavings
     from pytest_llmeval.regrade import TestRegrade
+    from pytest_llmeval.run_totals import RunTotals
     from pytest_llmeval.sampling import SampleCounts
     from pytest_llmeval.traffic.calls import Call
 
@@ -36,6 +35,11 @@ OUTCOMES: tuple[Outcome, ...] = ("passed", "failed", "error", "skipped", "crashe
 #: Outcomes that say the test could not be measured, not that the app did badly: counted in
 #: ``totals.errors``, apart from ``failed`` (quality failures).
 ERROR_OUTCOMES: tuple[Outcome, ...] = ("error", "crashed", "interrupted")
+#: pytest's word for a test marked ``xfail`` (or calling ``pytest.xfail``): its ``outcome``
+#: stays ``skipped`` (xfailed) or ``passed`` (xpassed), as readers of older files expect.
+XFail = Literal["xfailed", "xpassed"]
+#: An HTTP status from this on is an answer the app could not use: an attempt, not a call.
+ERROR_STATUS = 400
 
 
 class InvalidDocument(ValueError):
@@ -84,8 +88,12 @@ class TestResult:
     #: Mean seconds to the first token over the app's streamed calls; ``None`` when none was
     #: streamed (or its time is unknown), and in files from before it was kept.
     ttft_s: float | None = None
+    #: Answered calls only: an attempt the API answered with an error (a 429 or 529 the SDK
+    #: retried, or the last one, which errors the test) is in ``failed_attempts``. A replay
+    #: has none of them, so a recording and its replays count the same calls.
     app_calls: int
     judge_calls: int
+    failed_attempts: int = 0
     #: The judge each test actually used (marker and CLI can differ from ``run.judge_model``):
     #: a history compared across judges is not comparing the app. ``None`` in files from
     #: before it was kept, which say nothing of it.
@@ -106,6 +114,9 @@ class TestResult:
     regrade: TestRegrade | None = None
     #: ``--llmeval-compare-model``: current model against candidate; ``None`` when not run.
     comparison: Comparison | None = None
+    #: ``xfailed`` or ``xpassed`` when pytest said so (``outcome`` is then ``skipped`` or
+    #: ``passed``); ``None`` otherwise, and in files from before it was kept.
+    xfail: XFail | None = None
 
     # What this run saw in-process, for the terminal summary: carried from xdist workers, never
     # written to a file, so empty in a result read back from history.
@@ -120,6 +131,11 @@ class TestResult:
     sampling: SampleCounts | None = None
     #: Calibrations the test made and rubrics it checked; the run end gathers them.
     calibration: CalibrationNotes | None = None
+
+    @property
+    def shown_outcome(self) -> str:
+        """The outcome in pytest's words: ``xfailed``/``xpassed`` where pytest says so."""
+        return self.xfail or self.outcome
 
     def to_json(self, *, in_process: bool = False) -> dict[str, Any]:
         """The test's entry in the run document; ``in_process`` adds what the xdist controller
@@ -138,6 +154,8 @@ class TestResult:
             **({} if self.ttft_s is None else {"ttft_s": self.ttft_s}),
             "calls": self.app_calls,
             "judge_calls": self.judge_calls,
+            **({} if not self.failed_attempts else {"failed_attempts": self.failed_attempts}),
+            **({} if self.xfail is None else {"xfail": self.xfail}),
             **({} if self.judge_models is None else {"judge_models": list(self.judge_models)}),
             "cache_hits": self.cache_hits,
             "input_tokens": self.input_tokens,
@@ -186,90 +204,6 @@ def _directions(scores: Mapping[str, Score]) -> dict[str, dict[str, bool]]:
     return {"score_higher_is_better": {n: s.higher_is_better for n, s in scores.items()}}
 
 
-@dataclass(frozen=True, kw_only=True)
-class RunTotals:
-    tests: int
-    passed: int
-    failed: int
-    errors: int
-    calls: int
-    judge_calls: int
-    cache_hits: int
-    #: Any unpriced call makes the total unknown: a partial sum would read as complete.
-    cost_usd: float | None
-    unpriced_calls: int
-    input_tokens: int
-    output_tokens: int
-    #: What the prompt cache did for the judge's calls; ``None`` when it did nothing (and in
-    #: files from before it was kept).
-    judge_cache: CacheSavings | None = None
-
-    @classmethod
-    def of(
-        cls, tests: Sequence[TestResult], prices: Mapping[str, Price] = DEFAULT_PRICES
-    ) -> RunTotals:
-        """Counted over every call of every test, not over the per-sample means."""
-        from pytest_llmeval.prompt_cache import savings
-
-        calls = [c for t in tests for c in t.calls]
-        judge_cache = savings([c for c in calls if c.role == "judge"], prices)
-        unpriced = sum(1 for c in calls if c.cost_usd is None)
-        return cls(
-            tests=len(tests),
-            passed=sum(1 for t in tests if t.outcome == "passed"),
-            failed=sum(1 for t in tests if t.outcome == "failed"),
-            errors=sum(1 for t in tests if t.outcome in ERROR_OUTCOMES),
-            calls=sum(1 for c in calls if c.role == "app"),
-            judge_calls=sum(1 for c in calls if c.role == "judge"),
-            cache_hits=sum(1 for c in calls if c.source == "cache"),
-            cost_usd=None if unpriced else sum(c.cost_usd or 0.0 for c in calls),
-            unpriced_calls=unpriced,
-            input_tokens=sum(c.usage.input_tokens for c in calls),
-            output_tokens=sum(c.usage.output_tokens for c in calls),
-            judge_cache=judge_cache if judge_cache.any else None,
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        cache = self.judge_cache
-        return {
-            "tests": self.tests,
-            "passed": self.passed,
-            "failed": self.failed,
-            "errors": self.errors,
-            "calls": self.calls,
-            "judge_calls": self.judge_calls,
-            "cache_hits": self.cache_hits,
-            "cost_usd": self.cost_usd,
-            "unpriced_calls": self.unpriced_calls,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            **({} if cache is None else {"judge_prompt_cache": cache.to_json()}),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> RunTotals:
-        from pytest_llmeval.prompt_cache import CacheSavings
-
-        cost = data["cost_usd"]
-        cache = data.get("judge_prompt_cache")
-        return cls(
-            tests=data["tests"],
-            passed=data["passed"],
-            failed=data["failed"],
-            # Files from before ``errors`` existed counted errors among ``failed``.
-            errors=data.get("errors", 0),
-            calls=data["calls"],
-            judge_calls=data["judge_calls"],
-            cache_hits=data["cache_hits"],
-            cost_usd=None if cost is None else float(cost),
-            # Files from before ``unpriced_calls`` existed summed only the priced calls.
-            unpriced_calls=data.get("unpriced_calls", 0),
-            input_tokens=data["input_tokens"],
-            output_tokens=data["output_tokens"],
-            judge_cache=None if cache is None else CacheSavings.from_json(cache),
-        )
-
-
 @dataclass(frozen=True)
 class GitInfo:
     commit: str | None = None
@@ -296,6 +230,12 @@ class RunResult:
     shards: int | None = None
     #: Calibrations made in the run and those its rubric verdicts relied on; ``None``: none.
     calibration: RunCalibration | None = None
+    #: ``--llmeval-fail-on-drift``: whether a regression failed the run (its exit status);
+    #: ``None`` in files from before it was kept.
+    fail_on_drift: bool | None = None
+    #: Drift could not be computed (the run's terminal said why): with ``fail_on_drift`` the
+    #: run failed on it, as on a regression it could not rule out.
+    drift_failed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         """The run document: the JSON report, a history file, ``llmeval report --json``."""
@@ -315,6 +255,10 @@ class RunResult:
             run["shards"] = self.shards
         if self.calibration is not None:
             run["calibration"] = self.calibration.to_json()
+        if self.fail_on_drift is not None:  # optional in the schema
+            run["fail_on_drift"] = self.fail_on_drift
+        if self.drift_failed:  # optional: absent means drift was computed (or not asked for)
+            run["drift_failed"] = True
         return {"format": FORMAT, "run": run, "tests": [t.to_json() for t in self.tests]}
 
     @classmethod
@@ -323,6 +267,7 @@ class RunResult:
         :class:`InvalidDocument` for one that breaks the schema."""
         from pytest_llmeval.calibration_checks import RunCalibration
         from pytest_llmeval.results_read import read_test_entry
+        from pytest_llmeval.run_totals import RunTotals
 
         violations = validate(data)
         if violations:
@@ -345,4 +290,6 @@ class RunResult:
             calibration=RunCalibration.from_json(run["calibration"])
             if "calibration" in run
             else None,
+            fail_on_drift=run.get("fail_on_drift"),
+            drift_failed=bool(run.get("drift_failed", False)),
         )

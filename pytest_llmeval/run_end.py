@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from pytest_llmeval import history
 from pytest_llmeval.drift import DriftCheck, DriftThresholds, compare, flagged
 from pytest_llmeval.files import write_atomic
-from pytest_llmeval.results import GitInfo, RunResult, RunTotals, TestResult
+from pytest_llmeval.results import GitInfo, RunResult, TestResult
+from pytest_llmeval.run_totals import RunTotals
 
 if TYPE_CHECKING:  # settings imports pytest: `llmeval report` needs neither
     from pytest_llmeval.calibration_checks import RunCalibration
@@ -54,6 +55,9 @@ class RunEnd:
     #: The run is written to the history (not ``--llmeval-no-history``): a later run can
     #: compare with it.
     kept: bool = True
+    #: Tests pytest deselected (``-k``, ``-m``, ``--lf``, ``--deselect``): a baseline pinned
+    #: from this run has none of them.
+    deselected: int = 0
 
 
 def utc_stamp(moment: datetime) -> str:
@@ -134,7 +138,10 @@ def finish_run(
     judge_model: str,
     tests: Sequence[TestResult],
     complete: bool = True,
+    why_incomplete: str = "interrupted",
     drift_rule: DriftRule | None = None,
+    reruns: Sequence[TestResult] = (),
+    deselected: int = 0,
 ) -> RunEnd:
     """Everything the end of a run decides; the caller only renders and sets the exit status.
 
@@ -191,17 +198,20 @@ def finish_run(
         judge_model=judge_model,
         git=git_info(settings.history_dir.parent),
         baseline=label if baseline_runs else None,
-        totals=RunTotals.of(compared, settings.prices),
+        totals=RunTotals.of(compared, settings.prices, reruns),
         tests=tuple(compared),
         calibration=_calibration(tests, settings.calibration_file),
+        fail_on_drift=settings.fail_on_drift,
+        drift_failed=drift_failed,
     )
     every_check = [check for test_checks in checks.values() for check in test_checks]
     end = RunEnd(run, label, len(baseline_runs), flagged(checks), every_check, problems=problems)
     end.drift_failed = drift_failed
     end.kept = not settings.no_history
+    end.deselected = deselected
     if not complete:
         end.notes.append(
-            "run incomplete (interrupted): its history file is marked so, and no baseline "
+            f"run incomplete ({why_incomplete}): its history file is marked so, and no baseline "
             "will include it"
         )
     write_outputs(settings, end, started, recent or [])
@@ -237,11 +247,17 @@ def write_outputs(
     if settings.baseline == "update" and not run.complete:
         end.notes.append(
             f"--llmeval-baseline=update: {settings.baseline_file} left as it was, because this "
-            "run was interrupted; run the suite to the end to pin a new baseline"
+            "run stopped before every test ran; run the suite to the end to pin a new baseline"
         )
     elif settings.baseline == "update":
         baseline_file = settings.baseline_file
         _attempt(end, "updating the baseline", lambda: history.write_document(baseline_file, run))
+        if end.deselected:
+            end.notes.append(
+                f"--llmeval-baseline=update: pinned from a run that deselected "
+                f"{end.deselected} test(s) (-k, -m, --lf, --deselect): they have no baseline "
+                "now; pin it from a run of the whole suite to keep them"
+            )
     if settings.report_json is not None:
         report_json = settings.report_json
         _attempt(

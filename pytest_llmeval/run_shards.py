@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from pytest_llmeval.prompt_cache import combined
-from pytest_llmeval.results import ERROR_OUTCOMES, RunResult, RunTotals, TestResult
+from pytest_llmeval.results import RunResult, TestResult
+from pytest_llmeval.run_totals import RunTotals, outcome_counts
 
 
 def merge(runs: Sequence[RunResult]) -> RunResult:
@@ -45,10 +46,9 @@ def merged_totals(shards: Sequence[RunResult], tests: Sequence[TestResult]) -> R
     totals = [shard.totals for shard in shards]
     costs = [t.cost_usd for t in totals]
     return RunTotals(
-        tests=len(tests),
-        passed=sum(1 for t in tests if t.outcome == "passed"),
-        failed=sum(1 for t in tests if t.outcome == "failed"),
-        errors=sum(1 for t in tests if t.outcome in ERROR_OUTCOMES),
+        **outcome_counts(tests),
+        failed_attempts=sum(t.failed_attempts for t in totals),
+        reruns=sum(t.reruns for t in totals),
         calls=sum(t.calls for t in totals),
         judge_calls=sum(t.judge_calls for t in totals),
         cache_hits=sum(t.cache_hits for t in totals),

@@ -96,6 +96,7 @@ class RunningTest:
             mode=self.mode,
             misses=len(recorder.misses),
             cache_misses=recorder.cache_misses,
+            retries=recorder.accounting.retries,
             cassette_kept=self.cassette_kept,
             calibration=self.llmeval.calibration_notes() if self.llmeval is not None else None,
             cache_ratios=self.llmeval.sample_cache_ratios() if self.llmeval is not None else (),

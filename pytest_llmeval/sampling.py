@@ -24,6 +24,9 @@ class SampleCounts:
     run: int
     passes: int
     min_pass_rate: float
+    #: What ended the test in its last sample before the verdict was settled ("an error", "a
+    #: skip"...), that sample counted among those run; ``None`` when the samples decided.
+    ended: str | None = None
 
     @property
     def needed(self) -> int:
@@ -43,6 +46,11 @@ class SampleCounts:
 
     def describe(self) -> str:
         """``3/5 passed (60%, 95% CI 23-88%) >= 60% required``, and why it stopped early."""
+        if self.ended:
+            return (
+                f"{self.passes}/{self.run} sample(s) passed, then {self.ended} in sample "
+                f"{self.run} of {self.planned} ended the test"
+            )
         low, high = wilson_interval(self.passes, self.run)
         verdict = ">=" if self.passed else "<"
         text = (
@@ -64,11 +72,18 @@ class SampleCounts:
             "run": self.run,
             "passes": self.passes,
             "min_pass_rate": self.min_pass_rate,
+            **({} if self.ended is None else {"ended": self.ended}),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SampleCounts:
-        return cls(data["planned"], data["run"], data["passes"], float(data["min_pass_rate"]))
+        return cls(
+            data["planned"],
+            data["run"],
+            data["passes"],
+            float(data["min_pass_rate"]),
+            data.get("ended"),
+        )
 
 
 @dataclass(frozen=True)
@@ -151,13 +166,15 @@ def run_samples(
     planned: int,
     min_pass_rate: float,
     describe_failure: Callable[[BaseException], str | None],
+    progress: list[SampleResult] | None = None,
 ) -> SamplingOutcome:
     """Run ``run_once(index)`` up to ``planned`` times, stopping once the verdict is settled.
 
     ``describe_failure`` turns an exception into a failed sample's message, or returns
-    ``None`` for one that must end the test at once (a skip, a broken judge).
+    ``None`` for one that must end the test at once (a skip, a broken judge). ``progress``:
+    where the samples' results are kept as they come, for a caller whose test one ended.
     """
-    results: list[SampleResult] = []
+    results: list[SampleResult] = [] if progress is None else progress
     for index in range(1, planned + 1):
         try:
             run_once(index)

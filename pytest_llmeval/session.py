@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from pytest_llmeval.calibration_store import CalibrationBook
     from pytest_llmeval.judge import JudgeClients
     from pytest_llmeval.pricing import Price
+    from pytest_llmeval.rerun_outcomes import RerunOutcomes
     from pytest_llmeval.results import Outcome, RunResult, TestResult
     from pytest_llmeval.run_end import RunEnd
     from pytest_llmeval.running import RunningTest
@@ -41,6 +43,9 @@ class LlmevalSession:
         self.settings = settings
         #: Every llm test that ended, by nodeid, in the order they ended.
         self.results: dict[str, TestResult] = {}
+        #: Earlier attempts of tests run again (pytest-rerunfailures): pytest reports each
+        #: as "rerun"; their calls were made and paid for.
+        self.reruns: list[TestResult] = []
         #: Tests whose fixture opened and that have no result yet.
         self._open: dict[str, RunningTest] = {}
         self._prices: dict[str, Price] | None = None
@@ -54,6 +59,8 @@ class LlmevalSession:
         self.run_error: str | None = None
         self.is_worker = xdist_relay.is_worker(config)
         self._relay: xdist_relay.ControllerRelay | None = None
+        self._rerun_outcomes: RerunOutcomes | None = None
+        self._text_scrub: Callable[[str], str] | None = None
 
     # --- configure and unconfigure ----------------------------------------------------------
 
@@ -74,6 +81,8 @@ class LlmevalSession:
             del os.environ["ANTHROPIC_API_KEY"]
         if self._relay is not None:
             self.config.pluginmanager.unregister(self._relay)
+        if self._rerun_outcomes is not None:
+            self.config.pluginmanager.unregister(self._rerun_outcomes)
 
     # --- what the tests share ---------------------------------------------------------------
 
@@ -119,6 +128,23 @@ class LlmevalSession:
             )
         return self._cache
 
+    def text_scrub(self) -> Callable[[str], str]:
+        """The run's scrubbing of text as a test's recorder has it, for the tests that never
+        reached their fixture (and so have none); built once."""
+        if self._text_scrub is None:
+            from pytest_llmeval.traffic.scrub import Scrubber, env_secrets
+
+            settings = self.settings
+            # Not ``settings.secrets``: a value too short to scrub is refused there, an error
+            # of the tests' fixture; here the rest is still scrubbed.
+            secrets, _ = env_secrets(os.environ, settings.scrub_env)
+            self._text_scrub = Scrubber(
+                extra_headers=settings.scrub_headers,
+                secrets=secrets,
+                keep_headers=settings.keep_headers,
+            ).shown
+        return self._text_scrub
+
     def warn_unpriced(self, models: list[str]) -> None:
         """One warning per model per run: its cost is unknown, not 0."""
         for model in models:
@@ -162,11 +188,16 @@ class LlmevalSession:
         # pytest's record_property mechanism: --junitxml reads them from the teardown report.
         report.user_properties.extend(junit_properties(result))
         # Read back at the run's end: a call that is an error here is a <failure> to pytest.
-        report.user_properties.append((OUTCOME_PROPERTY, result.outcome))
+        report.user_properties.append((OUTCOME_PROPERTY, result.shown_outcome))
+        if self._rerun_outcomes is not None:
+            self._rerun_outcomes.attempt_ended(report)
         if self.is_worker:
             xdist_relay.attach(report, result)
 
     def add(self, result: TestResult) -> None:
+        earlier = self.results.get(result.nodeid)
+        if earlier is not None:  # each attempt ends once (xdist_relay hands on each once)
+            self.reruns.append(earlier)
         self.results[result.nodeid] = result
 
     def _crashed(self, nodeid: str) -> None:
@@ -186,6 +217,11 @@ class LlmevalSession:
 
     def begin(self) -> None:
         self.started = datetime.now(timezone.utc)
+        if self.config.pluginmanager.has_plugin("rerunfailures"):  # rerun_outcomes.PLUGIN
+            from pytest_llmeval.rerun_outcomes import RerunOutcomes
+
+            self._rerun_outcomes = RerunOutcomes()
+            self.config.pluginmanager.register(self._rerun_outcomes, "llmeval-rerun-outcomes")
         # xdist registers its DSession in a trylast pytest_configure: known by now, not before.
         if xdist_relay.is_controller(self.config):
             self._relay = xdist_relay.ControllerRelay(self.add, self._crashed)
@@ -198,6 +234,10 @@ class LlmevalSession:
             self._cache.close()
         # Ctrl-C, pytest.exit() and a stop requested by a plugin all end as INTERRUPTED.
         complete = exitstatus != pytest.ExitCode.INTERRUPTED and not session.shouldstop
+        # -x / --maxfail: pytest said "stopping after N failures"; the tests after it never
+        # ran, so the run pinned as a baseline would have lost them.
+        failed = session.shouldfail
+        stopped = "" if not failed else failed if isinstance(failed, str) else "-x/--maxfail"
         # No teardown report: the run stopped inside the test (or it broke).
         for running in list(self._open.values()):
             self.add(running.result("error" if complete else "interrupted"))
@@ -222,7 +262,10 @@ class LlmevalSession:
                 started=self.started,
                 judge_model=self.settings.judge_model(None),
                 tests=list(self.results.values()),
-                complete=complete,
+                complete=complete and not stopped,
+                reruns=self.reruns,
+                deselected=self._deselected(),
+                why_incomplete="interrupted" if not complete else stopped,
                 drift_rule=drift_rule(self.config.hook.pytest_llmeval_drift),
             )
         except BaselineNotFound as exc:
@@ -247,9 +290,18 @@ class LlmevalSession:
             )
             return
         self._run_finished(self.run_end.run)
-        if self.settings.fail_on_drift and self.run_end.flagged and session.exitstatus == 0:
-            # Failing is done through the exit status, not by raising from the summary.
+        unsure = self.run_end.flagged or self.run_end.drift_failed
+        if self.settings.fail_on_drift and unsure and session.exitstatus == 0:
+            # Failing is done through the exit status, not by raising from the summary. Drift
+            # that could not be computed cannot rule out a regression: a gate that passed on
+            # it would pass whatever broke the computation.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _deselected(self) -> int:
+        """How many tests pytest deselected, as its summary counts them ("N deselected")."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        stats = getattr(reporter, "stats", None) or {}
+        return len(stats.get("deselected", ()))
 
     def _junit_errors(self) -> None:
         """pytest has written ``--junitxml`` by now (this hook runs last): the tests that are
@@ -294,6 +346,7 @@ class LlmevalSession:
             self.run_end,
             self.run_error,
             fail_on_drift=self.settings.fail_on_drift,
+            reruns=self.reruns,
         )
         for line in lines:
             markup = {line.color: True} if line.color else {}

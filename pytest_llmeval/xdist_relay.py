@@ -70,6 +70,9 @@ class ControllerRelay:
         #: lands where it spends its time; reading a result (and importing what reads it) in
         #: the hook lost a finished test from the summary when it landed there.
         self._unread: list[str] = []
+        #: Tests whose result came on their teardown report: a worker's list at its end has
+        #: them again (a rerun test's last attempt), and each attempt is handed on once.
+        self._received: set[str] = set()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if getattr(report, _STARTED_ATTR, False):
@@ -77,6 +80,7 @@ class ControllerRelay:
         payload = getattr(report, _RESULT_ATTR, None)
         if payload:
             self.in_flight.discard(report.nodeid)
+            self._received.add(report.nodeid)
             self._unread.append(payload)
         elif report.when not in _PHASES and report.nodeid in self.in_flight:
             # xdist reports the item a worker died in with a made-up phase ("???").
@@ -114,4 +118,5 @@ class ControllerRelay:
             self.flush()  # the per-test results first: the worker's whole list is as new
             for data in json.loads(payload):
                 self.in_flight.discard(data["nodeid"])
-                self._add(TestResult.from_json(data))
+                if data["nodeid"] not in self._received:
+                    self._add(TestResult.from_json(data))

@@ -23,8 +23,9 @@ from pytest_llmeval.calibration_store import (
     save_calibrations,
 )
 from pytest_llmeval.measure import measure_test
-from pytest_llmeval.results import Outcome, RunResult, RunTotals
+from pytest_llmeval.results import Outcome, RunResult
 from pytest_llmeval.results_schema import validate
+from pytest_llmeval.run_totals import RunTotals
 
 POLICY = "States the 30-day window."
 

@@ -12,7 +12,8 @@ from pytest_llmeval import history
 from pytest_llmeval.cli import main
 from pytest_llmeval.measure import measure_test
 from pytest_llmeval.report.html import render_html
-from pytest_llmeval.results import RunResult, RunTotals
+from pytest_llmeval.results import RunResult
+from pytest_llmeval.run_totals import RunTotals
 from pytest_llmeval.traffic.calls import Call, Usage
 
 

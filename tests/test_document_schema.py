@@ -11,8 +11,9 @@ import pytest
 from jsonschema import validators
 
 from pytest_llmeval.measure import measure_test
-from pytest_llmeval.results import RunResult, RunTotals
+from pytest_llmeval.results import RunResult
 from pytest_llmeval.results_schema import CONFORMS_KEYWORDS, conforms
+from pytest_llmeval.run_totals import RunTotals
 from pytest_llmeval.traffic.calls import make_call
 
 SCHEMA = json.loads(resources.files("pytest_llmeval").joinpath("report_schema.json").read_text())

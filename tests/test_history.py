@@ -194,7 +194,8 @@ def test_json_report_matches_its_schema_and_no_history(project, online):
 
 
 def test_window_reads_only_what_it_needs(tmp_path):
-    from pytest_llmeval.results import RunResult, RunTotals
+    from pytest_llmeval.results import RunResult
+    from pytest_llmeval.run_totals import RunTotals
 
     for n in range(30):
         run = RunResult(

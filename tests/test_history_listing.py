@@ -14,7 +14,8 @@ import pytest
 
 from pytest_llmeval import history, run_shards
 from pytest_llmeval.measure import measure_test
-from pytest_llmeval.results import Outcome, RunResult, RunTotals, TestResult
+from pytest_llmeval.results import Outcome, RunResult, TestResult
+from pytest_llmeval.run_totals import RunTotals
 from pytest_llmeval.traffic.calls import Call, Role, Usage
 
 

@@ -335,7 +335,7 @@ def test_every_value_missing_says_no_data_and_cost_unknown():
     for nodeid in ("t.py::test_a", "t.py::test_b"):  # a full chart and a sparkline
         svg = charts(page)[f"cost_usd of {nodeid} over 1 run"]
         assert "no data" in svg and "<circle" not in svg
-    assert "<dt>cost</dt><dd>unknown</dd>" in page
+    assert "<dt>cost / sample</dt><dd>unknown</dd>" in page  # three samples each
     assert page.count("now unknown") == 2
     overview = re.search(r'<section class="overview">.*?</section>', page, flags=re.S)
     assert overview and overview[0].count("<td>unknown</td>") == 2

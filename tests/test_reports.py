@@ -44,7 +44,10 @@ def test_markdown_report_and_step_summary(project, online, monkeypatch):
     summary.write_text("# earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     _run(project, online, "0.9").assert_outcomes(passed=2)
-    _run(project, online, "0.5", "--llmeval-report-md=out/report.md").assert_outcomes(passed=2)
+    failing = ("--llmeval-report-md=out/report.md", "--llmeval-fail-on-drift")
+    second = _run(project, online, "0.5", *failing)
+    second.assert_outcomes(passed=2)
+    assert second.ret == pytest.ExitCode.TESTS_FAILED  # the drift failed the run: so does ❌
     markdown = (project.path / "out" / "report.md").read_text()
     assert markdown.startswith("## ❌ pytest-llmeval: 2/2 LLM tests passed")
     # Two samples of 0.9 each before, two of 0.5 now: no spread, the drop is exact.

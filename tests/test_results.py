@@ -16,10 +16,10 @@ from pytest_llmeval.results import (
     GitInfo,
     InvalidDocument,
     RunResult,
-    RunTotals,
     TestResult,
 )
 from pytest_llmeval.results_schema import validate
+from pytest_llmeval.run_totals import RunTotals
 from pytest_llmeval.sampling import SampleCounts
 from pytest_llmeval.traffic.calls import Call, Usage
 

@@ -18,8 +18,9 @@ import pytest
 from jsonschema import validators
 
 from pytest_llmeval.drift import DriftCheck
-from pytest_llmeval.results import GitInfo, RunResult, RunTotals, Score, TestResult
+from pytest_llmeval.results import GitInfo, RunResult, Score, TestResult
 from pytest_llmeval.results_schema import compile_check, conforms, validate, validate_test
+from pytest_llmeval.run_totals import RunTotals
 
 SCHEMA = json.loads(resources.files("pytest_llmeval").joinpath("report_schema.json").read_text())
 EXACT = validators.validator_for(SCHEMA)(SCHEMA)

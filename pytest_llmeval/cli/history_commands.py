@@ -199,12 +199,18 @@ def _status_cell(check: DriftCheck) -> str:
     return f"{status} ({needed})" if needed else status
 
 
+def _figures(check: DriftCheck) -> tuple[str, str, str, str]:
+    """Baseline, "->", current and change, as the run's own drift lines print them."""
+    from pytest_llmeval.report.drift_text import check_figures
+
+    baseline, current, change = check_figures(check)
+    return baseline, "->", current, change
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     """Drift verdicts of RUN_B against RUN_A, every metric; exit 1 when anything regressed."""
     from pytest_llmeval import history
     from pytest_llmeval.drift import compare, flagged, status_counts
-    from pytest_llmeval.report import metric_text
-    from pytest_llmeval.report.drift_text import change_text
 
     directory = history_dir(args)
     files = history.Listing(directory)  # listed once for both runs
@@ -242,10 +248,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             [
                 _status_cell(c),
                 c.metric,
-                metric_text(c.metric, c.baseline),
-                "->",
-                metric_text(c.metric, c.current),
-                change_text(c),
+                *_figures(c),
             ]
             for c in test_checks
         ]

@@ -9,12 +9,13 @@ from typing import Any
 from pytest_llmeval.money import money
 
 
-def metric_text(metric: str, value: Any) -> str:
-    """A drift metric's value as the terminal and Markdown reports show it."""
+def metric_text(metric: str, value: Any, places: int = 2) -> str:
+    """A drift metric's value as the terminal and Markdown reports show it; ``places``: see
+    ``report.values.agreeing_places``."""
     if value is None:
         return "n/a"
     if metric == "cost_usd":
         return money(float(value))
     if metric in ("latency_s", "ttft_s"):
-        return f"{float(value):.2f}s"
-    return f"{float(value):.2f}"
+        return f"{float(value):.{places}f}s"
+    return f"{float(value):.{places}f}"

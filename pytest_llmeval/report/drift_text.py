@@ -5,23 +5,42 @@ from __future__ import annotations
 from pytest_llmeval.drift import DriftCheck
 from pytest_llmeval.drift_rules import custom_note
 from pytest_llmeval.report import metric_text
+from pytest_llmeval.report.values import agreeing_places
 
 #: Metrics measured once a run: their samples needed count runs.
 _PER_RUN = ("latency_s", "ttft_s", "cost_usd")
 
 
-def signed(metric: str, value: float) -> str:
+def signed(metric: str, value: float, places: int = 2) -> str:
     """``+0.12``, ``-0.40s``: a change with its sign always shown."""
-    return ("+" if value >= 0 else "-") + metric_text(metric, abs(value))
+    return ("+" if value >= 0 else "-") + metric_text(metric, abs(value), places)
 
 
-def change_text(check: DriftCheck) -> str:
+def check_places(check: DriftCheck) -> int:
+    """The decimal places at which the check's printed change is its printed current figure
+    minus its printed baseline (``report.values.agreeing_places``)."""
+    if check.metric == "cost_usd":  # money has its own digits (money.py)
+        return 2
+    return agreeing_places(check.baseline, check.current, check.delta)
+
+
+def check_figures(check: DriftCheck) -> tuple[str, str, str]:
+    """Baseline, current and change of one check, printed so that they agree."""
+    places = check_places(check)
+    return (
+        metric_text(check.metric, check.baseline, places),
+        metric_text(check.metric, check.current, places),
+        change_text(check, places),
+    )
+
+
+def change_text(check: DriftCheck, places: int = 2) -> str:
     """``-0.28 (95% CI -0.41 to -0.15)``; ``n/a`` when one side is unknown."""
     if check.delta is None:
         return "n/a"
-    text = signed(check.metric, check.delta)
+    text = signed(check.metric, check.delta, places)
     if check.interval is not None:
-        low, high = (signed(check.metric, v) for v in check.interval)
+        low, high = (signed(check.metric, v, places) for v in check.interval)
         text += f" (95% CI {low} to {high})"
     return text
 

@@ -25,6 +25,7 @@ from pytest_llmeval.report.sections import (
     kind,
     outcome_badge,
     section_of,
+    shown_outcome,
 )
 from pytest_llmeval.report.values import SCORE_PREFIX, finite, value_text
 
@@ -87,7 +88,7 @@ def _header(run: Mapping[str, Any], run_count: int) -> Markup:
             line += [" @ " if i else None, el("code", part)]
         meta.append(line)
     if run.get("status") == "incomplete":
-        meta.append([el("b", "incomplete"), ": interrupted before every test ran"])
+        meta.append([el("b", "incomplete"), ": stopped before every test ran"])
     baseline = run.get("baseline")
     meta.append([f"compared with {baseline}" if baseline else "no baseline to compare with"])
 
@@ -98,9 +99,14 @@ def _header(run: Mapping[str, Any], run_count: int) -> Markup:
         return el("div", el("dt", name), el("dd", value), note and el("dd", {"class": "sub"}, note))
 
     tests_note = f"{number('passed')} passed, {number('failed')} failed, {number('errors')} errors"
+    # As pytest's summary and the terminal count them.
+    others = {"skipped": "skipped", "xfailed": "xfailed", "xpassed": "xpassed", "reruns": "rerun"}
+    tests_note += "".join(f", {number(k)} {word}" for k, word in others.items() if totals.get(k))
+    attempts = totals.get("failed_attempts")
+    calls_note = f"+ {number('failed_attempts')} answered with an error" if attempts else ""
     cards = [
         card("Tests", number("tests"), tests_note),
-        card("App calls", number("calls")),
+        card("App calls", number("calls"), calls_note),
         card("Judge calls", number("judge_calls")),
         card("Cache hits", number("cache_hits")),
         card("Tokens in / out", f"{number('input_tokens')} / {number('output_tokens')}"),
@@ -182,7 +188,9 @@ def _drift_summary(
 
 def _overview(tests: Sequence[Mapping[str, Any]], anchors: Mapping[str, str]) -> Markup:
     """One row per test, in the order of the sections below: the whole run at a glance."""
-    head = ("test", "outcome", "pass rate", "scores", "latency", "cost", "drift")
+    # Each sample's mean, as budgets see them: with samples, the column is no share of the total.
+    per = " / sample" if any(_samples(t) > 1 for t in tests) else ""
+    head = ("test", "outcome", "pass rate", "scores", f"latency{per}", f"cost{per}", "drift")
     rows = [_overview_row(t, anchors[str(t.get("nodeid", ""))]) for t in tests]
     table = el(
         "table",
@@ -216,13 +224,18 @@ def _overview_row(test: Mapping[str, Any], anchor: str) -> Markup:
         "tr",
         {"class": None if css == "plain" else css},
         el("td", el("a", {"href": f"#{anchor}"}, str(test.get("nodeid", "")))),
-        el("td", outcome_badge(str(test.get("outcome", "?")))),
+        el("td", outcome_badge(shown_outcome(test))),
         cell("pass_rate", f"{test.get('passed_samples', 0)}/{test.get('samples', 0)}"),
         el("td", *scores),
         cell("latency_s", value_text("latency_s", test.get("latency_s"))),
         cell("cost_usd", value_text("cost_usd", test.get("cost_usd"))),
         el("td", *drift),
     )
+
+
+def _samples(test: Mapping[str, Any]) -> int:
+    samples = test.get("samples")
+    return samples if isinstance(samples, int) else 0
 
 
 def _section_order(test: Mapping[str, Any]) -> tuple[int, str]:

@@ -38,10 +38,10 @@ summary h2 { display: inline-flex; margin: 0; }
 details[open] summary { margin: 0 0 10px; }
 .badge { font-size: 11px; font-weight: 700; letter-spacing: .04em; border-radius: 10px;
   padding: 1px 9px; border: 1px solid currentColor; }
-.badge.passed { color: var(--pass); background: var(--pass-bg); }
+.badge.passed, .badge.xpassed { color: var(--pass); background: var(--pass-bg); }
 .badge.failed, .badge.error, .badge.crashed, .badge.interrupted {
   color: var(--fail); background: var(--fail-bg); }
-.badge.skipped, .badge.other { color: var(--skip); background: var(--skip-bg); }
+.badge.skipped, .badge.xfailed, .badge.other { color: var(--skip); background: var(--skip-bg); }
 .badge.drift { color: var(--drift); background: var(--drift-bg); }
 .stats { gap: 4px 22px; margin: 0 0 10px; }
 .charts { gap: 12px; margin: 6px 0 10px; }

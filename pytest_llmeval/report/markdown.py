@@ -7,8 +7,7 @@ from html import escape
 
 from pytest_llmeval.drift import DriftCheck, sparkline, status_counts, worth_showing
 from pytest_llmeval.money import money, total_money
-from pytest_llmeval.report import metric_text
-from pytest_llmeval.report.drift_text import change_text, needed_text
+from pytest_llmeval.report.drift_text import check_figures, needed_text
 from pytest_llmeval.results import RunResult
 
 
@@ -27,27 +26,51 @@ def render_markdown(run: RunResult) -> str:
     flagged = [(t.nodeid, check) for t in run.tests for check in t.drift if check.flagged]
     errors = totals.errors
     cost = total_money(totals.cost_usd, totals.unpriced_calls)
-    verdict = "✅" if totals.failed == 0 and not errors and not flagged else "❌"
-    counts = f" ({totals.failed} failed, {errors} error(s))" if totals.failed or errors else ""
+    # The run's exit status: a regression fails it only with --llmeval-fail-on-drift (files
+    # from before that was kept say nothing of it, and fail as they did).
+    fails = (
+        totals.failed
+        or errors
+        or (flagged and run.fail_on_drift is not False)
+        or (run.drift_failed and run.fail_on_drift)
+    )
+    verdict = "❌" if fails else "⚠️" if flagged or run.drift_failed else "✅"
+    counts = f"{totals.failed} failed, {errors} error(s)" if totals.failed or errors else ""
+    # As pytest's summary counts them: neither among the passed nor among the failed.
+    others = [
+        (totals.skipped, "skipped"),
+        (totals.xfailed, "xfailed"),
+        (totals.xpassed, "xpassed"),
+        (totals.reruns, "rerun"),
+    ]
+    counts = ", ".join([counts] * bool(counts) + [f"{n} {word}" for n, word in others if n])
+    counts = f" ({counts})" if counts else ""
+    attempts = totals.failed_attempts
+    retried = f" ({attempts} more attempt(s) answered with an error)" if attempts else ""
+    per = " / sample" if any(t.samples > 1 for t in run.tests) else ""
     lines = [
         f"## {verdict} pytest-llmeval: {totals.passed}/{totals.tests} LLM tests passed" + counts,
         "",
-        *([] if run.complete else ["**Incomplete run**: interrupted before every test ran.", ""]),
+        *([] if run.complete else ["**Incomplete run**: stopped before every test ran.", ""]),
         f"Run `{run.id}`, mode **{run.mode}**, judge `{run.judge_model}`; "
-        f"{totals.calls} app and {totals.judge_calls} judge call(s), "
+        f"{totals.calls} app and {totals.judge_calls} judge call(s){retried}, "
         f"{totals.cache_hits} from the cache; {totals.input_tokens:,} in / "
         f"{totals.output_tokens:,} out tokens; cost {cost}.",
         "",
     ]
     if totals.judge_cache is not None:
         lines[-1:-1] = ["", f"Judge prompt cache: {totals.judge_cache.describe()}."]
+    if run.drift_failed:
+        lines += ["**Drift could not be checked** in this run (its terminal output says why).", ""]
     lines += _drift(run)
     # --llmeval-compare-model: the paired verdicts, before the table of tests.
     from pytest_llmeval.report.compare_text import markdown_lines
 
     lines += markdown_lines(run.tests)
     lines += [
-        "| test | outcome | pass rate | scores | latency | cost |",
+        # Latency and cost are each sample's mean (as budgets see them): with samples, the
+        # column does not add up to the run's cost above, and says so.
+        f"| test | outcome | pass rate | scores | latency{per} | cost{per} |",
         "|---|---|---|---|---|---|",
     ]
     for test in run.tests:
@@ -56,7 +79,7 @@ def render_markdown(run: RunResult) -> str:
             cache = f"cache read {test.cache_read_ratio.mean:.2f}"
             scores = f"{scores}, {cache}" if scores else cache
         lines.append(
-            f"| `{_cell(test.nodeid)}` | {test.outcome} | "
+            f"| `{_cell(test.nodeid)}` | {test.shown_outcome} | "
             f"{test.passed_samples}/{test.samples} | {scores or '-'} | "
             f"{test.latency_s:.2f}s{_first_token(test.ttft_s)} | {money(test.cost_usd)} |"
         )
@@ -66,7 +89,8 @@ def render_markdown(run: RunResult) -> str:
         lines += ["", f"### Why {len(failed)} test(s) did not pass", ""]
         for test in failed:
             lines += [
-                f"<details><summary><code>{escape(test.nodeid)}</code>: {test.outcome}</summary>",
+                f"<details><summary><code>{escape(test.nodeid)}</code>: "
+                f"{test.shown_outcome}</summary>",
                 "",
                 *_fenced(test.failure or ""),
                 "",
@@ -117,10 +141,10 @@ def _drift_table(checks: list[DriftCheck]) -> list[str]:
         needed = needed_text(check)
         status = "**regressed**" if check.flagged else check.verdict
         status += f": {needed}" if needed else ""
+        baseline, current, change = check_figures(check)
         lines.append(
             f"| `{_cell(check.nodeid)}` | {_cell(metric)} | {status} | "
-            f"{metric_text(metric, check.baseline)} | {metric_text(metric, check.current)} | "
-            f"{change_text(check)} | {sparkline(check.history)} |"
+            f"{baseline} | {current} | {change} | {sparkline(check.history)} |"
         )
     return lines
 

@@ -15,11 +15,17 @@ from pytest_llmeval.drift_rules import custom_note
 from pytest_llmeval.report.chart import line_chart, sparkline
 from pytest_llmeval.report.drift_text import needed_words
 from pytest_llmeval.report.markup import Markup, Part, el, text_elements
-from pytest_llmeval.report.values import SCORE_PREFIX, delta_text, finite, value_text
+from pytest_llmeval.report.values import (
+    SCORE_PREFIX,
+    agreeing_places,
+    delta_text,
+    finite,
+    value_text,
+)
 
 #: Outcomes of a test that did not pass (``error``: setup or teardown broke).
 FAILED = ("failed", "error", "crashed", "interrupted")
-_OUTCOMES = ("passed", *FAILED, "skipped")
+_OUTCOMES = ("passed", *FAILED, "skipped", "xfailed", "xpassed")
 #: Outcomes that measured nothing: a gap in the charts.
 _UNMEASURED = ("skipped", "crashed", "interrupted")
 
@@ -34,6 +40,12 @@ def kind(test: Mapping[str, Any]) -> str:
     if flagged_checks(test):
         return "drifted"
     return "failed" if test.get("outcome") in FAILED else "plain"
+
+
+def shown_outcome(test: Mapping[str, Any]) -> str:
+    """The outcome in pytest's words (``xfailed``, ``xpassed``), as every report says it."""
+    xfail = test.get("xfail")
+    return xfail if xfail in ("xfailed", "xpassed") else str(test.get("outcome", "?"))
 
 
 def outcome_badge(outcome: str) -> Markup:
@@ -57,9 +69,7 @@ def section_of(
     flagged = flagged_checks(test)
     css = kind(test)
     badge: list[Part] = [" ", drift_badge()] if flagged else []
-    heading = el(
-        "h2", outcome_badge(str(test.get("outcome", "?"))), " ", el("code", nodeid), *badge
-    )
+    heading = el("h2", outcome_badge(shown_outcome(test)), " ", el("code", nodeid), *badge)
     names = sorted({str(n) for t in runs if t for n in (t.get("scores") or {})})
     cached = ["cache_read_ratio"] if any(t and "cache_read_ratio" in t for t in runs) else []
     metrics = [*(SCORE_PREFIX + n for n in names), *cached, "latency_s", "cost_usd"]
@@ -78,11 +88,14 @@ def section_of(
 
 def _stats(test: Mapping[str, Any]) -> Markup:
     scores: Mapping[str, Any] = test.get("scores") or {}
+    samples = test.get("samples")
+    # Each sample's mean, as budgets see them: said so where there were several.
+    per = " / sample" if isinstance(samples, int) and samples > 1 else ""
     stats = [
         ("pass rate", f"{test.get('passed_samples', 0)}/{test.get('samples', 0)}"),
         *((f"score {name}", value_text(SCORE_PREFIX, v)) for name, v in sorted(scores.items())),
-        ("latency", value_text("latency_s", test.get("latency_s"))),
-        ("cost", value_text("cost_usd", test.get("cost_usd"))),
+        (f"latency{per}", value_text("latency_s", test.get("latency_s"))),
+        (f"cost{per}", value_text("cost_usd", test.get("cost_usd"))),
         *(
             [("cache read ratio", value_text("cache_read_ratio", test["cache_read_ratio"]))]
             if "cache_read_ratio" in test
@@ -112,13 +125,23 @@ def _drift_table(checks: Sequence[Mapping[str, Any]]) -> Markup:
     for check in checks:
         metric = str(check.get("metric", "?"))
         ci, interval = check.get("ci"), check.get("interval")
+        baseline, current, delta = check.get("baseline"), check.get("current"), check.get("delta")
+        # The places at which the change shown is the current value shown minus the baseline.
+        places = agreeing_places(baseline, current, delta)
+
+        def values(metric: str, value: Any, places: int = places) -> str:
+            return value_text(metric, value, places)
+
+        def change(metric: str, value: Any, places: int = places) -> str:
+            return delta_text(metric, value, places)
+
         cells = [
             metric,
-            value_text(metric, check.get("baseline")),
-            value_text(metric, check.get("current")),
-            delta_text(metric, check.get("delta")),
-            _range(metric, interval, delta_text),
-            _range(metric, ci, value_text),
+            values(metric, baseline),
+            values(metric, current),
+            change(metric, delta),
+            _range(metric, interval, change),
+            _range(metric, ci, values),
             _status_text(check),
         ]
         css = {"class": "flagged" if check.get("flagged") else None}

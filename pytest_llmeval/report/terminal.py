@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pytest_llmeval.drift import DriftCheck
 from pytest_llmeval.money import total_money
-from pytest_llmeval.report import metric_text
-from pytest_llmeval.results import ERROR_OUTCOMES, RunResult, TestResult
+from pytest_llmeval.results import ERROR_OUTCOMES, ERROR_STATUS, RunResult, TestResult
 from pytest_llmeval.traffic.calls import Call
 
 if TYPE_CHECKING:  # loaded only by a run whose tests were calibrated
@@ -56,12 +55,17 @@ def section_lines(
     run_error: str | None,
     *,
     fail_on_drift: bool,
+    reruns: Sequence[TestResult] = (),
 ) -> list[Line]:
-    """The whole section: totals, slowest calls, per-test notes, problems, drift."""
-    calls = [c for t in tests for c in t.calls]
-    cached = [t.cache_misses for t in tests if t.cache_misses is not None]
-    outcomes = Counter[str](t.outcome for t in tests)
-    misses = sum(t.misses for t in tests)
+    """The whole section: totals, slowest calls, per-test notes, problems, drift. ``reruns``:
+    earlier attempts of tests run again, whose calls count as the JSON report's totals do."""
+    attempts = [*reruns, *tests]
+    calls = [c for t in attempts for c in t.calls]
+    cached = [t.cache_misses for t in attempts if t.cache_misses is not None]
+    outcomes = Counter[str](t.shown_outcome for t in tests)
+    if reruns:
+        outcomes["rerun"] = len(reruns)
+    misses = sum(t.misses for t in attempts)
     cache_misses = sum(cached) if cached else None
     compared = any(t.comparison is not None for t in tests)
     if compared:
@@ -74,8 +78,9 @@ def section_lines(
         cache_misses,
         outcomes,
         candidate_spent=candidate_spent(tests) if compared else None,
+        errors_after_pass=sum(1 for t in tests if t.outcome == "error" and _all_passed(t)),
     )
-    lines += slowest_lines([(c, t.nodeid) for t in tests for c in t.calls])
+    lines += slowest_lines([(c, t.nodeid) for t in attempts for c in t.calls])
     found = [Line(line) for line in lines]
     ordered = sorted(tests, key=lambda t: t.nodeid)
     found += [Line(f"{t.nodeid}: {t.sampling.describe()}") for t in ordered if t.sampling]
@@ -95,6 +100,10 @@ def section_lines(
         found += calibration_lines(end.run.calibration)
         found += [Line(line) for line in drift_lines(end, fail=fail_on_drift)]
     return found
+
+
+def _all_passed(test: TestResult) -> bool:
+    return test.samples > 0 and test.passed_samples == test.samples
 
 
 def judge_noise_lines(tests: Sequence[TestResult]) -> list[Line]:
@@ -152,12 +161,15 @@ def summary_lines(
     outcomes: Mapping[str, int] | None = None,
     *,
     candidate_spent: str | None = None,
+    errors_after_pass: int = 0,
 ) -> list[str]:
     """A few lines: mode, outcomes unless all passed, calls by role and source, tokens and
     cost (unknown said so). ``candidate_spent``: what ``--llmeval-compare-model``'s calls
-    cost on top, paid in this run as well."""
-    roles = Counter(c.role for c in calls)
-    sources = Counter(c.source for c in calls)
+    cost on top, paid in this run as well. An attempt answered with an error status (a 429
+    the SDK retried) is no call: it is counted apart, as the JSON report counts it."""
+    answered = [c for c in calls if c.status < ERROR_STATUS]
+    roles = Counter(c.role for c in answered)
+    sources = Counter(c.source for c in answered)
     tokens_in = sum(c.usage.input_tokens for c in calls)
     tokens_out = sum(c.usage.output_tokens for c in calls)
     cost = f"{_cost(calls)} as recorded, {_cost([c for c in calls if c.source == 'network'])}"
@@ -168,13 +180,20 @@ def summary_lines(
     if unknown:
         cost += f"; no price for {', '.join(unknown)}"
     by_source = ", ".join(f"{n} {s}" for s, n in sorted(sources.items())) or "none"
+    failed = [c for c in calls if c.status >= ERROR_STATUS]
+    attempts = ""
+    if failed:
+        statuses = Counter(c.status for c in failed)
+        said = ", ".join(f"{n}x {status}" for status, n in sorted(statuses.items()))
+        attempts = f"; {len(failed)} attempt(s) answered with an error ({said})"
     lines = [
-        f"mode {mode}: {tests} llm test(s), {len(calls)} model call(s) "
-        f"({roles.get('app', 0)} app, {roles.get('judge', 0)} judge) answered by {by_source}",
+        f"mode {mode}: {tests} llm test(s), {len(answered)} model call(s) "
+        f"({roles.get('app', 0)} app, {roles.get('judge', 0)} judge) answered by {by_source}"
+        + attempts,
         f"tokens {tokens_in:,} in / {tokens_out:,} out; cost {cost}",
     ]
     if outcomes and set(outcomes) - {"passed"}:
-        lines.insert(1, outcome_line(outcomes))
+        lines.insert(1, outcome_line(outcomes, errors_after_pass))
     if cache_misses is not None:
         hits = [c for c in calls if c.source == "cache"]
         lines.append(
@@ -191,15 +210,22 @@ def _cost(calls: Sequence[Call]) -> str:
     return total_money(sum(c.cost_usd or 0.0 for c in calls), unpriced)
 
 
-def outcome_line(outcomes: Mapping[str, int]) -> str:
-    """Errors apart from failures: a broken cassette or a dead worker is not a worse app."""
+def outcome_line(outcomes: Mapping[str, int], errors_after_pass: int = 0) -> str:
+    """Errors apart from failures: a broken cassette or a dead worker is not a worse app.
+    ``errors_after_pass``: errors whose call passed (a teardown broke), which pytest's
+    summary counts among the passed as well as the errors."""
     errors = sum(outcomes.get(o, 0) for o in ERROR_OUTCOMES)
     why = [f"{outcomes[o]} {o}" for o in ERROR_OUTCOMES[1:] if outcomes.get(o)]
+    if errors_after_pass:
+        why.append(f"{errors_after_pass} after a passing call, which pytest also counts passed")
     line = (
         f"outcomes: {outcomes.get('passed', 0)} passed, {outcomes.get('failed', 0)} failed, "
         f"{errors} error(s)" + (f" ({', '.join(why)})" if why else "")
     )
-    return line + (f", {outcomes['skipped']} skipped" if outcomes.get("skipped") else "")
+    # In pytest's words: an xfailed test is not "skipped", an xpassed one not "passed".
+    others = ("skipped", "xfailed", "xpassed", "rerun")
+    rest = [f"{outcomes[o]} {o}" for o in others if outcomes.get(o)]
+    return ", ".join([line, *rest])
 
 
 def slowest_lines(calls: Sequence[tuple[Call, str]], count: int = 3) -> list[str]:
@@ -210,7 +236,11 @@ def slowest_lines(calls: Sequence[tuple[Call, str]], count: int = 3) -> list[str
     lines = ["slowest calls:"]
     for call, nodeid in ranked:
         recorded = " (recorded)" if call.recorded else ""
-        lines.append(f"  {call.duration_s:6.2f}s{recorded}  {call.role:<5}  {call.model}  {nodeid}")
+        # A failed attempt took the app's time too, but it is not an answer: said so.
+        status = f"  (HTTP {call.status}, no answer)" if call.status >= ERROR_STATUS else ""
+        lines.append(
+            f"  {call.duration_s:6.2f}s{recorded}  {call.role:<5}  {call.model}  {nodeid}{status}"
+        )
     return lines
 
 
@@ -221,8 +251,9 @@ def drift_lines(end: RunEndView, *, fail: bool) -> list[str]:
     from pytest_llmeval.traffic.cassettes import display_path
 
     written = [f"report: {display_path(p)}" for p in end.reports]
-    if end.drift_failed:
-        return written  # the reason is already among the problems above
+    if end.drift_failed:  # the reason is already among the problems above
+        failing = ["llmeval: failing the run: drift could not be checked (--llmeval-fail-on-drift)"]
+        return (failing if fail else []) + written
     if not end.baseline_runs:
         later = (
             "the next run of this mode will compare with this one"
@@ -252,11 +283,10 @@ _UNSURE_SHOWN = 5
 def drift_line(check: DriftCheck) -> str:
     """``REGRESSED  nodeid  metric  0.88 -> 0.60  change -0.28 (95% CI -0.41 to -0.15)  ▆▇▁``."""
     from pytest_llmeval.drift import sparkline
-    from pytest_llmeval.report.drift_text import change_text, needed_text
+    from pytest_llmeval.report.drift_text import check_figures, needed_text
 
-    metric = check.metric
-    values = f"{metric_text(metric, check.baseline)} -> {metric_text(metric, check.current)}"
-    line = f"{check.verdict.upper()}  {check.nodeid}  {metric}  {values}"
-    line += f"  change {change_text(check)}"
+    baseline, current, change = check_figures(check)
+    line = f"{check.verdict.upper()}  {check.nodeid}  {check.metric}  {baseline} -> {current}"
+    line += f"  change {change}"
     needed = needed_text(check)
     return f"{line}{'; ' + needed if needed else ''}  {sparkline(check.history)}"

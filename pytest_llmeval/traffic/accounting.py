@@ -73,6 +73,9 @@ class CallAccounting:
         # By request: the model time of its unusable answers (counted calls) since its last
         # usable one, which the usable one's recording and cache entry carry (``retried_s``).
         self._retried: dict[_FailureKey, float] = {}
+        #: Attempts sent again after a failure (the SDK's retries): each is one more call to
+        #: the transport, and one more look at the response cache, for the same request.
+        self.retries = 0
         # Calls in flight now, and whether two ever were: overlapping calls finish in a
         # different order each run, so their cassette is written in a stable order.
         self._in_flight = 0
@@ -185,6 +188,7 @@ class CallAccounting:
             )
         )
         is_json = data is not None and data is not NOT_JSON
+        self._count_retry(request)
         problem = (
             unusable(status, content_type, body, request_id, is_json=is_json, data=data)
             if check
@@ -198,6 +202,11 @@ class CallAccounting:
             self._failed[key] = problem.describe(request.method, request.path)
             self._retried[key] = self._retried.get(key, 0.0) + duration_s
         return problem
+
+    def _count_retry(self, request: LiveRequest) -> None:
+        """An answer (or none) to a request whose last attempt failed: a retry of it."""
+        if self._failed and _failure_key(request) in self._failed:
+            self.retries += 1
 
     def retried_s(self, request: LiveRequest) -> float:
         """The model time of ``request``'s unusable answers before the usable one just
@@ -214,6 +223,7 @@ class CallAccounting:
     def no_answer(self, request: LiveRequest, exc: Exception) -> None:
         """No answer at all: the SDK retries it; if the retries fail too, the test errors."""
         reason = " ".join(str(exc).split())[:200]
+        self._count_retry(request)
         self._failed[_failure_key(request)] = (
             f"{request.method} {request.path}: no answer ({type(exc).__name__}: {reason})"
         )

@@ -1,0 +1,122 @@
+"""``pytest-rerunfailures``: each attempt's calls were made and paid for, and pytest counts
+each earlier attempt as a "rerun".
+
+Before, the run kept only each test's last attempt: a test that failed twice and then passed
+showed one call and a third of what it cost in the summary, the JSON report and the history,
+while pytest said "2 rerun". Now the test is its last attempt, as pytest says, and the run's
+calls, tokens and cost count every attempt, with the reruns counted as pytest counts them.
+"""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree
+
+import pytest
+
+from pytest_llmeval import history
+
+# Not in the dev extra: with pytest-xdist installed, pytest-rerunfailures starts a socket
+# server and its thread in every pytest run (each of this suite's in-process runs, and the
+# warm-up of the workers' fork server, which then cannot fork). Installed, it is tested here.
+pytest.importorskip("pytest_rerunfailures")
+
+APP = """
+import anthropic, pathlib, pytest
+
+def ask(text):
+    anthropic.Anthropic(max_retries=0).messages.create(
+        model="claude-sonnet-5-5", max_tokens=5, messages=[{"role": "user", "content": text}]
+    )
+
+@pytest.mark.llm
+def test_flaky(llmeval):
+    # Counted on disk: an xdist worker has its own module state.
+    tries = pathlib.Path("tries")
+    n = int(tries.read_text()) if tries.exists() else 0
+    tries.write_text(str(n + 1))
+    ask(f"flaky {n}")
+    assert n >= 2
+
+@pytest.mark.llm
+def test_steady(llmeval):
+    ask("steady")
+"""
+
+
+@pytest.fixture(params=["serial", "xdist"])
+def spread(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    # Plain -n 2: the suite's warm workers cannot be forked with this plugin installed.
+    return () if request.param == "serial" else ("-n", "2")
+
+
+def test_every_attempt_is_paid_for_and_each_rerun_counted(pytester, online, spread):
+    pytester.makepyfile(test_app=APP)
+    result = pytester.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "--reruns=2",
+        "--llmeval-mode=live",
+        "--llmeval-no-cache",
+        "--llmeval-report-json=r.json",
+        "--llmeval-report-md=r.md",
+        "--junitxml=j.xml",
+        *spread,
+    )
+    assert result.parseoutcomes() == {"passed": 2, "rerun": 2}
+    asked = len(online.requests)
+    assert asked == 4
+    result.stdout.fnmatch_lines(
+        [
+            f"mode live: 2 llm test(s), {asked} model call(s) (4 app, 0 judge) answered by "
+            "4 network",
+            "outcomes: 2 passed, 0 failed, 0 error(s), 2 rerun",
+        ]
+    )
+    document = json.loads((pytester.path / "r.json").read_text())
+    totals = document["run"]["totals"]
+    assert (totals["tests"], totals["passed"], totals["calls"], totals["reruns"]) == (2, 2, 4, 2)
+    assert totals["input_tokens"] == sum(t["input_tokens"] for t in document["tests"]) + 2 * next(
+        t["input_tokens"] for t in document["tests"] if t["nodeid"].endswith("flaky")
+    )
+    flaky = next(t for t in document["tests"] if t["nodeid"].endswith("flaky"))
+    assert (flaky["outcome"], flaky["calls"]) == ("passed", 1)  # its last attempt
+    assert "(2 rerun)" in (pytester.path / "r.md").read_text().splitlines()[0]
+    # JUnit: each attempt is a test case, the earlier ones without a failure (the plugin
+    # logged them as "rerun"): their llmeval_outcome says so, not "failed".
+    junit = ElementTree.parse(pytester.path / "j.xml").getroot()
+    said = [
+        prop.get("value")
+        for case in junit.iter("testcase")
+        if case.get("name") == "test_flaky"
+        for prop in case.iter("property")
+        if prop.get("name") == "llmeval_outcome"
+    ]
+    assert said == ["rerun", "rerun", "passed"]
+    (run,) = history.all_runs(pytester.path / ".llmeval" / "history")
+    assert (run.totals.calls, run.totals.reruns) == (4, 2)
+
+
+def test_an_attempt_is_judged_on_its_own_reports(pytester, online):
+    """A setup that broke on the first attempt does not make an error of the attempt that
+    passed: each attempt's reports are its own."""
+    pytester.makepyfile(
+        test_app="""
+import pathlib, pytest
+
+@pytest.fixture(scope="module")  # set up before the llmeval fixture: never reaches it
+def flaky_setup():
+    tries = pathlib.Path("tries")
+    n = int(tries.read_text()) if tries.exists() else 0
+    tries.write_text(str(n + 1))
+    if n == 0:
+        raise RuntimeError("setup broke once")
+
+@pytest.mark.llm
+def test_setup_once(flaky_setup, llmeval):
+    pass
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--reruns=1")
+    assert result.parseoutcomes() == {"passed": 1, "rerun": 1}
+    result.stdout.fnmatch_lines(["outcomes: 1 passed, 0 failed, 0 error(s), 1 rerun"])
