@@ -72,7 +72,7 @@ def test_a_long_list_is_refused_without_jsonschema_walking_it(tmp_path, monkeypa
         raise AssertionError("jsonschema was asked")
 
     monkeypatch.setattr(results_schema, "_validator", refuse)
-    path, document = _good_run(tmp_path)
+    _, document = _good_run(tmp_path)
     document["tests"][0]["score_samples"] = {"s": [None] * 3_000_000}  # type: ignore[index]
     document["tests"][0]["scores"] = {"s": 0.5}  # type: ignore[index]
     assert results_schema.validate(document) == [  # type: ignore[arg-type]
