@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sqlite3
 import time
 import warnings
@@ -25,14 +24,15 @@ from pytest_llmeval.constants import DEFAULT_CACHE_TTL_S as DEFAULT_TTL_S
 from pytest_llmeval.traffic.cache_disk import (
     ReadAhead,
     UnsafeCacheEntry,
+    check_owned,
     drop_rows_outside,
     json_only_disk,
 )
 from pytest_llmeval.traffic.usable import (
+    cached_answer_problem,
     header_name_ok,
     header_value_ok,
     recorded_time_ok,
-    unusable,
 )
 from pytest_llmeval.traffic.wire import canonical_json
 
@@ -174,7 +174,7 @@ class CachedResponse:
             raise ValueError("headers an answer cannot carry")
         if not isinstance(body, str):
             raise ValueError("a body that is not text")
-        problem = _served_problem(status, str(headers.get("content-type", "")), body)
+        problem = cached_answer_problem(status, str(headers.get("content-type", "")), body)
         if problem is not None:
             raise ValueError(f"an answer pytest-llmeval never stores ({problem})")
         return cls(
@@ -187,45 +187,6 @@ class CachedResponse:
 
 
 _DECODE = json.JSONDecoder().decode
-#: An ``error`` event line, as ``usable`` reads one (``event:`` then the name, spaces around).
-_ERROR_EVENT = re.compile(r"^event:[ \t]*error[ \t]*\r?$", re.MULTILINE)
-
-
-def _served_problem(status: int, content_type: str, body: str) -> str | None:
-    """Why an entry's answer is one ``usable`` would never have let into the cache (an error
-    body or event in a 2xx, a stream cut short, a body that is not one JSON object); ``None``
-    for one it could have stored.
-
-    Hits are many and rarely foreign: an answer as the API gives it is passed on a few C-speed
-    substring tests, without parsing it again. Only one that fails them (a body holding the
-    token ``"error"`` or a ``\\u`` escape that could spell it, not one brace-delimited text, a
-    stream without its closing ``message_stop`` or with an ``error`` event) is checked by
-    ``usable.unusable`` in full, as a recorded answer is."""
-    # Single characters are found at memchr speed, words at about 0.7 ns a character: about
-    # 3 us for a 4 kB message, against about 1.3 ms for the whole hit (benchmarks 4).
-    if "text/event-stream" in content_type:
-        end = body[-300:]
-        if (
-            '"message_stop"' in end
-            and end.rstrip().endswith("}")
-            and ("error" not in body or _ERROR_EVENT.search(body) is None)
-        ):
-            return None
-    elif "json" in content_type:
-        # Escapes can spell "error" (\u0065rror): a body with a \u00 escape is parsed.
-        if (
-            body[:1] == "{"
-            and body[-1:] == "}"
-            and '"error"' not in body
-            and ("\\" not in body or "\\u00" not in body)
-        ):
-            return None
-    else:
-        return None  # not an answer the SDK parses as JSON or events
-    found = unusable(status, content_type, body.encode("utf-8"))
-    if found is None and "error" in body and _ERROR_EVENT.search(body) is not None:
-        return "an error event after message_stop"
-    return None if found is None else f"{found.error_type}: {found.detail}"
 
 
 def _seconds(value: Any) -> float:
@@ -266,6 +227,7 @@ class ResponseCache:
                     "name the directory you mean with llmeval_cache_dir"
                 )
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            check_owned(self.directory)
             os.chmod(self.directory, 0o700)  # mkdir's mode is masked by the umask
             dropped = drop_rows_outside(self.directory)
             if dropped:
