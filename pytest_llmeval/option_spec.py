@@ -14,6 +14,7 @@ neither pytest nor the SDK.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
@@ -135,11 +136,39 @@ class OptionError(ValueError):
     """A bad value from the environment or the ini; the message names where it came from."""
 
 
-def _placed(option: Option[T], value: T, sources: Sources) -> T:
+def _placed(option: Option[T], value: T, sources: Sources, *, from_ini: bool = False) -> T:
     if option.under_rootdir and isinstance(value, Path):
         # Only Path-valued entries set under_rootdir: the joined path is still a T.
-        return cast(T, sources.rootdir / value)
+        placed = sources.rootdir / value
+        _check_inside(option, value, placed, sources.rootdir, from_ini=from_ini)
+        return cast(T, placed)
     return value
+
+
+def _check_inside(
+    option: Option[Any], value: Path, placed: Path, rootdir: Path, *, from_ini: bool
+) -> None:
+    """An ini file (or a default path) comes with the project, and in a pull request from
+    anyone: a path it gives, once links are followed, stays in the project. Otherwise it could
+    name ``~/.bashrc`` as a report to overwrite, ``/tmp`` as a cache to make private, or a
+    committed link ``.llmeval -> ~/.ssh`` a place to write. A path given on the command line
+    or in the environment is the user's own choice and is taken as it is."""
+    top = os.path.realpath(rootdir)
+    real = os.path.realpath(placed)
+    if os.path.commonpath([top, real]) == top:
+        return
+    elsewhere = (
+        f"; give {option.flag} on the command line for a place outside" if option.flag else ""
+    )
+    if from_ini:
+        raise OptionError(
+            f"{option.ini} = {value}: outside the project ({top}); a path from the ini file "
+            f"must stay in it{elsewhere}"
+        )
+    raise OptionError(
+        f"{placed} leads outside the project, to {real}, through a symbolic link: remove the "
+        f"link, or set {option.ini} to a path in the project{elsewhere}"
+    )
 
 
 def from_flag(option: Option[T], sources: Sources) -> T | None:
@@ -173,7 +202,7 @@ def from_ini(option: Option[T], sources: Sources) -> T | None:
             value = option.parse(text) if text else None
     except ValueError as exc:
         raise OptionError(option.ini_error.format(key=option.ini, error=exc)) from None
-    return None if value is None else _placed(option, value, sources)
+    return None if value is None else _placed(option, value, sources, from_ini=True)
 
 
 def resolve(option: Option[T], sources: Sources) -> T:
