@@ -171,6 +171,13 @@ def _check_inside(
     )
 
 
+def _short(error: Exception) -> str:
+    """An error quoting the value as given: an ini line of megabytes is one line of a
+    message; its start and its end (what was expected) say enough."""
+    text = str(error)
+    return text if len(text) <= 300 else f"{text[:150]} ... {text[-120:]}"
+
+
 def from_flag(option: Option[T], sources: Sources) -> T | None:
     if option.flag is None:
         return None
@@ -186,7 +193,7 @@ def from_env(option: Option[T], sources: Sources) -> T | None:
     try:
         return option.parse(text)
     except ValueError as exc:
-        raise OptionError(f"{option.env}: {exc}") from None
+        raise OptionError(f"{option.env}: {_short(exc)}") from None
 
 
 def from_ini(option: Option[T], sources: Sources) -> T | None:
@@ -201,7 +208,7 @@ def from_ini(option: Option[T], sources: Sources) -> T | None:
             text = sources.ini(option.ini)
             value = option.parse(text) if text else None
     except ValueError as exc:
-        raise OptionError(option.ini_error.format(key=option.ini, error=exc)) from None
+        raise OptionError(option.ini_error.format(key=option.ini, error=_short(exc))) from None
     return None if value is None else _placed(option, value, sources, from_ini=True)
 
 
