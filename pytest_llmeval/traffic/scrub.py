@@ -201,13 +201,15 @@ class Scrubber:
 
     @functools.cached_property
     def _named_headers(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
-        """The values of the ``llmeval_scrub_headers`` headers where a text shows them: a
-        response header in the SDK's debug log, say, which live mode never learns."""
+        """The values of the ``llmeval_scrub_headers`` headers where a text shows them as
+        those headers' values (a header line, a dict's repr, JSON: the SDK's debug log, a
+        printed ``response.headers``), however short. A value under 8 characters is not
+        learned for scrubbing everywhere: "acme" would be cut out of every word holding it."""
         from pytest_llmeval.secret_scan import header_value_pattern
 
         if not self.extra_headers:
             return ()
-        return (("secret header value", header_value_pattern(self.extra_headers)),)
+        return (("secret header value", header_value_pattern(self.extra_headers, shortest=1)),)
 
     def scrub_text(self, text: str) -> str:
         for value in self._replacements:
