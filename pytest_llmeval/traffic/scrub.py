@@ -159,10 +159,12 @@ class Scrubber:
     def holds_secret(self, text: str) -> bool:
         """Whether ``text`` (a name, not a body) holds a secret of 8 characters or more, or a
         key-shaped string: a short ``llmeval_scrub_env`` value may well be part of a word."""
+        from pytest_llmeval.param_ids import HIDDEN
         from pytest_llmeval.secret_scan import redact
 
         long_ones = (s for s in self._replacements if len(s) >= _MIN_LEARNED)
-        return any(s in text for s in long_ones) or redact(text) != text
+        # An id pytest would have made of a secret, hidden (``param_ids``), held one too.
+        return HIDDEN in text or any(s in text for s in long_ones) or redact(text) != text
 
     def _scrub_cut(self, text: str) -> str:
         """Pieces of a secret where a repr was cut short: pytest's assertion diffs and locals

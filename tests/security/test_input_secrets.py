@@ -7,6 +7,7 @@ organisation id the API returned, echoed in the answer, was printed in the asser
 from __future__ import annotations
 
 import pytest
+from conftest import KEY
 
 from pytest_llmeval.testing import Reply
 from pytest_llmeval.traffic.scrub import Scrubber
@@ -64,3 +65,43 @@ def test_a_short_named_header_value_is_hidden_where_it_is_that_header(text):
     assert "acme42" not in shown and "secret header value" in shown
     # Too short to cut out of any text: a word holding it stays whole.
     assert scrubber.shown("the acme42 account") == "the acme42 account"
+
+
+PARAMETRIZED = """
+import os, pytest
+
+@pytest.mark.parametrize("key", [os.environ["ANTHROPIC_API_KEY"], "sk-ant-api03-" + "P" * 30])
+def test_plain(key):
+    pass
+
+@pytest.mark.llm
+@pytest.mark.parametrize("token", [os.environ["MY_TOKEN"]])
+def test_llm(llmeval, token):
+    pass
+
+@pytest.mark.parametrize("word", ["plain words", 7])
+def test_ordinary(word):
+    pass
+"""
+
+
+def test_a_secret_parameter_never_reaches_pytest_s_own_lines(pytester, online, monkeypatch):
+    monkeypatch.setenv("MY_TOKEN", "tok-123456789")
+    pytester.makeini("[pytest]\nllmeval_scrub_env = MY_TOKEN\n")
+    pytester.makepyfile(test_ids=PARAMETRIZED)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v", "-rA", "--junitxml=j.xml")
+    result.assert_outcomes(passed=4, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_plain[[]key-secret-hidden-????????[]] PASSED*",
+            "*test_plain[[]key-secret-hidden-????????[]] PASSED*",
+            # An llm test still asks for an id of the user's choosing.
+            "*test_llm[[]token-secret-hidden-????????[]] ERROR*",
+            "*test_ordinary[[]plain words[]] PASSED*",
+            "*test_ordinary[[]7[]] PASSED*",
+            "*this test's id holds a secret*",
+        ]
+    )
+    for text in (result.stdout.str(), (pytester.path / "j.xml").read_text()):
+        assert "P" * 30 not in text and "tok-123456789" not in text
+        assert KEY not in text
