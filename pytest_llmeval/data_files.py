@@ -54,7 +54,7 @@ def read_text(path: Path, *, root: Path | None = None) -> str:
     except OSError as exc:
         raise DataFileError(str(exc.strerror or exc)) from None
     if not stat.S_ISREG(status.st_mode):
-        raise DataFileError("not a regular file (a FIFO or a device would be read forever)")
+        raise DataFileError("not a regular file (a FIFO or a device: its read could wait forever)")
     if status.st_size > MAX_BYTES:
         raise DataFileError(f"{status.st_size:,} bytes, over the {MAX_BYTES:,} read")
     try:

@@ -140,30 +140,31 @@ def _placed(option: Option[T], value: T, sources: Sources, *, from_ini: bool = F
     if option.under_rootdir and isinstance(value, Path):
         # Only Path-valued entries set under_rootdir: the joined path is still a T.
         placed = sources.rootdir / value
-        _check_inside(option, value, placed, sources.rootdir, from_ini=from_ini)
+        said = f"{option.ini} = {value}" if from_ini else None
+        _check_inside(option, placed, sources.rootdir, said)
         return cast(T, placed)
     return value
 
 
-def _check_inside(
-    option: Option[Any], value: Path, placed: Path, rootdir: Path, *, from_ini: bool
-) -> None:
-    """An ini file (or a default path) comes with the project, and in a pull request from
-    anyone: a path it gives, once links are followed, stays in the project. Otherwise it could
-    name ``~/.bashrc`` as a report to overwrite, ``/tmp`` as a cache to make private, or a
-    committed link ``.llmeval -> ~/.ssh`` a place to write. A path given on the command line
-    or in the environment is the user's own choice and is taken as it is."""
+def _check_inside(option: Option[Any], placed: Path, rootdir: Path, said: str | None) -> None:
+    """An ini file (its keys, its ``addopts``) or a default path comes with the project, and
+    in a pull request from anyone: a path it gives, once links are followed, stays in the
+    project. Otherwise it could name ``~/.bashrc`` as a report to overwrite, ``/tmp`` as a
+    cache to make private, or a committed link ``.llmeval -> ~/.ssh`` a place to write. A
+    path typed on the command line or set in the environment is the user's own choice.
+
+    ``said``: how the ini gave the path; ``None`` for the default."""
     top = os.path.realpath(rootdir)
     real = os.path.realpath(placed)
     if os.path.commonpath([top, real]) == top:
         return
-    elsewhere = (
-        f"; give {option.flag} on the command line for a place outside" if option.flag else ""
-    )
-    if from_ini:
+    elsewhere = ""
+    if option.flag:
+        elsewhere = f"; give {option.flag} on the command line for a place outside"
+    if said is not None:
         raise OptionError(
-            f"{option.ini} = {value}: outside the project ({top}); a path from the ini file "
-            f"must stay in it{elsewhere}"
+            f"{said}: outside the project ({top}); a path from the ini file must stay in it"
+            f"{elsewhere}"
         )
     raise OptionError(
         f"{placed} leads outside the project, to {real}, through a symbolic link: remove the "
@@ -181,7 +182,18 @@ def _short(error: Exception) -> str:
 def from_flag(option: Option[T], sources: Sources) -> T | None:
     if option.flag is None:
         return None
-    return cast("T | None", sources.flag(option.dest))
+    value = cast("T | None", sources.flag(option.dest))
+    # ``addopts`` in the ini file is the ini file: a path flag it gives stays in the project.
+    from_ini_file = getattr(sources, "flag_from_ini_file", None)
+    if (
+        option.under_rootdir
+        and isinstance(value, Path)
+        and from_ini_file is not None
+        and from_ini_file(option.flag)
+    ):
+        said = f"{option.flag}={value} in the ini file's addopts"
+        _check_inside(option, Path.cwd() / value, sources.rootdir, said)
+    return value
 
 
 def from_env(option: Option[T], sources: Sources) -> T | None:

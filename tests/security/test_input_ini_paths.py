@@ -77,3 +77,24 @@ def test_the_command_says_so_too(pytester, tmp_path_factory, capsys, monkeypatch
     err = capsys.readouterr().err
     assert code != 0
     assert f"llmeval_history_dir = {outside}: outside the project" in err
+
+
+def test_a_path_flag_in_the_ini_file_s_addopts_stays_in_the_project(
+    pytester, tmp_path_factory, monkeypatch
+):
+    outside = tmp_path_factory.mktemp("outside")
+    pytester.makepyfile(test_nothing=TEST)
+    pytester.makeini(f"[pytest]\naddopts = --llmeval-report-json={outside}/victim.json\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [f"ERROR: --llmeval-report-json={outside}/victim.json in the ini file's addopts: outside*"]
+    )
+    assert list(outside.iterdir()) == []
+    # The same flag typed by the user (the command line, PYTEST_ADDOPTS) is theirs to give.
+    typed = pytester.runpytest("-p", "no:cacheprovider", f"--llmeval-report-json={outside}/a.json")
+    typed.assert_outcomes(passed=1)
+    pytester.makeini("[pytest]\n")
+    monkeypatch.setenv("PYTEST_ADDOPTS", f"--llmeval-report-json={outside}/b.json")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert sorted(p.name for p in outside.iterdir()) == ["a.json", "b.json"]
