@@ -22,6 +22,7 @@ from typing import Any
 from pytest_llmeval.constants import DEFAULT_CACHE_SIZE as DEFAULT_SIZE_LIMIT
 from pytest_llmeval.constants import DEFAULT_CACHE_TTL_S as DEFAULT_TTL_S
 from pytest_llmeval.traffic.cache_disk import (
+    NotOurs,
     ReadAhead,
     UnsafeCacheEntry,
     check_owned,
@@ -260,9 +261,11 @@ class ResponseCache:
             return None
         except (sqlite3.Error, OSError, ValueError, TypeError, KeyError) as exc:
             self.broken = True
+            # Not ours to use (another user's, a shared one): clearing it would not help.
+            fix = "" if isinstance(exc, NotOurs) else " Clear it with: llmeval cache clear"
             self._warn(
                 f"llmeval: the response cache at {self.directory} cannot be used ({action}: "
-                f"{exc}); going on without it. Clear it with: llmeval cache clear"
+                f"{exc}); going on without it.{fix}"
             )
             return None
 
