@@ -155,9 +155,14 @@ def _check_inside(option: Option[Any], placed: Path, rootdir: Path, said: str | 
 
     ``said``: how the ini gave the path; ``None`` for the default."""
     top = os.path.realpath(rootdir)
-    real = os.path.realpath(placed)
+    # The directory it is in, links followed: the last name may itself be a link, which the
+    # writers handle (a file is renamed over the link, not written through it; a cache or
+    # history directory that is a link is not used, with a warning).
+    last = placed.name
+    real = os.path.realpath(placed if last in ("", ".", "..") else placed.parent)
     if os.path.commonpath([top, real]) == top:
         return
+    real = os.path.realpath(placed)
     elsewhere = ""
     if option.flag:
         elsewhere = f"; give {option.flag} on the command line for a place outside"

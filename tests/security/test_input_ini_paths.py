@@ -98,3 +98,16 @@ def test_a_path_flag_in_the_ini_file_s_addopts_stays_in_the_project(
     monkeypatch.setenv("PYTEST_ADDOPTS", f"--llmeval-report-json={outside}/b.json")
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
     assert sorted(p.name for p in outside.iterdir()) == ["a.json", "b.json"]
+
+
+def test_a_report_committed_as_a_link_out_is_replaced_not_written_through(
+    pytester, tmp_path_factory
+):
+    victim = tmp_path_factory.mktemp("outside") / "victim.txt"
+    victim.write_text("precious\n")
+    pytester.makepyfile(test_nothing=TEST)
+    pytester.makeini("[pytest]\nllmeval_report_json = run.json\n")
+    (pytester.path / "run.json").symlink_to(victim)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    assert victim.read_text() == "precious\n"
+    assert not (pytester.path / "run.json").is_symlink()
