@@ -110,6 +110,7 @@ CONFORMS_KEYWORDS = frozenset(
         "minimum",
         "maximum",
         "minLength",
+        "minItems",
         "maxItems",
     }
 )
@@ -202,15 +203,15 @@ def _value_check(schema: dict[str, Any]) -> Check | None:
 
 
 def _array_check(schema: dict[str, Any], *, strict: bool) -> Check | None:
-    """``maxItems`` and ``items``; ``strict``: the value must be an array too."""
+    """``minItems``, ``maxItems`` and ``items``; ``strict``: the value must be an array too."""
     items = _items_check(schema, strict=strict)
-    if "maxItems" not in schema:
+    if "maxItems" not in schema and "minItems" not in schema:
         return items
-    most = schema["maxItems"]
+    least, most = schema.get("minItems", 0), schema.get("maxItems", math.inf)
     # The length first: an array of millions is refused before any of it is walked.
     if items is None:
-        return lambda v: len(v) <= most if isinstance(v, list) else not strict
-    return lambda v: (len(v) <= most and items(v)) if isinstance(v, list) else not strict
+        return lambda v: least <= len(v) <= most if isinstance(v, list) else not strict
+    return lambda v: (least <= len(v) <= most and items(v)) if isinstance(v, list) else not strict
 
 
 def _items_check(schema: dict[str, Any], *, strict: bool) -> Check | None:

@@ -78,3 +78,27 @@ def test_a_long_list_is_refused_without_jsonschema_walking_it(tmp_path, monkeypa
     assert results_schema.validate(document) == [  # type: ignore[arg-type]
         "$.tests[0].score_samples.s: 3,000,000 items, over the 10,000 allowed"
     ]
+
+
+@pytest.mark.parametrize(
+    "payload", [{"calls": [{"x": 1}]}, {"sampling": {"a": 1}}, {"misses": "many"}, "text"]
+)
+def test_what_only_the_xdist_relay_carries_is_ignored_in_a_file(tmp_path, payload):
+    """``in_process`` is not in the schema (never written to a file): it was read unchecked,
+    a KeyError/ValueError/AttributeError traceback from ``llmeval report`` or a run's end."""
+    path, document = _good_run(tmp_path)
+    document["tests"][0]["in_process"] = payload  # type: ignore[index]
+    path.write_text(json.dumps(document))
+    run = history.load(path)
+    assert run is not None and run.tests[0].calls == () and run.tests[0].misses == 0
+
+
+@pytest.mark.parametrize("field", ["ci", "interval"])
+def test_a_drift_interval_is_two_numbers(tmp_path, field):
+    """``[0.1]`` met the schema and was an IndexError where the check was read."""
+    path, document = _good_run(tmp_path)
+    check = {"metric": "pass_rate", "baseline": 1.0, "current": 1.0, "delta": 0.0}
+    document["tests"][0]["drift"] = [{**check, "flagged": False, field: [0.1]}]  # type: ignore[index]
+    path.write_text(json.dumps(document))
+    with pytest.warns(HistoryWarning, match=rf"drift\[0\]\.{field}: \[0\.1\] is too short"):
+        assert history.load(path) is None
