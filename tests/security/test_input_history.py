@@ -102,3 +102,19 @@ def test_a_drift_interval_is_two_numbers(tmp_path, field):
     path.write_text(json.dumps(document))
     with pytest.warns(HistoryWarning, match=rf"drift\[0\]\.{field}: \[0\.1\] is too short"):
         assert history.load(path) is None
+
+
+def test_values_the_schema_allows_but_no_run_writes_skip_the_file(tmp_path):
+    """Found by generating schema-valid documents: a calibration whose interval does not hold
+    its kappa was a ValueError traceback from ``history.load``."""
+    path, document = _good_run(tmp_path)
+    made = {
+        "rubric": "r", "key": "k", "judge_model": "m", "threshold": 0.5, "n": 1,
+        "accuracy": 1.0, "kappa": 0.5, "kappa_ci": [0.9, 1.0], "confusion": {"pass/pass": 1},
+        "disagreements": [],
+    }  # fmt: skip
+    document["run"]["calibration"] = {"made": [made], "rubrics": []}  # type: ignore[index]
+    assert validate(document) == []  # type: ignore[arg-type]
+    path.write_text(json.dumps(document))
+    with pytest.warns(HistoryWarning, match="holds values no run writes .ValueError: kappa_ci"):
+        assert history.load(path) is None
