@@ -35,11 +35,9 @@ class LabelsError(ValueError):
     control characters escaped and any key-shaped string in it redacted."""
 
     def __init__(self, message: str) -> None:
-        from pytest_llmeval.secret_scan import redact
+        from pytest_llmeval.data_files import quoted_safely
 
-        if not message.isprintable():
-            message = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
-        super().__init__(redact(message))
+        super().__init__(quoted_safely(message))
 
 
 def _quoted(value: Any, limit: int = 80) -> str:

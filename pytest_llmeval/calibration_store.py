@@ -32,11 +32,9 @@ class CalibrationFileError(ValueError):
     redacted and control characters escaped: the file may come from a pull request."""
 
     def __init__(self, message: str) -> None:
-        from pytest_llmeval.secret_scan import redact
+        from pytest_llmeval.data_files import quoted_safely
 
-        if not message.isprintable():
-            message = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
-        super().__init__(redact(message))
+        super().__init__(quoted_safely(message))
 
 
 def read_calibrations(path: Path) -> dict[str, RubricCalibration]:

@@ -113,19 +113,13 @@ def _fail(message: str) -> NoReturn:
     # The message may quote the file (an id, a value): no secret and no control character
     # from it reaches the terminal.
     from pytest_llmeval.constants import CREDENTIAL_ENV
-    from pytest_llmeval.secret_scan import redact
+    from pytest_llmeval.data_files import quoted_safely
 
     for name in CREDENTIAL_ENV:
         value = os.environ.get(name, "")
         if len(value) >= 8:
             message = message.replace(value, "[scrubbed]")
-    pytest.fail(f"llmeval: {_printable(redact(message))}", pytrace=False)
-
-
-def _printable(text: str) -> str:
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    pytest.fail(f"llmeval: {quoted_safely(message)}", pytrace=False)
 
 
 def _cut(value: Any, limit: int = 60) -> str:

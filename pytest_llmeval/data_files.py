@@ -69,6 +69,16 @@ def read_text(path: Path, *, root: Path | None = None) -> str:
         raise DataFileError(f"not UTF-8 text (byte {exc.start})") from None
 
 
+def quoted_safely(message: str) -> str:
+    """A message quoting such a file, fit for a terminal: control characters as escapes (an
+    escape code could hide or rewrite what is printed), key-shaped strings redacted."""
+    from pytest_llmeval.secret_scan import redact
+
+    if not message.isprintable():
+        message = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
+    return redact(message)
+
+
 def json_value(text: str) -> Any:
     """One JSON value; ``json.JSONDecodeError`` for bad syntax, ``DataFileError`` for a value
     no parser should be asked to build."""

