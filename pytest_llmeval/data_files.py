@@ -50,21 +50,27 @@ def read_text(path: Path, *, root: Path | None = None) -> str:
                 "read through a link"
             )
     try:
-        status = os.stat(real)
+        # Opened without blocking and then looked at: a FIFO put in place after a look at the
+        # name would block the open itself.
+        fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise DataFileError(str(exc.strerror or exc)) from None
-    if not stat.S_ISREG(status.st_mode):
-        raise DataFileError("not a regular file (a FIFO or a device: its read could wait forever)")
-    if status.st_size > MAX_BYTES:
-        raise DataFileError(f"{status.st_size:,} bytes, over the {MAX_BYTES:,} read")
-    try:
-        with open(real, "rb") as handle:
+    with os.fdopen(fd, "rb") as handle:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise DataFileError(
+                "not a regular file (a FIFO or a device: its read could wait forever)"
+            )
+        if status.st_size > MAX_BYTES:
+            raise DataFileError(f"{status.st_size:,} bytes, over the {MAX_BYTES:,} read")
+        try:
             data = handle.read(MAX_BYTES + 1)  # it may have grown since the stat
-        if len(data) > MAX_BYTES:
-            raise DataFileError(f"over the {MAX_BYTES:,} bytes read")
+        except OSError as exc:
+            raise DataFileError(str(exc.strerror or exc)) from None
+    if len(data) > MAX_BYTES:
+        raise DataFileError(f"over the {MAX_BYTES:,} bytes read")
+    try:
         return data.decode("utf-8")
-    except OSError as exc:
-        raise DataFileError(str(exc.strerror or exc)) from None
     except UnicodeDecodeError as exc:
         raise DataFileError(f"not UTF-8 text (byte {exc.start})") from None
 
