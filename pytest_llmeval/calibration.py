@@ -17,7 +17,6 @@ and replays them (the fixture's cassette, or the ``llmeval calibrate`` command's
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,21 @@ _FIELDS = {"output", "rubric", "human", "input", "reference", "id"}
 
 
 class LabelsError(ValueError):
-    """A labels file that cannot be used: names the file, the line and what to fix."""
+    """A labels file that cannot be used: names the file, the line and what to fix.
+
+    The file may come from a pull request: what the message quotes of it is cut short, its
+    control characters escaped and any key-shaped string in it redacted."""
+
+    def __init__(self, message: str) -> None:
+        from pytest_llmeval.data_files import quoted_safely
+
+        super().__init__(quoted_safely(message))
+
+
+def _quoted(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` short enough for one line of a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -74,7 +87,7 @@ def _human_label(value: Any, threshold: float, where: str) -> str:
         return PASS if value >= threshold else FAIL
     raise LabelsError(
         f'{where}: \'human\' must be "pass", "fail", true, false or a score in [0, 1], '
-        f"not {value!r}"
+        f"not {_quoted(value)}"
     )
 
 
@@ -91,10 +104,18 @@ def load_labels(
     path: Path, rubrics: Mapping[str, str] | None = None, *, threshold: float = 0.7
 ) -> list[LabelledCase]:
     """The cases of a labels file; :class:`LabelsError` at the first line that is wrong."""
+    from pytest_llmeval.data_files import DataFileError, json_value, read_text
+    from pytest_llmeval.project_ini import ProjectConfigError, find_project
+
     rubrics = rubrics or {}
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        root = find_project(path.parent).rootdir
+    except (ProjectConfigError, OSError):
+        root = path.parent
+    try:
+        # A FIFO, a huge file, a link out of the project: refused unread (``data_files``).
+        text = read_text(path, root=root)
+    except DataFileError as exc:
         raise LabelsError(f"{path}: cannot read the labels file ({exc})") from None
     cases: list[LabelledCase] = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -102,15 +123,15 @@ def load_labels(
             continue
         where = f"{path}:{number}"
         try:
-            data = json.loads(raw)
-        except ValueError as exc:
+            data = json_value(raw)
+        except ValueError as exc:  # DataFileError too: nesting, an endless integer
             raise LabelsError(f"{where}: not a JSON object ({exc})") from None
         if not isinstance(data, dict):
             raise LabelsError(f"{where}: not a JSON object")
         unknown = sorted(set(data) - _FIELDS)
         if unknown:
             raise LabelsError(
-                f"{where}: unknown field(s) {', '.join(unknown)}; "
+                f"{where}: unknown field(s) {_short(', '.join(unknown), 80)}; "
                 f"expected {', '.join(sorted(_FIELDS))}"
             )
         if "human" not in data:
@@ -119,7 +140,7 @@ def load_labels(
         if named not in rubrics and _looks_like_name(named):
             known = f" (known: {', '.join(sorted(rubrics))})" if rubrics else ""
             raise LabelsError(
-                f"{where}: rubric {named!r} reads as a name, but no text is given for it"
+                f"{where}: rubric {_quoted(named)} reads as a name, but no text is given for it"
                 f"{known}; pass its text (rubrics={{...}} to llmeval.calibrate, or "
                 f"--rubric {named}=TEXT to llmeval calibrate), or write the rubric's text here"
             )
@@ -133,7 +154,7 @@ def load_labels(
                 human=_human_label(data["human"], threshold, where),
                 input=_text(data, "input", where, required=False),
                 reference=_text(data, "reference", where, required=False),
-                id=str(data["id"]) if data.get("id") is not None else None,
+                id=_short(str(data["id"]), 100) if data.get("id") is not None else None,
             )
         )
     if not cases:

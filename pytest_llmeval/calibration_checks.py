@@ -80,7 +80,30 @@ def _figures(found: RubricCalibration, kappa: str | None = None) -> str:
 
 
 def _rerun(found: RubricCalibration | None) -> str:
-    return found.rerun if found is not None and found.rerun else CALIBRATE_HINT
+    command = _rerun_or_nothing(found.rerun) if found is not None else ""
+    return command or CALIBRATE_HINT
+
+
+def _rerun_or_nothing(command: str) -> str:
+    """The command a stale calibration tells the user to run, as this package writes one
+    (``llmeval calibrate ...`` or ``pytest '<test>'``: plain words a shell runs as they read);
+    ``""`` for anything else, shown as the generic hint. The file comes in pull requests: a
+    ``pytest; curl ... | sh`` or a ``$(...)``, or escape codes that hide what is printed,
+    would be suggested to whoever reads the warning."""
+    import shlex
+
+    if not command.isprintable() or any(c in command for c in "$`\\"):
+        return ""
+    try:
+        lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words = list(lexer)
+    except ValueError:
+        return ""
+    if any(word and all(c in lexer.punctuation_chars for c in word) for word in words):
+        return ""  # an unquoted ; & | < > ( )
+    # This package's own commands: they run nothing a checkout's tests do not run anyway.
+    return command if words[:1] in (["llmeval"], ["pytest"]) else ""
 
 
 def check_rubric(

@@ -26,7 +26,15 @@ FORMAT = "pytest-llmeval-calibration/1"
 
 
 class CalibrationFileError(ValueError):
-    """The calibration file exists but cannot be used: names it and says what to do."""
+    """The calibration file exists but cannot be used: names it and says what to do.
+
+    What it quotes of the file (a key, an error about a value) has any key-shaped string
+    redacted and control characters escaped: the file may come from a pull request."""
+
+    def __init__(self, message: str) -> None:
+        from pytest_llmeval.data_files import quoted_safely
+
+        super().__init__(quoted_safely(message))
 
 
 def read_calibrations(path: Path) -> dict[str, RubricCalibration]:
@@ -43,6 +51,8 @@ def read_calibrations(path: Path) -> dict[str, RubricCalibration]:
     rubrics = data.get("rubrics")
     if not isinstance(rubrics, dict):
         raise CalibrationFileError(f"{path}: 'rubrics' is not an object; {fix}")
+    from pytest_llmeval.secret_scan import redact
+
     found = {}
     for key, entry in rubrics.items():
         try:
@@ -52,7 +62,7 @@ def read_calibrations(path: Path) -> dict[str, RubricCalibration]:
             why = f"{type(exc).__name__}: {exc}"
             why = why if len(why) <= 200 else why[:150] + " ... " + why[-40:]
             raise CalibrationFileError(
-                f"{path}: the entry {str(key)[:80]!r} is broken ({why}); {fix}"
+                f"{path}: the entry {redact(str(key))[:80]!r} is broken ({redact(why)}); {fix}"
             ) from None
     return found
 

@@ -6,11 +6,14 @@ of cases into ``pytest.param``s for ``parametrize``, each named by its id field.
 
 A broken file fails the collection of the test module that reads it, naming the file and the
 line (JSON Lines) or the item and its line (YAML): a case silently dropped would pass for a
-case that ran.
+case that ran. The file may come from a pull request: what ``data_files`` refuses (a FIFO, a
+huge file, a link out of the project, nesting, alias bombs, endless integers) is such a
+failure too, and an id that holds a secret is refused before pytest prints it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -21,9 +24,13 @@ from typing import Any, NoReturn
 
 import pytest
 
+from pytest_llmeval.data_files import DataFileError, json_value, read_text, yaml_document
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _YAML = (".yaml", ".yml")
 _JSONL = (".jsonl", ".ndjson")
+#: An id is part of every line pytest prints of the test: a longer one is cut, with a hash.
+_MAX_ID = 100
 
 
 def cases(path: str | os.PathLike[str], *, id: str = "id") -> list[Any]:
@@ -41,9 +48,9 @@ def cases(path: str | os.PathLike[str], *, id: str = "id") -> list[Any]:
     if file.suffix not in _YAML + _JSONL:
         _fail(f"cases({str(path)!r}): a .jsonl or .yaml file, not {file.suffix or 'no suffix'}")
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as exc:
-        _fail(f"cases: cannot read {shown} ({exc.strerror or exc})")
+        text = read_text(file, root=_project_root(file))
+    except DataFileError as exc:
+        _fail(f"cases: cannot read {shown} ({exc})")
     found = _yaml_cases(text, shown) if file.suffix in _YAML else _jsonl_cases(text, shown)
     params = []
     seen: dict[str, str] = {}
@@ -55,11 +62,35 @@ def cases(path: str | os.PathLike[str], *, id: str = "id") -> list[Any]:
         if raw is None or isinstance(raw, (bool, dict, list)) or str(raw).strip() == "":
             _fail(f"{where}: the case has no {id!r} field (cases(..., id={id!r}) names it)")
         key = str(raw)
+        if _holds_secret(key):
+            _fail(
+                f"{where}: the case's {id!r} holds a secret ({key!r}); pytest prints ids in "
+                "every line about the test: give the case an id that is not a secret"
+            )
         if key in seen:
             _fail(f"{where}: duplicate {id} {key!r}, first used at {seen[key]}")
         seen[key] = where
         params.append(pytest.param(case, id=_unique(_safe(key), taken)))
     return params
+
+
+def _project_root(file: Path) -> Path:
+    """Where a link may lead: the rootdir pytest would find from the file's directory."""
+    from pytest_llmeval.project_ini import ProjectConfigError, find_project
+
+    try:
+        return find_project(file.parent).rootdir
+    except (ProjectConfigError, OSError):
+        return file.parent
+
+
+def _holds_secret(key: str) -> bool:
+    """A key-shaped string, or the value of a credential in the environment."""
+    from pytest_llmeval.constants import CREDENTIAL_ENV
+    from pytest_llmeval.secret_scan import redact
+
+    values = (os.environ.get(name, "") for name in CREDENTIAL_ENV)
+    return redact(key) != key or any(len(v) >= 8 and v in key for v in values)
 
 
 def _caller_dir() -> Path:
@@ -79,7 +110,16 @@ def _shown(file: Path) -> str:
 def _fail(message: str) -> NoReturn:
     # At import of a test module, a ``pytest.fail`` without a traceback is a collection
     # error showing this message alone.
-    pytest.fail(f"llmeval: {message}", pytrace=False)
+    # The message may quote the file (an id, a value): no secret and no control character
+    # from it reaches the terminal.
+    from pytest_llmeval.constants import CREDENTIAL_ENV
+    from pytest_llmeval.data_files import quoted_safely
+
+    for name in CREDENTIAL_ENV:
+        value = os.environ.get(name, "")
+        if len(value) >= 8:
+            message = message.replace(value, "[scrubbed]")
+    pytest.fail(f"llmeval: {quoted_safely(message)}", pytrace=False)
 
 
 def _cut(value: Any, limit: int = 60) -> str:
@@ -92,7 +132,9 @@ def _jsonl_cases(text: str, shown: str) -> Iterator[tuple[str, Any]]:
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = json_value(line)
+        except DataFileError as exc:
+            problem = str(exc)
         except json.JSONDecodeError as exc:
             problem = f"{exc.msg}, column {exc.colno}"
         else:
@@ -107,8 +149,9 @@ def _yaml_cases(text: str, shown: str) -> Iterator[tuple[str, Any]]:
 
     broken: str | None = None
     try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data, root = yaml_document(text)
+    except DataFileError as exc:
+        broken = f"{shown}: not usable YAML ({exc})"
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -125,8 +168,12 @@ def _yaml_cases(text: str, shown: str) -> Iterator[tuple[str, Any]]:
 
 
 def _safe(key: str) -> str:
-    """An id readable in a node id and a file name: runs of other characters become ``-``."""
-    return _UNSAFE.sub("-", key).strip("-") or "case"
+    """An id readable in a node id and a file name: runs of other characters become ``-``;
+    one over ``_MAX_ID`` characters is cut, a hash of it whole after the cut."""
+    safe = _UNSAFE.sub("-", key).strip("-") or "case"
+    if len(safe) <= _MAX_ID:
+        return safe
+    return f"{safe[:_MAX_ID]}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:8]}"
 
 
 def _unique(base: str, taken: set[str]) -> str:

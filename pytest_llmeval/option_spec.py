@@ -14,6 +14,7 @@ neither pytest nor the SDK.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, cast
@@ -135,17 +136,69 @@ class OptionError(ValueError):
     """A bad value from the environment or the ini; the message names where it came from."""
 
 
-def _placed(option: Option[T], value: T, sources: Sources) -> T:
+def _placed(option: Option[T], value: T, sources: Sources, *, from_ini: bool = False) -> T:
     if option.under_rootdir and isinstance(value, Path):
         # Only Path-valued entries set under_rootdir: the joined path is still a T.
-        return cast(T, sources.rootdir / value)
+        placed = sources.rootdir / value
+        said = f"{option.ini} = {value}" if from_ini else None
+        _check_inside(option, placed, sources.rootdir, said)
+        return cast(T, placed)
     return value
+
+
+def _check_inside(option: Option[Any], placed: Path, rootdir: Path, said: str | None) -> None:
+    """An ini file (its keys, its ``addopts``) or a default path comes with the project, and
+    in a pull request from anyone: a path it gives, once links are followed, stays in the
+    project. Otherwise it could name ``~/.bashrc`` as a report to overwrite, ``/tmp`` as a
+    cache to make private, or a committed link ``.llmeval -> ~/.ssh`` a place to write. A
+    path typed on the command line or set in the environment is the user's own choice.
+
+    ``said``: how the ini gave the path; ``None`` for the default."""
+    top = os.path.realpath(rootdir)
+    # The directory it is in, links followed: the last name may itself be a link, which the
+    # writers handle (a file is renamed over the link, not written through it; a cache or
+    # history directory that is a link is not used, with a warning).
+    last = placed.name
+    real = os.path.realpath(placed if last in ("", ".", "..") else placed.parent)
+    if os.path.commonpath([top, real]) == top:
+        return
+    real = os.path.realpath(placed)
+    elsewhere = ""
+    if option.flag:
+        elsewhere = f"; give {option.flag} on the command line for a place outside"
+    if said is not None:
+        raise OptionError(
+            f"{said}: outside the project ({top}); a path from the ini file must stay in it"
+            f"{elsewhere}"
+        )
+    raise OptionError(
+        f"{placed} leads outside the project, to {real}, through a symbolic link: remove the "
+        f"link, or set {option.ini} to a path in the project{elsewhere}"
+    )
+
+
+def _short(error: Exception) -> str:
+    """An error quoting the value as given: an ini line of megabytes is one line of a
+    message; its start and its end (what was expected) say enough."""
+    text = str(error)
+    return text if len(text) <= 300 else f"{text[:150]} ... {text[-120:]}"
 
 
 def from_flag(option: Option[T], sources: Sources) -> T | None:
     if option.flag is None:
         return None
-    return cast("T | None", sources.flag(option.dest))
+    value = cast("T | None", sources.flag(option.dest))
+    # ``addopts`` in the ini file is the ini file: a path flag it gives stays in the project.
+    from_ini_file = getattr(sources, "flag_from_ini_file", None)
+    if (
+        option.under_rootdir
+        and isinstance(value, Path)
+        and from_ini_file is not None
+        and from_ini_file(option.flag)
+    ):
+        said = f"{option.flag}={value} in the ini file's addopts"
+        _check_inside(option, Path.cwd() / value, sources.rootdir, said)
+    return value
 
 
 def from_env(option: Option[T], sources: Sources) -> T | None:
@@ -157,7 +210,7 @@ def from_env(option: Option[T], sources: Sources) -> T | None:
     try:
         return option.parse(text)
     except ValueError as exc:
-        raise OptionError(f"{option.env}: {exc}") from None
+        raise OptionError(f"{option.env}: {_short(exc)}") from None
 
 
 def from_ini(option: Option[T], sources: Sources) -> T | None:
@@ -172,8 +225,8 @@ def from_ini(option: Option[T], sources: Sources) -> T | None:
             text = sources.ini(option.ini)
             value = option.parse(text) if text else None
     except ValueError as exc:
-        raise OptionError(option.ini_error.format(key=option.ini, error=exc)) from None
-    return None if value is None else _placed(option, value, sources)
+        raise OptionError(option.ini_error.format(key=option.ini, error=_short(exc))) from None
+    return None if value is None else _placed(option, value, sources, from_ini=True)
 
 
 def resolve(option: Option[T], sources: Sources) -> T:

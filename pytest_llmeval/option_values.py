@@ -36,6 +36,8 @@ def parse_regrade(text: str) -> int:
         number = -1
     if number < 0:
         raise ValueError(f"{text!r} is not a whole number >= 0")
+    if number > MAX_COUNT:  # each grade asked K more times: 10**20 never ended, or billed
+        raise ValueError(f"{text!r} is more than {MAX_COUNT:,}")
     return number
 
 
@@ -107,15 +109,25 @@ def parse_duration(text: str) -> float:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text.lower())
     if not match:
         raise ValueError(f"{text!r} is not a duration such as 14d, 12h, 30m or 3600")
-    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    if not math.isfinite(seconds):  # 400 digits read as a float is infinity
+        raise ValueError(f"{text!r} is not a finite duration")
+    return seconds
 
 
 def parse_size(text: str) -> int:
     """``512MB``, ``1GB`` or plain bytes."""
-    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?b?)\s*", text.lower())
+    match = re.fullmatch(r"\s*(\d{1,30})\s*([kmg]?b?)\s*", text.lower())
     if not match:
         raise ValueError(f"{text!r} is not a size such as 512MB, 1GB or 1000000")
-    return int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    size = int(match.group(1)) * _SIZE_UNITS[match.group(2)]
+    if size > MAX_SIZE:  # SQLite's integers end at 2**63: diskcache raised OverflowError
+        raise ValueError(f"{text!r} is more than 1 PB")
+    return size
+
+
+#: The largest cache size taken: 1 PB, far below SQLite's largest integer.
+MAX_SIZE = 1 << 50
 
 
 def text(value: str) -> str:
@@ -154,6 +166,11 @@ def prices(lines: Sequence[str]) -> Mapping[str, Price]:
     for line in lines:
         if line.strip():
             model, price = parse_price_line(line)
+            # A NaN price makes every cost NaN, which passes every cost budget.
+            if not all(map(math.isfinite, vars(price).values())):
+                raise ValueError(
+                    f"llmeval_prices: cannot use {line.strip()!r}: prices are finite numbers >= 0"
+                )
             table[model] = price
     return table
 

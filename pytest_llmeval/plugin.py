@@ -19,6 +19,7 @@ import pytest
 from pytest_llmeval import hookspecs
 from pytest_llmeval.llm_items import MARKER_HELP, prepare_llm_items
 from pytest_llmeval.options import add_options
+from pytest_llmeval.param_ids import pytest_make_parametrize_id  # noqa: F401 (a hook)
 from pytest_llmeval.session import LlmevalSession
 from pytest_llmeval.settings import build_settings
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 
@@ -32,6 +32,13 @@ def validate_test(test: Mapping[str, Any]) -> list[str]:
 def _violations(value: dict[str, Any], where: tuple[str, ...]) -> list[str]:
     if _check(where)(value):
         return []
+    schema = _schema()
+    for key in where:
+        schema = schema[key]
+    # jsonschema would walk an array of millions item by item before it got to its length.
+    too_long = list(itertools.islice(_too_long(value, schema, "$"), _MOST_VIOLATIONS))
+    if too_long:
+        return too_long
     # A file from a pull request can hold a million wrong values: the first ones say enough.
     errors = itertools.islice(_validator(where).iter_errors(value), _MOST_VIOLATIONS)
     ordered = sorted(errors, key=lambda e: [str(p) for p in e.absolute_path])
@@ -39,6 +46,28 @@ def _violations(value: dict[str, Any], where: tuple[str, ...]) -> list[str]:
 
 
 _MOST_VIOLATIONS = 100
+
+
+def _too_long(value: Any, schema: Any, path: str) -> Iterator[str]:
+    """``$.path: N items, over the M allowed`` for each array over its ``maxItems``, walking
+    only where the schema says something (never into an array found too long)."""
+    if not isinstance(schema, dict):
+        return
+    if isinstance(value, list):
+        most = schema.get("maxItems")
+        if most is not None and len(value) > most:
+            yield f"{path}: {len(value):,} items, over the {most:,} allowed"
+            return
+        if isinstance(schema.get("items"), dict):
+            for index, item in enumerate(value):
+                yield from _too_long(item, schema["items"], f"{path}[{index}]")
+    elif isinstance(value, dict):
+        properties = schema.get("properties", {})
+        extra = schema.get("additionalProperties")
+        for name, item in value.items():
+            sub = properties.get(name, extra)
+            if isinstance(sub, dict) and isinstance(item, (list, dict)):
+                yield from _too_long(item, sub, f"{path}.{name}")
 
 
 def _short(message: str) -> str:
@@ -81,6 +110,8 @@ CONFORMS_KEYWORDS = frozenset(
         "minimum",
         "maximum",
         "minLength",
+        "minItems",
+        "maxItems",
     }
 )
 Check = Callable[[Any], bool]
@@ -172,7 +203,18 @@ def _value_check(schema: dict[str, Any]) -> Check | None:
 
 
 def _array_check(schema: dict[str, Any], *, strict: bool) -> Check | None:
-    """``items``; ``strict``: the value must be an array too."""
+    """``minItems``, ``maxItems`` and ``items``; ``strict``: the value must be an array too."""
+    items = _items_check(schema, strict=strict)
+    if "maxItems" not in schema and "minItems" not in schema:
+        return items
+    least, most = schema.get("minItems", 0), schema.get("maxItems", math.inf)
+    # The length first: an array of millions is refused before any of it is walked.
+    if items is None:
+        return lambda v: least <= len(v) <= most if isinstance(v, list) else not strict
+    return lambda v: (least <= len(v) <= most and items(v)) if isinstance(v, list) else not strict
+
+
+def _items_check(schema: dict[str, Any], *, strict: bool) -> Check | None:
     if "items" not in schema:
         return None
     item = compile_check(schema["items"])

@@ -24,14 +24,14 @@ _VALUE_OF = "value of "
 _HEADER_VALUE = "secret header value"
 
 
-def header_value_pattern(names: Iterable[str]) -> re.Pattern[str]:
-    """The value (group ``secret``, 12 characters or more: not a cookie's bare name in a
-    source line) of a header among ``names`` as a header line, a YAML mapping, a dict's or
-    tuple's repr, or JSON."""
+def header_value_pattern(names: Iterable[str], shortest: int = 12) -> re.Pattern[str]:
+    """The value (group ``secret``, ``shortest`` characters or more: 12 by default, not a
+    cookie's bare name in a source line) of a header among ``names`` as a header line, a YAML
+    mapping, a dict's or tuple's repr, or JSON."""
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=lambda n: (-len(n), n)))
     return re.compile(
         rf"(?i)(?<![\w-])(?:{alternatives})(?:[\"']?\s*:\s*(?:-\s+)?|[\"'],\s*)"
-        r"(?:b?[\"'])?(?P<secret>[^\"'\s][^\"'\r\n]{11,})"
+        rf"(?:b?[\"'])?(?P<secret>[^\"'\s][^\"'\r\n]{{{max(shortest, 1) - 1},}})"
     )
 
 

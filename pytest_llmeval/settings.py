@@ -284,6 +284,18 @@ class _PytestSources:
     def flag(self, dest: str) -> Any:
         return self._config.getoption(dest, None)
 
+    def flag_from_ini_file(self, flag: str) -> bool:
+        """Whether ``flag`` came from the ini file's ``addopts``: typed neither on the command
+        line nor in ``PYTEST_ADDOPTS`` (the user's own)."""
+        import shlex
+
+        typed = [*self._config.invocation_params.args]
+        try:
+            typed += shlex.split(self.environ.get("PYTEST_ADDOPTS", ""))
+        except ValueError:  # unbalanced quotes: pytest itself would have refused them
+            typed.append(self.environ.get("PYTEST_ADDOPTS", ""))
+        return not any(arg == flag or arg.startswith(flag + "=") for arg in typed)
+
     def ini(self, key: str) -> str:
         return str(self._config.getini(key) or "").strip()
 

@@ -21,6 +21,7 @@ CONFIGURE_MODULES = (
     "pytest_llmeval.option_table",
     "pytest_llmeval.option_values",
     "pytest_llmeval.options",
+    "pytest_llmeval.param_ids",  # the parametrize-id hook: hashlib and os only
     "pytest_llmeval.plugin",
     "pytest_llmeval.session",
     "pytest_llmeval.settings",

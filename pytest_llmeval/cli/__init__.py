@@ -22,6 +22,7 @@ from pytest_llmeval.cli import (
 )
 from pytest_llmeval.cli.cassette_commands import build_check_parser
 from pytest_llmeval.cli.project import dir_options
+from pytest_llmeval.option_spec import OptionError
 from pytest_llmeval.project_ini import ProjectConfigError
 
 __all__ = ["build_check_parser", "build_parser", "main"]
@@ -67,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"llmeval: {exc}; fix it, or name the directory with --history-dir/--cache-dir",
             file=sys.stderr,
         )
+        return 2
+    except OptionError as exc:  # an ini path out of the project, say
+        print(f"llmeval: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:
         # The reader (head, grep -m) stopped reading and has what it wanted. Python's

@@ -22,12 +22,19 @@ from typing import Any
 from pytest_llmeval.constants import DEFAULT_CACHE_SIZE as DEFAULT_SIZE_LIMIT
 from pytest_llmeval.constants import DEFAULT_CACHE_TTL_S as DEFAULT_TTL_S
 from pytest_llmeval.traffic.cache_disk import (
+    NotOurs,
     ReadAhead,
     UnsafeCacheEntry,
+    check_owned,
     drop_rows_outside,
     json_only_disk,
 )
-from pytest_llmeval.traffic.usable import header_name_ok, header_value_ok, recorded_time_ok
+from pytest_llmeval.traffic.usable import (
+    cached_answer_problem,
+    header_name_ok,
+    header_value_ok,
+    recorded_time_ok,
+)
 from pytest_llmeval.traffic.wire import canonical_json
 
 #: ``regrade``: the judge asked again about recorded outputs (``--llmeval-regrade``).
@@ -168,6 +175,9 @@ class CachedResponse:
             raise ValueError("headers an answer cannot carry")
         if not isinstance(body, str):
             raise ValueError("a body that is not text")
+        problem = cached_answer_problem(status, str(headers.get("content-type", "")), body)
+        if problem is not None:
+            raise ValueError(f"an answer pytest-llmeval never stores ({problem})")
         return cls(
             status=status,
             headers=headers,
@@ -218,6 +228,7 @@ class ResponseCache:
                     "name the directory you mean with llmeval_cache_dir"
                 )
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            check_owned(self.directory)
             os.chmod(self.directory, 0o700)  # mkdir's mode is masked by the umask
             dropped = drop_rows_outside(self.directory)
             if dropped:
@@ -250,9 +261,11 @@ class ResponseCache:
             return None
         except (sqlite3.Error, OSError, ValueError, TypeError, KeyError) as exc:
             self.broken = True
+            # Not ours to use (another user's, a shared one): clearing it would not help.
+            fix = "" if isinstance(exc, NotOurs) else " Clear it with: llmeval cache clear"
             self._warn(
                 f"llmeval: the response cache at {self.directory} cannot be used ({action}: "
-                f"{exc}); going on without it. Clear it with: llmeval cache clear"
+                f"{exc}); going on without it.{fix}"
             )
             return None
 

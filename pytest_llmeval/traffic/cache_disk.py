@@ -36,6 +36,27 @@ def inside(directory: Path, filename: object) -> bool:
     return os.path.realpath(os.path.join(root, filename)).startswith(root + os.sep)
 
 
+class NotOurs(OSError):
+    """A cache directory the run must not make its own (``check_owned``)."""
+
+
+def check_owned(directory: Path) -> None:
+    """``NotOurs`` for a directory the run must not make its own: another user's (root's
+    chmod would lock them out; they could plant answers) or a shared one with the sticky bit
+    (``/tmp``, made 0700 it would break every other user of the machine)."""
+    status = directory.stat()
+    if status.st_uid != os.geteuid():
+        raise NotOurs(
+            f"it belongs to another user (uid {status.st_uid}); name a directory of your own "
+            "with llmeval_cache_dir or --llmeval-cache-dir"
+        )
+    if status.st_mode & 0o1000:
+        raise NotOurs(
+            "it is a shared directory (sticky bit, like /tmp); name a directory of its own "
+            "with llmeval_cache_dir or --llmeval-cache-dir"
+        )
+
+
 #: The largest value file read: a recorded answer is far smaller (50 MB is the benchmark's).
 MAX_VALUE_BYTES = 1 << 30
 

@@ -117,6 +117,8 @@ class NetworkLink:
         it is counted, cached and recorded; unread at the test's end, ``finish`` reads it)."""
         from pytest_llmeval.traffic.passthrough import tee
 
+        # Live, no cassette or cache learns them: a cookie or organisation id it set is a secret.
+        live.scrubber.learn_from_response_headers(response.headers.multi_items())
         body = tee(response, self.accounting.clock, start)
         role = ROLE.get()  # the body may end in another context (the SDK closing it)
 

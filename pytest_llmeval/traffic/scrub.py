@@ -159,10 +159,12 @@ class Scrubber:
     def holds_secret(self, text: str) -> bool:
         """Whether ``text`` (a name, not a body) holds a secret of 8 characters or more, or a
         key-shaped string: a short ``llmeval_scrub_env`` value may well be part of a word."""
+        from pytest_llmeval.param_ids import HIDDEN
         from pytest_llmeval.secret_scan import redact
 
         long_ones = (s for s in self._replacements if len(s) >= _MIN_LEARNED)
-        return any(s in text for s in long_ones) or redact(text) != text
+        # An id pytest would have made of a secret, hidden (``param_ids``), held one too.
+        return HIDDEN in text or any(s in text for s in long_ones) or redact(text) != text
 
     def _scrub_cut(self, text: str) -> str:
         """Pieces of a secret where a repr was cut short: pytest's assertion diffs and locals
@@ -201,13 +203,15 @@ class Scrubber:
 
     @functools.cached_property
     def _named_headers(self) -> tuple[tuple[str, re.Pattern[str]], ...]:
-        """The values of the ``llmeval_scrub_headers`` headers where a text shows them: a
-        response header in the SDK's debug log, say, which live mode never learns."""
+        """The values of the ``llmeval_scrub_headers`` headers where a text shows them as
+        those headers' values (a header line, a dict's repr, JSON: the SDK's debug log, a
+        printed ``response.headers``), however short. A value under 8 characters is not
+        learned for scrubbing everywhere: "acme" would be cut out of every word holding it."""
         from pytest_llmeval.secret_scan import header_value_pattern
 
         if not self.extra_headers:
             return ()
-        return (("secret header value", header_value_pattern(self.extra_headers)),)
+        return (("secret header value", header_value_pattern(self.extra_headers, shortest=1)),)
 
     def scrub_text(self, text: str) -> str:
         for value in self._replacements:
