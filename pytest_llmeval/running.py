@@ -124,9 +124,10 @@ def failure_text(report: pytest.TestReport) -> str:
 
 #: A parameter's value that is a secret, shown in the test's id (pytest's default ids).
 SECRET_IN_ID = (
-    "llmeval: this test's id holds a secret (a parameter's value, which pytest shows in the "
-    "id): the cassette's file name, the cache and the history would carry it. Give the "
-    'parameter an id: pytest.param(value, id="...") or parametrize(..., ids=[...]).'
+    "llmeval: this test's id holds a secret, or was made from one (a parameter's value, which "
+    "pytest shows as '<argname>-secret-hidden-<hash>' in its place): the cassette's file name, "
+    "the cache and the history would carry it. Give the parameter an id: "
+    'pytest.param(value, id="...") or parametrize(..., ids=[...]).'
 )
 
 

@@ -155,3 +155,14 @@ def _document_path():
     from pathlib import Path
 
     return Path(__file__).parent / "data" / "run_document_v1.json"
+
+
+def test_two_results_of_one_test_id_print_their_judge_noise():
+    # A history file (or shards read back) may hold one test id twice: their regrades were
+    # compared to order them, and TestRegrade does not order (a TypeError in llmeval report).
+    from pytest_llmeval.report.judge_noise import terminal_lines
+
+    regrade = TestRegrade(k=2, outputs=(RegradedOutput("polite", (0.8, 0.8, 0.2), 0.7),))
+    other = TestRegrade(k=2, outputs=(RegradedOutput("polite", (0.9, 0.9, 0.9), 0.7),))
+    lines = terminal_lines([_result(regrade), _result(other)])
+    assert lines and "judge noise (--llmeval-regrade=2)" in lines[0][0]
