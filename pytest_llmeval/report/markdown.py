@@ -8,6 +8,7 @@ from html import escape
 from pytest_llmeval.drift import DriftCheck, sparkline, status_counts, worth_showing
 from pytest_llmeval.money import money, total_money
 from pytest_llmeval.report.drift_text import check_figures, needed_text
+from pytest_llmeval.report.failure import shown
 from pytest_llmeval.results import RunResult
 
 
@@ -92,7 +93,7 @@ def render_markdown(run: RunResult) -> str:
                 f"<details><summary><code>{escape(test.nodeid)}</code>: "
                 f"{test.shown_outcome}</summary>",
                 "",
-                *_fenced(test.failure or ""),
+                *_fenced(shown(test.failure or "")),
                 "",
                 "</details>",
                 "",

@@ -14,6 +14,7 @@ from typing import Any
 from pytest_llmeval.drift_rules import custom_note
 from pytest_llmeval.report.chart import line_chart, sparkline
 from pytest_llmeval.report.drift_text import needed_words
+from pytest_llmeval.report.failure import shown
 from pytest_llmeval.report.markup import Markup, Part, el, text_elements
 from pytest_llmeval.report.values import (
     SCORE_PREFIX,
@@ -110,7 +111,7 @@ def _stats(test: Mapping[str, Any]) -> Markup:
 def _failure(test: Mapping[str, Any]) -> Markup | None:
     """Why the test did not pass, as pytest printed it (cut to its reason by the run)."""
     text = test.get("failure")
-    return el("pre", {"class": "failure"}, text) if isinstance(text, str) and text else None
+    return el("pre", {"class": "failure"}, shown(text)) if isinstance(text, str) and text else None
 
 
 def _drift_table(checks: Sequence[Mapping[str, Any]]) -> Markup:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pytest_llmeval.drift import DriftCheck
 from pytest_llmeval.money import total_money
+from pytest_llmeval.report.failure import shown
 from pytest_llmeval.results import ERROR_OUTCOMES, ERROR_STATUS, RunResult, TestResult
 from pytest_llmeval.traffic.calls import Call
 
@@ -85,7 +86,9 @@ def section_lines(
     ordered = sorted(tests, key=lambda t: t.nodeid)
     found += [Line(f"{t.nodeid}: {t.sampling.describe()}") for t in ordered if t.sampling]
     found += [Line(f"llmeval: {t.cassette_kept}", "yellow") for t in ordered if t.cassette_kept]
-    found += [Line(f"llmeval: {t.nodeid}: {f}", "red") for t in ordered for f in t.call_failures]
+    found += [
+        Line(f"llmeval: {t.nodeid}: {shown(f)}", "red") for t in ordered for f in t.call_failures
+    ]
     found += judge_noise_lines(ordered)
     # --llmeval-compare-model: the paired verdicts, after the per-test notes.
     if compared:
