@@ -27,6 +27,10 @@ DEFAULT_CACHE_DIR = ".llmeval/cache"
 DEFAULT_HISTORY_DIR = ".llmeval/history"
 BASELINE_FILE = ".llmeval/baseline.json"
 DEFAULT_CALIBRATION_FILE = ".llmeval/calibration.json"
+#: Seconds the judge's client waits for an answer before giving up on that attempt (the SDK
+#: then retries twice): its 2,048-token reply takes well under a minute, and the SDK's own
+#: 10 minutes made a stalled judge cost half an hour a grade.
+DEFAULT_JUDGE_TIMEOUT_S = 120.0
 #: Score a rubric needs when neither the call nor ini names a threshold.
 DEFAULT_RUBRIC_THRESHOLD = 0.7
 #: Samples per llm test when neither CLI, marker nor ini says.

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_llmeval.constants import DEFAULT_JUDGE_TIMEOUT_S
 from pytest_llmeval.traffic.calls import acting_as
 
 SCALE = (0, 10)
@@ -193,10 +194,10 @@ def parse_verdict(text: str) -> Verdict:
     return Verdict(raw=score, reasoning=reasoning)
 
 
-def _new_client() -> Any:
+def _new_client(timeout_s: float = DEFAULT_JUDGE_TIMEOUT_S) -> Any:
     import anthropic
 
-    return anthropic.Anthropic()
+    return anthropic.Anthropic(timeout=timeout_s)
 
 
 class JudgeClients:
@@ -205,16 +206,17 @@ class JudgeClients:
 
     _NAMES = ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL")
 
-    def __init__(self) -> None:
+    def __init__(self, timeout_s: float = DEFAULT_JUDGE_TIMEOUT_S) -> None:
         self._key: tuple[str | None, ...] | None = None
         self._client: Any = None
+        self._timeout_s = timeout_s
 
     def __call__(self) -> Any:
         import os
 
         key = tuple(os.environ.get(name) for name in self._NAMES)
         if self._client is None or key != self._key:
-            self._client, self._key = _new_client(), key
+            self._client, self._key = _new_client(self._timeout_s), key
         return self._client
 
 

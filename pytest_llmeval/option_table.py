@@ -31,6 +31,7 @@ from pytest_llmeval.constants import (
     DEFAULT_DRIFT_SCORE_DROP,
     DEFAULT_HISTORY_DIR,
     DEFAULT_JUDGE_MODEL,
+    DEFAULT_JUDGE_TIMEOUT_S,
     DEFAULT_RUBRIC_THRESHOLD,
     DEFAULT_SAMPLES,
     ENV_MODE,
@@ -83,6 +84,14 @@ JUDGE_MODEL = Option(
     ini_help="Model that grades rubrics (default: newest Sonnet)",
     parse=parse.text,
     flag_type=parse.text_or_none,
+)
+JUDGE_TIMEOUT: Option[float] = Option(
+    dest="llmeval_judge_timeout",
+    default=DEFAULT_JUDGE_TIMEOUT_S,
+    ini="llmeval_judge_timeout",
+    ini_help="How long the judge's client waits for an answer, each attempt: "
+    f"{DEFAULT_JUDGE_TIMEOUT_S:g} (default), 90s, 5m",
+    parse=parse.timeout,
 )
 RUBRIC_THRESHOLD = Option(
     dest="llmeval_rubric_threshold",
@@ -323,6 +332,7 @@ COMPARE_MODEL: Option[ModelSwap | None] = Option(
 OPTIONS: tuple[Option[Any], ...] = (
     MODE,
     JUDGE_MODEL,
+    JUDGE_TIMEOUT,
     RUBRIC_THRESHOLD,
     SAMPLES,
     HISTORY_DIR,

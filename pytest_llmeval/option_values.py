@@ -115,6 +115,14 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+def timeout(text: str) -> float:
+    """A duration over 0: a timeout of 0 would fail every call."""
+    seconds = parse_duration(text)
+    if seconds <= 0:
+        raise ValueError(f"{text!r} is not a duration over 0 such as 90s or 2m")
+    return seconds
+
+
 def parse_size(text: str) -> int:
     """``512MB``, ``1GB`` or plain bytes."""
     match = re.fullmatch(r"\s*(\d{1,30})\s*([kmg]?b?)\s*", text.lower())

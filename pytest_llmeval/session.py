@@ -91,7 +91,7 @@ class LlmevalSession:
         if self._judge_clients is None:
             from pytest_llmeval.judge import JudgeClients
 
-            self._judge_clients = JudgeClients()
+            self._judge_clients = JudgeClients(self.settings.judge_timeout_s)
         return self._judge_clients()
 
     def calibration_book(self) -> CalibrationBook:

@@ -34,6 +34,7 @@ from pytest_llmeval.constants import (
     DEFAULT_DRIFT_SCORE_DROP,
     DEFAULT_HISTORY_DIR,
     DEFAULT_JUDGE_MODEL,
+    DEFAULT_JUDGE_TIMEOUT_S,
     DEFAULT_RUBRIC_THRESHOLD,
     DEFAULT_SAMPLES,
     Mode,
@@ -83,6 +84,7 @@ class Settings:
         "history_dir",
         "judge_model_cli",
         "judge_model_ini",
+        "judge_timeout_s",
         "keep_headers",
         "min_kappa",
         "mode",
@@ -112,6 +114,7 @@ class Settings:
         keep_headers: frozenset[str] = frozenset(),
         judge_model_cli: str | None = None,
         judge_model_ini: str | None = None,
+        judge_timeout_s: float = DEFAULT_JUDGE_TIMEOUT_S,
         rubric_threshold: float = DEFAULT_RUBRIC_THRESHOLD,
         samples_cli: int | None = None,
         samples_ini: int | None = None,
@@ -154,6 +157,8 @@ class Settings:
         self.judge_model_cli: Final = judge_model_cli
         #: ini ``llmeval_judge_model``: the marker's ``judge_model`` beats it.
         self.judge_model_ini: Final = judge_model_ini
+        #: ini ``llmeval_judge_timeout``: seconds the judge's client waits, each attempt.
+        self.judge_timeout_s: Final = judge_timeout_s
         self.rubric_threshold: Final = rubric_threshold
         #: ``--llmeval-samples``: beats the marker's ``samples``.
         self.samples_cli: Final = samples_cli
@@ -315,6 +320,7 @@ def settings_from(sources: Sources) -> Settings:
         keep_headers=resolve(table.KEEP_HEADERS, sources),
         judge_model_cli=from_flag(table.JUDGE_MODEL, sources),
         judge_model_ini=from_ini(table.JUDGE_MODEL, sources),
+        judge_timeout_s=resolve(table.JUDGE_TIMEOUT, sources),
         rubric_threshold=resolve(table.RUBRIC_THRESHOLD, sources),
         samples_cli=from_flag(table.SAMPLES, sources),
         samples_ini=from_ini(table.SAMPLES, sources),

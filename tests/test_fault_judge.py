@@ -7,6 +7,7 @@ Faults come from the stand-in through the real SDK, as the judge's answers.
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 from conftest import cassettes, go_offline
@@ -202,3 +203,28 @@ def test_a_judge_that_did_not_run_out_of_tokens_is_not_told_to_take_more(pyteste
     result = pytester.runpytest(*NO_CACHE)
     result.assert_outcomes(errors=1)
     assert "ran out of max_tokens" not in result.stdout.str()
+
+
+def test_a_judge_that_never_answers_is_given_up_on_after_its_timeout(pytester, online):
+    # The stand-in holds the judge's answer until the test is over: only the judge's own
+    # timeout (ini llmeval_judge_timeout; the SDK's is 10 minutes, three attempts) ends it.
+    never = threading.Event()
+    online.queue(*[Reply(text=GOOD, hold=never)] * 3)
+    pytester.makepyfile(test_app=GRADED)
+    pytester.makeini("[pytest]\nllmeval_judge_timeout = 0.2s\n")
+    try:
+        result = pytester.runpytest(*NO_CACHE)
+    finally:
+        never.set()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*APITimeoutError*", "outcomes: 0 passed, 0 failed, 1 error(s)"])
+    assert len(online.requests) == 3, "the SDK's two retries, each given up on too"
+    assert _outcome(pytester) == "error"
+
+
+def test_a_judge_timeout_must_be_a_duration_over_zero(pytester):
+    pytester.makepyfile(test_app=GRADED)
+    pytester.makeini("[pytest]\nllmeval_judge_timeout = 0\n")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*llmeval_judge_timeout*'0' is not a duration over 0*"])
