@@ -175,7 +175,8 @@ def prices(lines: Sequence[str]) -> Mapping[str, Price]:
         if line.strip():
             model, price = parse_price_line(line)
             # A NaN price makes every cost NaN, which passes every cost budget.
-            if not all(map(math.isfinite, vars(price).values())):
+            figures = (price.input, price.output, price.cache_write, price.cache_read)
+            if not all(map(math.isfinite, figures)):
                 raise ValueError(
                     f"llmeval_prices: cannot use {line.strip()!r}: prices are finite numbers >= 0"
                 )
