@@ -25,6 +25,7 @@ from pytest_llmeval.traffic.model_swap import ModelSwap
 EXAMPLES: dict[str, tuple[str | None, Any]] = {
     "llmeval_mode": ("record", Mode.RECORD),
     "llmeval_judge_model": ("claude-opus-5-5", "claude-opus-5-5"),
+    "llmeval_judge_timeout": ("5m", 300.0),
     "llmeval_rubric_threshold": ("0.9", 0.9),
     "llmeval_samples": ("3", 3),
     "llmeval_history_dir": ("runs", Path("runs")),
@@ -60,6 +61,7 @@ RENAMED = {
     "llmeval_drift_latency": "drift_latency_rise",
     "llmeval_drift_cost": "drift_cost_rise",
     "llmeval_cache_ttl": "cache_ttl_s",
+    "llmeval_judge_timeout": "judge_timeout_s",
 }
 SPLIT = ("llmeval_samples", "llmeval_judge_model")
 
