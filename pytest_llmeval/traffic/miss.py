@@ -212,12 +212,14 @@ def explain_miss(
     return "\n".join(lines)
 
 
-def miss_response(request: httpx2.Request, message: str) -> httpx2.Response:
+def miss_response(
+    request: httpx2.Request, message: str, error_type: str = "llmeval_cassette_miss"
+) -> httpx2.Response:
     """A 404 the SDK does not retry (``x-should-retry: false``) carrying the explanation, so
     nobody waits for back-off against a dead address to read "Connection error."."""
     import httpx2
 
-    error = {"type": "error", "error": {"type": "llmeval_cassette_miss", "message": message}}
+    error = {"type": "error", "error": {"type": error_type, "message": message}}
     return httpx2.Response(
         404,
         headers={

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
-from pytest_llmeval.traffic import wire
+from pytest_llmeval.traffic import sentry, wire
 from pytest_llmeval.traffic.accounting import CallAccounting, Clock, clock_from
 from pytest_llmeval.traffic.calls import ROLE, Call, Role, Source
 from pytest_llmeval.traffic.live import LiveRequest
@@ -140,6 +140,8 @@ class TrafficRecorder:
             )
         cassette = self._recording.cassette if self._recording is not None else None
         self._undo += patch_transports(self._handle, self._handle_async, cassette, raw)
+        sentry.recorder_started()  # the run's sentry leaves this test's requests to it
+        self._undo.append(sentry.recorder_stopped)
         if self.plan.replay_only:
             from pytest_llmeval.traffic.guard import offline
 

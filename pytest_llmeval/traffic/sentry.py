@@ -1,0 +1,219 @@
+"""Model requests made outside every ``llm`` test: refused while the run replays, else noted.
+
+The recorder patches the SDK's transports only while an ``llm`` test runs. A request made at
+any other time went to the API unseen: at import or collection, in a session-scoped fixture or
+a conftest hook, from a thread or task a test left running, in a test without the ``llmeval``
+fixture. In replay it carried the placeholder key to the network; in record mode it was neither
+recorded nor counted, and the next replay broke on it with no hint why.
+
+The sentry sits under the recorders for the whole run, on the same transports (patched when
+their module is imported, so a plain suite never imports them for it), and while no recorder
+runs it takes every request to the API's address (``guard.api_addresses``: the configured
+base URL's, and api.anthropic.com's). When the run replays, the request is refused with an
+answer the SDK does not retry, naming when it was made and what to do; a run's socket guard
+refuses other clients the same way. Otherwise it is sent, and noted. Either way ``stray``
+holds the reason, once per distinct reason with its count, for the run's summary.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from pytest_llmeval.traffic.guard import NetworkGuard, api_addresses
+from pytest_llmeval.traffic.wire import is_model_request, patch_attribute
+
+if TYPE_CHECKING:
+    import httpx2
+
+#: Recorders between ``start`` and ``stop``, in this process: the sentry steps aside for them.
+_recording = 0
+_lock = threading.Lock()
+
+_HTTPX = "httpx2"
+_AIOHTTP = "anthropic._vendor.httpx_aiohttp.transport"
+#: What to do about a request made outside every llm test.
+ADVICE = (
+    "Make model calls inside a test marked @pytest.mark.llm that uses the llmeval fixture; a "
+    "thread or task the test starts must end before it does; calls at import time, in a "
+    "session-scoped fixture or in a conftest hook are never recorded"
+)
+
+
+def recorder_started() -> None:
+    global _recording
+    with _lock:
+        _recording += 1
+
+
+def recorder_stopped() -> None:
+    global _recording
+    with _lock:
+        _recording = max(0, _recording - 1)
+
+
+def outside_tests() -> bool:
+    return _recording == 0
+
+
+class Sentry:
+    """Install once per run (``start``), remove at its end (``stop``).
+
+    ``refuse``: the run replays (nothing may reach the network). ``where``: when the request
+    was made, in words ("during collection", "while test_x ran").
+    """
+
+    def __init__(self, *, refuse: bool, base_url: str | None, where: Callable[[], str]) -> None:
+        self.refuse = refuse
+        self._base_url = base_url
+        self.addresses = api_addresses(base_url)
+        self._where = where
+        #: Reason -> how many requests it stood for.
+        self.stray: Counter[str] = Counter()
+        self._stray_lock = threading.Lock()
+        self._undo: list[Callable[[], None]] = []
+        self._finder: _PatchOnImport | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        patches: dict[str, Callable[[ModuleType], None]] = {
+            _HTTPX: self._patch_httpx,
+            _AIOHTTP: self._patch_aiohttp,
+        }
+        waiting: dict[str, Callable[[ModuleType], None]] = {}
+        for name, patch in patches.items():
+            module = sys.modules.get(name)
+            if module is not None:
+                patch(module)
+            else:
+                waiting[name] = patch
+        if waiting:
+            self._finder = _PatchOnImport(waiting)
+            sys.meta_path.insert(0, self._finder)
+        if self.refuse:
+            guard = NetworkGuard(self._base_url, self._blocked, applies=outside_tests)
+            guard.start()
+            self._undo.append(guard.stop)
+
+    def stop(self) -> None:
+        if self._finder is not None and self._finder in sys.meta_path:
+            sys.meta_path.remove(self._finder)
+        self._finder = None
+        while self._undo:
+            self._undo.pop()()
+
+    # --- what it does with a request --------------------------------------------------------
+
+    def _note(self, reason: str) -> None:
+        with self._stray_lock:
+            self.stray[reason] += 1
+
+    def _blocked(self, reason: str) -> None:
+        self._note(f"{self._where()}: {reason}")
+
+    def _is_stray(self, request: httpx2.Request) -> bool:
+        if not outside_tests() or not is_model_request(request.headers):
+            return False
+        url = request.url
+        port = url.port or (443 if url.scheme == "https" else 80)
+        return (url.host.lower(), port) in self.addresses
+
+    def _answer(self, request: httpx2.Request) -> httpx2.Response | None:
+        """The refusal of a stray request in replay; ``None``: send it (noted)."""
+        when = self._where()
+        thread = threading.current_thread()
+        if thread is not threading.main_thread():
+            when += f", from thread {thread.name!r}"
+        what = f"{request.method} {request.url.path} {when}"
+        if not self.refuse:
+            self._note(f"{what}: sent, not recorded, cached or counted")
+            return None
+        self._note(f"{what}: refused, nothing was sent")
+        from pytest_llmeval.traffic.miss import miss_response
+
+        reason = (
+            f"llmeval: a model API request was made outside every llm test ({what}) and "
+            f"not sent: replay never reaches the network. {ADVICE}"
+        )
+        return miss_response(request, reason, "llmeval_outside_test")
+
+    # --- the transports ---------------------------------------------------------------------
+
+    def _patch_httpx(self, module: ModuleType) -> None:
+        sync_inner = module.HTTPTransport.handle_request
+        async_inner = module.AsyncHTTPTransport.handle_async_request
+        sentry = self
+
+        def handle_request(transport: Any, request: httpx2.Request) -> httpx2.Response:
+            if sentry._is_stray(request):
+                refused = sentry._answer(request)
+                if refused is not None:
+                    return refused
+            return sync_inner(transport, request)  # type: ignore[no-any-return]
+
+        self._undo += [
+            patch_attribute(module.HTTPTransport, "handle_request", handle_request),
+            patch_attribute(
+                module.AsyncHTTPTransport, "handle_async_request", self._async(async_inner)
+            ),
+        ]
+
+    def _patch_aiohttp(self, module: ModuleType) -> None:
+        transport = module.AiohttpTransport
+        inner = transport.handle_async_request
+        self._undo.append(patch_attribute(transport, "handle_async_request", self._async(inner)))
+
+    def _async(self, inner: Any) -> Any:
+        sentry = self
+
+        async def handle_async_request(transport: Any, request: httpx2.Request) -> Any:
+            if sentry._is_stray(request):
+                refused = sentry._answer(request)
+                if refused is not None:
+                    return refused
+            return await inner(transport, request)
+
+        return handle_async_request
+
+
+class _PatchOnImport(importlib.abc.MetaPathFinder):
+    """Runs ``patches[name](module)`` once the module ``name`` is imported, by whoever."""
+
+    def __init__(self, patches: dict[str, Callable[[ModuleType], None]]) -> None:
+        self._patches = patches
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        patch = self._patches.pop(fullname, None)
+        if patch is None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        spec.loader = _ThenPatch(spec.loader, patch)
+        return spec
+
+
+class _ThenPatch(importlib.abc.Loader):
+    def __init__(self, loader: Any, patch: Callable[[ModuleType], None]) -> None:
+        self._loader = loader
+        self._patch = patch
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)  # type: ignore[no-any-return]
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        self._patch(module)
+
+    def __getattr__(self, name: str) -> Any:
+        # Resource readers and the like: the module's loader is still the real one's.
+        return getattr(self._loader, name)

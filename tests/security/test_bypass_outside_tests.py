@@ -1,0 +1,227 @@
+"""Model requests made outside every llm test never pass unseen.
+
+Replay refuses them (nothing reaches the API: the stand-in's connection count is the audit) and
+fails the run even when the app swallows the error; record mode sends them and lists them as
+not recorded. The stand-in stays up at ANTHROPIC_BASE_URL throughout, as the real API would be.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+CLIENT = """
+import anthropic
+
+def ask(text):
+    client = anthropic.Anthropic(max_retries=0)
+    return client.messages.create(
+        model="claude-sonnet-5-5", max_tokens=8, messages=[{"role": "user", "content": text}]
+    ).content[0].text
+"""
+
+# The thread waits for the next test: it outlives its own without any timing.
+THREAD_APP = """
+import threading
+import pytest
+from helper import ask
+
+go, done, late = threading.Event(), threading.Event(), {}
+
+@pytest.mark.llm
+def test_leaves_a_thread(llmeval):
+    def later():
+        go.wait()
+        try:
+            late["answer"] = ask("from a thread that outlived its test")
+        except Exception as exc:  # an app that swallows it: the run must still fail
+            late["answer"] = repr(exc)
+        done.set()
+    threading.Thread(target=later, name="late-caller", daemon=True).start()
+    assert ask("in the test").startswith("Stand-in reply")
+
+def test_next():
+    go.set()
+    done.wait()
+    assert "Stand-in reply" not in late["answer"]
+"""
+
+
+def _replay(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, *args: str):
+    """CI without a key, the API still reachable: only the plugin keeps replay offline."""
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.setenv("CI", "true")
+    return pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=replay", *args)
+
+
+def _record_then_replay(pytester, monkeypatch, online, *args: str):
+    pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=record", "--llmeval-no-cache")
+    before = online.connections
+    result = _replay(pytester, monkeypatch, *args)
+    return result, online.connections - before
+
+
+def test_a_thread_that_outlives_its_test_is_refused_in_replay_and_fails_the_run(
+    pytester, online, monkeypatch
+):
+    pytester.makepyfile(helper=CLIENT, test_app=THREAD_APP)
+    result, connections = _record_then_replay(pytester, monkeypatch, online)
+    assert connections == 0, "replay reached the API"
+    result.assert_outcomes(passed=2)  # the app swallowed the refusal...
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # ...the run does not
+    result.stdout.fnmatch_lines(
+        [
+            "*= llmeval: model requests outside llm tests =*",
+            "1 model API request(s) made outside every llm test, refused*",
+            "  POST /v1/messages while test_app.py::test_next (call) ran, from thread "
+            "'late-caller': refused, nothing was sent",
+            "Make model calls inside a test marked @pytest.mark.llm*",
+        ]
+    )
+    assert "llmeval-replay-placeholder" not in str(online.requests)
+
+
+def test_a_thread_that_outlives_its_test_is_listed_as_unrecorded_in_record_mode(pytester, online):
+    pytester.makepyfile(helper=CLIENT, test_app=THREAD_APP.replace(" not in ", " in "))
+    before = len(online.requests)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=record")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.OK  # sent as the app asked; said, not failed
+    assert len(online.requests) - before == 2
+    result.stdout.fnmatch_lines(
+        [
+            "1 model API request(s) made outside every llm test, sent; none was recorded*",
+            "  POST /v1/messages while test_app.py::test_next (call) ran, from thread "
+            "'late-caller': sent, not recorded, cached or counted",
+        ]
+    )
+
+
+def test_a_session_fixture_and_a_test_without_the_fixture_are_refused_in_replay(
+    pytester, online, monkeypatch
+):
+    pytester.makeconftest(
+        """
+        import pytest
+        from helper import ask
+
+        @pytest.fixture(scope="session")
+        def answer():
+            return ask("from a session fixture")
+        """
+    )
+    pytester.makepyfile(
+        helper=CLIENT,
+        test_app="""
+        import pytest
+        from helper import ask
+
+        @pytest.mark.llm
+        def test_with_session_fixture(llmeval, answer):
+            pass
+
+        def test_without_the_fixture():
+            ask("from a plain test")
+        """,
+    )
+    before = online.connections
+    result = _replay(pytester, monkeypatch)
+    assert online.connections == before
+    result.assert_outcomes(failed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*llmeval_outside_test*made outside every llm test (POST /v1/messages while "
+            "test_app.py::test_with_session_fixture (setup) ran) and not sent*",
+            "  POST /v1/messages while test_app.py::test_without_the_fixture (call) ran: "
+            "refused, nothing was sent",
+        ]
+    )
+
+
+def test_a_call_in_a_conftest_hook_is_refused_in_replay(pytester, online, monkeypatch):
+    pytester.makeconftest(
+        """
+        from helper import ask
+
+        def pytest_collection_finish(session):
+            try:
+                ask("from a hook")
+            except Exception:
+                pass
+        """
+    )
+    pytester.makepyfile(helper=CLIENT, test_app="def test_nothing():\n    pass\n")
+    before = online.connections
+    result = _replay(pytester, monkeypatch)
+    assert online.connections == before
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["  POST /v1/messages outside any test (at import or collection*: refused*"]
+    )
+
+
+def test_a_call_at_import_time_is_refused_before_the_sdk_is_imported(pytester, online, monkeypatch):
+    """A fresh process: the transports are patched when the SDK first imports them."""
+    pytester.makepyfile(
+        helper=CLIENT,
+        test_app="""
+        from helper import ask
+
+        ANSWER = ask("at import time")
+
+        def test_nothing():
+            pass
+        """,
+    )
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.setenv("CI", "true")
+    before = online.connections
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--llmeval-mode=replay")
+    assert online.connections == before
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*llmeval_outside_test*outside any test (at import*"])
+
+
+def test_a_direct_call_to_the_real_api_host_is_refused_whatever_the_base_url(
+    pytester, online, monkeypatch
+):
+    """ANTHROPIC_BASE_URL names a proxy, the app also calls api.anthropic.com itself: replay
+    refuses the lookup of the real host before any packet leaves."""
+    pytester.makepyfile(
+        test_app="""
+        import urllib.request
+        import pytest
+
+        @pytest.mark.llm
+        def test_direct(llmeval):
+            urllib.request.urlopen("https://api.anthropic.com/v1/models", timeout=5)
+        """
+    )
+    result = _replay(pytester, monkeypatch)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*urllib.request tried to reach the model API at api.anthropic.com:443 during replay*"]
+    )
+
+
+def test_outside_requests_of_xdist_workers_reach_the_controller(pytester, online, monkeypatch):
+    pytester.makepyfile(
+        helper=CLIENT,
+        test_app="""
+        from helper import ask
+
+        def test_one():
+            try:
+                ask("from a plain test")
+            except Exception:
+                pass
+        """,
+    )
+    before = online.connections
+    result = _replay(pytester, monkeypatch, "-n", "2")
+    assert online.connections == before
+    result.assert_outcomes(passed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["  POST /v1/messages while test_app.py::test_one (call) ran: refused, nothing was sent"]
+    )
