@@ -123,7 +123,9 @@ class CassetteFormat:
             "response": {
                 "status": response["status"],
                 "headers": _flat_headers(self.scrubber.response_headers(headers)),
-                "body": readable_body(body.get("string") if isinstance(body, dict) else body),
+                "body": _response_body(
+                    body.get("string") if isinstance(body, dict) else body, headers
+                ),
             },
         }
         if meta:
@@ -266,3 +268,26 @@ def read_cassette(path: Path) -> list[Interaction]:
         raise BrokenCassette(path, f"cannot be read ({exc})") from None
     except CassetteProblem as exc:
         raise BrokenCassette(path, str(exc)) from None
+
+
+def _response_body(body: Any, headers: dict[str, Any]) -> str | bytes:
+    """A JSON answer indented for review; any other exactly as it came. A batch's results are
+    JSON Lines (``application/binary``): one line of them parses as JSON, and indented it
+    would no longer be one line a result."""
+    content_type = next(
+        (
+            str(v[0] if isinstance(v, list) and v else v)
+            for k, v in headers.items()
+            if k.lower() == "content-type"
+        ),
+        "",
+    )
+    media = content_type.split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return readable_body(body)
+    if isinstance(body, bytes):
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            return body  # YAML writes it as !!binary
+    return "" if body is None else str(body)

@@ -236,6 +236,7 @@ class TrafficRecorder:
             return refused if refused is not None else inner(transport, request)
         if self.candidate is not None:
             return self.candidate.handle(transport, request)
+        request.read()  # a streamed body (a file upload) is matched and recorded whole
         live, plays, answer, entry = self._before_sending(request)
         if answer is not None:
             return answer
@@ -258,6 +259,7 @@ class TrafficRecorder:
             return refused if refused is not None else await inner(transport, request)
         if self.candidate is not None:
             return await self.candidate.handle_async(transport, request)
+        await request.aread()  # as ``_handle``
         live, plays, answer, entry = self._before_sending(request)
         if answer is not None:
             return answer

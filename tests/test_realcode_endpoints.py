@@ -1,0 +1,116 @@
+"""The SDK's endpoints beyond ``messages.create`` record and replay as a user's code calls them
+(patterns of anthropic-sdk-python's examples): a file upload, a batch's results, the models.
+
+The stand-in answers them through its responder; replay runs with the stand-in still up, and
+its connection count proves nothing was sent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from pytest_llmeval.testing import LoggedRequest, Raw, Reply, StandInServer, reply_to
+
+_FILE = {
+    "id": "file_01",
+    "type": "file",
+    "filename": "orders.csv",
+    "mime_type": "text/csv",
+    "size_bytes": 8,
+    "created_at": "2026-01-01T00:00:00Z",
+    "downloadable": True,
+}
+_BATCH = {
+    "id": "msgbatch_01",
+    "type": "message_batch",
+    "processing_status": "ended",
+    "request_counts": {"processing": 0, "succeeded": 1, "errored": 0, "canceled": 0, "expired": 0},
+    "created_at": "2026-01-01T00:00:00Z",
+    "expires_at": "2026-01-02T00:00:00Z",
+    "ended_at": "2026-01-01T00:01:00Z",
+    "archived_at": None,
+    "cancel_initiated_at": None,
+    "results_url": None,  # set to the stand-in's own address once it runs
+}
+_RESULT = {
+    "custom_id": "order-1",
+    "result": {
+        "type": "succeeded",
+        "message": {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-5-5",
+            "content": [{"type": "text", "text": "Refund approved."}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 5, "output_tokens": 3},
+        },
+    },
+}
+
+
+def _endpoints(request: LoggedRequest) -> Raw | Reply:
+    path = request.path.partition("?")[0]
+    if path == "/v1/files":
+        return Raw(200, json.dumps(_FILE).encode())
+    if path == "/v1/messages/batches/msgbatch_01":
+        return Raw(200, json.dumps(_BATCH).encode())
+    if path.endswith("/results"):
+        # JSON Lines, one result: a line that is also a whole JSON document.
+        return Raw(200, (json.dumps(_RESULT) + "\n").encode(), content_type="application/binary")
+    if path == "/v1/models":
+        model = {"type": "model", "id": "claude-sonnet-5-5", "display_name": "Sonnet"}
+        model["created_at"] = "2026-01-01T00:00:00Z"
+        page = {"data": [model], "has_more": False, "first_id": None, "last_id": None}
+        return Raw(200, json.dumps(page).encode())
+    return reply_to(request.json())
+
+
+@pytest.fixture
+def standin() -> Iterator[StandInServer]:
+    with StandInServer(responder=_endpoints) as server:
+        _BATCH["results_url"] = f"{server.url}/v1/messages/batches/msgbatch_01/results"
+        yield server
+
+
+APP = """
+import anthropic, pytest
+
+client = anthropic.Anthropic(max_retries=0)
+
+@pytest.mark.llm
+def test_upload(llmeval, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("a,b\\n1,2\\n")
+    assert client.beta.files.upload(file=path).id == "file_01"
+    assert len(llmeval.calls) == 1
+
+@pytest.mark.llm
+def test_batch_results(llmeval):
+    results = list(client.messages.batches.results("msgbatch_01"))
+    assert results[0].result.message.content[0].text == "Refund approved."
+
+@pytest.mark.llm
+def test_models(llmeval):
+    assert [m.id for m in client.models.list()] == ["claude-sonnet-5-5"]
+"""
+
+
+def test_an_upload_a_batch_s_results_and_the_models_list_replay_offline(
+    pytester, online, monkeypatch
+):
+    pytester.makepyfile(test_app=APP)
+    recorded = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=record")
+    recorded.assert_outcomes(passed=3)
+    before = online.connections
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.setenv("CI", "true")
+    replayed = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=replay")
+    # The upload's multipart boundary is new on every request; the batch's one result line
+    # was written back indented and no longer parsed as JSON Lines.
+    replayed.assert_outcomes(passed=3)
+    assert online.connections == before
