@@ -225,3 +225,52 @@ def test_outside_requests_of_xdist_workers_reach_the_controller(pytester, online
     result.stdout.fnmatch_lines(
         ["  POST /v1/messages while test_app.py::test_one (call) ran: refused, nothing was sent"]
     )
+
+
+def test_an_asyncio_task_left_running_on_the_aiohttp_client_is_refused_in_replay(
+    pytester, online, monkeypatch
+):
+    """The task runs on a loop that outlives the test (an app's background loop)."""
+    pytest.importorskip("aiohttp")
+    pytester.makepyfile(
+        test_app="""
+        import asyncio, threading
+        import anthropic, pytest
+
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, daemon=True).start()
+        go, late = threading.Event(), {}
+
+        async def ask_later():
+            await asyncio.to_thread(go.wait)
+            client = anthropic.AsyncAnthropic(
+                max_retries=0, http_client=anthropic.DefaultAioHttpClient()
+            )
+            try:
+                await client.messages.create(
+                    model="claude-sonnet-5-5", max_tokens=8,
+                    messages=[{"role": "user", "content": "from a task left running"}],
+                )
+                return "sent"
+            except anthropic.APIStatusError as exc:
+                return exc.body["error"]["type"]
+            finally:
+                await client.close()
+
+        @pytest.mark.llm
+        def test_leaves_a_task(llmeval):
+            late["future"] = asyncio.run_coroutine_threadsafe(ask_later(), loop)
+
+        def test_next():
+            go.set()
+            assert late["future"].result() == "llmeval_outside_test"
+        """
+    )
+    before = online.connections
+    result = _replay(pytester, monkeypatch)
+    assert online.connections == before
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["  POST /v1/messages while test_app.py::test_next (call) ran, from thread *: refused*"]
+    )
