@@ -237,15 +237,16 @@ class TrafficRecorder:
         if self.candidate is not None:
             return self.candidate.handle(transport, request)
         request.read()  # a streamed body (a file upload) is matched and recorded whole
-        live, plays, answer, entry = self._before_sending(request)
-        if answer is not None:
-            return answer
-        if not plays and self._network is not None:
-            return self._network.send(raw, transport, live, entry)
-        with self.accounting.in_flight() as start:  # vcrpy plays from memory, no network
-            response = inner(transport, request)
-            body = b"".join(response.stream)
-        return self._from_vcrpy(live, response, body, start)
+        with sentry.handling():  # this test's, even if sent after its recorder stopped
+            live, plays, answer, entry = self._before_sending(request)
+            if answer is not None:
+                return answer
+            if not plays and self._network is not None:
+                return self._network.send(raw, transport, live, entry)
+            with self.accounting.in_flight() as start:  # vcrpy plays from memory, no network
+                response = inner(transport, request)
+                body = b"".join(response.stream)
+            return self._from_vcrpy(live, response, body, start)
 
     async def _handle_async(
         self,
@@ -260,16 +261,17 @@ class TrafficRecorder:
         if self.candidate is not None:
             return await self.candidate.handle_async(transport, request)
         await request.aread()  # as ``_handle``
-        live, plays, answer, entry = self._before_sending(request)
-        if answer is not None:
-            return answer
-        if not plays and self._network is not None:
-            return await self._network.send_async(raw, transport, live, entry)
-        with self.accounting.in_flight() as start:  # vcrpy plays from memory, no network
-            response = await inner(transport, request)
-            stream: Any = response.stream
-            body = b"".join([chunk async for chunk in stream])
-        return self._from_vcrpy(live, response, body, start)
+        with sentry.handling():  # as ``_handle``
+            live, plays, answer, entry = self._before_sending(request)
+            if answer is not None:
+                return answer
+            if not plays and self._network is not None:
+                return await self._network.send_async(raw, transport, live, entry)
+            with self.accounting.in_flight() as start:  # vcrpy plays from memory, no network
+                response = await inner(transport, request)
+                stream: Any = response.stream
+                body = b"".join([chunk async for chunk in stream])
+            return self._from_vcrpy(live, response, body, start)
 
     def _platform_request(self, request: httpx2.Request) -> httpx2.Response | None:
         """Claude on Amazon Bedrock or Google Vertex AI, which no link of the chain takes: refused

@@ -22,7 +22,9 @@ import importlib.machinery
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
 #: Recorders between ``start`` and ``stop``, in this process: the sentry steps aside for them.
 _recording = 0
 _lock = threading.Lock()
+#: Set while a recorder handles a request: one that reaches the network after its test's
+#: recorder stopped (in flight at the end of the test) is that recorder's to count and report.
+HANDLED: ContextVar[bool] = ContextVar("llmeval_handled_by_a_recorder", default=False)
 
 _HTTPX = "httpx2"
 _AIOHTTP = "anthropic._vendor.httpx_aiohttp.transport"
@@ -56,6 +61,16 @@ def recorder_stopped() -> None:
     global _recording
     with _lock:
         _recording = max(0, _recording - 1)
+
+
+@contextmanager
+def handling() -> Iterator[None]:
+    """Around a recorder's handling of one request (in the thread's or task's own context)."""
+    token = HANDLED.set(True)
+    try:
+        yield
+    finally:
+        HANDLED.reset(token)
 
 
 def outside_tests() -> bool:
@@ -119,7 +134,7 @@ class Sentry:
         self._note(f"{self._where()}: {reason}")
 
     def _is_stray(self, request: httpx2.Request) -> bool:
-        if not outside_tests() or not is_model_request(request.headers):
+        if not outside_tests() or HANDLED.get() or not is_model_request(request.headers):
             return False
         url = request.url
         port = url.port or (443 if url.scheme == "https" else 80)

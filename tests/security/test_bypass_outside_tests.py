@@ -119,14 +119,17 @@ def test_a_session_fixture_and_a_test_without_the_fixture_are_refused_in_replay(
         def test_with_session_fixture(llmeval, answer):
             pass
 
+        @pytest.mark.llm
+        def test_in_the_main_thread(llmeval):
+            ask("from an llm test")  # its recorder's: the thread is not taken for one after
+
         def test_without_the_fixture():
             ask("from a plain test")
         """,
     )
-    before = online.connections
-    result = _replay(pytester, monkeypatch)
-    assert online.connections == before
-    result.assert_outcomes(failed=1, errors=1)
+    result, connections = _record_then_replay(pytester, monkeypatch, online)
+    assert connections == 0
+    result.assert_outcomes(passed=1, failed=1, errors=1)
     result.stdout.fnmatch_lines(
         [
             "*llmeval_outside_test*made outside every llm test (POST /v1/messages while "
