@@ -207,14 +207,23 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        patch = self._patches.pop(fullname, None)
+        patch = self._patches.get(fullname)
         if patch is None:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        spec.loader = _ThenPatch(spec.loader, patch)
-        return spec
+        # The spec the import would have used: asked of the finders after this one (an
+        # editable install or a zip has finders of its own).
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is None:
+                continue
+            if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                del self._patches[fullname]
+                spec.loader = _ThenPatch(spec.loader, patch)
+            return spec  # type: ignore[no-any-return]
+        return None
 
 
 class _ThenPatch(importlib.abc.Loader):
