@@ -280,3 +280,41 @@ def test_an_asyncio_task_left_running_on_the_aiohttp_client_is_refused_in_replay
     result.stdout.fnmatch_lines(
         ["  POST /v1/messages while test_app.py::test_next (call) ran, from thread *: refused*"]
     )
+
+
+def test_a_miss_in_a_fixture_s_teardown_is_an_error_of_the_test(pytester, online, monkeypatch):
+    """The recorder is still on while the test's fixtures are torn down: a miss there used to
+    be counted ("1 request(s) had no recording: see the failures above") with nothing failed."""
+    pytester.makepyfile(
+        helper=CLIENT,
+        test_app="""
+        import os
+        import pytest
+        from helper import ask
+
+        @pytest.fixture
+        def notes(llmeval):
+            yield
+            if os.environ.get("AT_TEARDOWN"):
+                try:
+                    ask("summarise at teardown")
+                except Exception:
+                    pass
+
+        @pytest.mark.llm
+        def test_chat(llmeval, notes):
+            ask("hello")
+        """,
+    )
+    monkeypatch.setenv("AT_TEARDOWN", "")
+    pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=record").assert_outcomes(passed=1)
+    monkeypatch.setenv("AT_TEARDOWN", "1")
+    result = _replay(pytester, monkeypatch)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_chat*",
+            "llmeval: no recorded response for this request (replay mode)",
+            "outcomes: 0 passed, 0 failed, 1 error(s)",
+        ]
+    )
