@@ -1,5 +1,6 @@
 """The SDK's endpoints beyond ``messages.create`` record and replay as a user's code calls them
-(patterns of anthropic-sdk-python's examples): a file upload, a batch's results, the models.
+(patterns of anthropic-sdk-python's examples): a file upload and a binary download, a batch's
+results, the models.
 
 The stand-in answers them through its responder; replay runs with the stand-in still up, and
 its connection count proves nothing was sent.
@@ -23,6 +24,8 @@ _FILE = {
     "created_at": "2026-01-01T00:00:00Z",
     "downloadable": True,
 }
+#: A file's content that is not UTF-8 (an image, a spreadsheet a tool wrote).
+_PNG_ISH = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 _BATCH = {
     "id": "msgbatch_01",
     "type": "message_batch",
@@ -57,6 +60,8 @@ def _endpoints(request: LoggedRequest) -> Raw | Reply:
     path = request.path.partition("?")[0]
     if path == "/v1/files":
         return Raw(200, json.dumps(_FILE).encode())
+    if path == "/v1/files/file_01/content":
+        return Raw(200, _PNG_ISH, content_type="application/octet-stream")
     if path == "/v1/messages/batches/msgbatch_01":
         return Raw(200, json.dumps(_BATCH).encode())
     if path.endswith("/results"):
@@ -87,7 +92,8 @@ def test_upload(llmeval, tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text("a,b\\n1,2\\n")
     assert client.beta.files.upload(file=path).id == "file_01"
-    assert len(llmeval.calls) == 1
+    assert client.beta.files.download("file_01").read() == PNG_ISH
+    assert len(llmeval.calls) == 2
 
 @pytest.mark.llm
 def test_batch_results(llmeval):
@@ -103,14 +109,15 @@ def test_models(llmeval):
 def test_an_upload_a_batch_s_results_and_the_models_list_replay_offline(
     pytester, online, monkeypatch
 ):
-    pytester.makepyfile(test_app=APP)
+    pytester.makepyfile(test_app=APP.replace("PNG_ISH", repr(_PNG_ISH)))
     recorded = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=record")
     recorded.assert_outcomes(passed=3)
     before = online.connections
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     monkeypatch.setenv("CI", "true")
     replayed = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=replay")
-    # The upload's multipart boundary is new on every request; the batch's one result line
-    # was written back indented and no longer parsed as JSON Lines.
+    # The upload's multipart boundary is new on every request; the download's bytes were an
+    # "undecodable body", never kept; the batch's one result line was written back indented
+    # and no longer parsed as JSON Lines.
     replayed.assert_outcomes(passed=3)
     assert online.connections == before

@@ -142,8 +142,13 @@ class RecordingHooks:
         body = response["body"]["string"]
         if unusable(response["status"]["code"], content_type, body) is not None:
             return None  # never kept: see traffic/usable.py
-        text = body.decode("utf-8")
-        response["body"]["string"] = self.scrubber.scrub_body(text, content_type).encode("utf-8")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None  # a file's bytes (see ``usable``): written as they are, as !!binary
+        if text is not None:
+            scrubbed = self.scrubber.scrub_body(text, content_type)
+            response["body"]["string"] = scrubbed.encode("utf-8")
         duration = measured.get("duration_s", self.clock() - CALL_START.get())
         response["llmeval"] = {
             "role": measured.get("role", ROLE.get()),
