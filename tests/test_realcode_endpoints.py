@@ -121,3 +121,42 @@ def test_an_upload_a_batch_s_results_and_the_models_list_replay_offline(
     # and no longer parsed as JSON Lines.
     replayed.assert_outcomes(passed=3)
     assert online.connections == before
+
+
+BETA_APP = """
+import os
+import anthropic, pytest
+
+@pytest.mark.llm
+def test_beta(llmeval):
+    client = anthropic.Anthropic(max_retries=0)
+    client.beta.messages.create(
+        model="claude-sonnet-5-5", max_tokens=8, betas=[os.environ["APP_BETA"]],
+        messages=[{"role": "user", "content": "Summarise the contract."}],
+    )
+"""
+
+
+def test_a_changed_beta_is_a_miss_not_the_old_answer(pytester, online, monkeypatch):
+    """``betas=[...]`` changes what the API does (the cache keys on it): replaying the answer
+    recorded under another beta passed silently."""
+    pytester.makepyfile(test_app=BETA_APP)
+    monkeypatch.setenv("APP_BETA", "context-1m-2025-08-07")
+    pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=record").assert_outcomes(passed=1)
+    monkeypatch.setenv("APP_BETA", "interleaved-thinking-2025-05-14")
+    # Record mode asks the API again instead of playing the other beta's answer.
+    before = len(online.requests)
+    recorded = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=record")
+    recorded.assert_outcomes(passed=1)
+    assert len(online.requests) == before + 1
+    monkeypatch.setenv("APP_BETA", "token-efficient-tools-2025-02-19")
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.setenv("CI", "true")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=replay")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "Closest recording: #* of 2; what changed:",
+            '  header anthropic-beta: "*" -> "token-efficient-tools-2025-02-19"',
+        ]
+    )

@@ -31,7 +31,7 @@ from pytest_llmeval.traffic.cassette_names import (
 )
 from pytest_llmeval.traffic.recording_hooks import RECORDED_HEADER, mark_recorded
 from pytest_llmeval.traffic.scrub import Scrubber
-from pytest_llmeval.traffic.wire import canonical_json
+from pytest_llmeval.traffic.wire import beta_of, canonical_json
 
 __all__ = [
     "CASSETTE_DIR",
@@ -177,7 +177,7 @@ class AtomicPersister:
         write_atomic(path, serialize(cassette_dict, serializer))
 
 
-# --- matching: method, path, query and the JSON body; never headers ------------------------
+# --- matching: method, path, query, the JSON body and anthropic-beta; no other header ---------
 
 
 def canonical_body(request: Any) -> bytes:
@@ -195,6 +195,12 @@ def json_body(r1: Any, r2: Any) -> None:
     """vcrpy matcher: equal bodies once JSON key order is ignored."""
     if canonical_body(r1) != canonical_body(r2):
         raise AssertionError("request bodies differ")
+
+
+def same_beta(r1: Any, r2: Any) -> None:
+    """vcrpy matcher: the same ``anthropic-beta`` header (a beta changes what the API does)."""
+    if beta_of(r1.headers) != beta_of(r2.headers):
+        raise AssertionError("anthropic-beta differs")
 
 
 def outside_problem(path: Path, *, writing: bool = False) -> str | None:

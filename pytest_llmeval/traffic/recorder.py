@@ -218,9 +218,7 @@ class TrafficRecorder:
         )
         self.scrubber.learn_from_request_headers(live.headers)
         view = live.view()
-        recording = self._replay.play(
-            view["method"], view["uri"], live.canonical_body, succeeded_only=True
-        )
+        recording = self._replay.play_view(view, live.canonical_body, succeeded_only=True)
         if recording is None:
             return None
         self._count_played(live, recording)
@@ -333,7 +331,7 @@ class TrafficRecorder:
         """Replay: the recording of this request, or a miss that explains itself."""
         assert self._replay is not None
         view = live.view()
-        recording = self._replay.play(view["method"], view["uri"], live.canonical_body)
+        recording = self._replay.play_view(view, live.canonical_body)
         if recording is None:
             return self._answer_miss(live)
         self._count_played(live, recording)
