@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pytest_llmeval import xdist_relay
 from pytest_llmeval.constants import Mode
 from pytest_llmeval.settings import Settings
 
@@ -36,9 +37,17 @@ def watch_outside_tests(config: pytest.Config, settings: Settings) -> None:
         current = os.environ.get("PYTEST_CURRENT_TEST")
         if current and current != inherited:
             return f"while {current} ran"
+        if xdist_relay.is_controller(config):
+            return "during the run (the xdist workers' tests: the controller runs none)"
         return "outside any test (at import or collection, in a conftest hook, or after them)"
 
-    sentry = Sentry(refuse=refuse, base_url=os.environ.get("ANTHROPIC_BASE_URL"), where=when)
+    sentry = Sentry(
+        refuse=refuse,
+        base_url=os.environ.get("ANTHROPIC_BASE_URL"),
+        where=when,
+        # A candidate model and regrades call the API from a replaying run on purpose.
+        children=settings.compare_model is None and not settings.regrade,
+    )
     sentry.start()
     config.pluginmanager.register(OutsideTests(sentry), _NAME)
 

@@ -54,9 +54,28 @@ def _client_name() -> str:
     return found or "an unknown client"
 
 
+#: While a replaying run points ``ANTHROPIC_BASE_URL`` at its refusal of other processes'
+#: requests (``sentry``): "<that address> <the base URL it replaced, or ->".
+ENV_REPLACED = "LLMEVAL_REPLACED_BASE_URL"
+
+
+def replaced_base_url() -> tuple[str, str | None] | None:
+    """(the refusal's address, the base URL it replaced) while a run replaces it."""
+    value = os.environ.get(ENV_REPLACED, "")
+    refusal, _, original = value.partition(" ")
+    if not refusal or not original:
+        return None
+    return refusal, None if original == "-" else original
+
+
 def api_addresses(base_url: str | None) -> frozenset[tuple[str, int]]:
-    """The addresses replay must not reach: the configured API's and the real API's."""
-    return frozenset({api_address(base_url), api_address(None)})
+    """The addresses replay must not reach: the configured API's and the real API's (and,
+    while a run replaced the configured one, the one it replaced)."""
+    addresses = {api_address(base_url), api_address(None)}
+    replaced = replaced_base_url()
+    if replaced is not None:
+        addresses |= {api_address(replaced[0]), api_address(replaced[1])}
+    return frozenset(addresses)
 
 
 class NetworkGuard:

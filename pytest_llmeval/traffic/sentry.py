@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
+import json
+import os
 import sys
 import threading
 from collections import Counter
@@ -28,7 +30,12 @@ from contextvars import ContextVar
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from pytest_llmeval.traffic.guard import NetworkGuard, api_addresses
+from pytest_llmeval.traffic.guard import (
+    ENV_REPLACED,
+    NetworkGuard,
+    api_addresses,
+    replaced_base_url,
+)
 from pytest_llmeval.traffic.wire import is_model_request, patch_attribute
 
 if TYPE_CHECKING:
@@ -84,8 +91,18 @@ class Sentry:
     was made, in words ("during collection", "while test_x ran").
     """
 
-    def __init__(self, *, refuse: bool, base_url: str | None, where: Callable[[], str]) -> None:
+    def __init__(
+        self,
+        *,
+        refuse: bool,
+        base_url: str | None,
+        where: Callable[[], str],
+        children: bool = True,
+    ) -> None:
+        """``children``: when the run replays, refuse other processes' requests too (off when
+        the run calls the API on purpose: a candidate model, regrades)."""
         self.refuse = refuse
+        self._children = children
         self._base_url = base_url
         self.addresses = api_addresses(base_url)
         self._where = where
@@ -112,6 +129,8 @@ class Sentry:
         if waiting:
             self._finder = _PatchOnImport(waiting)
             sys.meta_path.insert(0, self._finder)
+        if self.refuse and self._children:
+            self._refuse_other_processes()
         if self.refuse:
             guard = NetworkGuard(self._base_url, self._blocked, applies=outside_tests)
             guard.start()
@@ -123,6 +142,44 @@ class Sentry:
         self._finder = None
         while self._undo:
             self._undo.pop()()
+
+    def _refuse_other_processes(self) -> None:
+        """A process a test starts (``subprocess.run([sys.executable, "app.py"])``) loads no
+        plugin: in replay it reached the API with the placeholder key. It inherits the
+        environment, so ``ANTHROPIC_BASE_URL`` points it at a refusal served here. This
+        process's own requests never leave it, wherever they are addressed (a cassette
+        matches on path, query and body, never on host)."""
+        current = os.environ.get("ANTHROPIC_BASE_URL")
+        replaced = replaced_base_url()
+        if replaced is not None and replaced[0] == current:
+            return  # an xdist worker of a replaying run: its controller's refusal serves it
+        server = _refusal(self)
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        saved = {name: os.environ.get(name) for name in ("ANTHROPIC_BASE_URL", ENV_REPLACED)}
+        os.environ["ANTHROPIC_BASE_URL"] = url
+        os.environ[ENV_REPLACED] = f"{url} {current or '-'}"
+        self.addresses = api_addresses(url)
+
+        def undo() -> None:
+            server.shutdown()
+            server.server_close()
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+        self._undo.append(undo)
+
+    def from_another_process(self, method: str, path: str) -> str:
+        """Note a request the refusal answered; the message its process gets."""
+        what = f"{method} {path} {self._where()}"
+        self._note(f"{what}, from another process: refused, nothing was sent")
+        return (
+            f"llmeval: a model API request came from another process ({what}) and was not "
+            "sent: the run replays, and a subprocess's calls are never recorded. Make the "
+            "call in the test's own process (import the code rather than run it)"
+        )
 
     # --- what it does with a request --------------------------------------------------------
 
@@ -241,3 +298,34 @@ class _ThenPatch(importlib.abc.Loader):
     def __getattr__(self, name: str) -> Any:
         # Resource readers and the like: the module's loader is still the real one's.
         return getattr(self._loader, name)
+
+
+def _refusal(sentry: Sentry) -> Any:
+    """A server on loopback that answers every request with a refusal the SDK does not retry."""
+    import http.server
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def refuse(self) -> None:
+            self.close_connection = True  # the body is not read: nothing of it is kept
+            message = sentry.from_another_process(self.command, self.path.partition("?")[0])
+            error = {"type": "error", "error": {"type": "llmeval_outside_test", "message": message}}
+            body = json.dumps(error).encode("utf-8")
+            self.send_response(404)
+            for name, value in (
+                ("content-type", "application/json"),
+                ("x-should-retry", "false"),
+                ("content-length", str(len(body))),
+            ):
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = refuse
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # said in the run's summary instead
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="llmeval-refusal", daemon=True).start()
+    return server

@@ -318,3 +318,39 @@ def test_a_miss_in_a_fixture_s_teardown_is_an_error_of_the_test(pytester, online
             "outcomes: 0 passed, 0 failed, 1 error(s)",
         ]
     )
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_a_subprocess_of_a_test_is_refused_in_replay(pytester, online, monkeypatch, workers):
+    """The child loads no plugin: it inherits ANTHROPIC_BASE_URL, which points it at the run's
+    refusal (the controller's, under xdist) instead of the API."""
+    pytester.makepyfile(
+        helper=CLIENT,
+        test_app="""
+        import subprocess, sys
+        import pytest
+
+        @pytest.mark.llm
+        def test_runs_the_app(llmeval):
+            child = subprocess.run(
+                [sys.executable, "-c", "from helper import ask; print(ask('from a child'))"],
+                capture_output=True, text=True,
+            )
+            assert child.returncode == 0, child.stderr[-600:]
+        """,
+    )
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
+    before = online.connections
+    result = _replay(pytester, monkeypatch, *workers)
+    assert online.connections == before, "the child reached the API"
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*llmeval_outside_test*came from another process*",
+            "  POST /v1/messages * from another process: refused, nothing was sent",
+            "*1 failed, 1 model request(s) refused outside llm tests*",
+        ]
+    )
+    # Under xdist the controller's refusal answered: it runs no test to name.
+    when = "during the run (the xdist workers'" if workers else "while test_app.py::test_runs"
+    assert f"POST /v1/messages {when}" in result.stdout.str()
