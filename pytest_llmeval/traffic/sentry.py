@@ -52,9 +52,10 @@ _HTTPX = "httpx2"
 _AIOHTTP = "anthropic._vendor.httpx_aiohttp.transport"
 #: What to do about a request made outside every llm test.
 ADVICE = (
-    "Make model calls inside a test marked @pytest.mark.llm that uses the llmeval fixture; a "
-    "thread or task the test starts must end before it does; calls at import time, in a "
-    "session-scoped fixture or in a conftest hook are never recorded"
+    "Make model calls inside a test marked @pytest.mark.llm that uses the llmeval fixture, in "
+    "the test's own process; a thread or task the test starts must end before it does; calls "
+    "at import time, in a session-scoped fixture, a conftest hook or a subprocess are never "
+    "recorded"
 )
 
 
