@@ -235,6 +235,7 @@ class TrafficRecorder:
         if self.candidate is not None:
             return self.candidate.handle(transport, request)
         request.read()  # a streamed body (a file upload) is matched and recorded whole
+        sentry.api_used(request)
         with sentry.handling():  # this test's, even if sent after its recorder stopped
             live, plays, answer, entry = self._before_sending(request)
             if answer is not None:
@@ -259,6 +260,7 @@ class TrafficRecorder:
         if self.candidate is not None:
             return await self.candidate.handle_async(transport, request)
         await request.aread()  # as ``_handle``
+        sentry.api_used(request)
         with sentry.handling():  # as ``_handle``
             live, plays, answer, entry = self._before_sending(request)
             if answer is not None:

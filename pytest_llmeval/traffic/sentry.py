@@ -59,6 +59,22 @@ ADVICE = (
 )
 
 
+#: The sentries of the runs in this process, innermost last (a run inside a test of another).
+_sentries: list[Sentry] = []
+
+
+def api_used(request: httpx2.Request) -> None:
+    """A recorder saw the SDK call this address: the run's sentry watches it from now on (a
+    client built with ``base_url=`` another gateway than ``ANTHROPIC_BASE_URL``'s)."""
+    if _sentries:
+        _sentries[-1].learned.add(_address(request))
+
+
+def _address(request: httpx2.Request) -> tuple[str, int]:
+    url = request.url
+    return url.host.lower(), url.port or (443 if url.scheme == "https" else 80)
+
+
 def recorder_started() -> None:
     global _recording
     with _lock:
@@ -109,6 +125,8 @@ class Sentry:
         self._where = where
         #: Reason -> how many requests it stood for.
         self.stray: Counter[str] = Counter()
+        #: Addresses the run's llm tests called the model API at (``api_used``).
+        self.learned: set[tuple[str, int]] = set()
         self._stray_lock = threading.Lock()
         self._undo: list[Callable[[], None]] = []
         self._finder: _PatchOnImport | None = None
@@ -116,6 +134,7 @@ class Sentry:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
+        _sentries.append(self)
         patches: dict[str, Callable[[ModuleType], None]] = {
             _HTTPX: self._patch_httpx,
             _AIOHTTP: self._patch_aiohttp,
@@ -138,6 +157,8 @@ class Sentry:
             self._undo.append(guard.stop)
 
     def stop(self) -> None:
+        if self in _sentries:
+            _sentries.remove(self)
         if self._finder is not None and self._finder in sys.meta_path:
             sys.meta_path.remove(self._finder)
         self._finder = None
@@ -194,9 +215,8 @@ class Sentry:
     def _is_stray(self, request: httpx2.Request) -> bool:
         if not outside_tests() or HANDLED.get() or not is_model_request(request.headers):
             return False
-        url = request.url
-        port = url.port or (443 if url.scheme == "https" else 80)
-        return (url.host.lower(), port) in self.addresses
+        address = _address(request)
+        return address in self.addresses or address in self.learned
 
     def _answer(self, request: httpx2.Request) -> httpx2.Response | None:
         """The refusal of a stray request in replay; ``None``: send it (noted)."""

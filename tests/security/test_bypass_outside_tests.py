@@ -354,3 +354,37 @@ def test_a_subprocess_of_a_test_is_refused_in_replay(pytester, online, monkeypat
     # Under xdist the controller's refusal answered: it runs no test to name.
     when = "during the run (the xdist workers'" if workers else "while test_app.py::test_runs"
     assert f"POST /v1/messages {when}" in result.stdout.str()
+
+
+def test_a_gateway_named_by_base_url_is_watched_once_a_test_called_it(
+    pytester, online, monkeypatch
+):
+    """``Anthropic(base_url=...)`` to a gateway that ANTHROPIC_BASE_URL does not name: the
+    address an llm test called is refused outside the tests as the configured one is."""
+    pytester.makepyfile(
+        test_app=f"""
+        import anthropic, pytest
+
+        client = anthropic.Anthropic(base_url="{online.url}", max_retries=0)
+
+        def ask(text):
+            return client.messages.create(
+                model="claude-sonnet-5-5", max_tokens=8,
+                messages=[{{"role": "user", "content": text}}],
+            )
+
+        @pytest.mark.llm
+        def test_in_llm(llmeval):
+            ask("through the gateway")
+
+        def test_without_the_fixture():
+            ask("through the gateway, unrecorded")
+        """
+    )
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "https://elsewhere.invalid")
+    result, connections = _record_then_replay(pytester, monkeypatch, online)
+    assert connections == 0
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["  POST /v1/messages while test_app.py::test_without_the_fixture (call) ran: refused*"]
+    )
