@@ -167,8 +167,9 @@ def on_report(
         running.call_reported = True
         if running.recorder.failures:
             _model_calls_failed(report, running.recorder.failures)
-    if report.when != "teardown" and len(misses) > running.misses_shown:
-        # A miss fails the test even when the code under test swallowed the SDK's error.
+    if len(misses) > running.misses_shown:
+        # A miss fails the test even when the code under test swallowed the SDK's error (or
+        # a fixture's teardown or a thread the test left made it: an error at teardown).
         from pytest_llmeval.traffic.miss import MissRepr
 
         shown, running.misses_shown = running.misses_shown, len(misses)

@@ -61,7 +61,9 @@ _ORGANIZATION_ID = "5ca1ab1e-0000-4000-8000-57a9d1e50000"
 class StandInServer:
     """Serves scripted items first-in first-out, then ``responder``, then a default reply.
 
-    Only ``POST /v1/messages`` requests that pass validation consume the queue.
+    Only ``POST /v1/messages`` requests that pass validation consume the queue. Any other
+    request (``GET /v1/models``, batches, files) is answered by ``responder`` when it returns
+    a ``Raw``, else with a 404.
     """
 
     def __init__(
@@ -171,6 +173,14 @@ class StandInServer:
         request_id = f"req_{number:08x}{sha256_hex(request.body)[:16]}"
         route = request.path.partition("?")[0]
         if request.method != "POST" or route not in (_MESSAGES, _COUNT_TOKENS):
+            # The API's other endpoints (models, batches, files): a responder may script them.
+            try:
+                other = self._responder(request) if self._responder is not None else None
+            except Exception as exc:  # shown, as a message's reply that failed is
+                crash = Fault(500, message=f"stand-in reply failed: {exc!r}")
+                return _fault(crash, request_id, {"x-should-retry": "false"})
+            if isinstance(other, Raw):
+                return _raw(other, request_id)
             return _fault(Fault(404, message=f"Not found: {request.method} {route}"), request_id)
         if "anthropic-version" not in request.headers:
             return _fault(Fault(400, message="anthropic-version: header is required"), request_id)
@@ -192,15 +202,7 @@ class StandInServer:
             if isinstance(answer, Hangup):
                 return Response(0, "", b"", {}, hold=answer.hold)
             if isinstance(answer, Raw):
-                headers = {**_base_headers(request_id), **answer.headers}
-                return Response(
-                    answer.status,
-                    answer.content_type,
-                    answer.body,
-                    headers,
-                    hold=answer.hold,
-                    takes=answer.takes,
-                )
+                return _raw(answer, request_id)
             cached = None
             if self._prompt_cache is not None:
                 with self._lock:
@@ -237,6 +239,18 @@ class StandInServer:
 
 def _base_headers(request_id: str) -> dict[str, str]:
     return {"request-id": request_id, "anthropic-organization-id": _ORGANIZATION_ID}
+
+
+def _raw(answer: Raw, request_id: str) -> Response:
+    headers = {**_base_headers(request_id), **answer.headers}
+    return Response(
+        answer.status,
+        answer.content_type,
+        answer.body,
+        headers,
+        hold=answer.hold,
+        takes=answer.takes,
+    )
 
 
 def _fault(fault: Fault, request_id: str, extra: dict[str, str] | None = None) -> Response:

@@ -31,7 +31,7 @@ from pytest_llmeval.traffic.cassette_names import (
 )
 from pytest_llmeval.traffic.recording_hooks import RECORDED_HEADER, mark_recorded
 from pytest_llmeval.traffic.scrub import Scrubber
-from pytest_llmeval.traffic.wire import canonical_json
+from pytest_llmeval.traffic.wire import beta_of, canonical_json
 
 __all__ = [
     "CASSETTE_DIR",
@@ -123,7 +123,9 @@ class CassetteFormat:
             "response": {
                 "status": response["status"],
                 "headers": _flat_headers(self.scrubber.response_headers(headers)),
-                "body": readable_body(body.get("string") if isinstance(body, dict) else body),
+                "body": _response_body(
+                    body.get("string") if isinstance(body, dict) else body, headers
+                ),
             },
         }
         if meta:
@@ -175,7 +177,7 @@ class AtomicPersister:
         write_atomic(path, serialize(cassette_dict, serializer))
 
 
-# --- matching: method, path, query and the JSON body; never headers ------------------------
+# --- matching: method, path, query, the JSON body and anthropic-beta; no other header ---------
 
 
 def canonical_body(request: Any) -> bytes:
@@ -193,6 +195,12 @@ def json_body(r1: Any, r2: Any) -> None:
     """vcrpy matcher: equal bodies once JSON key order is ignored."""
     if canonical_body(r1) != canonical_body(r2):
         raise AssertionError("request bodies differ")
+
+
+def same_beta(r1: Any, r2: Any) -> None:
+    """vcrpy matcher: the same ``anthropic-beta`` header (a beta changes what the API does)."""
+    if beta_of(r1.headers) != beta_of(r2.headers):
+        raise AssertionError("anthropic-beta differs")
 
 
 def outside_problem(path: Path, *, writing: bool = False) -> str | None:
@@ -266,3 +274,26 @@ def read_cassette(path: Path) -> list[Interaction]:
         raise BrokenCassette(path, f"cannot be read ({exc})") from None
     except CassetteProblem as exc:
         raise BrokenCassette(path, str(exc)) from None
+
+
+def _response_body(body: Any, headers: dict[str, Any]) -> str | bytes:
+    """A JSON answer indented for review; any other exactly as it came. A batch's results are
+    JSON Lines (``application/binary``): one line of them parses as JSON, and indented it
+    would no longer be one line a result."""
+    content_type = next(
+        (
+            str(v[0] if isinstance(v, list) and v else v)
+            for k, v in headers.items()
+            if k.lower() == "content-type"
+        ),
+        "",
+    )
+    media = content_type.split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return readable_body(body)
+    if isinstance(body, bytes):
+        try:
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            return body  # YAML writes it as !!binary
+    return "" if body is None else str(body)

@@ -3,9 +3,11 @@
 The recorder answers the SDK's own clients (httpx2 and aiohttp transports). A client it does
 not know (plain httpx, requests, a hand-made socket) would go straight to the API, with the
 placeholder key. While a test replays, this guard refuses name lookups of the API's host and
-connections to its address, and says which client tried; every other connection (a local
-database, a test server) is left alone. ``offline`` puts a replaying test in all it needs: the
-guard, a placeholder credential for the SDK's clients, and the judge answered directly.
+connections to its address (``ANTHROPIC_BASE_URL``'s, and api.anthropic.com's whatever that
+says: an app may call the real host directly beside a proxy), and says which client tried;
+every other connection (a local database, a test server) is left alone. ``offline`` puts a
+replaying test in all it needs: the guard, a placeholder credential for the SDK's clients, and
+the judge answered directly.
 """
 
 from __future__ import annotations
@@ -52,12 +54,46 @@ def _client_name() -> str:
     return found or "an unknown client"
 
 
-class NetworkGuard:
-    """Install for the duration of a replaying test; ``blocked`` lists what was refused."""
+#: While a replaying run points ``ANTHROPIC_BASE_URL`` at its refusal of other processes'
+#: requests (``sentry``): "<that address> <the base URL it replaced, or ->".
+ENV_REPLACED = "LLMEVAL_REPLACED_BASE_URL"
 
-    def __init__(self, base_url: str | None, on_block: Callable[[str], None]) -> None:
-        self.host, self.port = api_address(base_url)
+
+def replaced_base_url() -> tuple[str, str | None] | None:
+    """(the refusal's address, the base URL it replaced) while a run replaces it."""
+    value = os.environ.get(ENV_REPLACED, "")
+    refusal, _, original = value.partition(" ")
+    if not refusal or not original:
+        return None
+    return refusal, None if original == "-" else original
+
+
+def api_addresses(base_url: str | None) -> frozenset[tuple[str, int]]:
+    """The addresses replay must not reach: the configured API's and the real API's (and,
+    while a run replaced the configured one, the one it replaced)."""
+    addresses = {api_address(base_url), api_address(None)}
+    replaced = replaced_base_url()
+    if replaced is not None:
+        addresses |= {api_address(replaced[0]), api_address(replaced[1])}
+    return frozenset(addresses)
+
+
+class NetworkGuard:
+    """Install for the duration of a replaying test; ``on_block`` hears what was refused.
+
+    ``applies``: asked at each lookup and connection, the guard steps aside while it says no
+    (the run's guard, ``sentry``, leaves an llm test to the test's own)."""
+
+    def __init__(
+        self,
+        base_url: str | None,
+        on_block: Callable[[str], None],
+        applies: Callable[[], bool] | None = None,
+    ) -> None:
+        self.addresses = api_addresses(base_url)
+        self._hosts = frozenset(host for host, _ in self.addresses)
         self._on_block = on_block
+        self._applies = applies
         self._undo: list[Callable[[], None]] = []
 
     def _refuse(self, target: str) -> ReplayNetworkBlocked:
@@ -71,7 +107,10 @@ class NetworkGuard:
         return ReplayNetworkBlocked(f"llmeval: {message}")
 
     def _is_api(self, host: Any, port: Any) -> bool:
-        return str(host).lower().strip("[]") == self.host and (port is None or port == self.port)
+        name = str(host).lower().strip("[]")
+        if name not in self._hosts or (self._applies is not None and not self._applies()):
+            return False
+        return port is None or (name, port) in self.addresses
 
     def start(self) -> None:
         real_getaddrinfo = socket.getaddrinfo

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.traffic.cassettes import display_path
+from pytest_llmeval.traffic.wire import beta_of
 
 if TYPE_CHECKING:
     import httpx2
@@ -27,6 +28,8 @@ class Recorded:
     path: str
     body: bytes
     played: bool
+    #: Its ``anthropic-beta`` header, "" without one.
+    beta: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,10 @@ def json_changes(old: Any, new: Any, path: str = "$") -> list[tuple[str, Any, An
     return [] if old == new else [(path, old, new)]
 
 
+#: How a change of the ``anthropic-beta`` header is named among the body's changes.
+_BETA = "header anthropic-beta"
+
+
 def _model(body: Any) -> str:
     return f"  model={body['model']}" if isinstance(body, dict) and "model" in body else ""
 
@@ -161,6 +168,7 @@ def explain_miss(
     recorded: Sequence[Recorded],
     context: MissContext,
     shown: Callable[[str], str] = _unchanged,
+    beta: str = "",
 ) -> str:
     """The whole failure message for a request no recording answers; ``shown`` scrubs what
     it quotes of the recordings (a cassette from anyone may hold a secret)."""
@@ -188,10 +196,12 @@ def explain_miss(
         for number, rec in enumerate(recorded, start=1):
             if rec in same_endpoint:
                 changes = json_changes(_json(rec.body), requested)
+                if rec.beta != beta:
+                    changes.insert(0, (_BETA, rec.beta or _ABSENT, beta or _ABSENT))
                 scored.append((len(changes), rec.played, number, changes))
         count, _, number, changes = min(scored, key=lambda s: (s[0], s[1], s[2]))
         if count == 0:
-            uses = sum(1 for r in same_endpoint if _json(r.body) == requested)
+            uses = sum(1 for r in same_endpoint if _json(r.body) == requested and r.beta == beta)
             lines += [
                 "",
                 f"Recording #{number} matches, but every recording of this request was already "
@@ -212,12 +222,14 @@ def explain_miss(
     return "\n".join(lines)
 
 
-def miss_response(request: httpx2.Request, message: str) -> httpx2.Response:
+def miss_response(
+    request: httpx2.Request, message: str, error_type: str = "llmeval_cassette_miss"
+) -> httpx2.Response:
     """A 404 the SDK does not retry (``x-should-retry: false``) carrying the explanation, so
     nobody waits for back-off against a dead address to read "Connection error."."""
     import httpx2
 
-    error = {"type": "error", "error": {"type": "llmeval_cassette_miss", "message": message}}
+    error = {"type": "error", "error": {"type": error_type, "message": message}}
     return httpx2.Response(
         404,
         headers={
@@ -266,6 +278,7 @@ def answer_miss(
         recorded=recorded,
         context=context,
         shown=live.scrubber.shown,
+        beta=beta_of(live.view()["headers"]),
     )
     if message not in misses:
         misses.append(message)

@@ -168,5 +168,16 @@ class NetworkLink:
             if problem is not None:
                 self._cache.not_stored(entry, problem)
                 self._cache.unconsume(entry)
+            elif not _is_text(decoded):
+                # A file's bytes (``files.download``): recorded as they are, not cached.
+                self._cache.not_stored(entry, "a binary answer: the cache keeps text only")
             else:
                 self._cache.store(entry, live, response, decoded, duration, ttft_s)
+
+
+def _is_text(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
-from pytest_llmeval.traffic import wire
+from pytest_llmeval.traffic import sentry, wire
 from pytest_llmeval.traffic.accounting import CallAccounting, Clock, clock_from
 from pytest_llmeval.traffic.calls import ROLE, Call, Role, Source
 from pytest_llmeval.traffic.live import LiveRequest
@@ -140,6 +140,8 @@ class TrafficRecorder:
             )
         cassette = self._recording.cassette if self._recording is not None else None
         self._undo += patch_transports(self._handle, self._handle_async, cassette, raw)
+        sentry.recorder_started()  # the run's sentry leaves this test's requests to it
+        self._undo.append(sentry.recorder_stopped)
         if self.plan.replay_only:
             from pytest_llmeval.traffic.guard import offline
 
@@ -216,9 +218,7 @@ class TrafficRecorder:
         )
         self.scrubber.learn_from_request_headers(live.headers)
         view = live.view()
-        recording = self._replay.play(
-            view["method"], view["uri"], live.canonical_body, succeeded_only=True
-        )
+        recording = self._replay.play_view(view, live.canonical_body, succeeded_only=True)
         if recording is None:
             return None
         self._count_played(live, recording)
@@ -234,15 +234,18 @@ class TrafficRecorder:
             return refused if refused is not None else inner(transport, request)
         if self.candidate is not None:
             return self.candidate.handle(transport, request)
-        live, plays, answer, entry = self._before_sending(request)
-        if answer is not None:
-            return answer
-        if not plays and self._network is not None:
-            return self._network.send(raw, transport, live, entry)
-        with self.accounting.in_flight() as start:  # vcrpy plays from memory, no network
-            response = inner(transport, request)
-            body = b"".join(response.stream)
-        return self._from_vcrpy(live, response, body, start)
+        request.read()  # a streamed body (a file upload) is matched and recorded whole
+        sentry.api_used(request)
+        with sentry.handling():  # this test's, even if sent after its recorder stopped
+            live, plays, answer, entry = self._before_sending(request)
+            if answer is not None:
+                return answer
+            if not plays and self._network is not None:
+                return self._network.send(raw, transport, live, entry)
+            with self.accounting.in_flight() as start:  # vcrpy plays from memory, no network
+                response = inner(transport, request)
+                body = b"".join(response.stream)
+            return self._from_vcrpy(live, response, body, start)
 
     async def _handle_async(
         self,
@@ -256,16 +259,19 @@ class TrafficRecorder:
             return refused if refused is not None else await inner(transport, request)
         if self.candidate is not None:
             return await self.candidate.handle_async(transport, request)
-        live, plays, answer, entry = self._before_sending(request)
-        if answer is not None:
-            return answer
-        if not plays and self._network is not None:
-            return await self._network.send_async(raw, transport, live, entry)
-        with self.accounting.in_flight() as start:  # vcrpy plays from memory, no network
-            response = await inner(transport, request)
-            stream: Any = response.stream
-            body = b"".join([chunk async for chunk in stream])
-        return self._from_vcrpy(live, response, body, start)
+        await request.aread()  # as ``_handle``
+        sentry.api_used(request)
+        with sentry.handling():  # as ``_handle``
+            live, plays, answer, entry = self._before_sending(request)
+            if answer is not None:
+                return answer
+            if not plays and self._network is not None:
+                return await self._network.send_async(raw, transport, live, entry)
+            with self.accounting.in_flight() as start:  # vcrpy plays from memory, no network
+                response = await inner(transport, request)
+                stream: Any = response.stream
+                body = b"".join([chunk async for chunk in stream])
+            return self._from_vcrpy(live, response, body, start)
 
     def _platform_request(self, request: httpx2.Request) -> httpx2.Response | None:
         """Claude on Amazon Bedrock or Google Vertex AI, which no link of the chain takes: refused
@@ -327,7 +333,7 @@ class TrafficRecorder:
         """Replay: the recording of this request, or a miss that explains itself."""
         assert self._replay is not None
         view = live.view()
-        recording = self._replay.play(view["method"], view["uri"], live.canonical_body)
+        recording = self._replay.play_view(view, live.canonical_body)
         if recording is None:
             return self._answer_miss(live)
         self._count_played(live, recording)

@@ -21,6 +21,7 @@ from pytest_llmeval.traffic.cassettes import (
     SaveHook,
     display_path,
     json_body,
+    same_beta,
 )
 from pytest_llmeval.traffic.recording_hooks import (
     MEASURED,
@@ -37,8 +38,9 @@ if TYPE_CHECKING:
 
 _SERIALIZER = "llmeval"
 _JSON_BODY = "llmeval_json_body"
-#: Never headers: ``x-stainless-*`` and the user agent vary by machine.
-MATCH_ON = ("method", "path", "query", _JSON_BODY)
+_BETA = "llmeval_anthropic_beta"
+#: Of the headers only ``anthropic-beta``: ``x-stainless-*`` and the user agent vary by machine.
+MATCH_ON = ("method", "path", "query", _JSON_BODY, _BETA)
 
 
 class CassetteNotSaved(Exception):
@@ -96,6 +98,7 @@ class RecordingCassette:
         )
         recorder.register_serializer(_SERIALIZER, self.format)
         recorder.register_matcher(_JSON_BODY, json_body)
+        recorder.register_matcher(_BETA, same_beta)
         recorder.register_persister(AtomicPersister(ignore_existing=rewrite))
         ctx = recorder.use_cassette(str(self.path), serializer=_SERIALIZER)
         self.cassette = ctx.__enter__()

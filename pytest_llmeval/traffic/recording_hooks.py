@@ -46,6 +46,29 @@ def recorded_meta(headers: Any) -> dict[str, Any] | None:
     return meta
 
 
+#: What a multipart body's boundary reads as in a request's view.
+FIXED_BOUNDARY = "llmeval-multipart-boundary"
+
+
+def fix_multipart_boundary(request: dict[str, Any]) -> None:
+    """A file upload's multipart boundary is random per request: in the view it is one fixed
+    string (in the body and in ``content-type``), or the upload never matches its recording."""
+    for name, value in request["headers"].items():
+        if name.lower() != "content-type":
+            continue
+        text = value[0] if isinstance(value, list) and value else value
+        if not isinstance(text, str) or not text.lower().startswith("multipart/"):
+            return
+        head, found, boundary = text.partition("boundary=")
+        boundary = boundary.split(";")[0].strip().strip('"')
+        if not found or not boundary:
+            return
+        fixed = f"{head}boundary={FIXED_BOUNDARY}"
+        request["headers"][name] = [fixed] if isinstance(value, list) else fixed
+        request["body"] = request["body"].replace(f"--{boundary}", f"--{FIXED_BOUNDARY}")
+        return
+
+
 class RecordingHooks:
     """``before_record_request`` / ``before_record_response`` for one test's cassette."""
 
@@ -78,6 +101,7 @@ class RecordingHooks:
             "headers": dict(headers),
             "body": body.decode("utf-8", errors="replace"),
         }
+        fix_multipart_boundary(request)
         self.scrubber.scrub_request(request, self.request_hook)
         return request
 
@@ -118,8 +142,13 @@ class RecordingHooks:
         body = response["body"]["string"]
         if unusable(response["status"]["code"], content_type, body) is not None:
             return None  # never kept: see traffic/usable.py
-        text = body.decode("utf-8")
-        response["body"]["string"] = self.scrubber.scrub_body(text, content_type).encode("utf-8")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None  # a file's bytes (see ``usable``): written as they are, as !!binary
+        if text is not None:
+            scrubbed = self.scrubber.scrub_body(text, content_type)
+            response["body"]["string"] = scrubbed.encode("utf-8")
         duration = measured.get("duration_s", self.clock() - CALL_START.get())
         response["llmeval"] = {
             "role": measured.get("role", ROLE.get()),

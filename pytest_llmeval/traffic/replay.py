@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pytest_llmeval.traffic.cassette_form import CassetteProblem, load, response_headers
 from pytest_llmeval.traffic.cassettes import BrokenCassette, cassette_text
-from pytest_llmeval.traffic.wire import canonical_json
+from pytest_llmeval.traffic.wire import beta_of, canonical_json
 
 if TYPE_CHECKING:
     import httpx2
@@ -57,6 +57,8 @@ class Recording:
     where: _Where
     body: bytes
     canonical: bytes
+    #: The request's ``anthropic-beta`` header, "" without one.
+    beta: str
     status: int
     reason: str
     headers: tuple[tuple[str, str], ...]
@@ -95,6 +97,7 @@ def _recording(number: int, interaction: dict[str, Any]) -> Recording:
         where=_where(request["method"], request["uri"]),
         body=body,
         canonical=canonical_json(body),
+        beta=beta_of(request.get("headers")),
         status=response["status"]["code"],
         reason=str(response["status"].get("message") or ""),
         headers=tuple((k, v) for k, values in headers.items() for v in values),
@@ -134,12 +137,18 @@ class ReplayCassette:
         self._played = [False] * len(self._recordings)
 
     def play(
-        self, method: str, uri: str, canonical_body: bytes, *, succeeded_only: bool = False
+        self,
+        method: str,
+        uri: str,
+        canonical_body: bytes,
+        *,
+        beta: str = "",
+        succeeded_only: bool = False,
     ) -> Recording | None:
         """The first unplayed recording of this request, now played.
 
-        ``method``, ``uri`` and ``canonical_body`` are of the request's scrubbed view, the body
-        in ``canonical_json`` form. ``succeeded_only``: pass over a recorded error answer.
+        ``method``, ``uri``, ``canonical_body`` and ``beta`` are of the request's scrubbed view,
+        the body in ``canonical_json`` form. ``succeeded_only``: pass over a recorded error.
         """
         where = _where(method, uri)
         with self._lock:
@@ -148,10 +157,17 @@ class ReplayCassette:
                     continue
                 if succeeded_only and not 200 <= recording.status < 300:
                     continue
-                if recording.canonical == canonical_body:
+                if recording.canonical == canonical_body and recording.beta == beta:
                     self._played[index] = True
                     return recording
         return None
+
+    def play_view(
+        self, view: dict[str, Any], canonical_body: bytes, *, succeeded_only: bool = False
+    ) -> Recording | None:
+        """``play`` for a request's scrubbed view (``LiveRequest.view``)."""
+        method, uri, beta = view["method"], view["uri"], beta_of(view["headers"])
+        return self.play(method, uri, canonical_body, beta=beta, succeeded_only=succeeded_only)
 
     def recorded(self) -> list[Recorded]:
         """The recorded requests as a miss report sees them."""
@@ -160,6 +176,6 @@ class ReplayCassette:
         with self._lock:
             played = list(self._played)
         return [
-            Recorded(r.where.method, r.where.path, r.body, was_played)
+            Recorded(r.where.method, r.where.path, r.body, was_played, r.beta)
             for r, was_played in zip(self._recordings, played, strict=True)
         ]

@@ -96,6 +96,17 @@ def _sse_problem(text: str) -> tuple[str, str] | None:
     return "incomplete_stream", "the stream ended before message_stop"
 
 
+def _is_binary(content_type: str) -> bool:
+    """A file's content type: not the API's JSON or event stream, nor text."""
+    media = content_type.split(";")[0].strip().lower()
+    return (
+        bool(media)
+        and "json" not in media
+        and media not in ("text/event-stream",)
+        and not (media.startswith("text/"))
+    )
+
+
 def unusable(
     status: int,
     content_type: str,
@@ -119,6 +130,8 @@ def unusable(
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
+        if _is_binary(content_type):
+            return None  # a file's content (``files.download``): kept as the bytes it is
         return Unusable(status, "undecodable_body", f"the body is not UTF-8 ({exc})", request_id)
     if "text/event-stream" in content_type:
         problem = _sse_problem(text)

@@ -20,6 +20,16 @@ def is_model_request(headers: Any) -> bool:
     return "anthropic-version" in headers
 
 
+def beta_of(headers: Any) -> str:
+    """A request's ``anthropic-beta`` header ("" without one), however its headers are held:
+    a view's (a value), a cassette's (a value or a list of them), vcrpy's (case-insensitive)."""
+    for name, value in dict(headers or {}).items():
+        if str(name).lower() == "anthropic-beta":
+            values = value if isinstance(value, list) else [value]
+            return ", ".join(str(v) for v in values)
+    return ""
+
+
 def decoded(body: bytes, encoding: str) -> bytes:
     try:
         if encoding == "gzip":

@@ -1,0 +1,98 @@
+"""The run's side of ``traffic.sentry``: model requests made outside every ``llm`` test.
+
+Installed from ``pytest_configure`` (before collection: a module may call the API when it is
+imported), removed at ``pytest_unconfigure``. Such requests are listed at the end of the run;
+when the run replays they were refused, and the run fails even if the app swallowed the
+error (a thread's exception is only printed, a test without the fixture may catch it). An
+xdist worker hands its list to the controller, which prints them all.
+
+No hook runs per test: when a request was made is read from ``PYTEST_CURRENT_TEST``, which
+pytest keeps up to date anyway.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from pytest_llmeval import xdist_relay
+from pytest_llmeval.constants import Mode
+from pytest_llmeval.settings import Settings
+
+_NAME = "llmeval-outside-tests"
+_WORKER_KEY = "llmeval_outside_tests"
+
+
+def watch_outside_tests(config: pytest.Config, settings: Settings) -> None:
+    from pytest_llmeval.traffic.sentry import Sentry
+
+    refuse = settings.mode is Mode.REPLAY or (settings.mode is Mode.AUTO and settings.ci)
+    # A run started from inside a test (pytest in pytest, a CI wrapper) inherits that test's
+    # variable until its own first test sets it: it names no test of this run.
+    inherited = os.environ.get("PYTEST_CURRENT_TEST")
+
+    def when() -> str:
+        current = os.environ.get("PYTEST_CURRENT_TEST")
+        if current and current != inherited:
+            return f"while {current} ran"
+        if xdist_relay.is_controller(config):
+            return "during the run (the xdist workers' tests: the controller runs none)"
+        return "outside any test (at import or collection, in a conftest hook, or after them)"
+
+    sentry = Sentry(
+        refuse=refuse,
+        base_url=os.environ.get("ANTHROPIC_BASE_URL"),
+        where=when,
+        # A candidate model and regrades call the API from a replaying run on purpose.
+        children=settings.compare_model is None and not settings.regrade,
+    )
+    sentry.start()
+    config.pluginmanager.register(OutsideTests(sentry), _NAME)
+
+
+class OutsideTests:
+    def __init__(self, sentry: Any) -> None:
+        self.sentry = sentry
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        config = session.config
+        stray = self.sentry.stray
+        if hasattr(config, "workerinput"):
+            config.workeroutput[_WORKER_KEY] = [[r, n] for r, n in stray.items()]  # type: ignore[attr-defined]
+            return
+        if stray and self.sentry.refuse and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        for item in getattr(node, "workeroutput", {}).get(_WORKER_KEY, []):
+            # From a worker of this run, but checked: a bad payload must not end the run.
+            if isinstance(item, list) and len(item) == 2 and isinstance(item[1], int):
+                self.sentry.stray[str(item[0])] += item[1]
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        stray = self.sentry.stray
+        if not stray:
+            return
+        from pytest_llmeval.traffic.sentry import ADVICE
+
+        total = sum(stray.values())
+        verb = "refused (replay never reaches the network)" if self.sentry.refuse else "sent"
+        terminalreporter.section("llmeval: model requests outside llm tests", red=True)
+        terminalreporter.write_line(
+            f"{total} model API request(s) made outside every llm test, {verb}; none was "
+            "recorded or counted:"
+        )
+        for reason, count in stray.items():
+            times = f" ({count} times)" if count > 1 else ""
+            terminalreporter.write_line(f"  {reason}{times}")
+        terminalreporter.write_line(ADVICE)
+        # On pytest's last line too: "2 passed" alone would contradict a failed run.
+        what = "refused outside llm tests" if self.sentry.refuse else "unrecorded outside llm tests"
+        terminalreporter.stats.setdefault(f"model request(s) {what}", []).extend([None] * total)
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self.sentry.stop()
+        config.pluginmanager.unregister(self, _NAME)
