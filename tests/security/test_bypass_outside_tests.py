@@ -315,7 +315,7 @@ def test_a_miss_in_a_fixture_s_teardown_is_an_error_of_the_test(pytester, online
         [
             "*ERROR at teardown of test_chat*",
             "llmeval: no recorded response for this request (replay mode)",
-            "outcomes: 0 passed, 0 failed, 1 error(s)",
+            "outcomes: 0 passed, 0 failed, 1 error(s) (1 after a passing call, *",
         ]
     )
 
