@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
-import json
 import os
 import sys
 import threading
@@ -175,16 +174,17 @@ class Sentry:
         replaced = replaced_base_url()
         if replaced is not None and replaced[0] == current:
             return  # an xdist worker of a replaying run: its controller's refusal serves it
-        server = _refusal(self)
-        url = f"http://127.0.0.1:{server.server_address[1]}"
+        from pytest_llmeval.traffic.refusal import Refusal
+
+        server = Refusal(self.from_another_process)
+        url = f"http://127.0.0.1:{server.port}"
         saved = {name: os.environ.get(name) for name in ("ANTHROPIC_BASE_URL", ENV_REPLACED)}
         os.environ["ANTHROPIC_BASE_URL"] = url
         os.environ[ENV_REPLACED] = f"{url} {current or '-'}"
         self.addresses = api_addresses(url)
 
         def undo() -> None:
-            server.shutdown()
-            server.server_close()
+            server.close()
             for name, value in saved.items():
                 if value is None:
                     os.environ.pop(name, None)
@@ -319,34 +319,3 @@ class _ThenPatch(importlib.abc.Loader):
     def __getattr__(self, name: str) -> Any:
         # Resource readers and the like: the module's loader is still the real one's.
         return getattr(self._loader, name)
-
-
-def _refusal(sentry: Sentry) -> Any:
-    """A server on loopback that answers every request with a refusal the SDK does not retry."""
-    import http.server
-
-    class Refuse(http.server.BaseHTTPRequestHandler):
-        def refuse(self) -> None:
-            self.close_connection = True  # the body is not read: nothing of it is kept
-            message = sentry.from_another_process(self.command, self.path.partition("?")[0])
-            error = {"type": "error", "error": {"type": "llmeval_outside_test", "message": message}}
-            body = json.dumps(error).encode("utf-8")
-            self.send_response(404)
-            for name, value in (
-                ("content-type", "application/json"),
-                ("x-should-retry", "false"),
-                ("content-length", str(len(body))),
-            ):
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = refuse
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass  # said in the run's summary instead
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="llmeval-refusal", daemon=True).start()
-    return server
