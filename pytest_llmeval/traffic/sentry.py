@@ -78,12 +78,16 @@ def recorder_started() -> None:
     global _recording
     with _lock:
         _recording += 1
+        if _recording == 1 and _sentries:
+            _sentries[-1].redirect_children(True)
 
 
 def recorder_stopped() -> None:
     global _recording
     with _lock:
         _recording = max(0, _recording - 1)
+        if _recording == 0 and _sentries:
+            _sentries[-1].redirect_children(False)
 
 
 @contextmanager
@@ -129,6 +133,10 @@ class Sentry:
         self._stray_lock = threading.Lock()
         self._undo: list[Callable[[], None]] = []
         self._finder: _PatchOnImport | None = None
+        #: The refusal's address while the run replays, and ``ANTHROPIC_BASE_URL`` as it was
+        #: while no llm test runs (``redirect_children``).
+        self._redirect: str | None = None
+        self._base_url_saved: str | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -165,33 +173,56 @@ class Sentry:
             self._undo.pop()()
 
     def _refuse_other_processes(self) -> None:
-        """A process a test starts (``subprocess.run([sys.executable, "app.py"])``) loads no
-        plugin: in replay it reached the API with the placeholder key. It inherits the
-        environment, so ``ANTHROPIC_BASE_URL`` points it at a refusal served here. This
-        process's own requests never leave it, wherever they are addressed (a cassette
-        matches on path, query and body, never on host)."""
+        """A process an llm test starts (``subprocess.run([sys.executable, "app.py"])``) loads
+        no plugin: in replay it reached the API with the placeholder key. It inherits the
+        environment, so while an llm test runs ``ANTHROPIC_BASE_URL`` points at a refusal
+        served here (``redirect_children``); the test's own requests never leave this process,
+        wherever they are addressed (a cassette matches on path, query and body, never on
+        host). Between llm tests the variable is the user's: a plain test that reads it (or
+        builds a client and checks its URL) sees what it set."""
         current = os.environ.get("ANTHROPIC_BASE_URL")
+        self._base_url_saved = current
         replaced = replaced_base_url()
-        if replaced is not None and replaced[0] == current:
-            return  # an xdist worker of a replaying run: its controller's refusal serves it
+        if replaced is not None:
+            # An xdist worker of a replaying run, or a run inside a test of one: the refusal
+            # the outer run serves answers this one's children too.
+            self._redirect = replaced[0]
+            self.addresses = api_addresses(replaced[0])
+            return
         from pytest_llmeval.traffic.refusal import Refusal
 
         server = Refusal(self.from_another_process)
         url = f"http://127.0.0.1:{server.port}"
-        saved = {name: os.environ.get(name) for name in ("ANTHROPIC_BASE_URL", ENV_REPLACED)}
-        os.environ["ANTHROPIC_BASE_URL"] = url
+        saved = os.environ.get(ENV_REPLACED)
         os.environ[ENV_REPLACED] = f"{url} {current or '-'}"
+        self._redirect = url
         self.addresses = api_addresses(url)
 
         def undo() -> None:
             server.close()
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+            self.redirect_children(False)
+            if saved is None:
+                os.environ.pop(ENV_REPLACED, None)
+            else:
+                os.environ[ENV_REPLACED] = saved
 
         self._undo.append(undo)
+
+    def redirect_children(self, on: bool) -> None:
+        """Point ``ANTHROPIC_BASE_URL`` at the refusal while an llm test runs; put it back."""
+        if self._redirect is None:
+            return
+        if on:
+            current = os.environ.get("ANTHROPIC_BASE_URL")
+            if current != self._redirect:  # else left by a monkeypatch undone after the test
+                self._base_url_saved = current
+            os.environ["ANTHROPIC_BASE_URL"] = self._redirect
+        elif os.environ.get("ANTHROPIC_BASE_URL") == self._redirect:
+            # Unless the test set it itself (monkeypatch undoes its own at teardown).
+            if self._base_url_saved is None:
+                os.environ.pop("ANTHROPIC_BASE_URL", None)
+            else:
+                os.environ["ANTHROPIC_BASE_URL"] = self._base_url_saved
 
     def from_another_process(self, method: str, path: str) -> str:
         """Note a request the refusal answered; the message its process gets."""

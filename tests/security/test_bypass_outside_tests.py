@@ -388,3 +388,30 @@ def test_a_gateway_named_by_base_url_is_watched_once_a_test_called_it(
     result.stdout.fnmatch_lines(
         ["  POST /v1/messages while test_app.py::test_without_the_fixture (call) ran: refused*"]
     )
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_a_plain_test_sees_the_base_url_it_was_given(pytester, online, monkeypatch, workers):
+    """The refusal's address is ANTHROPIC_BASE_URL only while an llm test runs: a plain test
+    of a replaying run (one that checks its client's URL, say) reads the value it was given,
+    before and after llm tests, and after one that set the variable itself."""
+    pytester.makepyfile(
+        test_app="""
+        import os
+        import pytest
+
+        def test_before():
+            assert os.environ["ANTHROPIC_BASE_URL"] == os.environ["GIVEN"]
+
+        @pytest.mark.llm
+        def test_llm(llmeval, monkeypatch):
+            assert os.environ["ANTHROPIC_BASE_URL"].startswith("http://127.0.0.1:")
+            assert os.environ["ANTHROPIC_BASE_URL"] != os.environ["GIVEN"]
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://mine.invalid")
+
+        def test_after():
+            assert os.environ["ANTHROPIC_BASE_URL"] == os.environ["GIVEN"]
+        """,
+    )
+    monkeypatch.setenv("GIVEN", online.url)
+    _replay(pytester, monkeypatch, *workers).assert_outcomes(passed=3)
