@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytest_llmeval import history
-from pytest_llmeval.drift import DriftCheck, DriftThresholds, compare, flagged
 from pytest_llmeval.files import write_atomic
 from pytest_llmeval.results import GitInfo, RunResult, TestResult
 from pytest_llmeval.run_totals import RunTotals
 
 if TYPE_CHECKING:  # settings imports pytest: `llmeval report` needs neither
     from pytest_llmeval.calibration_checks import RunCalibration
+    from pytest_llmeval.drift import DriftCheck
     from pytest_llmeval.drift_rules import DriftRule
     from pytest_llmeval.settings import Settings
 
@@ -168,16 +168,19 @@ def finish_run(
                 exclude_run_id=run_id,
             )
         baseline_runs, label = _baseline(settings, mode, run_id, recent)
-        checks = compare(
-            tests,
-            [run.tests for run in baseline_runs],
-            DriftThresholds(
-                score_drop=settings.drift_score_drop,
-                latency_rise=settings.drift_latency_rise,
-                cost_rise=settings.drift_cost_rise,
-            ),
-            drift_rule,
-        )
+        if baseline_runs:  # else nothing to compare with (and drift's modules not imported)
+            from pytest_llmeval.drift import DriftThresholds, compare
+
+            checks = compare(
+                tests,
+                [run.tests for run in baseline_runs],
+                DriftThresholds(
+                    score_drop=settings.drift_score_drop,
+                    latency_rise=settings.drift_latency_rise,
+                    cost_rise=settings.drift_cost_rise,
+                ),
+                drift_rule,
+            )
     except BaselineNotFound:
         raise
     except Exception as exc:  # another run's file must not cost this run its results
@@ -186,7 +189,8 @@ def finish_run(
         )
         baseline_runs, checks, drift_failed = [], {}, True
     compared = sorted(
-        (replace(t, drift=tuple(checks.get(t.nodeid, ()))) for t in tests),
+        # A copy only for a test with checks: one of every test is most of a run's end.
+        (replace(t, drift=tuple(checks[t.nodeid])) if t.nodeid in checks else t for t in tests),
         key=lambda t: t.nodeid,
     )
     run = RunResult(
@@ -205,7 +209,8 @@ def finish_run(
         drift_failed=drift_failed,
     )
     every_check = [check for test_checks in checks.values() for check in test_checks]
-    end = RunEnd(run, label, len(baseline_runs), flagged(checks), every_check, problems=problems)
+    flagged = [check for check in every_check if check.flagged]  # drift.flagged's order
+    end = RunEnd(run, label, len(baseline_runs), flagged, every_check, problems=problems)
     end.drift_failed = drift_failed
     end.kept = not settings.no_history
     end.deselected = deselected

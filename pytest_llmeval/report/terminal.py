@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from pytest_llmeval.drift import DriftCheck
 from pytest_llmeval.money import total_money
 from pytest_llmeval.report.failure import shown
 from pytest_llmeval.results import ERROR_OUTCOMES, ERROR_STATUS, RunResult, TestResult
@@ -16,6 +15,7 @@ from pytest_llmeval.traffic.calls import Call
 
 if TYPE_CHECKING:  # loaded only by a run whose tests were calibrated
     from pytest_llmeval.calibration_checks import RunCalibration
+    from pytest_llmeval.drift import DriftCheck
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,6 @@ def slowest_lines(calls: Sequence[tuple[Call, str]], count: int = 3) -> list[str
 def drift_lines(end: RunEndView, *, fail: bool) -> list[str]:
     """The drift verdicts: a count per status, then a line per regression, improvement and
     inconclusive change (the first few), each with the 95% interval of the change."""
-    from pytest_llmeval.drift import status_counts, worth_showing
     from pytest_llmeval.traffic.cassettes import display_path
 
     written = [f"report: {display_path(p)}" for p in end.reports]
@@ -264,6 +263,8 @@ def drift_lines(end: RunEndView, *, fail: bool) -> list[str]:
             else "and this run is not kept: --llmeval-no-history"
         )
         return [f"drift: no baseline yet ({later})", *written]
+    from pytest_llmeval.drift import status_counts, worth_showing  # only with a baseline
+
     counts = status_counts(end.checks)
     said = ", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing to compare"
     lines = [f"drift against {end.baseline_label}: {said}"]
