@@ -1,7 +1,9 @@
 """The run's side of ``traffic.sentry``: model requests made outside every ``llm`` test.
 
-Installed from ``pytest_configure`` (before collection: a module may call the API when it is
-imported), removed at ``pytest_unconfigure``. Such requests are listed at the end of the run;
+Installed from ``pytest_configure`` when the run replays (before collection: a module may call
+the API when it is imported; refused, it is never missed), else once the run has an ``llm`` test
+(a plain suite imports none of it), and on an xdist controller (it gathers the workers' lists);
+removed at ``pytest_unconfigure``. Such requests are listed at the end of the run;
 when the run replays they were refused, and the run fails even if the app swallowed the
 error (a thread's exception is only printed, a test without the fixture may catch it). An
 xdist worker hands its list to the controller, which prints them all.
@@ -25,10 +27,24 @@ _NAME = "llmeval-outside-tests"
 _WORKER_KEY = "llmeval_outside_tests"
 
 
+def refuses(settings: Settings) -> bool:
+    """Whether the run replays, so that a request outside its llm tests is refused."""
+    return settings.mode is Mode.REPLAY or (settings.mode is Mode.AUTO and settings.ci)
+
+
+def watch_from_the_start(config: pytest.Config, settings: Settings) -> None:
+    """At configure: a replaying run and an xdist controller watch from before collection;
+    any other run from its first ``llm`` test on (``watch_outside_tests``)."""
+    if refuses(settings) or xdist_relay.is_controller(config):
+        watch_outside_tests(config, settings)
+
+
 def watch_outside_tests(config: pytest.Config, settings: Settings) -> None:
+    if config.pluginmanager.has_plugin(_NAME):
+        return
     from pytest_llmeval.traffic.sentry import Sentry
 
-    refuse = settings.mode is Mode.REPLAY or (settings.mode is Mode.AUTO and settings.ci)
+    refuse = refuses(settings)
     # A run started from inside a test (pytest in pytest, a CI wrapper) inherits that test's
     # variable until its own first test sets it: it names no test of this run.
     inherited = os.environ.get("PYTEST_CURRENT_TEST")

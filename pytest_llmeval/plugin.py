@@ -19,7 +19,7 @@ import pytest
 from pytest_llmeval import hookspecs
 from pytest_llmeval.llm_items import MARKER_HELP, prepare_llm_items
 from pytest_llmeval.options import add_options
-from pytest_llmeval.outside_tests import watch_outside_tests
+from pytest_llmeval.outside_tests import watch_from_the_start, watch_outside_tests
 from pytest_llmeval.param_ids import pytest_make_parametrize_id  # noqa: F401 (a hook)
 from pytest_llmeval.session import LlmevalSession
 from pytest_llmeval.settings import build_settings
@@ -43,8 +43,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER_HELP)
     config.stash[SESSION_KEY] = LlmevalSession(config, build_settings(config))
     config.stash[SESSION_KEY].configure()
-    # Before collection: a module may call the model API when it is imported.
-    watch_outside_tests(config, config.stash[SESSION_KEY].settings)
+    # Before collection when the run replays: a module may call the model API when imported.
+    watch_from_the_start(config, config.stash[SESSION_KEY].settings)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -62,6 +62,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _ensure_reporter(config: pytest.Config) -> None:
     if not config.pluginmanager.has_plugin(_REPORTER):
         config.pluginmanager.register(LlmReporter(), _REPORTER)
+        watch_outside_tests(config, config.stash[SESSION_KEY].settings)
 
 
 @pytest.fixture

@@ -21,17 +21,13 @@ CONFIGURE_MODULES = (
     "pytest_llmeval.option_table",
     "pytest_llmeval.option_values",
     "pytest_llmeval.options",
-    # The run's watch on model requests outside llm tests (outside_tests.py): socket and
-    # transport hooks only, the transports patched when the SDK imports them.
+    # Which runs watch for model requests outside llm tests (the watch itself, traffic.sentry,
+    # is imported by a replaying run, an xdist controller, or once a run has an llm test).
     "pytest_llmeval.outside_tests",
     "pytest_llmeval.param_ids",  # the parametrize-id hook: hashlib and os only
     "pytest_llmeval.plugin",
     "pytest_llmeval.session",
     "pytest_llmeval.settings",
-    "pytest_llmeval.traffic",
-    "pytest_llmeval.traffic.guard",
-    "pytest_llmeval.traffic.sentry",
-    "pytest_llmeval.traffic.wire",
     "pytest_llmeval.xdist_relay",
 )
 #: Hooks called for every test or report: a plain run must not have ours in them.
