@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pytest_llmeval import history, run_end
+from pytest_llmeval import drift, history, run_end
 from pytest_llmeval.cli import main
 from pytest_llmeval.history import HistoryWarning
 from pytest_llmeval.measure import measure_test
@@ -143,26 +143,31 @@ def test_drift_that_raises_leaves_the_run_written(
     def broken_compare(*args: object, **kwargs: object) -> None:
         raise ValueError("cannot compare")
 
-    monkeypatch.setattr(run_end, "compare", broken_compare)
     settings = Settings(
         mode=Mode.LIVE,
         history_dir=tmp_path / "history",
         report_json=tmp_path / "report.json",
         report_md=tmp_path / "report.md",
     )
-    end = run_end.finish_run(
-        settings=settings,
-        run_id="r1",
-        started=datetime.now(timezone.utc),
-        judge_model="m",
-        tests=[measure_test(nodeid="t::a", outcome="passed", calls=[], sample_scores=[])],
-    )
+
+    def finish(run_id: str) -> run_end.RunEnd:
+        return run_end.finish_run(
+            settings=settings,
+            run_id=run_id,
+            started=datetime.now(timezone.utc),
+            judge_model="m",
+            tests=[measure_test(nodeid="t::a", outcome="passed", calls=[], sample_scores=[])],
+        )
+
+    assert finish("r0").problems == []  # an earlier run: drift has a baseline to compare with
+    monkeypatch.setattr(drift, "compare", broken_compare)
+    end = finish("r1")
     assert end.problems == [
         "drift against the baseline failed (ValueError: cannot compare); "
         "this run is written without drift"
     ]
     assert end.drift_failed and end.baseline_runs == 0
-    assert len(history.list_runs(tmp_path / "history")) == 1
+    assert len(history.list_runs(tmp_path / "history")) == 2, "the run is written all the same"
     assert validate(json.loads((tmp_path / "report.json").read_text())) == []
     assert (tmp_path / "report.md").is_file()
 
