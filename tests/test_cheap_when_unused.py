@@ -171,3 +171,30 @@ def test_no_module_of_the_package_looks_like_a_test_file():
         if path.name.startswith("test_") or path.name.endswith("_test.py")
     ]
     assert named_like_tests == []
+
+
+def test_a_run_with_nothing_to_compare_with_imports_no_drift_module(pytester, online):
+    # The first run (or one that keeps no history) has no baseline: drift's modules (drift,
+    # its statistics and evidence) are left unimported, and the summary still says why.
+    pytester.makeconftest(
+        """
+        import sys
+
+        def pytest_unconfigure(config):
+            print("DRIFT", sorted(m for m in sys.modules if m.startswith("pytest_llmeval.drift")))
+        """
+    )
+    pytester.makepyfile(
+        """
+        import anthropic, pytest
+
+        @pytest.mark.llm
+        def test_ask(llmeval):
+            anthropic.Anthropic().messages.create(
+                model="claude-sonnet-5-5", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+            )
+        """
+    )
+    result = pytester.runpytest_subprocess("-s", "-p", "no:cacheprovider", "--llmeval-mode=live")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["drift: no baseline yet*", "DRIFT []"])
