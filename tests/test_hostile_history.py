@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from history_runs import good_run
 
 from pytest_llmeval import history, run_end
 from pytest_llmeval.calibration_store import CalibrationFileError, read_calibrations
@@ -21,18 +22,6 @@ from pytest_llmeval.measure import measure_test
 from pytest_llmeval.settings import Mode, Settings
 
 Write = Callable[[Path, str], None]
-
-
-def _good_run(directory: Path) -> Path:
-    run_end.finish_run(
-        settings=Settings(mode=Mode.LIVE, history_dir=directory),
-        run_id="r1",
-        started=datetime.now(timezone.utc),
-        judge_model="m",
-        tests=[measure_test(nodeid="t::a", outcome="passed", calls=[], sample_scores=[])],
-    )
-    (path,) = directory.glob("*.json")
-    return path
 
 
 def _sparse(path: Path, _: str) -> None:
@@ -83,7 +72,7 @@ FILES: dict[str, tuple[Write, str]] = {
 def test_a_hostile_history_file_is_skipped_by_name(
     tmp_path: Path, case: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    good = _good_run(tmp_path / "history")
+    good = good_run(tmp_path / "history")
     write, warning = FILES[case]
     bad = good.with_name("20990101T000000Z_live_bad_00.json")
     write(bad, good.read_text())
@@ -145,7 +134,7 @@ def test_a_fifo_named_as_a_run_file_is_skipped_not_waited_on(
     """Opening a FIFO for reading waits for a writer: ``llmeval runs``, the run's end (its
     baseline window) and ``cassettes check --secrets`` all used to block forever."""
     directory = tmp_path / "history"
-    good = _good_run(directory)
+    good = good_run(directory)
     fifo = good.with_name("20990101T000000Z_live_fifo_00.json")
     os.mkfifo(fifo)
     with pytest.warns(HistoryWarning, match=f"skipped history file {fifo}: .*not a regular file"):
@@ -211,7 +200,7 @@ def test_a_history_directory_committed_as_a_link_is_not_written_through(tmp_path
 
 def test_a_huge_wrong_value_is_quoted_short(tmp_path: Path) -> None:
     """jsonschema quotes the whole wrong value: a 10 MB string was a 10 MB warning."""
-    good = _good_run(tmp_path / "history")
+    good = good_run(tmp_path / "history")
     document = json.loads(good.read_text())
     test = document["tests"][0]
     document["tests"] = [dict(test, nodeid=["x" * 10_000_000])]

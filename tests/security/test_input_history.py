@@ -5,27 +5,18 @@ item is walked, and the warning says which list."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from history_runs import good_run
 
-from pytest_llmeval import history, run_end
+from pytest_llmeval import history
 from pytest_llmeval.history import HistoryWarning
-from pytest_llmeval.measure import measure_test
 from pytest_llmeval.results_schema import validate
-from pytest_llmeval.settings import Mode, Settings
 
 
 def _good_run(directory: Path) -> tuple[Path, dict[str, object]]:
-    run_end.finish_run(
-        settings=Settings(mode=Mode.LIVE, history_dir=directory),
-        run_id="r1",
-        started=datetime.now(timezone.utc),
-        judge_model="m",
-        tests=[measure_test(nodeid="t::a", outcome="passed", calls=[], sample_scores=[])],
-    )
-    (path,) = directory.glob("*.json")
+    path = good_run(directory)
     return path, json.loads(path.read_text())
 
 
