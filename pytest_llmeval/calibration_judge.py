@@ -9,14 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_llmeval.assertions import LlmevalUsageError
-from pytest_llmeval.calibration import (
-    JudgeAnswer,
-    LabelledCase,
-    LabelsError,
-    RubricCalibration,
-    calibrate,
-    load_labels,
-)
+from pytest_llmeval.calibration import JudgeAnswer, RubricCalibration, calibrate
+from pytest_llmeval.calibration_labels import LabelledCase, LabelsError, load_labels
 from pytest_llmeval.judge import SCALE, Judge
 from pytest_llmeval.judge_prompt import judge_request
 

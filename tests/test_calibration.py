@@ -7,15 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmeval.calibration import (
-    JudgeAnswer,
-    LabelledCase,
-    LabelsError,
-    calibrate,
-    load_labels,
-    render,
-    rubric_key,
-)
+from pytest_llmeval.calibration import JudgeAnswer, calibrate, render, rubric_key
+from pytest_llmeval.calibration_labels import LabelledCase, LabelsError, load_labels
 
 
 def _write(path: Path, rows: list[object]) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmeval.calibration import JudgeAnswer, LabelledCase, RubricCalibration, calibrate
+from pytest_llmeval.calibration import JudgeAnswer, RubricCalibration, calibrate
 from pytest_llmeval.calibration_checks import (
     CalibrationNotes,
     RubricCheck,
@@ -15,6 +15,7 @@ from pytest_llmeval.calibration_checks import (
     check_rubric,
     summarize,
 )
+from pytest_llmeval.calibration_labels import LabelledCase
 from pytest_llmeval.calibration_store import (
     FORMAT,
     CalibrationFileError,

@@ -14,7 +14,8 @@ import pytest
 from conftest import cassettes, go_offline
 from grant_labels import GRANTS, RUBRIC, grant_labels, serve_reader_b
 
-from pytest_llmeval.calibration import JudgeAnswer, LabelledCase, calibrate
+from pytest_llmeval.calibration import JudgeAnswer, calibrate
+from pytest_llmeval.calibration_labels import LabelledCase
 from pytest_llmeval.calibration_store import save_calibrations
 from pytest_llmeval.testing import Reply, StandInServer
 

@@ -221,7 +221,7 @@ def rerun_command(args: argparse.Namespace, rootdir: Path) -> str:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Grade LABELS with the judge and report its agreement with the humans, per rubric."""
-    from pytest_llmeval.calibration import LabelsError, load_labels
+    from pytest_llmeval.calibration_labels import LabelsError, load_labels
     from pytest_llmeval.cli.project import secret_free, shown
 
     try:

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from pytest_llmeval import data_files
-from pytest_llmeval.calibration import LabelsError, load_labels
+from pytest_llmeval.calibration_labels import LabelsError, load_labels
 from pytest_llmeval.calibration_store import CalibrationFileError, read_calibrations
 
 KEY = "sk-ant-api03-" + "Z" * 93 + "AA"
