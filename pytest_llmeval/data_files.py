@@ -75,14 +75,21 @@ def read_text(path: Path, *, root: Path | None = None) -> str:
         raise DataFileError(f"not UTF-8 text (byte {exc.start})") from None
 
 
+def printable(text: str) -> str:
+    """``text`` with every control character escaped: what a file from a pull request says
+    (a cassette's header, a case's id, a reason quoting a value) must not drive the terminal
+    (an escape code could hide or rewrite what is printed)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def quoted_safely(message: str) -> str:
-    """A message quoting such a file, fit for a terminal: control characters as escapes (an
-    escape code could hide or rewrite what is printed), key-shaped strings redacted."""
+    """A message quoting such a file, fit for a terminal: control characters as escapes,
+    key-shaped strings redacted."""
     from pytest_llmeval.secret_scan import redact
 
-    if not message.isprintable():
-        message = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in message)
-    return redact(message)
+    return redact(printable(message))
 
 
 def json_value(text: str) -> Any:

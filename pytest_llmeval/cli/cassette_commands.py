@@ -19,7 +19,8 @@ from pytest_llmeval.constants import DEFAULT_CALIBRATION_FILE
 
 def cmd_cassettes(args: argparse.Namespace) -> int:
     """List cassettes with their calls by endpoint and role; exit 1 if any is broken."""
-    from pytest_llmeval.traffic.cassette_check import cassette_files, printable
+    from pytest_llmeval.data_files import printable
+    from pytest_llmeval.traffic.cassette_check import cassette_files
     from pytest_llmeval.traffic.cassettes import BrokenCassette, read_cassette
 
     broken = 0

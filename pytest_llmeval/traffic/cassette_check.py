@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_llmeval.data_files import printable
 from pytest_llmeval.traffic.cassette_form import (
     CassetteProblem,
     Interaction,
@@ -36,12 +37,6 @@ class Problem:
 
     def line(self) -> str:
         return printable(f"{display_path(self.path)}: {self.message}")
-
-
-def printable(text: str) -> str:
-    """``text`` with every control character escaped: what a cassette says (its header, a
-    role, a reason quoting a value) comes from a pull request, and must not drive the terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def cassette_files(paths: Sequence[str]) -> list[Path]:
