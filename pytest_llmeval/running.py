@@ -236,7 +236,6 @@ def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
     from pytest_llmeval.traffic.cassettes import item_cassette
     from pytest_llmeval.traffic.plan import plan_for
     from pytest_llmeval.traffic.recorder import TrafficRecorder
-    from pytest_llmeval.traffic.scrub import Scrubber
 
     settings = session.settings
     hook = item.config.hook
@@ -266,11 +265,7 @@ def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
     return TrafficRecorder(
         nodeid=item.nodeid,
         plan=plan,
-        scrubber=Scrubber(
-            extra_headers=settings.scrub_headers,
-            secrets=settings.secrets(os.environ),
-            keep_headers=settings.keep_headers,
-        ),
+        scrubber=settings.scrubber(settings.secrets(os.environ)),
         on_save=on_save if scrubs else None,
         prices=session.prices,
         cache=session.cache() if settings.uses_cache(plan.mode, plan.record_mode) else None,

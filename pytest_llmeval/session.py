@@ -132,17 +132,12 @@ class LlmevalSession:
         """The run's scrubbing of text as a test's recorder has it, for the tests that never
         reached their fixture (and so have none); built once."""
         if self._text_scrub is None:
-            from pytest_llmeval.traffic.scrub import Scrubber, env_secrets
+            from pytest_llmeval.traffic.scrub import env_secrets
 
-            settings = self.settings
             # Not ``settings.secrets``: a value too short to scrub is refused there, an error
             # of the tests' fixture; here the rest is still scrubbed.
-            secrets, _ = env_secrets(os.environ, settings.scrub_env)
-            self._text_scrub = Scrubber(
-                extra_headers=settings.scrub_headers,
-                secrets=secrets,
-                keep_headers=settings.keep_headers,
-            ).shown
+            secrets, _ = env_secrets(os.environ, self.settings.scrub_env)
+            self._text_scrub = self.settings.scrubber(secrets).shown
         return self._text_scrub
 
     def warn_unpriced(self, models: list[str]) -> None:

@@ -13,7 +13,7 @@ the run id and the step summary; the marker only per-test settings (``samples``,
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from pytest_llmeval.option_spec import Sources
     from pytest_llmeval.pricing import Price
     from pytest_llmeval.traffic.model_swap import ModelSwap
+    from pytest_llmeval.traffic.scrub import Scrubber
 
 __all__ = ["CREDENTIAL_ENV", "DEFAULT_CACHE_SIZE", "DEFAULT_CACHE_TTL_S", "Mode", "Settings"]
 
@@ -256,6 +257,14 @@ class Settings:
     def judge_model(self, marker: str | None) -> str:
         """CLI > marker > ini > ``DEFAULT_JUDGE_MODEL``, a constant of this package."""
         return self.judge_model_cli or marker or self.judge_model_ini or DEFAULT_JUDGE_MODEL
+
+    def scrubber(self, secrets: Iterable[str]) -> Scrubber:
+        """A scrubber of ``secrets`` and of the headers this run names or keeps."""
+        from pytest_llmeval.traffic.scrub import Scrubber
+
+        return Scrubber(
+            extra_headers=self.scrub_headers, secrets=secrets, keep_headers=self.keep_headers
+        )
 
     def secrets(self, environ: Mapping[str, str]) -> tuple[str, ...]:
         """Values that must never be written: credentials and user-named variables.
