@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -117,6 +118,11 @@ def parse_price_line(line: str) -> tuple[str, Price]:
             "'model = input output cache_write cache_read' in USD per million tokens, "
             "e.g. 'claude-sonnet-5-5 = 2 10 2.5 0.2'"
         ) from None
+    # A NaN price makes every cost NaN, which passes every cost budget.
+    if not all(map(math.isfinite, values)):
+        raise ValueError(
+            f"llmeval_prices: cannot use {line.strip()!r}: prices are finite numbers >= 0"
+        )
     return model.strip(), Price(values[0], values[1], values[2], values[3])
 
 
