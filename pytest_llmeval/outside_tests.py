@@ -1,9 +1,9 @@
 """The run's side of ``traffic.sentry``: model requests made outside every ``llm`` test.
 
-Installed from ``pytest_configure`` when the run replays (before collection: a module may call
-the API when it is imported; refused, it is never missed), else once the run has an ``llm`` test
-(a plain suite imports none of it), and on an xdist controller (it gathers the workers' lists);
-removed at ``pytest_unconfigure``. Such requests are listed at the end of the run;
+Installed when the run replays as soon as a client that can reach the API is imported (before
+collection if a conftest imports it: a module may call the API when it is imported; refused, it
+is never missed), else once the run has an ``llm`` test (a plain suite imports none of it), and
+from ``pytest_configure`` on an xdist controller (it gathers the workers' lists); removed at ``pytest_unconfigure``. Such requests are listed at the end of the run;
 when the run replays they were refused, and the run fails even if the app swallowed the
 error (a thread's exception is only printed, a test without the fixture may catch it). An
 xdist worker hands its list to the controller, which prints them all.
@@ -14,7 +14,12 @@ pytest keeps up to date anyway.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import os
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -32,11 +37,23 @@ def refuses(settings: Settings) -> bool:
     return settings.mode is Mode.REPLAY or (settings.mode is Mode.AUTO and settings.ci)
 
 
+#: Modules that can reach the model API: a replaying run watches from the first of them to be
+#: imported (before it runs), so a suite that imports none of them imports none of the watch.
+CLIENTS = ("httpx2", "httpx", "aiohttp", "requests", "urllib3", "http.client")
+
+
 def watch_from_the_start(config: pytest.Config, settings: Settings) -> None:
-    """At configure: a replaying run and an xdist controller watch from before collection;
-    any other run from its first ``llm`` test on (``watch_outside_tests``)."""
-    if refuses(settings) or xdist_relay.is_controller(config):
+    """At configure: an xdist controller watches from before collection, a replaying run from
+    the moment a client that can reach the model API is imported (at once if one is), any
+    other run from its first ``llm`` test on (``watch_outside_tests``)."""
+    if xdist_relay.is_controller(config):
         watch_outside_tests(config, settings)
+    elif refuses(settings):
+        if any(name in sys.modules for name in CLIENTS):
+            watch_outside_tests(config, settings)
+        else:
+            forget = _WATCH_ON_IMPORT.wait(lambda: watch_outside_tests(config, settings))
+            config.add_cleanup(forget)
 
 
 def watch_outside_tests(config: pytest.Config, settings: Settings) -> None:
@@ -63,6 +80,7 @@ def watch_outside_tests(config: pytest.Config, settings: Settings) -> None:
         where=when,
         # A candidate model and regrades call the API from a replaying run on purpose.
         children=settings.compare_model is None and not settings.regrade,
+        worker=xdist_relay.is_worker(config),
     )
     sentry.start()
     config.pluginmanager.register(OutsideTests(sentry), _NAME)
@@ -112,3 +130,47 @@ class OutsideTests:
     def pytest_unconfigure(self, config: pytest.Config) -> None:
         self.sentry.stop()
         config.pluginmanager.unregister(self, _NAME)
+
+
+class _WatchOnImport(importlib.abc.MetaPathFinder):
+    """In ``sys.meta_path`` while a replaying run waits for a client: the first time one of
+    ``CLIENTS`` is looked up, before it is loaded, starts the watch of every run waiting
+    (outermost first: a run inside a test of another reuses its refusal)."""
+
+    def __init__(self) -> None:
+        self.waiting: list[Callable[[], object]] = []
+
+    def wait(self, start: Callable[[], object]) -> Callable[[], None]:
+        """Wait for a client with ``start``; returns what forgets it (at the run's end)."""
+        self.waiting.append(start)
+        if self not in sys.meta_path:
+            sys.meta_path.insert(0, self)
+
+        def forget() -> None:
+            if start in self.waiting:
+                self.waiting.remove(start)
+            if not self.waiting and self in sys.meta_path:
+                sys.meta_path.remove(self)
+
+        return forget
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in CLIENTS or not self.waiting:
+            return None
+        starts, self.waiting = self.waiting, []
+        sys.meta_path.remove(self)
+        for start in starts:
+            start()
+        # The import is past the front of sys.meta_path, where each watch put its finder (it
+        # patches the client once loaded): the spec is asked of them, and the rest, now.
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            spec = None if find is None else find(fullname, path, target)
+            if spec is not None:
+                return spec  # type: ignore[no-any-return]
+        return None
+
+
+_WATCH_ON_IMPORT = _WatchOnImport()

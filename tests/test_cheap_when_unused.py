@@ -43,7 +43,12 @@ PER_TEST_HOOKS = (
 )
 
 
-def test_plain_suite_imports_nothing_heavy(pytester):
+@pytest.mark.parametrize("ci", ["", "true"], ids=["laptop", "CI"])
+def test_plain_suite_imports_nothing_heavy(pytester, monkeypatch, ci):
+    """In CI the run replays, and watches for model requests outside llm tests from the first
+    import of a client that can make one: a suite that imports none imports none of the watch."""
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.delenv("LLMEVAL_MODE", raising=False)
     pytester.makeconftest(
         f"""
         import sys

@@ -118,11 +118,14 @@ class Sentry:
         base_url: str | None,
         where: Callable[[], str],
         children: bool = True,
+        worker: bool = False,
     ) -> None:
         """``children``: when the run replays, refuse other processes' requests too (off when
-        the run calls the API on purpose: a candidate model, regrades)."""
+        the run calls the API on purpose: a candidate model, regrades). ``worker``: the run is
+        an xdist worker (its controller refuses its children's requests)."""
         self.refuse = refuse
         self._children = children
+        self._worker = worker
         self._base_url = base_url
         self.addresses = api_addresses(base_url)
         self._where = where
@@ -183,9 +186,9 @@ class Sentry:
         current = os.environ.get("ANTHROPIC_BASE_URL")
         self._base_url_saved = current
         replaced = replaced_base_url()
-        if replaced is not None:
-            # An xdist worker of a replaying run, or a run inside a test of one: the refusal
-            # the outer run serves answers this one's children too.
+        if replaced is not None and self._worker:
+            # The refusal its xdist controller serves answers a worker's children; the
+            # controller lists them. (A run inside a test of another serves its own.)
             self._redirect = replaced[0]
             self.addresses = api_addresses(replaced[0])
             return
@@ -196,7 +199,8 @@ class Sentry:
         saved = os.environ.get(ENV_REPLACED)
         os.environ[ENV_REPLACED] = f"{url} {current or '-'}"
         self._redirect = url
-        self.addresses = api_addresses(url)
+        # The base URL's (it names it as replaced), and an outer run's it may be inside of.
+        self.addresses = self.addresses | api_addresses(url)
 
         def undo() -> None:
             server.close()
@@ -312,13 +316,29 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
 
     def __init__(self, patches: dict[str, Callable[[ModuleType], None]]) -> None:
         self._patches = patches
+        #: The module this finder is asking the others for (another run's finder, asked in
+        #: turn, asks this one again).
+        self._asking: str | None = None
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         patch = self._patches.get(fullname)
-        if patch is None:
+        if patch is None or self._asking == fullname:
             return None
+        self._asking = fullname
+        try:
+            return self._spec(fullname, path, target, patch)
+        finally:
+            self._asking = None
+
+    def _spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: ModuleType | None,
+        patch: Callable[[ModuleType], None],
+    ) -> importlib.machinery.ModuleSpec | None:
         # The spec the import would have used: asked of the finders after this one (an
         # editable install or a zip has finders of its own).
         for finder in sys.meta_path:

@@ -415,3 +415,57 @@ def test_a_plain_test_sees_the_base_url_it_was_given(pytester, online, monkeypat
     )
     monkeypatch.setenv("GIVEN", online.url)
     _replay(pytester, monkeypatch, *workers).assert_outcomes(passed=3)
+
+
+INNER_APP = """
+import subprocess, sys
+import pytest
+from helper import ask
+
+def test_plain():
+    with pytest.raises(Exception, match="outside every llm test"):
+        ask("from a plain test")
+
+@pytest.mark.llm
+def test_child(llmeval):
+    child = subprocess.run(
+        [sys.executable, "-c", "from helper import ask; ask('from a child')"],
+        capture_output=True, text=True,
+    )
+    assert "came from another process" in child.stderr, child.stderr[-600:]
+"""
+
+
+def test_a_replaying_run_inside_a_test_of_a_replaying_run_refuses_and_lists_its_own(
+    pytester, online, monkeypatch
+):
+    """A plugin's own suite in CI: pytester runs a replaying run inside a test of one. Both
+    wait for the SDK's import to watch; the inner one refuses what its tests send to its own
+    base URL and lists what its tests' children sent to the outer run's refusal."""
+    pytester.makeconftest('pytest_plugins = ["pytester"]')
+    pytester.makepyfile(
+        helper=CLIENT,
+        test_outer=f"""
+        def test_a_run_inside(pytester):
+            pytester.makepyfile(test_app={INNER_APP!r})
+            result = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=replay")
+            result.assert_outcomes(passed=2)
+            assert result.ret == 1
+            result.stdout.fnmatch_lines([
+                "2 model API request(s) made outside every llm test, refused*",
+                "  POST /v1/messages while test_app.py::test_plain (call) ran: refused, "
+                "nothing was sent",
+                "  POST /v1/messages while test_app.py::test_child (call) ran, from another "
+                "process: refused, nothing was sent",
+            ])
+        """,
+    )
+    monkeypatch.setenv("PYTHONPATH", str(pytester.path))
+    before = online.connections
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    monkeypatch.setenv("CI", "true")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--llmeval-mode=replay")
+    assert online.connections == before, "a request reached the API"
+    result.assert_outcomes(passed=1)
+    assert result.ret == 0, "the outer run listed the inner run's requests as its own"
+    result.stdout.no_fnmatch_line("*outside llm tests*")
