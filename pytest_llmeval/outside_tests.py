@@ -1,12 +1,13 @@
 """The run's side of ``traffic.sentry``: model requests made outside every ``llm`` test.
 
-Installed when the run replays as soon as a client that can reach the API is imported (before
-collection if a conftest imports it: a module may call the API when it is imported; refused, it
-is never missed), else once the run has an ``llm`` test (a plain suite imports none of it), and
-from ``pytest_configure`` on an xdist controller (it gathers the workers' lists); removed at ``pytest_unconfigure``. Such requests are listed at the end of the run;
-when the run replays they were refused, and the run fails even if the app swallowed the
-error (a thread's exception is only printed, a test without the fixture may catch it). An
-xdist worker hands its list to the controller, which prints them all.
+Installed when the run replays as soon as a client that can reach the API is imported, before
+it loads (a module may call the API when it is imported; refused, it is never missed), else
+once the run has an ``llm`` test (a plain suite imports none of it), and from
+``pytest_configure`` on an xdist controller (it gathers the workers' lists); removed at
+``pytest_unconfigure``. Such requests are listed at the end of the run; when the run replays
+they were refused, and the run fails even if the app swallowed the error (a thread's exception
+is only printed, a test without the fixture may catch it). An xdist worker hands its list to
+the controller, which prints them all.
 
 No hook runs per test: when a request was made is read from ``PYTEST_CURRENT_TEST``, which
 pytest keeps up to date anyway.
