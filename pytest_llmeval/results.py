@@ -236,6 +236,9 @@ class RunResult:
     #: Drift could not be computed (the run's terminal said why): with ``fail_on_drift`` the
     #: run failed on it, as on a regression it could not rule out.
     drift_failed: bool = False
+    #: The thresholds and baseline run ids drift decided with (``run_rule.stored_rule``), as
+    #: read: a file's values are checked where they are used; ``None`` in older files.
+    drift_rule: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The run document: the JSON report, a history file, ``llmeval report --json``."""
@@ -259,6 +262,8 @@ class RunResult:
             run["fail_on_drift"] = self.fail_on_drift
         if self.drift_failed:  # optional: absent means drift was computed (or not asked for)
             run["drift_failed"] = True
+        if self.drift_rule is not None:  # optional in the schema
+            run["drift_rule"] = dict(self.drift_rule)
         return {"format": FORMAT, "run": run, "tests": [t.to_json() for t in self.tests]}
 
     @classmethod
@@ -292,4 +297,5 @@ class RunResult:
             else None,
             fail_on_drift=run.get("fail_on_drift"),
             drift_failed=bool(run.get("drift_failed", False)),
+            drift_rule=run.get("drift_rule"),
         )

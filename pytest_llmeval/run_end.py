@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from pytest_llmeval import history
 from pytest_llmeval.files import write_atomic
 from pytest_llmeval.results import GitInfo, RunResult, TestResult
+from pytest_llmeval.run_rule import stored_rule
 from pytest_llmeval.run_totals import RunTotals
 
 if TYPE_CHECKING:  # settings imports pytest: `llmeval report` needs neither
@@ -207,6 +208,13 @@ def finish_run(
         calibration=_calibration(tests, settings.calibration_file),
         fail_on_drift=settings.fail_on_drift,
         drift_failed=drift_failed,
+        # What drift decided with, so `llmeval compare` judges this run by the same rule.
+        drift_rule=stored_rule(
+            score_drop=settings.drift_score_drop,
+            latency_rise=settings.drift_latency_rise,
+            cost_rise=settings.drift_cost_rise,
+            baseline_runs=[r.id for r in baseline_runs],
+        ),
     )
     every_check = [check for test_checks in checks.values() for check in test_checks]
     flagged = [check for check in every_check if check.flagged]  # drift.flagged's order

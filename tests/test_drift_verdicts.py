@@ -17,6 +17,7 @@ from scipy import stats as scipy_stats  # type: ignore[import-untyped]
 
 from pytest_llmeval import history
 from pytest_llmeval.cli import main
+from pytest_llmeval.constants import DEFAULT_DRIFT_SCORE_DROP
 from pytest_llmeval.results import RunResult, Score
 from pytest_llmeval.testing import Reply
 
@@ -215,7 +216,14 @@ def test_compare_uses_the_verdicts_and_the_project_thresholds(recorded, capsys, 
     assert "1 regressed" in out.splitlines()[-1]
     # A team for whom only a drop of half the scale matters says so once, in its ini.
     recorded.makeini("[pytest]\nllmeval_drift_threshold = 0.5\n")
-    assert main(["compare", base, now, "--json"]) == 0
+    # The run was judged with the default: compare keeps its verdict, and says the ini differs.
+    assert main(["compare", base, now, "--json"]) == 1
+    kept = json.loads(capsys.readouterr().out)["rule"]
+    assert (kept["source"], kept["score_drop"]) == ("run", DEFAULT_DRIFT_SCORE_DROP)
+    said = f"llmeval_drift_threshold {DEFAULT_DRIFT_SCORE_DROP:g} (the ini says 0.5)"
+    assert said in kept["notes"][0]
+    # Asked for, the project's threshold now.
+    assert main(["compare", base, now, "--json", "--project-thresholds"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert document["flagged"] == 0 and "regressed" not in document["statuses"]
     (test,) = document["tests"]

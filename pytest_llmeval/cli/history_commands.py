@@ -15,7 +15,6 @@ from pytest_llmeval.money import total_money
 from pytest_llmeval.report.table import aligned
 
 if TYPE_CHECKING:
-    from pytest_llmeval.drift import DriftCheck, DriftThresholds
     from pytest_llmeval.history import Listing
     from pytest_llmeval.results import RunResult
 
@@ -33,16 +32,6 @@ With --json and no FILE (or '-'), the run's JSON document on stdout, in the shap
 pytest_llmeval/report_schema.json: {"format", "run": {...}, "tests": [...]}.
 """
 
-COMPARE_JSON = """\
-With --json, one JSON document on stdout instead of the table (same exit codes):
-  {"run_a": str, "run_b": str, "flagged": int, "statuses": {status: int},
-   "tests": [{"nodeid": str, "drift": [{"metric", "baseline", "current", "delta",
-     "flagged", "ci", "history", "status", "interval", "samples_needed", "method"}]}]}
-"drift" entries as in the JSON report; baseline is RUN_A, current is RUN_B; "flagged"
-counts the regressed ones. The thresholds are the project's (llmeval_drift_* in its ini).
-"""
-
-
 #: Runs charted on the page: run_end.CHART_RUNS, which a test keeps equal (importing run_end
 #: would bring the pytest side's modules into the command).
 _CHART_RUNS = 10
@@ -55,7 +44,7 @@ def _positive(text: str) -> int:
     return number
 
 
-def _print_json(document: Any) -> None:
+def print_json(document: Any) -> None:
     print(json.dumps(document, indent=1))
 
 
@@ -76,7 +65,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         directory, [f for group in files.of_runs(chosen).values() for f in group]
     )
     if args.json:
-        _print_json(
+        print_json(
             {
                 "history_dir": str(directory),
                 "runs": [
@@ -175,95 +164,6 @@ def _write_html(path: Path, run: RunResult, files: Listing, before: str) -> None
     write_atomic(path, render_html(run.to_json(), earlier))
 
 
-def _thresholds(args: argparse.Namespace) -> DriftThresholds:
-    """The margins a test run in this project would use: its ini, else the defaults."""
-    from pytest_llmeval import option_table as table
-    from pytest_llmeval.cli.project import CommandSources
-    from pytest_llmeval.drift import DriftThresholds
-    from pytest_llmeval.option_spec import resolve
-
-    sources = CommandSources(args)
-    return DriftThresholds(
-        score_drop=resolve(table.DRIFT_THRESHOLD, sources),
-        latency_rise=resolve(table.DRIFT_LATENCY, sources),
-        cost_rise=resolve(table.DRIFT_COST, sources),
-    )
-
-
-def _status_cell(check: DriftCheck) -> str:
-    """``REGRESSED``, ``improved``, ``unchanged``, ``inconclusive (~16 samples a side)``."""
-    from pytest_llmeval.report.drift_text import needed_text
-
-    needed = needed_text(check).removesuffix(" would settle it").split(":")[0]
-    status = check.verdict.upper() if check.flagged else check.verdict
-    return f"{status} ({needed})" if needed else status
-
-
-def _figures(check: DriftCheck) -> tuple[str, str, str, str]:
-    """Baseline, "->", current and change, as the run's own drift lines print them."""
-    from pytest_llmeval.report.drift_text import check_figures
-
-    baseline, current, change = check_figures(check)
-    return baseline, "->", current, change
-
-
-def cmd_compare(args: argparse.Namespace) -> int:
-    """Drift verdicts of RUN_B against RUN_A, every metric; exit 1 when anything regressed."""
-    from pytest_llmeval import history
-    from pytest_llmeval.drift import compare, flagged, status_counts
-
-    directory = history_dir(args)
-    files = history.Listing(directory)  # listed once for both runs
-    runs = []
-    for run_id in (args.run_a, args.run_b):
-        run = history.find_run(files, run_id)
-        if run is None:
-            print(f"no readable run {run_id} in {shown(directory)}", file=sys.stderr)
-            return 2
-        runs.append(run)
-    checks = compare(runs[1].tests, [runs[0].tests], _thresholds(args))
-    drifted = flagged(checks)
-    # A node id shows a parameter's value: a history file may hold one that is a secret.
-    scrub = secret_free()
-    counts = status_counts(c for test_checks in checks.values() for c in test_checks)
-    if args.json:
-        _print_json(
-            {
-                "run_a": args.run_a,
-                "run_b": args.run_b,
-                "flagged": len(drifted),
-                "statuses": counts,
-                "tests": [
-                    {"nodeid": scrub(nodeid), "drift": [c.to_json() for c in test_checks]}
-                    for nodeid, test_checks in checks.items()
-                ],
-            }
-        )
-        return 1 if drifted else 0
-    # One table for every test, so columns line up across the whole listing.
-    rows: list[list[str]] = []
-    for nodeid, test_checks in checks.items():
-        rows.append([scrub(nodeid)])
-        rows += [
-            [
-                _status_cell(c),
-                c.metric,
-                *_figures(c),
-            ]
-            for c in test_checks
-        ]
-    # A node id is as wide as a row: it stands on its own line, outside the columns.
-    lines = iter(aligned([r for r in rows if len(r) > 1], right=frozenset({2, 4, 5})))
-    for row in rows:
-        print(terminal_text(row[0] if len(row) == 1 else f"  {next(lines)}"))
-    said = ", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing compared"
-    print(
-        f"{sum(map(len, checks.values()))} metric(s) of {len(checks)} test(s) compared: "
-        f"{said} ({args.run_b} against {args.run_a})"
-    )
-    return 1 if drifted else 0
-
-
 #: Characters that drive a terminal (C0 but tab and line feed, DEL, C1) or reorder what it
 #: shows (bidirectional overrides): a history file's node ids, failures and branch names
 #: come from a pull request, and are printed escaped.
@@ -276,7 +176,8 @@ def terminal_text(text: str) -> str:
 
 
 def add_commands(commands: Any) -> None:
-    """``runs``, ``report`` and ``compare`` on the top-level sub-command action."""
+    """``runs``, ``report`` and ``compare`` (``compare_command.py``) on the top-level
+    sub-command action."""
     options = dir_options("history")
     runs = commands.add_parser(
         "runs",
@@ -312,16 +213,6 @@ def add_commands(commands: Any) -> None:
     )
     report.set_defaults(handler=cmd_report)
 
-    compare = commands.add_parser(
-        "compare",
-        parents=[options],
-        help="Drift verdicts of RUN_B against RUN_A",
-        description="Every metric of RUN_B against RUN_A: regressed, improved, unchanged or "
-        "inconclusive; exit 1 when anything regressed, 2 when a run cannot be read.\n\n"
-        + COMPARE_JSON,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    compare.add_argument("run_a")
-    compare.add_argument("run_b")
-    compare.add_argument("--json", action="store_true", help="A JSON document on stdout")
-    compare.set_defaults(handler=cmd_compare)
+    from pytest_llmeval.cli.compare_command import add_compare
+
+    add_compare(commands)

@@ -1,0 +1,253 @@
+"""``llmeval compare RUN_A RUN_B``: RUN_B's drift against RUN_A, by the rule RUN_B ran with.
+
+The run stored the thresholds it decided with (``run_rule.py``): they are the default here, so
+that comparing a run with its own baseline gives the verdicts it printed. The project's ini
+(``--project-thresholds``) or a flag per threshold override them, and the printout says so;
+a stored rule no run could have used is refused, and that is said too. Where RUN_A is RUN_B's
+own baseline, any check whose verdict here differs from the one RUN_B stored (a custom
+``pytest_llmeval_drift`` rule, which a command cannot run, or an edited file) is named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from pytest_llmeval import option_values as parse
+from pytest_llmeval.cli.history_commands import print_json, terminal_text
+from pytest_llmeval.cli.project import dir_options, history_dir, secret_free, shown
+from pytest_llmeval.report.table import aligned
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+
+    from pytest_llmeval.drift import DriftCheck, DriftThresholds
+    from pytest_llmeval.results import RunResult
+    from pytest_llmeval.run_rule import ChosenRule
+
+COMPARE_JSON = """\
+With --json, one JSON document on stdout instead of the table (same exit codes):
+  {"run_a": str, "run_b": str, "flagged": int, "statuses": {status: int},
+   "rule": {"score_drop", "latency_rise", "cost_rise": float, "source": "run"|"project",
+     "overridden": [str], "notes": [str]},
+   "tests": [{"nodeid": str, "drift": [{"metric", "baseline", "current", "delta",
+     "flagged", "ci", "history", "status", "interval", "samples_needed", "method"}]}]}
+"drift" entries as in the JSON report; baseline is RUN_A, current is RUN_B; "flagged"
+counts the regressed ones. The thresholds are those RUN_B ran with (its history file keeps
+them), else the project's (llmeval_drift_* in its ini); "notes" says which and why.
+"""
+
+#: How many disagreements with RUN_B's own verdicts are named one by one.
+_SHOWN_DISAGREEMENTS = 10
+
+
+def _flag(parser: Callable[[str], float]) -> Callable[[str], float]:
+    def value(text: str) -> float:
+        try:
+            return parser(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return value
+
+
+def _project_thresholds(args: argparse.Namespace) -> DriftThresholds:
+    """The margins a test run in this project would use now: its ini, else the defaults."""
+    from pytest_llmeval import option_table as table
+    from pytest_llmeval.cli.project import CommandSources
+    from pytest_llmeval.drift import DriftThresholds
+    from pytest_llmeval.option_spec import resolve
+
+    # The command's own flags have other names than pytest's: these are the ini's values.
+    sources = CommandSources(args)
+    return DriftThresholds(
+        score_drop=resolve(table.DRIFT_THRESHOLD, sources),
+        latency_rise=resolve(table.DRIFT_LATENCY, sources),
+        cost_rise=resolve(table.DRIFT_COST, sources),
+    )
+
+
+def _rule(args: argparse.Namespace, run: RunResult) -> ChosenRule:
+    from pytest_llmeval.run_rule import choose_rule
+
+    given = {
+        "score_drop": args.drift_threshold,
+        "latency_rise": args.drift_latency,
+        "cost_rise": args.drift_cost,
+    }
+    overrides = {key: value for key, value in given.items() if value is not None}
+    return choose_rule(
+        run.id,
+        run.drift_rule,
+        _project_thresholds(args),
+        overrides,
+        use_project=args.project_thresholds,
+    )
+
+
+def _baseline_notes(
+    run_a: RunResult,
+    run_b: RunResult,
+    checks: Mapping[str, Sequence[DriftCheck]],
+    rule: ChosenRule,
+    scrub: Callable[[str], str],
+) -> list[str]:
+    """Whether RUN_A is RUN_B's own baseline, and where RUN_B's stored verdicts differ."""
+    from pytest_llmeval.drift_rules import custom_note
+    from pytest_llmeval.run_rule import RUN, stored_baseline
+
+    own = stored_baseline(run_b.drift_rule)
+    if own is None:
+        return []
+    if own != (run_a.id,):
+        against = f"runs {', '.join(own)}" if own else "no baseline"
+        return [
+            f"run {run_b.id}'s own drift was against {against}, not run {run_a.id} alone: "
+            "verdicts here can differ from its report"
+        ]
+    if rule.source != RUN or rule.overridden:
+        return []  # another rule was asked for: other verdicts are the point
+    stored = {(c.nodeid, c.metric): c for t in run_b.tests for c in t.drift}
+    notes = []
+    for test_checks in checks.values():
+        for check in test_checks:
+            before = stored.get((check.nodeid, check.metric))
+            if before is None or before.verdict == check.verdict:
+                continue
+            custom = custom_note(before.method)
+            why = f" by {custom.split(':')[0]}, which this command cannot run" if custom else ""
+            notes.append(
+                f"{scrub(check.nodeid)} {check.metric}: run {run_b.id} said "
+                f"{before.verdict}{why}; judged again here: {check.verdict}"
+            )
+    if len(notes) > _SHOWN_DISAGREEMENTS:
+        more = len(notes) - _SHOWN_DISAGREEMENTS
+        notes = [*notes[:_SHOWN_DISAGREEMENTS], f"and {more} more verdict(s) differ"]
+    return notes
+
+
+def _status_cell(check: DriftCheck) -> str:
+    """``REGRESSED``, ``improved``, ``unchanged``, ``inconclusive (~16 samples a side)``."""
+    from pytest_llmeval.report.drift_text import needed_text
+
+    needed = needed_text(check).removesuffix(" would settle it").split(":")[0]
+    status = check.verdict.upper() if check.flagged else check.verdict
+    return f"{status} ({needed})" if needed else status
+
+
+def _figures(check: DriftCheck) -> tuple[str, str, str, str]:
+    """Baseline, "->", current and change, as the run's own drift lines print them."""
+    from pytest_llmeval.report.drift_text import check_figures
+
+    baseline, current, change = check_figures(check)
+    return baseline, "->", current, change
+
+
+def _rule_line(rule: ChosenRule, run_b: str) -> str:
+    from pytest_llmeval.run_rule import RUN
+
+    t = rule.thresholds
+    whose = f"run {run_b}'s" if rule.source == RUN else "the project's"
+    if rule.overridden:
+        whose += " and the command line's"
+    return (
+        f"thresholds ({whose}): score drop {t.score_drop:g}, latency rise {t.latency_rise:g}, "
+        f"cost rise {t.cost_rise:g}"
+    )
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Drift verdicts of RUN_B against RUN_A, every metric; exit 1 when anything regressed."""
+    from pytest_llmeval import history
+    from pytest_llmeval.drift import compare, flagged, status_counts
+
+    directory = history_dir(args)
+    files = history.Listing(directory)  # listed once for both runs
+    runs = []
+    for run_id in (args.run_a, args.run_b):
+        run = history.find_run(files, run_id)
+        if run is None:
+            print(f"no readable run {run_id} in {shown(directory)}", file=sys.stderr)
+            return 2
+        runs.append(run)
+    rule = _rule(args, runs[1])
+    checks = compare(runs[1].tests, [runs[0].tests], rule.thresholds)
+    drifted = flagged(checks)
+    # A node id shows a parameter's value: a history file may hold one that is a secret.
+    scrub = secret_free()
+    notes = [*rule.notes, *_baseline_notes(runs[0], runs[1], checks, rule, scrub)]
+    counts = status_counts(c for test_checks in checks.values() for c in test_checks)
+    if args.json:
+        document: dict[str, Any] = {
+            "run_a": args.run_a,
+            "run_b": args.run_b,
+            "flagged": len(drifted),
+            "statuses": counts,
+            "rule": {**rule.to_json(), "notes": notes},
+            "tests": [
+                {"nodeid": scrub(nodeid), "drift": [c.to_json() for c in test_checks]}
+                for nodeid, test_checks in checks.items()
+            ],
+        }
+        print_json(document)
+        return 1 if drifted else 0
+    # One table for every test, so columns line up across the whole listing.
+    rows: list[list[str]] = []
+    for nodeid, test_checks in checks.items():
+        rows.append([scrub(nodeid)])
+        rows += [[_status_cell(c), c.metric, *_figures(c)] for c in test_checks]
+    # A node id is as wide as a row: it stands on its own line, outside the columns.
+    lines = iter(aligned([r for r in rows if len(r) > 1], right=frozenset({2, 4, 5})))
+    for row in rows:
+        print(terminal_text(row[0] if len(row) == 1 else f"  {next(lines)}"))
+    # What the verdicts were reached by, next to the count they add up to.
+    print(terminal_text(_rule_line(rule, args.run_b)))
+    for note in notes:
+        print(terminal_text(f"note: {note}"))
+    said = ", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing compared"
+    print(
+        f"{sum(map(len, checks.values()))} metric(s) of {len(checks)} test(s) compared: "
+        f"{said} ({args.run_b} against {args.run_a})"
+    )
+    return 1 if drifted else 0
+
+
+def add_compare(commands: Any) -> None:
+    """``compare`` on the top-level sub-command action."""
+    compare = commands.add_parser(
+        "compare",
+        parents=[dir_options("history")],
+        help="Drift verdicts of RUN_B against RUN_A",
+        description="Every metric of RUN_B against RUN_A: regressed, improved, unchanged or "
+        "inconclusive; exit 1 when anything regressed, 2 when a run cannot be read.\n\n"
+        + COMPARE_JSON,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    compare.add_argument("run_a")
+    compare.add_argument("run_b")
+    compare.add_argument("--json", action="store_true", help="A JSON document on stdout")
+    compare.add_argument(
+        "--project-thresholds",
+        action="store_true",
+        help="Judge by the project's ini thresholds now, not those RUN_B ran with",
+    )
+    compare.add_argument(
+        "--drift-threshold",
+        type=_flag(parse.between_0_and_1),
+        metavar="DROP",
+        help="A fall of a score or pass rate beyond this is drift (overrides the run's)",
+    )
+    compare.add_argument(
+        "--drift-latency",
+        type=_flag(parse.non_negative),
+        metavar="RISE",
+        help="A relative rise of latency beyond this is drift (overrides the run's)",
+    )
+    compare.add_argument(
+        "--drift-cost",
+        type=_flag(parse.non_negative),
+        metavar="RISE",
+        help="A relative rise of cost beyond this is drift (overrides the run's)",
+    )
+    compare.set_defaults(handler=cmd_compare)
