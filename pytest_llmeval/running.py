@@ -232,6 +232,7 @@ def _if_implemented(hook: Any) -> Any:
 
 def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
     """The recorder of ``item``'s calls: its cassette, scrubbing, cache and hooks."""
+    from pytest_llmeval.rerun_plan import attempt_plan
     from pytest_llmeval.traffic.accounting import clock_from
     from pytest_llmeval.traffic.cassettes import item_cassette
     from pytest_llmeval.traffic.plan import plan_for
@@ -247,6 +248,7 @@ def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
         has_credentials=settings.has_credentials,
         ci=settings.ci,
     )
+    plan = attempt_plan(item, plan)  # a rerun of an attempt that recorded records again
 
     def on_save(interactions: list[dict[str, Any]]) -> None:
         for interaction in interactions:

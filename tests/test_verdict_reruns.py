@@ -13,8 +13,10 @@ import json
 from xml.etree import ElementTree
 
 import pytest
+from conftest import cassettes, go_offline
 
 from pytest_llmeval import history
+from pytest_llmeval.testing import Reply
 
 # Not in the dev extra: with pytest-xdist installed, pytest-rerunfailures starts a socket
 # server and its thread in every pytest run (each of this suite's in-process runs, and the
@@ -120,3 +122,55 @@ def test_setup_once(flaky_setup, llmeval):
     result = pytester.runpytest("-p", "no:cacheprovider", "--reruns=1")
     assert result.parseoutcomes() == {"passed": 1, "rerun": 1}
     result.stdout.fnmatch_lines(["outcomes: 1 passed, 0 failed, 0 error(s), 1 rerun"])
+
+
+RECORDED = """
+import anthropic, pytest
+
+@pytest.mark.llm
+def test_answer(llmeval):
+    text = anthropic.Anthropic(max_retries=0).messages.create(
+        model="claude-sonnet-5-5", max_tokens=5, messages=[{"role": "user", "content": "ok?"}]
+    ).content[0].text
+    assert text == "yes"
+"""
+
+
+@pytest.mark.parametrize("mode", ["record", "auto", "rewrite"])
+def test_a_rerun_of_a_recording_attempt_records_again(pytester, online, monkeypatch, mode):
+    """The first attempt recorded "no" and failed; its rerun asks the model again rather than
+    replaying what the failed attempt saved, and the cassette keeps the answer that passed."""
+    pytester.makepyfile(test_app=RECORDED)
+    online.queue(Reply(text="no"), Reply(text="yes"))
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--reruns=1", f"--llmeval-mode={mode}", "--llmeval-no-history"
+    )
+    assert result.parseoutcomes() == {"passed": 1, "rerun": 1}
+    assert len(online.requests) == 2
+    (cassette,) = cassettes(pytester.path)
+    kept = cassette.read_text()
+    assert '"text":"yes"' in kept.replace(" ", "") and '"text":"no"' not in kept.replace(" ", "")
+    # What was kept replays offline and passes.
+    go_offline(monkeypatch, online)
+    replayed = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=replay")
+    assert replayed.parseoutcomes() == {"passed": 1}
+
+
+def test_a_rerun_of_a_replaying_attempt_replays(pytester, online, monkeypatch):
+    pytester.makepyfile(test_app=RECORDED)
+    online.queue(Reply(text="no"))
+    pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=record", "--llmeval-no-history")
+    (cassette,) = cassettes(pytester.path)
+    recorded = cassette.read_text()
+    asked = len(online.requests)
+    for mode in ("replay", "auto"):
+        result = pytester.runpytest(
+            "-p",
+            "no:cacheprovider",
+            "--reruns=1",
+            f"--llmeval-mode={mode}",
+            "--llmeval-no-history",
+        )
+        assert result.parseoutcomes() == {"failed": 1, "rerun": 1}
+        assert len(online.requests) == asked, "a replaying rerun asks no model"
+        assert cassette.read_text() == recorded
