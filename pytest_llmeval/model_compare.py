@@ -122,6 +122,16 @@ class MetricVerdict:
         )
 
 
+def verdict_of(better: int, worse: int, same: int) -> Verdict:
+    """The verdict a split of samples gets: better or worse when the sign test over
+    ``better`` and ``worse`` reaches :data:`LEVEL`; same when at least two samples all tied."""
+    if sign_test(better, worse) < LEVEL:
+        return "better" if better > worse else "worse"
+    if better == worse == 0 and same >= 2:
+        return "same"
+    return "inconclusive"
+
+
 def paired_verdict(
     metric: str, values: Sequence[tuple[float, float]], *, higher_is_better: bool = True
 ) -> MetricVerdict:
@@ -137,14 +147,9 @@ def paired_verdict(
     worse = sum(1 for d in differences if d < 0)
     same = len(differences) - better - worse
     p = sign_test(better, worse)
-    verdict: Verdict
+    verdict = verdict_of(better, worse, same)
     needed = None
-    if p < LEVEL:
-        verdict = "better" if better > worse else "worse"
-    elif better == worse == 0 and same >= 2:
-        verdict = "same"
-    else:
-        verdict = "inconclusive"
+    if verdict == "inconclusive":
         needed = all_one_way(better, worse)
         if len(differences) <= 1:
             needed = all_one_way()  # from one sample: the fewest a sign test can decide on

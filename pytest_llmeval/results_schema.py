@@ -19,14 +19,19 @@ def validate(document: Mapping[str, Any]) -> list[str]:
     """Every way the document breaks the shipped JSON Schema, as ``$.path: message``.
 
     A document that conforms is answered by ``conforms`` (a few ms for 500 tests); only a
-    broken one pays jsonschema (~0.4 s for 500 tests) for its messages.
+    broken one pays jsonschema (~0.4 s for 500 tests) for its messages. A document that
+    conforms is then checked for verdicts that contradict themselves (``verdict_checks.py``).
     """
-    return _violations(dict(document), ())
+    from pytest_llmeval.verdict_checks import contradictions
+
+    return _violations(dict(document), ()) or contradictions(document["tests"], "$.tests")
 
 
 def validate_test(test: Mapping[str, Any]) -> list[str]:
     """Every way one test entry breaks the schema's ``tests`` items (the xdist payload)."""
-    return _violations(dict(test), ("properties", "tests", "items"))
+    from pytest_llmeval.verdict_checks import contradictions
+
+    return _violations(dict(test), ("properties", "tests", "items")) or contradictions([test], "")
 
 
 def _violations(value: dict[str, Any], where: tuple[str, ...]) -> list[str]:
