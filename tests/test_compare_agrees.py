@@ -258,3 +258,25 @@ def test_the_rule_is_in_the_json_report(project):
         "cost_rise": 0.25,
         "baseline_runs": [first],
     }
+
+
+def test_the_html_report_says_the_thresholds_and_a_drift_that_could_not_be_checked(
+    project, capsys, tmp_path
+):
+    project.makeini("[pytest]\nllmeval_drift_threshold = 0.3\n")
+    _run(project, BEFORE)
+    now, _ = _run(project, AFTER)
+    assert main(["report", "--run", now, "--html", "r.html"]) == 0
+    page = (project.path / "r.html").read_text()
+    assert "thresholds: score drop 0.3, latency rise 0.25, cost rise 0.25" in page
+
+    from history_runs import good_run
+
+    from pytest_llmeval.report.html import render_html
+
+    document = json.loads(good_run(tmp_path).read_text())
+    document["run"].update(drift_failed=True, fail_on_drift=True)
+    assert (
+        "Drift could not be checked in this run (its terminal output says why). The run failed "
+        "on it (--llmeval-fail-on-drift)."
+    ) in render_html(document, [])

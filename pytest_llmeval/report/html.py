@@ -91,6 +91,8 @@ def _header(run: Mapping[str, Any], run_count: int) -> Markup:
         meta.append([el("b", "incomplete"), ": stopped before every test ran"])
     baseline = run.get("baseline")
     meta.append([f"compared with {baseline}" if baseline else "no baseline to compare with"])
+    if baseline and (rule := _rule_text(run.get("drift_rule"))):
+        meta.append([rule])
 
     def number(key: str) -> str:
         return f"{totals.get(key, 0):,}"
@@ -141,10 +143,29 @@ def _verdict_counts(tests: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]
     return [(status, found.count(status)) for status in order if found.count(status)]
 
 
+def _rule_text(rule: Any) -> str:
+    """The thresholds drift decided with (``run.drift_rule``), as ``llmeval compare`` says
+    them; ``""`` for a file without them, or with a value that is not a finite number."""
+    if not isinstance(rule, Mapping):
+        return ""
+    values = [finite(rule.get(key)) for key in ("score_drop", "latency_rise", "cost_rise")]
+    if any(v is None for v in values):
+        return ""
+    drop, latency, cost = values
+    return f"thresholds: score drop {drop:g}, latency rise {latency:g}, cost rise {cost:g}"
+
+
 def _drift_summary(
     run: Mapping[str, Any], tests: Sequence[Mapping[str, Any]], anchors: Mapping[str, str]
 ) -> Markup:
     against = str(run.get("baseline") or "the baseline")
+    if run.get("drift_failed"):
+        # As the Markdown says it; with --llmeval-fail-on-drift the run failed on it.
+        failed = (
+            " The run failed on it (--llmeval-fail-on-drift)." if run.get("fail_on_drift") else ""
+        )
+        text = "Drift could not be checked in this run (its terminal output says why)." + failed
+        return el("section", {"class": "summary drifted"}, el("b", "Drift:"), f" {text}")
     drifted = [(t, list(flagged_checks(t).values())) for t in tests]
     drifted = [(t, checks) for t, checks in drifted if checks]
     if not drifted:
