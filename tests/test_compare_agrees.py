@@ -280,3 +280,28 @@ def test_the_html_report_says_the_thresholds_and_a_drift_that_could_not_be_check
         "Drift could not be checked in this run (its terminal output says why). The run failed "
         "on it (--llmeval-fail-on-drift)."
     ) in render_html(document, [])
+
+
+def test_a_run_whose_drift_could_not_be_checked_says_so_in_every_command(project, capsys):
+    project.makeconftest(
+        """
+        def pytest_llmeval_drift(metric, current):
+            raise RuntimeError("rule broke")
+        """
+    )
+    base, _ = _run(project, BEFORE)
+    now, ret = _run(project, AFTER)
+    assert ret != 0, "--llmeval-fail-on-drift fails a run whose drift could not be checked"
+    capsys.readouterr()
+    assert main(["runs"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith(now))
+    assert "drift unchecked" in row and "0 drift" not in row
+    assert main(["runs", "--json"]) == 0
+    listed = {r["id"]: r for r in json.loads(capsys.readouterr().out)["runs"]}
+    assert (listed[now]["drift_failed"], listed[base]["drift_failed"]) == (True, False)
+    code, document = _compare(capsys, base, now)
+    assert code == 1
+    assert document["rule"]["notes"] == [
+        f"run {now} could not check its own drift, and failed on it (--llmeval-fail-on-drift): "
+        "it has no verdicts of its own to agree with; these are the built-in rule's"
+    ]

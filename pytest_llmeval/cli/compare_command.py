@@ -97,6 +97,12 @@ def _baseline_notes(
     from pytest_llmeval.drift_rules import custom_note
     from pytest_llmeval.run_rule import RUN, stored_baseline
 
+    if run_b.drift_failed:
+        failed = ", and failed on it (--llmeval-fail-on-drift)" if run_b.fail_on_drift else ""
+        return [
+            f"run {run_b.id} could not check its own drift{failed}: it has no verdicts of its "
+            "own to agree with; these are the built-in rule's"
+        ]
     own = stored_baseline(run_b.drift_rule)
     if own is None:
         return []

@@ -22,7 +22,7 @@ RUNS_JSON = """\
 With --json, one JSON document on stdout instead of the table:
   {"history_dir": str, "runs": [{"id": str, "mode": str, "started_at": str,
     "finished_at": str, "status": "complete"|"incomplete", "shards": int,
-    "drift_flagged": int, "totals": {"tests", "passed", "failed", "calls",
+    "drift_flagged": int, "drift_failed": bool, "totals": {"tests", "passed", "failed", "calls",
     "judge_calls", "cache_hits", "cost_usd", "input_tokens", "output_tokens", ...}}]}
 oldest first; "totals" as in the run's report (pytest_llmeval/report_schema.json).
 """
@@ -52,6 +52,12 @@ def _flagged(run: RunResult) -> int:
     return sum(1 for t in run.tests for c in t.drift if c.flagged)
 
 
+def _drift_cell(run: RunResult) -> str:
+    """``2 drift``; ``drift unchecked`` for a run whose drift could not be computed, which its
+    report says (and which failed it with --llmeval-fail-on-drift): never ``0 drift``."""
+    return "drift unchecked" if run.drift_failed else f"{_flagged(run)} drift"
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     """Every run in the history (or the last ``--last`` of ``--mode``), oldest first: id, mode,
     start, outcome, cost, drift."""
@@ -77,6 +83,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
                         "status": "complete" if run.complete else "incomplete",
                         "shards": run.shards or 1,
                         "drift_flagged": _flagged(run),
+                        "drift_failed": run.drift_failed,
                         "totals": run.totals.to_json(),
                     }
                     for run in runs
@@ -98,7 +105,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
                 run.started_at,
                 f"{totals.passed}/{totals.tests} passed{errors}",
                 total_money(totals.cost_usd, totals.unpriced_calls),
-                f"{_flagged(run)} drift",
+                _drift_cell(run),
                 " ".join(notes),
             ]
         )
