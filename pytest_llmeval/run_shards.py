@@ -32,6 +32,8 @@ def merge(runs: Sequence[RunResult]) -> RunResult:
         finished_at=max(r.finished_at for r in runs),
         shards=len(runs),
         complete=all(r.complete for r in runs),
+        # One shard that could not check its drift leaves the run's drift unchecked.
+        drift_failed=any(r.drift_failed for r in runs),
         calibration=merged_calibration([r.calibration for r in runs]),
     )
 

@@ -100,3 +100,17 @@ def test_a_history_file_whose_verdicts_contradict_is_skipped_by_every_reader(tmp
         assert history.load(path) is None
     with pytest.warns(history.HistoryWarning, match="contradicts status 'regressed'"):
         assert history.load_document(path) is None
+
+
+def test_a_shard_whose_drift_could_not_be_checked_leaves_the_merged_run_unchecked(tmp_path):
+    from dataclasses import replace
+
+    from history_runs import good_run
+
+    from pytest_llmeval.run_shards import merge
+
+    run = history.load(good_run(tmp_path))
+    assert run is not None
+    shards = [run, replace(run, drift_failed=True)]
+    assert merge(shards).drift_failed and merge(shards[::-1]).drift_failed
+    assert not merge([run, run]).drift_failed
