@@ -77,6 +77,9 @@ def _agrees(
     # The exit status the run had with --llmeval-fail-on-drift, and compare's, agree.
     assert code == ret == (1 if "regressed" in stored.values() else 0)
     assert document["rule"]["source"] == "run"
+    # Given alone, the run is compared with the baseline it ran with: the same verdicts.
+    alone, own = _compare(capsys, now)
+    assert (alone, _verdicts(own), own["baseline_runs"]) == (code, stored, [base])
     capsys.readouterr()
     assert main(["runs", "--json"]) == 0
     listed = {r["id"]: r["drift_flagged"] for r in json.loads(capsys.readouterr().out)["runs"]}
@@ -219,13 +222,40 @@ def test_a_file_from_before_the_rule_was_stored_reads_and_says_so(project, capsy
 
 def test_compare_with_another_baseline_says_it_is_not_the_runs_own(project, capsys):
     first, _ = _run(project, BEFORE)
-    second, _ = _run(project, BEFORE)
-    now, _ = _run(project, AFTER)
+    second, _ = _run(project, [v + 0.01 for v in BEFORE])
+    now, ret = _run(project, AFTER)
     _, document = _compare(capsys, second, now)
     assert document["rule"]["notes"] == [
         f"run {now}'s own drift was against runs {first}, {second}, not run {second} alone: "
         "verdicts here can differ from its report"
     ]
+    # Alone, the run against its own window of two: its own verdicts, and no note.
+    code, own = _compare(capsys, now)
+    assert (code, own["run_a"], own["baseline_runs"]) == (ret, None, [first, second])
+    assert _verdicts(own) == _stored(project, now) and own["rule"]["notes"] == []
+    assert main(["compare", now]) == ret
+    assert (
+        capsys.readouterr()
+        .out.splitlines()[-1]
+        .endswith(f"({now} against its own baseline, runs {first}, {second})")
+    )
+    # A run of that baseline gone from the history is left out, and said.
+    (gone,) = history.Listing(project.path / ".llmeval" / "history").of_run(first)
+    gone.path.unlink()
+    _, partial = _compare(capsys, now)
+    assert partial["baseline_runs"] == [second]
+    assert (
+        partial["rule"]["notes"][0] == f"run {first} of its baseline is not readable here: left out"
+    )
+
+
+def test_a_run_with_no_baseline_cannot_be_compared_alone(project, capsys):
+    first, _ = _run(project, BEFORE)
+    capsys.readouterr()
+    assert main(["compare", first]) == 2
+    assert capsys.readouterr().err == (
+        f"run {first} had no baseline: name the run to compare it with\n"
+    )
 
 
 def test_a_custom_rule_verdict_compare_cannot_reach_is_named(project, capsys):

@@ -28,12 +28,14 @@ if TYPE_CHECKING:
 
 COMPARE_JSON = """\
 With --json, one JSON document on stdout instead of the table (same exit codes):
-  {"run_a": str, "run_b": str, "flagged": int, "statuses": {status: int},
+  {"run_a": str|null, "run_b": str, "baseline_runs": [str], "flagged": int,
+   "statuses": {status: int},
    "rule": {"score_drop", "latency_rise", "cost_rise": float, "source": "run"|"project",
      "overridden": [str], "notes": [str]},
    "tests": [{"nodeid": str, "drift": [{"metric", "baseline", "current", "delta",
      "flagged", "ci", "history", "status", "interval", "samples_needed", "method"}]}]}
-"drift" entries as in the JSON report; baseline is RUN_A, current is RUN_B; "flagged"
+"drift" entries as in the JSON report; baseline is RUN_A (or, with one run given, the runs
+of its own baseline, and "run_a" is null), current is RUN_B; "flagged"
 counts the regressed ones. The thresholds are those RUN_B ran with (its history file keeps
 them), else the project's (llmeval_drift_* in its ini); "notes" says which and why.
 """
@@ -87,7 +89,7 @@ def _rule(args: argparse.Namespace, run: RunResult) -> ChosenRule:
 
 
 def _baseline_notes(
-    run_a: RunResult,
+    baseline: tuple[str, ...],
     run_b: RunResult,
     checks: Mapping[str, Sequence[DriftCheck]],
     rule: ChosenRule,
@@ -106,10 +108,10 @@ def _baseline_notes(
     own = stored_baseline(run_b.drift_rule)
     if own is None:
         return []
-    if own != (run_a.id,):
+    if own != baseline:
         against = f"runs {', '.join(own)}" if own else "no baseline"
         return [
-            f"run {run_b.id}'s own drift was against {against}, not run {run_a.id} alone: "
+            f"run {run_b.id}'s own drift was against {against}, not {_runs(baseline)}: "
             "verdicts here can differ from its report"
         ]
     if rule.source != RUN or rule.overridden:
@@ -131,6 +133,14 @@ def _baseline_notes(
         more = len(notes) - _SHOWN_DISAGREEMENTS
         notes = [*notes[:_SHOWN_DISAGREEMENTS], f"and {more} more verdict(s) differ"]
     return notes
+
+
+def _own(ids: Sequence[str]) -> str:
+    return f"its own baseline, {_runs(ids).removesuffix(' alone')}"
+
+
+def _runs(ids: Sequence[str]) -> str:
+    return f"run {ids[0]} alone" if len(ids) == 1 else f"runs {', '.join(ids)}"
 
 
 def _status_cell(check: DriftCheck) -> str:
@@ -167,27 +177,52 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Drift verdicts of RUN_B against RUN_A, every metric; exit 1 when anything regressed."""
     from pytest_llmeval import history
     from pytest_llmeval.drift import compare, flagged, status_counts
+    from pytest_llmeval.run_rule import stored_baseline
 
     directory = history_dir(args)
-    files = history.Listing(directory)  # listed once for both runs
-    runs = []
-    for run_id in (args.run_a, args.run_b):
-        run = history.find_run(files, run_id)
-        if run is None:
-            print(f"no readable run {run_id} in {shown(directory)}", file=sys.stderr)
+    files = history.Listing(directory)  # listed once for every run
+    run_b = history.find_run(files, args.run_b or args.run_a)
+    if run_b is None:
+        said = f"no readable run {args.run_b or args.run_a} in {shown(directory)}"
+        print(terminal_text(said), file=sys.stderr)
+        return 2
+    notes: list[str] = []
+    if args.run_b is None:  # one run: against the baseline it ran with
+        ids = stored_baseline(run_b.drift_rule)
+        if not ids:
+            why = "had no baseline" if ids == () else "kept no baseline (an older file)"
+            said = f"run {run_b.id} {why}: name the run to compare it with"
+            print(terminal_text(said), file=sys.stderr)
             return 2
-        runs.append(run)
-    rule = _rule(args, runs[1])
-    checks = compare(runs[1].tests, [runs[0].tests], rule.thresholds)
+    else:
+        ids = (args.run_a,)
+    baseline = []
+    for run_id in ids:
+        found = history.find_run(files, run_id)
+        if found is None and args.run_b is not None:
+            print(terminal_text(f"no readable run {run_id} in {shown(directory)}"), file=sys.stderr)
+            return 2
+        if found is None:
+            notes.append(f"run {run_id} of its baseline is not readable here: left out")
+        else:
+            baseline.append(found)
+    if not baseline:
+        said = f"no run of run {run_b.id}'s baseline is readable in {shown(directory)}"
+        print(terminal_text(said), file=sys.stderr)
+        return 2
+    compared_with = tuple(run.id for run in baseline)
+    rule = _rule(args, run_b)
+    checks = compare(run_b.tests, [run.tests for run in baseline], rule.thresholds)
     drifted = flagged(checks)
     # A node id shows a parameter's value: a history file may hold one that is a secret.
     scrub = secret_free()
-    notes = [*rule.notes, *_baseline_notes(runs[0], runs[1], checks, rule, scrub)]
+    notes = [*rule.notes, *notes, *_baseline_notes(compared_with, run_b, checks, rule, scrub)]
     counts = status_counts(c for test_checks in checks.values() for c in test_checks)
     if args.json:
         document: dict[str, Any] = {
-            "run_a": args.run_a,
-            "run_b": args.run_b,
+            "run_a": args.run_a if args.run_b is not None else None,
+            "run_b": run_b.id,
+            "baseline_runs": list(compared_with),
             "flagged": len(drifted),
             "statuses": counts,
             "rule": {**rule.to_json(), "notes": notes},
@@ -208,13 +243,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for row in rows:
         print(terminal_text(row[0] if len(row) == 1 else f"  {next(lines)}"))
     # What the verdicts were reached by, next to the count they add up to.
-    print(terminal_text(_rule_line(rule, args.run_b)))
+    print(terminal_text(_rule_line(rule, run_b.id)))
     for note in notes:
         print(terminal_text(f"note: {note}"))
     said = ", ".join(f"{n} {status}" for status, n in counts.items()) or "nothing compared"
     print(
         f"{sum(map(len, checks.values()))} metric(s) of {len(checks)} test(s) compared: "
-        f"{said} ({args.run_b} against {args.run_a})"
+        f"{said} ({run_b.id} against {args.run_a if args.run_b else _own(compared_with)})"
     )
     return 1 if drifted else 0
 
@@ -230,8 +265,14 @@ def add_compare(commands: Any) -> None:
         + COMPARE_JSON,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    compare.add_argument("run_a")
-    compare.add_argument("run_b")
+    compare.add_argument("run_a", metavar="RUN_A")
+    compare.add_argument(
+        "run_b",
+        metavar="RUN_B",
+        nargs="?",
+        help="Given alone, RUN_A is compared with the baseline it ran with (its history file "
+        "names the runs): the verdicts it printed",
+    )
     compare.add_argument("--json", action="store_true", help="A JSON document on stdout")
     compare.add_argument(
         "--project-thresholds",
