@@ -350,6 +350,17 @@ def find_run(history: Path | Listing, run_id: str) -> RunResult | None:
     return merge(loaded) if loaded else None
 
 
+def find_runs(history: Path | Listing, run_ids: Sequence[str]) -> dict[str, RunResult | None]:
+    """Runs by id, shards merged, ``None`` for one not readable; the names are searched once
+    for all of them (a baseline's ids come from a file, and may be many)."""
+    shards = listing(history).of_runs(run_ids)
+    found: dict[str, RunResult | None] = {}
+    for run_id, files in shards.items():
+        loaded = [r for r in (load(f.path) for f in files) if r is not None]
+        found[run_id] = merge(loaded) if loaded else None
+    return found
+
+
 def all_runs(directory: Path, files: Iterable[RunFile] | None = None) -> list[RunResult]:
     """Every run, shards merged, oldest first: for ``llmeval runs`` and full reports."""
     grouped: dict[str, list[RunFile]] = {}

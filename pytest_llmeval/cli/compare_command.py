@@ -197,8 +197,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         ids = (args.run_a,)
     baseline = []
+    ids = tuple(dict.fromkeys(ids))  # a file's list, each run once
+    readable = history.find_runs(files, ids)
     for run_id in ids:
-        found = history.find_run(files, run_id)
+        found = readable[run_id]
         if found is None and args.run_b is not None:
             print(terminal_text(f"no readable run {run_id} in {shown(directory)}"), file=sys.stderr)
             return 2
