@@ -262,19 +262,16 @@ def add_compare(commands: Any) -> None:
         "compare",
         parents=[dir_options("history")],
         help="Drift verdicts of RUN_B against RUN_A",
-        description="Every metric of RUN_B against RUN_A: regressed, improved, unchanged or "
+        description="Every metric of RUN_B against RUN_A (or, given one run, of it against "
+        "the baseline it ran with: the verdicts it printed): regressed, improved, unchanged or "
         "inconclusive; exit 1 when anything regressed, 2 when a run cannot be read.\n\n"
         + COMPARE_JSON,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    compare.add_argument("run_a", metavar="RUN_A")
     compare.add_argument(
-        "run_b",
-        metavar="RUN_B",
-        nargs="?",
-        help="Given alone, RUN_A is compared with the baseline it ran with (its history file "
-        "names the runs): the verdicts it printed",
+        "run_a", metavar="RUN_A", help="The baseline run; alone, the run to check against its own"
     )
+    compare.add_argument("run_b", metavar="RUN_B", nargs="?", help="The run to check")
     compare.add_argument("--json", action="store_true", help="A JSON document on stdout")
     compare.add_argument(
         "--project-thresholds",
