@@ -5,11 +5,17 @@ the client accepts it): the events before the first content delta at once; the f
 after ``first_token_after`` seconds on the fake clock; the rest when ``rest_after`` is set and
 the remainder of ``takes`` has passed. A client that measures its time to first token on the
 fake clock reads exactly ``first_token_after``.
+
+While the rest is held, a client that hangs up (it closed the stream) ends the answer, as the
+API stops generating for a client that has gone: ``StandInServer.hangups`` counts them.
 """
 
 from __future__ import annotations
 
+import selectors
+import socket
 import threading
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +58,7 @@ def send_paced(
     takes: float,
     advance: Callable[[float], None],
     gzip: bool,
+    hung_up: Callable[[], None] = lambda: None,
 ) -> None:
     """Write the answer on ``handler`` (a ``BaseHTTPRequestHandler``) part by part."""
     encoder = zlib.compressobj(wbits=31) if gzip else None  # 31: a gzip header and trailer
@@ -77,8 +84,44 @@ def send_paced(
     send(pace.head)
     advance(pace.first_token_after)
     send(pace.first)
-    if pace.rest_after is not None and not pace.rest_after.wait(REST_TIMEOUT):
-        handler.close_connection = True  # cut before the end: the client sees a broken body
-        return
+    if pace.rest_after is not None:
+        held = _hold(handler.connection, pace.rest_after)
+        if held != "released":
+            handler.close_connection = True  # cut before the end: the client sees a broken body
+            if held == "hung up":
+                hung_up()
+            return
     advance(max(0.0, takes - pace.first_token_after))
     send(pace.rest, last=True)
+
+
+def _hold(connection: socket.socket, rest: threading.Event) -> str:
+    """Wait until ``rest`` is set ("released"), the client hangs up ("hung up"), or the
+    safety net runs out ("timed out")."""
+    deadline = time.monotonic() + REST_TIMEOUT
+    with selectors.DefaultSelector() as selector:
+        selector.register(connection, selectors.EVENT_READ)
+        watching = True
+        # A hang-up shows on the socket, the release on the event: neither wakes the other's
+        # wait, so each is looked at in turn, 10 ms apart (a server thread's wait, not a test's).
+        while not rest.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "timed out"
+            if not watching:
+                rest.wait(left)
+            elif selector.select(timeout=min(0.01, left)):
+                if _gone(connection):
+                    return "hung up"
+                # Bytes of a next request sent early: the socket stays readable, so only the
+                # event is waited for from now on.
+                watching = False
+    return "released"
+
+
+def _gone(connection: socket.socket) -> bool:
+    """Whether a readable connection was closed by the client."""
+    try:
+        return connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True

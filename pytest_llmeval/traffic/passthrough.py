@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx2
 
+from pytest_llmeval.traffic.closed_early import ClosedEarly, ReadPastRecording
 from pytest_llmeval.traffic.first_token import FirstTokenWatch
 
 #: ``ended(raw_body, ttft_s, error)``: the body as it came (still encoded), the seconds from
@@ -70,8 +71,8 @@ def tee(response: httpx2.Response, clock: Callable[[], float], start: float) -> 
 
 
 class PassingStream(httpx2.SyncByteStream):
-    """The transport's body stream, passed through; closing early reads the rest, so the
-    recording is whole as when vcrpy read it."""
+    """The transport's body stream, passed through; closed early, it ends with what the app
+    was handed (``ClosedEarly``) and the connection is closed without reading the rest."""
 
     def __init__(self, upstream: Any, body: BodyTee) -> None:
         self._upstream = upstream
@@ -79,7 +80,6 @@ class PassingStream(httpx2.SyncByteStream):
         self.body = body
 
     def _source(self) -> Iterator[bytes]:
-        # One iterator for reading and draining alike: the connection keeps its place.
         if self._chunks is None:
             self._chunks = iter(self._upstream)
         return self._chunks
@@ -94,21 +94,11 @@ class PassingStream(httpx2.SyncByteStream):
             raise
         self.body.finish(None)
 
-    def drain(self) -> None:
-        """Read what the app left unread; a failure is counted, not raised (the app is done)."""
-        if self.body.finished:
-            return
-        try:
-            for chunk in self._source():
-                self.body.take(chunk)
-        except Exception as exc:
-            self.body.finish(exc)
-            return
-        self.body.finish(None)
-
     def close(self) -> None:
+        # Not read to its end: with a stalled API that would wait for the client's read
+        # timeout (10 minutes by default), and a live one would go on generating (and billing).
         try:
-            self.drain()
+            self.body.finish(ClosedEarly())
         finally:
             self._upstream.close()
 
@@ -136,19 +126,27 @@ class AsyncPassingStream(httpx2.AsyncByteStream):
             raise
         self.body.finish(None)
 
-    async def drain(self) -> None:
-        if self.body.finished:
-            return
-        try:
-            async for chunk in self._source():
-                self.body.take(chunk)
-        except Exception as exc:
-            self.body.finish(exc)
-            return
-        self.body.finish(None)
-
     async def aclose(self) -> None:
         try:
-            await self.drain()
+            self.body.finish(ClosedEarly())
         finally:
             await self._upstream.aclose()
+
+
+class RecordedPart(httpx2.SyncByteStream, httpx2.AsyncByteStream):
+    """A recorded part (``closed_early``) as the SDK reads it, sync or async: the part, then
+    ``ReadPastRecording`` if the app asks for more; ``on_read_past`` words it (and notes it)."""
+
+    def __init__(self, body: bytes, on_read_past: Callable[[], str]) -> None:
+        self._body = body
+        self._on_read_past = on_read_past
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._body:
+            yield self._body
+        raise ReadPastRecording(self._on_read_past())
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._body:
+            yield self._body
+        raise ReadPastRecording(self._on_read_past())
