@@ -80,10 +80,16 @@ def send_paced(
     if gzip:
         handler.send_header("content-encoding", "gzip")
     handler.send_header("transfer-encoding", "chunked")
-    handler.end_headers()
-    send(pace.head)
-    advance(pace.first_token_after)
-    send(pace.first)
+    try:
+        handler.end_headers()
+        send(pace.head)
+        advance(pace.first_token_after)
+        send(pace.first)
+    except OSError:
+        # Gone before its first token was out (an interrupted client): a hang-up all the same.
+        if pace.rest_after is not None:
+            hung_up()
+        raise
     if pace.rest_after is not None:
         held = _hold(handler.connection, pace.rest_after)
         if held != "released":

@@ -7,6 +7,7 @@ children are forked by the zygote (``tests/zygote.py``), which has pytest and th
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
@@ -248,8 +249,8 @@ def test_the_api_dying_mid_rewrite_keeps_the_old_cassette(pytester, online):
 # --- interrupted mid-stream: the app has its first token, the rest is held -------------------
 
 STREAMING_APP = """
-import sys
-import anthropic, pytest
+import os
+import anthropic, httpx2, pytest
 
 @pytest.mark.llm
 def test_streamed(llmeval):
@@ -258,31 +259,42 @@ def test_streamed(llmeval):
         messages=[{"role": "user", "content": "Can I return shoes?"}],
     ) as stream:
         for number, text in enumerate(stream.text_stream):
-            if number == 0:
-                print("FIRST TOKEN", flush=True)
+            if number == 0:  # tells the test, through the stand-in, that it has a first token
+                httpx2.get(os.environ["ANTHROPIC_BASE_URL"] + "/first-token")
     assert text
 """
 
 
+#: Makes the child run its own process group, so a signal reaches its xdist workers too, as
+#: Ctrl-C in a terminal reaches every process of the foreground job (and none of the zygote).
+OWN_GROUP = """
+import os
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):
+        os.setpgid(0, 0)
+"""
+
+
 def _interrupt_mid_stream(zygote: Zygote, online, signum: int, *args: str) -> None:
-    """Send ``signum`` once the child's app has printed its first streamed token, while the
-    stand-in holds the rest of the stream (streamed answers pass through while recording)."""
+    """Send ``signum`` once the child's app has its first streamed token (its ``GET
+    /first-token`` reached the stand-in), while the stand-in holds the rest of the stream,
+    never sent; to the child's whole process group, as Ctrl-C in a terminal. The run ends all
+    the same: a stream the app did not finish is closed, not read to its end."""
     rest = threading.Event()
     online.queue(Reply(text="Yes, within 30 days of delivery.", rest_after=rest))
-    child = zygote.popen_pytest("-s", *NO_CACHE, *args)
+    asked = len(online.requests)
+    child = zygote.popen_pytest(*NO_CACHE, *args)
     try:
-        for line in child.stdout:  # blocks until the app has its first token
-            if b"FIRST TOKEN" in line:
-                break
-        else:
-            raise AssertionError("the child's app never got a first token")
-        child.send_signal(signum)
-        # The signal is pending before the rest is sent: the child is interrupted mid-stream
-        # all the same, and its close (which reads what the app left unread) ends at once
-        # instead of waiting for the stand-in's safety timeout to cut the stream.
-        rest.set()
-        child.communicate(timeout=120)
-        assert child.returncode == _ENDED_BY[signum]
+        assert online.wait_for_requests(asked + 2), "the child's app never got a first token"
+        assert online.requests[-1].path == "/first-token"
+        os.killpg(child.pid, signum)
+        out, err = child.communicate(timeout=120)
+        said = (out + err).decode(errors="replace")
+        assert child.returncode == _ENDED_BY[signum], said
+        # Closed by the interrupted app (by the kernel, for a killed one), the rest still held.
+        assert online.wait_for_hangups(1), said
+        assert not rest.is_set()
     finally:
         rest.set()
         if child.poll() is None:
@@ -290,24 +302,39 @@ def _interrupt_mid_stream(zygote: Zygote, online, signum: int, *args: str) -> No
             child.communicate()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
-def test_a_rewrite_interrupted_mid_stream_keeps_the_old_cassette(pytester, zygote, online, signum):
+MID_STREAM = [
+    pytest.param(signum, xdist, id=f"{signum.name}{'-xdist' if xdist else ''}")
+    for xdist in (False, True)
+    for signum in (signal.SIGINT, signal.SIGKILL)
+]
+
+
+def _runs(xdist: bool) -> tuple[str, ...]:
+    return ("-n", "2") if xdist else ()
+
+
+@pytest.mark.parametrize(("signum", "xdist"), MID_STREAM)
+def test_a_rewrite_interrupted_mid_stream_keeps_the_old_cassette(
+    pytester, zygote, online, signum, xdist
+):
     pytester.makepyfile(test_app=STREAMING_APP)
+    pytester.makeconftest(OWN_GROUP)
     online.queue(Reply(text="Old answer: 30 days."))
     pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
     before = path.read_bytes()
-    _interrupt_mid_stream(zygote, online, signum, "--llmeval-mode=rewrite")
+    _interrupt_mid_stream(zygote, online, signum, "--llmeval-mode=rewrite", *_runs(xdist))
     assert path.read_bytes() == before
     assert not list(path.parent.glob(".*.tmp")), "no temporary file left behind"
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
+@pytest.mark.parametrize(("signum", "xdist"), MID_STREAM)
 def test_a_first_recording_interrupted_mid_stream_leaves_no_cassette(
-    pytester, zygote, online, signum
+    pytester, zygote, online, signum, xdist
 ):
     pytester.makepyfile(test_app=STREAMING_APP)
-    _interrupt_mid_stream(zygote, online, signum)
+    pytester.makeconftest(OWN_GROUP)
+    _interrupt_mid_stream(zygote, online, signum, "--llmeval-mode=record", *_runs(xdist))
     assert cassettes(pytester.path) == []
     online.queue(Reply(text="Recorded whole."))
     pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
