@@ -200,3 +200,47 @@ def test_an_app_stopping_at_message_stop_is_recorded_whole(pytester, online):
     interaction = _interaction(pytester)
     assert "closed_early" not in interaction["llmeval"]
     assert interaction["response"]["body"].rstrip().endswith('{"type": "message_stop"}')
+
+
+def test_record_mode_plays_a_part_from_its_cassette_as_replay_does(pytester, online):
+    """In record mode vcrpy answers what the cassette holds: the part, and a miss past it."""
+    pytester.makepyfile(test_app=_app("break-on-purpose"))
+    _held(online)
+    args = (*NO_CACHE, "--llmeval-mode=record")
+    pytester.runpytest(*args).assert_outcomes(passed=1)
+    before = cassettes(pytester.path)[0].read_bytes()
+    pytester.runpytest(*args).assert_outcomes(passed=1)
+    assert len(online.requests) == 1, "played from the cassette, not asked again"
+
+    pytester.makepyfile(test_app=_app("break-on-purpose").replace(*READ_ON["break-on-purpose"]))
+    result = pytester.runpytest(*args)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*the app read past the end of its recorded answer*"])
+    assert len(online.requests) == 1
+    assert cassettes(pytester.path)[0].read_bytes() == before
+
+
+def test_an_async_stream_left_open_is_recorded_as_far_as_it_was_read(pytester, online):
+    """Never closed by the app: its event loop is gone at the test's end, so the part read
+    is settled there without touching the connection."""
+    rest = _held(online)
+    pytester.makepyfile(
+        test_app=f"""
+import asyncio, anthropic, pytest
+
+@pytest.mark.llm
+def test_app(llmeval):
+    async def ask():
+        client = anthropic.AsyncAnthropic(max_retries=0)
+        events = await client.messages.create(stream=True, {M})
+        async for event in events:
+            if event.type == "content_block_delta":
+                return event.delta.text
+    assert asyncio.run(ask())
+"""
+    )
+    pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
+    assert not rest.is_set()
+    interaction = _interaction(pytester)
+    assert interaction["llmeval"]["closed_early"] is True
+    assert "content_block_delta" in interaction["response"]["body"]

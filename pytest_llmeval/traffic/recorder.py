@@ -364,17 +364,8 @@ class TrafficRecorder:
         if part:
             self._serve_part(live, response, body)
         decoded = wire.decoded(body, response.headers.get("content-encoding", ""))
-        self.accounting.count(
-            live,
-            response.status_code,
-            response.headers,
-            decoded,
-            source,
-            role,
-            duration,
-            ttft_s,
-            check=not part,
-        )
+        answer = (response.status_code, response.headers, decoded, source, role, duration)
+        self.accounting.count(live, *answer, ttft_s, check=not part)
         return response
 
     def _count_played(self, live: LiveRequest, recording: Recording) -> None:
@@ -412,12 +403,4 @@ class TrafficRecorder:
     def _miss_context(self) -> MissContext:
         from pytest_llmeval.traffic.miss import MissContext
 
-        return MissContext(
-            nodeid=self.nodeid,
-            cassette=self.plan.cassette,
-            cassette_exists=self.plan.cassette_exists,
-            mode=self.plan.mode.value,
-            reason=self.plan.reason,
-            rerecord_args=self.rerecord_args,
-            rerun_command=self.rerun_command,
-        )
+        return MissContext.of(self.nodeid, self.plan, self.rerecord_args, self.rerun_command)
