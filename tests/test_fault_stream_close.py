@@ -244,3 +244,15 @@ def test_app(llmeval):
     interaction = _interaction(pytester)
     assert interaction["llmeval"]["closed_early"] is True
     assert "content_block_delta" in interaction["response"]["body"]
+
+
+def test_a_cassette_whose_closed_early_is_not_a_bool_is_refused(pytester, online, monkeypatch):
+    pytester.makepyfile(test_app=_app("break-on-purpose"))
+    _held(online)
+    pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
+    (path,) = cassettes(pytester.path)
+    path.write_text(path.read_text().replace("closed_early: true", "closed_early: 'no'"))
+    go_offline(monkeypatch, online)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*llmeval.closed_early*must be true or false, not str*"])
