@@ -19,9 +19,12 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.standin_messages import first_delta
+
+if TYPE_CHECKING:
+    from pytest_llmeval.standin_answers import Reply
 
 #: A safety net for a broken test only: a client that never reads the first token (one that
 #: buffers the whole answer) would hold the rest forever. The connection is then dropped, so
@@ -38,14 +41,19 @@ class Pace:
     rest_after: threading.Event | None
 
 
-def pace_for(events: list[str], first_token_after: float, rest_after: Any) -> Pace:
-    at = first_delta(events)
+def pace_for(events: list[str], reply: Reply) -> Pace:
+    if reply.held_after_events is not None:  # all of them at once, then the held rest
+        at = reply.held_after_events
+        head, first, rest = events[:at], [], events[at:]
+    else:
+        at = first_delta(events)
+        head, first, rest = events[:at], events[at : at + 1], events[at + 1 :]
     return Pace(
-        head="".join(events[:at]).encode(),
-        first="".join(events[at : at + 1]).encode(),
-        rest="".join(events[at + 1 :]).encode(),
-        first_token_after=first_token_after,
-        rest_after=rest_after,
+        head="".join(head).encode(),
+        first="".join(first).encode(),
+        rest="".join(rest).encode(),
+        first_token_after=reply.first_token_after,
+        rest_after=reply.rest_after,
     )
 
 

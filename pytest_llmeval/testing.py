@@ -237,7 +237,7 @@ class StandInServer:
         if body.get("stream"):
             events = message_event_list(reply_json, answer)
             if answer.paced:
-                pace = pace_for(events, answer.first_token_after, answer.rest_after)
+                pace = pace_for(events, answer)
             headers = {"cache-control": "no-cache", **headers}
             content_type = "text/event-stream; charset=utf-8"
             sent: str | bytes = "".join(events)

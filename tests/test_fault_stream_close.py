@@ -256,3 +256,35 @@ def test_a_cassette_whose_closed_early_is_not_a_bool_is_refused(pytester, online
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*llmeval.closed_early*must be true or false, not str*"])
+
+
+AGENT = f"""
+import anthropic, pytest
+
+TOOLS = [{{"name": "lookup_order", "input_schema": {{"type": "object"}}}}]
+
+@pytest.mark.llm
+def test_app(llmeval):
+    with anthropic.Anthropic(max_retries=0).messages.stream(tools=TOOLS, {M}) as stream:
+        for event in stream:
+            if event.type == "content_block_stop" and event.content_block.type == "tool_use":
+                break  # acts on the first whole tool call, reads no further
+    assert event.content_block.input == {{"order_id": "A1042"}}
+"""
+
+
+def test_an_agent_acting_on_its_first_tool_call_is_recorded_up_to_it(pytester, online, monkeypatch):
+    rest = threading.Event()
+    blocks = [
+        {"type": "tool_use", "name": "lookup_order", "input": {"order_id": "A1042"}},
+        {"type": "text", "text": ANSWER},
+    ]
+    # message_start, content_block_start, ping, two input deltas, content_block_stop: then held.
+    online.queue(Reply(content=blocks, rest_after=rest, held_after_events=6))
+    pytester.makepyfile(test_app=AGENT)
+    pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
+    assert online.wait_for_hangups(1)
+    body = _interaction(pytester)["response"]["body"]
+    assert body.endswith('"content_block_stop", "index": 0}\n\n') and ANSWER[:10] not in body
+    go_offline(monkeypatch, online)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
