@@ -14,6 +14,7 @@ import threading
 import pytest
 import yaml
 from conftest import cassettes, go_offline
+from stuck_child import CHILD_CONFTEST, communicate, start
 from zygote import Zygote
 
 from pytest_llmeval.testing import Fault, Reply
@@ -178,31 +179,32 @@ _ENDED_BY = {
 }
 
 
-def _interrupt(zygote: Zygote, online, signum: int, *args: str) -> str:
+def _interrupt(pytester: pytest.Pytester, zygote: Zygote, online, signum: int, *args: str) -> str:
     """Run pytest in a child process, send ``signum`` while its second call is held; its output."""
     release = threading.Event()
     online.queue(Reply(text="new first"), Reply(text="never sent", hold=release))
+    pytester.makeconftest(CHILD_CONFTEST)
     asked = len(online.requests)
     # A shell that started this run in the background may have left SIGINT ignored; the child
     # gets Python's default handler all the same, as under a terminal.
-    child = zygote.popen_pytest(*NO_CACHE, *args)
+    child = start(zygote, *NO_CACHE, *args)
     try:
         assert online.wait_for_requests(asked + 2), "the child never sent its second call"
         child.send_signal(signum)
-        out, _ = child.communicate(timeout=120)
-        assert child.returncode == _ENDED_BY[signum], out.decode(errors="replace")
+        said = communicate(child, pytester.path)
+        assert child.returncode == _ENDED_BY[signum], said
     finally:
         release.set()
         if child.poll() is None:
             child.kill()
-            out, _ = child.communicate()
-    return out.decode(errors="replace")
+            child.communicate()
+    return said
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL, signal.SIGTERM])
 def test_a_rewrite_interrupted_mid_call_keeps_the_old_cassette(pytester, zygote, online, signum):
     before = _record_two_calls(pytester)
-    _interrupt(zygote, online, signum, "--llmeval-mode=rewrite")
+    _interrupt(pytester, zygote, online, signum, "--llmeval-mode=rewrite")
     (path,) = cassettes(pytester.path)
     assert path.read_bytes() == before
     assert not list(path.parent.glob(".*.tmp")), "no temporary file left behind"
@@ -213,7 +215,7 @@ def test_a_first_recording_interrupted_mid_call_leaves_no_cassette(
     pytester, zygote, online, signum
 ):
     pytester.makepyfile(test_app=TWO_CALLS)
-    _interrupt(zygote, online, signum)
+    _interrupt(pytester, zygote, online, signum)
     assert cassettes(pytester.path) == []
     pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
     assert len(_interactions(pytester)) == 2
@@ -221,7 +223,7 @@ def test_a_first_recording_interrupted_mid_call_leaves_no_cassette(
 
 def test_the_interrupted_run_says_which_cassette_it_kept(pytester, zygote, online):
     before = _record_two_calls(pytester)
-    text = _interrupt(zygote, online, signal.SIGINT, "--llmeval-mode=rewrite")
+    text = _interrupt(pytester, zygote, online, signal.SIGINT, "--llmeval-mode=rewrite")
     assert "KeyboardInterrupt" in text
     assert "test_two_calls.yaml unchanged: the test did not run to its end (interrupted)" in text
     (path,) = cassettes(pytester.path)
@@ -265,32 +267,23 @@ def test_streamed(llmeval):
 """
 
 
-#: Makes the child run its own process group, so a signal reaches its xdist workers too, as
-#: Ctrl-C in a terminal reaches every process of the foreground job (and none of the zygote).
-OWN_GROUP = """
-import os
-
-def pytest_configure(config):
-    if not hasattr(config, "workerinput"):
-        os.setpgid(0, 0)
-"""
-
-
-def _interrupt_mid_stream(zygote: Zygote, online, signum: int, *args: str) -> None:
+def _interrupt_mid_stream(
+    pytester: pytest.Pytester, zygote: Zygote, online, signum: int, *args: str
+) -> None:
     """Send ``signum`` once the child's app has its first streamed token (its ``GET
     /first-token`` reached the stand-in), while the stand-in holds the rest of the stream,
     never sent; to the child's whole process group, as Ctrl-C in a terminal. The run ends all
     the same: a stream the app did not finish is closed, not read to its end."""
     rest = threading.Event()
     online.queue(Reply(text="Yes, within 30 days of delivery.", rest_after=rest))
+    pytester.makeconftest(CHILD_CONFTEST)
     asked = len(online.requests)
-    child = zygote.popen_pytest(*NO_CACHE, *args)
+    child = start(zygote, *NO_CACHE, *args)
     try:
         assert online.wait_for_requests(asked + 2), "the child's app never got a first token"
         assert online.requests[-1].path == "/first-token"
         os.killpg(child.pid, signum)
-        out, err = child.communicate(timeout=120)
-        said = (out + err).decode(errors="replace")
+        said = communicate(child, pytester.path)
         assert child.returncode == _ENDED_BY[signum], said
         # Closed by the interrupted app (by the kernel, for a killed one), the rest still held.
         assert online.wait_for_hangups(1), said
@@ -318,12 +311,11 @@ def test_a_rewrite_interrupted_mid_stream_keeps_the_old_cassette(
     pytester, zygote, online, signum, xdist
 ):
     pytester.makepyfile(test_app=STREAMING_APP)
-    pytester.makeconftest(OWN_GROUP)
     online.queue(Reply(text="Old answer: 30 days."))
     pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
     before = path.read_bytes()
-    _interrupt_mid_stream(zygote, online, signum, "--llmeval-mode=rewrite", *_runs(xdist))
+    _interrupt_mid_stream(pytester, zygote, online, signum, "--llmeval-mode=rewrite", *_runs(xdist))
     assert path.read_bytes() == before
     assert not list(path.parent.glob(".*.tmp")), "no temporary file left behind"
 
@@ -333,8 +325,7 @@ def test_a_first_recording_interrupted_mid_stream_leaves_no_cassette(
     pytester, zygote, online, signum, xdist
 ):
     pytester.makepyfile(test_app=STREAMING_APP)
-    pytester.makeconftest(OWN_GROUP)
-    _interrupt_mid_stream(zygote, online, signum, "--llmeval-mode=record", *_runs(xdist))
+    _interrupt_mid_stream(pytester, zygote, online, signum, "--llmeval-mode=record", *_runs(xdist))
     assert cassettes(pytester.path) == []
     online.queue(Reply(text="Recorded whole."))
     pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
