@@ -332,3 +332,48 @@ def test_a_first_recording_interrupted_mid_stream_leaves_no_cassette(
     (interaction,) = _interactions(pytester)
     body = interaction["response"]["body"]
     assert "whole" in body and body.rstrip().endswith('{"type": "message_stop"}')
+
+
+ASYNC_STREAMING_APP = """
+import asyncio, os
+import anthropic, httpx2, pytest
+
+@pytest.mark.llm
+def test_streamed(llmeval):
+    async def ask():
+        async with anthropic.AsyncAnthropic(max_retries=0, http_client=HTTP_CLIENT) as client:
+            async with client.messages.stream(
+                model="claude-sonnet-5-5", max_tokens=64,
+                messages=[{"role": "user", "content": "Can I return shoes?"}],
+            ) as stream:
+                async for number, text in aenumerate(stream.text_stream):
+                    if number == 0:
+                        async with httpx2.AsyncClient() as other:
+                            await other.get(os.environ["ANTHROPIC_BASE_URL"] + "/first-token")
+    async def aenumerate(items):
+        number = 0
+        async for item in items:
+            yield number, item
+            number += 1
+    asyncio.run(ask())
+"""
+
+
+@pytest.mark.parametrize(
+    "client", ["None", "anthropic.DefaultAioHttpClient()"], ids=["httpx", "aiohttp"]
+)
+def test_an_async_rewrite_interrupted_mid_stream_keeps_the_old_cassette(
+    pytester, zygote, online, client
+):
+    """Ctrl-C inside ``asyncio.run``: the main task is cancelled, its ``async with`` closes the
+    stream at once (the rest is never sent), and the run ends interrupted."""
+    if "Aio" in client:
+        pytest.importorskip("aiohttp")
+    pytester.makepyfile(test_app=ASYNC_STREAMING_APP.replace("HTTP_CLIENT", client))
+    online.queue(Reply(text="Old answer: 30 days."))
+    pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
+    (path,) = cassettes(pytester.path)
+    before = path.read_bytes()
+    _interrupt_mid_stream(pytester, zygote, online, signal.SIGINT, "--llmeval-mode=rewrite")
+    assert path.read_bytes() == before
+    assert not list(path.parent.glob(".*.tmp")), "no temporary file left behind"
