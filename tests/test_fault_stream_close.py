@@ -288,3 +288,26 @@ def test_an_agent_acting_on_its_first_tool_call_is_recorded_up_to_it(pytester, o
     assert body.endswith('"content_block_stop", "index": 0}\n\n') and ANSWER[:10] not in body
     go_offline(monkeypatch, online)
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_json_answer_the_app_leaves_unread_is_recorded_whole(pytester, online, monkeypatch):
+    """Not a stream: once its headers are in, a JSON answer is on its way whole, so its rest is
+    read (as vcrpy would) and it replays as any answer."""
+    pytester.makepyfile(
+        test_app=f"""
+import anthropic, pytest
+
+@pytest.mark.llm
+def test_app(llmeval):
+    client = anthropic.Anthropic(max_retries=0)
+    with client.messages.with_streaming_response.create({M}) as response:
+        assert response.headers["request-id"]
+"""
+    )
+    online.queue(Reply(text=ANSWER))
+    pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
+    interaction = _interaction(pytester)
+    assert "closed_early" not in interaction["llmeval"]
+    assert ANSWER in interaction["response"]["body"]
+    go_offline(monkeypatch, online)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -53,6 +53,12 @@ class BodyTee:
     def finished(self) -> bool:
         return self._ended is None
 
+    @property
+    def streamed(self) -> bool:
+        """An event stream: its end may be minutes away (the model still generating, or an
+        API that stalls), where a JSON answer is on its way whole once its headers are in."""
+        return self._watch is not None
+
     def finish(self, error: BaseException | None) -> None:
         with self._lock:
             ended, self._ended = self._ended, None
@@ -95,12 +101,24 @@ class PassingStream(httpx2.SyncByteStream):
         self.body.finish(None)
 
     def close(self) -> None:
-        # Not read to its end: with a stalled API that would wait for the client's read
-        # timeout (10 minutes by default), and a live one would go on generating (and billing).
+        # A stream is not read to its end: with a stalled API that would wait for the client's
+        # read timeout (10 minutes by default), and a live one would go on generating (and
+        # billing). A JSON answer's rest is read, so it is recorded whole, as vcrpy would.
         try:
+            if not self.body.streamed:
+                self._drain()
             self.body.finish(ClosedEarly())
         finally:
             self._upstream.close()
+
+    def _drain(self) -> None:
+        try:
+            for chunk in self._source():
+                self.body.take(chunk)
+        except Exception as exc:
+            self.body.finish(exc)  # counted, not raised: the app is done with it
+            return
+        self.body.finish(None)
 
 
 class AsyncPassingStream(httpx2.AsyncByteStream):
@@ -128,9 +146,20 @@ class AsyncPassingStream(httpx2.AsyncByteStream):
 
     async def aclose(self) -> None:
         try:
+            if not self.body.streamed:
+                await self._drain()
             self.body.finish(ClosedEarly())
         finally:
             await self._upstream.aclose()
+
+    async def _drain(self) -> None:
+        try:
+            async for chunk in self._source():
+                self.body.take(chunk)
+        except Exception as exc:
+            self.body.finish(exc)
+            return
+        self.body.finish(None)
 
 
 class RecordedPart(httpx2.SyncByteStream, httpx2.AsyncByteStream):

@@ -38,6 +38,26 @@ def start(zygote: Zygote, *args: str) -> Child:
     return zygote.popen_pytest(*args, env={**os.environ, "STUCK_CHILD": "1"})
 
 
+def blocked_in_a_wait(pid: int, deadline_s: float = 10.0) -> None:
+    """Return once ``pid``'s main thread sleeps in ``poll``/``select`` (waiting for an answer).
+
+    Python runs a signal's handler between bytecodes, and a blocking call learns of it by being
+    interrupted (EINTR). A SIGINT that lands after the last check and before the call enters
+    the kernel is only seen when the call returns: for a call whose answer the stand-in holds,
+    after the client's read timeout (10 minutes). That is what a test sending SIGINT as soon as
+    the stand-in has the request sometimes met, under load (a child that "did not exit within
+    120 s"); a user's Ctrl-C, seconds into a wait, does not. So the test waits until the child
+    is in the kernel's wait, read from /proc: nothing else says so; polled, as the child's
+    entering a system call is nothing a test can wait on. Without /proc, it returns at once.
+    """
+    wchan = Path(f"/proc/{pid}/wchan")
+    for _ in range(int(deadline_s / 0.002)):
+        where = _proc(str(wchan))
+        if not where or "poll" in where or "select" in where:
+            return
+        time.sleep(0.002)
+
+
 def communicate(child: Child, project: Path, timeout: float = 120) -> str:
     """``child.communicate``, its output and errors as text; a failure saying where the child
     (run in ``project``) is stuck when it does not end within ``timeout``."""
@@ -52,6 +72,9 @@ def _stuck(child: Child, stacks: Path) -> str:
     lines = [f"the child (pid {child.pid}) did not end in time"]
     state = _proc(f"/proc/{child.pid}/stat").split(") ")[-1][:1] or "?"
     lines.append(f"its state: {state} (Z: it ended; its output is still held open)")
+    # A signal it never acted on: blocked, ignored, or pending (as hex masks, bit n-1 = n).
+    status = _proc(f"/proc/{child.pid}/status").splitlines()
+    lines += [line for line in status if line.startswith(("SigPnd", "ShdPnd", "SigBlk", "SigCgt"))]
     pipe = f"pipe:[{os.fstat(child.stdout.fileno()).st_ino}]"
     for fd in Path("/proc").glob("[0-9]*/fd/*"):
         try:

@@ -14,7 +14,7 @@ import threading
 import pytest
 import yaml
 from conftest import cassettes, go_offline
-from stuck_child import CHILD_CONFTEST, communicate, start
+from stuck_child import CHILD_CONFTEST, blocked_in_a_wait, communicate, start
 from zygote import Zygote
 
 from pytest_llmeval.testing import Fault, Reply
@@ -190,6 +190,7 @@ def _interrupt(pytester: pytest.Pytester, zygote: Zygote, online, signum: int, *
     child = start(zygote, *NO_CACHE, *args)
     try:
         assert online.wait_for_requests(asked + 2), "the child never sent its second call"
+        blocked_in_a_wait(child.pid)  # else a SIGINT may be seen only when the wait ends
         child.send_signal(signum)
         said = communicate(child, pytester.path)
         assert child.returncode == _ENDED_BY[signum], said
@@ -282,6 +283,8 @@ def _interrupt_mid_stream(
     try:
         assert online.wait_for_requests(asked + 2), "the child's app never got a first token"
         assert online.requests[-1].path == "/first-token"
+        if "-n" not in args:  # (an xdist worker's pid is not known here)
+            blocked_in_a_wait(child.pid)
         os.killpg(child.pid, signum)
         said = communicate(child, pytester.path)
         assert child.returncode == _ENDED_BY[signum], said
