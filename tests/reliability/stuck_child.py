@@ -38,8 +38,9 @@ def start(zygote: Zygote, *args: str) -> Child:
     return zygote.popen_pytest(*args, env={**os.environ, "STUCK_CHILD": "1"})
 
 
-def blocked_in_a_wait(pid: int, deadline_s: float = 10.0) -> None:
-    """Return once ``pid``'s main thread sleeps in ``poll``/``select`` (waiting for an answer).
+def blocked_in_a_wait(pid: int, deadline_s: float = 10.0, *, in_a_worker: bool = False) -> None:
+    """Return once ``pid``'s main thread sleeps in ``poll``/``select`` (waiting for an answer);
+    ``in_a_worker``: the main thread of one of ``pid``'s child processes (its xdist workers).
 
     Python runs a signal's handler between bytecodes, and a blocking call learns of it by being
     interrupted (EINTR). A SIGINT that lands after the last check and before the call enters
@@ -50,11 +51,14 @@ def blocked_in_a_wait(pid: int, deadline_s: float = 10.0) -> None:
     is in the kernel's wait, read from /proc: nothing else says so; polled, as the child's
     entering a system call is nothing a test can wait on. Without /proc, it returns at once.
     """
-    wchan = Path(f"/proc/{pid}/wchan")
     for _ in range(int(deadline_s / 0.002)):
-        where = _proc(str(wchan))
-        if not where or "poll" in where or "select" in where:
-            return
+        waiters = _proc(f"/proc/{pid}/task/{pid}/children").split() if in_a_worker else [str(pid)]
+        if not waiters:
+            return  # nothing to read them from
+        for waiter in waiters:
+            where = _proc(f"/proc/{waiter}/wchan")
+            if not where or "poll" in where or "select" in where:
+                return
         time.sleep(0.002)
 
 

@@ -283,8 +283,7 @@ def _interrupt_mid_stream(
     try:
         assert online.wait_for_requests(asked + 2), "the child's app never got a first token"
         assert online.requests[-1].path == "/first-token"
-        if "-n" not in args:  # (an xdist worker's pid is not known here)
-            blocked_in_a_wait(child.pid)
+        blocked_in_a_wait(child.pid, in_a_worker="-n" in args)
         os.killpg(child.pid, signum)
         said = communicate(child, pytester.path)
         assert child.returncode == _ENDED_BY[signum], said
