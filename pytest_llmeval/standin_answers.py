@@ -103,6 +103,9 @@ class Reply:
     #: Streamed only: the events after the first content delta are held until this is set,
     #: so a test can see the app get its first token while the rest is not sent yet.
     rest_after: threading.Event | None = None
+    #: Streamed only, with ``rest_after``: hold the rest after this many events instead (the
+    #: ``content_block_stop`` of a first ``tool_use`` block, for an app that acts on it).
+    held_after_events: int | None = None
 
     @property
     def paced(self) -> bool:

@@ -213,6 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
                 takes=response.takes,
                 advance=standin.clock.advance,
                 gzip=compress,
+                hung_up=standin._hung_up,
             )
             return
         # Before the first byte leaves: the client reads the clock after the whole answer.

@@ -95,6 +95,7 @@ class StandInServer:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._counter = itertools.count(1)
+        self._hangups = 0
         self._httpd: StandInHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -116,6 +117,24 @@ class StandInServer:
         """Every request received, in order, faulted and rejected ones included."""
         with self._lock:
             return list(self._log)
+
+    @property
+    def hangups(self) -> int:
+        """How many held streams (``Reply.rest_after``) the client closed before they were let
+        go: an app that stopped reading, closed at once instead of waiting for the rest."""
+        with self._lock:
+            return self._hangups
+
+    def wait_for_hangups(self, count: int, timeout: float = 60.0) -> bool:
+        """Block until ``hangups`` reaches ``count``; ``False`` after ``timeout`` (a safety net
+        for a broken test, as in ``wait_for_requests``)."""
+        with self._arrived:
+            return self._arrived.wait_for(lambda: self._hangups >= count, timeout)
+
+    def _hung_up(self) -> None:
+        with self._lock:
+            self._hangups += 1
+            self._arrived.notify_all()
 
     def start(self) -> StandInServer:
         if self._httpd is not None:
@@ -218,7 +237,7 @@ class StandInServer:
         if body.get("stream"):
             events = message_event_list(reply_json, answer)
             if answer.paced:
-                pace = pace_for(events, answer.first_token_after, answer.rest_after)
+                pace = pace_for(events, answer)
             headers = {"cache-control": "no-cache", **headers}
             content_type = "text/event-stream; charset=utf-8"
             sent: str | bytes = "".join(events)

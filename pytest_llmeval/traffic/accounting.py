@@ -125,10 +125,13 @@ class CallAccounting:
         role: Role,
         duration_s: float,
         ttft_s: float | None = None,
+        *,
+        check: bool = True,
     ) -> str | None:
         """Account one answer (``body`` decoded); its error type if it is unusable.
 
-        The cache keeps only usable answers: they are not checked again.
+        The cache keeps only usable answers: they are not checked again; nor is the part of a
+        stream the app closed early (``closed_early``), which is what the app chose to read.
         """
         problem = self.answered(
             request,
@@ -139,7 +142,7 @@ class CallAccounting:
             content_type=headers.get("content-type", ""),
             request_id=headers.get("request-id", ""),
             body=body,
-            check=source != "cache",
+            check=check and source != "cache",
             ttft_s=ttft_s,
         )
         return None if problem is None else problem.error_type

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pytest_llmeval.traffic.cassette_lines import load_yaml
+from pytest_llmeval.traffic.closed_early import CLOSED_EARLY
 from pytest_llmeval.traffic.usable import header_name_ok, header_value_ok, recorded_time_ok
 
 FORMAT_VERSION = 1
@@ -293,6 +294,10 @@ def _check(number: int, interaction: Any, *, digests_required: bool) -> None:
         if not recorded_time_ok(value):
             shown = repr(value) if isinstance(value, float) or abs(value) < 10**15 else "huge"
             raise fields.fail(f"llmeval.{key}", f"must be seconds >= 0, not {shown}")
+    if not isinstance(meta.get(CLOSED_EARLY, False), bool):
+        raise fields.fail(
+            f"llmeval.{CLOSED_EARLY}", f"must be true or false, not {_kind(meta[CLOSED_EARLY])}"
+        )
     if not isinstance(meta.get("role", ""), str):
         raise fields.fail("llmeval.role", f"must be text, not {_kind(meta.get('role'))}")
     for part, key in DIGESTS.items():

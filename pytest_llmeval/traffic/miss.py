@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import httpx2
 
     from pytest_llmeval.traffic.live import LiveRequest
+    from pytest_llmeval.traffic.plan import Plan
 
 _MAX_CHANGES = 20
 _MAX_VALUE = 120
@@ -46,6 +47,21 @@ class MissContext:
     #: The command that re-runs this test with ``{mode}`` for record or rewrite, when it is
     #: not pytest on the nodeid (``llmeval calibrate`` runs its labels file as a test).
     rerun_command: str | None = None
+
+    @classmethod
+    def of(
+        cls, nodeid: str, plan: Plan, rerecord_args: tuple[str, ...], rerun_command: str | None
+    ) -> MissContext:
+        """The context of a test's misses under ``plan``."""
+        return cls(
+            nodeid=nodeid,
+            cassette=plan.cassette,
+            cassette_exists=plan.cassette_exists,
+            mode=plan.mode.value,
+            reason=plan.reason,
+            rerecord_args=rerecord_args,
+            rerun_command=rerun_command,
+        )
 
     def command(self, mode: str) -> str:
         if self.rerun_command is not None:

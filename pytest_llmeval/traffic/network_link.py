@@ -4,7 +4,8 @@ The SDK reads a streamed answer event by event while the body is still arriving,
 sees each event when the API sends it, in ``live`` and while recording alike, and the time to
 its first token is measured (``first_token``). The call is counted when the body has ended:
 then, and only then, is it known to be usable, recorded (handed to vcrpy whole, as vcrpy's
-own stub would have) and cached.
+own stub would have) and cached. A streamed answer the app closed before its end is recorded
+as far as the app read it, and marked so (``closed_early``); it is never cached.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.traffic import wire
 from pytest_llmeval.traffic.calls import ROLE, Role
+from pytest_llmeval.traffic.closed_early import ClosedEarly, part_read
 
 if TYPE_CHECKING:
     import httpx2
@@ -26,8 +28,6 @@ if TYPE_CHECKING:
     from pytest_llmeval.traffic.recording import RecordingCassette
 
 NoAnswer = Callable[["LiveRequest", Exception, "CacheEntry | None"], None]
-
-_UNREAD = "the app never read the streamed answer to its end"
 
 
 class NetworkLink:
@@ -85,10 +85,11 @@ class NetworkLink:
             raise
         return self._pass_through(live, response, start, entry, AsyncPassingStream)
 
-    def finish(self, *, completed: bool) -> None:
-        """Settle every body the SDK left unread, before the cassette is saved: a completed
-        test's synchronous ones are read to the end (so they are recorded, as when vcrpy read
-        them whole); any other counts as a call without a usable answer."""
+    def finish(self) -> None:
+        """Settle every body the SDK left unread, before the cassette is saved: each ends
+        where the app left it, as if the app had closed it (``closed_early``). A synchronous
+        one is closed too; the connection of an asynchronous one belongs to its event loop,
+        which may be gone, and is left to it."""
         from pytest_llmeval.traffic.passthrough import PassingStream
 
         while True:
@@ -96,10 +97,10 @@ class NetworkLink:
                 if not self._open:
                     return
                 stream = self._open.pop()
-            if completed and isinstance(stream, PassingStream):
-                stream.drain()
+            if isinstance(stream, PassingStream):
+                stream.close()
             else:
-                stream.body.finish(RuntimeError(_UNREAD))
+                stream.body.finish(ClosedEarly())
 
     def _failed(self, live: LiveRequest, exc: Exception, entry: CacheEntry | None) -> None:
         self.accounting.end()
@@ -147,15 +148,26 @@ class NetworkLink:
         error: BaseException | None,
         entry: CacheEntry | None,
     ) -> None:
-        if error is not None:
+        read = part_read(response, raw) if isinstance(error, ClosedEarly) else None
+        if error is not None and read is None:
             exc = error if isinstance(error, Exception) else RuntimeError(str(error))
             self._failed(live, exc, entry)
             return
         duration = self.accounting.clock() - start
         self.accounting.end()
-        decoded = wire.decoded(raw, response.headers.get("content-encoding", ""))
+        encoding = response.headers.get("content-encoding", "")
+        decoded, part = read if read is not None else (wire.decoded(raw, encoding), False)
+        # A part read is what the app saw, not a broken answer: not counted as a failure.
         problem = self.accounting.count(
-            live, response.status_code, response.headers, decoded, "network", role, duration, ttft_s
+            live,
+            response.status_code,
+            response.headers,
+            decoded,
+            "network",
+            role,
+            duration,
+            ttft_s,
+            check=not part,
         )
         if problem is None:
             # Kept with the answer: its recording and cache entry replay the same model time.
@@ -163,9 +175,16 @@ class NetworkLink:
         if self._recording is not None:
             assert live.request is not None
             measured = {"role": role, "duration_s": duration, "ttft_s": ttft_s}
-            self._recording.add_from_network(live.request, response, raw, measured)
+            if read is None:
+                self._recording.add_from_network(live.request, response, raw, measured)
+            else:  # closed early: the body's encoding may have no end, so it is kept decoded
+                self._recording.add_decoded(live.request, response, decoded, measured, part)
         if entry is not None and self._cache is not None:
-            if problem is not None:
+            if part:
+                # Another app (or this one, changed) may read on: the cache has no "rest".
+                self._cache.not_stored(entry, "the app closed the stream before its end")
+                self._cache.unconsume(entry)
+            elif problem is not None:
                 self._cache.not_stored(entry, problem)
                 self._cache.unconsume(entry)
             elif not _is_text(decoded):

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx2
 
+from pytest_llmeval.traffic.closed_early import ClosedEarly, ReadPastRecording
 from pytest_llmeval.traffic.first_token import FirstTokenWatch
 
 #: ``ended(raw_body, ttft_s, error)``: the body as it came (still encoded), the seconds from
@@ -52,6 +53,12 @@ class BodyTee:
     def finished(self) -> bool:
         return self._ended is None
 
+    @property
+    def streamed(self) -> bool:
+        """An event stream: its end may be minutes away (the model still generating, or an
+        API that stalls), where a JSON answer is on its way whole once its headers are in."""
+        return self._watch is not None
+
     def finish(self, error: BaseException | None) -> None:
         with self._lock:
             ended, self._ended = self._ended, None
@@ -70,8 +77,8 @@ def tee(response: httpx2.Response, clock: Callable[[], float], start: float) -> 
 
 
 class PassingStream(httpx2.SyncByteStream):
-    """The transport's body stream, passed through; closing early reads the rest, so the
-    recording is whole as when vcrpy read it."""
+    """The transport's body stream, passed through; closed early, it ends with what the app
+    was handed (``ClosedEarly``) and the connection is closed without reading the rest."""
 
     def __init__(self, upstream: Any, body: BodyTee) -> None:
         self._upstream = upstream
@@ -79,7 +86,6 @@ class PassingStream(httpx2.SyncByteStream):
         self.body = body
 
     def _source(self) -> Iterator[bytes]:
-        # One iterator for reading and draining alike: the connection keeps its place.
         if self._chunks is None:
             self._chunks = iter(self._upstream)
         return self._chunks
@@ -94,23 +100,25 @@ class PassingStream(httpx2.SyncByteStream):
             raise
         self.body.finish(None)
 
-    def drain(self) -> None:
-        """Read what the app left unread; a failure is counted, not raised (the app is done)."""
-        if self.body.finished:
-            return
+    def close(self) -> None:
+        # A stream is not read to its end: with a stalled API that would wait for the client's
+        # read timeout (10 minutes by default), and a live one would go on generating (and
+        # billing). A JSON answer's rest is read, so it is recorded whole, as vcrpy would.
+        try:
+            if not self.body.streamed:
+                self._drain()
+            self.body.finish(ClosedEarly())
+        finally:
+            self._upstream.close()
+
+    def _drain(self) -> None:
         try:
             for chunk in self._source():
                 self.body.take(chunk)
         except Exception as exc:
-            self.body.finish(exc)
+            self.body.finish(exc)  # counted, not raised: the app is done with it
             return
         self.body.finish(None)
-
-    def close(self) -> None:
-        try:
-            self.drain()
-        finally:
-            self._upstream.close()
 
 
 class AsyncPassingStream(httpx2.AsyncByteStream):
@@ -136,9 +144,15 @@ class AsyncPassingStream(httpx2.AsyncByteStream):
             raise
         self.body.finish(None)
 
-    async def drain(self) -> None:
-        if self.body.finished:
-            return
+    async def aclose(self) -> None:
+        try:
+            if not self.body.streamed:
+                await self._drain()
+            self.body.finish(ClosedEarly())
+        finally:
+            await self._upstream.aclose()
+
+    async def _drain(self) -> None:
         try:
             async for chunk in self._source():
                 self.body.take(chunk)
@@ -147,8 +161,21 @@ class AsyncPassingStream(httpx2.AsyncByteStream):
             return
         self.body.finish(None)
 
-    async def aclose(self) -> None:
-        try:
-            await self.drain()
-        finally:
-            await self._upstream.aclose()
+
+class RecordedPart(httpx2.SyncByteStream, httpx2.AsyncByteStream):
+    """A recorded part (``closed_early``) as the SDK reads it, sync or async: the part, then
+    ``ReadPastRecording`` if the app asks for more; ``on_read_past`` words it (and notes it)."""
+
+    def __init__(self, body: bytes, on_read_past: Callable[[], str]) -> None:
+        self._body = body
+        self._on_read_past = on_read_past
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._body:
+            yield self._body
+        raise ReadPastRecording(self._on_read_past())
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if self._body:
+            yield self._body
+        raise ReadPastRecording(self._on_read_past())

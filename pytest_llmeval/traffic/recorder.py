@@ -25,6 +25,7 @@ from pytest_llmeval.pricing import DEFAULT_PRICES, Price
 from pytest_llmeval.traffic import sentry, wire
 from pytest_llmeval.traffic.accounting import CallAccounting, Clock, clock_from
 from pytest_llmeval.traffic.calls import ROLE, Call, Role, Source
+from pytest_llmeval.traffic.closed_early import CLOSED_EARLY, serve_part
 from pytest_llmeval.traffic.live import LiveRequest
 from pytest_llmeval.traffic.network_link import NetworkLink
 from pytest_llmeval.traffic.plan import Plan, plan_for
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from pytest_llmeval.traffic.candidate import CandidateTraffic
     from pytest_llmeval.traffic.cassettes import SaveHook
     from pytest_llmeval.traffic.guard import NetworkGuard
+    from pytest_llmeval.traffic.miss import MissContext
     from pytest_llmeval.traffic.recording import RecordingCassette
     from pytest_llmeval.traffic.replay import Recording, ReplayCassette
 
@@ -171,7 +173,7 @@ class TrafficRecorder:
         Returns why a recording was not saved, for the terminal; ``None`` when nothing was lost.
         """
         if self._network is not None:
-            self._network.finish(completed=completed)
+            self._network.finish()
         while self._undo:
             self._undo.pop()()
         if self.cache is not None and self._cache is not None and self._cache.entries:
@@ -338,7 +340,10 @@ class TrafficRecorder:
             return self._answer_miss(live)
         self._count_played(live, recording)
         assert live.request is not None  # from the transport
-        return recording.response(live.request)
+        response = recording.response(live.request)
+        if recording.closed_early:
+            self._serve_part(live, response, recording.response_body)
+        return response
 
     def _from_vcrpy(
         self, live: LiveRequest, response: httpx2.Response, body: bytes, start: float
@@ -355,10 +360,12 @@ class TrafficRecorder:
             source, duration = "cassette", float(played.get("duration_s", 0.0))
             role = cast(Role, played.get("role", role))
             ttft_s = played.get("ttft_s")
+        part = played is not None and played.get(CLOSED_EARLY) is True
+        if part:
+            self._serve_part(live, response, body)
         decoded = wire.decoded(body, response.headers.get("content-encoding", ""))
-        self.accounting.count(
-            live, response.status_code, response.headers, decoded, source, role, duration, ttft_s
-        )
+        answer = (response.status_code, response.headers, decoded, source, role, duration)
+        self.accounting.count(live, *answer, ttft_s, check=not part)
         return response
 
     def _count_played(self, live: LiveRequest, recording: Recording) -> None:
@@ -372,6 +379,7 @@ class TrafficRecorder:
             cast(Role, recording.role),
             recording.duration_s,
             recording.ttft_s,
+            check=not recording.closed_early,
         )
 
     def _no_answer(self, request: LiveRequest, exc: Exception, entry: CacheEntry | None) -> None:
@@ -380,18 +388,19 @@ class TrafficRecorder:
             self._cache.unconsume(entry)
         self.accounting.no_answer(request, exc)
 
+    def _serve_part(self, live: LiveRequest, response: httpx2.Response, part: bytes) -> None:
+        """A recording the app closed early (``closed_early``): read past, it is a miss."""
+        where, command = f"{live.method} {live.path}", self._miss_context().command("rewrite")
+        serve_part(response, part, where=where, command=command, misses=self.misses)
+
     def _answer_miss(self, live: LiveRequest) -> httpx2.Response:
         """An HTTP answer the SDK does not retry, carrying the whole explanation."""
-        from pytest_llmeval.traffic.miss import MissContext, answer_miss
+        from pytest_llmeval.traffic.miss import answer_miss
 
         assert self._replay is not None
-        context = MissContext(
-            nodeid=self.nodeid,
-            cassette=self.plan.cassette,
-            cassette_exists=self.plan.cassette_exists,
-            mode=self.plan.mode.value,
-            reason=self.plan.reason,
-            rerecord_args=self.rerecord_args,
-            rerun_command=self.rerun_command,
-        )
-        return answer_miss(live, self._replay.recorded(), context, self.misses)
+        return answer_miss(live, self._replay.recorded(), self._miss_context(), self.misses)
+
+    def _miss_context(self) -> MissContext:
+        from pytest_llmeval.traffic.miss import MissContext
+
+        return MissContext.of(self.nodeid, self.plan, self.rerecord_args, self.rerun_command)

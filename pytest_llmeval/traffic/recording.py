@@ -23,6 +23,7 @@ from pytest_llmeval.traffic.cassettes import (
     json_body,
     same_beta,
 )
+from pytest_llmeval.traffic.closed_early import CLOSED_EARLY
 from pytest_llmeval.traffic.recording_hooks import (
     MEASURED,
     RecordingHooks,
@@ -150,6 +151,29 @@ class RecordingCassette:
             "headers": headers,
             "body": {"string": raw_body},
             MEASURED: measured,
+        }
+        self.cassette.append(_vcr_request(request), recorded)
+
+    def add_decoded(
+        self,
+        request: httpx2.Request,
+        response: httpx2.Response,
+        body: bytes,
+        measured: dict[str, Any],
+        part: bool,
+    ) -> None:
+        """An answer the app closed early: ``body`` is what it read, decoded
+        (``closed_early.part_read``); marked ``closed_early`` when it is a ``part``."""
+        left_out = ("content-encoding", "content-length", "transfer-encoding")
+        headers: dict[str, list[str]] = {}
+        for name, value in response.headers.multi_items():
+            if name.lower() not in left_out:
+                headers.setdefault(name, []).append(value)
+        recorded: dict[str, Any] = {
+            "status": {"code": response.status_code, "message": response.reason_phrase},
+            "headers": headers,
+            "body": {"string": body},
+            MEASURED: {**measured, CLOSED_EARLY: True} if part else measured,
         }
         self.cassette.append(_vcr_request(request), recorded)
 

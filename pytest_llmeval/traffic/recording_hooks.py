@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pytest_llmeval.traffic.calls import ROLE
+from pytest_llmeval.traffic.closed_early import CLOSED_EARLY
 from pytest_llmeval.traffic.scrub import RequestHook, Scrubber
 from pytest_llmeval.traffic.usable import unusable
 from pytest_llmeval.traffic.wire import is_model_request
@@ -33,6 +34,8 @@ def mark_recorded(response: dict[str, Any], meta: Mapping[str, Any]) -> None:
     tag = {"role": meta.get("role", "app"), "duration_s": meta.get("duration_s", 0.0)}
     if meta.get("ttft_s") is not None:
         tag["ttft_s"] = meta["ttft_s"]
+    if meta.get(CLOSED_EARLY) is True:
+        tag[CLOSED_EARLY] = True
     response["headers"] = {**response["headers"], RECORDED_HEADER: [json.dumps(tag)]}
 
 
@@ -140,7 +143,9 @@ class RecordingHooks:
         self.scrubber.learn_from_response_headers(headers)
         content_type = (headers.get("content-type") or [""])[0]
         body = response["body"]["string"]
-        if unusable(response["status"]["code"], content_type, body) is not None:
+        # A part the app closed early is what it read (closed_early.py), not a broken answer.
+        part = measured.get(CLOSED_EARLY) is True
+        if not part and unusable(response["status"]["code"], content_type, body) is not None:
             return None  # never kept: see traffic/usable.py
         try:
             text = body.decode("utf-8")
@@ -157,6 +162,8 @@ class RecordingHooks:
         }
         if measured.get("ttft_s") is not None:
             response["llmeval"]["ttft_s"] = round(measured["ttft_s"], 4)
+        if part:
+            response["llmeval"][CLOSED_EARLY] = True
         # What vcrpy saves is also what it plays if the test asks the same again.
         mark_recorded(response, response["llmeval"])
         return response

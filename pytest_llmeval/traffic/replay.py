@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pytest_llmeval.traffic.cassette_form import CassetteProblem, load, response_headers
 from pytest_llmeval.traffic.cassettes import BrokenCassette, cassette_text
+from pytest_llmeval.traffic.closed_early import CLOSED_EARLY
 from pytest_llmeval.traffic.wire import beta_of, canonical_json
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class Recording:
     duration_s: float
     #: ``None`` in a cassette recorded before time to first token was kept, or not streamed.
     ttft_s: float | None = None
+    #: The body is the part of a stream the app read before closing it (``closed_early``).
+    closed_early: bool = False
 
     @property
     def header_values(self) -> dict[str, str]:
@@ -105,6 +108,7 @@ def _recording(number: int, interaction: dict[str, Any]) -> Recording:
         role=str(meta.get("role") or "app"),
         duration_s=float(meta.get("duration_s", 0.0)),
         ttft_s=None if meta.get("ttft_s") is None else float(meta["ttft_s"]),
+        closed_early=meta.get(CLOSED_EARLY) is True,
     )
 
 
@@ -148,14 +152,15 @@ class ReplayCassette:
         """The first unplayed recording of this request, now played.
 
         ``method``, ``uri``, ``canonical_body`` and ``beta`` are of the request's scrubbed view,
-        the body in ``canonical_json`` form. ``succeeded_only``: pass over a recorded error.
+        the body in ``canonical_json`` form. ``succeeded_only``: pass over a recorded error and
+        a part (``closed_early``): their bodies are no whole answer. and a part (``closed_early``).
         """
         where = _where(method, uri)
         with self._lock:
             for index, recording in enumerate(self._recordings):
                 if self._played[index] or recording.where != where:
                     continue
-                if succeeded_only and not 200 <= recording.status < 300:
+                if succeeded_only and (recording.closed_early or not 200 <= recording.status < 300):
                     continue
                 if recording.canonical == canonical_body and recording.beta == beta:
                     self._played[index] = True

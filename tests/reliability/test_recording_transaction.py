@@ -7,12 +7,14 @@ children are forked by the zygote (``tests/zygote.py``), which has pytest and th
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 
 import pytest
 import yaml
 from conftest import cassettes, go_offline
+from stuck_child import CHILD_CONFTEST, blocked_in_a_wait, communicate, start
 from zygote import Zygote
 
 from pytest_llmeval.testing import Fault, Reply
@@ -177,31 +179,33 @@ _ENDED_BY = {
 }
 
 
-def _interrupt(zygote: Zygote, online, signum: int, *args: str) -> str:
+def _interrupt(pytester: pytest.Pytester, zygote: Zygote, online, signum: int, *args: str) -> str:
     """Run pytest in a child process, send ``signum`` while its second call is held; its output."""
     release = threading.Event()
     online.queue(Reply(text="new first"), Reply(text="never sent", hold=release))
+    pytester.makeconftest(CHILD_CONFTEST)
     asked = len(online.requests)
     # A shell that started this run in the background may have left SIGINT ignored; the child
     # gets Python's default handler all the same, as under a terminal.
-    child = zygote.popen_pytest(*NO_CACHE, *args)
+    child = start(zygote, *NO_CACHE, *args)
     try:
         assert online.wait_for_requests(asked + 2), "the child never sent its second call"
+        blocked_in_a_wait(child.pid)  # else a SIGINT may be seen only when the wait ends
         child.send_signal(signum)
-        out, _ = child.communicate(timeout=120)
-        assert child.returncode == _ENDED_BY[signum], out.decode(errors="replace")
+        said = communicate(child, pytester.path)
+        assert child.returncode == _ENDED_BY[signum], said
     finally:
         release.set()
         if child.poll() is None:
             child.kill()
-            out, _ = child.communicate()
-    return out.decode(errors="replace")
+            child.communicate()
+    return said
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL, signal.SIGTERM])
 def test_a_rewrite_interrupted_mid_call_keeps_the_old_cassette(pytester, zygote, online, signum):
     before = _record_two_calls(pytester)
-    _interrupt(zygote, online, signum, "--llmeval-mode=rewrite")
+    _interrupt(pytester, zygote, online, signum, "--llmeval-mode=rewrite")
     (path,) = cassettes(pytester.path)
     assert path.read_bytes() == before
     assert not list(path.parent.glob(".*.tmp")), "no temporary file left behind"
@@ -212,7 +216,7 @@ def test_a_first_recording_interrupted_mid_call_leaves_no_cassette(
     pytester, zygote, online, signum
 ):
     pytester.makepyfile(test_app=TWO_CALLS)
-    _interrupt(zygote, online, signum)
+    _interrupt(pytester, zygote, online, signum)
     assert cassettes(pytester.path) == []
     pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
     assert len(_interactions(pytester)) == 2
@@ -220,7 +224,7 @@ def test_a_first_recording_interrupted_mid_call_leaves_no_cassette(
 
 def test_the_interrupted_run_says_which_cassette_it_kept(pytester, zygote, online):
     before = _record_two_calls(pytester)
-    text = _interrupt(zygote, online, signal.SIGINT, "--llmeval-mode=rewrite")
+    text = _interrupt(pytester, zygote, online, signal.SIGINT, "--llmeval-mode=rewrite")
     assert "KeyboardInterrupt" in text
     assert "test_two_calls.yaml unchanged: the test did not run to its end (interrupted)" in text
     (path,) = cassettes(pytester.path)
@@ -248,8 +252,8 @@ def test_the_api_dying_mid_rewrite_keeps_the_old_cassette(pytester, online):
 # --- interrupted mid-stream: the app has its first token, the rest is held -------------------
 
 STREAMING_APP = """
-import sys
-import anthropic, pytest
+import os
+import anthropic, httpx2, pytest
 
 @pytest.mark.llm
 def test_streamed(llmeval):
@@ -258,31 +262,34 @@ def test_streamed(llmeval):
         messages=[{"role": "user", "content": "Can I return shoes?"}],
     ) as stream:
         for number, text in enumerate(stream.text_stream):
-            if number == 0:
-                print("FIRST TOKEN", flush=True)
+            if number == 0:  # tells the test, through the stand-in, that it has a first token
+                httpx2.get(os.environ["ANTHROPIC_BASE_URL"] + "/first-token")
     assert text
 """
 
 
-def _interrupt_mid_stream(zygote: Zygote, online, signum: int, *args: str) -> None:
-    """Send ``signum`` once the child's app has printed its first streamed token, while the
-    stand-in holds the rest of the stream (streamed answers pass through while recording)."""
+def _interrupt_mid_stream(
+    pytester: pytest.Pytester, zygote: Zygote, online, signum: int, *args: str
+) -> None:
+    """Send ``signum`` once the child's app has its first streamed token (its ``GET
+    /first-token`` reached the stand-in), while the stand-in holds the rest of the stream,
+    never sent; to the child's whole process group, as Ctrl-C in a terminal. The run ends all
+    the same: a stream the app did not finish is closed, not read to its end."""
     rest = threading.Event()
     online.queue(Reply(text="Yes, within 30 days of delivery.", rest_after=rest))
-    child = zygote.popen_pytest("-s", *NO_CACHE, *args)
+    pytester.makeconftest(CHILD_CONFTEST)
+    asked = len(online.requests)
+    child = start(zygote, *NO_CACHE, *args)
     try:
-        for line in child.stdout:  # blocks until the app has its first token
-            if b"FIRST TOKEN" in line:
-                break
-        else:
-            raise AssertionError("the child's app never got a first token")
-        child.send_signal(signum)
-        # The signal is pending before the rest is sent: the child is interrupted mid-stream
-        # all the same, and its close (which reads what the app left unread) ends at once
-        # instead of waiting for the stand-in's safety timeout to cut the stream.
-        rest.set()
-        child.communicate(timeout=120)
-        assert child.returncode == _ENDED_BY[signum]
+        assert online.wait_for_requests(asked + 2), "the child's app never got a first token"
+        assert online.requests[-1].path == "/first-token"
+        blocked_in_a_wait(child.pid, in_a_worker="-n" in args)
+        os.killpg(child.pid, signum)
+        said = communicate(child, pytester.path)
+        assert child.returncode == _ENDED_BY[signum], said
+        # Closed by the interrupted app (by the kernel, for a killed one), the rest still held.
+        assert online.wait_for_hangups(1), said
+        assert not rest.is_set()
     finally:
         rest.set()
         if child.poll() is None:
@@ -290,27 +297,85 @@ def _interrupt_mid_stream(zygote: Zygote, online, signum: int, *args: str) -> No
             child.communicate()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
-def test_a_rewrite_interrupted_mid_stream_keeps_the_old_cassette(pytester, zygote, online, signum):
+MID_STREAM = [
+    pytest.param(signum, xdist, id=f"{signum.name}{'-xdist' if xdist else ''}")
+    for xdist in (False, True)
+    for signum in (signal.SIGINT, signal.SIGKILL)
+]
+
+
+def _runs(xdist: bool) -> tuple[str, ...]:
+    return ("-n", "2") if xdist else ()
+
+
+@pytest.mark.parametrize(("signum", "xdist"), MID_STREAM)
+def test_a_rewrite_interrupted_mid_stream_keeps_the_old_cassette(
+    pytester, zygote, online, signum, xdist
+):
     pytester.makepyfile(test_app=STREAMING_APP)
     online.queue(Reply(text="Old answer: 30 days."))
     pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
     before = path.read_bytes()
-    _interrupt_mid_stream(zygote, online, signum, "--llmeval-mode=rewrite")
+    _interrupt_mid_stream(pytester, zygote, online, signum, "--llmeval-mode=rewrite", *_runs(xdist))
     assert path.read_bytes() == before
     assert not list(path.parent.glob(".*.tmp")), "no temporary file left behind"
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL])
+@pytest.mark.parametrize(("signum", "xdist"), MID_STREAM)
 def test_a_first_recording_interrupted_mid_stream_leaves_no_cassette(
-    pytester, zygote, online, signum
+    pytester, zygote, online, signum, xdist
 ):
     pytester.makepyfile(test_app=STREAMING_APP)
-    _interrupt_mid_stream(zygote, online, signum)
+    _interrupt_mid_stream(pytester, zygote, online, signum, "--llmeval-mode=record", *_runs(xdist))
     assert cassettes(pytester.path) == []
     online.queue(Reply(text="Recorded whole."))
     pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
     (interaction,) = _interactions(pytester)
     body = interaction["response"]["body"]
     assert "whole" in body and body.rstrip().endswith('{"type": "message_stop"}')
+
+
+ASYNC_STREAMING_APP = """
+import asyncio, os
+import anthropic, httpx2, pytest
+
+@pytest.mark.llm
+def test_streamed(llmeval):
+    async def ask():
+        async with anthropic.AsyncAnthropic(max_retries=0, http_client=HTTP_CLIENT) as client:
+            async with client.messages.stream(
+                model="claude-sonnet-5-5", max_tokens=64,
+                messages=[{"role": "user", "content": "Can I return shoes?"}],
+            ) as stream:
+                async for number, text in aenumerate(stream.text_stream):
+                    if number == 0:
+                        async with httpx2.AsyncClient() as other:
+                            await other.get(os.environ["ANTHROPIC_BASE_URL"] + "/first-token")
+    async def aenumerate(items):
+        number = 0
+        async for item in items:
+            yield number, item
+            number += 1
+    asyncio.run(ask())
+"""
+
+
+@pytest.mark.parametrize(
+    "client", ["None", "anthropic.DefaultAioHttpClient()"], ids=["httpx", "aiohttp"]
+)
+def test_an_async_rewrite_interrupted_mid_stream_keeps_the_old_cassette(
+    pytester, zygote, online, client
+):
+    """Ctrl-C inside ``asyncio.run``: the main task is cancelled, its ``async with`` closes the
+    stream at once (the rest is never sent), and the run ends interrupted."""
+    if "Aio" in client:
+        pytest.importorskip("aiohttp")
+    pytester.makepyfile(test_app=ASYNC_STREAMING_APP.replace("HTTP_CLIENT", client))
+    online.queue(Reply(text="Old answer: 30 days."))
+    pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
+    (path,) = cassettes(pytester.path)
+    before = path.read_bytes()
+    _interrupt_mid_stream(pytester, zygote, online, signal.SIGINT, "--llmeval-mode=rewrite")
+    assert path.read_bytes() == before
+    assert not list(path.parent.glob(".*.tmp")), "no temporary file left behind"
