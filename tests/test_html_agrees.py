@@ -1,0 +1,265 @@
+"""The HTML page says what the terminal says: real runs against the stand-in, each printing a
+section of the llmeval summary, and the page's counterpart read back with an HTML parser (same
+counts, same verdict words, same figures rounded the same way).
+
+Model comparison, judge noise, calibration and model calls with no answer had no place on the
+page before; the drift summary now counts verdicts as the terminal does. The same runs with a
+hostile test id, rubric and model answer check that every new section escapes them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
+
+import pytest
+from conftest import KEY
+from test_compare_model import APP, CANDIDATE, CURRENT, FLAG, OTHER, responder
+from test_regrade import FIVE, FIVE_SCRIPT, SAMPLED, ScriptedJudge
+
+from pytest_llmeval.testing import Fault, LoggedRequest, Reply, StandInServer
+
+#: What a hostile pull request may put in a test id, a rubric name or an output.
+HOSTILE = "</script><img src=x onerror=alert(1)>javascript:alert(2)\u2028<svg onload=x>"
+
+
+class Page(HTMLParser):
+    """Each ``<section class="summary ...">``'s text by its second class: its paragraphs and
+    list items as lines, its table rows as lists of cells; and every tag and attribute."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.lines: dict[str, list[str]] = {}
+        self.rows: dict[str, list[list[str]]] = {}
+        self.tags: set[str] = set()
+        self.attributes: list[tuple[str, str]] = []
+        self._section: str | None = None
+        self._depth = 0
+        self._text: list[str] | None = None
+        self._row: list[str] | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        self.attributes += [(k, v or "") for k, v in attrs]
+        css = dict(attrs).get("class") or ""
+        if tag == "section":
+            if self._section is None and css.startswith("summary "):
+                self._section, self._depth = css.split()[1], 0
+            self._depth += 1
+        elif self._section is not None:
+            if tag in ("p", "li", "td", "th", "summary"):
+                self._text = []
+            elif tag == "tr":
+                self._row = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._section is None:
+            return
+        if tag == "section":
+            self._depth -= 1
+            if not self._depth:
+                self._section = None
+        elif tag in ("p", "li", "summary") and self._text is not None:
+            self.lines.setdefault(self._section, []).append("".join(self._text))
+            self._text = None
+        elif tag in ("td", "th") and self._text is not None and self._row is not None:
+            self._row.append("".join(self._text))
+            self._text = None
+        elif tag == "tr" and self._row is not None:
+            self.rows.setdefault(self._section, []).append(self._row)
+            self._row = None
+
+    def handle_data(self, data: str) -> None:
+        if self._text is not None:
+            self._text.append(data)
+
+
+@pytest.fixture
+def standin(monkeypatch: pytest.MonkeyPatch) -> Callable[..., StandInServer]:
+    """A developer's environment (a key, CI unset) pointed at a stand-in that answers with
+    the given responder."""
+    servers: list[StandInServer] = []
+
+    def start(answer: Callable[[LoggedRequest], Reply | Fault]) -> StandInServer:
+        server = StandInServer(responder=answer).__enter__()
+        servers.append(server)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+        for name in ("CI", "LLMEVAL_MODE", "ANTHROPIC_AUTH_TOKEN", "PYTEST_XDIST_AUTO_NUM_WORKERS"):
+            monkeypatch.delenv(name, raising=False)
+        return server
+
+    yield start  # type: ignore[misc]
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+def _run(pytester: pytest.Pytester, server: StandInServer, *args: str) -> pytest.RunResult:
+    return pytester.runpytest(
+        "-p",
+        "no:cacheprovider",
+        "--llmeval-report-html=run.html",
+        "--llmeval-report-md=run.md",
+        *args,
+        plugins=[server.clock],
+    )
+
+
+def _page(pytester: pytest.Pytester) -> Page:
+    return Page((pytester.path / "run.html").read_text(encoding="utf-8"))
+
+
+def _summary(result: pytest.RunResult) -> list[str]:
+    """The llmeval section of the terminal summary, line by line."""
+    lines = result.outlines
+    start = next(i for i, line in enumerate(lines) if re.match(r"=+ llmeval =+$", line))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("="))
+    return lines[start + 1 : end]
+
+
+def _after(lines: list[str], prefix: str) -> Iterator[str]:
+    """The indented lines after the first that starts with ``prefix``."""
+    start = next(i for i, line in enumerate(lines) if line.startswith(prefix))
+    for line in lines[start + 1 :]:
+        if not line.startswith(" "):
+            return
+        yield line
+
+
+def test_a_model_comparison_says_the_terminals_verdicts_and_figures(pytester, standin):
+    server = standin(responder())
+    pytester.makepyfile(test_app=APP.format(samples=6, model=CURRENT))
+    result = _run(pytester, server, FLAG)
+    result.assert_outcomes(passed=1)
+    summary = _summary(result)
+    page = _page(pytester)
+    lines, rows = page.lines["compare"], page.rows["compare"]
+    heading = next(line for line in summary if line.startswith("model comparison "))
+    assert heading.endswith(": 1 better, 0 worse, 1 same, 0 inconclusive")
+    assert lines[0] == heading
+    spent = re.search(r"the candidate model's calls spent (\S+) more", "\n".join(summary))
+    assert spent is not None
+    assert lines[1] == (
+        f"The candidate model's calls spent {spent.group(1)} in this run, on top of the run's cost."
+    )
+    # The terminal's lines of the test, rebuilt from the page's cells word for word.
+    said = [line.strip() for line in _after(summary, "model comparison ")]
+    verdicts = [r for r in rows if len(r) == 6 and r[0] != "test"]
+    per_test = [r for r in rows if len(r) == 5 and r[0] != "test"]
+    rebuilt = [f"{per_test[0][0]} ({per_test[0][1]} sample(s); candidate calls {per_test[0][2]})"]
+    rebuilt += [
+        f"{metric}: {verdict}  {a} -> {b}  ({why})" for _, metric, verdict, a, b, why in verdicts
+    ]
+    rebuilt.append(f"per sample: cost {per_test[0][3]}; latency {per_test[0][4]}")
+    assert rebuilt == said
+    assert "policy: BETTER  0.40 -> 0.90  (6 better, 0 worse, 0 same; sign test p=0.0312)" in said
+    # The Markdown counts the same.
+    markdown = (pytester.path / "run.md").read_text()
+    assert f"### Model comparison {CURRENT} -> {CANDIDATE} over 1 test(s): 1 better" in markdown
+
+
+def test_a_comparison_that_swapped_nothing_warns_on_the_page_as_on_the_terminal(pytester, standin):
+    server = standin(responder())
+    pytester.makepyfile(test_app=APP.format(samples=1, model=OTHER))
+    result = _run(pytester, server, FLAG)
+    result.assert_outcomes(passed=1)
+    warning = next(line for line in _summary(result) if "no app request asked" in line)
+    page = _page(pytester)
+    assert f"test_app.py::test_policy: {warning.strip()}" in page.lines["compare"]
+
+
+def test_judge_noise_says_the_terminals_asks_rates_and_whose_instability(pytester, standin):
+    judge = ScriptedJudge({"good reply": [9], "bad reply": [1], "same reply": [1, 9]})
+    server = standin(judge)
+    pytester.makepyfile(test_sampled=SAMPLED)
+    result = _run(pytester, server, "--llmeval-regrade=1")
+    result.assert_outcomes(passed=2)
+    summary = _summary(result)
+    page = _page(pytester)
+    headline = next(line for line in summary if line.startswith("judge noise "))
+    assert page.lines["noise"][0] == headline
+    # The table: the terminal's columns, split where it aligns them.
+    table = [re.split(r"\s{2,}", line.strip()) for line in _after(summary, "judge noise ")]
+    table = [row for row in table if len(row) == 5]
+    assert page.rows["noise"] == table
+    assert table[1][:3] == ["helpful", "3", "33% (1/3; 95% CI 6%-79%)"]
+    unstable = [line.strip() for line in _after(summary, "judge noise ") if "::" in line]
+    assert len(unstable) == 2 and page.lines["noise"][1:] == unstable
+
+
+def test_a_failed_regrade_warns_on_the_page_as_on_the_terminal(pytester, standin):
+    judge = ScriptedJudge(dict(FIVE_SCRIPT))
+    judge.script["Hello 1"] = [8, None, None, None, "fault"]
+    server = standin(judge)
+    pytester.makepyfile(test_one=FIVE.replace("range(1, 6)", "range(1, 2)"))
+    result = _run(pytester, server, "--llmeval-regrade=3")
+    result.assert_outcomes(passed=1)
+    summary = _summary(result)
+    warning = next(line for line in summary if "regrade ask(s) in 1 test(s) failed" in line)
+    lines = _page(pytester).lines["noise"]
+    assert "No output got a second verdict." in lines
+    assert warning.removeprefix("llmeval: ") in lines
+
+
+def test_a_call_with_no_answer_is_listed_as_on_the_terminal(pytester, standin):
+    def refuse(request: LoggedRequest) -> Fault:
+        return Fault(400, "invalid_request_error", "prompt is too long")
+
+    server = standin(refuse)
+    pytester.makepyfile(test_app=APP.format(samples=1, model=CURRENT))
+    result = _run(pytester, server)
+    assert result.ret != 0
+    said = [line for line in _summary(result) if line.startswith("llmeval: test_app.py::")]
+    assert said, _summary(result)
+    lines = _page(pytester).lines["problems"]
+    assert lines == [line.removeprefix("llmeval: ") for line in said]
+
+
+HOSTILE_APP = f"""
+import anthropic, pytest
+
+@pytest.mark.llm(samples=2)
+@pytest.mark.parametrize("case", [{HOSTILE!r}])
+def test_policy(llmeval, case):
+    reply = anthropic.Anthropic().messages.create(
+        model="{CURRENT}", max_tokens=50,
+        messages=[{{"role": "user", "content": "Return policy?"}}],
+    )
+    llmeval.grade(reply.content[0].text, "States the return window.", name={HOSTILE!r})
+"""
+
+
+def test_the_new_sections_escape_a_hostile_test_id_rubric_and_answer(pytester, standin):
+    def answer(request: LoggedRequest) -> Reply:
+        body = request.json()
+        if "output_config" in body:
+            return Reply(text=json.dumps({"reasoning": HOSTILE, "score": 8}))
+        return Reply(text=HOSTILE, input_tokens=100, output_tokens=20)
+
+    server = standin(answer)
+    pytester.makepyfile(test_app=HOSTILE_APP)
+    result = _run(pytester, server, FLAG, "--llmeval-regrade=1")
+    result.assert_outcomes(passed=1)
+    html = (pytester.path / "run.html").read_text(encoding="utf-8")
+    page = Page(html)
+    assert {"compare", "noise"} <= set(page.lines)
+    for name in ("script", "img", "svg onload"):
+        assert f"<{name}" not in html.replace("<svg class=", "")
+    # The rubric, and the test id in its links, are text: escaped where they stand.
+    # U+2028 stays the character it is: on a page with no script it ends nothing.
+    assert page.rows["noise"][1][0] == HOSTILE
+    # (pytest writes U+2028 in a test id as ``\u2028``.)
+    nodeid = "test_app.py::test_policy[" + HOSTILE.replace("\u2028", "\\u2028") + "]"
+    assert [row[0] for row in page.rows["compare"][1:]] == [nodeid] * 2 + ["test", nodeid]
+    # No page text reached an attribute: only classes, anchors and the page's own values.
+    assert not [v for _, v in page.attributes if "onerror" in v or "javascript:" in v]
+    assert page.tags <= {*_page_tags(), "details", "summary"}
+
+
+def _page_tags() -> set[str]:
+    from test_report_html import PAGE_TAGS
+
+    return set(PAGE_TAGS)
