@@ -78,7 +78,7 @@ class Page(HTMLParser):
 
 
 @pytest.fixture
-def standin(monkeypatch: pytest.MonkeyPatch) -> Callable[..., StandInServer]:
+def serve(monkeypatch: pytest.MonkeyPatch) -> Callable[..., StandInServer]:
     """A developer's environment (a key, CI unset) pointed at a stand-in that answers with
     the given responder."""
     servers: list[StandInServer] = []
@@ -129,8 +129,8 @@ def _after(lines: list[str], prefix: str) -> Iterator[str]:
         yield line
 
 
-def test_a_model_comparison_says_the_terminals_verdicts_and_figures(pytester, standin):
-    server = standin(responder())
+def test_a_model_comparison_says_the_terminals_verdicts_and_figures(pytester, serve):
+    server = serve(responder())
     pytester.makepyfile(test_app=APP.format(samples=6, model=CURRENT))
     result = _run(pytester, server, FLAG)
     result.assert_outcomes(passed=1)
@@ -161,8 +161,8 @@ def test_a_model_comparison_says_the_terminals_verdicts_and_figures(pytester, st
     assert f"### Model comparison {CURRENT} -> {CANDIDATE} over 1 test(s): 1 better" in markdown
 
 
-def test_a_comparison_that_swapped_nothing_warns_on_the_page_as_on_the_terminal(pytester, standin):
-    server = standin(responder())
+def test_a_comparison_that_swapped_nothing_warns_on_the_page_as_on_the_terminal(pytester, serve):
+    server = serve(responder())
     pytester.makepyfile(test_app=APP.format(samples=1, model=OTHER))
     result = _run(pytester, server, FLAG)
     result.assert_outcomes(passed=1)
@@ -171,9 +171,9 @@ def test_a_comparison_that_swapped_nothing_warns_on_the_page_as_on_the_terminal(
     assert f"test_app.py::test_policy: {warning.strip()}" in page.lines["compare"]
 
 
-def test_judge_noise_says_the_terminals_asks_rates_and_whose_instability(pytester, standin):
+def test_judge_noise_says_the_terminals_asks_rates_and_whose_instability(pytester, serve):
     judge = ScriptedJudge({"good reply": [9], "bad reply": [1], "same reply": [1, 9]})
-    server = standin(judge)
+    server = serve(judge)
     pytester.makepyfile(test_sampled=SAMPLED)
     result = _run(pytester, server, "--llmeval-regrade=1")
     result.assert_outcomes(passed=2)
@@ -190,10 +190,10 @@ def test_judge_noise_says_the_terminals_asks_rates_and_whose_instability(pyteste
     assert len(unstable) == 2 and page.lines["noise"][1:] == unstable
 
 
-def test_a_failed_regrade_warns_on_the_page_as_on_the_terminal(pytester, standin):
+def test_a_failed_regrade_warns_on_the_page_as_on_the_terminal(pytester, serve):
     judge = ScriptedJudge(dict(FIVE_SCRIPT))
     judge.script["Hello 1"] = [8, None, None, None, "fault"]
-    server = standin(judge)
+    server = serve(judge)
     pytester.makepyfile(test_one=FIVE.replace("range(1, 6)", "range(1, 2)"))
     result = _run(pytester, server, "--llmeval-regrade=3")
     result.assert_outcomes(passed=1)
@@ -204,11 +204,11 @@ def test_a_failed_regrade_warns_on_the_page_as_on_the_terminal(pytester, standin
     assert warning.removeprefix("llmeval: ") in lines
 
 
-def test_a_call_with_no_answer_is_listed_as_on_the_terminal(pytester, standin):
+def test_a_call_with_no_answer_is_listed_as_on_the_terminal(pytester, serve):
     def refuse(request: LoggedRequest) -> Fault:
         return Fault(400, "invalid_request_error", "prompt is too long")
 
-    server = standin(refuse)
+    server = serve(refuse)
     pytester.makepyfile(test_app=APP.format(samples=1, model=CURRENT))
     result = _run(pytester, server)
     assert result.ret != 0
@@ -232,14 +232,14 @@ def test_policy(llmeval, case):
 """
 
 
-def test_the_new_sections_escape_a_hostile_test_id_rubric_and_answer(pytester, standin):
+def test_the_new_sections_escape_a_hostile_test_id_rubric_and_answer(pytester, serve):
     def answer(request: LoggedRequest) -> Reply:
         body = request.json()
         if "output_config" in body:
             return Reply(text=json.dumps({"reasoning": HOSTILE, "score": 8}))
         return Reply(text=HOSTILE, input_tokens=100, output_tokens=20)
 
-    server = standin(answer)
+    server = serve(answer)
     pytester.makepyfile(test_app=HOSTILE_APP)
     result = _run(pytester, server, FLAG, "--llmeval-regrade=1")
     result.assert_outcomes(passed=1)
@@ -263,3 +263,83 @@ def _page_tags() -> set[str]:
     from test_report_html import PAGE_TAGS
 
     return set(PAGE_TAGS)
+
+
+def test_calibration_says_the_terminals_lines(pytester, online):
+    from test_calibration_runs import GRADED, POLICY, store_calibration, verdict
+
+    # Wrong on 6 of 20: kappa 0.40, below the bar of 0.6; its verdict counts as skipped.
+    store_calibration(pytester.path, POLICY, "policy", {1, 2, 3, 11, 12, 13})
+    pytester.makeini("[pytest]\nllmeval_min_kappa = 0.6\n")
+    pytester.makepyfile(test_bot=GRADED.format(rubric=POLICY, extra=""))
+    online.queue(verdict(2))
+    result = _run(pytester, online)
+    result.assert_outcomes(skipped=1)
+    said = [line for line in _summary(result) if "rubric 'policy' is not trusted" in line]
+    assert len(said) == 1 and said[0].endswith("[skipped in 1 of 1 test(s)]")
+    assert _page(pytester).lines["calibration"] == [said[0].removeprefix("llmeval: ")]
+
+    # A lower bar for the rubric: trusted, said in one line.
+    online.queue(verdict(2))
+    pytester.makepyfile(test_bot=GRADED.format(rubric=POLICY, extra=", min_kappa=0.3"))
+    result = _run(pytester, online, "--llmeval-mode=live")
+    result.assert_outcomes(failed=1)
+    assert "calibration: policy trusted (kappa 0.40 >= 0.3)" in _summary(result)
+    assert _page(pytester).lines["calibration"] == [
+        "calibration: policy trusted (kappa 0.40 >= 0.3)"
+    ]
+
+
+SCORED = """
+import os, pytest
+
+@pytest.mark.llm(samples=5)
+@pytest.mark.parametrize("n", [1, 2])
+def test_answer(llmeval, n):
+    llmeval.record_score("accuracy", float(os.environ["SCORE_" + str(n)]))
+"""
+
+
+def test_the_drift_summary_counts_verdicts_as_the_terminal_and_says_the_run_failed_on_it(
+    pytester, serve, monkeypatch
+):
+    server = serve(responder())
+    pytester.makepyfile(test_scored=SCORED)
+    monkeypatch.setenv("SCORE_1", "0.9")
+    monkeypatch.setenv("SCORE_2", "0.5")
+    _run(pytester, server, "--llmeval-mode=live").assert_outcomes(passed=2)
+    monkeypatch.setenv("SCORE_1", "0.3")  # a drop: regressed
+    monkeypatch.setenv("SCORE_2", "0.9")  # a rise: improved
+    result = _run(pytester, server, "--llmeval-mode=live", "--llmeval-fail-on-drift")
+    assert result.ret != 0
+    summary = _summary(result)
+    counts = next(line for line in summary if line.startswith("drift against "))
+    against, said = counts.removeprefix("drift against ").split(": ", 1)
+    assert "1 regressed" in said and "1 improved" in said
+    assert "llmeval: failing the run on drift (--llmeval-fail-on-drift)" in summary
+    html = (pytester.path / "run.html").read_text(encoding="utf-8")
+    section = re.search(r'<section class="summary drifted">(.*?)</section>', html, re.S)
+    assert section is not None
+    text = re.sub(r"<[^>]+>", "", section.group(1))
+    assert f"1 metric flagged in 1 test against {against} ({said})." in text
+    assert "The run failed on it (--llmeval-fail-on-drift)." in text
+
+
+def test_a_streamed_tests_first_token_is_on_the_page_as_in_the_markdown(pytester, online):
+    from test_streaming import APP as STREAMING
+    from test_streaming import NO_CACHE, RestOfStream, _paced
+
+    rest = RestOfStream()
+    online.queue(_paced(rest))
+    pytester.makepyfile(test_app=STREAMING.format(marker=""))
+    result = pytester.runpytest(
+        *NO_CACHE,
+        "--llmeval-mode=live",
+        "--llmeval-report-html=run.html",
+        "--llmeval-report-md=run.md",
+        plugins=[online.clock, rest],
+    )
+    result.assert_outcomes(passed=1)
+    assert "| 1.00s (first token 0.25s) |" in (pytester.path / "run.md").read_text()
+    html = (pytester.path / "run.html").read_text(encoding="utf-8")
+    assert "<td>1.00 s (first token 0.25 s)</td>" in html
