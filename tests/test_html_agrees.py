@@ -343,3 +343,27 @@ def test_a_streamed_tests_first_token_is_on_the_page_as_in_the_markdown(pytester
     assert "| 1.00s (first token 0.25s) |" in (pytester.path / "run.md").read_text()
     html = (pytester.path / "run.html").read_text(encoding="utf-8")
     assert "<td>1.00 s (first token 0.25 s)</td>" in html
+
+
+def test_drift_that_could_not_be_checked_is_said_as_the_terminal_says_it(pytester, online):
+    from test_verdict_samples import DRIFTING
+
+    pytester.makepyfile(test_app=DRIFTING)
+    pytester.makeconftest(
+        "def pytest_llmeval_drift(metric):\n    raise RuntimeError('the rule broke')\n"
+    )
+    run = ("-p", "no:cacheprovider", "--llmeval-mode=live", "--llmeval-report-html=run.html")
+    online.queue(Reply(text="0.9"), Reply(text="0.9"))
+    pytester.runpytest(*run).assert_outcomes(passed=1)
+    online.queue(Reply(text="0.9"), Reply(text="0.9"))
+    result = pytester.runpytest(*run, "--llmeval-fail-on-drift")
+    assert (
+        "llmeval: failing the run: drift could not be checked (--llmeval-fail-on-drift)"
+        in _summary(result)
+    )
+    html = (pytester.path / "run.html").read_text(encoding="utf-8")
+    assert (
+        "Drift could not be checked in this run (its terminal output says why). The run failed "
+        "on it (--llmeval-fail-on-drift)."
+    ) in re.sub(r"<[^>]+>", "", html)
+    assert "No regression" not in html
