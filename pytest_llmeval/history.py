@@ -112,7 +112,7 @@ def write_document(path: Path, run: RunResult) -> Path:
     if len(text) > MAX_FILE_BYTES:
         raise RunTooLarge(
             f"the run's document is {len(text):,} bytes, over the {MAX_FILE_BYTES:,} a run file "
-            f"may have ({len(run.tests):,} tests), so no reader would load it: nothing written "
+            f"may have ({len(run.tests):,} test(s)), so no reader would load it: nothing written "
             f"to {path}; run the suite in shards (one LLMEVAL_RUN_ID, a file each)"
         )
     write_atomic(path, text)

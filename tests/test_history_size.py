@@ -76,7 +76,7 @@ def test_a_run_over_the_bound_writes_no_file_and_says_so(
     assert not (tmp_path / "run.json").exists()
     history_problem, report_problem = end.problems
     assert history_problem.startswith("writing the history file failed (RunTooLarge: the run's ")
-    assert "bytes, over the 600 a run file may have (1 tests), so no reader would load it" in (
+    assert "bytes, over the 600 a run file may have (1 test(s)), so no reader would load it" in (
         history_problem
     )
     assert history_problem.endswith("run the suite in shards (one LLMEVAL_RUN_ID, a file each))")

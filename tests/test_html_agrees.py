@@ -19,8 +19,10 @@ from conftest import KEY
 from test_compare_model import APP, CANDIDATE, CURRENT, FLAG, OTHER, responder
 from test_regrade import FIVE, FIVE_SCRIPT, SAMPLED, ScriptedJudge
 
+from pytest_llmeval.report.html import render_html
 from pytest_llmeval.testing import Fault, LoggedRequest, Reply, StandInServer
 
+PLANTED = "sk-ant-" + "api03-planted-in-a-history-file-0123456789"
 #: What a hostile pull request may put in a test id, a rubric name or an output.
 HOSTILE = "</script><img src=x onerror=alert(1)>javascript:alert(2)\u2028<svg onload=x>"
 
@@ -195,13 +197,20 @@ def test_a_failed_regrade_warns_on_the_page_as_on_the_terminal(pytester, serve):
     judge.script["Hello 1"] = [8, None, None, None, "fault"]
     server = serve(judge)
     pytester.makepyfile(test_one=FIVE.replace("range(1, 6)", "range(1, 2)"))
-    result = _run(pytester, server, "--llmeval-regrade=3")
+    result = _run(pytester, server, "--llmeval-regrade=3", "--llmeval-report-json=run.json")
     result.assert_outcomes(passed=1)
     summary = _summary(result)
     warning = next(line for line in summary if "regrade ask(s) in 1 test(s) failed" in line)
     lines = _page(pytester).lines["noise"]
     assert "No output got a second verdict." in lines
     assert warning.removeprefix("llmeval: ") in lines
+    # The same run from a file a pull request planted a key in: the page redacts it.
+    document = json.loads((pytester.path / "run.json").read_text())
+    (test,) = document["tests"]
+    test["regrade"]["error"] = f"the judge said {PLANTED}"
+    test["call_failures"] = [f"HTTP 401 {PLANTED}"]
+    page = render_html(document)
+    assert PLANTED not in page and page.count("&lt;Anthropic API key sk-ant…&gt;") == 2
 
 
 def test_a_call_with_no_answer_is_listed_as_on_the_terminal(pytester, serve):

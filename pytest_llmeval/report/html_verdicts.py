@@ -50,10 +50,14 @@ def _section(css: str, title: str, *parts: Part) -> Markup:
 
 
 def _warnings(texts: Sequence[str]) -> Markup | None:
-    """Lines the terminal shows yellow or red, as the page's warnings."""
+    """Lines the terminal shows yellow or red, as the page's warnings. A regrade's error is
+    no scrubbed text of the run, and a history file from a pull request may hold anything in
+    it: each line is cut and any key-shaped string in it redacted."""
     if not texts:
         return None
-    return el("ul", {"class": "warn"}, *(el("li", text) for text in texts))
+    from pytest_llmeval.secret_scan import redact
+
+    return el("ul", {"class": "warn"}, *(el("li", redact(shown(text))) for text in texts))
 
 
 def _table(head: Sequence[str], rows: Sequence[Markup], folded_as: str = "") -> Markup:
@@ -71,8 +75,11 @@ def _table(head: Sequence[str], rows: Sequence[Markup], folded_as: str = "") -> 
 def call_failures_section(tests: Sequence[Mapping[str, Any]], anchors: Anchors) -> Markup | None:
     """Each model call that finally got no usable answer, by test, as the terminal lists them
     (red, ``llmeval: <test>: <failure>``)."""
+    from pytest_llmeval.secret_scan import redact
+
+    # Scrubbed by the run; a history file from a pull request was not written by one.
     items = [
-        el("li", _test_link(str(t.get("nodeid", "")), anchors), f": {shown(str(failure))}")
+        el("li", _test_link(str(t.get("nodeid", "")), anchors), f": {redact(shown(str(failure)))}")
         for t in sorted(tests, key=lambda t: str(t.get("nodeid", "")))
         for failure in t.get("call_failures") or ()
     ]
@@ -149,7 +156,7 @@ def compare_section(typed: Sequence[TestResult], anchors: Anchors) -> Markup | N
         "Model comparison",
         el("p", el("b", title)),
         el("p", spent),
-        _warnings([shown(w) for w in warned]),
+        _warnings(warned),
         *shown_first,
         every,
         costs,
@@ -190,7 +197,7 @@ def judge_noise_section(typed: Sequence[TestResult], anchors: Anchors) -> Markup
         el("p", el("b", lines[0][0])),
         table,
         el("ul", *unstable) if unstable else None,
-        _warnings([shown(w) for w in warned]),
+        _warnings(warned),
     )
 
 
