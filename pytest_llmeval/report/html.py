@@ -73,7 +73,7 @@ def render_html(document: dict[str, Any], history: Sequence[dict[str, Any]] = ()
     typed = typed_tests(tests)
     body = el(
         "body",
-        _header(run, len(runs)),
+        _header(run, tests, len(runs)),
         _drift_summary(run, tests, anchors),
         _overview(tests, anchors) if tests else None,
         call_failures_section(tests, anchors),
@@ -85,7 +85,7 @@ def render_html(document: dict[str, Any], history: Sequence[dict[str, Any]] = ()
     return html_page(el("html", {"lang": "en"}, head, body))
 
 
-def _header(run: Mapping[str, Any], run_count: int) -> Markup:
+def _header(run: Mapping[str, Any], tests: Sequence[Mapping[str, Any]], run_count: int) -> Markup:
     totals: Mapping[str, Any] = run.get("totals") or {}
     git: Mapping[str, Any] = run.get("git") or {}
     meta: list[list[Part]] = [
@@ -114,6 +114,7 @@ def _header(run: Mapping[str, Any], run_count: int) -> Markup:
         return el("div", el("dt", name), el("dd", value), note and el("dd", {"class": "sub"}, note))
 
     tests_note = f"{number('passed')} passed, {number('failed')} failed, {number('errors')} errors"
+    tests_note += _errors_why(tests)
     # As pytest's summary and the terminal count them.
     others = {"skipped": "skipped", "xfailed": "xfailed", "xpassed": "xpassed", "reruns": "rerun"}
     tests_note += "".join(f", {number(k)} {word}" for k, word in others.items() if totals.get(k))
@@ -135,6 +136,24 @@ def _header(run: Mapping[str, Any], run_count: int) -> Markup:
         el("p", {"class": "meta"}, *(el("span", *parts) for parts in meta)),
         el("dl", {"class": "cards"}, *cards),
     )
+
+
+def _errors_why(tests: Sequence[Mapping[str, Any]]) -> str:
+    """What the errors were, as the terminal's outcome line says it: `` (1 crashed, 1 after a
+    passing call, which pytest also counts passed)``; ``""`` for none of those."""
+    outcomes = [t.get("outcome") for t in tests]
+    why = [f"{outcomes.count(o):,} {o}" for o in ("crashed", "interrupted") if o in outcomes]
+    after_pass = sum(
+        1
+        for t in tests
+        if t.get("outcome") == "error"
+        and isinstance(t.get("samples"), int)
+        and t["samples"] > 0
+        and t.get("passed_samples") == t["samples"]
+    )
+    if after_pass:
+        why.append(f"{after_pass:,} after a passing call, which pytest also counts passed")
+    return f" ({', '.join(why)})" if why else ""
 
 
 def _judge_cache_card(
