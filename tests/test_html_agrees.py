@@ -161,6 +161,12 @@ def test_a_model_comparison_says_the_terminals_verdicts_and_figures(pytester, se
     # The Markdown counts the same.
     markdown = (pytester.path / "run.md").read_text()
     assert f"### Model comparison {CURRENT} -> {CANDIDATE} over 1 test(s): 1 better" in markdown
+    # And the page `llmeval report --html` makes of the run's history file later.
+    from pytest_llmeval.cli import main
+
+    assert main(["report", "--html", "again.html"]) == 0
+    again = Page((pytester.path / "again.html").read_text(encoding="utf-8"))
+    assert (again.lines["compare"], again.rows["compare"]) == (lines, rows)
 
 
 def test_a_comparison_that_swapped_nothing_warns_on_the_page_as_on_the_terminal(pytester, serve):
