@@ -214,9 +214,12 @@ def test_a_failed_regrade_warns_on_the_page_as_on_the_terminal(pytester, serve):
     document = json.loads((pytester.path / "run.json").read_text())
     (test,) = document["tests"]
     test["regrade"]["error"] = f"the judge said {PLANTED}"
-    test["call_failures"] = [f"HTTP 401 {PLANTED}"]
+    test["call_failures"] = [f"HTTP 401 {PLANTED}", f"HTTP 400 {HOSTILE}"]
     page = render_html(document)
     assert PLANTED not in page and page.count("&lt;Anthropic API key sk-ant…&gt;") == 2
+    parsed = Page(page)
+    assert f"{test['nodeid']}: HTTP 400 {HOSTILE}" in parsed.lines["problems"]
+    assert "<img" not in page and parsed.tags <= {*_page_tags(), "details", "summary"}
 
 
 def test_a_call_with_no_answer_is_listed_as_on_the_terminal(pytester, serve):
