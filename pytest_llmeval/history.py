@@ -46,8 +46,8 @@ _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
 #: and every run's baseline reads history files, and they come from pull requests. One run of
 #: 5,000 tests with everything (each failed with a 4,000-character failure, three scores over
 #: five samples, drift over five runs, regrades, a model comparison, call failures) writes
-#: 39 MB, measured, and loads in 1.9 s; a 60 MiB file of no use took 9 s. A run's own write
-#: stays under it (:func:`document_text`).
+#: 39 MB, measured, which takes 1.9 s to load; a run's own write stays under the bound
+#: (:func:`write_document`).
 MAX_FILE_BYTES = 48 * 1024 * 1024
 #: Up to this many runs' files are found by one search of the names; for more, parsing every
 #: name is quicker than a search for any of so many ids.
