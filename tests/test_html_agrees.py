@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
-from html.parser import HTMLParser
+from collections.abc import Callable
 
 import pytest
 from conftest import KEY
+from html_page import Page, indented_after, llmeval_lines, read_page, run_with_reports
 from test_compare_model import APP, CANDIDATE, CURRENT, FLAG, OTHER, responder
 from test_regrade import FIVE, FIVE_SCRIPT, SAMPLED, ScriptedJudge
 
@@ -25,58 +25,6 @@ from pytest_llmeval.testing import Fault, LoggedRequest, Reply, StandInServer
 PLANTED = "sk-ant-" + "api03-planted-in-a-history-file-0123456789"
 #: What a hostile pull request may put in a test id, a rubric name or an output.
 HOSTILE = "</script><img src=x onerror=alert(1)>javascript:alert(2)\u2028<svg onload=x>"
-
-
-class Page(HTMLParser):
-    """Each ``<section class="summary ...">``'s text by its second class: its paragraphs and
-    list items as lines, its table rows as lists of cells; and every tag and attribute."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.lines: dict[str, list[str]] = {}
-        self.rows: dict[str, list[list[str]]] = {}
-        self.tags: set[str] = set()
-        self.attributes: list[tuple[str, str]] = []
-        self._section: str | None = None
-        self._depth = 0
-        self._text: list[str] | None = None
-        self._row: list[str] | None = None
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.add(tag)
-        self.attributes += [(k, v or "") for k, v in attrs]
-        css = dict(attrs).get("class") or ""
-        if tag == "section":
-            if self._section is None and css.startswith("summary "):
-                self._section, self._depth = css.split()[1], 0
-            self._depth += 1
-        elif self._section is not None:
-            if tag in ("p", "li", "td", "th", "summary"):
-                self._text = []
-            elif tag == "tr":
-                self._row = []
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._section is None:
-            return
-        if tag == "section":
-            self._depth -= 1
-            if not self._depth:
-                self._section = None
-        elif tag in ("p", "li", "summary") and self._text is not None:
-            self.lines.setdefault(self._section, []).append("".join(self._text))
-            self._text = None
-        elif tag in ("td", "th") and self._text is not None and self._row is not None:
-            self._row.append("".join(self._text))
-            self._text = None
-        elif tag == "tr" and self._row is not None:
-            self.rows.setdefault(self._section, []).append(self._row)
-            self._row = None
-
-    def handle_data(self, data: str) -> None:
-        if self._text is not None:
-            self._text.append(data)
 
 
 @pytest.fixture
@@ -99,45 +47,13 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Callable[..., StandInServer]:
         server.__exit__(None, None, None)
 
 
-def _run(pytester: pytest.Pytester, server: StandInServer, *args: str) -> pytest.RunResult:
-    return pytester.runpytest(
-        "-p",
-        "no:cacheprovider",
-        "--llmeval-report-html=run.html",
-        "--llmeval-report-md=run.md",
-        *args,
-        plugins=[server.clock],
-    )
-
-
-def _page(pytester: pytest.Pytester) -> Page:
-    return Page((pytester.path / "run.html").read_text(encoding="utf-8"))
-
-
-def _summary(result: pytest.RunResult) -> list[str]:
-    """The llmeval section of the terminal summary, line by line."""
-    lines = result.outlines
-    start = next(i for i, line in enumerate(lines) if re.match(r"=+ llmeval =+$", line))
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("="))
-    return lines[start + 1 : end]
-
-
-def _after(lines: list[str], prefix: str) -> Iterator[str]:
-    """The indented lines after the first that starts with ``prefix``."""
-    start = next(i for i, line in enumerate(lines) if line.startswith(prefix))
-    for line in lines[start + 1 :]:
-        if not line.startswith(" "):
-            return
-        yield line
-
-
 def test_a_model_comparison_says_the_terminals_verdicts_and_figures(pytester, serve):
     server = serve(responder())
     pytester.makepyfile(test_app=APP.format(samples=6, model=CURRENT))
-    result = _run(pytester, server, FLAG)
+    result = run_with_reports(pytester, server, FLAG)
     result.assert_outcomes(passed=1)
-    summary = _summary(result)
-    page = _page(pytester)
+    summary = llmeval_lines(result)
+    page = read_page(pytester)
     lines, rows = page.lines["compare"], page.rows["compare"]
     heading = next(line for line in summary if line.startswith("model comparison "))
     assert heading.endswith(": 1 better, 0 worse, 1 same, 0 inconclusive")
@@ -148,7 +64,7 @@ def test_a_model_comparison_says_the_terminals_verdicts_and_figures(pytester, se
         f"The candidate model's calls spent {spent.group(1)} in this run, on top of the run's cost."
     )
     # The terminal's lines of the test, rebuilt from the page's cells word for word.
-    said = [line.strip() for line in _after(summary, "model comparison ")]
+    said = [line.strip() for line in indented_after(summary, "model comparison ")]
     verdicts = [r for r in rows if len(r) == 6 and r[0] != "test"]
     per_test = [r for r in rows if len(r) == 5 and r[0] != "test"]
     rebuilt = [f"{per_test[0][0]} ({per_test[0][1]} sample(s); candidate calls {per_test[0][2]})"]
@@ -172,10 +88,10 @@ def test_a_model_comparison_says_the_terminals_verdicts_and_figures(pytester, se
 def test_a_comparison_that_swapped_nothing_warns_on_the_page_as_on_the_terminal(pytester, serve):
     server = serve(responder())
     pytester.makepyfile(test_app=APP.format(samples=1, model=OTHER))
-    result = _run(pytester, server, FLAG)
+    result = run_with_reports(pytester, server, FLAG)
     result.assert_outcomes(passed=1)
-    warning = next(line for line in _summary(result) if "no app request asked" in line)
-    page = _page(pytester)
+    warning = next(line for line in llmeval_lines(result) if "no app request asked" in line)
+    page = read_page(pytester)
     assert f"test_app.py::test_policy: {warning.strip()}" in page.lines["compare"]
 
 
@@ -183,18 +99,18 @@ def test_judge_noise_says_the_terminals_asks_rates_and_whose_instability(pyteste
     judge = ScriptedJudge({"good reply": [9], "bad reply": [1], "same reply": [1, 9]})
     server = serve(judge)
     pytester.makepyfile(test_sampled=SAMPLED)
-    result = _run(pytester, server, "--llmeval-regrade=1")
+    result = run_with_reports(pytester, server, "--llmeval-regrade=1")
     result.assert_outcomes(passed=2)
-    summary = _summary(result)
-    page = _page(pytester)
+    summary = llmeval_lines(result)
+    page = read_page(pytester)
     headline = next(line for line in summary if line.startswith("judge noise "))
     assert page.lines["noise"][0] == headline
     # The table: the terminal's columns, split where it aligns them.
-    table = [re.split(r"\s{2,}", line.strip()) for line in _after(summary, "judge noise ")]
+    table = [re.split(r"\s{2,}", line.strip()) for line in indented_after(summary, "judge noise ")]
     table = [row for row in table if len(row) == 5]
     assert page.rows["noise"] == table
     assert table[1][:3] == ["helpful", "3", "33% (1/3; 95% CI 6%-79%)"]
-    unstable = [line.strip() for line in _after(summary, "judge noise ") if "::" in line]
+    unstable = [line.strip() for line in indented_after(summary, "judge noise ") if "::" in line]
     assert len(unstable) == 2 and page.lines["noise"][1:] == unstable
 
 
@@ -203,11 +119,13 @@ def test_a_failed_regrade_warns_on_the_page_as_on_the_terminal(pytester, serve):
     judge.script["Hello 1"] = [8, None, None, None, "fault"]
     server = serve(judge)
     pytester.makepyfile(test_one=FIVE.replace("range(1, 6)", "range(1, 2)"))
-    result = _run(pytester, server, "--llmeval-regrade=3", "--llmeval-report-json=run.json")
+    result = run_with_reports(
+        pytester, server, "--llmeval-regrade=3", "--llmeval-report-json=run.json"
+    )
     result.assert_outcomes(passed=1)
-    summary = _summary(result)
+    summary = llmeval_lines(result)
     warning = next(line for line in summary if "regrade ask(s) in 1 test(s) failed" in line)
-    lines = _page(pytester).lines["noise"]
+    lines = read_page(pytester).lines["noise"]
     assert "No output got a second verdict." in lines
     assert warning.removeprefix("llmeval: ") in lines
     # The same run from a file a pull request planted a key in: the page redacts it.
@@ -228,11 +146,11 @@ def test_a_call_with_no_answer_is_listed_as_on_the_terminal(pytester, serve):
 
     server = serve(refuse)
     pytester.makepyfile(test_app=APP.format(samples=1, model=CURRENT))
-    result = _run(pytester, server)
+    result = run_with_reports(pytester, server)
     assert result.ret != 0
-    said = [line for line in _summary(result) if line.startswith("llmeval: test_app.py::")]
-    assert said, _summary(result)
-    lines = _page(pytester).lines["problems"]
+    said = [line for line in llmeval_lines(result) if line.startswith("llmeval: test_app.py::")]
+    assert said, llmeval_lines(result)
+    lines = read_page(pytester).lines["problems"]
     assert lines == [line.removeprefix("llmeval: ") for line in said]
 
 
@@ -259,7 +177,7 @@ def test_the_new_sections_escape_a_hostile_test_id_rubric_and_answer(pytester, s
 
     server = serve(answer)
     pytester.makepyfile(test_app=HOSTILE_APP)
-    result = _run(pytester, server, FLAG, "--llmeval-regrade=1")
+    result = run_with_reports(pytester, server, FLAG, "--llmeval-regrade=1")
     result.assert_outcomes(passed=1)
     html = (pytester.path / "run.html").read_text(encoding="utf-8")
     page = Page(html)
@@ -281,107 +199,3 @@ def _page_tags() -> set[str]:
     from test_report_html import PAGE_TAGS
 
     return set(PAGE_TAGS)
-
-
-def test_calibration_says_the_terminals_lines(pytester, online):
-    from test_calibration_runs import GRADED, POLICY, store_calibration, verdict
-
-    # Wrong on 6 of 20: kappa 0.40, below the bar of 0.6; its verdict counts as skipped.
-    store_calibration(pytester.path, POLICY, "policy", {1, 2, 3, 11, 12, 13})
-    pytester.makeini("[pytest]\nllmeval_min_kappa = 0.6\n")
-    pytester.makepyfile(test_bot=GRADED.format(rubric=POLICY, extra=""))
-    online.queue(verdict(2))
-    result = _run(pytester, online)
-    result.assert_outcomes(skipped=1)
-    said = [line for line in _summary(result) if "rubric 'policy' is not trusted" in line]
-    assert len(said) == 1 and said[0].endswith("[skipped in 1 of 1 test(s)]")
-    assert _page(pytester).lines["calibration"] == [said[0].removeprefix("llmeval: ")]
-
-    # A lower bar for the rubric: trusted, said in one line.
-    online.queue(verdict(2))
-    pytester.makepyfile(test_bot=GRADED.format(rubric=POLICY, extra=", min_kappa=0.3"))
-    result = _run(pytester, online, "--llmeval-mode=live")
-    result.assert_outcomes(failed=1)
-    assert "calibration: policy trusted (kappa 0.40 >= 0.3)" in _summary(result)
-    assert _page(pytester).lines["calibration"] == [
-        "calibration: policy trusted (kappa 0.40 >= 0.3)"
-    ]
-
-
-SCORED = """
-import os, pytest
-
-@pytest.mark.llm(samples=5)
-@pytest.mark.parametrize("n", [1, 2])
-def test_answer(llmeval, n):
-    llmeval.record_score("accuracy", float(os.environ["SCORE_" + str(n)]))
-"""
-
-
-def test_the_drift_summary_counts_verdicts_as_the_terminal_and_says_the_run_failed_on_it(
-    pytester, serve, monkeypatch
-):
-    server = serve(responder())
-    pytester.makepyfile(test_scored=SCORED)
-    monkeypatch.setenv("SCORE_1", "0.9")
-    monkeypatch.setenv("SCORE_2", "0.5")
-    _run(pytester, server, "--llmeval-mode=live").assert_outcomes(passed=2)
-    monkeypatch.setenv("SCORE_1", "0.3")  # a drop: regressed
-    monkeypatch.setenv("SCORE_2", "0.9")  # a rise: improved
-    result = _run(pytester, server, "--llmeval-mode=live", "--llmeval-fail-on-drift")
-    assert result.ret != 0
-    summary = _summary(result)
-    counts = next(line for line in summary if line.startswith("drift against "))
-    against, said = counts.removeprefix("drift against ").split(": ", 1)
-    assert "1 regressed" in said and "1 improved" in said
-    assert "llmeval: failing the run on drift (--llmeval-fail-on-drift)" in summary
-    html = (pytester.path / "run.html").read_text(encoding="utf-8")
-    section = re.search(r'<section class="summary drifted">(.*?)</section>', html, re.S)
-    assert section is not None
-    text = re.sub(r"<[^>]+>", "", section.group(1))
-    assert f"1 metric flagged in 1 test against {against} ({said})." in text
-    assert "The run failed on it (--llmeval-fail-on-drift)." in text
-
-
-def test_a_streamed_tests_first_token_is_on_the_page_as_in_the_markdown(pytester, online):
-    from test_streaming import APP as STREAMING
-    from test_streaming import NO_CACHE, RestOfStream, _paced
-
-    rest = RestOfStream()
-    online.queue(_paced(rest))
-    pytester.makepyfile(test_app=STREAMING.format(marker=""))
-    result = pytester.runpytest(
-        *NO_CACHE,
-        "--llmeval-mode=live",
-        "--llmeval-report-html=run.html",
-        "--llmeval-report-md=run.md",
-        plugins=[online.clock, rest],
-    )
-    result.assert_outcomes(passed=1)
-    assert "| 1.00s (first token 0.25s) |" in (pytester.path / "run.md").read_text()
-    html = (pytester.path / "run.html").read_text(encoding="utf-8")
-    assert "<td>1.00 s (first token 0.25 s)</td>" in html
-
-
-def test_drift_that_could_not_be_checked_is_said_as_the_terminal_says_it(pytester, online):
-    from test_verdict_samples import DRIFTING
-
-    pytester.makepyfile(test_app=DRIFTING)
-    pytester.makeconftest(
-        "def pytest_llmeval_drift(metric):\n    raise RuntimeError('the rule broke')\n"
-    )
-    run = ("-p", "no:cacheprovider", "--llmeval-mode=live", "--llmeval-report-html=run.html")
-    online.queue(Reply(text="0.9"), Reply(text="0.9"))
-    pytester.runpytest(*run).assert_outcomes(passed=1)
-    online.queue(Reply(text="0.9"), Reply(text="0.9"))
-    result = pytester.runpytest(*run, "--llmeval-fail-on-drift")
-    assert (
-        "llmeval: failing the run: drift could not be checked (--llmeval-fail-on-drift)"
-        in _summary(result)
-    )
-    html = (pytester.path / "run.html").read_text(encoding="utf-8")
-    assert (
-        "Drift could not be checked in this run (its terminal output says why). The run failed "
-        "on it (--llmeval-fail-on-drift)."
-    ) in re.sub(r"<[^>]+>", "", html)
-    assert "No regression" not in html
