@@ -42,6 +42,13 @@ INCOMPLETE = "incomplete"
 #: How many schema violations a skipped file's warning lists: enough to find the fault.
 _SHOWN_VIOLATIONS = 3
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]")
+#: The most bytes a run file may have, checked by ``stat`` before a byte is read: every command
+#: and every run's baseline reads history files, and they come from pull requests. One run of
+#: 5,000 tests with everything (each failed with a 4,000-character failure, three scores over
+#: five samples, drift over five runs, regrades, a model comparison, call failures) writes
+#: 39 MB, measured, which takes 1.9 s to load; a run's own write stays under the bound
+#: (:func:`write_document`).
+MAX_FILE_BYTES = 48 * 1024 * 1024
 #: Up to this many runs' files are found by one search of the names; for more, parsing every
 #: name is quicker than a search for any of so many ids.
 _SEARCHED_IDS = 16
@@ -49,6 +56,11 @@ _SEARCHED_IDS = 16
 
 class HistoryWarning(UserWarning):
     """A history file was skipped: corrupt, or not one of ours."""
+
+
+class RunTooLarge(ValueError):
+    """A run's document would be over :data:`MAX_FILE_BYTES`: no file is written, as every
+    reader would skip it."""
 
 
 @dataclass(frozen=True)
@@ -93,8 +105,17 @@ def document_text(run: RunResult) -> str:
 
 
 def write_document(path: Path, run: RunResult) -> Path:
-    """The run document at ``path``, written whole or not at all."""
-    write_atomic(path, document_text(run))
+    """The run document at ``path``, written whole or not at all: not at all when it would be
+    over :data:`MAX_FILE_BYTES`, which every reader refuses (:class:`RunTooLarge`)."""
+    text = document_text(run)
+    # json.dumps escapes every non-ASCII character: the length is the size in bytes.
+    if len(text) > MAX_FILE_BYTES:
+        raise RunTooLarge(
+            f"the run's document is {len(text):,} bytes, over the {MAX_FILE_BYTES:,} a run file "
+            f"may have ({len(run.tests):,} test(s)), so no reader would load it: nothing written "
+            f"to {path}; run the suite in shards (one LLMEVAL_RUN_ID, a file each)"
+        )
+    write_atomic(path, text)
     return path
 
 
@@ -247,6 +268,18 @@ def load_document(path: Path) -> dict[str, Any] | None:
 
 
 def _parsed(path: Path) -> dict[str, Any] | None:
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        size = 0  # read_json says why
+    if size > MAX_FILE_BYTES:  # refused by its size alone: parsing it would take seconds
+        _skip(
+            path,
+            f"is {size:,} bytes, over the {MAX_FILE_BYTES:,} a run file may have "
+            "(one run of 5,000 tests writes ~39 MB). Fix or delete the file",
+            depth=2,
+        )
+        return None
     try:
         document = read_json(path)
     except (OSError, ValueError) as exc:

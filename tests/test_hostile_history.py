@@ -30,6 +30,12 @@ def _sparse(path: Path, _: str) -> None:
         handle.truncate(MAX_JSON_BYTES + 1)
 
 
+def _sparse_run_file(path: Path, _: str) -> None:
+    """Under any JSON file's limit, over a run file's."""
+    with path.open("wb") as handle:
+        handle.truncate(history.MAX_FILE_BYTES + 1)
+
+
 PLANTED = "sk-ant-" + "api03-planted-in-a-history-file-0123456789"
 #: case -> (how the file is written from the good document's text, what the warning says).
 FILES: dict[str, tuple[Write, str]] = {
@@ -64,7 +70,9 @@ FILES: dict[str, tuple[Write, str]] = {
         "does not match the run report schema: *<Anthropic API key sk-ant…>*",
     ),
     # Seconds and gigabytes per 100 MB to parse before (100 MB of "1," packs to ~100 kB).
-    "oversized": (_sparse, f"cannot be read as JSON ({MAX_JSON_BYTES + 1:,} bytes, over the *"),
+    # Refused by its size (stat), before a byte is read.
+    "oversized": (_sparse, f"is {MAX_JSON_BYTES + 1:,} bytes, over the {history.MAX_FILE_BYTES:,} a run file may have *"),
+    "over_a_run_file": (_sparse_run_file, f"is {history.MAX_FILE_BYTES + 1:,} bytes, over the {history.MAX_FILE_BYTES:,} a run file may have (one run of 5,000 tests writes ~39 MB). Fix or delete the file"),
 }  # fmt: skip
 
 

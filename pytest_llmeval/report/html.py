@@ -18,6 +18,13 @@ from typing import Any
 
 from pytest_llmeval.money import money, total_money
 from pytest_llmeval.report.html_style import CSS
+from pytest_llmeval.report.html_verdicts import (
+    calibration_section,
+    call_failures_section,
+    compare_section,
+    judge_noise_section,
+    typed_tests,
+)
 from pytest_llmeval.report.markup import Markup, Part, el, html_page, text_elements
 from pytest_llmeval.report.sections import (
     drift_badge,
@@ -62,17 +69,23 @@ def render_html(document: dict[str, Any], history: Sequence[dict[str, Any]] = ()
         el("title", f"pytest-llmeval report {run.get('id', '')}"),
         el("style", CSS),
     )
+    # What the terminal prints after its totals, in its order, below the table of tests.
+    typed = typed_tests(tests)
     body = el(
         "body",
-        _header(run, len(runs)),
+        _header(run, tests, len(runs)),
         _drift_summary(run, tests, anchors),
         _overview(tests, anchors) if tests else None,
+        call_failures_section(tests, anchors),
+        compare_section(typed, anchors),
+        judge_noise_section(typed, anchors),
+        calibration_section(run),
         el("main", *(sections or [el("p", {"class": "none"}, "No LLM tests in this run.")])),
     )
     return html_page(el("html", {"lang": "en"}, head, body))
 
 
-def _header(run: Mapping[str, Any], run_count: int) -> Markup:
+def _header(run: Mapping[str, Any], tests: Sequence[Mapping[str, Any]], run_count: int) -> Markup:
     totals: Mapping[str, Any] = run.get("totals") or {}
     git: Mapping[str, Any] = run.get("git") or {}
     meta: list[list[Part]] = [
@@ -101,6 +114,7 @@ def _header(run: Mapping[str, Any], run_count: int) -> Markup:
         return el("div", el("dt", name), el("dd", value), note and el("dd", {"class": "sub"}, note))
 
     tests_note = f"{number('passed')} passed, {number('failed')} failed, {number('errors')} errors"
+    tests_note += _errors_why(tests)
     # As pytest's summary and the terminal count them.
     others = {"skipped": "skipped", "xfailed": "xfailed", "xpassed": "xpassed", "reruns": "rerun"}
     tests_note += "".join(f", {number(k)} {word}" for k, word in others.items() if totals.get(k))
@@ -124,6 +138,24 @@ def _header(run: Mapping[str, Any], run_count: int) -> Markup:
     )
 
 
+def _errors_why(tests: Sequence[Mapping[str, Any]]) -> str:
+    """What the errors were, as the terminal's outcome line says it: `` (1 crashed, 1 after a
+    passing call, which pytest also counts passed)``; ``""`` for none of those."""
+    outcomes = [t.get("outcome") for t in tests]
+    why = [f"{outcomes.count(o):,} {o}" for o in ("crashed", "interrupted") if o in outcomes]
+    after_pass = sum(
+        1
+        for t in tests
+        if t.get("outcome") == "error"
+        and isinstance(t.get("samples"), int)
+        and t["samples"] > 0
+        and t.get("passed_samples") == t["samples"]
+    )
+    if after_pass:
+        why.append(f"{after_pass:,} after a passing call, which pytest also counts passed")
+    return f" ({', '.join(why)})" if why else ""
+
+
 def _judge_cache_card(
     totals: Mapping[str, Any], card: Callable[[str, str, str], Markup]
 ) -> list[Markup]:
@@ -136,11 +168,22 @@ def _judge_cache_card(
     return [card("Judge cache saved", money(finite(cache.get("saved_usd"))), note)]
 
 
-def _verdict_counts(tests: Sequence[Mapping[str, Any]]) -> list[tuple[str, int]]:
-    """How many checks got each verdict, for the summary: the terminal says the same."""
-    found = [str(c.get("status")) for t in tests for c in t.get("drift") or () if c.get("status")]
-    order = ("regressed", "improved", "unchanged", "inconclusive")
-    return [(status, found.count(status)) for status in order if found.count(status)]
+def _verdict_counts(tests: Sequence[Mapping[str, Any]]) -> str:
+    """How many compared checks got each verdict, ``1 regressed, 6 unchanged``: counted as the
+    terminal and the Markdown count them (``drift.status_counts``)."""
+    from pytest_llmeval.drift import DriftCheck, status_counts
+
+    checks = (
+        DriftCheck.from_json(str(t.get("nodeid", "")), c)
+        for t in tests
+        for c in t.get("drift") or ()
+        if isinstance(c, Mapping)
+    )
+    try:
+        counts = status_counts(checks)
+    except (KeyError, TypeError, IndexError):  # a check not from a run: no counts
+        return ""
+    return ", ".join(f"{n} {status}" for status, n in counts.items())
 
 
 def _rule_text(rule: Any) -> str:
@@ -174,7 +217,7 @@ def _drift_summary(
         )
         verdicts = _verdict_counts(tests)
         if verdicts and run.get("baseline"):
-            text = text[:-1] + ": " + ", ".join(f"{n} {status}" for status, n in verdicts) + "."
+            text = text[:-1] + f": {verdicts}."
         return el("section", {"class": "summary"}, el("b", "Drift:"), f" {text}")
     count = sum(len(checks) for _, checks in drifted)
     items = []
@@ -192,6 +235,9 @@ def _drift_summary(
         f"test{'s' if len(drifted) != 1 else ''}"
     )
     listing = el("ul", *items)
+    verdicts = _verdict_counts(tests)
+    # As the terminal's last drift line says it: with the flag, a regression fails the run.
+    failed = " The run failed on it (--llmeval-fail-on-drift)." if run.get("fail_on_drift") else ""
     if len(items) > _SUMMARY_OPEN:
         # A long list would push the overview table off the first screen; that table lists
         # the drifted tests first anyway.
@@ -202,7 +248,7 @@ def _drift_summary(
         drift_badge(),
         " ",
         el("b", headline),
-        f" against {against}",
+        f" against {against}" + (f" ({verdicts})." if verdicts else ".") + failed,
         listing,
     )
 
@@ -248,10 +294,16 @@ def _overview_row(test: Mapping[str, Any], anchor: str) -> Markup:
         el("td", outcome_badge(shown_outcome(test))),
         cell("pass_rate", f"{test.get('passed_samples', 0)}/{test.get('samples', 0)}"),
         el("td", *scores),
-        cell("latency_s", value_text("latency_s", test.get("latency_s"))),
+        cell("latency_s", value_text("latency_s", test.get("latency_s")) + _first_token(test)),
         cell("cost_usd", value_text("cost_usd", test.get("cost_usd"))),
         el("td", *drift),
     )
+
+
+def _first_token(test: Mapping[str, Any]) -> str:
+    """After the latency, for a test whose app streamed, as the Markdown says it."""
+    ttft = finite(test.get("ttft_s"))
+    return "" if ttft is None else f" (first token {value_text('ttft_s', ttft)})"
 
 
 def _samples(test: Mapping[str, Any]) -> int:

@@ -28,6 +28,11 @@ dd { margin: 0; font-weight: 600; }
 .summary.drifted { border-color: #f0b27a; background: var(--drift-bg); }
 .summary ul { margin: 6px 0 0; padding-left: 20px; }
 .summary details { margin: 6px 0 0; }
+.summary h2 { margin: 0 0 6px; }
+.summary p { margin: 4px 0; }
+.summary table { margin: 6px 0; }
+.summary.problems, ul.warn { color: var(--fail); }
+ul.warn { margin: 6px 0; padding-left: 20px; }
 .summary a, .overview a { color: inherit; }
 section.test { border-left-width: 5px; }
 section.test.drifted { border-left-color: #e8973a; }
