@@ -104,12 +104,13 @@ def document_text(run: RunResult) -> str:
     return "{" + head + '\n "tests": ' + listed + "\n}\n"
 
 
-def write_document(path: Path, run: RunResult) -> Path:
+def write_document(path: Path, run: RunResult, *, bounded: bool = True) -> Path:
     """The run document at ``path``, written whole or not at all: not at all when it would be
-    over :data:`MAX_FILE_BYTES`, which every reader refuses (:class:`RunTooLarge`)."""
+    over :data:`MAX_FILE_BYTES`, which every reader refuses (:class:`RunTooLarge`), unless not
+    ``bounded`` (a JSON report, for the user's own tools: it is theirs whatever its size)."""
     text = document_text(run)
     # json.dumps escapes every non-ASCII character: the length is the size in bytes.
-    if len(text) > MAX_FILE_BYTES:
+    if bounded and len(text) > MAX_FILE_BYTES:
         raise RunTooLarge(
             f"the run's document is {len(text):,} bytes, over the {MAX_FILE_BYTES:,} a run file "
             f"may have ({len(run.tests):,} test(s)), so no reader would load it: nothing written "

@@ -274,7 +274,10 @@ def write_outputs(
     if settings.report_json is not None:
         report_json = settings.report_json
         _attempt(
-            end, "the JSON report", lambda: history.write_document(report_json, run), report=True
+            end,
+            "the JSON report",
+            lambda: history.write_document(report_json, run, bounded=False),
+            report=True,
         )
     if settings.report_html is not None:
         html_path = settings.report_html

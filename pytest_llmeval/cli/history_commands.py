@@ -139,7 +139,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     run = scrubbed_run(run, secret_free())
     to_stdout = args.json == "-"
     if args.json and not to_stdout:
-        history.write_document(Path(args.json), run)
+        history.write_document(Path(args.json), run, bounded=False)
     if args.md:
         from pytest_llmeval.run_end import write_markdown
 

@@ -89,16 +89,24 @@ def _scrubbed(value: Any, shown: Shown, depth: int, seen: set[int]) -> Any:
 def scrubbed_result(test: TestResult, shown: Shown) -> TestResult:
     """``test`` with the texts it carries out of the run scrubbed: why it failed, the model
     calls (its own and a compared model's) that got no usable answer, whose API error
-    messages may echo what was sent, and why its cassette was kept (which quotes one)."""
-    comparison = test.comparison
+    messages may echo what was sent, why its cassette was kept (which quotes one), and why a
+    regrade failed."""
+    comparison, regrade = test.comparison, test.regrade
     carries = test.failure or test.call_failures or test.cassette_kept
-    if not carries and (comparison is None or not comparison.call_failures):
+    compared = comparison is not None and comparison.call_failures
+    # A regrade's error is a class name and a status when the run wrote it; read back from a
+    # history file, it is whatever the file says.
+    regraded = regrade is not None and regrade.error
+    if not (carries or compared or regraded):
         return test  # nearly every passed test: nothing to scrub, nothing to copy
     if comparison is not None and comparison.call_failures:
         failures = tuple(shown(f) for f in comparison.call_failures)
         comparison = dataclasses.replace(comparison, call_failures=failures)
+    if regrade is not None and regrade.error:
+        regrade = dataclasses.replace(regrade, error=shown(regrade.error))
     return dataclasses.replace(
         test,
+        regrade=regrade,
         failure=None if test.failure is None else shown(test.failure),
         call_failures=tuple(shown(f) for f in test.call_failures),
         comparison=comparison,
