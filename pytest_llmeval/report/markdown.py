@@ -17,6 +17,21 @@ def _first_token(ttft_s: float | None) -> str:
     return "" if ttft_s is None else f" (first token {ttft_s:.2f}s)"
 
 
+#: A terminal's escape sequences (colours, cursor moves): what a coloured log line or an app's
+#: rich output leaves in an exception's message. In a step summary or a pull request comment
+#: they are noise at best.
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
+def _visible(line: str) -> str:
+    """``line`` without terminal codes and with any other control character escaped (a failure
+    or a node id from a history file may hold anything); tabs kept."""
+    line = _TERMINAL_CODES.sub("", line)
+    if line.isprintable():
+        return line
+    return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in line)
+
+
 def _cell(text: str) -> str:
     """Table cells: a ``|`` in a nodeid or score name would split the cell."""
     return text.replace("|", "\\|").replace("\n", " ")
@@ -99,7 +114,7 @@ def render_markdown(run: RunResult) -> str:
                 "",
             ]
         lines.pop()
-    return "\n".join(lines) + "\n"
+    return "\n".join(map(_visible, "\n".join(lines).split("\n"))) + "\n"
 
 
 def _judge_noise(run: RunResult) -> list[str]:
