@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,6 +64,13 @@ def _environment_of_a_test(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     for name in _CHANGES_A_RUN:
         monkeypatch.delenv(name, raising=False)
+    if sys.warnoptions:
+        # PYTHONWARNINGS=error or ``python -W``: read at this interpreter's start, they would
+        # make every in-process run's warnings errors (and its warning counts 0). pytest's
+        # catch_warnings around each test restores the filters after it.
+        monkeypatch.setattr(sys, "warnoptions", [])
+        monkeypatch.delenv("PYTHONWARNINGS", raising=False)
+        warnings.resetwarnings()
     for name in list(os.environ):
         if name.startswith("LLMEVAL_") and not name.startswith(_SUITE_SWITCHES):
             monkeypatch.delenv(name)
