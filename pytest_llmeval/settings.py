@@ -37,6 +37,7 @@ from pytest_llmeval.constants import (
     DEFAULT_JUDGE_TIMEOUT_S,
     DEFAULT_RUBRIC_THRESHOLD,
     DEFAULT_SAMPLES,
+    PLACEHOLDER_KEY,
     Mode,
 )
 from pytest_llmeval.option_spec import OptionError, from_flag, from_ini, resolve
@@ -323,7 +324,11 @@ def settings_from(sources: Sources) -> Settings:
     return Settings(
         mode=resolve(table.MODE, sources),
         ci=is_ci(environ),
-        has_credentials=any(environ.get(name) for name in CREDENTIAL_ENV),
+        # The placeholder is a replaying run's own (``session.py``): a run started inside one
+        # (a test of a pytest plugin, with CI unset) has no key for it either.
+        has_credentials=any(
+            environ.get(name) not in (None, "", PLACEHOLDER_KEY) for name in CREDENTIAL_ENV
+        ),
         scrub_headers=resolve(table.SCRUB_HEADERS, sources),
         scrub_env=resolve(table.SCRUB_ENV, sources),
         keep_headers=resolve(table.KEEP_HEADERS, sources),

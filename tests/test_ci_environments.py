@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from pytest_llmeval.constants import PLACEHOLDER_KEY
 from pytest_llmeval.settings import is_ci
 from pytest_llmeval.step_summary import MAX_SUMMARY_BYTES, StepSummaryError, append_step_summary
 from pytest_llmeval.testing import Reply
@@ -229,3 +230,18 @@ def test_a_skipped_history_file_gives_the_same_verdict_with_warnings_made_errors
     assert verdicts[0] == verdicts[1]
     assert verdicts[0][0] == 0
     assert verdicts[0][1][0].startswith("drift against 1 earlier live run(s)")
+
+
+# --- a run inside a replaying run ----------------------------------------------------------
+
+
+def test_the_placeholder_key_of_a_replaying_run_is_no_key(pytester, online, monkeypatch):
+    """``CI=true pytest`` puts a placeholder key in the environment for the SDK; a run started
+    by one of its tests with CI unset (a pytest plugin's own tests) must not take it for a key
+    and record, sending it to the API."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", PLACEHOLDER_KEY)
+    pytester.makepyfile(test_app=APP)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*(auto mode and no ANTHROPIC_API_KEY set)*"])
+    assert online.requests == []
