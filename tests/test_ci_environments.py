@@ -8,7 +8,10 @@ laptop and in CI.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -245,3 +248,44 @@ def test_the_placeholder_key_of_a_replaying_run_is_no_key(pytester, online, monk
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*(auto mode and no ANTHROPIC_API_KEY set)*"])
     assert online.requests == []
+
+
+# --- a read-only checkout -------------------------------------------------------------------
+
+
+def _mounted_read_only(path: Path) -> bool:
+    """``path`` bind-mounted over itself read-only: as root (CI is) no permission bit stops
+    a write, a read-only mount does."""
+    if shutil.which("mount") is None:
+        return False
+    if subprocess.run(["mount", "--bind", path, path], capture_output=True).returncode:
+        return False
+    done = subprocess.run(["mount", "-o", "remount,ro,bind", path], capture_output=True)
+    if done.returncode:
+        subprocess.run(["umount", path], capture_output=True)
+        return False
+    return True
+
+
+def test_a_replay_in_a_read_only_checkout_writes_nothing_there(pytester, online, monkeypatch):
+    pytester.makepyfile(test_app=APP)
+    online.queue(Reply(text="0.9"))
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)  # records
+    monkeypatch.setenv("CI", "true")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    if not _mounted_read_only(pytester.path):
+        pytest.skip("a read-only bind mount is not allowed here")
+    try:
+        quiet = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-no-history")
+        kept = pytester.runpytest("-p", "no:cacheprovider")
+    finally:
+        subprocess.run(["umount", pytester.path], capture_output=True)
+    quiet.assert_outcomes(passed=1)
+    quiet.stdout.fnmatch_lines(["mode auto: 1 llm test(s), 1 model call(s) * by 1 cassette"])
+    quiet.stdout.no_fnmatch_line("llmeval: *")  # no write failed: none was tried
+    # The history is the one thing a replay writes beside the tests: its failure is a line,
+    # and the run's verdict stays the tests'.
+    kept.assert_outcomes(passed=1)
+    assert kept.ret == 0
+    kept.stdout.fnmatch_lines(["llmeval: writing the history file failed (*Read-only file system*"])
