@@ -277,10 +277,14 @@ def test_a_replay_in_a_read_only_checkout_writes_nothing_there(pytester, online,
     if not _mounted_read_only(pytester.path):
         pytest.skip("a read-only bind mount is not allowed here")
     try:
+        os.chdir(pytester.path)  # into the mount: the working directory was the one beneath
         quiet = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-no-history")
         kept = pytester.runpytest("-p", "no:cacheprovider")
     finally:
-        subprocess.run(["umount", pytester.path], capture_output=True)
+        os.chdir(pytester.path.parent)  # a working directory inside keeps the mount busy
+        unmounted = subprocess.run(["umount", pytester.path], capture_output=True)
+        os.chdir(pytester.path)
+    assert unmounted.returncode == 0, unmounted.stderr
     quiet.assert_outcomes(passed=1)
     quiet.stdout.fnmatch_lines(["mode auto: 1 llm test(s), 1 model call(s) * by 1 cassette"])
     quiet.stdout.no_fnmatch_line("llmeval: *")  # no write failed: none was tried
