@@ -37,6 +37,7 @@ from pytest_llmeval.constants import (
     DEFAULT_JUDGE_TIMEOUT_S,
     DEFAULT_RUBRIC_THRESHOLD,
     DEFAULT_SAMPLES,
+    ENV_RUN_ID,
     PLACEHOLDER_KEY,
     Mode,
 )
@@ -49,6 +50,24 @@ if TYPE_CHECKING:
     from pytest_llmeval.traffic.scrub import Scrubber
 
 __all__ = ["CREDENTIAL_ENV", "DEFAULT_CACHE_SIZE", "DEFAULT_CACHE_TTL_S", "Mode", "Settings"]
+
+
+#: A run id names its history file (with the time, the mode and a hash) and shows in every
+#: report: a longer one made a name past the file system's 255 bytes, and the run's history
+#: was not written.
+MAX_RUN_ID = 100
+
+
+def _run_id(value: str | None) -> str | None:
+    """``LLMEVAL_RUN_ID`` as a CI job sets it (``$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT``): a
+    newline in it would start a heading of its own in the Markdown report."""
+    if value is None or (len(value) <= MAX_RUN_ID and value.isprintable()):
+        return value
+    what = "control characters" if not value.isprintable() else f"{len(value)} characters"
+    raise OptionError(
+        f"{ENV_RUN_ID}: a run id is at most {MAX_RUN_ID} characters with no control "
+        f"characters; this one has {what}"
+    )
 
 
 def is_ci(environ: Mapping[str, str]) -> bool:
@@ -360,7 +379,7 @@ def settings_from(sources: Sources) -> Settings:
         report_html=resolve(table.REPORT_HTML, sources),
         report_md=resolve(table.REPORT_MD, sources),
         step_summary=resolve(table.STEP_SUMMARY, sources),
-        run_id=resolve(table.RUN_ID, sources),
+        run_id=_run_id(resolve(table.RUN_ID, sources)),
         compare_model=resolve(table.COMPARE_MODEL, sources),
     )
 

@@ -293,3 +293,29 @@ def test_a_replay_in_a_read_only_checkout_writes_nothing_there(pytester, online,
     kept.assert_outcomes(passed=1)
     assert kept.ret == 0
     kept.stdout.fnmatch_lines(["llmeval: writing the history file failed (*Read-only file system*"])
+
+
+# --- LLMEVAL_RUN_ID ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [("ci-1\n## Merged, all green", "control characters"), ("x" * 101, "101 characters")],
+)
+def test_a_run_id_that_would_break_the_reports_or_the_history_is_refused(
+    pytester, online, monkeypatch, value, said
+):
+    monkeypatch.setenv("LLMEVAL_RUN_ID", value)
+    pytester.makepyfile(test_app=APP)
+    result = _run(pytester, online, "--llmeval-history-dir=hist")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*LLMEVAL_RUN_ID: a run id is at most 100 characters *{said}"])
+    assert not (pytester.path / "hist").exists()
+
+
+def test_the_longest_run_id_names_its_history_file(pytester, online, monkeypatch):
+    monkeypatch.setenv("LLMEVAL_RUN_ID", "x" * 100)
+    pytester.makepyfile(test_app=APP)
+    _run(pytester, online, "--llmeval-history-dir=hist").assert_outcomes(passed=1)
+    (written,) = (pytester.path / "hist").iterdir()
+    assert "_" + "x" * 100 + "_" in written.name
