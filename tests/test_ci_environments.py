@@ -158,7 +158,7 @@ def test_forced_colour_reaches_no_report(pytester, online, monkeypatch):
     for name in ("r.md", "summary"):
         markdown = (pytester.path / name).read_text(encoding="utf-8")
         assert "\x1b" not in markdown and "\x07" not in markdown
-        assert "RuntimeError: red café ✓ bell\\x07" in markdown
+        assert "RuntimeError: \\x1b[31mred\\x1b[0m café ✓ bell\\x07" in markdown
     # JSON escapes control characters itself; what the test raised is kept as it was.
     assert "\x1b" not in (pytester.path / "r.json").read_text(encoding="utf-8")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from html import escape
 
+from pytest_llmeval.data_files import printable
 from pytest_llmeval.drift import DriftCheck, sparkline, status_counts, worth_showing
 from pytest_llmeval.money import money, total_money
 from pytest_llmeval.report.drift_text import check_figures, needed_text
@@ -15,21 +16,6 @@ from pytest_llmeval.results import RunResult
 def _first_token(ttft_s: float | None) -> str:
     """After the latency, for a test whose app streamed: its mean time to first token."""
     return "" if ttft_s is None else f" (first token {ttft_s:.2f}s)"
-
-
-#: A terminal's escape sequences (colours, cursor moves): what a coloured log line or an app's
-#: rich output leaves in an exception's message. In a step summary or a pull request comment
-#: they are noise at best.
-_TERMINAL_CODES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
-
-
-def _visible(line: str) -> str:
-    """``line`` without terminal codes and with any other control character escaped (a failure
-    or a node id from a history file may hold anything); tabs kept."""
-    line = _TERMINAL_CODES.sub("", line)
-    if line.isprintable():
-        return line
-    return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in line)
 
 
 def _cell(text: str) -> str:
@@ -114,7 +100,10 @@ def render_markdown(run: RunResult) -> str:
                 "",
             ]
         lines.pop()
-    return "\n".join(map(_visible, "\n".join(lines).split("\n"))) + "\n"
+    # Control characters as escapes, as the terminal shows them: a colour code or a cursor move
+    # from a test's error message (or a history file) is noise at best in a job summary, and
+    # a reader should still see that it was there.
+    return "\n".join(map(printable, "\n".join(lines).split("\n"))) + "\n"
 
 
 def _judge_noise(run: RunResult) -> list[str]:
