@@ -177,7 +177,7 @@ def test_hostile_cassettes_fail_their_own_test_with_a_message(pytester, online, 
     folder = pytester.path / "cassettes" / "test_h"
     edits = {name: edit for name, (edit, _) in (BROKEN | UNUSABLE).items()} | HARMLESS
     for name, edit in edits.items():
-        (folder / f"test_case[{name}].yaml").write_text(edit(good))
+        (folder / f"test_case[{name}].yaml").write_text(edit(good), encoding="utf-8")
     go_offline(monkeypatch, online)
     result = pytester.runpytest("-p", "no:cacheprovider", "-rA")
     result.assert_outcomes(passed=1 + len(HARMLESS), errors=len(BROKEN) + len(UNUSABLE))
