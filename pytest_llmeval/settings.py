@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pytest
 
 from pytest_llmeval import option_table as table
+from pytest_llmeval.ci_environment import CI_MARKERS, checked_run_id, is_ci
 from pytest_llmeval.constants import (
     BASELINE_FILE,
     CREDENTIAL_ENV,
@@ -37,7 +38,6 @@ from pytest_llmeval.constants import (
     DEFAULT_JUDGE_TIMEOUT_S,
     DEFAULT_RUBRIC_THRESHOLD,
     DEFAULT_SAMPLES,
-    ENV_RUN_ID,
     PLACEHOLDER_KEY,
     Mode,
 )
@@ -49,31 +49,15 @@ if TYPE_CHECKING:
     from pytest_llmeval.traffic.model_swap import ModelSwap
     from pytest_llmeval.traffic.scrub import Scrubber
 
-__all__ = ["CREDENTIAL_ENV", "DEFAULT_CACHE_SIZE", "DEFAULT_CACHE_TTL_S", "Mode", "Settings"]
-
-
-#: A run id names its history file (with the time, the mode and a hash) and shows in every
-#: report: a longer one made a name past the file system's 255 bytes, and the run's history
-#: was not written.
-MAX_RUN_ID = 100
-
-
-def _run_id(value: str | None) -> str | None:
-    """``LLMEVAL_RUN_ID`` as a CI job sets it (``$GITHUB_RUN_ID-$GITHUB_RUN_ATTEMPT``): a
-    newline in it would start a heading of its own in the Markdown report."""
-    if value is None or (len(value) <= MAX_RUN_ID and value.isprintable()):
-        return value
-    what = "control characters" if not value.isprintable() else f"{len(value)} characters"
-    raise OptionError(
-        f"{ENV_RUN_ID}: a run id is at most {MAX_RUN_ID} characters with no control "
-        f"characters; this one has {what}"
-    )
-
-
-def is_ci(environ: Mapping[str, str]) -> bool:
-    """``CI`` set to anything but an explicit no (GitHub, GitLab and others set ``CI=true``)."""
-    value = environ.get("CI", "").strip().lower()
-    return value not in ("", "0", "false", "no", "off")
+__all__ = [
+    "CI_MARKERS",
+    "CREDENTIAL_ENV",
+    "DEFAULT_CACHE_SIZE",
+    "DEFAULT_CACHE_TTL_S",
+    "Mode",
+    "Settings",
+    "is_ci",
+]
 
 
 class Settings:
@@ -379,7 +363,7 @@ def settings_from(sources: Sources) -> Settings:
         report_html=resolve(table.REPORT_HTML, sources),
         report_md=resolve(table.REPORT_MD, sources),
         step_summary=resolve(table.STEP_SUMMARY, sources),
-        run_id=_run_id(resolve(table.RUN_ID, sources)),
+        run_id=checked_run_id(resolve(table.RUN_ID, sources)),
         compare_model=resolve(table.COMPARE_MODEL, sources),
     )
 

@@ -12,6 +12,7 @@ from heavy_imports import import_heavy
 from installed import parse_once
 from zygote import Zygote
 
+from pytest_llmeval.settings import CI_MARKERS
 from pytest_llmeval.testing import StandInServer
 
 #: Imported once, here, before any pytester exists (``heavy_imports`` says why).
@@ -38,6 +39,7 @@ DEAD_URL = "http://127.0.0.1:9"
 #: mode). No test may pass only because the machine running the suite lacks them.
 _CHANGES_A_RUN = (
     "CI",
+    *CI_MARKERS,
     "GITHUB_STEP_SUMMARY",
     "ANTHROPIC_API_KEY",
     "ANTHROPIC_AUTH_TOKEN",

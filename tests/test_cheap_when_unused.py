@@ -14,6 +14,7 @@ HEAVY = ("anthropic", "vcr", "diskcache", "jsonschema", "httpx2", "yaml")
 #: What declaring the options and hooks and checking the settings takes; nothing more.
 CONFIGURE_MODULES = (
     "pytest_llmeval",
+    "pytest_llmeval.ci_environment",  # whether the run is CI, its run id: settings' own checks
     "pytest_llmeval.constants",
     "pytest_llmeval.hookspecs",
     "pytest_llmeval.llm_items",

@@ -59,6 +59,32 @@ def test_ci_set_to_a_no_or_empty(value):
     assert not is_ci({"CI": value})
 
 
+@pytest.mark.parametrize(
+    "marker",
+    [
+        {"JENKINS_URL": "https://jenkins.example/"},
+        {"TF_BUILD": "True"},
+        {"CODEBUILD_BUILD_ID": "project:0b1c"},
+        {"TEAMCITY_VERSION": "2024.12"},
+    ],
+)
+def test_ci_systems_that_do_not_set_ci(marker):
+    assert is_ci(marker)
+    assert is_ci({**marker, "CI": ""})
+    assert not is_ci({**marker, "CI": "false"})  # an explicit no wins
+
+
+def test_auto_never_records_on_jenkins(pytester, online, monkeypatch):
+    """A Jenkins build with a key (for its nightly live job) replays a pull request's run:
+    a missing cassette fails instead of being recorded, billed and thrown away."""
+    monkeypatch.setenv("JENKINS_URL", "https://jenkins.example/")
+    pytester.makepyfile(test_app=APP)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*The cassette does not exist (auto mode never records when CI*"])
+    assert online.requests == []
+
+
 def test_the_step_summary_is_appended_to_what_the_runner_wrote(pytester, online, monkeypatch):
     summary = pytester.path / "summary"
     summary.write_text("# build\n", encoding="utf-8")
