@@ -83,7 +83,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.hookimpl(trylast=True)  # after pytest's own teardown of the last test's fixtures
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    session.config.stash[SESSION_KEY].finish(session, exitstatus)
+    from pytest_llmeval.warnings_at_end import shown_not_raised
+
+    with shown_not_raised():
+        session.config.stash[SESSION_KEY].finish(session, exitstatus)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

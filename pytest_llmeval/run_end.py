@@ -282,13 +282,18 @@ def write_outputs(
     if settings.report_html is not None:
         html_path = settings.report_html
         _attempt(end, "the HTML report", lambda: write_html(html_path, run, earlier), report=True)
-    if settings.report_md is not None or settings.step_summary is not None:
-        report_md, step_summary = settings.report_md, settings.step_summary
+    if settings.report_md is not None:
+        report_md = settings.report_md
+        _attempt(
+            end, "the Markdown report", lambda: write_markdown(report_md, None, run), report=True
+        )
+    if settings.step_summary is not None:
+        # Apart from the Markdown report: a step summary that cannot take it must not cost it.
+        summary = settings.step_summary
         _attempt(
             end,
-            "the Markdown report",
-            lambda: write_markdown(report_md, step_summary, run),
-            report=True,
+            "the step summary ($GITHUB_STEP_SUMMARY)",
+            lambda: write_markdown(None, summary, run),
         )
 
 
@@ -306,9 +311,9 @@ def write_markdown(path: Path | None, step_summary: Path | None, run: RunResult)
 
     markdown = render_markdown(run)
     if step_summary is not None:
-        # Appended, not replaced: the CI runner owns this file and earlier steps wrote to it.
-        with step_summary.open("a", encoding="utf-8") as summary:
-            summary.write(markdown)
+        from pytest_llmeval.step_summary import append_step_summary
+
+        append_step_summary(step_summary, markdown)
     if path is not None:
         write_atomic(path, markdown)
     return path

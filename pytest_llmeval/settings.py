@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pytest
 
 from pytest_llmeval import option_table as table
+from pytest_llmeval.ci_environment import CI_MARKERS, checked_run_id, is_ci
 from pytest_llmeval.constants import (
     BASELINE_FILE,
     CREDENTIAL_ENV,
@@ -37,6 +38,7 @@ from pytest_llmeval.constants import (
     DEFAULT_JUDGE_TIMEOUT_S,
     DEFAULT_RUBRIC_THRESHOLD,
     DEFAULT_SAMPLES,
+    PLACEHOLDER_KEY,
     Mode,
 )
 from pytest_llmeval.option_spec import OptionError, from_flag, from_ini, resolve
@@ -47,13 +49,15 @@ if TYPE_CHECKING:
     from pytest_llmeval.traffic.model_swap import ModelSwap
     from pytest_llmeval.traffic.scrub import Scrubber
 
-__all__ = ["CREDENTIAL_ENV", "DEFAULT_CACHE_SIZE", "DEFAULT_CACHE_TTL_S", "Mode", "Settings"]
-
-
-def is_ci(environ: Mapping[str, str]) -> bool:
-    """``CI`` set to anything but an explicit no (GitHub, GitLab and others set ``CI=true``)."""
-    value = environ.get("CI", "").strip().lower()
-    return value not in ("", "0", "false", "no", "off")
+__all__ = [
+    "CI_MARKERS",
+    "CREDENTIAL_ENV",
+    "DEFAULT_CACHE_SIZE",
+    "DEFAULT_CACHE_TTL_S",
+    "Mode",
+    "Settings",
+    "is_ci",
+]
 
 
 class Settings:
@@ -323,7 +327,11 @@ def settings_from(sources: Sources) -> Settings:
     return Settings(
         mode=resolve(table.MODE, sources),
         ci=is_ci(environ),
-        has_credentials=any(environ.get(name) for name in CREDENTIAL_ENV),
+        # The placeholder is a replaying run's own (``session.py``): a run started inside one
+        # (a test of a pytest plugin, with CI unset) has no key for it either.
+        has_credentials=any(
+            environ.get(name) not in (None, "", PLACEHOLDER_KEY) for name in CREDENTIAL_ENV
+        ),
         scrub_headers=resolve(table.SCRUB_HEADERS, sources),
         scrub_env=resolve(table.SCRUB_ENV, sources),
         keep_headers=resolve(table.KEEP_HEADERS, sources),
@@ -355,7 +363,7 @@ def settings_from(sources: Sources) -> Settings:
         report_html=resolve(table.REPORT_HTML, sources),
         report_md=resolve(table.REPORT_MD, sources),
         step_summary=resolve(table.STEP_SUMMARY, sources),
-        run_id=resolve(table.RUN_ID, sources),
+        run_id=checked_run_id(resolve(table.RUN_ID, sources)),
         compare_model=resolve(table.COMPARE_MODEL, sources),
     )
 

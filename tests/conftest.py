@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from heavy_imports import import_heavy
 from installed import parse_once
 from zygote import Zygote
 
+from pytest_llmeval.settings import CI_MARKERS
 from pytest_llmeval.testing import StandInServer
 
 #: Imported once, here, before any pytester exists (``heavy_imports`` says why).
@@ -29,6 +32,50 @@ os.environ["SSL_CERT_FILE"] = str(Path(__file__).parent / "data" / "no-tls-ca.pe
 #: every test that records checks it never reaches a file.
 KEY = "sk-ant-" + "api03-llmeval-test-key-0123456789abcdef"
 DEAD_URL = "http://127.0.0.1:9"
+
+
+#: What changes the plugin's behaviour or pytest's output when set, as CI systems set them
+#: (``CI=true``, a step summary, colour and width) or a developer's shell does (a real key, a
+#: mode). No test may pass only because the machine running the suite lacks them.
+_CHANGES_A_RUN = (
+    "CI",
+    *CI_MARKERS,
+    "GITHUB_STEP_SUMMARY",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "PY_COLORS",
+    "COLUMNS",
+    "LINES",
+    "PYTEST_ADDOPTS",
+    "PYTEST_XDIST_AUTO_NUM_WORKERS",
+)
+#: The suite's own switches (``LLMEVAL_UPDATE_HELP``, ``LLMEVAL_UPDATE_SCREENSHOT``): kept.
+_SUITE_SWITCHES = ("LLMEVAL_UPDATE_",)
+
+
+@pytest.fixture(autouse=True)
+def _environment_of_a_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts without the variables that change a run, and sets the ones it needs.
+
+    The outer run (this suite's own pytest) read them at its configure, before any fixture:
+    in CI it replays, which is fine, as it has no ``llm`` tests. The inner runs (pytester, the
+    zygote's children, xdist workers) read ``os.environ`` as it is during the test: here.
+    """
+    for name in _CHANGES_A_RUN:
+        monkeypatch.delenv(name, raising=False)
+    if sys.warnoptions:
+        # PYTHONWARNINGS=error or ``python -W``: read at this interpreter's start, they would
+        # make every in-process run's warnings errors (and its warning counts 0). pytest's
+        # catch_warnings around each test restores the filters after it.
+        monkeypatch.setattr(sys, "warnoptions", [])
+        monkeypatch.delenv("PYTHONWARNINGS", raising=False)
+        warnings.resetwarnings()
+    for name in list(os.environ):
+        if name.startswith("LLMEVAL_") and not name.startswith(_SUITE_SWITCHES):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")

@@ -54,9 +54,9 @@ def test_second_recording_is_answered_by_the_cache(pytester, online):
     )
     # The cassette is still written, with the original call's duration.
     (path,) = cassettes(pytester.path)
-    meta = yaml.safe_load(path.read_text())["interactions"][0]["llmeval"]
+    meta = yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"][0]["llmeval"]
     assert meta["from_cache"] is True and meta["duration_s"] == 0.2
-    assert "It ships today." in path.read_text()
+    assert "It ships today." in path.read_text(encoding="utf-8")
 
 
 def test_live_mode_is_uncached_unless_asked(pytester, online):
@@ -223,7 +223,9 @@ def test_cli_stats_clear_and_explain(pytester, online, capsys):
     _forget_cassettes(pytester)
     online.queue(Reply(text="answer 2"), Reply(text=verdict))
     text = (
-        (pytester.path / "test_judged.py").read_text().replace("first question", "second question")
+        (pytester.path / "test_judged.py")
+        .read_text(encoding="utf-8")
+        .replace("first question", "second question")
     )
     (pytester.path / "test_judged.py").write_text(text)
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)

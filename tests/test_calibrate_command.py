@@ -77,8 +77,10 @@ def test_the_command_records_beside_the_labels_then_replays_offline(
     result.stdout.fnmatch_lines(figures)
     assert len(reader_b_judge.requests) == 50
     cassette = pytester.path / "cassettes" / "labels" / "calibrate.yaml"
-    assert cassette.read_text().count("role: judge") == 50
-    stored = json.loads((pytester.path / ".llmeval" / "calibration.json").read_text())
+    assert cassette.read_text(encoding="utf-8").count("role: judge") == 50
+    stored = json.loads(
+        (pytester.path / ".llmeval" / "calibration.json").read_text(encoding="utf-8")
+    )
     (entry,) = stored["rubrics"].values()
     assert entry["rerun"] == f"llmeval calibrate labels.jsonl '--rubric=grant={RUBRIC}'"
     # The command's run leaves no history entry and no report (the ini's addopts are dropped,
@@ -190,7 +192,9 @@ def test_from_a_subdirectory_the_kept_paths_are_the_rootdirs(
     monkeypatch.chdir(pytester.mkdir("sub"))
     result = calibrate("../labels.jsonl", "--rubric=grant=@../rubrics/grant.txt")
     assert result.ret == 0, result.stderr.str()
-    stored = json.loads((pytester.path / ".llmeval" / "calibration.json").read_text())
+    stored = json.loads(
+        (pytester.path / ".llmeval" / "calibration.json").read_text(encoding="utf-8")
+    )
     (entry,) = stored["rubrics"].values()
     assert entry["labels"] == "labels.jsonl"
     assert entry["rerun"] == "llmeval calibrate labels.jsonl --rubric=grant=@rubrics/grant.txt"

@@ -50,7 +50,7 @@ def test_the_file_round_trips_and_is_not_rewritten_when_nothing_changed(tmp_path
     path = tmp_path / ".llmeval" / "calibration.json"
     first = made()
     assert save_calibrations(path, [first]) == path
-    assert json.loads(path.read_text())["format"] == FORMAT
+    assert json.loads(path.read_text(encoding="utf-8"))["format"] == FORMAT
     assert read_calibrations(path) == {first.key: first}
     assert save_calibrations(path, [made()]) is None
     # The same figures from another command (llmeval calibrate, a suite's test): kept as it was.
@@ -116,7 +116,7 @@ def test_a_kappa_that_is_not_a_json_number_cannot_be_read(tmp_path: Path, consta
     path = tmp_path / "calibration.json"
     text = json.dumps({"format": FORMAT, "rubrics": {entry.key: {**entry.to_json(), "kappa": 0.5}}})
     path.write_text(text.replace('"kappa": 0.5', f'"kappa": {constant}'))
-    assert constant in path.read_text()
+    assert constant in path.read_text(encoding="utf-8")
     with pytest.raises(CalibrationFileError, match=f"cannot be read .*{constant}"):
         read_calibrations(path)
 

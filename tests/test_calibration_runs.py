@@ -78,13 +78,15 @@ def test_a_suite_calibration_reproduces_the_textbook_kappa_and_replays_offline(
     )
     assert len(online.requests) == 50
     (cassette,) = cassettes(pytester.path)
-    assert cassette.read_text().count("role: judge") == 50
+    assert cassette.read_text(encoding="utf-8").count("role: judge") == 50
 
-    stored = json.loads((pytester.path / ".llmeval" / "calibration.json").read_text())
+    stored = json.loads(
+        (pytester.path / ".llmeval" / "calibration.json").read_text(encoding="utf-8")
+    )
     (entry,) = stored["rubrics"].values()
     assert (entry["rubric"], entry["n"], entry["kappa"]) == ("grant", 50, pytest.approx(0.4))
     assert entry["rerun"] == "pytest 'test_calibrate.py::test_judge_agrees_with_reviewers'"
-    document = json.loads((pytester.path / "run.json").read_text())
+    document = json.loads((pytester.path / "run.json").read_text(encoding="utf-8"))
     (made,) = document["run"]["calibration"]["made"]
     assert made["confusion"] == {"fail/fail": 15, "fail/pass": 10, "pass/fail": 5, "pass/pass": 20}
     assert len(made["disagreements"]) == 15
@@ -174,7 +176,9 @@ def test_a_rubric_below_min_kappa_counts_as_skipped_with_its_kappa_and_the_comma
     result.stdout.fnmatch_lines(
         ["llmeval: rubric 'policy' is not trusted*[[]skipped in 1 of 1 test(s)[]]"]
     )
-    (use,) = json.loads((pytester.path / "r.json").read_text())["run"]["calibration"]["rubrics"]
+    (use,) = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["run"][
+        "calibration"
+    ]["rubrics"]
     assert (use["status"], use["kappa"], use["min_kappa"]) == ("below", pytest.approx(0.4), 0.6)
     assert use["skipped_tests"] == ["test_bot.py::test_policy"]
 
@@ -236,7 +240,10 @@ def test_a_suite_that_never_calibrates_hears_nothing_of_it(pytester, online):
     result = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-report-json=r.json")
     result.assert_outcomes(passed=1, warnings=0)
     assert "calibrat" not in result.stdout.str().split("= llmeval =")[1]
-    assert "calibration" not in json.loads((pytester.path / "r.json").read_text())["run"]
+    assert (
+        "calibration"
+        not in json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["run"]
+    )
 
 
 def test_min_kappa_without_any_calibration_warns_once_per_rubric(pytester, online):

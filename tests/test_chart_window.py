@@ -69,10 +69,10 @@ def test_a_broken_or_incomplete_file_is_skipped_as_the_typed_window_skips_it(tmp
     for n in range(4):
         history.write_run(tmp_path, _run(n), _stamp(n))
     runs = sorted(tmp_path.iterdir())
-    broken = json.loads(runs[1].read_text())
+    broken = json.loads(runs[1].read_text(encoding="utf-8"))
     broken["tests"][0]["pass_rate"] = 2  # outside the schema
     runs[1].write_text(json.dumps(broken))
-    interrupted = json.loads(runs[2].read_text())
+    interrupted = json.loads(runs[2].read_text(encoding="utf-8"))
     interrupted["run"]["status"] = "incomplete"  # renamed by hand: the content still says so
     runs[2].write_text(json.dumps(interrupted))
     with warnings.catch_warnings(record=True) as caught:
@@ -97,7 +97,7 @@ def test_llmeval_report_html_charts_the_runs_before_the_reported_one(tmp_path, m
     page = tmp_path / "r.html"
     args = ["report", "--history-dir", str(tmp_path), "--run", "r3", "--html", str(page)]
     assert main(args) == 0
-    written = page.read_text()
+    written = page.read_text(encoding="utf-8")
     assert "Runs charted</dt><dd>4</dd>" in written  # r0, r1, r2 and r3 itself; not r4
     assert "score:tone of t.py::test_a over 4 runs" in written
 

@@ -14,6 +14,7 @@ HEAVY = ("anthropic", "vcr", "diskcache", "jsonschema", "httpx2", "yaml")
 #: What declaring the options and hooks and checking the settings takes; nothing more.
 CONFIGURE_MODULES = (
     "pytest_llmeval",
+    "pytest_llmeval.ci_environment",  # whether the run is CI, its run id: settings' own checks
     "pytest_llmeval.constants",
     "pytest_llmeval.hookspecs",
     "pytest_llmeval.llm_items",
@@ -137,7 +138,7 @@ def test_no_import_in_a_lower_layer_points_up(layer):
     found = [
         f"{path.name}:{line} {name}"
         for path in sorted((Path(pytest_llmeval.__file__).parent / layer).glob("*.py"))
-        for line, name in _runtime_imports(ast.parse(path.read_text()))
+        for line, name in _runtime_imports(ast.parse(path.read_text(encoding="utf-8")))
         if any(name == up or name.startswith(f"{up}.") for up in upward)
     ]
     assert found == []

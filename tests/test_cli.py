@@ -213,7 +213,7 @@ def test_runs_and_compare_print_aligned_rounded_columns(tmp_path, capsys, monkey
 
 def _big_history(directory: Path, tests: int) -> None:
     """Two runs with many tests: compare prints far more than a pipe's buffer holds."""
-    document = json.loads(next(EXAMPLE_HISTORY.iterdir()).read_text())
+    document = json.loads(next(EXAMPLE_HISTORY.iterdir()).read_text(encoding="utf-8"))
     template = document["tests"][0]
     directory.mkdir(parents=True)
     for stamp, run_id in (("20261128T100000Z", "big-a"), ("20261128T110000Z", "big-b")):
@@ -263,7 +263,7 @@ def test_runs_report_and_compare_write_json_for_scripts(tmp_path, capsys, monkey
     assert json.loads(capsys.readouterr().out)["run"]["id"] == RUN_IDS[0]
     assert main(["report", "--json", "r.json"]) == 0  # a file, as before
     assert capsys.readouterr().out == ""
-    assert json.loads((tmp_path / "r.json").read_text()) == document
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8")) == document
 
     assert main(["compare", RUN_IDS[0], RUN_IDS[2], "--json"]) == 0
     drift = json.loads(capsys.readouterr().out)
@@ -306,13 +306,13 @@ def test_report_opens_only_the_files_it_shows(tmp_path, capsys, monkeypatch):
         f"skipped history file {directory / '20200101T000000Z_replay_old_00.json'}"
     ]
     # The two earlier runs of the example, charted with the latest; the broken one skipped.
-    assert "Runs charted</dt><dd>3</dd>" in (tmp_path / "r.html").read_text()
+    assert "Runs charted</dt><dd>3</dd>" in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
 def test_runs_lists_the_last_runs_of_a_mode(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     directory = _history(tmp_path / ".llmeval" / "history")
-    live = json.loads(next(directory.iterdir()).read_text())
+    live = json.loads(next(directory.iterdir()).read_text(encoding="utf-8"))
     live["run"].update(id="nightly-1", mode="live", started_at="2026-11-28T09:00:00+00:00")
     (directory / "20261128T090000Z_live_nightly-1_00.json").write_text(json.dumps(live))
     assert main(["runs", "--json", "--last", "2"]) == 0

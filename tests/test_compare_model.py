@@ -96,7 +96,7 @@ def _run(pytester: pytest.Pytester, standin, *args: str) -> pytest.RunResult:
 
 
 def _comparison(pytester: pytest.Pytester) -> dict:
-    document = json.loads((pytester.path / "run.json").read_text())
+    document = json.loads((pytester.path / "run.json").read_text(encoding="utf-8"))
     (test,) = document["tests"]
     return test["comparison"]
 
@@ -228,7 +228,7 @@ def test_the_test_keeps_the_current_models_verdict(pytester, monkeypatch):
         pytester.makepyfile(test_app=APP.format(samples=6, model=CURRENT))
         result = _run(pytester, server)
     result.assert_outcomes(passed=1)
-    document = json.loads((pytester.path / "run.json").read_text())
+    document = json.loads((pytester.path / "run.json").read_text(encoding="utf-8"))
     (test,) = document["tests"]
     assert (test["outcome"], test["passed_samples"], test["cost_usd"]) == (
         "passed",
@@ -261,7 +261,7 @@ def test_unpriced_candidate_shows_unpriced_never_zero(pytester, server):
     result.stdout.fnmatch_lines(
         ["    per sample: cost $0.00060 -> unpriced (no price for claude-next-1); latency *"]
     )
-    markdown = (pytester.path / "run.md").read_text()
+    markdown = (pytester.path / "run.md").read_text(encoding="utf-8")
     assert "The candidate model's calls spent an unknown amount (a model without a price)" in (
         markdown
     )

@@ -16,7 +16,9 @@ from pytest_llmeval.results_schema import CONFORMS_KEYWORDS, conforms
 from pytest_llmeval.run_totals import RunTotals
 from pytest_llmeval.traffic.calls import make_call
 
-SCHEMA = json.loads(resources.files("pytest_llmeval").joinpath("report_schema.json").read_text())
+SCHEMA = json.loads(
+    resources.files("pytest_llmeval").joinpath("report_schema.json").read_text(encoding="utf-8")
+)
 
 
 def _document() -> dict:

@@ -62,7 +62,7 @@ def _write_baseline(project: pytest.Pytester, runs: list[dict[str, list[float]]]
     cost as the replay measures them. Returns their run ids, oldest first."""
     template = project.path / "template.json"
     project.runpytest(*REPLAY, "--llmeval-no-history", f"--llmeval-report-json={template}")
-    like = RunResult.from_json(json.loads(template.read_text()))
+    like = RunResult.from_json(json.loads(template.read_text(encoding="utf-8")))
     (test,) = like.tests
     ids = []
     for n, values in enumerate(runs):
@@ -180,7 +180,7 @@ def test_an_improvement_is_reported_and_does_not_fail(recorded):
 def test_a_history_file_from_before_verdicts_and_per_sample_values_still_reads(recorded):
     (base,) = _write_baseline(recorded, [{"tone": [0.8] * 5, "retries": [1.0] * 5}])
     (path,) = _history(recorded).glob("*.json")
-    document = json.loads(path.read_text())
+    document = json.loads(path.read_text(encoding="utf-8"))
     (test,) = document["tests"]
     del test["score_samples"], test["score_higher_is_better"]
     test["drift"] = [

@@ -29,7 +29,7 @@ def test_failure_then_success_records_only_the_success(pytester, online, monkeyp
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
     assert len(online.requests) == 3
     (path,) = cassettes(pytester.path)
-    interactions = yaml.safe_load(path.read_text())["interactions"]
+    interactions = yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]
     assert [i["response"]["status"]["code"] for i in interactions] == [200]
     go_offline(monkeypatch, online)
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)

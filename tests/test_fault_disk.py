@@ -36,7 +36,7 @@ def _check_an_error_everywhere(pytester: pytest.Pytester, result: pytest.RunResu
     )
     out = result.stdout.str()
     assert "Traceback" not in out and "pathlib" not in out and "vcr/" not in out, out
-    (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
+    (test,) = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["tests"]
     assert test["outcome"] == "error"
     suite = ElementTree.parse(pytester.path / "j.xml").getroot().find("testsuite")
     assert suite is not None and (suite.get("errors"), suite.get("failures")) == ("1", "0")

@@ -27,7 +27,7 @@ GOOD = json.dumps({"reasoning": "States it.", "score": 9})
 
 
 def _outcome(pytester: pytest.Pytester) -> str:
-    (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
+    (test,) = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["tests"]
     return str(test["outcome"])
 
 
@@ -153,7 +153,7 @@ def test_a_judge_that_fails_at_the_api_is_an_error_in_every_report(pytester, onl
     result.stdout.fnmatch_lines(["test_app.py:5: *Error"])
     assert "def _ask" not in result.stdout.str()
     assert _outcome(pytester) == "error"
-    assert 'errors="1" failures="0"' in (pytester.path / "j.xml").read_text()
+    assert 'errors="1" failures="0"' in (pytester.path / "j.xml").read_text(encoding="utf-8")
     assert cassettes(pytester.path) == []
 
 

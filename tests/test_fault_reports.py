@@ -105,7 +105,7 @@ def _check_every_report_agrees(pytester: pytest.Pytester, result: pytest.RunResu
         shown = {"passed": "PASSED", "failed": "FAILED", "error": "ERROR"}[outcome]
         if outcome != "passed":
             result.stdout.fnmatch_lines([f"{shown} {nodeid} - *"])
-    document = json.loads((pytester.path / "r.json").read_text())
+    document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     assert {t["nodeid"]: t["outcome"] for t in document["tests"]} == EXPECTED
     totals = document["run"]["totals"]
     assert (totals["passed"], totals["failed"], totals["errors"]) == (1, 1, 3)
@@ -172,4 +172,4 @@ def test_a_missing_or_broken_junit_file_is_left_alone(tmp_path):
     broken = tmp_path / "broken.xml"
     broken.write_text("<testsuites><testsuite")
     assert mark_errors(broken) == 0
-    assert broken.read_text() == "<testsuites><testsuite"
+    assert broken.read_text(encoding="utf-8") == "<testsuites><testsuite"

@@ -28,7 +28,7 @@ RUN = ("-p", "no:cacheprovider", "--llmeval-report-json=r.json")
 
 
 def _latency(pytester: pytest.Pytester) -> float:
-    (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
+    (test,) = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["tests"]
     return float(test["latency_s"])
 
 
@@ -44,7 +44,7 @@ def test_a_budget_blown_by_a_retried_call_fails_on_replay_too(pytester, online, 
     assert _latency(pytester) == pytest.approx(3.0)
     # Only the answer is kept, with the time the app spent on it.
     (path,) = cassettes(pytester.path)
-    (interaction,) = yaml.safe_load(path.read_text())["interactions"]
+    (interaction,) = yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]
     assert interaction["response"]["status"]["code"] == 200
     assert interaction["llmeval"]["duration_s"] == pytest.approx(3.0)
 

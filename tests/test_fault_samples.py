@@ -48,9 +48,9 @@ def test_a_sample_whose_call_failed_ends_the_test_as_an_error(pytester, online, 
     )
     assert "2/3 passed" not in result.stdout.str()
     assert len(online.requests) == 2, "the third sample was not run"
-    (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
+    (test,) = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["tests"]
     assert test["outcome"] == "error"
-    assert 'errors="1" failures="0"' in (pytester.path / "j.xml").read_text()
+    assert 'errors="1" failures="0"' in (pytester.path / "j.xml").read_text(encoding="utf-8")
     assert cassettes(pytester.path) == []
 
 

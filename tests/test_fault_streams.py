@@ -77,7 +77,7 @@ def _check_errors_only(pytester: pytest.Pytester, result: pytest.RunResult, said
     result.stdout.fnmatch_lines([f"outcomes: 0 passed, 0 failed, {len(TESTS)} error(s)"])
     for name in TESTS:
         result.stdout.fnmatch_lines([f"llmeval: test_app.py::{name}: POST /v1/messages: {said}"])
-    document = json.loads((pytester.path / "r.json").read_text())
+    document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     assert {t["outcome"] for t in document["tests"]} == {"error"}
     assert cassettes(pytester.path) == []
 

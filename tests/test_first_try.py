@@ -144,7 +144,10 @@ def _record_threaded(pytester, online, release_order):
     from conftest import cassettes
 
     (path,) = cassettes(pytester.path)
-    return [i["request"]["body"] for i in yaml.safe_load(path.read_text())["interactions"]]
+    return [
+        i["request"]["body"]
+        for i in yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]
+    ]
 
 
 def test_calls_in_threads_are_written_in_a_stable_order(pytester, online):

@@ -140,7 +140,7 @@ def test_fail_on_drift_with_every_test_green(project, online):
 def test_update_pins_a_baseline_that_later_runs_use(project, online):
     _run(project, online, "0.5", 0.0, 100, "--llmeval-baseline=update").assert_outcomes(passed=2)
     pinned = project.path / ".llmeval" / "baseline.json"
-    assert json.loads(pinned.read_text())["tests"][1]["scores"] == {"tone": 0.5}
+    assert json.loads(pinned.read_text(encoding="utf-8"))["tests"][1]["scores"] == {"tone": 0.5}
     _run(project, online, "0.95").assert_outcomes(passed=2)
     result = _run(project, online, "0.5")
     result.stdout.fnmatch_lines([f"drift against {pinned}: *"])
@@ -184,7 +184,7 @@ def test_json_report_matches_its_schema_and_no_history(project, online):
     )
     # Not kept, so no later run will compare with it either.
     result.stdout.fnmatch_lines(["drift: no baseline yet (and this run is not kept: *)"])
-    document = json.loads(report.read_text())
+    document = json.loads(report.read_text(encoding="utf-8"))
     assert validate(document) == []
     totals = document["run"]["totals"]
     assert (totals["tests"], totals["passed"], totals["calls"]) == (2, 2, 1)

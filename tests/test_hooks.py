@@ -50,7 +50,7 @@ def test_a_string_replaces_the_instructions_and_the_cassette_keeps_it(
     assert "<input>\nRefund?\n</input>" in sent["messages"][0]["content"]
     assert sent["output_config"]["format"]["schema"] == VERDICT_SCHEMA
     (path,) = cassettes(pytester.path)
-    (interaction,) = yaml.safe_load(path.read_text())["interactions"]
+    (interaction,) = yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]
     assert GERMAN in interaction["request"]["body"]
     assert INSTRUCTIONS[:40] not in interaction["request"]["body"]
 
@@ -148,7 +148,7 @@ def pytest_llmeval_run_finished(run):
 
 
 def _pushed(pytester) -> list[dict]:
-    lines = (pytester.path / "pushed.jsonl").read_text().splitlines()
+    lines = (pytester.path / "pushed.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines]
 
 
@@ -186,7 +186,10 @@ def pytest_configure(config):
         ]
     )
     assert len(_pushed(pytester)) == 1
-    assert json.loads(report.read_text())["tests"][0]["nodeid"] == "test_app.py::test_scored[0]"
+    assert (
+        json.loads(report.read_text(encoding="utf-8"))["tests"][0]["nodeid"]
+        == "test_app.py::test_scored[0]"
+    )
     assert len(history.all_runs(pytester.path / ".llmeval" / "history")) == 1
 
 
@@ -238,8 +241,8 @@ def test_a_custom_regression_fails_the_run_and_the_reports_say_which_rule(pytest
     (accuracy, pass_rate) = sorted(newest.tests[0].drift, key=lambda c: c.metric, reverse=True)
     assert (accuracy.status, accuracy.flagged, accuracy.method) == ("regressed", True, note)
     assert (pass_rate.metric, pass_rate.status) == ("pass_rate", "unchanged")
-    assert f"| **regressed**: {note} |" in markdown.read_text()
-    assert f"<td>REGRESSED: {note}</td>" in html.read_text()
+    assert f"| **regressed**: {note} |" in markdown.read_text(encoding="utf-8")
+    assert f"<td>REGRESSED: {note}</td>" in html.read_text(encoding="utf-8")
 
 
 def test_none_keeps_the_built_in_verdict(pytester, monkeypatch):

@@ -90,7 +90,7 @@ def test_a_cache_directory_that_is_a_file_or_read_only_warns_and_the_run_passes(
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, warnings=1)
     result.stdout.fnmatch_lines(["*CacheWarning: llmeval: the response cache at * cannot be used*"])
-    assert (pytester.path / ".llmeval" / "cache").read_text() == "a file"
+    assert (pytester.path / ".llmeval" / "cache").read_text(encoding="utf-8") == "a file"
 
 
 def test_a_cache_directory_committed_as_a_link_is_not_used(pytester, online, tmp_path_factory):

@@ -165,8 +165,10 @@ def _record(pytester: pytest.Pytester, online: object, cases: list[str]) -> str:
     pytester.runpytest("-p", "no:cacheprovider", "-k", cases[0]).assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
     # The time the call took is the machine's: a fixed one, so output can be compared.
-    path.write_text(re.sub(r"duration_s: .*", "duration_s: 0.0012", path.read_text()))
-    return path.read_text()
+    path.write_text(
+        re.sub(r"duration_s: .*", "duration_s: 0.0012", path.read_text(encoding="utf-8"))
+    )
+    return path.read_text(encoding="utf-8")
 
 
 def test_hostile_cassettes_fail_their_own_test_with_a_message(pytester, online, monkeypatch):
@@ -175,7 +177,7 @@ def test_hostile_cassettes_fail_their_own_test_with_a_message(pytester, online, 
     folder = pytester.path / "cassettes" / "test_h"
     edits = {name: edit for name, (edit, _) in (BROKEN | UNUSABLE).items()} | HARMLESS
     for name, edit in edits.items():
-        (folder / f"test_case[{name}].yaml").write_text(edit(good))
+        (folder / f"test_case[{name}].yaml").write_text(edit(good), encoding="utf-8")
     go_offline(monkeypatch, online)
     result = pytester.runpytest("-p", "no:cacheprovider", "-rA")
     result.assert_outcomes(passed=1 + len(HARMLESS), errors=len(BROKEN) + len(UNUSABLE))
@@ -197,7 +199,7 @@ def test_a_link_out_of_the_project_is_never_read(pytester, online, monkeypatch, 
     path.rename(outside)
     path.symlink_to(outside)
     path.with_name("test_case[passwd].yaml").symlink_to("/etc/passwd")
-    assert outside.read_text() == good
+    assert outside.read_text(encoding="utf-8") == good
     go_offline(monkeypatch, online)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=2)
@@ -311,10 +313,12 @@ def test_an_alias_bomb_in_a_cassette_is_not_expanded_when_recording_more(
     (path,) = cassettes(pytester.path)
     path.write_text(good.replace("  llmeval:\n", "  llmeval:\n" + _bomb("    ")))
     source = pytester.path / "test_h.py"
-    source.write_text(source.read_text().replace("assert ask()", "ask()\n    assert ask()"))
+    source.write_text(
+        source.read_text(encoding="utf-8").replace("assert ask()", "ask()\n    assert ask()")
+    )
     online.queue(Reply(text="hello"))
     pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=record").assert_outcomes(passed=1)
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     assert "&a0" not in text and "x0:" not in text
     assert [i["llmeval"]["role"] for i in load(text)] == ["app", "app"]
 
@@ -368,9 +372,9 @@ def test_re_recording_replaces_a_link_out_and_leaves_its_target(pytester, online
     (folder / "test_case[one].yaml").symlink_to(target)
     online.queue(Reply(text="hello"))
     pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=rewrite").assert_outcomes(passed=1)
-    assert target.read_text() == "keep me\n"
+    assert target.read_text(encoding="utf-8") == "keep me\n"
     written = folder / "test_case[one].yaml"
-    assert not written.is_symlink() and load(written.read_text())
+    assert not written.is_symlink() and load(written.read_text(encoding="utf-8"))
 
 
 def test_collect_never_takes_a_file_name_for_a_pytest_option(pytester, capsys):
@@ -385,4 +389,4 @@ def test_collect_never_takes_a_file_name_for_a_pytest_option(pytester, capsys):
     (folder / "test_x.yaml").write_text(header(f"{module}.py::test_x") + "interactions: []\n")
     main(["cassettes", "check", "--collect", str(folder / "test_x.yaml")])
     capsys.readouterr()
-    assert victim.read_text() == "KEEP = True\n"
+    assert victim.read_text(encoding="utf-8") == "KEEP = True\n"

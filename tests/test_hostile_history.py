@@ -83,7 +83,7 @@ def test_a_hostile_history_file_is_skipped_by_name(
     good = good_run(tmp_path / "history")
     write, warning = FILES[case]
     bad = good.with_name("20990101T000000Z_live_bad_00.json")
-    write(bad, good.read_text())
+    write(bad, good.read_text(encoding="utf-8"))
     with pytest.warns(HistoryWarning) as caught:
         assert history.load(bad) is None
     (message,) = [str(w.message) for w in caught]
@@ -209,7 +209,7 @@ def test_a_history_directory_committed_as_a_link_is_not_written_through(tmp_path
 def test_a_huge_wrong_value_is_quoted_short(tmp_path: Path) -> None:
     """jsonschema quotes the whole wrong value: a 10 MB string was a 10 MB warning."""
     good = good_run(tmp_path / "history")
-    document = json.loads(good.read_text())
+    document = json.loads(good.read_text(encoding="utf-8"))
     test = document["tests"][0]
     document["tests"] = [dict(test, nodeid=["x" * 10_000_000])]
     document["tests"] += [dict(test, samples="many")] * 500

@@ -45,7 +45,9 @@ def test_a_replayed_grade_matches_the_scrubbed_judge_request(pytester, online, m
     recorded = pytester.runpytest("-p", "no:cacheprovider", "-s", plugins=[online.clock])
     recorded.assert_outcomes(passed=1)
     recorded.stdout.fnmatch_lines(["*GRADE 0.7", "*CALLS app:network:0.0 judge:network:1.5"])
-    assert "jane@example.com" not in "".join(p.read_text() for p in pytester.path.rglob("*.yaml"))
+    assert "jane@example.com" not in "".join(
+        p.read_text(encoding="utf-8") for p in pytester.path.rglob("*.yaml")
+    )
 
     go_offline(monkeypatch, online)
     replayed = pytester.runpytest("-p", "no:cacheprovider", "-s")

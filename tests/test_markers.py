@@ -93,4 +93,4 @@ def test_help_matches_its_snapshot(pytester, monkeypatch):
     snapshot = Path(__file__).parent / "help_snapshot.txt"
     if os.environ.get("LLMEVAL_UPDATE_HELP") == "1":
         snapshot.write_text(current)
-    assert current == snapshot.read_text()
+    assert current == snapshot.read_text(encoding="utf-8")

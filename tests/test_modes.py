@@ -30,7 +30,7 @@ def _write(pytester: pytest.Pytester, question: str = "Where is my order?") -> N
 
 
 def _texts(path: Path) -> list[str]:
-    data = yaml.safe_load(path.read_text())
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [i["response"]["body"] for i in data["interactions"]]
 
 
@@ -117,12 +117,12 @@ def test_rewrite_replaces_a_broken_cassette(pytester, online):
 
 def test_live_neither_reads_nor_writes_cassettes(pytester, online):
     path = _record(pytester, online, "first")
-    before = path.read_text()
+    before = path.read_text(encoding="utf-8")
     online.queue(Reply(text="live answer"))
     result = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=live", "-s")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*ANSWER live answer network"])
-    assert path.read_text() == before
+    assert path.read_text(encoding="utf-8") == before
     path.unlink()
     pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=live").assert_outcomes(passed=1)
     assert cassettes(pytester.path) == []

@@ -65,7 +65,7 @@ def _write(pytester: pytest.Pytester, marker: str = "", third: str = SAME, more:
 def _report(pytester: pytest.Pytester, *args: str) -> tuple[pytest.RunResult, dict]:
     path = pytester.path / "report.json"
     result = pytester.runpytest("-p", "no:cacheprovider", f"--llmeval-report-json={path}", *args)
-    return result, json.loads(path.read_text())
+    return result, json.loads(path.read_text(encoding="utf-8"))
 
 
 def test_calls_after_the_first_that_hit_pass_and_show_their_ratio(pytester, cache_server):
@@ -84,7 +84,7 @@ def test_calls_after_the_first_that_hit_pass_and_show_their_ratio(pytester, cach
     (test,) = report["tests"]
     assert 0.9 < test["cache_read_ratio"] < 1
     assert test["cache_read_ratio_samples"] == [test["cache_read_ratio"]]
-    junit = (pytester.path / "junit.xml").read_text()
+    junit = (pytester.path / "junit.xml").read_text(encoding="utf-8")
     assert f'name="llmeval_cache_read_ratio" value="{round(test["cache_read_ratio"], 4)}"' in junit
 
 
@@ -259,7 +259,7 @@ def test_the_judge_marks_its_rubric_prefix_and_the_report_shows_what_caching_sav
     assert cache["saved_usd"] == pytest.approx(0.0026, abs=1e-12)
     line = "judge prompt cache: 2,000 tokens read from cache, 2,000 written; saved $0.0026"
     result.stdout.fnmatch_lines([f"{line} against uncached"])
-    assert f"J{line[1:]} against uncached." in markdown.read_text()
+    assert f"J{line[1:]} against uncached." in markdown.read_text(encoding="utf-8")
     assert validate(report) == []
 
 
@@ -331,7 +331,7 @@ def test_old_results_without_the_ratio_load_and_compare_nothing_for_it():
 
 
 def _baseline_run(project: pytest.Pytester, template: Path, ratio: float, n: int) -> None:
-    like = RunResult.from_json(json.loads(template.read_text()))
+    like = RunResult.from_json(json.loads(template.read_text(encoding="utf-8")))
     (test,) = like.tests
     earlier = replace(test, cache_read_ratio=Score(ratio, (ratio,)))
     run = replace(like, id=f"base-{n}", tests=(earlier,))
@@ -363,7 +363,7 @@ def test_a_fall_across_history_runs_is_reported_and_fails_the_run_on_drift(
         ["*REGRESSED  test_app.py::test_support  cache_read_ratio  0.95 -> 0.49  change -0.46*"]
     )
     assert result.ret != 0
-    assert "cache read 0.49" in html.read_text()
+    assert "cache read 0.49" in html.read_text(encoding="utf-8")
 
 
 def test_what_one_hour_writes_cost_over_uncached_input_is_taken_from_the_saving():

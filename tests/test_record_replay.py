@@ -121,7 +121,7 @@ def test_cassette_is_readable_yaml_with_metadata(pytester, online: StandInServer
     assert path.relative_to(pytester.path).as_posix() == (
         "cassettes/test_cassette_is_readable_yaml_with_metadata/test_policy.yaml"
     )
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     assert "!!binary" not in text
     assert '"content": "Return policy?"' in text  # request JSON, pretty-printed
     assert '"text": "Our policy allows returns within 30 days."' in text
@@ -246,6 +246,6 @@ def test_record_mode_tells_what_the_cassette_answered(pytester, online, monkeypa
     )
     assert [r.json()["messages"][0]["content"] for r in online.requests] == ["old", "new"]
     (path,) = cassettes(pytester.path)
-    written = yaml.safe_load(path.read_text())["interactions"]
+    written = yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]
     assert [i["llmeval"]["duration_s"] for i in written] == [0.5, 1.5]
-    assert "x-llmeval" not in path.read_text()
+    assert "x-llmeval" not in path.read_text(encoding="utf-8")

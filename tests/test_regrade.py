@@ -107,7 +107,7 @@ def test_replayed_app_calls_and_live_regrades_give_the_scripted_flip_rate(pytest
             "  polite        5  40% (2/5; 95% CI 12%-77%)      0.15          0.60",
         ]
     )
-    [test] = json.loads((pytester.path / "r.json").read_text())["tests"]
+    [test] = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["tests"]
     assert test["scores"]["polite"] == pytest.approx(0.3)  # the last recorded grade's
     regrade = test["regrade"]
     assert (regrade["k"], regrade["from_network"], regrade["from_cache"]) == (2, 10, 0)
@@ -118,7 +118,7 @@ def test_replayed_app_calls_and_live_regrades_give_the_scripted_flip_rate(pytest
         [0.9, 0.8, 0.9],
         [0.3, 0.3, 0.3],
     ]
-    assert "Hello" not in (pytester.path / "r.json").read_text()
+    assert "Hello" not in (pytester.path / "r.json").read_text(encoding="utf-8")
 
     # The same run again: the response cache answers every regrade, the server hears nothing.
     second = pytester.runpytest(*args)
@@ -155,7 +155,7 @@ def test_regrades_while_recording_are_neither_recorded_nor_the_tests_grades(pyte
     result.assert_outcomes(passed=1)
     assert _judge_requests(server.requests) == 15  # five grades, ten regrades
     [cassette] = cassettes(pytester.path)
-    assert cassette.read_text().count("output_config") == 5
+    assert cassette.read_text(encoding="utf-8").count("output_config") == 5
     result.stdout.fnmatch_lines(
         [
             "*6 model call(s) (1 app, 5 judge) answered by 6 network*",
@@ -196,7 +196,7 @@ def test_an_unstable_sampled_verdict_is_put_on_the_app_or_on_the_judge(pytester,
             "judge's: the same output got different grades (1 of 1 output(s) split)",
         ]
     )
-    markdown = (pytester.path / "r.md").read_text()
+    markdown = (pytester.path / "r.md").read_text(encoding="utf-8")
     assert "### Judge noise (each output graded 1 more time(s))" in markdown
     assert "| helpful | 3 | 33% (1/3) | 6%-79% |" in markdown
     assert "`test_sampled.py::test_judge_varies`: unstable verdict" in markdown

@@ -138,7 +138,7 @@ def test_a_test_regrade_survives_json_and_the_schema(tmp_path):
     )
     data = json.loads(json.dumps(_result(regrade).to_json()))
     assert TestResult.from_json(data).regrade == regrade
-    document = json.loads((_document_path()).read_text())
+    document = json.loads((_document_path()).read_text(encoding="utf-8"))
     document["tests"][0]["regrade"] = regrade.to_json()
     assert validate(document) == []
     document["tests"][0]["regrade"]["outputs"][0]["scores"] = [1.5]
@@ -146,7 +146,7 @@ def test_a_test_regrade_survives_json_and_the_schema(tmp_path):
 
 
 def test_old_files_load_with_no_regrade():
-    run = RunResult.from_json(json.loads(_document_path().read_text()))
+    run = RunResult.from_json(json.loads(_document_path().read_text(encoding="utf-8")))
     assert all(t.regrade is None for t in run.tests)
     assert "regrade" not in _result(None).to_json()
 

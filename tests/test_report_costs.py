@@ -48,7 +48,7 @@ def test_unknown_cost_is_unknown_in_terminal_json_markdown_html_and_cli(
         ]
     )
     out = pytester.path / "out"
-    document = json.loads((out / "run.json").read_text())
+    document = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert validate(document) == []
     totals = document["run"]["totals"]
     assert (totals["cost_usd"], totals["unpriced_calls"]) == (None, 1)
@@ -56,12 +56,12 @@ def test_unknown_cost_is_unknown_in_terminal_json_markdown_html_and_cli(
     # 100 in x $2/M + 10 out x $10/M
     assert costs == {"test_app.py::test_priced": 0.0003, "test_app.py::test_unpriced": None}
 
-    markdown = (out / "run.md").read_text()
+    markdown = (out / "run.md").read_text(encoding="utf-8")
     assert "out tokens; cost unknown (1 unpriced call(s))." in markdown
     assert "| `test_app.py::test_priced` | passed | 1/1 | - | " in markdown
     assert markdown.count(" | $0.00030 |") == 1 and markdown.count(" | unknown |") == 1
 
-    page = (out / "run.html").read_text()
+    page = (out / "run.html").read_text(encoding="utf-8")
     assert "<dt>Cost</dt><dd>unknown (1 unpriced call(s))</dd>" in page
     assert "<dt>cost</dt><dd>$0.00030</dd>" in page and "<dt>cost</dt><dd>unknown</dd>" in page
 
@@ -76,12 +76,12 @@ def test_a_fully_priced_run_totals_its_cost(pytester, online):
     online.queue(*[Reply(text="x", input_tokens=100, output_tokens=10)] * 2)
     pytester.makepyfile(test_app=APP.replace("claude-fable-5-2", "claude-3-5-haiku-20241022"))
     pytester.runpytest(*REPORTS).assert_outcomes(passed=2)
-    document = json.loads((pytester.path / "out" / "run.json").read_text())
+    document = json.loads((pytester.path / "out" / "run.json").read_text(encoding="utf-8"))
     totals = document["run"]["totals"]
     # $0.0003 for Sonnet 5.5, and 100 x $0.80/M + 10 x $4/M = $0.00012 for Haiku 3.5
     assert totals["unpriced_calls"] == 0
     assert abs(totals["cost_usd"] - 0.00042) < 1e-12
-    assert "cost $0.00042." in (pytester.path / "out" / "run.md").read_text()
+    assert "cost $0.00042." in (pytester.path / "out" / "run.md").read_text(encoding="utf-8")
 
 
 def test_one_hour_cache_writes_and_web_searches_are_priced_as_billed(pytester, online):
@@ -102,7 +102,7 @@ def test_one_hour_cache_writes_and_web_searches_are_priced_as_billed(pytester, o
     )
     pytester.makepyfile(test_app=APP.replace("claude-fable-5-2", "claude-sonnet-5-5"))
     pytester.runpytest(*REPORTS).assert_outcomes(passed=2)
-    document = json.loads((pytester.path / "out" / "run.json").read_text())
+    document = json.loads((pytester.path / "out" / "run.json").read_text(encoding="utf-8"))
     first = (100 * 2 + 10 * 10 + 400 * 2.5 + 600 * 4 + 2000 * 0.2) / 1e6 + 3 * 0.01
     assert abs(first - 0.0341) < 1e-12
     assert abs(document["run"]["totals"]["cost_usd"] - (first + 0.0003)) < 1e-12

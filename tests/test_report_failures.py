@@ -59,7 +59,7 @@ def test_failed_tests_say_why_in_json_markdown_and_html(pytester, online):
         ["report: out/run.json", "report: out/run.html", "report: out/run.md"], consecutive=True
     )
     out = pytester.path / "out"
-    document = json.loads((out / "run.json").read_text())
+    document = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert validate(document) == []
     why = {t["nodeid"].split("::")[1]: t.get("failure") for t in document["tests"]}
     assert why["test_fine"] is None
@@ -82,13 +82,13 @@ def test_failed_tests_say_why_in_json_markdown_and_html(pytester, online):
         "source listing" not in why["test_rubric"] and "def test_rubric" not in why["test_rubric"]
     )
 
-    markdown = (out / "run.md").read_text()
+    markdown = (out / "run.md").read_text(encoding="utf-8")
     assert "### Why 3 test(s) did not pass" in markdown
     assert "<details><summary><code>test_app.py::test_rubric</code>: failed</summary>" in markdown
     assert "  Curt & <no> alternative offered." in markdown  # inside a code block: verbatim
     assert "llmeval: cost budget exceeded: $0.0040" in markdown
 
-    page = (out / "run.html").read_text()
+    page = (out / "run.html").read_text(encoding="utf-8")
     assert page.count('<pre class="failure">') == 3
     assert "  Curt &amp; &lt;no&gt; alternative offered." in page
     assert "the ticket should stay open until the refund is paid" in page

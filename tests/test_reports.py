@@ -48,7 +48,7 @@ def test_markdown_report_and_step_summary(project, online, monkeypatch):
     second = _run(project, online, "0.5", *failing)
     second.assert_outcomes(passed=2)
     assert second.ret == pytest.ExitCode.TESTS_FAILED  # the drift failed the run: so does ❌
-    markdown = (project.path / "out" / "report.md").read_text()
+    markdown = (project.path / "out" / "report.md").read_text(encoding="utf-8")
     assert markdown.startswith("## ❌ pytest-llmeval: 2/2 LLM tests passed")
     # Two samples of 0.9 each before, two of 0.5 now: no spread, the drop is exact.
     assert "### Drift against 1 earlier live run(s): 1 regressed, " in markdown
@@ -57,7 +57,7 @@ def test_markdown_report_and_step_summary(project, online, monkeypatch):
         "-0.40 (95% CI -0.40 to -0.40) | █▁ |"
     ) in markdown
     assert "| `test_app.py::test_pipe` | passed | 1/1 | a\\|b 1.00 |" in markdown
-    appended = summary.read_text()
+    appended = summary.read_text(encoding="utf-8")
     assert appended.startswith("# earlier step\n## ✅")  # the first run, then the second
     assert appended.endswith(markdown)
 
@@ -101,8 +101,8 @@ def test_cli_runs_report_and_compare(project, online, capsys, monkeypatch):
     first, second = (line.split()[0] for line in out[:2])
 
     assert main(["report", "--md", "r.md", "--json", "r.json"]) == 0
-    assert "score:tone" in (project.path / "r.md").read_text()
-    assert '"pytest-llmeval-run/1"' in (project.path / "r.json").read_text()
+    assert "score:tone" in (project.path / "r.md").read_text(encoding="utf-8")
+    assert '"pytest-llmeval-run/1"' in (project.path / "r.json").read_text(encoding="utf-8")
     assert main(["report", "--run", "nope"]) == 1
 
     assert main(["compare", first, second]) == 1
@@ -117,16 +117,17 @@ def test_html_report_from_the_run_and_from_the_cli(project, online, monkeypatch)
     monkeypatch.chdir(project.path)
     _run(project, online, "0.9").assert_outcomes(passed=2)
     _run(project, online, "0.5", "--llmeval-report-html=out/report.html").assert_outcomes(passed=2)
-    page = (project.path / "out" / "report.html").read_text()
+    page = (project.path / "out" / "report.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page
     assert page.count("<svg") == 6  # per test: its one score, latency and cost
     assert "score:tone of test_app.py::test_tone over 2 runs" in page
     assert main(["report", "--html", "again.html"]) == 0
-    assert (project.path / "again.html").read_text().count("<svg") == page.count("<svg")
+    assert (project.path / "again.html").read_text(encoding="utf-8").count("<svg") == page.count(
+        "<svg"
+    )
     # An earlier run charts only what came before it.
     first = sorted((project.path / ".llmeval" / "history").iterdir())[0].name.split("_")[2]
     assert main(["report", "--run", first, "--html", "first.html"]) == 0
-    assert (
-        "score:tone of test_app.py::test_tone over 1 run<"
-        in (project.path / "first.html").read_text()
-    )
+    assert "score:tone of test_app.py::test_tone over 1 run<" in (
+        project.path / "first.html"
+    ).read_text(encoding="utf-8")

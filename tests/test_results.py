@@ -87,12 +87,12 @@ def test_the_document_keeps_its_shape_to_the_byte(tmp_path):
     run = _golden_run()
     assert validate(run.to_json()) == []
     written = history.write_document(tmp_path / "run.json", run)
-    assert written.read_text() == GOLDEN.read_text()
+    assert written.read_text(encoding="utf-8") == GOLDEN.read_text(encoding="utf-8")
 
 
 def test_a_document_read_back_is_the_same_run():
     run = _golden_run()
-    again = RunResult.from_json(json.loads(GOLDEN.read_text()))
+    again = RunResult.from_json(json.loads(GOLDEN.read_text(encoding="utf-8")))
     # Calls and the other in-process details stay in this process: files do not hold them.
     local = {"calls": (), "sampling": None, "mode": ""}
     assert again == replace(run, tests=tuple(replace(t, **local) for t in run.tests))
@@ -103,7 +103,7 @@ def test_a_document_read_back_is_the_same_run():
 @pytest.mark.parametrize("path", sorted(EXAMPLE_HISTORY.glob("*.json")), ids=lambda p: p.name[:8])
 def test_files_of_earlier_versions_load_and_keep_what_they_said(path):
     """Written before ``status``, ``errors``, ``unpriced_calls`` and ``judge_models`` existed."""
-    document = json.loads(path.read_text())
+    document = json.loads(path.read_text(encoding="utf-8"))
     run = RunResult.from_json(document)
     assert run.complete and run.totals.errors == 0 and run.totals.unpriced_calls == 0
     assert all(t.judge_models is None for t in run.tests), "unknown, not 'no judge'"

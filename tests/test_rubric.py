@@ -50,7 +50,10 @@ def test_rubric_passes_and_is_replayed_offline(pytester, online, monkeypatch):
     result.stdout.fnmatch_lines(["*GRADE 0.8 8.0 True claude-sonnet-5-5 0.0"])
     result.stdout.fnmatch_lines(["*2 model call(s) (1 app, 1 judge)*"])
     (path,) = cassettes(pytester.path)
-    roles = [i["llmeval"]["role"] for i in yaml.safe_load(path.read_text())["interactions"]]
+    roles = [
+        i["llmeval"]["role"]
+        for i in yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]
+    ]
     assert roles == ["app", "judge"]
 
     go_offline(monkeypatch, online)
@@ -244,7 +247,7 @@ def test_the_run_document_records_the_judge_each_test_used(pytester, online):
     pytester.runpytest("-p", "no:cacheprovider", "--llmeval-report-json=r.json").assert_outcomes(
         passed=2
     )
-    document = json.loads((pytester.path / "r.json").read_text())
+    document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     used = {t["nodeid"].split("::")[1]: t["judge_models"] for t in document["tests"]}
     assert used == {"test_by_opus": ["claude-opus-5-5"], "test_by_default": ["claude-sonnet-5-5"]}
     assert document["run"]["judge_model"] == "claude-sonnet-5-5"

@@ -22,7 +22,9 @@ from pytest_llmeval.results import GitInfo, RunResult, Score, TestResult
 from pytest_llmeval.results_schema import compile_check, conforms, validate, validate_test
 from pytest_llmeval.run_totals import RunTotals
 
-SCHEMA = json.loads(resources.files("pytest_llmeval").joinpath("report_schema.json").read_text())
+SCHEMA = json.loads(
+    resources.files("pytest_llmeval").joinpath("report_schema.json").read_text(encoding="utf-8")
+)
 EXACT = validators.validator_for(SCHEMA)(SCHEMA)
 #: One value of each JSON type, and the edges the schema's bounds draw.
 SUBSTITUTES: list[Any] = [

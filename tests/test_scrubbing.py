@@ -54,7 +54,7 @@ def test_every_listed_header_and_an_echoed_key_are_scrubbed(pytester, online):
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
     _assert_clean(pytester.path)
-    interaction = yaml.safe_load(path.read_text())["interactions"][0]
+    interaction = yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"][0]
     headers = interaction["request"]["headers"]
     # Headers are kept by allow-list: credentials are not even named.
     assert set(headers) <= {"anthropic-version", "anthropic-beta", "content-type", "accept"}
@@ -119,7 +119,7 @@ def test_user_headers_env_values_and_the_hook(pytester, online, monkeypatch):
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
-    interaction = yaml.safe_load(path.read_text())["interactions"][0]
+    interaction = yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"][0]
     assert "x-tenant" not in interaction["request"]["headers"]
     assert "x-trace" not in interaction["response"]["headers"]
     assert "customer <email>, db [scrubbed]" in interaction["response"]["body"]

@@ -58,7 +58,7 @@ def test_the_calibration_file_keeps_no_secret_the_judge_echoed(pytester, judge):
         """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
-    saved = (pytester.path / ".llmeval" / "calibration.json").read_text()
+    saved = (pytester.path / ".llmeval" / "calibration.json").read_text(encoding="utf-8")
     (rubric,) = json.loads(saved)["rubrics"].values()
     wrong = rubric["disagreements"]
     assert [d["reasoning"] for d in wrong] == ["I was called with [scrubbed]"] * 2

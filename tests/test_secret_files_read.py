@@ -48,7 +48,7 @@ def _plant(project: pytest.Pytester) -> None:
     """History files whose failures hold the key, a value to scrub and a stranger's key, and
     whose node id shows the key as a parameter's value."""
     for path in (project.path / ".llmeval" / "history").glob("*.json"):
-        document = json.loads(path.read_text())
+        document = json.loads(path.read_text(encoding="utf-8"))
         (test,) = document["tests"]
         test["nodeid"] = f"test_app.py::test_ask[{KEY}]"
         test["failure"] = f"AssertionError: {KEY} {PASSWORD!r} {OTHER_KEY}"
@@ -77,7 +77,7 @@ def test_llmeval_report_never_shows_a_secret_a_history_file_holds(project, capsy
     assert main(["report", "--md", "out.md", "--html", "out.html", "--json", "out.json"]) == 0
     _clean(shown)
     for name in ("out.md", "out.html", "out.json"):
-        _clean((project.path / name).read_text())
+        _clean((project.path / name).read_text(encoding="utf-8"))
 
 
 def test_cache_explain_never_shows_a_secret_an_index_holds(project, capsys):
@@ -97,7 +97,7 @@ def test_cache_explain_never_shows_a_secret_an_index_holds(project, capsys):
 
 def test_a_miss_against_a_cassette_holding_a_secret_never_prints_it(project, monkeypatch):
     (path,) = cassettes(project.path)
-    cassette = yaml.safe_load(path.read_text())
+    cassette = yaml.safe_load(path.read_text(encoding="utf-8"))
     # As recorded before the value was scrubbed: the request's text with the value in it.
     interaction = cassette["interactions"][0]
     body = interaction["request"]["body"].replace('"hello "', f'"hello {PASSWORD}"')

@@ -90,7 +90,7 @@ def _paced(rest: RestOfStream, *, first_token_after: float = 0.25, takes: float 
 
 def _meta(pytester: pytest.Pytester) -> list[dict]:
     (path,) = cassettes(pytester.path)
-    return [i["llmeval"] for i in yaml.safe_load(path.read_text())["interactions"]]
+    return [i["llmeval"] for i in yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]]
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,9 @@ def test_recording_passes_events_through_and_keeps_the_time_to_first_token(pytes
     (meta,) = _meta(pytester)
     assert meta["ttft_s"] == 0.25
     assert meta["duration_s"] == 1.0
-    (interaction,) = yaml.safe_load(cassettes(pytester.path)[0].read_text())["interactions"]
+    (interaction,) = yaml.safe_load(cassettes(pytester.path)[0].read_text(encoding="utf-8"))[
+        "interactions"
+    ]
     assert "event: message_stop" in interaction["response"]["body"]
 
 
@@ -143,7 +145,7 @@ def test_replay_checks_the_recorded_time_to_first_token(pytester, online, monkey
     )
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*ttft 0.75 duration 2.0 source cassette"])
-    assert '<property name="llmeval_ttft_s" value="0.75" />' in junit.read_text()
+    assert '<property name="llmeval_ttft_s" value="0.75" />' in junit.read_text(encoding="utf-8")
 
     pytester.makepyfile(test_app=APP.format(marker="ttft_budget=0.5"))
     result = pytester.runpytest("-p", "no:cacheprovider", plugins=[rest])
@@ -177,7 +179,9 @@ def test_a_cassette_without_time_to_first_token_replays_and_says_it_is_unknown(
     pytester.makepyfile(test_app=APP.format(marker=""))
     pytester.runpytest(*NO_CACHE, plugins=[online.clock, rest]).assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
-    old = "\n".join(line for line in path.read_text().splitlines() if "ttft_s" not in line)
+    old = "\n".join(
+        line for line in path.read_text(encoding="utf-8").splitlines() if "ttft_s" not in line
+    )
     path.write_text(old + "\n")  # as written before time to first token was kept
     go_offline(monkeypatch, online)
     result = pytester.runpytest("-s", "-p", "no:cacheprovider", plugins=[rest])
@@ -282,8 +286,8 @@ def test_time_to_first_token_is_a_result_and_a_drift_metric(pytester, online):
     result.stdout.fnmatch_lines(
         ["*test_app.py::test_streamed  ttft_s  0.25s -> 1.00s  change +0.75s*"]
     )
-    markdown = (pytester.path / "report.md").read_text()
+    markdown = (pytester.path / "report.md").read_text(encoding="utf-8")
     assert "| 2.00s (first token 1.00s) |" in markdown
     history = sorted((pytester.path / ".llmeval" / "history").rglob("*.json"))
-    documents = [json.loads(path.read_text()) for path in history]
+    documents = [json.loads(path.read_text(encoding="utf-8")) for path in history]
     assert [d["tests"][0]["ttft_s"] for d in documents] == [0.25, 1.0]

@@ -145,7 +145,7 @@ def test_every_report_says_what_pytest_says(pytester, online, spread, capsys):
         ["mode record: 11 llm test(s), 8 model call(s) (8 app, 0 judge)*", OUTCOMES_LINE]
     )
 
-    document = json.loads((pytester.path / "r.json").read_text())
+    document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     assert validate(document) == []
     tests = {t["nodeid"].split("::")[1]: t for t in document["tests"]}
     assert set(tests) == set(EXPECTED)
@@ -159,12 +159,12 @@ def test_every_report_says_what_pytest_says(pytester, online, spread, capsys):
     assert [totals[k] for k in counted] == [1, 2, 2, 2, 3, 1]
     assert sum(totals[k] for k in counted) == totals["tests"] == 11
 
-    markdown = (pytester.path / "r.md").read_text()
+    markdown = (pytester.path / "r.md").read_text(encoding="utf-8")
     assert markdown.splitlines()[0] == HEADLINE
     for name, (_, shown, rate) in EXPECTED.items():
         assert f"| `test_app.py::{name}` | {shown} | {rate} |" in markdown
 
-    page = (pytester.path / "r.html").read_text()
+    page = (pytester.path / "r.html").read_text(encoding="utf-8")
     # The terminal's outcome line, the errors explained the same way.
     assert (
         "1 passed, 2 failed, 2 errors (1 after a passing call, which pytest also counts passed), "
@@ -208,9 +208,9 @@ def test_a_run_stopped_by_maxfail_is_incomplete_as_pytest_says(pytester, online)
     assert "run incomplete (stopping after 1 failures)" in out
     assert "--llmeval-baseline=update: " in out and "left as it was" in out
     assert not (pytester.path / ".llmeval" / "baseline.json").exists()
-    assert (
-        "**Incomplete run**: stopped before every test ran." in (pytester.path / "r.md").read_text()
-    )
+    assert "**Incomplete run**: stopped before every test ran." in (
+        pytester.path / "r.md"
+    ).read_text(encoding="utf-8")
     (file,) = (pytester.path / ".llmeval" / "history").iterdir()
     assert re.search(r"\.incomplete\.json$", file.name)
 
@@ -310,8 +310,8 @@ def test_uses_client(client, llmeval):
     )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["outcomes: 0 passed, 0 failed, 1 error(s)"])
-    (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
+    (test,) = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["tests"]
     assert test["outcome"] == "error" and "bad key" in test["failure"]
-    for written in (result.stdout.str(), (pytester.path / "r.json").read_text()):
+    for written in (result.stdout.str(), (pytester.path / "r.json").read_text(encoding="utf-8")):
         assert KEY not in written
-    assert KEY not in (pytester.path / "j.xml").read_text()
+    assert KEY not in (pytester.path / "j.xml").read_text(encoding="utf-8")

@@ -35,7 +35,7 @@ def ask(text):
 def test_flaky(llmeval):
     # Counted on disk: an xdist worker has its own module state.
     tries = pathlib.Path("tries")
-    n = int(tries.read_text()) if tries.exists() else 0
+    n = int(tries.read_text(encoding="utf-8")) if tries.exists() else 0
     tries.write_text(str(n + 1))
     ask(f"flaky {n}")
     assert n >= 2
@@ -75,7 +75,7 @@ def test_every_attempt_is_paid_for_and_each_rerun_counted(pytester, online, spre
             "outcomes: 2 passed, 0 failed, 0 error(s), 2 rerun",
         ]
     )
-    document = json.loads((pytester.path / "r.json").read_text())
+    document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     totals = document["run"]["totals"]
     assert (totals["tests"], totals["passed"], totals["calls"], totals["reruns"]) == (2, 2, 4, 2)
     assert totals["input_tokens"] == sum(t["input_tokens"] for t in document["tests"]) + 2 * next(
@@ -83,7 +83,7 @@ def test_every_attempt_is_paid_for_and_each_rerun_counted(pytester, online, spre
     )
     flaky = next(t for t in document["tests"] if t["nodeid"].endswith("flaky"))
     assert (flaky["outcome"], flaky["calls"]) == ("passed", 1)  # its last attempt
-    assert "(2 rerun)" in (pytester.path / "r.md").read_text().splitlines()[0]
+    assert "(2 rerun)" in (pytester.path / "r.md").read_text(encoding="utf-8").splitlines()[0]
     # JUnit: each attempt is a test case, the earlier ones without a failure (the plugin
     # logged them as "rerun"): their llmeval_outcome says so, not "failed".
     junit = ElementTree.parse(pytester.path / "j.xml").getroot()
@@ -109,7 +109,7 @@ import pathlib, pytest
 @pytest.fixture(scope="module")  # set up before the llmeval fixture: never reaches it
 def flaky_setup():
     tries = pathlib.Path("tries")
-    n = int(tries.read_text()) if tries.exists() else 0
+    n = int(tries.read_text(encoding="utf-8")) if tries.exists() else 0
     tries.write_text(str(n + 1))
     if n == 0:
         raise RuntimeError("setup broke once")

@@ -31,7 +31,7 @@ RUN = ("-p", "no:cacheprovider", "--llmeval-report-json=r.json", "--llmeval-repo
 
 
 def _test(pytester: pytest.Pytester) -> dict[str, object]:
-    document = json.loads((pytester.path / "r.json").read_text())
+    document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     assert validate(document) == []
     (test,) = document["tests"]
     return {**test, "totals": document["run"]["totals"]}
@@ -65,7 +65,7 @@ def test_retried_attempts_are_counted_apart_in_every_report(pytester, online, mo
     totals = test["totals"]
     assert (totals["calls"], totals["failed_attempts"]) == (1, 2)  # type: ignore[index]
     assert "1 app and 0 judge call(s) (2 more attempt(s) answered with an error)" in (
-        (pytester.path / "r.md").read_text()
+        (pytester.path / "r.md").read_text(encoding="utf-8")
     )
     (run,) = history.all_runs(pytester.path / ".llmeval" / "history")
     assert (run.tests[0].app_calls, run.tests[0].failed_attempts) == (1, 2)

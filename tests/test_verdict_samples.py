@@ -17,7 +17,7 @@ import anthropic, pytest, pathlib
 @pytest.mark.llm(samples=3, min_pass_rate=0.6)
 def test_sampled(llmeval):
     tries = pathlib.Path("tries")
-    n = int(tries.read_text()) if tries.exists() else 0
+    n = int(tries.read_text(encoding="utf-8")) if tries.exists() else 0
     tries.write_text(str(n + 1))
     anthropic.Anthropic(max_retries=0).messages.create(
         model="claude-sonnet-5-5", max_tokens=5,
@@ -45,14 +45,14 @@ def test_per_sample_figures_say_so_and_add_up_to_the_total(pytester, online):
     )
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["test_app.py::test_sampled: 2/3 passed*"])
-    document = json.loads((pytester.path / "r.json").read_text())
+    document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     tests = document["tests"]
     assert sorted(t["samples"] for t in tests) == [1, 3]
     spent = sum(t["cost_usd"] * t["samples"] for t in tests)
     assert document["run"]["totals"]["cost_usd"] == pytest.approx(spent)
-    markdown = (pytester.path / "r.md").read_text()
+    markdown = (pytester.path / "r.md").read_text(encoding="utf-8")
     assert "| test | outcome | pass rate | scores | latency / sample | cost / sample |" in markdown
-    page = (pytester.path / "r.html").read_text()
+    page = (pytester.path / "r.html").read_text(encoding="utf-8")
     assert "<th>cost / sample</th>" in page and "<dt>cost / sample</dt>" in page
 
 
@@ -89,7 +89,7 @@ def test_the_markdown_verdict_is_the_exit_status(pytester, online, flags, status
     result = pytester.runpytest(*run, *flags)
     result.stdout.fnmatch_lines(["drift against 1 earlier live run(s): 1 regressed*"])
     assert result.ret == status
-    headline = (pytester.path / "r.md").read_text().splitlines()[0]
+    headline = (pytester.path / "r.md").read_text(encoding="utf-8").splitlines()[0]
     assert headline == f"## {mark} pytest-llmeval: 1/1 LLM tests passed"
 
 
@@ -99,7 +99,7 @@ import anthropic, pytest, pathlib
 @pytest.mark.llm(samples=3, min_pass_rate=0.6)
 def test_sampled(llmeval):
     tries = pathlib.Path("tries")
-    n = int(tries.read_text()) if tries.exists() else 0
+    n = int(tries.read_text(encoding="utf-8")) if tries.exists() else 0
     tries.write_text(str(n + 1))
     anthropic.Anthropic(max_retries=0).messages.create(
         model="claude-sonnet-5-5", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
@@ -126,14 +126,19 @@ def test_a_sample_that_ends_the_test_leaves_figures_per_sample_run(
     result.stdout.fnmatch_lines(
         [f"test_app.py::test_sampled: 1/2 sample(s) passed, then {said} in sample 2 of 3 *"]
     )
-    (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
+    (test,) = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["tests"]
     assert (test["outcome"], test["passed_samples"], test["samples"], test["calls"]) == (
         outcome,
         1,
         2,
         2,
     )
-    once = json.loads((pytester.path / "r.json").read_text())["run"]["totals"]["cost_usd"] / 2
+    once = (
+        json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["run"]["totals"][
+            "cost_usd"
+        ]
+        / 2
+    )
     assert test["cost_usd"] == pytest.approx(once)  # a sample's, not both samples'
 
 
@@ -158,9 +163,9 @@ def test_drift_that_could_not_be_checked_fails_a_run_that_fails_on_drift(pyteste
         ]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    markdown = (pytester.path / "r.md").read_text()
+    markdown = (pytester.path / "r.md").read_text(encoding="utf-8")
     assert markdown.startswith("## ❌ pytest-llmeval: 1/1 LLM tests passed")
     assert "**Drift could not be checked** in this run" in markdown
     online.queue(Reply(text="0.9"), Reply(text="0.9"))
     assert pytester.runpytest(*run).ret == pytest.ExitCode.OK  # not asked to fail on drift
-    assert (pytester.path / "r.md").read_text().startswith("## ⚠️ pytest-llmeval")
+    assert (pytester.path / "r.md").read_text(encoding="utf-8").startswith("## ⚠️ pytest-llmeval")

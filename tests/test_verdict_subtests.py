@@ -50,7 +50,7 @@ def test_subtests_that_run_to_the_end_are_one_test_as_pytest_says(pytester, onli
             "outcomes: 0 passed, 1 failed, 0 error(s)",
         ]
     )
-    (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
+    (test,) = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["tests"]
     assert (test["outcome"], test["calls"]) == ("failed", 3)
     assert test["failure"].startswith("assert 1 != 1")  # the subtest that failed, not the count
     assert len(cassettes(pytester.path)) == 1

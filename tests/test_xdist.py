@@ -138,7 +138,7 @@ def _record_with_a_crash(
     # and JUnit (it was "failed" there, an error everywhere else).
     result.assert_outcomes(passed=11, failed=1, errors=1)
     result.stdout.fnmatch_lines(["*crashed while running*test_zz_crash*"])
-    assert 'errors="1" failures="1"' in (pytester.path / "j.xml").read_text()
+    assert 'errors="1" failures="1"' in (pytester.path / "j.xml").read_text(encoding="utf-8")
     # One summary for the run, merged from both workers, the crashed one's tests included.
     result.stdout.fnmatch_lines(
         [
@@ -157,14 +157,14 @@ def _record_with_a_crash(
     # Every cassette whole, none left half-written; those the cache answered are written too.
     assert len(cassettes(pytester.path)) == 10
     for n, path in enumerate(_named(pytester, "test_ask")):
-        interactions = yaml.safe_load(path.read_text())["interactions"]
+        interactions = yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]
         assert f"question {n}" in interactions[0]["request"]["body"]
     assert len(_named(pytester, "test_cached")) == 3
     assert not list(pytester.path.rglob("*.tmp")), "a temporary cassette was left behind"
 
     # The JSON report: each test once, the failure's reason and the crash from the workers
     # (the reason was test_report_failures' xdist test).
-    document = json.loads((pytester.path / "r.json").read_text())
+    document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     assert validate(document) == []
     tests = {t["nodeid"]: t for t in document["tests"]}
     outcomes = {nodeid: t["outcome"] for nodeid, t in tests.items()}
@@ -199,7 +199,7 @@ def _record_with_a_crash(
 def _plugins_are_told_once(pytester: pytest.Pytester) -> None:
     """Hooks: only the controller calls ``pytest_llmeval_run_finished``, once, with every
     worker's tests."""
-    lines = (pytester.path / "pushed.jsonl").read_text().splitlines()
+    lines = (pytester.path / "pushed.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1, f"hooks: pytest_llmeval_run_finished called {len(lines)} times"
     assert json.loads(lines[0])["tests"] == LLM_TESTS, "hooks: not every worker's tests"
 
@@ -242,7 +242,7 @@ def test_record_share_the_cache_and_replay_with_two_workers(
 
 
 def _report(pytester: pytest.Pytester, name: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((pytester.path / name).read_text())
+    document: dict[str, Any] = json.loads((pytester.path / name).read_text(encoding="utf-8"))
     assert validate(document) == []
     return document
 
@@ -274,14 +274,14 @@ def _content_stays_in_the_process(pytester: pytest.Pytester, document: dict[str,
 
     assert set(_outcomes(document, ("test_agent.py",)).values()) == {"passed"}
     assert len(_outcomes(document, ("test_agent.py",))) == 2
-    payloads = (pytester.path / "payloads.txt").read_text()
+    payloads = (pytester.path / "payloads.txt").read_text(encoding="utf-8")
     (stored,) = (pytester.path / ".llmeval" / "history").glob("*.json")
-    report = (pytester.path / "r.json").read_text()
+    report = (pytester.path / "r.json").read_text(encoding="utf-8")
     # The spy is seen by the workers and the controller alike: each payload is caught more
     # than once.
     assert payloads.count('"nodeid": "test_agent.py::test_streamed_agent"') >= 2
-    assert '"input_tokens"' in payloads and '"calls"' in stored.read_text()
-    for text in (payloads, stored.read_text(), report):
+    assert '"input_tokens"' in payloads and '"calls"' in stored.read_text(encoding="utf-8")
+    for text in (payloads, stored.read_text(encoding="utf-8"), report):
         for content in ("A1042", "lookup_order", "Can I return", FINAL, "tool_use"):
             assert content not in text
 
@@ -292,7 +292,7 @@ def _streams_keep_their_first_token(pytester: pytest.Pytester, document: dict[st
     paths = [p for p in cassettes(pytester.path) if p.parent.name + ".py" in STREAMS]
     assert len(paths) == 2
     for path in paths:
-        (interaction,) = yaml.safe_load(path.read_text())["interactions"]
+        (interaction,) = yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]
         assert interaction["llmeval"]["ttft_s"] >= 0
 
 
@@ -341,7 +341,9 @@ def _score_direction_in_history(pytester: pytest.Pytester) -> None:
 def _calibration_saved(pytester: pytest.Pytester, result: pytest.RunResult) -> None:
     """Calibration: made on a worker, saved by the controller."""
     result.stdout.fnmatch_lines(["calibrated in this run: grant kappa 0.40 *"])
-    stored = json.loads((pytester.path / ".llmeval" / "calibration.json").read_text())
+    stored = json.loads(
+        (pytester.path / ".llmeval" / "calibration.json").read_text(encoding="utf-8")
+    )
     assert [e["kappa"] for e in stored["rubrics"].values()] == [pytest.approx(0.4)]
 
 

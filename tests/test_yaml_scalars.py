@@ -166,9 +166,9 @@ def test_a_replay_of_the_plugins_own_cassettes_never_imports_pyyaml(
     # The same cassette after a hand edit the line reader leaves to libyaml (a comment after a
     # value): read by PyYAML, imported for it, and replayed the same.
     [cassette] = cassettes(pytester.path)
-    text = cassette.read_text()
+    text = cassette.read_text(encoding="utf-8")
     cassette.write_text(text.replace("\nversion: 1\n", "\nversion: 1  # edited\n", 1))
-    assert read_lines(cassette.read_text()) is DECLINED
+    assert read_lines(cassette.read_text(encoding="utf-8")) is DECLINED
     replayed = pytester.runpytest_subprocess(*args)
     replayed.assert_outcomes(passed=1)
     replayed.stdout.fnmatch_lines(["*YAML [[]'yaml', *"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from html import escape
 
+from pytest_llmeval.data_files import printable
 from pytest_llmeval.drift import DriftCheck, sparkline, status_counts, worth_showing
 from pytest_llmeval.money import money, total_money
 from pytest_llmeval.report.drift_text import check_figures, needed_text
@@ -99,7 +100,10 @@ def render_markdown(run: RunResult) -> str:
                 "",
             ]
         lines.pop()
-    return "\n".join(lines) + "\n"
+    # Control characters as escapes, as the terminal shows them: a colour code or a cursor move
+    # from a test's error message (or a history file) is noise at best in a job summary, and
+    # a reader should still see that it was there.
+    return "\n".join(map(printable, "\n".join(lines).split("\n"))) + "\n"
 
 
 def _judge_noise(run: RunResult) -> list[str]:

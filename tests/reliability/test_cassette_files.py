@@ -69,9 +69,9 @@ def test_foreign_edited_and_cut_cassettes_fail_their_own_test(pytester, online, 
     online.queue(Reply(text=LONG), Reply(text=LONG))
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
     one = next(p for p in cassettes(pytester.path) if p.name == "test_one.yaml")
-    recorded = one.read_text()
+    recorded = one.read_text(encoding="utf-8")
     vcrpy_cassette(pytester.path / "vcrpy.yaml", online)
-    foreign = (pytester.path / "vcrpy.yaml").read_text()
+    foreign = (pytester.path / "vcrpy.yaml").read_text(encoding="utf-8")
     go_offline(monkeypatch, online)
     cases = [
         (foreign, "written by vcrpy/pytest-recording, not pytest-llmeval*"),
@@ -176,12 +176,12 @@ def test_cassettes_without_digests_keep_loading(tmp_path):
     for number, path in enumerate(examples):
         old = "".join(
             line
-            for line in path.read_text().splitlines(keepends=True)
+            for line in path.read_text(encoding="utf-8").splitlines(keepends=True)
             if not line.lstrip().startswith(("request_sha256:", "response_sha256:", "count:"))
         )
         assert "request_sha256" not in old
         copy = tmp_path / f"{number}.yaml"
-        copy.write_text(old)
+        copy.write_text(old, encoding="utf-8")
         assert read_cassette(copy)
 
 
@@ -210,7 +210,7 @@ def test_digests_describe_the_text_after_hooks_and_scrubbing(pytester, online, m
     online.queue(Reply(text=LONG + "\n" + KEY))
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     assert "A scrubbed line of" in text and "Line 3 of" not in text
     assert KEY not in text and "request_sha256" in text
     read_cassette(path)  # the digests hold for the written text

@@ -56,16 +56,22 @@ def test_every_problem_is_one_line_naming_its_file(pytester, online, capsys):
     folder = pytester.path / "cassettes" / "test_pair"
     shutil.copy(folder / "test_one.yaml", folder / "test_copy.yaml")
     two = folder / "test_two.yaml"
-    two.write_text(two.read_text().replace('"stop_reason": "end_turn"', '"stop_reason": "x"'))
+    two.write_text(
+        two.read_text(encoding="utf-8").replace('"stop_reason": "end_turn"', '"stop_reason": "x"')
+    )
     # An older cassette with no digests, whose JSON a hand-edit broke.
     param = folder / "test_param[1].yaml"
-    text = re.sub(r"\n *(count|request_sha256|response_sha256): .*", "", param.read_text())
+    text = re.sub(
+        r"\n *(count|request_sha256|response_sha256): .*", "", param.read_text(encoding="utf-8")
+    )
     param.write_text(text.replace('"type": "message",', '"type": "message",,'))
     vcrpy_cassette(folder / "test_vcrpy.yaml", online)
     shutil.copy(folder / "test_one.yaml", folder / "TEST_ONE.yaml")
     source = pytester.path / "test_pair.py"
     source.write_text(
-        source.read_text().replace("def test_gone", "def test_went").replace("[1, 2]", "[1]")
+        source.read_text(encoding="utf-8")
+        .replace("def test_gone", "def test_went")
+        .replace("[1, 2]", "[1]")
     )
 
     assert main(["cassettes", "check"]) == 1
@@ -120,14 +126,14 @@ def test_bodies_are_parsed_as_their_content_type_says(body, content_type, proble
 
 def test_the_pre_commit_hook_runs_the_check_on_cassette_files():
     repo = Path(__file__).parents[2]
-    hooks = yaml.safe_load((repo / ".pre-commit-hooks.yaml").read_text())
+    hooks = yaml.safe_load((repo / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
     (hook,) = (h for h in hooks if h["id"] == "llmeval-cassettes-check")
     assert hook["id"] == "llmeval-cassettes-check"
     assert hook["entry"] == "llmeval cassettes check"
     assert hook["language"] == "python"
     assert re.search(hook["files"], "tests/cassettes/test_bot/test_refund[late].yaml")
     assert not re.search(hook["files"], "tests/test_bot.py")
-    assert "llmeval-cassettes-check" in (repo / "README.md").read_text()
+    assert "llmeval-cassettes-check" in (repo / "README.md").read_text(encoding="utf-8")
 
 
 def test_a_hostile_header_cannot_drive_the_terminal(tmp_path, capsys, monkeypatch):

@@ -43,7 +43,7 @@ def test_errors_are_counted_apart_in_every_report(pytester: pytest.Pytester, onl
     result.stdout.fnmatch_lines(
         ["mode live: 3 llm test(s)*", "outcomes: 1 passed, 1 failed, 1 error(s)"]
     )
-    document = json.loads((pytester.path / "r.json").read_text())
+    document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     assert validate(document) == []
     totals = document["run"]["totals"]
     assert (totals["tests"], totals["passed"], totals["failed"], totals["errors"]) == (3, 1, 1, 1)
@@ -53,9 +53,9 @@ def test_errors_are_counted_apart_in_every_report(pytester: pytest.Pytester, onl
         "test_worse_app": "failed",
         "test_broken_check": "error",
     }
-    markdown = (pytester.path / "r.md").read_text()
+    markdown = (pytester.path / "r.md").read_text(encoding="utf-8")
     assert markdown.startswith("## ❌ pytest-llmeval: 1/3 LLM tests passed (1 failed, 1 error(s))")
-    assert "1 passed, 1 failed, 1 errors" in (pytester.path / "r.html").read_text()
+    assert "1 passed, 1 failed, 1 errors" in (pytester.path / "r.html").read_text(encoding="utf-8")
 
 
 def test_all_passed_adds_no_outcome_line(pytester: pytest.Pytester, online: Any) -> None:
@@ -134,5 +134,5 @@ def test_a_test_whose_cassette_could_not_be_saved_is_an_error_in_every_report(
             "outcomes: 0 passed, 0 failed, 1 error(s) (1 after a passing call, which pytest also counts passed)"
         ]
     )
-    (test,) = json.loads((pytester.path / "r.json").read_text())["tests"]
+    (test,) = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))["tests"]
     assert test["outcome"] == "error" and "the scrubbing service is down" in test["failure"]

@@ -60,7 +60,7 @@ def _history(project: pytest.Pytester) -> Path:
 def _broken_copy(project: pytest.Pytester, breakage: str, name: str) -> Path:
     """The one good run so far, copied under a later stamp and broken in one way."""
     (good,) = _history(project).glob("*.json")
-    document = json.loads(good.read_text())
+    document = json.loads(good.read_text(encoding="utf-8"))
     document["run"]["id"] = "bad"
     BREAKAGES[breakage][0](document)
     path = _history(project) / name
@@ -86,7 +86,7 @@ def test_bad_history_file_is_skipped_and_the_run_keeps_its_results(
     result.stdout.fnmatch_lines(["drift against 1 earlier live run(s): *"])
     result.stdout.no_fnmatch_line("*REGRESSED*")
     assert result.ret == 0
-    assert validate(json.loads(report.read_text())) == []
+    assert validate(json.loads(report.read_text(encoding="utf-8"))) == []
     assert (project.path / "r.html").is_file()
     # The good run, the bad file, and this run's own history file.
     assert len(list(_history(project).glob("*.json"))) == 3
@@ -132,7 +132,7 @@ def test_a_failing_report_is_named_and_the_rest_is_still_written(
     )
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["llmeval: the HTML report failed (*Error: *taken.html*)"])
-    assert validate(json.loads((project.path / "report.json").read_text())) == []
+    assert validate(json.loads((project.path / "report.json").read_text(encoding="utf-8"))) == []
     assert len(list(_history(project).glob("*.json"))) == 1
 
 
@@ -168,7 +168,7 @@ def test_drift_that_raises_leaves_the_run_written(
     ]
     assert end.drift_failed and end.baseline_runs == 0
     assert len(history.list_runs(tmp_path / "history")) == 2, "the run is written all the same"
-    assert validate(json.loads((tmp_path / "report.json").read_text())) == []
+    assert validate(json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))) == []
     assert (tmp_path / "report.md").is_file()
 
 
@@ -185,8 +185,8 @@ def test_a_file_with_a_non_json_number_is_skipped(tmp_path: Path, constant: str)
     )
     (path,) = tmp_path.glob("*.json")
     assert history.load(path) is not None
-    text = path.read_text()
+    text = path.read_text(encoding="utf-8")
     path.write_text(re.sub(r'"latency_s": *[0-9.e-]+', f'"latency_s": {constant}', text, count=1))
-    assert constant in path.read_text()
+    assert constant in path.read_text(encoding="utf-8")
     with pytest.warns(HistoryWarning, match=f"cannot be read as JSON .*{constant}"):
         assert history.load(path) is None

@@ -70,13 +70,16 @@ def test_interrupted_run_is_marked_incomplete_and_never_pinned(
     (path,) = _history(project).glob("*.json")
     assert path.name.endswith(".incomplete.json")
     assert history.list_runs(_history(project))[0].incomplete
-    document = json.loads(path.read_text())
+    document = json.loads(path.read_text(encoding="utf-8"))
     assert validate(document) == []
     assert document["run"]["status"] == "incomplete"
     outcomes = {t["nodeid"].split("::")[1]: t["outcome"] for t in document["tests"]}
     assert outcomes == {"test_a_first": "passed", "test_b_stopped": "interrupted"}
     assert document["run"]["totals"]["errors"] == 1
-    assert json.loads((project.path / "r.json").read_text())["run"]["status"] == "incomplete"
+    assert (
+        json.loads((project.path / "r.json").read_text(encoding="utf-8"))["run"]["status"]
+        == "incomplete"
+    )
     # --llmeval-baseline=update refuses to pin it.
     result.stdout.fnmatch_lines(
         ["llmeval: --llmeval-baseline=update: *baseline.json left as it was, because this run*"]

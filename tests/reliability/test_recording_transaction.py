@@ -52,7 +52,7 @@ def _record_two_calls(pytester: pytest.Pytester) -> bytes:
 
 def _interactions(pytester: pytest.Pytester) -> list[dict]:
     (path,) = cassettes(pytester.path)
-    return list(yaml.safe_load(path.read_text())["interactions"])
+    return list(yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"])
 
 
 def test_rewrite_whose_second_call_keeps_failing_keeps_the_old_cassette(pytester, online):

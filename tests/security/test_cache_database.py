@@ -44,7 +44,7 @@ def test_a_row_naming_a_file_outside_is_dropped_with_a_warning(tmp_path, how):
     assert cache.get(KEY) is not None, "the good entry still answers"
     cache._open().expire()  # what diskcache does on its own as entries age
     cache.close()
-    assert victim.read_text() == "keep me"
+    assert victim.read_text(encoding="utf-8") == "keep me"
     assert len(warnings) == 1
     assert "named files outside it" in warnings[0]
     assert "Nothing outside was read or deleted" in warnings[0]
@@ -67,5 +67,5 @@ def test_a_row_planted_while_the_cache_is_open_is_refused_too(tmp_path):
     assert cache.get(KEY) is None, "an entry naming an outside file is a miss, never read"
     cache._open().expire()
     cache.close()
-    assert victim.read_text() == "keep me"
+    assert victim.read_text(encoding="utf-8") == "keep me"
     assert any("outside the cache" in w for w in warnings)

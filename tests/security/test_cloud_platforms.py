@@ -127,7 +127,7 @@ def test_other_modes_send_them_and_warn_that_nothing_was_recorded(pytester, onli
         ]
     )
     # Nothing of theirs in a cassette: a replay fails on them, as the warning says.
-    assert all("invoke" not in p.read_text() for p in cassettes(pytester.path))
+    assert all("invoke" not in p.read_text(encoding="utf-8") for p in cassettes(pytester.path))
     monkeypatch.delenv("ANTHROPIC_API_KEY")
     pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=replay").assert_outcomes(failed=3)
 
@@ -165,7 +165,7 @@ def test_foundry_records_with_its_own_key_and_replays_with_none(pytester, online
         passed=1
     )
     (cassette,) = cassettes(pytester.path)
-    assert FOUNDRY_KEY not in cassette.read_text()
+    assert FOUNDRY_KEY not in cassette.read_text(encoding="utf-8")
     monkeypatch.delenv("ANTHROPIC_FOUNDRY_API_KEY")
     monkeypatch.setenv("CI", "true")
     monkeypatch.setenv("SOURCE", "cassette")

@@ -17,7 +17,7 @@ from pytest_llmeval.results_schema import validate
 
 def _good_run(directory: Path) -> tuple[Path, dict[str, object]]:
     path = good_run(directory)
-    return path, json.loads(path.read_text())
+    return path, json.loads(path.read_text(encoding="utf-8"))
 
 
 @pytest.mark.parametrize(

@@ -109,5 +109,5 @@ def test_a_report_committed_as_a_link_out_is_replaced_not_written_through(
     pytester.makeini("[pytest]\nllmeval_report_json = run.json\n")
     (pytester.path / "run.json").symlink_to(victim)
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
-    assert victim.read_text() == "precious\n"
+    assert victim.read_text(encoding="utf-8") == "precious\n"
     assert not (pytester.path / "run.json").is_symlink()

@@ -20,7 +20,7 @@ def test_report_shows_a_megabyte_failure_cut_short(tmp_path, capsys, monkeypatch
     directory = tmp_path / ".llmeval" / "history"
     shutil.copytree(EXAMPLE_HISTORY, directory)
     latest = max(directory.glob("*.json"))
-    document = json.loads(latest.read_text())
+    document = json.loads(latest.read_text(encoding="utf-8"))
     document["tests"][0]["outcome"] = "failed"
     document["tests"][0]["failure"] = f"AssertionError: {HUGE}"
     document["tests"][0]["call_failures"] = [f"POST /v1/messages: {HUGE}"]
@@ -32,7 +32,7 @@ def test_report_shows_a_megabyte_failure_cut_short(tmp_path, capsys, monkeypatch
     assert "... (996,016 more characters)" in out  # of "AssertionError: " and the rest
 
     assert main(["report", "--md", "r.md", "--html", "r.html"]) == 0
-    markdown = (tmp_path / "r.md").read_text()
-    html = (tmp_path / "r.html").read_text()
+    markdown = (tmp_path / "r.md").read_text(encoding="utf-8")
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "more characters)" in markdown and len(markdown) < 100_000
     assert "more characters)" in html and HUGE not in html

@@ -41,9 +41,12 @@ def test_secret_response_headers_are_learned_in_every_mode(pytester, online, mod
     )  # fmt: skip
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*your org is [[]scrubbed[]]*"])
-    written = [result.stdout.str(), *(p.read_text() for p in pytester.path.rglob("*.json"))]
-    written += [(pytester.path / "j.xml").read_text()]
-    written += [p.read_text() for p in pytester.path.rglob("*.yaml")]
+    written = [
+        result.stdout.str(),
+        *(p.read_text(encoding="utf-8") for p in pytester.path.rglob("*.json")),
+    ]
+    written += [(pytester.path / "j.xml").read_text(encoding="utf-8")]
+    written += [p.read_text(encoding="utf-8") for p in pytester.path.rglob("*.yaml")]
     for text in written:
         assert ORG not in text and COOKIE_VALUE not in text
         assert f"'x-tenant': '{TENANT}'" not in text and f"x-tenant: {TENANT}" not in text
@@ -102,6 +105,6 @@ def test_a_secret_parameter_never_reaches_pytest_s_own_lines(pytester, online, m
             "*this test's id holds a secret*",
         ]
     )
-    for text in (result.stdout.str(), (pytester.path / "j.xml").read_text()):
+    for text in (result.stdout.str(), (pytester.path / "j.xml").read_text(encoding="utf-8")):
         assert "P" * 30 not in text and "tok-123456789" not in text
         assert KEY not in text

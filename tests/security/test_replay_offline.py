@@ -50,7 +50,7 @@ def test_the_sdk_aiohttp_client_records_and_replays_without_a_connection(
     pytester.makepyfile(test_app=AIOHTTP_APP.replace("SOURCE", repr("network")))
     pytester.runpytest("-p", "no:cacheprovider", "--llmeval-no-cache").assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
-    assert len(yaml.safe_load(path.read_text())["interactions"]) == 2
+    assert len(yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]) == 2
     before = online.connections
     pytester.makepyfile(test_app=AIOHTTP_APP.replace("SOURCE", repr("cassette")))
     result = _replay_with_the_api_still_up(pytester, monkeypatch, "--llmeval-mode=replay")

@@ -63,7 +63,7 @@ def test_a_key_in_body_and_query_is_scrubbed_and_the_cassette_replays(
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
-    request = yaml.safe_load(path.read_text())["interactions"][0]["request"]
+    request = yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"][0]["request"]
     assert "trace=[scrubbed]" in request["uri"] or "trace=%5Bscrubbed%5D" in request["uri"]
     assert '"user_id": "[scrubbed]"' in request["body"]
     _no_key_anywhere(pytester.path, result.stdout.str())
@@ -83,7 +83,7 @@ def test_a_miss_diff_never_shows_a_scrubbed_value(pytester, online, monkeypatch)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*parcel*key=?scrubbed?*order*"])  # what changed, scrubbed
     assert KEY not in result.stdout.str()
-    assert KEY not in (pytester.path / "junit.xml").read_text()
+    assert KEY not in (pytester.path / "junit.xml").read_text(encoding="utf-8")
 
 
 HOOK = """

@@ -146,7 +146,10 @@ def test_a_short_credential_is_not_a_secret_but_a_short_scrub_value_is_an_error(
 
 def test_the_pre_commit_hooks_check_cassettes_and_secrets():
     repo = Path(__file__).parents[2]
-    hooks = {h["id"]: h for h in yaml.safe_load((repo / ".pre-commit-hooks.yaml").read_text())}
+    hooks = {
+        h["id"]: h
+        for h in yaml.safe_load((repo / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    }
     assert hooks["llmeval-cassettes-check"]["entry"] == "llmeval cassettes check"
     secrets = hooks["llmeval-secrets-check"]
     assert secrets["entry"] == "llmeval cassettes check --secrets"
@@ -158,4 +161,4 @@ def test_the_pre_commit_hooks_check_cassettes_and_secrets():
     ):
         assert re.search(secrets["files"], path), path
     assert not re.search(secrets["files"], "tests/test_bot.py")
-    assert "llmeval-secrets-check" in (repo / "README.md").read_text()
+    assert "llmeval-secrets-check" in (repo / "README.md").read_text(encoding="utf-8")
