@@ -9,6 +9,7 @@ model swap): a plain run declares every option and reads none.
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -154,7 +155,16 @@ def path_or_none(value: str) -> Path | None:
 
 def user_path_or_none(value: str) -> Path | None:
     """As ``path_or_none``, with ``~`` expanded (a directory flag)."""
-    return Path(value).expanduser() if value else None
+    if not value:
+        return None
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:  # no HOME, and no passwd entry for the user (a bare container)
+        # argparse shows an ArgumentTypeError's own words (a ValueError's as "invalid value").
+        raise argparse.ArgumentTypeError(
+            f"{value!r} starts with ~, but this process has no home directory (HOME is unset): "
+            "give the path in full"
+        ) from None
 
 
 def header_names(lines: Sequence[str]) -> frozenset[str]:

@@ -4,6 +4,8 @@ at the run's end, or a threshold that every comparison passes."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from test_option_table import _Given
 
@@ -58,3 +60,32 @@ def test_the_flag_says_the_same(pytester):
 def test_the_largest_count_is_taken(pytester):
     pytester.makeini("[pytest]\nllmeval_samples = 10000\nllmeval_baseline_window = 10000\n")
     pytester.runpytest("-p", "no:cacheprovider", "--co").assert_outcomes()
+
+
+NO_HOME = """
+import pwd, sys
+import sys
+
+import pytest
+
+def no_entry(uid):
+    raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+pwd.getpwuid = no_entry  # a container's uid with no /etc/passwd entry
+sys.exit(pytest.main(["-p", "no:cacheprovider", "--llmeval-history-dir=~/runs"]))
+"""
+
+
+def test_a_tilde_path_with_no_home_is_a_usage_error(pytester, monkeypatch):
+    monkeypatch.delenv("HOME", raising=False)
+    pytester.makepyfile(test_app="def test_plain():\n    pass\n")
+    script = pytester.makepyfile(no_home=NO_HOME)
+    result = pytester.run(sys.executable, str(script))
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(
+        [
+            "*argument --llmeval-history-dir: '~/runs' starts with ~, but this process has no "
+            "home directory (HOME is unset): give the path in full"
+        ]
+    )
+    assert "Traceback" not in result.stderr.str()
