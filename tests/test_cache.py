@@ -254,3 +254,15 @@ def test_an_entry_with_an_impossible_time_is_no_entry(field, value):
     raw[field] = value
     with pytest.raises(ValueError):
         CachedResponse.from_bytes(json.dumps(raw).encode("utf-8"))
+
+
+def test_a_corrupt_cache_warns_under_w_error_too(pytester, online):
+    """-W error: the warning is shown, not raised (raised, the plugin's own handling of the
+    broken cache swallowed it, and the cache went off unsaid)."""
+    _write(pytester)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+    _forget_cassettes(pytester)
+    (pytester.path / ".llmeval" / "cache" / "cache.db").write_bytes(b"this is not sqlite" * 100)
+    result = pytester.runpytest("-p", "no:cacheprovider", "-W", "error")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(["*CacheWarning: llmeval: the response cache at * cannot be used*"])

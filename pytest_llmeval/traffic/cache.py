@@ -380,4 +380,9 @@ def _index_entry(entry: Any) -> bool:
 
 
 def _warn(message: str) -> None:
-    warnings.warn(CacheWarning(message), stacklevel=3)
+    # Shown, never raised, under -W error too: the cache is a convenience, and a raised warning
+    # ended in the plugin's own handling of the failure, so the cache went off unsaid.
+    from pytest_llmeval.warnings_at_end import shown_not_raised
+
+    with shown_not_raised():
+        warnings.warn(CacheWarning(message), stacklevel=3)
