@@ -227,7 +227,7 @@ def test_cli_stats_clear_and_explain(pytester, online, capsys):
         .read_text(encoding="utf-8")
         .replace("first question", "second question")
     )
-    (pytester.path / "test_judged.py").write_text(text)
+    (pytester.path / "test_judged.py").write_text(text, encoding="utf-8")
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
     assert main(["cache", "--cache-dir", directory, "explain", "test_judged.py::test_judged"]) == 0
     out = capsys.readouterr().out

@@ -21,7 +21,7 @@ import json, pathlib, anthropic, pytest
 
 @pytest.mark.llm(samples=4)
 def test_tone(llmeval):
-    tone = json.loads(pathlib.Path("tone.json").read_text())[llmeval.sample - 1]
+    tone = json.loads(pathlib.Path("tone.json").read_text(encoding="utf-8"))[llmeval.sample - 1]
     anthropic.Anthropic(max_retries=0).messages.create(
         model="claude-sonnet-5-5", max_tokens=20,
         messages=[{"role": "user", "content": "Where is my parcel?"}],
@@ -37,7 +37,7 @@ LIVE = ("-p", "no:cacheprovider", "--llmeval-mode=live", "--llmeval-no-cache")
 
 def _run(project: pytest.Pytester, tone: list[float], *args: str) -> tuple[str, int]:
     """One live run of the suite scoring ``tone``: its id and exit status."""
-    (project.path / "tone.json").write_text(json.dumps(tone))
+    (project.path / "tone.json").write_text(json.dumps(tone), encoding="utf-8")
     result = project.runpytest(*LIVE, "--llmeval-fail-on-drift", *args)
     newest = history.all_runs(project.path / ".llmeval" / "history")[-1]
     return newest.id, int(result.ret)
@@ -141,9 +141,9 @@ def test_a_strict_threshold_regresses_and_compare_fails_the_same(project, capsys
 def _spoil(project: pytest.Pytester, run_id: str, **rule: Any) -> None:
     directory = project.path / ".llmeval" / "history"
     (path,) = history.Listing(directory).of_run(run_id)
-    document = json.loads(path.path.read_text())
+    document = json.loads(path.path.read_text(encoding="utf-8"))
     document["run"]["drift_rule"].update(rule)
-    path.path.write_text(json.dumps(document))
+    path.path.write_text(json.dumps(document), encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -209,9 +209,9 @@ def test_a_file_from_before_the_rule_was_stored_reads_and_says_so(project, capsy
     now, _ = _run(project, AFTER)
     directory = project.path / ".llmeval" / "history"
     (path,) = history.Listing(directory).of_run(now)
-    document = json.loads(path.path.read_text())
+    document = json.loads(path.path.read_text(encoding="utf-8"))
     del document["run"]["drift_rule"]
-    path.path.write_text(json.dumps(document))
+    path.path.write_text(json.dumps(document), encoding="utf-8")
     code, compared = _compare(capsys, base, now)
     assert code == 1 and compared["rule"]["source"] == "project"
     assert compared["rule"]["notes"] == [
@@ -278,9 +278,11 @@ def test_a_custom_rule_verdict_compare_cannot_reach_is_named(project, capsys):
 def test_the_rule_is_in_the_json_report(project):
     project.makeini("[pytest]\nllmeval_drift_latency = 0.75\n")
     _run(project, BEFORE)
-    (project.path / "tone.json").write_text(json.dumps(AFTER))
+    (project.path / "tone.json").write_text(json.dumps(AFTER), encoding="utf-8")
     project.runpytest(*LIVE, "--llmeval-report-json=r.json")
-    rule = json.loads(Path(project.path / "r.json").read_text())["run"]["drift_rule"]
+    rule = json.loads(Path(project.path / "r.json").read_text(encoding="utf-8"))["run"][
+        "drift_rule"
+    ]
     first = history.all_runs(project.path / ".llmeval" / "history")[0].id
     assert rule == {
         "score_drop": 0.1,
@@ -297,14 +299,14 @@ def test_the_html_report_says_the_thresholds_and_a_drift_that_could_not_be_check
     _run(project, BEFORE)
     now, _ = _run(project, AFTER)
     assert main(["report", "--run", now, "--html", "r.html"]) == 0
-    page = (project.path / "r.html").read_text()
+    page = (project.path / "r.html").read_text(encoding="utf-8")
     assert "thresholds: score drop 0.3, latency rise 0.25, cost rise 0.25" in page
 
     from history_runs import good_run
 
     from pytest_llmeval.report.html import render_html
 
-    document = json.loads(good_run(tmp_path).read_text())
+    document = json.loads(good_run(tmp_path).read_text(encoding="utf-8"))
     document["run"].update(drift_failed=True, fail_on_drift=True)
     assert (
         "Drift could not be checked in this run (its terminal output says why). The run failed "

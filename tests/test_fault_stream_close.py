@@ -106,7 +106,7 @@ def _held(server: StandInServer, count: int = 1) -> threading.Event:
 
 def _interaction(pytester: pytest.Pytester) -> dict:
     (path,) = cassettes(pytester.path)
-    (interaction,) = yaml.safe_load(path.read_text())["interactions"]
+    (interaction,) = yaml.safe_load(path.read_text(encoding="utf-8"))["interactions"]
     return interaction
 
 
@@ -251,7 +251,9 @@ def test_a_cassette_whose_closed_early_is_not_a_bool_is_refused(pytester, online
     _held(online)
     pytester.runpytest(*NO_CACHE).assert_outcomes(passed=1)
     (path,) = cassettes(pytester.path)
-    path.write_text(path.read_text().replace("closed_early: true", "closed_early: 'no'"))
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("closed_early: true", "closed_early: 'no'")
+    )
     go_offline(monkeypatch, online)
     result = pytester.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)

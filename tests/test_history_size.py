@@ -57,8 +57,8 @@ def test_a_file_at_the_bound_is_read(tmp_path: Path) -> None:
     """The bound refuses only what is over it: a good document padded to exactly the bound
     (JSON allows trailing whitespace) is read."""
     good = good_run(tmp_path / "history")
-    text = good.read_text()
-    good.write_text(text + " " * (history.MAX_FILE_BYTES - len(text.encode())))
+    text = good.read_text(encoding="utf-8")
+    good.write_text(text + " " * (history.MAX_FILE_BYTES - len(text.encode())), encoding="utf-8")
     assert good.stat().st_size == history.MAX_FILE_BYTES
     loaded = history.load(good)
     assert loaded is not None and loaded.id == "r1"
@@ -76,7 +76,7 @@ def test_a_run_over_the_bound_writes_no_file_and_says_so(
         end = _finish(directory, report_json=tmp_path / "run.json")
     assert sorted(p.name for p in directory.iterdir()) == before
     # The JSON report is the user's, for their own tools: written whatever its size.
-    assert json.loads((tmp_path / "run.json").read_text())["run"]["id"] == "r2"
+    assert json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))["run"]["id"] == "r2"
     (history_problem,) = end.problems
     assert history_problem.startswith("writing the history file failed (RunTooLarge: the run's ")
     assert "bytes, over the 600 a run file may have (1 test(s)), so no reader would load it" in (

@@ -75,7 +75,7 @@ def test_a_model_comparison_says_the_terminals_verdicts_and_figures(pytester, se
     assert rebuilt == said
     assert "policy: BETTER  0.40 -> 0.90  (6 better, 0 worse, 0 same; sign test p=0.0312)" in said
     # The Markdown counts the same.
-    markdown = (pytester.path / "run.md").read_text()
+    markdown = (pytester.path / "run.md").read_text(encoding="utf-8")
     assert f"### Model comparison {CURRENT} -> {CANDIDATE} over 1 test(s): 1 better" in markdown
     # And the page `llmeval report --html` makes of the run's history file later.
     from pytest_llmeval.cli import main
@@ -129,7 +129,7 @@ def test_a_failed_regrade_warns_on_the_page_as_on_the_terminal(pytester, serve):
     assert "No output got a second verdict." in lines
     assert warning.removeprefix("llmeval: ") in lines
     # The same run from a file a pull request planted a key in: the page redacts it.
-    document = json.loads((pytester.path / "run.json").read_text())
+    document = json.loads((pytester.path / "run.json").read_text(encoding="utf-8"))
     (test,) = document["tests"]
     test["regrade"]["error"] = f"the judge said {PLANTED}"
     test["call_failures"] = [f"HTTP 401 {PLANTED}", f"HTTP 400 {HOSTILE}"]

@@ -86,7 +86,7 @@ def test_a_streamed_tests_first_token_is_on_the_page_as_in_the_markdown(pytester
         plugins=[online.clock, rest],
     )
     result.assert_outcomes(passed=1)
-    assert "| 1.00s (first token 0.25s) |" in (pytester.path / "run.md").read_text()
+    assert "| 1.00s (first token 0.25s) |" in (pytester.path / "run.md").read_text(encoding="utf-8")
     html = (pytester.path / "run.html").read_text(encoding="utf-8")
     assert "<td>1.00 s (first token 0.25 s)</td>" in html
 

@@ -55,7 +55,7 @@ def _plant(project: pytest.Pytester) -> None:
         test["call_failures"] = [f"POST /v1/messages: 401 authentication_error: you sent {KEY}"]
         # The run writes a class name and a status here; a file says what it likes.
         test["regrade"] = {"k": 2, "outputs": [], "errors": 1, "error": f"APIError: {KEY}"}
-        path.write_text(json.dumps(document))
+        path.write_text(json.dumps(document), encoding="utf-8")
         assert history.load(path) is not None  # still a valid run document
 
 
@@ -103,7 +103,7 @@ def test_a_miss_against_a_cassette_holding_a_secret_never_prints_it(project, mon
     body = interaction["request"]["body"].replace('"hello "', f'"hello {PASSWORD}"')
     interaction["request"]["body"] = body
     interaction["llmeval"][DIGESTS["request"]] = body_digest(body)
-    path.write_text(yaml.safe_dump(cassette))
+    path.write_text(yaml.safe_dump(cassette), encoding="utf-8")
     monkeypatch.setenv("ASK", PASSWORD)
     result = project.runpytest("-p", "no:cacheprovider", "--llmeval-mode=replay")
     result.assert_outcomes(failed=1)

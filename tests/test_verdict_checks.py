@@ -82,14 +82,14 @@ def test_a_large_comparison_is_checked_against_its_stored_p():
 def _document(tmp_path) -> dict[str, Any]:
     from history_runs import good_run
 
-    return json.loads(good_run(tmp_path).read_text())
+    return json.loads(good_run(tmp_path).read_text(encoding="utf-8"))
 
 
 def test_a_history_file_whose_verdicts_contradict_is_skipped_by_every_reader(tmp_path):
     document = _document(tmp_path)
     document["tests"][0]["drift"] = [_check(flagged=False)]
     (path,) = tmp_path.glob("*.json")
-    path.write_text(json.dumps(document))
+    path.write_text(json.dumps(document), encoding="utf-8")
     assert validate(document) == [
         "$.tests[0].drift[0].flagged: False contradicts status 'regressed'"
     ]
