@@ -8,6 +8,7 @@ Run: .venv/bin/python benchmarks/round_trips.py (``benchmarks/run.py`` prints th
    same 500 requests to a minimal no-stall loopback server. Both time each request inside
    the test, through the real SDK, after a warm-up, and report the median request. C, the
    floor no hit can beat, is the SDK alone with the same message from an in-memory transport.
+   All three hand the SDK the same message: the stand-in's answer, which the cache keeps.
 8. The stand-in: the same 500 requests through the real SDK to ``StandInServer`` and to the
    minimal server, in this process; the median request of each (alone:
    ``benchmarks/run.py --only 8``).
@@ -59,6 +60,7 @@ class _Minimal(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     wbufsize = 1 << 16
+    message = MESSAGE
 
     def setup(self) -> None:
         super().setup()
@@ -71,16 +73,17 @@ class _Minimal(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("content-length") or 0))
         self.send_response(200)
         self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(MESSAGE)))
+        self.send_header("content-length", str(len(self.message)))
         self.send_header("request-id", "req_minimal")
         self.end_headers()
-        self.wfile.write(MESSAGE)
+        self.wfile.write(self.message)
         self.wfile.flush()
 
 
 @contextmanager
-def minimal_server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Minimal)
+def minimal_server(message: bytes = MESSAGE) -> Iterator[str]:
+    handler = type("_Answers", (_Minimal,), {"message": message})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
@@ -165,13 +168,17 @@ def cache_hit_figure(root: Path, requests: int, rounds: int) -> Figure:
         f"--llmeval-cache-dir={project / 'llm-cache'}",
         "--llmeval-no-history",
     ]
-    with StandInServer() as standin, minimal_server() as direct:
+    with StandInServer() as standin:
+        # The message the cache will serve, which B and C hand back too: the SDK's work on an
+        # answer grows with it (the stand-in's has a fuller usage block than MESSAGE).
+        answer = _answer(standin.url)
+    with StandInServer() as standin, minimal_server(answer) as direct:
         env = clean_env(
             ANTHROPIC_BASE_URL=standin.url,
             ANTHROPIC_API_KEY=API_KEY,
             BENCH_QUESTION=json.dumps(QUESTION),
             BENCH_DIRECT_URL=direct,
-            BENCH_MESSAGE=MESSAGE.decode(),
+            BENCH_MESSAGE=answer.decode(),
             BENCH_OUT=str(out),
         )
         pytest(project, [*args, "test_loop.py::test_cached"], env)  # fills the cache
@@ -215,6 +222,15 @@ def cache_hit_figure(root: Path, requests: int, rounds: int) -> Figure:
         figure.why_missed = f"{leaked} request(s) reached the stand-in: not all were cache hits"
         figure.limit = 0.0
     return figure
+
+
+def _answer(url: str) -> bytes:
+    """The stand-in's answer to QUESTION, as the SDK reads it (decoded)."""
+    import anthropic
+
+    with anthropic.Anthropic(base_url=url, api_key=API_KEY, max_retries=0) as client:
+        raw = client.messages.with_raw_response.create(**QUESTION)  # type: ignore[call-overload]
+        return raw.http_response.content  # type: ignore[no-any-return]
 
 
 def _per_request(url: str, requests: int) -> float:
