@@ -238,10 +238,11 @@ def resolve(option: Option[T], sources: Sources) -> T:
     return _placed(option, option.default, sources)
 
 
-def _argument_type(parser: Callable[[str], object]) -> Callable[[str], object]:
-    """argparse shows an ``ArgumentTypeError``'s message as it is, other errors as 'invalid'."""
+def argument_type(parser: Callable[[str], T]) -> Callable[[str], T]:
+    """``parser`` as an argparse ``type``: argparse shows an ``ArgumentTypeError``'s message as
+    it is, other errors as 'invalid', so a ``ValueError``'s own words become the former."""
 
-    def argument(text: str) -> object:
+    def argument(text: str) -> T:
         try:
             return parser(text)
         except ValueError as exc:
@@ -261,7 +262,7 @@ def flag_arguments(option: Option[Any]) -> dict[str, Any]:
     arguments["metavar"] = option.metavar
     reader = option.flag_type or option.parse
     if reader is not None:
-        arguments["type"] = _argument_type(reader)
+        arguments["type"] = argument_type(reader)
     return arguments
 
 

@@ -9,7 +9,6 @@ model swap): a plain run declares every option and reads none.
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -160,8 +159,7 @@ def user_path_or_none(value: str) -> Path | None:
     try:
         return Path(value).expanduser()
     except RuntimeError:  # no HOME, and no passwd entry for the user (a bare container)
-        # argparse shows an ArgumentTypeError's own words (a ValueError's as "invalid value").
-        raise argparse.ArgumentTypeError(
+        raise ValueError(
             f"{value!r} starts with ~, but this process has no home directory (HOME is unset): "
             "give the path in full"
         ) from None

@@ -21,10 +21,11 @@ import json
 import os
 import shlex
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_llmeval.option_spec import argument_type
 from pytest_llmeval.option_values import between_0_and_1, parse_mode
 
 if TYPE_CHECKING:
@@ -275,18 +276,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _checked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
-    """argparse shows an ``ArgumentTypeError``'s own message; a ``ValueError`` as 'invalid'."""
-
-    def argument(text: str) -> Any:
-        try:
-            return parse(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return argument
-
-
 def add_commands(commands: Any) -> None:
     calibrate = commands.add_parser(
         "calibrate",
@@ -308,19 +297,19 @@ def add_commands(commands: Any) -> None:
     )
     calibrate.add_argument(
         "--threshold",
-        type=_checked(between_0_and_1),
+        type=argument_type(between_0_and_1),
         metavar="SCORE",
         help="Score at which a verdict passes (default: ini llmeval_rubric_threshold)",
     )
     calibrate.add_argument(
         "--min-kappa",
-        type=_checked(between_0_and_1),
+        type=argument_type(between_0_and_1),
         metavar="KAPPA",
         help="Exit 1 when a rubric's kappa is below this",
     )
     calibrate.add_argument(
         "--mode",
-        type=_checked(parse_mode),
+        type=argument_type(parse_mode),
         metavar="MODE",
         help="As --llmeval-mode (default: LLMEVAL_MODE, ini llmeval_mode, else auto)",
     )

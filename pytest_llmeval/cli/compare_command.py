@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_llmeval import option_values as parse
 from pytest_llmeval.cli.history_commands import print_json, terminal_text
 from pytest_llmeval.cli.project import dir_options, history_dir, secret_free, shown
+from pytest_llmeval.option_spec import argument_type
 from pytest_llmeval.report.table import aligned
 
 if TYPE_CHECKING:
@@ -42,16 +43,6 @@ them), else the project's (llmeval_drift_* in its ini); "notes" says which and w
 
 #: How many disagreements with RUN_B's own verdicts are named one by one.
 _SHOWN_DISAGREEMENTS = 10
-
-
-def _flag(parser: Callable[[str], float]) -> Callable[[str], float]:
-    def value(text: str) -> float:
-        try:
-            return parser(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return value
 
 
 def _project_thresholds(args: argparse.Namespace) -> DriftThresholds:
@@ -280,19 +271,19 @@ def add_compare(commands: Any) -> None:
     )
     compare.add_argument(
         "--drift-threshold",
-        type=_flag(parse.between_0_and_1),
+        type=argument_type(parse.between_0_and_1),
         metavar="DROP",
         help="A fall of a score or pass rate beyond this is drift (overrides the run's)",
     )
     compare.add_argument(
         "--drift-latency",
-        type=_flag(parse.non_negative),
+        type=argument_type(parse.non_negative),
         metavar="RISE",
         help="A relative rise of latency beyond this is drift (overrides the run's)",
     )
     compare.add_argument(
         "--drift-cost",
-        type=_flag(parse.non_negative),
+        type=argument_type(parse.non_negative),
         metavar="RISE",
         help="A relative rise of cost beyond this is drift (overrides the run's)",
     )
