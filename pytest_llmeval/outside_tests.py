@@ -166,12 +166,9 @@ class _WatchOnImport(importlib.abc.MetaPathFinder):
             start()
         # The import is past the front of sys.meta_path, where each watch put its finder (it
         # patches the client once loaded): the spec is asked of them, and the rest, now.
-        for finder in list(sys.meta_path):
-            find = getattr(finder, "find_spec", None)
-            spec = None if find is None else find(fullname, path, target)
-            if spec is not None:
-                return spec  # type: ignore[no-any-return]
-        return None
+        from pytest_llmeval.traffic.sentry import spec_from_finders
+
+        return spec_from_finders(fullname, path, target)
 
 
 _WATCH_ON_IMPORT = _WatchOnImport()

@@ -339,20 +339,31 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
         target: ModuleType | None,
         patch: Callable[[ModuleType], None],
     ) -> importlib.machinery.ModuleSpec | None:
-        # The spec the import would have used: asked of the finders after this one (an
-        # editable install or a zip has finders of its own).
-        for finder in sys.meta_path:
-            find = getattr(finder, "find_spec", None)
-            if finder is self or find is None:
-                continue
-            spec = find(fullname, path, target)
-            if spec is None:
-                continue
-            if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                del self._patches[fullname]
-                spec.loader = _ThenPatch(spec.loader, patch)
+        # The spec the import would have used: asked of the other finders (an editable
+        # install or a zip has finders of its own).
+        spec = spec_from_finders(fullname, path, target, skip=self)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
+            del self._patches[fullname]
+            spec.loader = _ThenPatch(spec.loader, patch)
+        return spec
+
+
+def spec_from_finders(
+    fullname: str,
+    path: Sequence[str] | None,
+    target: ModuleType | None,
+    skip: object = None,
+) -> importlib.machinery.ModuleSpec | None:
+    """The first spec ``sys.meta_path``'s finders (but ``skip``) give for ``fullname``: what
+    an import that went past the front of the list would have found."""
+    for finder in list(sys.meta_path):
+        find = getattr(finder, "find_spec", None)
+        if finder is skip or find is None:
+            continue
+        spec = find(fullname, path, target)
+        if spec is not None:
             return spec  # type: ignore[no-any-return]
-        return None
+    return None
 
 
 class _ThenPatch(importlib.abc.Loader):
