@@ -37,6 +37,10 @@ _THRESHOLDS = (
 )
 
 
+#: Shard numbers listed for one value; a run of 40 shards says "and 30 more".
+_LISTED_SHARDS = 10
+
+
 class ShardsDisagree(ValueError):
     """Files of one run id that cannot be one run: made in different modes."""
 
@@ -207,8 +211,18 @@ def _value_text(field: str, value: Any) -> str:
 
 
 def shard_values_text(field: str, values: Sequence[Any]) -> str:
-    """Each shard's value of ``field``: ``shard 1: score drop 0.1, ...; shard 2: ...``."""
-    return "; ".join(f"shard {n}: {_value_text(field, v)}" for n, v in enumerate(values, 1))
+    """Each shard's value of ``field``, shards of one value together, oldest shard first:
+    ``shard 1: score drop 0.1, ...; shards 2, 3: score drop 0.3, ...``."""
+    shards: dict[str, list[int]] = {}
+    for number, value in enumerate(values, 1):
+        shards.setdefault(_value_text(field, value), []).append(number)
+    said = []
+    for text, numbers in shards.items():
+        listed = ", ".join(map(str, numbers[:_LISTED_SHARDS]))
+        if len(numbers) > _LISTED_SHARDS:
+            listed += f" and {len(numbers) - _LISTED_SHARDS} more"
+        said.append(f"shard{'s' if len(numbers) > 1 else ''} {listed}: {text}")
+    return "; ".join(said)
 
 
 def differ_notes(shards_differ: Mapping[str, Any] | None) -> list[str]:

@@ -23,7 +23,7 @@ from pytest_llmeval import history
 from pytest_llmeval.cli import main
 from pytest_llmeval.results import GitInfo, RunResult
 from pytest_llmeval.results_schema import conforms
-from pytest_llmeval.run_shards import ShardsDisagree, merge
+from pytest_llmeval.run_shards import ShardsDisagree, differ_notes, merge
 
 SUITE = """
 import json, pathlib, anthropic, pytest
@@ -198,6 +198,8 @@ def test_shards_of_different_modes_are_runs_apart(
     rows = [line.split() for line in out.splitlines() if line.startswith(RUN)]
     assert [row[:2] for row in rows] == [[RUN, "live"], [RUN, "record"]]
     assert not any("shards" in " ".join(row) for row in rows)
+    code, out, _ = _cli(capsys, "runs", "--mode", "record")
+    assert [line.split()[:2] for line in out.splitlines() if RUN in line] == [[RUN, "record"]]
     why = f"run {RUN} has files made in different modes (live, record): they are not one run"
     code, out, err = _cli(capsys, "report", "--run", RUN)
     assert code == 1 and why in err and "own LLMEVAL_RUN_ID" in err
@@ -330,6 +332,14 @@ def test_a_rule_kept_by_one_shard_only_is_not_the_runs() -> None:
     merged = merge([_run(drift_rule=None), _run(drift_rule=rule)])
     assert merged.drift_rule == {}
     assert merged.shards_differ == {"drift_rule": (None, rule)}
+
+
+def test_many_shards_are_named_by_value() -> None:
+    judges = ["a"] * 12 + ["b"]
+    merged = merge([_run(judge_model=judge) for judge in judges])
+    assert differ_notes(merged.to_json()["run"]["shards_differ"]) == [
+        "judge model: shards 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more: a; shard 13: b"
+    ]
 
 
 def test_merge_refuses_shards_of_two_modes() -> None:

@@ -95,20 +95,17 @@ def _shard_rules_refused(args: argparse.Namespace, run: RunResult) -> str | None
     a merged run does not know which shard ran which test (a shard run again may have run it
     twice): the honest choice is the user's, named here."""
     from pytest_llmeval.run_rule import FLAGS
-    from pytest_llmeval.run_shards import rule_text
+    from pytest_llmeval.run_shards import rule_text, shard_values_text
 
     rules = (run.shards_differ or {}).get("drift_rule")
     if rules is None or args.project_thresholds:
         return None
-    differ = [
-        key
-        for key in FLAGS
-        if len({repr(r.get(key)) if isinstance(r, dict) else None for r in rules}) > 1
-    ]
+    kept = {key: [r.get(key) if isinstance(r, dict) else None for r in rules] for key in FLAGS}
+    differ = [key for key, values in kept.items() if any(v != values[0] for v in values)]
     left = [key for key in differ if key not in _overrides(args)]
     if not left:
         return None
-    said = "; ".join(f"shard {n}: {rule_text(r)}" for n, r in enumerate(rules, 1))
+    said = shard_values_text("thresholds", [rule_text(r) for r in rules])
     flags = ", ".join(FLAGS[key] for key in left)
     return (
         f"run {run.id}'s shards judged drift with different thresholds ({said}): no one of "
@@ -118,6 +115,8 @@ def _shard_rules_refused(args: argparse.Namespace, run: RunResult) -> str | None
 
 def _shard_baselines(run: RunResult) -> str | None:
     """Each shard's baseline runs, when the shards of ``run`` compared with different ones."""
+    from pytest_llmeval.run_shards import shard_values_text
+
     rules = (run.shards_differ or {}).get("drift_rule")
     if rules is None:
         return None
@@ -128,7 +127,7 @@ def _shard_baselines(run: RunResult) -> str | None:
         (", ".join(map(str, k)) or "no baseline") if isinstance(k, list) else "not kept"
         for k in kept
     ]
-    return "; ".join(f"shard {n}: {text}" for n, text in enumerate(listed, 1))
+    return shard_values_text("baseline runs", listed)
 
 
 def _baseline_notes(

@@ -81,8 +81,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
     # Chosen by file name; only the chosen runs' files are opened.
     files = history.Listing(directory)
     chosen = files.newest_run_ids(args.last, mode=args.mode)
+    # Of an id used in several modes, only the files of --mode: each mode's are a run.
     runs = history.all_runs(
-        directory, [f for group in files.of_runs(chosen).values() for f in group]
+        directory,
+        [
+            f
+            for group in files.of_runs(chosen).values()
+            for f in group
+            if args.mode is None or f.mode == args.mode
+        ],
     )
     if args.json:
         print_json(
