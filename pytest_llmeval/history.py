@@ -30,7 +30,7 @@ from pytest_llmeval.history_names import Listing as Listing
 from pytest_llmeval.history_names import list_runs as list_runs
 from pytest_llmeval.results import FORMAT, InvalidDocument, RunResult
 from pytest_llmeval.results_schema import validate
-from pytest_llmeval.run_shards import merge
+from pytest_llmeval.run_shards import ShardsDisagree, merge
 
 #: How many schema violations a skipped file's warning lists: enough to find the fault.
 _SHOWN_VIOLATIONS = 3
@@ -217,7 +217,11 @@ def _complete_run(usable: Sequence[RunFile]) -> RunResult | None:
     loaded = [r for r in (load(f.path) for f in usable) if r is not None]
     # A file renamed by hand still says what it is inside: trust the document too.
     complete = [r for r in loaded if r.complete]
-    return merge(complete) if complete else None
+    try:
+        return merge(complete) if complete else None
+    except ShardsDisagree as exc:  # a file renamed by hand: its name says another mode
+        warnings.warn(HistoryWarning(f"llmeval: skipped run: {exc}"), stacklevel=3)
+        return None
 
 
 def _window(
@@ -235,34 +239,60 @@ def _window(
     return window
 
 
-def find_run(history: Path | Listing, run_id: str) -> RunResult | None:
-    """A run by id, its shards merged."""
-    files = listing(history).of_run(run_id)
+def _of_mode(run_id: str, files: Sequence[RunFile], mode: str | None) -> Sequence[RunFile]:
+    """The files of one run: all of them when they share a mode; those of ``mode`` when a run
+    id was used in several (each mode's files a run of its own, as a baseline window reads
+    them); raises :class:`ShardsDisagree` when none is chosen."""
+    modes = list(dict.fromkeys(f.mode for f in files))
+    if len(modes) <= 1:
+        return files
+    if mode in modes:
+        return [f for f in files if f.mode == mode]
+    raise ShardsDisagree(
+        f"run {run_id} has files made in different modes ({', '.join(modes)}): they are not "
+        "one run, so they are not merged (`llmeval runs` lists them apart): name one with "
+        "--mode, and give each mode its own LLMEVAL_RUN_ID"
+    )
+
+
+def find_run(history: Path | Listing, run_id: str, *, mode: str | None = None) -> RunResult | None:
+    """A run by id, its shards merged; of id used in several modes, the files of ``mode``
+    (:class:`ShardsDisagree` without one)."""
+    files = _of_mode(run_id, listing(history).of_run(run_id), mode)
     loaded = [r for r in (load(f.path) for f in files) if r is not None]
     return merge(loaded) if loaded else None
 
 
-def find_runs(history: Path | Listing, run_ids: Sequence[str]) -> dict[str, RunResult | None]:
+def find_runs(
+    history: Path | Listing, run_ids: Sequence[str], *, mode: str | None = None
+) -> dict[str, RunResult | None]:
     """Runs by id, shards merged, ``None`` for one not readable; the names are searched once
-    for all of them (a baseline's ids come from a file, and may be many)."""
+    for all of them (a baseline's ids come from a file, and may be many). ``mode`` as for
+    :func:`find_run`."""
     shards = listing(history).of_runs(run_ids)
     found: dict[str, RunResult | None] = {}
     for run_id, files in shards.items():
-        loaded = [r for r in (load(f.path) for f in files) if r is not None]
+        chosen = _of_mode(run_id, files, mode)
+        loaded = [r for r in (load(f.path) for f in chosen) if r is not None]
         found[run_id] = merge(loaded) if loaded else None
     return found
 
 
 def all_runs(directory: Path, files: Iterable[RunFile] | None = None) -> list[RunResult]:
-    """Every run, shards merged, oldest first: for ``llmeval runs`` and full reports."""
-    grouped: dict[str, list[RunFile]] = {}
+    """Every run, shards merged, oldest first: for ``llmeval runs`` and full reports. Files of
+    one run id made in different modes are runs apart, one per mode (``run_shards.py``)."""
+    grouped: dict[tuple[str, str], list[RunFile]] = {}
     for run_file in files if files is not None else Listing(directory).files():
-        grouped.setdefault(run_file.run_id, []).append(run_file)
+        grouped.setdefault((run_file.run_id, run_file.mode), []).append(run_file)
     runs: list[tuple[str, str, RunResult]] = []
     for group in grouped.values():
         loaded = [r for r in (load(f.path) for f in group) if r is not None]
-        if loaded:
-            run = merge(loaded)
+        try:
+            run = merge(loaded) if loaded else None
+        except ShardsDisagree as exc:  # a file renamed by hand: its name says another mode
+            warnings.warn(HistoryWarning(f"llmeval: skipped run: {exc}"), stacklevel=2)
+            run = None
+        if run is not None:
             # ``started_at`` is to the second; the file stamp (to the microsecond) orders two
             # runs started in the same second, whatever order ``files`` came in.
             runs.append((run.started_at, min(f.stamp for f in group), run))

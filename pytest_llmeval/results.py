@@ -239,6 +239,11 @@ class RunResult:
     #: The thresholds and baseline run ids drift decided with (``run_rule.stored_rule``), as
     #: read: a file's values are checked where they are used; ``None`` in older files.
     drift_rule: Mapping[str, Any] | None = None
+    #: Shards merged into this run (``run_shards.py``) that did not agree on a run-level field
+    #: (``judge_model``, ``git``, ``baseline``, ``fail_on_drift``, ``drift_rule``): each such
+    #: field's value in every shard, oldest first, as their documents hold it. The field itself
+    #: then keeps only what the shards agree on. ``None``: one file, or shards that agree.
+    shards_differ: Mapping[str, tuple[Any, ...]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The run document: the JSON report, a history file, ``llmeval report --json``."""
@@ -264,6 +269,8 @@ class RunResult:
             run["drift_failed"] = True
         if self.drift_rule is not None:  # optional in the schema
             run["drift_rule"] = dict(self.drift_rule)
+        if self.shards_differ:  # optional: absent means one file, or shards that agree
+            run["shards_differ"] = {k: list(v) for k, v in self.shards_differ.items()}
         return {"format": FORMAT, "run": run, "tests": [t.to_json() for t in self.tests]}
 
     @classmethod
@@ -298,4 +305,7 @@ class RunResult:
             fail_on_drift=run.get("fail_on_drift"),
             drift_failed=bool(run.get("drift_failed", False)),
             drift_rule=run.get("drift_rule"),
+            shards_differ={k: tuple(v) for k, v in run["shards_differ"].items()}
+            if run.get("shards_differ")
+            else None,
         )

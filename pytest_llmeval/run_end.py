@@ -18,6 +18,7 @@ from pytest_llmeval import history
 from pytest_llmeval.files import write_atomic
 from pytest_llmeval.results import GitInfo, RunResult, TestResult
 from pytest_llmeval.run_rule import stored_rule
+from pytest_llmeval.run_shards import ShardsDisagree
 from pytest_llmeval.run_totals import RunTotals
 
 if TYPE_CHECKING:  # settings imports pytest: `llmeval report` needs neither
@@ -98,7 +99,11 @@ def _baseline(
             pinned = history.load(path)
             _refuse_incomplete(pinned, chosen)
             return ([pinned] if pinned else []), str(path)
-        found = history.find_run(settings.history_dir, chosen)
+        try:
+            # A run id used in several modes: its files of this run's mode, as a window reads.
+            found = history.find_run(settings.history_dir, chosen, mode=mode)
+        except ShardsDisagree as exc:
+            raise BaselineNotFound(f"--llmeval-baseline={chosen}: {exc}") from None
         if found is None:
             raise BaselineNotFound(
                 f"--llmeval-baseline={chosen}: no run with that id in {settings.history_dir} "

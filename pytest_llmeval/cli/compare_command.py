@@ -15,15 +15,18 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval import option_values as parse
-from pytest_llmeval.cli.history_commands import print_json, terminal_text
+from pytest_llmeval.cli.history_commands import MODE_HELP, print_json, terminal_text
 from pytest_llmeval.cli.project import dir_options, history_dir, secret_free, shown
+from pytest_llmeval.constants import Mode
 from pytest_llmeval.option_spec import argument_type
 from pytest_llmeval.report.table import aligned
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
 
     from pytest_llmeval.drift import DriftCheck, DriftThresholds
+    from pytest_llmeval.history import Listing
     from pytest_llmeval.results import RunResult
     from pytest_llmeval.run_rule import ChosenRule
 
@@ -61,22 +64,70 @@ def _project_thresholds(args: argparse.Namespace) -> DriftThresholds:
     )
 
 
-def _rule(args: argparse.Namespace, run: RunResult) -> ChosenRule:
-    from pytest_llmeval.run_rule import choose_rule
-
+def _overrides(args: argparse.Namespace) -> dict[str, float]:
+    """The thresholds given on the command line, by ``DriftThresholds`` field."""
     given = {
         "score_drop": args.drift_threshold,
         "latency_rise": args.drift_latency,
         "cost_rise": args.drift_cost,
     }
-    overrides = {key: value for key, value in given.items() if value is not None}
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def _rule(args: argparse.Namespace, run: RunResult) -> ChosenRule:
+    from pytest_llmeval.run_rule import choose_rule
+
     return choose_rule(
         run.id,
         run.drift_rule,
         _project_thresholds(args),
-        overrides,
+        _overrides(args),
         use_project=args.project_thresholds,
     )
+
+
+def _shard_rules_refused(args: argparse.Namespace, run: RunResult) -> str | None:
+    """Why ``run``'s drift cannot be judged again by its own rule: its shards judged with
+    different thresholds. ``None`` when they agree, or the command line chose every one they
+    differ on (``--project-thresholds``, or a flag for each).
+
+    One of them for every test would re-judge the others' tests by a rule they never had, and
+    a merged run does not know which shard ran which test (a shard run again may have run it
+    twice): the honest choice is the user's, named here."""
+    from pytest_llmeval.run_rule import FLAGS
+    from pytest_llmeval.run_shards import rule_text, shard_values_text
+
+    rules = (run.shards_differ or {}).get("drift_rule")
+    if rules is None or args.project_thresholds:
+        return None
+    kept = {key: [r.get(key) if isinstance(r, dict) else None for r in rules] for key in FLAGS}
+    differ = [key for key, values in kept.items() if any(v != values[0] for v in values)]
+    left = [key for key in differ if key not in _overrides(args)]
+    if not left:
+        return None
+    said = shard_values_text("thresholds", [rule_text(r) for r in rules])
+    flags = ", ".join(FLAGS[key] for key in left)
+    return (
+        f"run {run.id}'s shards judged drift with different thresholds ({said}): no one of "
+        f"them is the run's. Choose with {flags} (or --project-thresholds for the ini's)"
+    )
+
+
+def _shard_baselines(run: RunResult) -> str | None:
+    """Each shard's baseline runs, when the shards of ``run`` compared with different ones."""
+    from pytest_llmeval.run_shards import shard_values_text
+
+    rules = (run.shards_differ or {}).get("drift_rule")
+    if rules is None:
+        return None
+    kept = [r.get("baseline_runs") if isinstance(r, dict) else None for r in rules]
+    if all(k == kept[0] for k in kept[1:]):
+        return None
+    listed = [
+        (", ".join(map(str, k)) or "no baseline") if isinstance(k, list) else "not kept"
+        for k in kept
+    ]
+    return shard_values_text("baseline runs", listed)
 
 
 def _baseline_notes(
@@ -97,6 +148,11 @@ def _baseline_notes(
             "own to agree with; these are the built-in rule's"
         ]
     own = stored_baseline(run_b.drift_rule)
+    if own is None and (shard_baselines := _shard_baselines(run_b)) is not None:
+        return [
+            f"run {run_b.id}'s shards compared with different baselines ({shard_baselines}): "
+            "verdicts here can differ from its report"
+        ]
     if own is None:
         return []
     if own != baseline:
@@ -167,12 +223,23 @@ def _rule_line(rule: ChosenRule, run_b: str) -> str:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Drift verdicts of RUN_B against RUN_A, every metric; exit 1 when anything regressed."""
     from pytest_llmeval import history
-    from pytest_llmeval.drift import compare, flagged, status_counts
-    from pytest_llmeval.run_rule import stored_baseline
+    from pytest_llmeval.run_shards import ShardsDisagree
 
     directory = history_dir(args)
     files = history.Listing(directory)  # listed once for every run
-    run_b = history.find_run(files, args.run_b or args.run_a)
+    try:
+        return _compare(args, directory, files)
+    except ShardsDisagree as exc:
+        print(terminal_text(str(exc)), file=sys.stderr)
+        return 2
+
+
+def _compare(args: argparse.Namespace, directory: Path, files: Listing) -> int:
+    from pytest_llmeval import history
+    from pytest_llmeval.drift import compare, flagged, status_counts
+    from pytest_llmeval.run_rule import stored_baseline
+
+    run_b = history.find_run(files, args.run_b or args.run_a, mode=args.mode)
     if run_b is None:
         said = f"no readable run {args.run_b or args.run_a} in {shown(directory)}"
         print(terminal_text(said), file=sys.stderr)
@@ -180,6 +247,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     notes: list[str] = []
     if args.run_b is None:  # one run: against the baseline it ran with
         ids = stored_baseline(run_b.drift_rule)
+        if ids is None and (shard_baselines := _shard_baselines(run_b)) is not None:
+            said = (
+                f"run {run_b.id}'s shards compared with different baselines ({shard_baselines}): "
+                "name the run to compare it with"
+            )
+            print(terminal_text(said), file=sys.stderr)
+            return 2
         if not ids:
             why = "had no baseline" if ids == () else "kept no baseline (an older file)"
             said = f"run {run_b.id} {why}: name the run to compare it with"
@@ -189,7 +263,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         ids = (args.run_a,)
     baseline = []
     ids = tuple(dict.fromkeys(ids))  # a file's list, each run once
-    readable = history.find_runs(files, ids)
+    # Of a baseline run id used in several modes, the files of RUN_B's: what its window read.
+    readable = history.find_runs(files, ids, mode=args.mode if args.run_b else run_b.mode)
     for run_id in ids:
         found = readable[run_id]
         if found is None and args.run_b is not None:
@@ -204,6 +279,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(terminal_text(said), file=sys.stderr)
         return 2
     compared_with = tuple(run.id for run in baseline)
+    refused = _shard_rules_refused(args, run_b)
+    if refused is not None:
+        print(terminal_text(refused), file=sys.stderr)
+        return 2
     rule = _rule(args, run_b)
     checks = compare(run_b.tests, [run.tests for run in baseline], rule.thresholds)
     drifted = flagged(checks)
@@ -264,6 +343,7 @@ def add_compare(commands: Any) -> None:
     )
     compare.add_argument("run_b", metavar="RUN_B", nargs="?", help="The run to check")
     compare.add_argument("--json", action="store_true", help="A JSON document on stdout")
+    compare.add_argument("--mode", choices=[m.value for m in Mode], help=MODE_HELP)
     compare.add_argument(
         "--project-thresholds",
         action="store_true",

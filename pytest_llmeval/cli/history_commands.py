@@ -22,15 +22,20 @@ RUNS_JSON = """\
 With --json, one JSON document on stdout instead of the table:
   {"history_dir": str, "runs": [{"id": str, "mode": str, "started_at": str,
     "finished_at": str, "status": "complete"|"incomplete", "shards": int,
-    "drift_flagged": int, "drift_failed": bool, "totals": {"tests", "passed", "failed", "calls",
-    "judge_calls", "cache_hits", "cost_usd", "input_tokens", "output_tokens", ...}}]}
-oldest first; "totals" as in the run's report (pytest_llmeval/report_schema.json).
+    "drift_flagged": int, "drift_failed": bool, "shards_differ": [str],
+    "totals": {"tests", "passed", "failed", "calls", "judge_calls", "cache_hits",
+    "cost_usd", "input_tokens", "output_tokens", ...}}]}
+oldest first; "totals" as in the run's report (pytest_llmeval/report_schema.json);
+"shards_differ" names the run-level fields its shards disagree on (run.shards_differ).
 """
 
 REPORT_JSON = """\
 With --json and no FILE (or '-'), the run's JSON document on stdout, in the shape of
 pytest_llmeval/report_schema.json: {"format", "run": {...}, "tests": [...]}.
 """
+
+#: ``--mode`` of ``report`` and ``compare``: shards of one id in two modes are two runs.
+MODE_HELP = "Of a run id used in several modes (LLMEVAL_RUN_ID), its run of this mode"
 
 #: Runs charted on the page: run_end.CHART_RUNS, which a test keeps equal (importing run_end
 #: would bring the pytest side's modules into the command).
@@ -58,6 +63,15 @@ def _drift_cell(run: RunResult) -> str:
     return "drift unchecked" if run.drift_failed else f"{_flagged(run)} drift"
 
 
+def _differing(run: RunResult) -> str:
+    """``, differing in judge model, drift thresholds``: what ``llmeval report`` then names
+    shard by shard; ``""`` for shards that agree."""
+    from pytest_llmeval.run_shards import WORDS
+
+    fields = [WORDS[field] for field in run.shards_differ or () if field in WORDS]
+    return f", differing in {', '.join(fields)}" if fields else ""
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     """Every run in the history (or the last ``--last`` of ``--mode``), oldest first: id, mode,
     start, outcome, cost, drift."""
@@ -67,8 +81,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
     # Chosen by file name; only the chosen runs' files are opened.
     files = history.Listing(directory)
     chosen = files.newest_run_ids(args.last, mode=args.mode)
+    # Of an id used in several modes, only the files of --mode: each mode's are a run.
     runs = history.all_runs(
-        directory, [f for group in files.of_runs(chosen).values() for f in group]
+        directory,
+        [
+            f
+            for group in files.of_runs(chosen).values()
+            for f in group
+            if args.mode is None or f.mode == args.mode
+        ],
     )
     if args.json:
         print_json(
@@ -84,6 +105,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
                         "shards": run.shards or 1,
                         "drift_flagged": _flagged(run),
                         "drift_failed": run.drift_failed,
+                        "shards_differ": list(run.shards_differ or ()),
                         "totals": run.totals.to_json(),
                     }
                     for run in runs
@@ -95,7 +117,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for run in runs:
         totals = run.totals
         errors = f", {totals.errors} error(s)" if totals.errors else ""
-        notes = [f"({run.shards} shards)"] if run.shards else []
+        notes = [f"({run.shards} shards{_differing(run)})"] if run.shards else []
         if not run.complete:
             notes.append("INCOMPLETE (interrupted)")
         rows.append(
@@ -128,7 +150,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     files = history.Listing(directory)
     latest = files.latest()
     run_id: str = args.run_id or (latest.run_id if latest else "")
-    run = history.find_run(files, run_id) if run_id else None
+    from pytest_llmeval.run_shards import ShardsDisagree
+
+    try:
+        run = history.find_run(files, run_id, mode=args.mode) if run_id else None
+    except ShardsDisagree as exc:
+        print(terminal_text(str(exc)), file=sys.stderr)
+        return 1
     if run is None:
         # A run whose every file was skipped as unreadable is named, not reported as absent.
         where = shown(directory) if directory.is_dir() else f"{shown(directory)} (no history)"
@@ -146,7 +174,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         write_markdown(Path(args.md), None, run)
     if args.html:
         # The charts' runs: those of the same mode before this one, as a live report shows.
-        before = files.of_run(run_id)[0].stamp
+        before = next(f for f in files.of_run(run_id) if f.mode == run.mode).stamp
         _write_html(Path(args.html), run, files, before)
     if to_stdout:
         print(history.document_text(run), end="")
@@ -186,6 +214,7 @@ def add_commands(commands: Any) -> None:
     """``runs``, ``report`` and ``compare`` (``compare_command.py``) on the top-level
     sub-command action."""
     options = dir_options("history")
+    modes = [m.value for m in Mode]
     runs = commands.add_parser(
         "runs",
         parents=[options],
@@ -209,6 +238,7 @@ def add_commands(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     report.add_argument("--run", dest="run_id", help="Run id (default: the latest)")
+    report.add_argument("--mode", choices=modes, help=MODE_HELP)
     report.add_argument("--html", metavar="FILE", help="Write the HTML report")
     report.add_argument("--md", metavar="FILE", help="Write the Markdown report")
     report.add_argument(

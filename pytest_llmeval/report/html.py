@@ -106,6 +106,12 @@ def _header(run: Mapping[str, Any], tests: Sequence[Mapping[str, Any]], run_coun
     meta.append([f"compared with {baseline}" if baseline else "no baseline to compare with"])
     if baseline and (rule := _rule_text(run.get("drift_rule"))):
         meta.append([rule])
+    from pytest_llmeval.run_shards import differ_notes
+
+    # A merged run whose shards ran with other settings: each shard's, never one for all.
+    meta += [
+        [el("b", "shards differ"), f" in {note}"] for note in differ_notes(run.get("shards_differ"))
+    ]
 
     def number(key: str) -> str:
         return f"{totals.get(key, 0):,}"

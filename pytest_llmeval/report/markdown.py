@@ -60,6 +60,11 @@ def render_markdown(run: RunResult) -> str:
         f"{totals.output_tokens:,} out tokens; cost {cost}.",
         "",
     ]
+    from pytest_llmeval.run_shards import differ_notes
+
+    # A merged run whose shards ran with other settings: each shard's, never one for all.
+    for note in differ_notes(run.shards_differ):
+        lines += [f"**Shards differ** in {note}.", ""]
     if totals.judge_cache is not None:
         lines[-1:-1] = ["", f"Judge prompt cache: {totals.judge_cache.describe()}."]
     if run.drift_failed:
