@@ -248,7 +248,10 @@ class LlmevalSession:
             return
         self._junit_errors()
         from pytest_llmeval.hook_calls import drift_rule
+        from pytest_llmeval.report.scrubbed import scrubbed_ids
         from pytest_llmeval.run_end import BaselineNotFound, finish_run
+
+        shown = self.text_scrub()
 
         try:
             self.run_end = finish_run(
@@ -256,9 +259,9 @@ class LlmevalSession:
                 run_id=self.run_id,
                 started=self.started,
                 judge_model=self.settings.judge_model(None),
-                tests=list(self.results.values()),
+                tests=scrubbed_ids(self.results.values(), shown),
                 complete=complete and not stopped,
-                reruns=self.reruns,
+                reruns=scrubbed_ids(self.reruns, shown),
                 deselected=self._deselected(),
                 why_incomplete="interrupted" if not complete else stopped,
                 drift_rule=drift_rule(self.config.hook.pytest_llmeval_drift),
