@@ -192,6 +192,7 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         )
         if running.recorder.unrecorded:
             _warn_at_test(item, running.recorder.unrecorded)
+        session.learned_from(running.recorder.scrubber)
 
 
 def _warn_at_test(item: pytest.Item, messages: list[str]) -> None:
@@ -267,7 +268,7 @@ def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
     return TrafficRecorder(
         nodeid=item.nodeid,
         plan=plan,
-        scrubber=settings.scrubber(settings.secrets(os.environ)),
+        scrubber=settings.scrubber(session.known_secrets(settings.secrets(os.environ))),
         on_save=on_save if scrubs else None,
         prices=session.prices,
         cache=session.cache() if settings.uses_cache(plan.mode, plan.record_mode) else None,
