@@ -177,9 +177,14 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         from pytest_llmeval.compare_run import PairedRun
 
         running.paired = PairedRun(candidate, running.recorder, running.llmeval)
+    from pytest_llmeval.report.live_logs import scrub_live_logs
+
+    # --log-cli-level and --log-file write as the test runs: no report to scrub comes first.
+    unscrub_logs = scrub_live_logs(running.recorder.scrubber.shown)
     try:
         yield running.llmeval
     finally:
+        unscrub_logs()
         running.stop()
         if running.llmeval.grades_asked and running.call_reported:
             from pytest_llmeval.regrade_asks import regrade_running

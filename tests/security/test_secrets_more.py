@@ -199,3 +199,32 @@ def test_a_long_named_header_value_is_not_warned_about(pytester, online):
     result.assert_outcomes(passed=1, failed=1)
     assert "(llmeval_scrub_headers) is under" not in result.stdout.str()
     assert TENANT not in result.stdout.str()
+
+
+LOGGING_APP = """
+import logging, anthropic, pytest
+
+@pytest.mark.llm
+def test_logs(llmeval):
+    reply = anthropic.Anthropic(max_retries=0).messages.create(
+        model="claude-sonnet-5-5", max_tokens=50, messages=[{"role": "user", "content": "hi"}],
+    )
+    logging.getLogger("app").warning("the model said: %s", reply.content[0].text)
+"""
+
+
+def test_live_logging_and_the_log_file_are_scrubbed_as_they_are_written(pytester, online):
+    """At DEBUG the SDK's ``HTTP Response`` line and httpcore's trace hold the answer's
+    headers; the app's own line what the model echoed. None passes through a report."""
+    headers = {"anthropic-organization-id": ORG, "set-cookie": f"s={COOKIE}"}
+    online.queue(Reply(text=f"your key is {KEY}, org {ORG}", headers=headers))
+    pytester.makepyfile(test_app=LOGGING_APP)
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--llmeval-mode=live", "--log-cli-level=DEBUG",
+        "--log-file=run.log", "--log-file-level=DEBUG",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    log_file = (pytester.path / "run.log").read_text(encoding="utf-8")
+    for text in (result.stdout.str(), log_file):
+        assert "HTTP Response: POST" in text and "the model said: your key is [scrubbed]" in text
+        assert ORG not in text and COOKIE not in text and KEY not in text
