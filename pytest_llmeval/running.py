@@ -197,7 +197,7 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         )
         if running.recorder.unrecorded:
             _warn_at_test(item, running.recorder.unrecorded)
-        session.learned_from(running.recorder.scrubber)
+        _warn_at_test(item, session.learned_from(running.recorder.scrubber))
 
 
 def _warn_at_test(item: pytest.Item, messages: list[str]) -> None:

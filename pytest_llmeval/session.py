@@ -149,28 +149,25 @@ class LlmevalSession:
         """``given`` and what the run's tests learned so far, for a new scrubber."""
         return (*given, *sorted(self._learned - set(given)))
 
-    def learned_from(self, scrubber: Scrubber) -> None:
+    def learned_from(self, scrubber: Scrubber) -> list[str]:
         """After a test: keep what its scrubber learned, for the tests after it and the run's
-        own scrubbing; warn once per run for each ``llmeval_scrub_headers`` header whose value
-        was too short to scrub everywhere (its name only: the value is the secret)."""
+        own scrubbing. Returns what to warn of, once a run: each ``llmeval_scrub_headers``
+        header whose value was too short to scrub everywhere (its name: the value is secret)."""
         from pytest_llmeval.traffic.scrub import MIN_LEARNED
 
         new = scrubber.learned - self._learned
         if new:
             self._learned |= new
             self._text_scrub = None  # built again, with them
-        for name in sorted(scrubber.short_headers - self._short_headers_warned):
-            self._short_headers_warned.add(name)
-            warnings.warn(
-                LlmevalWarning(
-                    f"llmeval: the value of header {name!r} (llmeval_scrub_headers) is under "
-                    f"{MIN_LEARNED} characters: it is hidden where it shows as that header's "
-                    "value (a header line, a dict of headers, JSON), not cut out of other "
-                    "text, where it could be part of any word. Use a value of "
-                    f"{MIN_LEARNED} characters or more for anything secret."
-                ),
-                stacklevel=2,
-            )
+        short = sorted(scrubber.short_headers - self._short_headers_warned)
+        self._short_headers_warned.update(short)
+        return [
+            f"llmeval: the value of header {name!r} (llmeval_scrub_headers) is under "
+            f"{MIN_LEARNED} characters: it is hidden where it shows as that header's value (a "
+            "header line, a dict of headers, JSON), not cut out of other text, where it could "
+            f"be part of any word. Use {MIN_LEARNED} characters or more for a secret."
+            for name in short
+        ]
 
     def warn_unpriced(self, models: list[str]) -> None:
         """One warning per model per run: its cost is unknown, not 0."""
