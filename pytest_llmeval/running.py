@@ -126,7 +126,7 @@ def failure_text(report: pytest.TestReport) -> str:
 SECRET_IN_ID = (
     "llmeval: this test's id holds a secret, or was made from one (a parameter's value, which "
     "pytest shows as '<argname>-secret-hidden-<hash>' in its place): the cassette's file name, "
-    "the cache and the history would carry it. Give the parameter an id: "
+    "the cache and the history would carry it. Give the parameter an id that holds no secret: "
     'pytest.param(value, id="...") or parametrize(..., ids=[...]).'
 )
 

@@ -135,6 +135,7 @@ def test_a_secret_in_an_id_the_user_wrote_is_not_in_what_the_plugin_writes(
     pytester.makepyfile(test_ids=WRITTEN_IDS)
     result = pytester.runpytest(*REPORTS)
     result.assert_outcomes(passed=1, errors=2)
+    result.stdout.fnmatch_lines(["*Give the parameter an id that holds no secret*"])
     history = list((pytester.path / ".llmeval" / "history").glob("*.json"))
     assert history
     # pytest's own lines and JUnit's name attribute show an id as written (README says so);
