@@ -126,7 +126,7 @@ def failure_text(report: pytest.TestReport) -> str:
 SECRET_IN_ID = (
     "llmeval: this test's id holds a secret, or was made from one (a parameter's value, which "
     "pytest shows as '<argname>-secret-hidden-<hash>' in its place): the cassette's file name, "
-    "the cache and the history would carry it. Give the parameter an id: "
+    "the cache and the history would carry it. Give the parameter an id that holds no secret: "
     'pytest.param(value, id="...") or parametrize(..., ids=[...]).'
 )
 
@@ -177,9 +177,14 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         from pytest_llmeval.compare_run import PairedRun
 
         running.paired = PairedRun(candidate, running.recorder, running.llmeval)
+    from pytest_llmeval.report.live_logs import scrub_live_logs
+
+    # --log-cli-level and --log-file write as the test runs: no report to scrub comes first.
+    unscrub_logs = scrub_live_logs(running.recorder.scrubber.shown)
     try:
         yield running.llmeval
     finally:
+        unscrub_logs()
         running.stop()
         if running.llmeval.grades_asked and running.call_reported:
             from pytest_llmeval.regrade_asks import regrade_running
@@ -192,6 +197,7 @@ def open_test(item: pytest.Item, session: LlmevalSession) -> Iterator[LlmEval]:
         )
         if running.recorder.unrecorded:
             _warn_at_test(item, running.recorder.unrecorded)
+        _warn_at_test(item, session.learned_from(running.recorder.scrubber))
 
 
 def _warn_at_test(item: pytest.Item, messages: list[str]) -> None:
@@ -267,7 +273,7 @@ def _recorder(item: pytest.Item, session: LlmevalSession) -> TrafficRecorder:
     return TrafficRecorder(
         nodeid=item.nodeid,
         plan=plan,
-        scrubber=settings.scrubber(settings.secrets(os.environ)),
+        scrubber=settings.scrubber(session.known_secrets(settings.secrets(os.environ))),
         on_save=on_save if scrubs else None,
         prices=session.prices,
         cache=session.cache() if settings.uses_cache(plan.mode, plan.record_mode) else None,

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from pytest_llmeval.run_end import RunEnd
     from pytest_llmeval.running import RunningTest
     from pytest_llmeval.traffic.cache import ResponseCache
+    from pytest_llmeval.traffic.scrub import Scrubber
 
 _RELAY = "llmeval-xdist-relay"
 
@@ -61,6 +62,10 @@ class LlmevalSession:
         self._relay: xdist_relay.ControllerRelay | None = None
         self._rerun_outcomes: RerunOutcomes | None = None
         self._text_scrub: Callable[[str], str] | None = None
+        #: Secrets the tests' scrubbers learned from headers (an organisation id an answer
+        #: set): every later test's scrubber starts with them, as the run's own scrubbing.
+        self._learned: set[str] = set()
+        self._short_headers_warned: set[str] = set()
 
     # --- configure and unconfigure ----------------------------------------------------------
 
@@ -137,8 +142,32 @@ class LlmevalSession:
             # Not ``settings.secrets``: a value too short to scrub is refused there, an error
             # of the tests' fixture; here the rest is still scrubbed.
             secrets, _ = env_secrets(os.environ, self.settings.scrub_env)
-            self._text_scrub = self.settings.scrubber(secrets).shown
+            self._text_scrub = self.settings.scrubber(self.known_secrets(secrets)).shown
         return self._text_scrub
+
+    def known_secrets(self, given: tuple[str, ...]) -> tuple[str, ...]:
+        """``given`` and what the run's tests learned so far, for a new scrubber."""
+        return (*given, *sorted(self._learned - set(given)))
+
+    def learned_from(self, scrubber: Scrubber) -> list[str]:
+        """After a test: keep what its scrubber learned, for the tests after it and the run's
+        own scrubbing. Returns what to warn of, once a run: each ``llmeval_scrub_headers``
+        header whose value was too short to scrub everywhere (its name: the value is secret)."""
+        from pytest_llmeval.traffic.scrub import MIN_LEARNED
+
+        new = scrubber.learned - self._learned
+        if new:
+            self._learned |= new
+            self._text_scrub = None  # built again, with them
+        short = sorted(scrubber.short_headers - self._short_headers_warned)
+        self._short_headers_warned.update(short)
+        return [
+            f"llmeval: the value of header {name!r} (llmeval_scrub_headers) is under "
+            f"{MIN_LEARNED} characters: it is hidden where it shows as that header's value (a "
+            "header line, a dict of headers, JSON), not cut out of other text, where it could "
+            f"be part of any word. Use {MIN_LEARNED} characters or more for a secret."
+            for name in short
+        ]
 
     def warn_unpriced(self, models: list[str]) -> None:
         """One warning per model per run: its cost is unknown, not 0."""
@@ -248,7 +277,10 @@ class LlmevalSession:
             return
         self._junit_errors()
         from pytest_llmeval.hook_calls import drift_rule
+        from pytest_llmeval.report.scrubbed import scrubbed_ids
         from pytest_llmeval.run_end import BaselineNotFound, finish_run
+
+        shown = self.text_scrub()
 
         try:
             self.run_end = finish_run(
@@ -256,9 +288,9 @@ class LlmevalSession:
                 run_id=self.run_id,
                 started=self.started,
                 judge_model=self.settings.judge_model(None),
-                tests=list(self.results.values()),
+                tests=scrubbed_ids(self.results.values(), shown),
                 complete=complete and not stopped,
-                reruns=self.reruns,
+                reruns=scrubbed_ids(self.reruns, shown),
                 deselected=self._deselected(),
                 why_incomplete="interrupted" if not complete else stopped,
                 drift_rule=drift_rule(self.config.hook.pytest_llmeval_drift),

@@ -12,7 +12,7 @@ through a report: README says how to keep secrets out of it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -122,6 +122,18 @@ def scrubbed_run(run: RunResult, shown: Shown) -> RunResult:
         dataclasses.replace(scrubbed_result(t, shown), nodeid=shown(t.nodeid)) for t in run.tests
     )
     return dataclasses.replace(run, tests=tuple(tests))
+
+
+def scrubbed_ids(tests: Iterable[TestResult], shown: Shown) -> list[TestResult]:
+    """``tests`` with their node ids scrubbed, for the run's end: pytest prints an id the user
+    wrote (``ids=``, ``pytest.param(id=)``) as written, but the history, the reports and the
+    plugin's summary are the plugin's to write. Once every test is matched by its id: a
+    baseline read back holds the same scrubbed ids."""
+    out = []
+    for test in tests:
+        nodeid = shown(test.nodeid)
+        out.append(test if nodeid == test.nodeid else dataclasses.replace(test, nodeid=nodeid))
+    return out
 
 
 def scrubbed_calibration(calibration: RubricCalibration, shown: Shown) -> RubricCalibration:

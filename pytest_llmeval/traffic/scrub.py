@@ -39,7 +39,7 @@ SECRET_HEADERS = _CREDENTIAL_HEADERS | _SECRET_VALUE_HEADERS
 _SCHEME = re.compile(r"^\s*(bearer|basic|token)\s+", re.IGNORECASE)
 #: A credential learned from a request header shorter than this is a test placeholder, not a
 #: secret; replacing it everywhere would mangle bodies.
-_MIN_LEARNED = 8
+MIN_LEARNED = 8
 #: ``llmeval_scrub_env`` values shorter than this are refused (settings says why).
 MIN_SECRET = 4
 #: What a shortened repr puts where it cut: pytest's and this package's "...", an ellipsis.
@@ -61,7 +61,7 @@ def env_secrets(
     ``llmeval`` command scrubs what it prints with it."""
     from pytest_llmeval.constants import CREDENTIAL_ENV
 
-    found = [v for v in (environ.get(n, "") for n in CREDENTIAL_ENV) if len(v) >= _MIN_LEARNED]
+    found = [v for v in (environ.get(n, "") for n in CREDENTIAL_ENV) if len(v) >= MIN_LEARNED]
     short: list[str] = []
     for name in scrub_env:
         value = environ.get(name, "")
@@ -91,6 +91,10 @@ class Scrubber:
         stripped = (s.strip() for s in given)
         self._secrets: set[str] = {*given, *(s for s in stripped if len(s) >= MIN_SECRET)}
         self._replacements = _replacements(frozenset(self._secrets))
+        self._given = frozenset(self._secrets)
+        #: ``llmeval_scrub_headers`` names whose value was too short to scrub in every text
+        #: (``MIN_LEARNED``): hidden only where it shows as that header's value.
+        self.short_headers: set[str] = set()
         # Header values already learned from: the SDK sends the same credential every call.
         self._seen_credentials: set[str] = set()
         # Asked of every request and answer: worked out once. Cookies, organisation ids and
@@ -107,6 +111,12 @@ class Scrubber:
     @property
     def secrets(self) -> frozenset[str]:
         return frozenset(self._secrets)
+
+    @property
+    def learned(self) -> frozenset[str]:
+        """The secrets learned from headers, not given: a later test's scrubber starts with
+        them (a value one test's answer set may turn up in the next test's failure)."""
+        return frozenset(self._secrets - self._given)
 
     def learn_from_request_headers(self, headers: Mapping[str, str]) -> None:
         """The credential actually sent is a secret even when it came from code, not env; so
@@ -135,8 +145,15 @@ class Scrubber:
                 if value in self._seen_credentials:
                     continue
                 self._seen_credentials.add(value)
-                found += _header_secrets(name.lower(), value)
-        new = {v for v in found if len(v) >= _MIN_LEARNED} - self._secrets
+                parts = _header_secrets(name.lower(), value)
+                if (
+                    name.lower() in self.extra_headers
+                    and value.strip()
+                    and all(len(p) < MIN_LEARNED for p in parts)
+                ):
+                    self.short_headers.add(name.lower())
+                found += parts
+        new = {v for v in found if len(v) >= MIN_LEARNED} - self._secrets
         if new:
             self._secrets |= new
             self._replacements = _replacements(frozenset(self._secrets))
@@ -162,7 +179,7 @@ class Scrubber:
         from pytest_llmeval.param_ids import HIDDEN
         from pytest_llmeval.secret_scan import redact
 
-        long_ones = (s for s in self._replacements if len(s) >= _MIN_LEARNED)
+        long_ones = (s for s in self._replacements if len(s) >= MIN_LEARNED)
         # An id pytest would have made of a secret, hidden (``param_ids``), held one too.
         return HIDDEN in text or any(s in text for s in long_ones) or redact(text) != text
 
