@@ -206,7 +206,7 @@ def finish_run(
         started_at=started.isoformat(timespec="seconds"),
         finished_at=finished.isoformat(timespec="seconds"),
         judge_model=judge_model,
-        git=git_info(settings.history_dir.parent),
+        git=git_info(settings.rootdir),
         baseline=label if baseline_runs else None,
         totals=RunTotals.of(compared, settings.prices, reruns),
         tests=tuple(compared),

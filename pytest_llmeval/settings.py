@@ -99,6 +99,7 @@ class Settings:
         "report_json",
         "report_md",
         "require_calibration",
+        "rootdir",
         "rubric_threshold",
         "run_id",
         "samples_cli",
@@ -131,6 +132,7 @@ class Settings:
         no_history: bool = False,
         baseline: str | None = None,
         baseline_file: Path = Path(BASELINE_FILE),
+        rootdir: Path = Path(),
         baseline_window: int = DEFAULT_BASELINE_WINDOW,
         drift_score_drop: float = DEFAULT_DRIFT_SCORE_DROP,
         drift_latency_rise: float = DEFAULT_DRIFT_LATENCY_RISE,
@@ -180,6 +182,8 @@ class Settings:
         #: path to a run file.
         self.baseline: Final = baseline
         self.baseline_file: Final = baseline_file
+        #: pytest's rootdir: the checkout whose commit and branch a run records.
+        self.rootdir: Final = rootdir
         self.baseline_window: Final = baseline_window
         self.drift_score_drop: Final = drift_score_drop
         self.drift_latency_rise: Final = drift_latency_rise
@@ -350,6 +354,7 @@ def settings_from(sources: Sources) -> Settings:
         no_history=resolve(table.NO_HISTORY, sources),
         baseline=resolve(table.BASELINE, sources),
         baseline_file=sources.rootdir / BASELINE_FILE,
+        rootdir=sources.rootdir,
         baseline_window=resolve(table.BASELINE_WINDOW, sources),
         drift_score_drop=resolve(table.DRIFT_THRESHOLD, sources),
         drift_latency_rise=resolve(table.DRIFT_LATENCY, sources),
