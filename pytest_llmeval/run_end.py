@@ -8,6 +8,7 @@ written, each through the one atomic writer. ``report/`` only renders.
 from __future__ import annotations
 
 import subprocess
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -246,6 +247,33 @@ def _calibration(tests: Sequence[TestResult], file: Path) -> RunCalibration | No
     return summarize(notes, file=str(file))
 
 
+def _joined_with_pinned_shards(baseline_file: Path, run: RunResult, end: RunEnd) -> RunResult:
+    """``run`` joined with the shards of it the baseline already holds.
+
+    Shards of one run (one ``LLMEVAL_RUN_ID``, run one after another on one checkout) each
+    update the baseline: pinning each alone, the last shard's tests would be the whole baseline
+    and every other test would have none. A baseline of another run, another mode or an
+    interrupted one is replaced, as before; one that cannot be read too (the run's baseline
+    read has warned of it already).
+    """
+    if not baseline_file.is_file():
+        return run
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", history.HistoryWarning)
+        pinned = history.load(baseline_file)
+    if pinned is None or pinned.id != run.id or pinned.mode != run.mode or not pinned.complete:
+        return run
+    from pytest_llmeval.run_shards import merge
+
+    joined = merge([pinned, run])
+    end.notes.append(
+        f"--llmeval-baseline=update: joined with the shard(s) of run {run.id} already pinned in "
+        f"{baseline_file}: {len(joined.tests)} test(s) pinned, {len(run.tests)} of them from "
+        "this shard"
+    )
+    return joined
+
+
 def write_outputs(
     settings: Settings, end: RunEnd, started: datetime, earlier: list[RunResult]
 ) -> None:
@@ -269,8 +297,11 @@ def write_outputs(
         )
     elif settings.baseline == "update":
         baseline_file = settings.baseline_file
-        _attempt(end, "updating the baseline", lambda: history.write_document(baseline_file, run))
-        if end.deselected:
+        pinned = _joined_with_pinned_shards(baseline_file, run, end)
+        _attempt(
+            end, "updating the baseline", lambda: history.write_document(baseline_file, pinned)
+        )
+        if end.deselected and pinned is run:  # joined, the note above says what is pinned
             end.notes.append(
                 f"--llmeval-baseline=update: pinned from a run that deselected "
                 f"{end.deselected} test(s) (-k, -m, --lf, --deselect): they have no baseline "

@@ -74,7 +74,8 @@ def merge(runs: Sequence[RunResult]) -> RunResult:
         totals=merged_totals(runs, tests),
         started_at=min(r.started_at for r in runs),
         finished_at=max(r.finished_at for r in runs),
-        shards=len(runs),
+        # A run already merged (a baseline pinned from shards) counts as the shards it was.
+        shards=sum(r.shards or 1 for r in runs),
         complete=all(r.complete for r in runs),
         # One shard that could not check its drift leaves the run's drift unchecked.
         drift_failed=any(r.drift_failed for r in runs),
