@@ -337,3 +337,31 @@ def test_a_run_whose_drift_could_not_be_checked_says_so_in_every_command(project
         f"run {now} could not check its own drift, and failed on it (--llmeval-fail-on-drift): "
         "it has no verdicts of its own to agree with; these are the built-in rule's"
     ]
+
+
+def test_a_run_against_the_pinned_baseline_compares_with_it_when_the_history_lost_it(
+    project, capsys
+):
+    """The pinned baseline is committed; the history is a CI artifact that may be gone. A run
+    compared with the pinned file is compared with it again, and says where it came from."""
+    base, _ = _run(project, BEFORE, "--llmeval-baseline=update")
+    now, ret = _run(project, AFTER)
+    stored = _stored(project, now)
+    assert stored[(NODE, "score:tone")] == "regressed"
+    for run_file in history.list_runs(project.path / ".llmeval" / "history"):
+        if run_file.run_id == base:
+            run_file.path.unlink()
+    code, document = _compare(capsys, now)
+    assert _verdicts(document) == stored
+    assert code == ret == 1
+    assert document["baseline_runs"] == [base]
+    assert any(
+        f"run {base} of its baseline is not in the history: read from the pinned baseline" in note
+        for note in document["rule"]["notes"]
+    )
+    # A pinned file that holds another run is not taken for it.
+    pinned = project.path / ".llmeval" / "baseline.json"
+    pinned.write_text(pinned.read_text(encoding="utf-8").replace(base, "another-run"), "utf-8")
+    capsys.readouterr()
+    assert main(["compare", now]) == 2
+    assert f"no run of run {now}'s baseline is readable" in capsys.readouterr().err

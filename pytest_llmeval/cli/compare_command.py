@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval import option_values as parse
 from pytest_llmeval.cli.history_commands import MODE_HELP, print_json, terminal_text
-from pytest_llmeval.cli.project import dir_options, history_dir, secret_free, shown
+from pytest_llmeval.cli.project import dir_options, history_dir, project, secret_free, shown
 from pytest_llmeval.constants import Mode
 from pytest_llmeval.option_spec import argument_type
 from pytest_llmeval.report.table import aligned
@@ -182,6 +182,32 @@ def _baseline_notes(
     return notes
 
 
+def _pinned_file() -> Path:
+    """The project's pinned baseline, as a test run finds it (``--llmeval-baseline=update``)."""
+    from pytest_llmeval.constants import BASELINE_FILE
+
+    return project().rootdir / BASELINE_FILE
+
+
+def _pinned_run(run_id: str, mode: str) -> RunResult | None:
+    """The pinned baseline, when it holds run ``run_id`` of ``mode``: a run compared with the
+    pinned file compared with a run the history may not have (a history kept as a CI artifact
+    and gone, the baseline committed)."""
+    import warnings
+
+    from pytest_llmeval import history
+
+    path = _pinned_file()
+    if not path.is_file():
+        return None
+    with warnings.catch_warnings():  # not what was asked for: a broken one is only not it
+        warnings.simplefilter("ignore", history.HistoryWarning)
+        pinned = history.load(path)
+    if pinned is None or pinned.id != run_id or pinned.mode != mode or not pinned.complete:
+        return None
+    return pinned
+
+
 def _own(ids: Sequence[str]) -> str:
     return f"its own baseline, {_runs(ids).removesuffix(' alone')}"
 
@@ -270,6 +296,12 @@ def _compare(args: argparse.Namespace, directory: Path, files: Listing) -> int:
         if found is None and args.run_b is not None:
             print(terminal_text(f"no readable run {run_id} in {shown(directory)}"), file=sys.stderr)
             return 2
+        if found is None and (pinned := _pinned_run(run_id, run_b.mode)) is not None:
+            found = pinned
+            notes.append(
+                f"run {run_id} of its baseline is not in the history: read from the pinned "
+                f"baseline {shown(_pinned_file())}, which holds that run"
+            )
         if found is None:
             notes.append(f"run {run_id} of its baseline is not readable here: left out")
         else:
