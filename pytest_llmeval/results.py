@@ -88,8 +88,8 @@ class TestResult:
     ttft_s: float | None = None
     #: Answered calls only: an attempt that got no usable answer (a 429 or 529 the SDK
     #: retried, an ``event: error`` inside a stream the app asked again, or the last one,
-    #: which errors the test) is in ``failed_attempts``. A replay
-    #: has none of them, so a recording and its replays count the same calls.
+    #: which errors the test) is in ``failed_attempts``. A replay has none of them, so a
+    #: recording and its replays count the same calls.
     app_calls: int
     judge_calls: int
     failed_attempts: int = 0
