@@ -61,6 +61,9 @@ def _project(app: str, *, probe: bool = True) -> str:
 
 
 TIMEOUT = 120.0  # seconds; a safety net only: a run that works ends in a few
+#: Under the stand-in's own safety net (``standin_pacing.REST_TIMEOUT``), which drops a held
+#: stream without counting a hang-up.
+PROBE_WAIT = 10.0
 
 
 @pytest.fixture
@@ -70,6 +73,9 @@ def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[StandInServer]:
 
     def hangups(request: LoggedRequest) -> Raw | Reply:
         if request.path == "/hangups":
+            # The stand-in notices a hang-up within milliseconds, maybe after this request came:
+            # waited for (the timeout only decides how long a broken run takes to fail).
+            standin.wait_for_hangups(1, timeout=PROBE_WAIT)
             return Raw(200, str(standin.hangups).encode(), content_type="text/plain")
         return Reply()
 
