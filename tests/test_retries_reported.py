@@ -30,9 +30,10 @@ def test_ask(llmeval):
         try:
             with client.messages.stream({M}) as stream:
                 stream.until_done()
-            return
+            break
         except anthropic.APIStatusError:
             continue
+    CHECK
 """
 #: The SDK's own retries, of a streamed call.
 SDK_RETRIES = f"""
@@ -46,6 +47,10 @@ def test_ask(llmeval):
 RUN = ("-p", "no:cacheprovider", "--llmeval-report-json=r.json")
 
 
+def _app(latency_budget: str, check: str = "pass") -> str:
+    return APP_RETRIES.replace("LIMIT", latency_budget).replace("CHECK", check)
+
+
 def _test(pytester: pytest.Pytester) -> dict[str, object]:
     document = json.loads((pytester.path / "r.json").read_text(encoding="utf-8"))
     (test,) = document["tests"]
@@ -57,7 +62,11 @@ def test_a_stream_broken_by_an_error_event_and_asked_again_is_an_attempt(pyteste
         Reply(text="Half", stream_error="overloaded_error", takes=2.0),
         Reply(text="Fine.", takes=1.0),
     )
-    pytester.makepyfile(test_app=APP_RETRIES.replace("LIMIT", "10"))
+    # ``llmeval.calls`` says which was the failed attempt, and why.
+    check = "assert [(c.error, c.answered) for c in llmeval.calls] == " + (
+        '[("overloaded_error", False), (None, True)]'
+    )
+    pytester.makepyfile(test_app=_app("10", check))
     result = pytester.runpytest(*RUN, "--llmeval-cache", plugins=[online.clock])
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
@@ -83,7 +92,7 @@ def test_the_recording_of_it_replays_as_one_call_of_the_same_time(pytester, onli
         Reply(text="Half", stream_error="overloaded_error", takes=2.0),
         Reply(text="Fine.", takes=1.0),
     )
-    pytester.makepyfile(test_app=APP_RETRIES.replace("LIMIT", "10"))
+    pytester.makepyfile(test_app=_app("10"))
     pytester.runpytest(*RUN, "--llmeval-no-cache", plugins=[online.clock]).assert_outcomes(passed=1)
     go_offline(monkeypatch, online)
     replay = pytester.runpytest(*RUN)
@@ -101,7 +110,7 @@ def test_a_budget_table_says_what_broke_the_attempt(pytester, online):
         Reply(text="Half", stream_error="overloaded_error", takes=2.0),
         Reply(text="Fine.", takes=1.0),
     )
-    pytester.makepyfile(test_app=APP_RETRIES.replace("LIMIT", "2.5"))
+    pytester.makepyfile(test_app=_app("2.5"))
     result = pytester.runpytest(*RUN, "--llmeval-no-cache", plugins=[online.clock])
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
@@ -143,7 +152,7 @@ def test_under_xdist_too(pytester, online):
         Reply(text="Half", stream_error="overloaded_error"),
         Reply(text="Fine."),
     )
-    pytester.makepyfile(test_app=APP_RETRIES.replace("LIMIT", "10"))
+    pytester.makepyfile(test_app=_app("10"))
     result = pytester.runpytest(*RUN, "--llmeval-cache", "-n", "2")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(
