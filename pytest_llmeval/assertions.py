@@ -135,14 +135,12 @@ def _refuse_remote(uri: str) -> Any:
 
 
 def call_table(calls: Sequence[Call]) -> list[str]:
-    from pytest_llmeval.results import ERROR_STATUS
-
     rows = [f"  {'#':>2}  {'model':<24} {'source':<8} {'duration':>9} {'in/out tokens':>15}  cost"]
     for number, c in enumerate(calls, start=1):
         tokens = f"{c.input_tokens:,}/{c.output_tokens:,}"
-        # An attempt the API answered with an error (the SDK retried it) took model time and is
-        # in the total, but it is no answer: its status says so.
-        status = f"  HTTP {c.status}, no answer" if c.status >= ERROR_STATUS else ""
+        # An attempt that got no usable answer (a 529 the SDK retried, an error event inside a
+        # stream the app asked again) took model time and is in the total, but it is no answer.
+        status = f"  {c.failure_note}" if c.failure_note else ""
         rows.append(
             f"  {number:>2}  {c.model:<24} {c.source:<8} {c.duration_s:>8.2f}s {tokens:>15}  "
             f"{money(c.cost_usd)}{status}"

@@ -10,7 +10,7 @@ import statistics
 from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from pytest_llmeval.results import ERROR_STATUS, Outcome, Score, TestResult, XFail
+from pytest_llmeval.results import Outcome, Score, TestResult, XFail
 from pytest_llmeval.traffic.calls import Call
 from pytest_llmeval.ttft import mean_ttft
 
@@ -43,14 +43,15 @@ def measure_test(
     higher-is-better unless named in ``lower_is_better``; ``cache_ratios``: each sample's
     prompt-cache read ratio (``None`` for a sample with fewer than two app calls).
 
-    An attempt answered with an error status counts among ``failed_attempts``, not among the
-    calls; its time is the app's (latency) all the same. ``retries``: attempts that were sent
-    again (the SDK retried them); each asked the cache once more for the same request, so the
-    cache's misses are counted by request, as its hits are."""
+    An attempt that got no usable answer (an error status, or an ``event: error`` inside a
+    200 stream) counts among ``failed_attempts``, not among the calls; its time is the app's
+    (latency) all the same. ``retries``: attempts that were sent again (the SDK or the app
+    retried them); each asked the cache once more for the same request, so the cache's
+    misses are counted by request, as its hits are."""
     samples = sampling.run if sampling else 1
     passed_samples = sampling.passes if sampling else int(outcome == "passed")
     app = [c for c in calls if c.role == "app"]
-    answered = [c for c in calls if c.status < ERROR_STATUS]
+    answered = [c for c in calls if c.answered]
     app_answered = sum(1 for c in answered if c.role == "app")
     costs = [c.cost_usd for c in app]
     return TestResult(

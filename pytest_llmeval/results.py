@@ -38,8 +38,6 @@ ERROR_OUTCOMES: tuple[Outcome, ...] = ("error", "crashed", "interrupted")
 #: pytest's word for a test marked ``xfail`` (or calling ``pytest.xfail``): its ``outcome``
 #: stays ``skipped`` (xfailed) or ``passed`` (xpassed), as readers of older files expect.
 XFail = Literal["xfailed", "xpassed"]
-#: An HTTP status from this on is an answer the app could not use: an attempt, not a call.
-ERROR_STATUS = 400
 
 
 class InvalidDocument(ValueError):
@@ -88,9 +86,10 @@ class TestResult:
     #: Mean seconds to the first token over the app's streamed calls; ``None`` when none was
     #: streamed (or its time is unknown), and in files from before it was kept.
     ttft_s: float | None = None
-    #: Answered calls only: an attempt the API answered with an error (a 429 or 529 the SDK
-    #: retried, or the last one, which errors the test) is in ``failed_attempts``. A replay
-    #: has none of them, so a recording and its replays count the same calls.
+    #: Answered calls only: an attempt that got no usable answer (a 429 or 529 the SDK
+    #: retried, an ``event: error`` inside a stream the app asked again, or the last one,
+    #: which errors the test) is in ``failed_attempts``. A replay has none of them, so a
+    #: recording and its replays count the same calls.
     app_calls: int
     judge_calls: int
     failed_attempts: int = 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price
-from pytest_llmeval.results import ERROR_OUTCOMES, ERROR_STATUS, TestResult
+from pytest_llmeval.results import ERROR_OUTCOMES, TestResult
 
 if TYPE_CHECKING:
     from pytest_llmeval.prompt_cache import CacheSavings
@@ -77,7 +77,7 @@ class RunTotals:
         from pytest_llmeval.prompt_cache import savings
 
         calls = [c for t in (*tests, *reruns) for c in t.calls]
-        answered = [c for c in calls if c.status < ERROR_STATUS]
+        answered = [c for c in calls if c.answered]
         judge_cache = savings([c for c in calls if c.role == "judge"], prices)
         unpriced = sum(1 for c in calls if c.cost_usd is None)
         return cls(

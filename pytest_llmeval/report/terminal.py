@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 from pytest_llmeval.money import total_money
 from pytest_llmeval.report.failure import shown
-from pytest_llmeval.results import ERROR_OUTCOMES, ERROR_STATUS, RunResult, TestResult
+from pytest_llmeval.results import ERROR_OUTCOMES, RunResult, TestResult
 from pytest_llmeval.traffic.calls import Call
 
 if TYPE_CHECKING:  # loaded only by a run whose tests were calibrated
@@ -168,9 +168,10 @@ def summary_lines(
 ) -> list[str]:
     """A few lines: mode, outcomes unless all passed, calls by role and source, tokens and
     cost (unknown said so). ``candidate_spent``: what ``--llmeval-compare-model``'s calls
-    cost on top, paid in this run as well. An attempt answered with an error status (a 429
-    the SDK retried) is no call: it is counted apart, as the JSON report counts it."""
-    answered = [c for c in calls if c.status < ERROR_STATUS]
+    cost on top, paid in this run as well. An attempt that got no usable answer (a 429 the
+    SDK retried, an error event inside a stream the app asked again) is no call: it is
+    counted apart, by status or by what broke it, as the JSON report counts it."""
+    answered = [c for c in calls if c.answered]
     roles = Counter(c.role for c in answered)
     sources = Counter(c.source for c in answered)
     tokens_in = sum(c.usage.input_tokens for c in calls)
@@ -183,11 +184,11 @@ def summary_lines(
     if unknown:
         cost += f"; no price for {', '.join(unknown)}"
     by_source = ", ".join(f"{n} {s}" for s, n in sorted(sources.items())) or "none"
-    failed = [c for c in calls if c.status >= ERROR_STATUS]
+    failed = [c for c in calls if not c.answered]
     attempts = ""
     if failed:
-        statuses = Counter(c.status for c in failed)
-        said = ", ".join(f"{n}x {status}" for status, n in sorted(statuses.items()))
+        labels = Counter(c.failure_label for c in failed)
+        said = ", ".join(f"{n}x {label}" for label, n in sorted(labels.items()))
         attempts = f"; {len(failed)} attempt(s) answered with an error ({said})"
     lines = [
         f"mode {mode}: {tests} llm test(s), {len(answered)} model call(s) "
@@ -240,7 +241,7 @@ def slowest_lines(calls: Sequence[tuple[Call, str]], count: int = 3) -> list[str
     for call, nodeid in ranked:
         recorded = " (recorded)" if call.recorded else ""
         # A failed attempt took the app's time too, but it is not an answer: said so.
-        status = f"  (HTTP {call.status}, no answer)" if call.status >= ERROR_STATUS else ""
+        status = f"  ({call.failure_note})" if call.failure_note else ""
         lines.append(
             f"  {call.duration_s:6.2f}s{recorded}  {call.role:<5}  {call.model}  {nodeid}{status}"
         )

@@ -174,6 +174,12 @@ class CallAccounting:
             data = _parse_stored(body)
         else:
             data = parse_json(body)
+        is_json = data is not None and data is not NOT_JSON
+        problem = (
+            unusable(status, content_type, body, request_id, is_json=is_json, data=data)
+            if check
+            else None
+        )
         self.calls.append(
             make_call(
                 endpoint=request.path,
@@ -188,15 +194,11 @@ class CallAccounting:
                 data=data,
                 content=CallContent(request.content, body, content_type),
                 ttft_s=ttft_s,
+                # A failed attempt is counted apart from the calls wherever they are listed.
+                error=None if problem is None else problem.error_type,
             )
         )
-        is_json = data is not None and data is not NOT_JSON
         self._count_retry(request)
-        problem = (
-            unusable(status, content_type, body, request_id, is_json=is_json, data=data)
-            if check
-            else None
-        )
         if problem is None:
             if self._failed:  # keyed by the canonical body: only worth building to clear one
                 self._failed.pop(_failure_key(request), None)

@@ -19,6 +19,8 @@ Role = Literal["app", "judge"]
 Source = Literal["cassette", "cache", "network"]
 
 ROLE: ContextVar[Role] = ContextVar("llmeval_role", default="app")
+#: An HTTP status from this on is an answer the app could not use: an attempt, not a call.
+ERROR_STATUS = 400
 
 
 @contextmanager
@@ -66,6 +68,32 @@ class Call:
     #: Seconds from the request to the first text or tool-input delta of a streamed answer
     #: (on replay, the recorded figure); ``None`` when not streamed or not known.
     ttft_s: float | None = None
+    #: The error type of an answer the app could not use (``usable.unusable``), its status a
+    #: success or not: an ``event: error`` inside a 200 stream (``overloaded_error``), a stream
+    #: cut before its end (``incomplete_stream``), a 529's ``overloaded_error``. ``None`` for a
+    #: usable answer, one not checked (a cache hit, a part the app closed early), and in files
+    #: from before it was kept.
+    error: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        """Whether the app got a usable answer: a call, not a failed attempt (an SDK or app
+        retry sends the request again; the last failed one errors the test)."""
+        return self.error is None and self.status < ERROR_STATUS
+
+    @property
+    def failure_label(self) -> str:
+        """What a failed attempt is counted as: its status, or what broke its 200 answer."""
+        return str(self.status) if self.status >= ERROR_STATUS else str(self.error)
+
+    @property
+    def failure_note(self) -> str:
+        """``HTTP 529, no answer`` (``HTTP 200 overloaded_error, no answer`` when the answer
+        broke inside a success), where calls are listed; ``""`` for an answered call."""
+        if self.answered:
+            return ""
+        broke = f" {self.error}" if self.status < ERROR_STATUS else ""
+        return f"HTTP {self.status}{broke}, no answer"
 
     @property
     def input_tokens(self) -> int:
@@ -203,10 +231,12 @@ def make_call(
     data: Any = None,
     content: CallContent | None = None,
     ttft_s: float | None = None,
+    error: str | None = None,
 ) -> Call:
     """``request_model`` names the model where the response does not (count_tokens, a broken
     answer); a function giving it is asked only then (it parses the request body). ``data``:
-    the body already parsed by ``parse_json``."""
+    the body already parsed by ``parse_json``. ``error``: the error type of an unusable
+    answer (``Call.error``)."""
     model, usage, streamed = parse_response(body, content_type, data)
     if not model:
         model = request_model() if callable(request_model) else request_model
@@ -237,4 +267,5 @@ def make_call(
         cost_usd=cost,
         content=content,
         ttft_s=ttft_s if streamed else None,
+        error=error,
     )

@@ -87,9 +87,9 @@ class NetworkLink:
 
     def finish(self) -> None:
         """Settle every body the SDK left unread, before the cassette is saved: each ends
-        where the app left it, as if the app had closed it (``closed_early``). A synchronous
-        one is closed too; the connection of an asynchronous one belongs to its event loop,
-        which may be gone, and is left to it."""
+        where the app left it, as if the app had closed it (``closed_early``), and its
+        connection is let go at once, never read to its end (a synchronous one is closed; an
+        asynchronous stream's, whose event loop may be gone, is shut down: ``abandon``)."""
         from pytest_llmeval.traffic.passthrough import PassingStream
 
         while True:
@@ -100,7 +100,7 @@ class NetworkLink:
             if isinstance(stream, PassingStream):
                 stream.close()
             else:
-                stream.body.finish(ClosedEarly())
+                stream.abandon()
 
     def _failed(self, live: LiveRequest, exc: Exception, entry: CacheEntry | None) -> None:
         self.accounting.end()
@@ -116,7 +116,7 @@ class NetworkLink:
     ) -> httpx2.Response:
         """``response`` with its body passed through to the app and kept as it goes (ended,
         it is counted, cached and recorded; unread at the test's end, ``finish`` reads it)."""
-        from pytest_llmeval.traffic.passthrough import tee
+        from pytest_llmeval.traffic.passthrough import AsyncPassingStream, tee
 
         # Live, no cassette or cache learns them: a cookie or organisation id it set is a secret.
         live.scrubber.learn_from_response_headers(response.headers.multi_items())
@@ -128,7 +128,14 @@ class NetworkLink:
             self._ended(live, response, raw, start, role, ttft_s, error, entry)
 
         body.on_end(ended)
-        response.stream = stream = stream_type(response.stream, body)
+        stream: PassingStream | AsyncPassingStream
+        if stream_type is AsyncPassingStream:
+            # Its socket, to hang up on at the test's end from outside the stream's loop.
+            network_stream = response.extensions.get("network_stream")
+            stream = AsyncPassingStream(response.stream, body, network_stream)
+        else:
+            stream = stream_type(response.stream, body)
+        response.stream = stream
         with self._lock:
             self._open.append(stream)
         return response

@@ -11,6 +11,8 @@ written exactly as before.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -124,10 +126,31 @@ class PassingStream(httpx2.SyncByteStream):
 class AsyncPassingStream(httpx2.AsyncByteStream):
     """``PassingStream`` for the async transports."""
 
-    def __init__(self, upstream: Any, body: BodyTee) -> None:
+    def __init__(self, upstream: Any, body: BodyTee, network_stream: Any = None) -> None:
         self._upstream = upstream
         self._chunks: AsyncIterator[bytes] | None = None
         self.body = body
+        #: The response's ``network_stream`` extension (httpcore's), where the transport gives
+        #: one: its socket is what ``abandon`` shuts down.
+        self._network_stream = network_stream
+
+    def abandon(self) -> None:
+        """The test ended with this body unread: settle it where the app left it, and hang up
+        a stream without its event loop.
+
+        Its connection belongs to that loop, which may be gone (``asyncio.run`` has returned)
+        or not running, so it cannot be closed the asynchronous way; left open, the API would
+        go on generating (and billing) until the process exits. Shutting the socket down tells
+        the API the client has gone, as closing it would, and is safe from any thread; the
+        transport still closes its file descriptor when it is collected."""
+        self.body.finish(ClosedEarly())
+        if not self.body.streamed:
+            return  # a JSON answer is on its way whole: nothing more is generated for it
+        get_extra_info = getattr(self._network_stream, "get_extra_info", None)
+        connection = get_extra_info("socket") if get_extra_info is not None else None
+        if connection is not None:
+            with contextlib.suppress(OSError):  # already closed by the other end
+                connection.shutdown(socket.SHUT_RDWR)
 
     def _source(self) -> AsyncIterator[bytes]:
         if self._chunks is None:
