@@ -48,7 +48,7 @@ def read_ratio(usage: Usage) -> float | None:
 
 def _answered_message(call: Call) -> bool:
     # count_tokens answers and failed calls carry no billed input: nothing was cached or not.
-    return call.endpoint.endswith("/messages") and call.status < 400 and call.role == "app"
+    return call.endpoint.endswith("/messages") and call.answered and call.role == "app"
 
 
 def after_first(calls: Sequence[Call]) -> list[tuple[int, Call]]:

@@ -100,7 +100,7 @@ def regrade_test(
     finally:
         recorder.stop()
     outputs = gather_outputs(asked, tally.scores)
-    calls = [c for c in recorder.calls if c.status < 400]
+    calls = [c for c in recorder.calls if c.answered]  # a failed attempt is no judge answer
     sent = [c for c in calls if c.source == "network"]
     costs = [c.cost_usd for c in sent]
     return TestRegrade(

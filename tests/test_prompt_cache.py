@@ -386,3 +386,23 @@ def test_what_one_hour_writes_cost_over_uncached_input_is_taken_from_the_saving(
     # Reads save $1.80/M each; a 5-minute write costs $0.50/M over input, a 1-hour one $2/M.
     assert savings([five]).saved_usd == pytest.approx((4000 * 1.8 - 1000 * 0.5) / 1e6)
     assert savings([hour]).saved_usd == pytest.approx((4000 * 1.8 - 1000 * 2.0) / 1e6)
+
+
+def test_a_failed_attempt_is_not_the_first_call_of_a_sample() -> None:
+    """A stream broken by an ``event: error`` (status 200) and sent again is an attempt, not a
+    call: the retry is the sample's first answered call, so it is not held to the cache-read
+    ratio that only calls after the first are (its prefix was written by nobody's answer)."""
+    from pytest_llmeval.prompt_cache import after_first, cache_failure
+    from pytest_llmeval.traffic.calls import Call, Usage
+
+    def call(usage: Usage, error: str | None = None) -> Call:
+        return Call(
+            "/v1/messages", "claude-sonnet-5-5", "app", "network", 1.0, 200, True, usage, 0.0,
+            error=error,
+        )  # fmt: skip
+
+    broken = call(Usage(input_tokens=10, cache_creation_input_tokens=4000), "overloaded_error")
+    retry = call(Usage(input_tokens=10, cache_creation_input_tokens=4000))
+    later = call(Usage(input_tokens=10, cache_read_input_tokens=4000))
+    assert after_first([broken, retry, later]) == [(2, later)]
+    assert cache_failure([broken, retry, later], 0.9) is None
