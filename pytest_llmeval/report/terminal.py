@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from pytest_llmeval.money import total_money
 from pytest_llmeval.report.failure import shown
 from pytest_llmeval.results import ERROR_OUTCOMES, ERROR_STATUS, RunResult, TestResult
-from pytest_llmeval.traffic.calls import Call
+from pytest_llmeval.traffic.calls import Call, endpoint_family, is_model_endpoint
 
 if TYPE_CHECKING:  # loaded only by a run whose tests were calibrated
     from pytest_llmeval.calibration_checks import RunCalibration
@@ -171,6 +171,12 @@ def summary_lines(
     cost on top, paid in this run as well. An attempt answered with an error status (a 429
     the SDK retried) is no call: it is counted apart, as the JSON report counts it."""
     answered = [c for c in calls if c.status < ERROR_STATUS]
+    # Files, batches, the models list: asked through the same client, recorded and replayed
+    # the same way, but no model answered them; counted apart so "model calls" stays true.
+    others = Counter(
+        endpoint_family(c.endpoint) for c in answered if not is_model_endpoint(c.endpoint)
+    )
+    answered = [c for c in answered if is_model_endpoint(c.endpoint)]
     roles = Counter(c.role for c in answered)
     sources = Counter(c.source for c in answered)
     tokens_in = sum(c.usage.input_tokens for c in calls)
@@ -195,6 +201,9 @@ def summary_lines(
         + attempts,
         f"tokens {tokens_in:,} in / {tokens_out:,} out; cost {cost}",
     ]
+    if others:
+        said = ", ".join(f"{n} {family}" for family, n in sorted(others.items()))
+        lines.insert(1, f"{sum(others.values())} other API call(s), not to a model: {said}")
     if outcomes and set(outcomes) - {"passed"}:
         lines.insert(1, outcome_line(outcomes, errors_after_pass))
     if cache_misses is not None:
