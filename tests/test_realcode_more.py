@@ -27,7 +27,9 @@ from typing import Any
 import pytest
 from conftest import KEY, go_offline, written_files
 
+from pytest_llmeval.report.terminal import slowest_lines, summary_lines
 from pytest_llmeval.testing import LoggedRequest, Raw, Reply, StandInServer, reply_to
+from pytest_llmeval.traffic.calls import Call, Usage, endpoint_family
 
 _MODEL = "claude-sonnet-5-5"
 #: Each batch result's usage: billed at half the price of the same message sent alone.
@@ -358,3 +360,37 @@ def test_a_batch_s_cost_is_counted(pytester: pytest.Pytester, online: StandInSer
     # Sonnet 5.5: $2 in, $10 out per million tokens; half that in a batch; two results.
     per_result = (_RESULT_USAGE["input_tokens"] * 2 + _RESULT_USAGE["output_tokens"] * 10) / 1e6
     assert test["cost_usd"] == pytest.approx(2 * per_result / 2)
+
+
+def _call(endpoint: str, model: str, duration_s: float) -> Call:
+    return Call(
+        endpoint=endpoint,
+        model=model,
+        role="app",
+        source="cassette",
+        duration_s=duration_s,
+        status=200,
+        streamed=False,
+        usage=Usage(input_tokens=10 if model else 0),
+        cost_usd=0.0,
+    )
+
+
+def test_calls_to_files_and_batches_are_named_apart_from_model_calls() -> None:
+    calls = [
+        _call("/v1/messages", _MODEL, 1.0),
+        _call("/v1/messages/count_tokens", _MODEL, 0.1),
+        _call("/v1/messages/batches/msgbatch_01", "", 2.0),
+        _call("/v1/files/file_01/content", "", 0.5),
+    ]
+    lines = summary_lines("replay", 1, calls, misses=0)
+    assert lines[0].startswith("mode replay: 1 llm test(s), 2 model call(s) (2 app, 0 judge)")
+    assert lines[1] == "2 other API call(s), not to a model: 1 batches, 1 files"
+    slowest = slowest_lines([(c, "t.py::t") for c in calls])
+    assert slowest[1] == "    2.00s (recorded)  app    (batches)  t.py::t"
+    assert [endpoint_family(c.endpoint) for c in calls] == [
+        "messages",
+        "messages",
+        "batches",
+        "files",
+    ]

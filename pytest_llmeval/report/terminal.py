@@ -250,8 +250,10 @@ def slowest_lines(calls: Sequence[tuple[Call, str]], count: int = 3) -> list[str
         recorded = " (recorded)" if call.recorded else ""
         # A failed attempt took the app's time too, but it is not an answer: said so.
         status = f"  (HTTP {call.status}, no answer)" if call.status >= ERROR_STATUS else ""
+        # A call to files or batches names no model: what it was for, in its place.
+        what = call.model or f"({endpoint_family(call.endpoint)})"
         lines.append(
-            f"  {call.duration_s:6.2f}s{recorded}  {call.role:<5}  {call.model}  {nodeid}{status}"
+            f"  {call.duration_s:6.2f}s{recorded}  {call.role:<5}  {what}  {nodeid}{status}"
         )
     return lines
 
