@@ -32,6 +32,15 @@ from pytest_llmeval.testing import LoggedRequest, Raw, Reply, StandInServer, rep
 from pytest_llmeval.traffic.calls import Call, Usage, endpoint_family
 
 _MODEL = "claude-sonnet-5-5"
+_FILE = {
+    "id": "file_01",
+    "type": "file",
+    "filename": "report.pdf",
+    "mime_type": "application/pdf",
+    "size_bytes": 4096,
+    "created_at": "2026-01-01T00:00:00Z",
+    "downloadable": False,
+}
 #: Each batch result's usage: billed at half the price of the same message sent alone.
 _RESULT_USAGE = {"input_tokens": 1000, "output_tokens": 500}
 
@@ -95,6 +104,8 @@ class _BatchAPI:
             return Raw(200, json.dumps(self.batch(status)).encode())
         if path.endswith("/results"):
             return Raw(200, self.results(), content_type="application/binary")
+        if path == "/v1/files":
+            return Raw(200, json.dumps(_FILE).encode())
         return _message(request.json())
 
 
@@ -394,3 +405,41 @@ def test_calls_to_files_and_batches_are_named_apart_from_model_calls() -> None:
         "batches",
         "files",
     ]
+
+
+UPLOAD_APP = """
+import os
+import anthropic, pytest
+
+client = anthropic.Anthropic(max_retries=0)
+# Two PDFs alike but for bytes that are not UTF-8 (a PDF's binary comment, its streams).
+PDF = b"%PDF-1.7\\n%" + bytes.fromhex(os.environ.get("APP_PDF_MARK", "e2e3cfd3")) + b"\\n"
+
+@pytest.mark.llm
+def test_upload(llmeval):
+    uploaded = client.beta.files.upload(file=("report.pdf", PDF, "application/pdf"))
+    assert uploaded.id == "file_01"
+"""
+
+
+def test_a_different_binary_file_is_a_miss_and_a_cache_miss(
+    pytester: pytest.Pytester, online: StandInServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every byte of an upload that is not UTF-8 read as U+FFFD: another PDF replayed the
+    first one's recording, and the cache gave it the first one's answer."""
+    pytester.makepyfile(test_app=UPLOAD_APP)
+    run = ("-p", "no:cacheprovider", "--llmeval-cache")
+    pytester.runpytest(*run, "--llmeval-mode=auto").assert_outcomes(passed=1)
+    (cassette,) = pytester.path.rglob("cassettes/**/*.yaml")
+    kept = cassette.read_text(encoding="utf-8")
+    cassette.unlink()
+    monkeypatch.setenv("APP_PDF_MARK", "f0f1f2f3")
+    sent = len(online.requests)
+    pytester.runpytest(*run, "--llmeval-mode=auto").assert_outcomes(passed=1)
+    assert len(online.requests) == sent + 1  # not the first PDF's cache entry
+    cassette.write_text(kept, encoding="utf-8")
+    go_offline(monkeypatch, online)
+    result = pytester.runpytest(*run, "--llmeval-mode=replay")
+    result.assert_outcomes(failed=1)
+    assert "    -%\\xe2\\xe3\\xcf\\xd3" in result.outlines
+    assert "    +%\\xf0\\xf1\\xf2\\xf3" in result.outlines
