@@ -443,3 +443,86 @@ def test_a_different_binary_file_is_a_miss_and_a_cache_miss(
     result.assert_outcomes(failed=1)
     assert "    -%\\xe2\\xe3\\xcf\\xd3" in result.outlines
     assert "    +%\\xf0\\xf1\\xf2\\xf3" in result.outlines
+
+
+RUNNER_SAMPLES_APP = '''
+import anthropic, pytest
+from anthropic import beta_tool
+
+client = anthropic.Anthropic(max_retries=0)
+
+@beta_tool
+def get_weather(location: str) -> str:
+    """Lookup the weather for a given city.
+
+    Args:
+        location: The city and state, e.g. San Francisco, CA
+    """
+    return "68F"
+
+@pytest.mark.llm(samples=3)
+def test_runner(llmeval):
+    runner = client.beta.messages.tool_runner(
+        max_tokens=1024, model="claude-sonnet-5-5", tools=[get_weather],
+        messages=[{"role": "user", "content": "What is the weather in SF?"}],
+    )
+    print("ANSWER", list(runner)[-1].content[0].text)
+'''
+
+
+class _Threads:
+    """Answers as the API does: each message a new id, which the tool runner's next request
+    continues from (``thread.previous_message_id``)."""
+
+    def __init__(self) -> None:
+        self.ids = 0
+        self.lock = threading.Lock()
+
+    def answer(self, request: LoggedRequest) -> Raw:
+        body = request.json()
+        with self.lock:
+            self.ids += 1
+            number = self.ids
+        thread = body.get("thread") or {}
+        if thread.get("type") == "continue":
+            content = [{"type": "text", "text": f"68F, after {thread['previous_message_id']}"}]
+            stop = "end_turn"
+        else:
+            call = {"type": "tool_use", "id": f"toolu_{number}", "name": "get_weather"}
+            content = [{**call, "input": {"location": "SF"}}]
+            stop = "tool_use"
+        message = {
+            "id": f"msg_{number:04d}",
+            "type": "message",
+            "role": "assistant",
+            "model": _MODEL,
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "usage": {"input_tokens": 10, "output_tokens": 5},
+        }
+        return Raw(200, json.dumps(message).encode())
+
+
+def test_the_tool_runner_s_threads_replay_sample_by_sample(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three samples send the same first request and get three message ids; each second
+    request names its own: replayed, each sample gets its own recording back, in order."""
+    pytester.makepyfile(test_app=RUNNER_SAMPLES_APP)
+    with StandInServer(responder=_Threads().answer) as server:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+        recorded = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=record", "-s")
+        recorded.assert_outcomes(passed=1)
+        go_offline(monkeypatch, server)
+    answers = _answers(recorded.outlines)
+    assert answers == [f"68F, after msg_{n:04d}" for n in (1, 3, 5)]
+    replayed = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=replay", "-s")
+    replayed.assert_outcomes(passed=1)
+    assert _answers(replayed.outlines) == answers
+
+
+def _answers(lines: list[str]) -> list[str]:
+    """What the samples printed (the first after pytest's "test_app.py " on the same line)."""
+    return [line.partition("ANSWER ")[2] for line in lines if "ANSWER " in line]
