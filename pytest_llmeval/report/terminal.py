@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal, Protocol
 from pytest_llmeval.money import total_money
 from pytest_llmeval.report.failure import shown
 from pytest_llmeval.results import ERROR_OUTCOMES, RunResult, TestResult
-from pytest_llmeval.traffic.calls import Call
+from pytest_llmeval.traffic.calls import Call, endpoint_family, is_model_endpoint
 
 if TYPE_CHECKING:  # loaded only by a run whose tests were calibrated
     from pytest_llmeval.calibration_checks import RunCalibration
@@ -172,6 +172,12 @@ def summary_lines(
     SDK retried, an error event inside a stream the app asked again) is no call: it is
     counted apart, by status or by what broke it, as the JSON report counts it."""
     answered = [c for c in calls if c.answered]
+    # Files, batches, the models list: asked through the same client, recorded and replayed
+    # the same way, but no model answered them; counted apart so "model calls" stays true.
+    others = Counter(
+        endpoint_family(c.endpoint) for c in answered if not is_model_endpoint(c.endpoint)
+    )
+    answered = [c for c in answered if is_model_endpoint(c.endpoint)]
     roles = Counter(c.role for c in answered)
     sources = Counter(c.source for c in answered)
     tokens_in = sum(c.usage.input_tokens for c in calls)
@@ -196,6 +202,9 @@ def summary_lines(
         + attempts,
         f"tokens {tokens_in:,} in / {tokens_out:,} out; cost {cost}",
     ]
+    if others:
+        said = ", ".join(f"{n} {family}" for family, n in sorted(others.items()))
+        lines.insert(1, f"{sum(others.values())} other API call(s), not to a model: {said}")
     if outcomes and set(outcomes) - {"passed"}:
         lines.insert(1, outcome_line(outcomes, errors_after_pass))
     if cache_misses is not None:
@@ -242,8 +251,10 @@ def slowest_lines(calls: Sequence[tuple[Call, str]], count: int = 3) -> list[str
         recorded = " (recorded)" if call.recorded else ""
         # A failed attempt took the app's time too, but it is not an answer: said so.
         status = f"  ({call.failure_note})" if call.failure_note else ""
+        # A call to files or batches names no model: what it was for, in its place.
+        what = call.model or f"({endpoint_family(call.endpoint)})"
         lines.append(
-            f"  {call.duration_s:6.2f}s{recorded}  {call.role:<5}  {call.model}  {nodeid}{status}"
+            f"  {call.duration_s:6.2f}s{recorded}  {call.role:<5}  {what}  {nodeid}{status}"
         )
     return lines
 

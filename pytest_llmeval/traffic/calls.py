@@ -217,6 +217,28 @@ def parse_response(body: bytes, content_type: str, data: Any = None) -> tuple[st
     return "", Usage(), False
 
 
+#: The endpoints of the model itself: a message (``/v1/messages``, Foundry's under its own
+#: prefix), or the count of one's tokens.
+_MODEL_ENDPOINTS = ("/messages", "/messages/count_tokens")
+
+
+def is_model_endpoint(endpoint: str) -> bool:
+    """Whether a call went to the model, not to the API's other endpoints (files, message
+    batches, the models list), which an app calls through the same client but which have no
+    tokens or cost of their own."""
+    return endpoint.endswith(_MODEL_ENDPOINTS)
+
+
+def endpoint_family(endpoint: str) -> str:
+    """What a call that is not the model's was for, in a word: ``files``, ``batches``
+    (``/v1/messages/batches/...``), ``models``; the path after ``v1``'s first part."""
+    parts = [p for p in endpoint.split("/") if p]
+    rest = parts[parts.index("v1") + 1 :] if "v1" in parts else parts
+    if rest[:2] == ["messages", "batches"]:
+        return "batches"
+    return rest[0] if rest else endpoint
+
+
 def make_call(
     *,
     endpoint: str,

@@ -102,7 +102,10 @@ class RecordingHooks:
             "method": method,
             "uri": uri,
             "headers": dict(headers),
-            "body": body.decode("utf-8", errors="replace"),
+            # A file's bytes that are not UTF-8 (a PDF, an image uploaded to the Files API) as
+            # escapes (``\\xe2``): with "replace" every such byte read as one U+FFFD, so two
+            # different files matched one recording and one cache entry.
+            "body": body.decode("utf-8", errors="backslashreplace"),
         }
         fix_multipart_boundary(request)
         self.scrubber.scrub_request(request, self.request_hook)
