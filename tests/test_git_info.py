@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
+from git_commands import git
 
 from pytest_llmeval.run_end import git_info
 
 
-def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
 def test_a_checkout_gives_its_commit_and_branch(tmp_path: Path) -> None:
-    _git(tmp_path, "init", "-q", "-b", "trunk")
-    _git(tmp_path, "commit", "-q", "--allow-empty", "-m", "first")
+    git(tmp_path, "init", "-q", "-b", "trunk")
+    git(tmp_path, "commit", "-q", "--allow-empty", "-m", "first")
     info = git_info(tmp_path)
-    assert (info.commit, info.branch) == (_git(tmp_path, "rev-parse", "HEAD"), "trunk")
-    _git(tmp_path, "checkout", "-q", "--detach")
+    assert (info.commit, info.branch) == (git(tmp_path, "rev-parse", "HEAD"), "trunk")
+    git(tmp_path, "checkout", "-q", "--detach")
     assert git_info(tmp_path).branch == "HEAD"
 
 
@@ -36,7 +25,7 @@ def test_a_checkout_without_a_commit_and_a_plain_folder_give_nothing(tmp_path: P
     plain.mkdir()
     info = git_info(plain)
     assert (info.commit, info.branch) == (None, None)
-    _git(plain, "init", "-q", "-b", "trunk")
+    git(plain, "init", "-q", "-b", "trunk")
     info = git_info(plain)
     assert (info.commit, info.branch) == (None, None)
 
@@ -58,10 +47,10 @@ def test_a_run_records_its_checkout_on_the_first_run_and_with_a_history_elsewher
             llmeval.record_score("tone", 0.9)
         """
     )
-    _git(root, "init", "-q", "-b", "trunk")
-    _git(root, "add", "-A")
-    _git(root, "commit", "-q", "-m", "first")
-    head = _git(root, "rev-parse", "HEAD")
+    git(root, "init", "-q", "-b", "trunk")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "first")
+    head = git(root, "rev-parse", "HEAD")
     assert not (root / ".llmeval").exists()
     result = pytester.runpytest("--llmeval-mode=live", "--llmeval-report-json=first.json")
     result.assert_outcomes(passed=1)
@@ -69,8 +58,8 @@ def test_a_run_records_its_checkout_on_the_first_run_and_with_a_history_elsewher
     assert first["run"]["git"] == {"commit": head, "branch": "trunk"}
 
     elsewhere = tmp_path_factory.mktemp("history-elsewhere")
-    _git(elsewhere, "init", "-q", "-b", "other")
-    _git(elsewhere, "commit", "-q", "--allow-empty", "-m", "not the code")
+    git(elsewhere, "init", "-q", "-b", "other")
+    git(elsewhere, "commit", "-q", "--allow-empty", "-m", "not the code")
     result = pytester.runpytest(
         "--llmeval-mode=live",
         f"--llmeval-history-dir={elsewhere / 'history'}",

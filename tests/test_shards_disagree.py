@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import pytest
+from git_commands import git
 from jsonschema import validators
 from worker_zygote import xdist_workers
 
@@ -271,30 +270,19 @@ def test_shards_against_different_baselines_are_named(
     assert any("shards compared with different baselines" in note for note in notes)
 
 
-def _git(root: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-c", "user.email=dev@example.com", "-c", "user.name=dev", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
 def test_shards_on_different_commits_keep_only_the_branch(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _git(project.path, "init", "-q", "-b", "trunk")
-    _git(project.path, "commit", "-q", "--allow-empty", "-m", "first")
-    first = _git(project.path, "rev-parse", "HEAD")
+    git(project.path, "init", "-q", "-b", "trunk")
+    git(project.path, "commit", "-q", "--allow-empty", "-m", "first")
+    first = git(project.path, "rev-parse", "HEAD")
     # Where git is asked from: a run that creates the history finds no checkout (left alone).
     (project.path / ".llmeval" / "history").mkdir(parents=True)
     _tones(project, AFTER, AFTER)
     _shard(project, monkeypatch, "a")
     # The shard run again after a push.
-    _git(project.path, "commit", "-q", "--allow-empty", "-m", "second")
-    second = _git(project.path, "rev-parse", "HEAD")
+    git(project.path, "commit", "-q", "--allow-empty", "-m", "second")
+    second = git(project.path, "rev-parse", "HEAD")
     _shard(project, monkeypatch, "b")
     merged = history.find_run(project.path / ".llmeval" / "history", RUN)
     assert merged is not None and merged.git == GitInfo(None, "trunk")
