@@ -199,6 +199,9 @@ def test_shards_of_different_modes_are_runs_apart(
     assert not any("shards" in " ".join(row) for row in rows)
     code, out, _ = _cli(capsys, "runs", "--mode", "record")
     assert [line.split()[:2] for line in out.splitlines() if RUN in line] == [[RUN, "record"]]
+    # The newest N runs, an id used in two modes being two of them (not N ids: N + 1 rows).
+    code, out, _ = _cli(capsys, "runs", "--last", "1")
+    assert [line.split()[:2] for line in out.splitlines()[:-1]] == [[RUN, "record"]]
     why = f"run {RUN} has files made in different modes (live, record): they are not one run"
     code, out, err = _cli(capsys, "report", "--run", RUN)
     assert code == 1 and why in err and "own LLMEVAL_RUN_ID" in err

@@ -91,6 +91,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
             if args.mode is None or f.mode == args.mode
         ],
     )
+    if args.last is not None:  # an id used in several modes is a run per mode: N runs still
+        runs = runs[-args.last :]
     if args.json:
         print_json(
             {
