@@ -74,6 +74,10 @@ class Call:
     #: usable answer, one not checked (a cache hit, a part the app closed early), and in files
     #: from before it was kept.
     error: str | None = None
+    #: Messages of a Message Batch whose usage and cost this call carries: the call that read
+    #: the batch's results (``batch_usage.py``), each message counted once per test. 0 for
+    #: every other call.
+    batch_messages: int = 0
 
     @property
     def answered(self) -> bool:
