@@ -21,13 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_llmeval.pricing import BATCH_PRICE_SHARE, Price, cost_usd
-from pytest_llmeval.traffic.calls import Usage
+from pytest_llmeval.traffic.calls import MAX_TOKENS, Usage
 
 _RESULTS = re.compile(r"/messages/batches/([^/]+)/results$")
-
-#: Above this, a token count is not one a message could have (the largest context windows are a
-#: few million tokens): a hostile figure, which would otherwise overflow the cost to infinity.
-_MAX_TOKENS = 2**40
 
 _USAGE_FIELDS = (
     "input_tokens",
@@ -57,7 +53,7 @@ class BatchMessage:
 
 def _count(value: Any) -> int | None:
     """A token count, or ``None`` when ``value`` is not one (a string, a float, -1, 10**400)."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_TOKENS:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS:
         return value
     return None
 

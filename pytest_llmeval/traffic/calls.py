@@ -141,8 +141,16 @@ class Call:
         return cls(**{**data, "usage": Usage(**data["usage"])})
 
 
+#: Above this, a token count is not one a message could have (the largest context windows are
+#: a few million tokens): a hostile file's figure, which would overflow its cost (a float).
+MAX_TOKENS = 2**40
+
+
 def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    """A token count; 0 for what is not one (a string, -1, 10**400)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS:
+        return value
+    return 0
 
 
 def _part(raw: dict[str, Any], name: str, field: str) -> int:
