@@ -208,7 +208,9 @@ def test_the_cost_budget_holds_the_batch(
         result.stdout.fnmatch_lines(
             [
                 "*llmeval: cost budget exceeded: $0.0070 for the app's calls > budget $0.0050",
-                f"*{_MODEL}*network*2,000/1,000  $0.0070",
+                "   1  (batches)                network *0/0  $0.00",
+                "   4  (batches)                network *2,000/1,000  $0.0070  "
+                f"2 batch message(s) of {_MODEL}",
             ]
         )
 
