@@ -11,7 +11,7 @@ from typing import Any
 
 from pytest_llmeval.figures import apart
 from pytest_llmeval.money import money, money_apart
-from pytest_llmeval.traffic.calls import Call
+from pytest_llmeval.traffic.calls import Call, endpoint_family, is_model_endpoint
 
 _FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\n(.*?)```", re.DOTALL)
 _TRIM = 600
@@ -141,8 +141,13 @@ def call_table(calls: Sequence[Call]) -> list[str]:
         # An attempt that got no usable answer (a 529 the SDK retried, an error event inside a
         # stream the app asked again) took model time and is in the total, but it is no answer.
         status = f"  {c.failure_note}" if c.failure_note else ""
+        # A call to files or batches: what it was for, in place of a model; the one that read
+        # a batch's results carries its messages' cost, and says whose.
+        what = c.model if is_model_endpoint(c.endpoint) else f"({endpoint_family(c.endpoint)})"
+        if c.batch_messages:
+            status += f"  {c.batch_messages} batch message(s) of {c.model}"
         rows.append(
-            f"  {number:>2}  {c.model:<24} {c.source:<8} {c.duration_s:>8.2f}s {tokens:>15}  "
+            f"  {number:>2}  {what:<24} {c.source:<8} {c.duration_s:>8.2f}s {tokens:>15}  "
             f"{money(c.cost_usd)}{status}"
         )
     return rows

@@ -10,6 +10,12 @@ from dataclasses import dataclass
 #: USD per web search (``usage.server_tool_use.web_search_requests``): $10 per 1,000 searches.
 WEB_SEARCH_USD = 0.01
 
+#: The share of the listed token prices a Message Batch's messages are billed at: the Batch
+#: API halves input, output, cache write and cache read prices alike. Applied to the table's
+#: prices (and to those set in ``llmeval_prices``, which are the standard ones), so a price is
+#: kept once, not twice.
+BATCH_PRICE_SHARE = 0.5
+
 
 @dataclass(frozen=True)
 class Price:
@@ -157,11 +163,14 @@ def cost_usd(
     cache_creation_1h_tokens: int = 0,
     web_search_requests: int = 0,
     prices: Mapping[str, Price] = DEFAULT_PRICES,
+    token_share: float = 1.0,
 ) -> float | None:
     """Cost of one call, or ``None`` when the model's price is not known.
 
     ``cache_creation_1h_tokens`` is the part of ``cache_creation_input_tokens`` written to the
     1-hour cache; ``web_search_requests`` are billed per search beside the tokens.
+    ``token_share``: the share of the token prices billed (``BATCH_PRICE_SHARE`` for a batch's
+    message); searches are billed at their own price.
     """
     listed = price_for(model, prices)
     if listed is None:
@@ -174,4 +183,4 @@ def cost_usd(
         + five_minute * price.cache_write
         + cache_creation_1h_tokens * price.cache_write_1h
         + cache_read_input_tokens * price.cache_read
-    ) / 1_000_000 + web_search_requests * WEB_SEARCH_USD
+    ) * token_share / 1_000_000 + web_search_requests * WEB_SEARCH_USD

@@ -79,3 +79,30 @@ def test_prices():
     assert price_for("claude-unknown") is None
     assert cost_usd("claude-haiku-4-5", input_tokens=1_000_000, output_tokens=1_000_000) == 6.0
     assert cost_usd("claude-unknown", input_tokens=1, output_tokens=1) is None
+
+
+def test_a_usage_figure_that_is_no_token_count_counts_none() -> None:
+    """A hostile cassette or cache entry (its digest recomputed): 10**400 output tokens made
+    the cost overflow, and the replayed call failed as "Connection error."; -5 took money off
+    the test's cost, which a cost budget then passed."""
+    import json
+
+    from pytest_llmeval.traffic.calls import make_call
+
+    usage = {"input_tokens": -5_000_000, "output_tokens": 10**400, "cache_read_input_tokens": 7}
+    body = json.dumps({"model": "claude-sonnet-5-5", "usage": usage}).encode()
+    call = make_call(
+        endpoint="/v1/messages",
+        request_model="claude-sonnet-5-5",
+        role="app",
+        source="cassette",
+        duration_s=0.0,
+        status=200,
+        body=body,
+        content_type="application/json",
+    )
+    assert (call.input_tokens, call.output_tokens) == (0, 0)
+    assert call.usage.cache_read_input_tokens == 7
+    assert call.cost_usd == cost_usd(
+        "claude-sonnet-5-5", input_tokens=0, output_tokens=0, cache_read_input_tokens=7
+    )

@@ -351,11 +351,6 @@ def test_the_cache_answers_the_polls_and_the_gathered_streams_again(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a batch's results carry each message's usage, billed at half price; the plugin "
-    "counts no tokens or cost for them, so a test's cost (and its cost_budget) omits the batch",
-)
 def test_a_batch_s_cost_is_counted(pytester: pytest.Pytester, online: StandInServer) -> None:
     pytester.makepyfile(test_app=APP)
     result = pytester.runpytest(

@@ -202,6 +202,14 @@ def summary_lines(
         + attempts,
         f"tokens {tokens_in:,} in / {tokens_out:,} out; cost {cost}",
     ]
+    batched = sum(c.batch_messages for c in calls)
+    if batched:
+        # Not model calls (the app sent none for each), but billed: said where the tokens are.
+        lines.insert(
+            1,
+            f"{batched} batch message(s), counted when the app read their results: in the "
+            "tokens and cost below, at the Batch API's half price",
+        )
     if others:
         said = ", ".join(f"{n} {family}" for family, n in sorted(others.items()))
         lines.insert(1, f"{sum(others.values())} other API call(s), not to a model: {said}")
@@ -251,8 +259,10 @@ def slowest_lines(calls: Sequence[tuple[Call, str]], count: int = 3) -> list[str
         recorded = " (recorded)" if call.recorded else ""
         # A failed attempt took the app's time too, but it is not an answer: said so.
         status = f"  ({call.failure_note})" if call.failure_note else ""
-        # A call to files or batches names no model: what it was for, in its place.
-        what = call.model or f"({endpoint_family(call.endpoint)})"
+        # A call to files or batches: what it was for, in place of a model.
+        # A batch's results name the models of its messages, but no model answered the call.
+        model_call = is_model_endpoint(call.endpoint)
+        what = call.model if model_call and call.model else f"({endpoint_family(call.endpoint)})"
         lines.append(
             f"  {call.duration_s:6.2f}s{recorded}  {call.role:<5}  {what}  {nodeid}{status}"
         )

@@ -14,9 +14,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from pytest_llmeval.pricing import Price
+from pytest_llmeval.traffic.batch_usage import BatchLedger, batch_figures, results_batch_id
 from pytest_llmeval.traffic.call_content import CallContent
 from pytest_llmeval.traffic.calls import NOT_JSON, Call, Role, Source, make_call, parse_json
 from pytest_llmeval.traffic.recording_hooks import CALL_START
@@ -81,6 +83,7 @@ class CallAccounting:
         self._in_flight = 0
         self._lock = threading.Lock()
         self.overlapped = False
+        self._batches = BatchLedger()
 
     @property
     def failures(self) -> list[str]:
@@ -180,24 +183,26 @@ class CallAccounting:
             if check
             else None
         )
-        self.calls.append(
-            make_call(
-                endpoint=request.path,
-                request_model=lambda: request_model(request.content),
-                role=role,
-                source=source,
-                duration_s=duration_s,
-                status=status,
-                body=body,
-                content_type=content_type,
-                prices=self.prices,
-                data=data,
-                content=CallContent(request.content, body, content_type),
-                ttft_s=ttft_s,
-                # A failed attempt is counted apart from the calls wherever they are listed.
-                error=None if problem is None else problem.error_type,
-            )
+        call = make_call(
+            endpoint=request.path,
+            request_model=lambda: request_model(request.content),
+            role=role,
+            source=source,
+            duration_s=duration_s,
+            status=status,
+            body=body,
+            content_type=content_type,
+            prices=self.prices,
+            data=data,
+            content=CallContent(request.content, body, content_type),
+            ttft_s=ttft_s,
+            # A failed attempt is counted apart from the calls wherever they are listed.
+            error=None if problem is None else problem.error_type,
         )
+        batch = results_batch_id(request.path) if problem is None and status < 400 else None
+        if batch is not None:
+            call = self._with_batch(call, batch, body)
+        self.calls.append(call)
         self._count_retry(request)
         if problem is None:
             if self._failed:  # keyed by the canonical body: only worth building to clear one
@@ -207,6 +212,23 @@ class CallAccounting:
             self._failed[key] = problem.describe(request.method, request.path)
             self._retried[key] = self._retried.get(key, 0.0) + duration_s
         return problem
+
+    def _with_batch(self, call: Call, batch_id: str, body: bytes) -> Call:
+        """The call that read a batch's results, carrying the usage and cost of the messages
+        in them that this test has not counted yet (the batch was billed once however often
+        its results are read). Counted when read because that is when their usage is known;
+        not as calls, since the app made no request of its own for each."""
+        messages = self._batches.new_messages(batch_id, body)
+        if not messages:
+            return call
+        figures = batch_figures(messages, self.prices)
+        return replace(
+            call,
+            model=figures.model,
+            usage=figures.usage,
+            cost_usd=figures.cost_usd,
+            batch_messages=figures.count,
+        )
 
     def _count_retry(self, request: LiveRequest) -> None:
         """An answer (or none) to a request whose last attempt failed: a retry of it."""

@@ -74,6 +74,10 @@ class Call:
     #: usable answer, one not checked (a cache hit, a part the app closed early), and in files
     #: from before it was kept.
     error: str | None = None
+    #: Messages of a Message Batch whose usage and cost this call carries: the call that read
+    #: the batch's results (``batch_usage.py``), each message counted once per test. 0 for
+    #: every other call.
+    batch_messages: int = 0
 
     @property
     def answered(self) -> bool:
@@ -137,8 +141,16 @@ class Call:
         return cls(**{**data, "usage": Usage(**data["usage"])})
 
 
+#: Above this, a token count is not one a message could have (the largest context windows are
+#: a few million tokens): a hostile file's figure, which would overflow its cost (a float).
+MAX_TOKENS = 2**40
+
+
 def _int(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    """A token count; 0 for what is not one (a string, -1, 10**400)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS:
+        return value
+    return 0
 
 
 def _part(raw: dict[str, Any], name: str, field: str) -> int:
