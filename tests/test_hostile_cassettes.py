@@ -148,6 +148,13 @@ UNUSABLE: dict[str, tuple[Edit, str]] = {
         _body(lambda _: [1, 2]),
         "*POST /v1/messages: 200 unexpected_body*the JSON body is not an object",
     ),
+    # A body nested past the JSON decoder's recursion limit, its digest recomputed: the
+    # plugin's own reading of it raised RecursionError in the transport, which the SDK took
+    # for a dropped connection ("Connection error.").
+    "deep_body": (
+        _response("body", '{"usage": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+        "*POST /v1/messages: 200 undecodable_body*the body is not JSON (maximum recursion*",
+    ),
 }
 
 #: Edits that change nothing a replay needs: the test passes.

@@ -84,7 +84,7 @@ def _usage(raw: Any) -> Usage | None:
 def _message(line: str) -> BatchMessage | None:
     try:
         entry = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(entry, dict) or not isinstance(entry.get("custom_id"), str):
         return None

@@ -31,7 +31,7 @@ class CallContent:
         it is not a JSON object."""
         try:
             value = json.loads(self._request_body) if self._request_body else None
-        except ValueError:
+        except (ValueError, RecursionError):
             value = None
         return value if isinstance(value, dict) else {}
 
@@ -45,7 +45,7 @@ class CallContent:
         if data is None or not isinstance(data, dict):
             try:
                 data = json.loads(self._response_body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return None
         return data if isinstance(data, dict) and data.get("type") == "message" else None
 
@@ -125,7 +125,7 @@ def _events(text: str) -> list[dict[str, Any]]:
             continue
         try:
             data = json.loads(line[5:])
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(data, dict):
             found.append(data)
@@ -164,5 +164,5 @@ def _finish_block(content: list[dict[str, Any]], index: Any, pieces: dict[int, s
     joined = pieces.pop(index)
     try:
         block["input"] = json.loads(joined) if joined.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):
         block["partial_json"] = joined

@@ -189,7 +189,7 @@ def _from_sse(text: str) -> tuple[str, Usage]:
             continue
         try:
             event = json.loads(line[5:])
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         kind = event.get("type") if isinstance(event, dict) else None
         if kind == "message_start" and isinstance(event.get("message"), dict):
@@ -208,7 +208,7 @@ def parse_json(body: bytes) -> Any:
     """The body's JSON value, or ``NOT_JSON``."""
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return NOT_JSON
 
 

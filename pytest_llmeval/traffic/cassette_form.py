@@ -54,7 +54,7 @@ def readable_body(body: Any) -> str | bytes:
     if body.lstrip()[:1] in ("{", "["):
         try:
             return json.dumps(json.loads(body), indent=2, ensure_ascii=False) + "\n"
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     return body
 

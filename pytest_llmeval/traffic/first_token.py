@@ -64,7 +64,7 @@ class FirstTokenWatch:
             return False
         try:
             data = json.loads(line[5:])
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
         delta = data.get("delta") if isinstance(data, dict) else None
         return isinstance(delta, dict) and delta.get("type") in FIRST_TOKEN_DELTAS

@@ -72,7 +72,7 @@ _CUT_IN_STOP = "the stream ended inside message_stop"
 def _is_json(text: str) -> bool:
     try:
         json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 
@@ -89,7 +89,7 @@ def _sse_problem(text: str) -> tuple[str, str] | None:
         elif line.startswith("data:") and event == "error":
             try:
                 data = json.loads(line[5:])
-            except ValueError:
+            except (ValueError, RecursionError):
                 data = None
             kind, message = _error_of(data)
             return kind, f"error event in the stream: {message}".rstrip(": ")
@@ -124,7 +124,7 @@ def unusable(
     if not 200 <= status < 300:
         try:
             kind, message = _error_of(json.loads(body))
-        except ValueError:
+        except (ValueError, RecursionError):
             kind, message = "error", ""
         return Unusable(status, kind, message, request_id)
     try:
@@ -139,7 +139,7 @@ def unusable(
     if "json" in content_type and not is_json:
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             return Unusable(status, "undecodable_body", f"the body is not JSON ({exc})", request_id)
     # The API answers a success with an object, never with an error body: a cassette or cache
     # entry saying otherwise would fail the test with the SDK's TypeError, not with this.

@@ -66,7 +66,7 @@ def _canonical_remembered(body: bytes) -> bytes:
 def _canonical(body: bytes) -> bytes:
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return body
     return canonical_dumps(value)
 
@@ -89,7 +89,7 @@ def url_path(url: str) -> str:
 def request_model(body: bytes) -> str:
     try:
         data = json.loads(body) if body else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     return str(data.get("model") or "") if isinstance(data, dict) else ""
 
