@@ -83,12 +83,12 @@ def parse_json_output(value: Any) -> Any:
     text = value.decode("utf-8") if isinstance(value, bytes) else value
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     for block in _FENCE.findall(text):
         try:
             return json.loads(block)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
     raise AssertionError(
         "llmeval: expected JSON, or JSON in a ```json fenced block; got:\n  " + trim(text)

@@ -99,7 +99,7 @@ def read_reply(body: bytes) -> JudgeReply:
     ``stop_reason``; an answer that is not a message has no text."""
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return JudgeReply("")
     if not isinstance(data, dict):
         return JudgeReply("")
@@ -178,7 +178,7 @@ def parse_verdict(text: str) -> Verdict:
     """The verdict in a reply, or ``ValueError`` saying what is wrong with it."""
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ValueError("the reply is not JSON") from None
     if not isinstance(data, dict):
         raise ValueError("the reply is not a JSON object")

@@ -205,7 +205,7 @@ class StandInServer:
             return _fault(Fault(400, message="anthropic-version: header is required"), request_id)
         try:
             body = json.loads(request.body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             message = f"There was an error parsing the body of your request: {exc}"
             return _fault(Fault(400, message=message), request_id)
         problem = invalid_request(body, count_tokens=route == _COUNT_TOKENS)

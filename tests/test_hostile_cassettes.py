@@ -269,6 +269,15 @@ def test_the_cassettes_commands_name_each_hostile_file(pytester, online, capsys)
     for name in ("deep", "huge", "passwd"):
         assert f"cassettes/test_h/test_case[{name}].yaml: " in out
     assert "\x1b" not in out and "fifo" not in out
+    # The check reads the answers too: one nested past the JSON decoder's limit is named.
+    (folder / "test_case[deep].yaml").write_text(UNUSABLE["deep_body"][0](good))
+    for name in ("huge", "passwd", "null_meta", "escape"):
+        (folder / f"test_case[{name}].yaml").unlink()
+    (folder / "test_case[fifo].yaml").unlink()
+    assert main(["cassettes", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "cassettes/test_h/test_case[deep].yaml" in out
+    assert "is not JSON though its content-type is application/json (maximum recursion" in out
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,7 @@ def cmd_cache_explain(args: argparse.Namespace) -> int:
                     say(f"    {name}: {before['parts'].get(name)} -> {value}")
             try:
                 changes = json_changes(json.loads(before["body"]), json.loads(entry["body"]))
-            except ValueError:
+            except (ValueError, RecursionError):
                 changes = []
             for where, old, new in changes[:20]:
                 # Cut after scrubbing: a cut secret would no longer be recognised.

@@ -58,7 +58,7 @@ def _parse_stored(body: bytes) -> Any:
     ``utf-8-sig`` drops a leading BOM as that sniffing would."""
     try:
         return _DECODE(body.decode("utf-8-sig"))
-    except ValueError:  # UnicodeDecodeError included
+    except (ValueError, RecursionError):  # UnicodeDecodeError included
         return NOT_JSON
 
 

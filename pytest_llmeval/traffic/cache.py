@@ -96,7 +96,7 @@ class CacheKey:
         try:
             data = json.loads(self.body)
             model = str(data.get("model", "")) if isinstance(data, dict) else ""
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
         return {
             "namespace": self.role,

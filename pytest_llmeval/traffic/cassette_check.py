@@ -104,7 +104,7 @@ def body_problem(body: Any, content_type: str) -> str | None:
     if content_type == "application/json" or content_type.endswith("+json"):
         try:
             json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             return f"is not JSON though its content-type is {content_type} ({exc})"
     elif content_type == "text/event-stream":
         for number, event in enumerate(body.replace("\r\n", "\n").split("\n\n"), start=1):
@@ -115,7 +115,7 @@ def body_problem(body: Any, content_type: str) -> str | None:
                 continue
             try:
                 json.loads(data)
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 return f"is not valid SSE: the data of event {number} is not JSON ({exc})"
     return None
 
@@ -160,7 +160,7 @@ def _same_model(asked: str, answered: str) -> bool:
 def _json_model(body: Any, *inside: str) -> str | None:
     try:
         data = json.loads(body) if isinstance(body, str) and body.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     for key in inside:
         data = data.get(key) if isinstance(data, dict) else None

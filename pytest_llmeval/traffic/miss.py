@@ -73,7 +73,7 @@ class MissContext:
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body) if body.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return body.decode("utf-8", errors="replace")
 
 

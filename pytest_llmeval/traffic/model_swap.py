@@ -27,7 +27,7 @@ class ModelSwap:
         other body (another model, not JSON), which is sent as it is."""
         try:
             data = json.loads(body) if body else None
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(data, dict) or data.get("model") != self.current:
             return None

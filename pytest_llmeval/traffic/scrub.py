@@ -375,7 +375,7 @@ def _sse_data(event: str) -> dict[str, Any] | None:
         if line.startswith("data:"):
             try:
                 data = json.loads(line[5:])
-            except ValueError:
+            except (ValueError, RecursionError):
                 return None
             return data if isinstance(data, dict) else None
     return None
