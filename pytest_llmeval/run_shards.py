@@ -39,6 +39,8 @@ _THRESHOLDS = (
 
 #: Shard numbers listed for one value; a run of 40 shards says "and 30 more".
 _LISTED_SHARDS = 10
+#: Shards a merged run names values of: as many as a file's ``shards_differ`` may hold.
+_MAX_SHARDS = 10000
 
 
 class ShardsDisagree(ValueError):
@@ -48,7 +50,8 @@ class ShardsDisagree(ValueError):
 def merge(runs: Sequence[RunResult]) -> RunResult:
     """Shards of one run as one run: tests joined (a later shard wins a repeated nodeid),
     totals of all of them (:func:`merged_totals`), each shared field as the shards agree on it
-    (:func:`differing`); raises :class:`ShardsDisagree` for shards of different modes."""
+    (each shard's own, of a run already merged too); raises :class:`ShardsDisagree` for
+    shards of different modes."""
     if len(runs) == 1:
         return runs[0]
     modes = list(dict.fromkeys(run.mode for run in runs))
@@ -67,7 +70,8 @@ def merge(runs: Sequence[RunResult]) -> RunResult:
         for test in run.tests:
             by_nodeid[test.nodeid] = test
     tests = tuple(by_nodeid.values())
-    differ = differing(runs)
+    each = {field: _each_shard(runs, field) for field in SHARED}
+    differ = {field: values for field, values in each.items() if _differ(values)}
     return replace(
         runs[0],
         tests=tests,
@@ -80,13 +84,15 @@ def merge(runs: Sequence[RunResult]) -> RunResult:
         # One shard that could not check its drift leaves the run's drift unchecked.
         drift_failed=any(r.drift_failed for r in runs),
         calibration=merged_calibration([r.calibration for r in runs]),
-        judge_model=", ".join(dict.fromkeys(r.judge_model for r in runs)),
-        git=_merged_git(runs),
-        baseline=_merged_baseline(runs) if "baseline" in differ else runs[0].baseline,
+        judge_model=", ".join(dict.fromkeys(str(judge) for judge in each["judge_model"])),
+        git=_merged_git(each["git"]),
+        baseline=_merged_baseline(each["baseline"]) if "baseline" in differ else runs[0].baseline,
         fail_on_drift=_failed_on_drift(runs)
         if "fail_on_drift" in differ
         else runs[0].fail_on_drift,
-        drift_rule=_merged_rule(runs) if "drift_rule" in differ else runs[0].drift_rule,
+        drift_rule=_merged_rule(each["drift_rule"])
+        if "drift_rule" in differ
+        else runs[0].drift_rule,
         shards_differ=differ or None,
     )
 
@@ -99,32 +105,43 @@ def _shared_value(run: RunResult, field: str) -> Any:
     return dict(value) if isinstance(value, Mapping) else value
 
 
-def differing(runs: Sequence[RunResult]) -> dict[str, tuple[Any, ...]]:
-    """Each shared field the shards do not agree on, with every shard's value, in order."""
-    found: dict[str, tuple[Any, ...]] = {}
-    for field in SHARED:
-        values = tuple(_shared_value(run, field) for run in runs)
-        if any(value != values[0] for value in values[1:]):
-            found[field] = values
-    return found
+def _of_each_shard(run: RunResult, field: str, most: int) -> tuple[Any, ...]:
+    """``field`` of each shard ``run`` was made of, at most ``most``: a run already merged (a
+    baseline pinned from shards, joined to the next shard) keeps each shard's value where they
+    differed, and its own value is every shard's where they agreed."""
+    values = (run.shards_differ or {}).get(field)
+    if isinstance(values, (list, tuple)) and values:
+        return tuple(values[:most])
+    return (_shared_value(run, field),) * min(max(run.shards or 1, 1), most)
 
 
-def _merged_git(runs: Sequence[RunResult]) -> GitInfo | None:
+def _each_shard(runs: Sequence[RunResult], field: str) -> tuple[Any, ...]:
+    """``field`` of every shard of ``runs``, oldest first; as many as a file may hold in all
+    (``shards`` and ``shards_differ`` are a file's word), each run's share of them."""
+    most = max(1, _MAX_SHARDS // len(runs))
+    return tuple(value for run in runs for value in _of_each_shard(run, field, most))
+
+
+def _differ(values: Sequence[Any]) -> bool:
+    return any(value != values[0] for value in values[1:])
+
+
+def _merged_git(gits: Sequence[Any]) -> GitInfo | None:
     """The commit and branch the shards agree on; ``None`` for one they do not."""
-    if all(run.git is None for run in runs):
+    if all(git is None for git in gits):
         return None
-    gits = [run.git or GitInfo() for run in runs]
-    commits = {git.commit for git in gits}
-    branches = {git.branch for git in gits}
+    kept = [git if isinstance(git, Mapping) else {} for git in gits]
+    commits = {git.get("commit") for git in kept}
+    branches = {git.get("branch") for git in kept}
     return GitInfo(
         commits.pop() if len(commits) == 1 else None,
         branches.pop() if len(branches) == 1 else None,
     )
 
 
-def _merged_baseline(runs: Sequence[RunResult]) -> str:
+def _merged_baseline(baselines: Sequence[Any]) -> str:
     """What drift compared with, as the reports' "drift against ..." says it."""
-    labels = dict.fromkeys(run.baseline or "no baseline" for run in runs)
+    labels = dict.fromkeys(str(baseline or "no baseline") for baseline in baselines)
     return f"each shard's own baseline ({'; '.join(labels)})"
 
 
@@ -138,18 +155,17 @@ def _failed_on_drift(runs: Sequence[RunResult]) -> bool:
     )
 
 
-def _merged_rule(runs: Sequence[RunResult]) -> dict[str, Any] | None:
+def _merged_rule(rules: Sequence[Any]) -> dict[str, Any] | None:
     """The stored rule's keys every shard kept with one value: a key they differ on is left
     out, so a reader that does not know ``shards_differ`` finds no value to judge with, rather
     than one shard's."""
-    rules = [run.drift_rule for run in runs]
     if all(rule is None for rule in rules):
         return None
-    first = rules[0] or {}
+    first = rules[0] if isinstance(rules[0], Mapping) else {}
     return {
         key: value
         for key, value in first.items()
-        if all(rule is not None and key in rule and rule[key] == value for rule in rules)
+        if all(isinstance(rule, Mapping) and key in rule and rule[key] == value for rule in rules)
     }
 
 

@@ -329,3 +329,23 @@ def _price() -> Any:
     from pytest_llmeval.pricing import DEFAULT_PRICES
 
     return DEFAULT_PRICES["claude-sonnet-5-5"]
+
+
+def test_a_line_separator_inside_an_answer_does_not_cut_its_result_line(
+    pytester: pytest.Pytester, online: StandInServer, batches: _Batches
+) -> None:
+    # JSON leaves U+2028, U+2029 and U+0085 unescaped in a string, and the API writes UTF-8:
+    # the SDK splits the results at "\n" only, so every result here is one line to it.
+    answers = []
+    for i, text in enumerate(["one\u2028two", "three\u2029four", "five\x85six"]):
+        result = _result(f"q-{i}")
+        result["result"]["message"]["content"][0]["text"] = text
+        answers.append(json.dumps(result, ensure_ascii=False))
+    batches.lines = answers
+    pytester.makepyfile(test_app=HOSTILE_APP.replace('.count(b"\\n") == 8', '.count(b"\\n") == 3'))
+    _run(pytester, "--llmeval-mode=record").assert_outcomes(passed=1)
+    totals = _report(pytester)["run"]["totals"]
+    assert (totals["input_tokens"], totals["cost_usd"]) == (
+        3000,
+        pytest.approx(3 * _FULL * BATCH_PRICE_SHARE),
+    )

@@ -359,3 +359,29 @@ def test_the_schema_checks_shards_differ_as_jsonschema_does(name: str, mutate: A
     mutate(broken["run"]["shards_differ"])
     assert not exact.is_valid(broken)
     assert not conforms(broken, SCHEMA)
+
+
+def test_a_merged_run_merged_again_names_every_shard_by_its_own_value() -> None:
+    """``--llmeval-baseline=update`` joins each shard to the run already pinned, itself merged:
+    the shards it was made of keep their values and their numbers."""
+    rule_a = {"score_drop": 0.1, "latency_rise": 0.25, "cost_rise": 0.25, "baseline_runs": []}
+    rule_b = {**rule_a, "score_drop": 0.3}
+    pinned = merge([_run(judge_model="a", drift_rule=rule_a), _run(judge_model="b")])
+    joined = merge([pinned, _run(judge_model="a", drift_rule=rule_b)])
+    assert joined.shards == 3
+    assert joined.judge_model == "a, b"
+    assert joined.shards_differ == {
+        "judge_model": ("a", "b", "a"),
+        "drift_rule": (rule_a, None, rule_b),
+    }
+    assert differ_notes(joined.shards_differ)[0] == "judge model: shards 1, 3: a; shard 2: b"
+    # Joined once more by a shard that agrees with the first: still each shard's own.
+    again = merge([joined, _run(judge_model="a", drift_rule=rule_a)])
+    assert again.shards == 4 and again.shards_differ is not None
+    assert again.shards_differ["judge_model"] == ("a", "b", "a", "a")
+
+
+def test_a_file_s_huge_shard_count_is_not_a_list_of_that_many() -> None:
+    merged = merge([_run(shards=10**30), _run(judge_model="b")])
+    assert merged.shards_differ is not None
+    assert merged.shards_differ["judge_model"] == ("m",) * 5000 + ("b",)

@@ -229,3 +229,29 @@ def test_live_logging_and_the_log_file_are_scrubbed_as_they_are_written(pytester
     for text in (result.stdout.str(), log_file):
         assert "HTTP Response: POST" in text and "the model said: your key is [scrubbed]" in text
         assert ORG not in text and COOKIE not in text and KEY not in text
+
+
+CAPLOG_APP = """
+import logging, anthropic, pytest
+
+@pytest.mark.llm
+@pytest.mark.parametrize("order", ["caplog first", "llmeval first"])
+def test_logs(request, order):
+    names = ["caplog", "llmeval"] if order == "caplog first" else ["llmeval", "caplog"]
+    caplog = [request.getfixturevalue(n) for n in names][names.index("caplog")]
+    reply = anthropic.Anthropic(max_retries=0).messages.create(
+        model="claude-sonnet-5-5", max_tokens=50, messages=[{"role": "user", "content": "hi"}],
+    )
+    logging.getLogger("app").warning("the model said: %s", reply.content[0].text)
+    assert "the model said: your key is" in caplog.text
+    # The record is left as it was made; its text, as caplog formats it, is scrubbed.
+    assert any(KEY in r.getMessage() for r in caplog.records)
+    assert KEY not in caplog.text, caplog.text
+"""
+
+
+def test_caplog_text_of_an_llm_test_is_scrubbed(pytester, online):
+    online.queue(*[Reply(text=f"your key is {KEY}") for _ in range(2)])
+    pytester.makepyfile(test_app=CAPLOG_APP.replace("KEY", repr(KEY)))
+    result = pytester.runpytest("-p", "no:cacheprovider", "--llmeval-mode=live")
+    result.assert_outcomes(passed=2)
