@@ -138,6 +138,26 @@ def _one_hour(written: int, one_hour: int) -> dict[str, Any]:
     }
 
 
+def _fast_us_stream() -> bytes:
+    """``speed`` and ``inference_geo`` come in ``message_start`` only: the SDK's
+    ``message_delta`` usage has no such fields."""
+    start_usage = _usage(1_000, 1, speed="fast", inference_geo="us", service_tier="standard")
+    start = _message(OPUS_5_5, [], start_usage)
+    start["stop_reason"] = None
+    return _sse(
+        {"type": "message_start", "message": start},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "ok"}},
+        {"type": "content_block_stop", "index": 0},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": 500},
+        },
+        {"type": "message_stop"},
+    )
+
+
 _CONTAINER = {"id": "container_011CPR5CNjB747bTd36fQLFk", "expires_at": "2026-11-29T23:30:00Z"}
 _CODE_BLOCKS = [
     {
@@ -262,6 +282,7 @@ ANSWERS: dict[str, tuple[str, Any]] = {
         "json",
         _message(OPUS_5_5, _TEXT, _usage(1_000, 500, speed="fast", inference_geo="us")),
     ),
+    "fast us streamed": ("sse", _fast_us_stream()),
     # The priority tier is a commitment bought apart: each token at the listed price.
     "priority": ("json", _message(SONNET_5_5, _TEXT, _usage(1_000, 500, service_tier="priority"))),
     # Citations over a document: the document is input; cited text is not output.
@@ -314,13 +335,13 @@ COSTS = {
     + 0.01
     + (1_000 * 4 + 500 * 20) / M,
     "test_fast_mode": (1_000 * 4 + 500 * 20 + 1_000 * 8) * 2 / M,
-    "test_fast_mode_us": (1_000 * 4 + 500 * 20) * 2 * 1.1 / M,
+    "test_fast_mode_us": 2 * (1_000 * 4 + 500 * 20) * 2 * 1.1 / M,
     "test_priority_tier": (1_000 * 2 + 500 * 10) / M,
     "test_citations_and_structured_output": (5_000 * 2 + 300 * 10 + 400 * 2 + 120 * 10) / M,
 }
 INPUT_TOKENS = 12_000 + 10_682 + 30_000 + 4_000 + 130 + 150_000 + 201_000 + 200_001
-INPUT_TOKENS += 2_000 + 1_000 + 1_000 + 1_000 + 5_400
-OUTPUT_TOKENS = 800 + 510 + 500 + 500 + 210 + 1_000 + 2_000 + 2_000 + 1_000 + 500 + 500 + 500
+INPUT_TOKENS += 2_000 + 1_000 + 2_000 + 1_000 + 5_400
+OUTPUT_TOKENS = 800 + 510 + 500 + 500 + 210 + 1_000 + 2_000 + 2_000 + 1_000 + 500 + 1_000 + 500
 OUTPUT_TOKENS += 420
 
 
@@ -420,7 +441,8 @@ def test_code_execution_container(llmeval):
 
 
 def cached(prompt, ttl):
-    system = [{"type": "text", "text": "A long manual.", "cache_control": {"type": "ephemeral", "ttl": ttl}}]
+    mark = {"type": "ephemeral", "ttl": ttl}
+    system = [{"type": "text", "text": "A long manual.", "cache_control": mark}]
     return client.messages.create(
         model="claude-opus-5-5", max_tokens=256, system=system,
         messages=[{"role": "user", "content": prompt}],
@@ -475,11 +497,17 @@ def test_fast_mode_us(llmeval):
         model="claude-opus-5-5", max_tokens=1024, speed="fast", inference_geo="us",
         messages=[{"role": "user", "content": "fast us"}], betas=["fast-mode-2026-02-01"],
     )
+    with client.beta.messages.stream(
+        model="claude-opus-5-5", max_tokens=1024, speed="fast", inference_geo="us",
+        messages=[{"role": "user", "content": "fast us streamed"}], betas=["fast-mode-2026-02-01"],
+    ) as stream:
+        assert stream.get_final_message().usage.speed == "fast"
 
 
 @pytest.mark.llm(cost_budget=BUDGET)
 def test_priority_tier(llmeval):
-    assert ask("claude-sonnet-5-5", "priority", service_tier="auto").usage.service_tier == "priority"
+    reply = ask("claude-sonnet-5-5", "priority", service_tier="auto")
+    assert reply.usage.service_tier == "priority"
 
 
 @pytest.mark.llm(cost_budget=BUDGET)
@@ -540,6 +568,21 @@ def test_recorded_and_replayed_offline_each_cost_is_what_the_api_bills(
         again = _report(pytester)
         assert _costs(again) == _costs(report)
         assert again["run"]["totals"]["cost_usd"] == totals["cost_usd"]
+
+
+def test_the_response_cache_answers_with_the_same_costs(
+    pytester: pytest.Pytester, online: StandInServer
+) -> None:
+    pytester.makepyfile(test_app=APP)
+    args = ("--llmeval-mode=auto", "--llmeval-cache")
+    _run(pytester, *args).assert_outcomes(passed=len(COSTS))
+    for cassette in pytester.path.rglob("cassettes/**/*.yaml"):
+        cassette.unlink()
+    sent = len(online.requests)
+    again = _run(pytester, *args)
+    again.assert_outcomes(passed=len(COSTS))
+    assert len(online.requests) == sent  # every call answered by the cache
+    assert _costs(_report(pytester)) == pytest.approx(COSTS)
 
 
 @pytest.mark.parametrize(
