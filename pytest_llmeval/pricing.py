@@ -169,6 +169,20 @@ def price_for(model: str, prices: Mapping[str, Price] = DEFAULT_PRICES) -> Price
     return prices[best] if best else None
 
 
+def request_share(listed: Price, inference_geo: str = "", speed: str = "") -> float | None:
+    """How many times its listed token prices a request is billed at, by what its answer's
+    usage says: "us" at ``US_INFERENCE_SHARE``, "fast" at ``listed.fast``; ``None`` when that
+    is not known (fast mode on a price with no ``fast``)."""
+    share = 1.0
+    if speed == "fast":
+        if listed.fast is None:
+            return None
+        share *= listed.fast
+    if inference_geo == "us":
+        share *= US_INFERENCE_SHARE
+    return share
+
+
 def cost_usd(
     model: str,
     *,
@@ -193,14 +207,10 @@ def cost_usd(
     ``Price.fast`` (the cost unknown where that is not known).
     """
     listed = price_for(model, prices)
-    if listed is None:
+    share = None if listed is None else request_share(listed, inference_geo, speed)
+    if listed is None or share is None:
         return None
-    if speed == "fast":
-        if listed.fast is None:
-            return None
-        token_share *= listed.fast
-    if inference_geo == "us":
-        token_share *= US_INFERENCE_SHARE
+    token_share *= share
     price = listed.for_prompt(input_tokens + cache_creation_input_tokens + cache_read_input_tokens)
     five_minute = cache_creation_input_tokens - cache_creation_1h_tokens
     return (

@@ -667,6 +667,18 @@ def test_a_batch_message_s_searches_and_us_inference_are_billed() -> None:
     assert figures.usage == Usage(input_tokens=2_000, output_tokens=500, web_search_requests=2)
 
 
+def test_what_the_prompt_cache_saved_scales_with_fast_mode_and_us_inference() -> None:
+    from pytest_llmeval.prompt_cache import savings
+
+    read = _usage(1_000, 0, cache_read_input_tokens=10_000)
+    # 10,000 read at $0.20 where uncached they were $4: $0.038 saved, twice in fast mode,
+    # 1.1 times in the US.
+    assert savings([_call(OPUS_5_5, read)]).saved_usd == pytest.approx(0.038)
+    fast_us = _call(OPUS_5_5, {**read, "speed": "fast", "inference_geo": "us"})
+    assert savings([fast_us]).saved_usd == pytest.approx(0.038 * 2 * 1.1)
+    assert savings([_call(SONNET_5_5, {**read, "speed": "fast"})]).saved_usd is None
+
+
 def test_the_cost_function_applies_each_share_once() -> None:
     standard = cost_usd(OPUS_5_5, input_tokens=M, output_tokens=0)
     assert standard == pytest.approx(4.0)
