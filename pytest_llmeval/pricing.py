@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: USD per web search (``usage.server_tool_use.web_search_requests``): $10 per 1,000 searches.
 WEB_SEARCH_USD = 0.01
@@ -15,6 +15,13 @@ WEB_SEARCH_USD = 0.01
 #: prices (and to those set in ``llmeval_prices``, which are the standard ones), so a price is
 #: kept once, not twice.
 BATCH_PRICE_SHARE = 0.5
+
+#: The share of the listed token prices a request run in the US only is billed at
+#: (``usage.inference_geo`` "us", asked for with ``inference_geo="us"``): 1.1 times input,
+#: output, cache write and cache read prices alike. Only Claude Opus 4.6 and later models
+#: take ``inference_geo`` (the rest answer it with a 400), so an answer that says "us" is
+#: billed so. Web searches keep their own price.
+US_INFERENCE_SHARE = 1.1
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,11 @@ class Price:
     cache_write: float
     cache_read: float
     long_prompt: LongPrompt | None = None
+    #: How many times the token prices a request answered in fast mode (``usage.speed``
+    #: "fast") is billed at, over the whole prompt, caching's prices included; ``None`` where
+    #: the model has no fast mode, or one whose price this table does not know: such a
+    #: request's cost is unknown (and said so), never the standard price.
+    fast: float | None = None
 
     @property
     def cache_write_1h(self) -> float:
@@ -55,8 +67,12 @@ class LongPrompt:
 _FABLE_5_1 = Price(10.0, 50.0, 12.50, 0.25)
 _FABLE_5 = Price(10.0, 50.0, 12.50, 1.0)
 _SONNET_5 = Price(2.0, 10.0, 2.50, 0.20)
-_OPUS_5_5 = Price(4.0, 20.0, 5.0, 0.20)
+# Fast mode: twice the prices on Opus 5.5, 5 and 4.8; six times on Opus 4.7 and 4.6 (while
+# they had it: answers recorded then still say so).
+_OPUS_5_5 = Price(4.0, 20.0, 5.0, 0.20, fast=2.0)
 _OPUS_4_5 = Price(5.0, 25.0, 6.25, 0.50)
+_OPUS_5 = replace(_OPUS_4_5, fast=2.0)
+_OPUS_4_6 = replace(_OPUS_4_5, fast=6.0)
 _SONNET_4_6 = Price(3.0, 15.0, 3.75, 0.30)
 _HAIKU_5_5 = Price(0.10, 0.50, 0.125, 0.01, LongPrompt(100_000, Price(0.50, 2.50, 0.625, 0.05)))
 _HAIKU_4_5 = Price(1.0, 5.0, 1.25, 0.10)
@@ -77,11 +93,11 @@ DEFAULT_PRICES: Mapping[str, Price] = {
     "claude-sonnet-5-5": _SONNET_5,
     "claude-sonnet-5": _SONNET_5,
     "claude-opus-5-5": _OPUS_5_5,
-    "claude-opus-5": _OPUS_4_5,
+    "claude-opus-5": _OPUS_5,
     "claude-opus-4-5": _OPUS_4_5,
-    "claude-opus-4-6": _OPUS_4_5,
-    "claude-opus-4-7": _OPUS_4_5,
-    "claude-opus-4-8": _OPUS_4_5,
+    "claude-opus-4-6": _OPUS_4_6,
+    "claude-opus-4-7": _OPUS_4_6,
+    "claude-opus-4-8": _OPUS_5,
     "claude-sonnet-4-5": _SONNET_4,
     "claude-sonnet-4-6": _SONNET_4_6,
     "claude-haiku-5-5": _HAIKU_5_5,
@@ -153,6 +169,20 @@ def price_for(model: str, prices: Mapping[str, Price] = DEFAULT_PRICES) -> Price
     return prices[best] if best else None
 
 
+def request_share(listed: Price, inference_geo: str = "", speed: str = "") -> float | None:
+    """How many times its listed token prices a request is billed at, by what its answer's
+    usage says: "us" at ``US_INFERENCE_SHARE``, "fast" at ``listed.fast``; ``None`` when that
+    is not known (fast mode on a price with no ``fast``)."""
+    share = 1.0
+    if speed == "fast":
+        if listed.fast is None:
+            return None
+        share *= listed.fast
+    if inference_geo == "us":
+        share *= US_INFERENCE_SHARE
+    return share
+
+
 def cost_usd(
     model: str,
     *,
@@ -162,6 +192,8 @@ def cost_usd(
     cache_read_input_tokens: int = 0,
     cache_creation_1h_tokens: int = 0,
     web_search_requests: int = 0,
+    inference_geo: str = "",
+    speed: str = "",
     prices: Mapping[str, Price] = DEFAULT_PRICES,
     token_share: float = 1.0,
 ) -> float | None:
@@ -170,11 +202,15 @@ def cost_usd(
     ``cache_creation_1h_tokens`` is the part of ``cache_creation_input_tokens`` written to the
     1-hour cache; ``web_search_requests`` are billed per search beside the tokens.
     ``token_share``: the share of the token prices billed (``BATCH_PRICE_SHARE`` for a batch's
-    message); searches are billed at their own price.
+    message); searches are billed at their own price. ``inference_geo`` and ``speed`` as the
+    answer's usage gives them: "us" is billed at ``US_INFERENCE_SHARE``, "fast" at the model's
+    ``Price.fast`` (the cost unknown where that is not known).
     """
     listed = price_for(model, prices)
-    if listed is None:
+    share = None if listed is None else request_share(listed, inference_geo, speed)
+    if listed is None or share is None:
         return None
+    token_share *= share
     price = listed.for_prompt(input_tokens + cache_creation_input_tokens + cache_read_input_tokens)
     five_minute = cache_creation_input_tokens - cache_creation_1h_tokens
     return (

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_llmeval.figures import apart
-from pytest_llmeval.pricing import DEFAULT_PRICES, Price, price_for
+from pytest_llmeval.pricing import DEFAULT_PRICES, Price, price_for, request_share
 from pytest_llmeval.traffic.calls import Call, Usage
 
 #: What usually makes a call miss a prefix it read before, for the failure message.
@@ -147,7 +147,9 @@ def savings(calls: Sequence[Call], prices: Mapping[str, Price] = DEFAULT_PRICES)
         read += usage.cache_read_input_tokens
         written += usage.cache_creation_input_tokens
         listed = price_for(call.model, prices)
-        if listed is None or saved is None:
+        # Fast mode and US-only inference scale what the cache saved as they scale the cost.
+        share = None if listed is None else request_share(listed, usage.inference_geo, usage.speed)
+        if listed is None or share is None or saved is None:
             saved = None
             continue
         price = listed.for_prompt(
@@ -155,10 +157,14 @@ def savings(calls: Sequence[Call], prices: Mapping[str, Price] = DEFAULT_PRICES)
         )
         one_hour = usage.cache_creation_1h_tokens
         saved += (
-            usage.cache_read_input_tokens * (price.input - price.cache_read)
-            - (usage.cache_creation_input_tokens - one_hour) * (price.cache_write - price.input)
-            - one_hour * (price.cache_write_1h - price.input)
-        ) / 1_000_000
+            (
+                usage.cache_read_input_tokens * (price.input - price.cache_read)
+                - (usage.cache_creation_input_tokens - one_hour) * (price.cache_write - price.input)
+                - one_hour * (price.cache_write_1h - price.input)
+            )
+            * share
+            / 1_000_000
+        )
     return CacheSavings(read, written, saved)
 
 

@@ -20,7 +20,11 @@ HAIKU_3_5 = Price(0.80, 4.0, 1.00, 0.08)
 OPUS_4_5 = Price(5.0, 25.0, 6.25, 0.50)
 HAIKU_4_5 = Price(1.0, 5.0, 1.25, 0.10)
 SONNET_5 = Price(2.0, 10.0, 2.50, 0.20)
-OPUS_5_5 = Price(4.0, 20.0, 5.0, 0.20)
+# Fast mode (``usage.speed`` "fast") at twice the prices on Opus 5.5, 5 and 4.8, six times
+# on Opus 4.7 and 4.6.
+OPUS_5_5 = Price(4.0, 20.0, 5.0, 0.20, fast=2.0)
+OPUS_5 = Price(5.0, 25.0, 6.25, 0.50, fast=2.0)
+OPUS_4_6 = Price(5.0, 25.0, 6.25, 0.50, fast=6.0)
 
 
 @pytest.mark.parametrize(
@@ -56,7 +60,10 @@ OPUS_5_5 = Price(4.0, 20.0, 5.0, 0.20)
         ("claude-haiku-4-5-20251001", HAIKU_4_5),
         ("claude-sonnet-5-5", SONNET_5),
         ("claude-opus-5-5", OPUS_5_5),
-        ("claude-opus-5", OPUS_4_5),
+        ("claude-opus-5", OPUS_5),
+        ("claude-opus-4-8", OPUS_5),
+        ("claude-opus-4-7", OPUS_4_6),
+        ("claude-opus-4-6", OPUS_4_6),
     ],
 )
 def test_price_of_real_model_ids(model, price):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_llmeval.pricing import BATCH_PRICE_SHARE, Price, cost_usd
-from pytest_llmeval.traffic.calls import MAX_TOKENS, Usage
+from pytest_llmeval.traffic.calls import MAX_TOKENS, Usage, word
 
 _RESULTS = re.compile(r"/messages/batches/([^/]+)/results$")
 
@@ -78,7 +78,22 @@ def _usage(raw: Any) -> Usage | None:
             return None
         # Never more than the writes it is a part of, as for a message sent alone.
         one_hour = min(figure, figures.get("cache_creation_input_tokens", 0))
-    return Usage(**figures, cache_creation_1h_tokens=one_hour)
+    searches = raw.get("server_tool_use")
+    web_searches = 0
+    if isinstance(searches, dict) and searches.get("web_search_requests") is not None:
+        figure = _count(searches["web_search_requests"])
+        if figure is None:
+            return None
+        web_searches = figure
+    return Usage(
+        input_tokens=figures.get("input_tokens", 0),
+        output_tokens=figures.get("output_tokens", 0),
+        cache_creation_input_tokens=figures.get("cache_creation_input_tokens", 0),
+        cache_read_input_tokens=figures.get("cache_read_input_tokens", 0),
+        cache_creation_1h_tokens=one_hour,
+        web_search_requests=web_searches,
+        inference_geo=word(raw.get("inference_geo")),
+    )
 
 
 def _message(line: str) -> BatchMessage | None:
@@ -137,6 +152,8 @@ def batch_figures(messages: list[BatchMessage], prices: Mapping[str, Price]) -> 
             cache_creation_input_tokens=m.usage.cache_creation_input_tokens,
             cache_read_input_tokens=m.usage.cache_read_input_tokens,
             cache_creation_1h_tokens=m.usage.cache_creation_1h_tokens,
+            web_search_requests=m.usage.web_search_requests,
+            inference_geo=m.usage.inference_geo,
             prices=prices,
             token_share=BATCH_PRICE_SHARE,
         )
@@ -152,6 +169,7 @@ def batch_figures(messages: list[BatchMessage], prices: Mapping[str, Price]) -> 
             cache_creation_input_tokens=sum(m.usage.cache_creation_input_tokens for m in messages),
             cache_read_input_tokens=sum(m.usage.cache_read_input_tokens for m in messages),
             cache_creation_1h_tokens=sum(m.usage.cache_creation_1h_tokens for m in messages),
+            web_search_requests=sum(m.usage.web_search_requests for m in messages),
         ),
         cost_usd=None if unpriced else sum(c or 0.0 for c in costs),
     )

@@ -45,6 +45,12 @@ class Usage:
     cache_creation_1h_tokens: int = 0
     #: ``usage.server_tool_use.web_search_requests``: billed per search, beside the tokens.
     web_search_requests: int = 0
+    #: ``usage.inference_geo``: "us" for a request run in the US only, its tokens billed at
+    #: 1.1 times the prices; "" where the answer does not say.
+    inference_geo: str = ""
+    #: ``usage.speed``: "fast" for a request answered in fast mode, billed at a multiple of
+    #: the prices; "" where the answer does not say.
+    speed: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,15 @@ def _int(value: Any) -> int:
     return 0
 
 
+#: Longer than any word the API puts in a usage field ("us", "fast"): a hostile file's text.
+_MAX_WORD = 32
+
+
+def word(value: Any) -> str:
+    """A usage field that is a word (``inference_geo``, ``speed``); "" for what is not one."""
+    return value if isinstance(value, str) and len(value) <= _MAX_WORD else ""
+
+
 def _part(raw: dict[str, Any], name: str, field: str) -> int:
     inner = raw.get(name)
     return _int(inner.get(field)) if isinstance(inner, dict) else 0
@@ -178,6 +193,8 @@ def _usage(raw: Any, base: Usage | None = None) -> Usage:
         ),
         web_search_requests=_part(raw, "server_tool_use", "web_search_requests")
         or prior.web_search_requests,
+        inference_geo=word(raw.get("inference_geo")) or prior.inference_geo,
+        speed=word(raw.get("speed")) or prior.speed,
     )
 
 
@@ -284,6 +301,8 @@ def make_call(
             cache_read_input_tokens=usage.cache_read_input_tokens,
             cache_creation_1h_tokens=usage.cache_creation_1h_tokens,
             web_search_requests=usage.web_search_requests,
+            inference_geo=usage.inference_geo,
+            speed=usage.speed,
             prices=prices,
         )
         if billed
