@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_llmeval.data_files import text_lines
+
 PASS, FAIL = "pass", "fail"
 _FIELDS = {"output", "rubric", "human", "input", "reference", "id"}
 
@@ -98,7 +100,7 @@ def load_labels(
     except DataFileError as exc:
         raise LabelsError(f"{path}: cannot read the labels file ({exc})") from None
     cases: list[LabelledCase] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(text_lines(text), start=1):
         if not raw.strip():
             continue
         where = f"{path}:{number}"

@@ -24,7 +24,13 @@ from typing import Any, NoReturn
 
 import pytest
 
-from pytest_llmeval.data_files import DataFileError, json_value, read_text, yaml_document
+from pytest_llmeval.data_files import (
+    DataFileError,
+    json_value,
+    read_text,
+    text_lines,
+    yaml_document,
+)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 _YAML = (".yaml", ".yml")
@@ -128,7 +134,7 @@ def _cut(value: Any, limit: int = 60) -> str:
 
 
 def _jsonl_cases(text: str, shown: str) -> Iterator[tuple[str, Any]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text_lines(text), start=1):
         if not line.strip():
             continue
         try:

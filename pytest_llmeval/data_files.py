@@ -21,6 +21,14 @@ import stat
 from pathlib import Path
 from typing import Any
 
+
+def text_lines(text: str) -> list[str]:
+    """``text`` split at line ends only (``\\r\\n``, ``\\r``, ``\\n``), as JSON Lines and event
+    streams are: ``str.splitlines`` also splits at U+2028, U+2029, U+0085 and the other
+    separators JSON leaves unescaped inside a string, cutting a valid line in two."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
 #: An eval set or labels file is kilobytes to a few megabytes; a file from a pull request can
 #: be far bigger for nothing in git (100 MB of one repeated line packs to 100 kB).
 MAX_BYTES = 64 * 1024 * 1024

@@ -148,3 +148,42 @@ def test_a_broken_file_is_a_collection_error_naming_where(pytester, name, text, 
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*ERROR collecting test_cases.py*", message])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_a_line_separator_inside_a_jsonl_string_is_part_of_the_case(pytester):
+    """JSON leaves U+2028, U+2029 and U+0085 unescaped inside a string (a text pasted from a
+    web page or an old document); a JSON Lines file splits at line ends only, as it was
+    written: the case is whole, not a broken line."""
+    (pytester.path / "cases.jsonl").write_text(
+        '{"id": "pasted", "answer": "yes", "text": "one\u2028two\u2029three\u0085four"}\n',
+        encoding="utf-8",
+    )
+    write_test(pytester, "cases.jsonl")
+    result = pytester.runpytest("-p", "no:cacheprovider", "-v")
+    result.assert_outcomes(passed=1)
+
+
+def test_event_stream_lines_split_at_line_ends_only() -> None:
+    """A text delta holding U+2028 (sent raw: JSON need not escape it) stays one event, in
+    what a call holds and in its usage."""
+    from pytest_llmeval.traffic.call_content import CallContent
+    from pytest_llmeval.traffic.calls import parse_response
+
+    text = "one\u2028two\u0085three"
+    events = [
+        ("message_start", {"type": "message_start", "message": {"model": "m", "usage": {"input_tokens": 5, "output_tokens": 1}}}),
+        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 7}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]  # fmt: skip
+    import json as _json
+
+    body = "".join(
+        f"event: {name}\ndata: {_json.dumps(data, ensure_ascii=False)}\n\n" for name, data in events
+    ).encode("utf-8")
+    model, usage, streamed = parse_response(body, "text/event-stream")
+    assert (model, usage.input_tokens, usage.output_tokens, streamed) == ("m", 5, 7, True)
+    content = CallContent(b"{}", body, "text/event-stream")
+    assert content.text == text

@@ -12,6 +12,8 @@ import json
 from functools import cached_property
 from typing import Any
 
+from pytest_llmeval.data_files import text_lines
+
 
 class CallContent:
     """A call's request and response as the API sees them, as plain JSON values."""
@@ -120,7 +122,7 @@ def assemble_stream(text: str) -> dict[str, Any] | None:
 
 def _events(text: str) -> list[dict[str, Any]]:
     found = []
-    for line in text.splitlines():
+    for line in text_lines(text):
         if not line.startswith("data:"):
             continue
         try:

@@ -9,6 +9,7 @@ from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from pytest_llmeval.data_files import text_lines
 from pytest_llmeval.pricing import DEFAULT_PRICES, Price, cost_usd
 
 if TYPE_CHECKING:
@@ -201,7 +202,7 @@ def _usage(raw: Any, base: Usage | None = None) -> Usage:
 def _from_sse(text: str) -> tuple[str, Usage]:
     """Model and usage from a Messages stream: ``message_start`` then ``message_delta``."""
     model, usage = "", Usage()
-    for line in text.splitlines():
+    for line in text_lines(text):
         if not line.startswith("data:"):
             continue
         try:

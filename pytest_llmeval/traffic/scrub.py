@@ -20,6 +20,8 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from pytest_llmeval.data_files import text_lines
+
 PLACEHOLDER = "[scrubbed]"
 
 #: Request headers written to cassettes and used in cache keys: what the API reads as part of
@@ -371,7 +373,7 @@ _DELTA_FIELDS = {
 
 
 def _sse_data(event: str) -> dict[str, Any] | None:
-    for line in event.splitlines():
+    for line in text_lines(event):
         if line.startswith("data:"):
             try:
                 data = json.loads(line[5:])

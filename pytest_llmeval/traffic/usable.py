@@ -15,6 +15,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from pytest_llmeval.data_files import text_lines
+
 
 @dataclass(frozen=True)
 class Unusable:
@@ -80,7 +82,7 @@ def _is_json(text: str) -> bool:
 def _sse_problem(text: str) -> tuple[str, str] | None:
     """An ``error`` event, or a stream that never reached ``message_stop``."""
     event = ""
-    for line in text.splitlines():
+    for line in text_lines(text):
         if line.startswith("event:"):
             event = line[6:].strip()
         elif line.startswith("data:") and event == "message_stop":
