@@ -64,13 +64,21 @@ def _project_thresholds(args: argparse.Namespace) -> DriftThresholds:
     )
 
 
+#: The thresholds the command line overrides: flag, ``DriftThresholds`` field (the flag's
+#: dest), the value's check, metavar and meaning.
+_OVERRIDES = (
+    ("--drift-threshold", "score_drop", parse.between_0_and_1, "DROP",
+     "A fall of a score or pass rate beyond this is drift"),
+    ("--drift-latency", "latency_rise", parse.non_negative, "RISE",
+     "A relative rise of latency beyond this is drift"),
+    ("--drift-cost", "cost_rise", parse.non_negative, "RISE",
+     "A relative rise of cost beyond this is drift"),
+)  # fmt: skip
+
+
 def _overrides(args: argparse.Namespace) -> dict[str, float]:
     """The thresholds given on the command line, by ``DriftThresholds`` field."""
-    given = {
-        "score_drop": args.drift_threshold,
-        "latency_rise": args.drift_latency,
-        "cost_rise": args.drift_cost,
-    }
+    given = {field: getattr(args, field) for _, field, _, _, _ in _OVERRIDES}
     return {key: value for key, value in given.items() if value is not None}
 
 
@@ -381,22 +389,12 @@ def add_compare(commands: Any) -> None:
         action="store_true",
         help="Judge by the project's ini thresholds now, not those RUN_B ran with",
     )
-    compare.add_argument(
-        "--drift-threshold",
-        type=argument_type(parse.between_0_and_1),
-        metavar="DROP",
-        help="A fall of a score or pass rate beyond this is drift (overrides the run's)",
-    )
-    compare.add_argument(
-        "--drift-latency",
-        type=argument_type(parse.non_negative),
-        metavar="RISE",
-        help="A relative rise of latency beyond this is drift (overrides the run's)",
-    )
-    compare.add_argument(
-        "--drift-cost",
-        type=argument_type(parse.non_negative),
-        metavar="RISE",
-        help="A relative rise of cost beyond this is drift (overrides the run's)",
-    )
+    for flag, field, check, metavar, meaning in _OVERRIDES:
+        compare.add_argument(
+            flag,
+            dest=field,
+            type=argument_type(check),
+            metavar=metavar,
+            help=f"{meaning} (overrides the run's)",
+        )
     compare.set_defaults(handler=cmd_compare)
