@@ -113,6 +113,20 @@ def load(path: Path) -> RunResult | None:
         return None
 
 
+def load_run_of(path: Path, run_id: str, mode: str) -> RunResult | None:
+    """The complete run ``run_id`` of ``mode`` that the file at ``path`` holds (a pinned
+    baseline), else ``None``, without a word: a missing, broken or other run's file is only not
+    that run (whoever reads it as a baseline warns of it)."""
+    if not path.is_file():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HistoryWarning)
+        found = load(path)
+    if found is None or found.id != run_id or found.mode != mode or not found.complete:
+        return None
+    return found
+
+
 def load_document(path: Path) -> dict[str, Any] | None:
     """A run's document as its file holds it, checked as :func:`load` checks it; for a reader
     of documents (the HTML page), which would otherwise get a typed run turned back."""

@@ -8,7 +8,6 @@ written, each through the one atomic writer. ``report/`` only renders.
 from __future__ import annotations
 
 import subprocess
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -256,12 +255,8 @@ def _joined_with_pinned_shards(baseline_file: Path, run: RunResult, end: RunEnd)
     interrupted one is replaced, as before; one that cannot be read too (the run's baseline
     read has warned of it already).
     """
-    if not baseline_file.is_file():
-        return run
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", history.HistoryWarning)
-        pinned = history.load(baseline_file)
-    if pinned is None or pinned.id != run.id or pinned.mode != run.mode or not pinned.complete:
+    pinned = history.load_run_of(baseline_file, run.id, run.mode)
+    if pinned is None:
         return run
     from pytest_llmeval.run_shards import merge
 

@@ -201,19 +201,9 @@ def _pinned_run(run_id: str, mode: str) -> RunResult | None:
     """The pinned baseline, when it holds run ``run_id`` of ``mode``: a run compared with the
     pinned file compared with a run the history may not have (a history kept as a CI artifact
     and gone, the baseline committed)."""
-    import warnings
-
     from pytest_llmeval import history
 
-    path = _pinned_file()
-    if not path.is_file():
-        return None
-    with warnings.catch_warnings():  # not what was asked for: a broken one is only not it
-        warnings.simplefilter("ignore", history.HistoryWarning)
-        pinned = history.load(path)
-    if pinned is None or pinned.id != run_id or pinned.mode != mode or not pinned.complete:
-        return None
-    return pinned
+    return history.load_run_of(_pinned_file(), run_id, mode)
 
 
 def _own(ids: Sequence[str]) -> str:
