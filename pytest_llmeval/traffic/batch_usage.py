@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pytest_llmeval.data_files import text_lines
 from pytest_llmeval.pricing import BATCH_PRICE_SHARE, Price, cost_usd
 from pytest_llmeval.traffic.calls import MAX_TOKENS, Usage, word
 
@@ -119,12 +120,11 @@ def _message(line: str) -> BatchMessage | None:
 def read_results(body: bytes) -> Iterator[BatchMessage]:
     """The succeeded results of a results body, in order; lines that are not one skipped.
 
-    Split as the SDK splits them, at line ends only (``bytes.splitlines``): JSON leaves
-    U+2028, U+2029 and U+0085 unescaped inside a string, where ``str.splitlines`` would cut
-    the result in two and leave its message uncounted.
+    Split as the SDK splits them, at line ends only (``text_lines``): JSON leaves U+2028,
+    U+2029 and U+0085 unescaped inside a string, where ``str.splitlines`` would cut the result
+    in two and leave its message uncounted.
     """
-    for raw in body.splitlines():
-        line = raw.decode("utf-8", errors="replace")
+    for line in text_lines(body.decode("utf-8", errors="replace")):
         if line.strip():
             found = _message(line)
             if found is not None:
