@@ -20,8 +20,6 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from pytest_llmeval.data_files import text_lines
-
 PLACEHOLDER = "[scrubbed]"
 
 #: Request headers written to cassettes and used in cache keys: what the API reads as part of
@@ -241,35 +239,10 @@ class Scrubber:
     def scrub_body(self, text: str, content_type: str) -> str:
         """``scrub_text``, and for a stream, secrets split across deltas too."""
         if "text/event-stream" in content_type and self._secrets:
-            text = self._scrub_stream(text)
-        return self.scrub_text(text)
+            from pytest_llmeval.traffic.scrub_stream import joined_deltas_scrubbed
 
-    def _scrub_stream(self, text: str) -> str:
-        """A secret the model echoed arrives in pieces, one ``text_delta`` each: a block whose
-        joined deltas hold a secret is written as one scrubbed delta (the SDK joins them to
-        the same text either way)."""
-        events = text.split("\n\n")
-        parsed = [_sse_data(e) for e in events]
-        pieces = [_delta_piece(data) for data in parsed]
-        joined: dict[tuple[int, str], str] = {}
-        for piece in pieces:
-            if piece is not None:
-                joined[piece[0]] = joined.get(piece[0], "") + piece[1]
-        tainted = {k for k, v in joined.items() if any(s in v for s in self._secrets)}
-        if not tainted:
-            return text
-        out: list[str] = []
-        written: set[tuple[int, str]] = set()
-        for event, data, piece in zip(events, parsed, pieces, strict=True):
-            if piece is None or data is None or piece[0] not in tainted:
-                out.append(event)
-            elif piece[0] not in written:
-                key = piece[0]
-                written.add(key)
-                delta = {**data["delta"], key[1]: self.scrub_text(joined[key])}
-                whole = {**data, "delta": delta}
-                out.append(f"event: content_block_delta\ndata: {json.dumps(whole)}")
-        return "\n\n".join(out)
+            text = joined_deltas_scrubbed(text, self._secrets, self.scrub_text)
+        return self.scrub_text(text)
 
     def scrub_request(self, request: dict[str, Any], hook: RequestHook | None = None) -> None:
         """The scrubbed view of a request, in place: headers by allow-list, secrets out of the
@@ -363,39 +336,3 @@ def _header_secrets(name: str, value: str) -> list[str]:
     except (binascii.Error, UnicodeDecodeError):
         return [value.strip(), token]
     return [value.strip(), token, user_password, user_password.partition(":")[2]]
-
-
-_DELTA_FIELDS = {
-    "text_delta": "text",
-    "thinking_delta": "thinking",
-    "input_json_delta": "partial_json",
-}
-
-
-def _sse_data(event: str) -> dict[str, Any] | None:
-    for line in text_lines(event):
-        if line.startswith("data:"):
-            try:
-                data = json.loads(line[5:])
-            except (ValueError, RecursionError):
-                return None
-            return data if isinstance(data, dict) else None
-    return None
-
-
-def _delta_piece(data: dict[str, Any] | None) -> tuple[tuple[int, str], str] | None:
-    """((block index, field), text) of a content_block_delta event that carries text."""
-    if (
-        not data
-        or data.get("type") != "content_block_delta"
-        or not isinstance(data.get("index"), int)
-    ):
-        return None
-    delta = data.get("delta")
-    if not isinstance(delta, dict):
-        return None
-    field = _DELTA_FIELDS.get(str(delta.get("type")))
-    value = delta.get(field) if field else None
-    if field is None or not isinstance(value, str):
-        return None
-    return (data["index"], field), value
